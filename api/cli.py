@@ -1,0 +1,319 @@
+"""The `tempclock` command.
+
+Every command takes `--data-dir`; on bad input it prints one line, `Error: ...`,
+and exits non-zero; with `--json` it prints exactly one JSON object (on success
+the result, on failure `{"error": true, "code": ..., "message": ...}`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import msgspec
+from peewee import PeeweeException
+
+from api.config import load_config
+from api.services.errors import DomainError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class Output(msgspec.Struct):
+    """What a command produced: `data` for `--json`, `text` for people."""
+
+    data: dict[str, Any]
+    text: str
+
+
+class CommandError(Exception):
+    """A refusal outside the domain (a bad path, an unusable store)."""
+
+    def __init__(self, message: str, code: str = "error") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _print_json(value: Any) -> None:
+    click.echo(msgspec.json.encode(value).decode())
+
+
+def _fail(as_json: bool, code: str, message: str) -> None:
+    if as_json:
+        _print_json({"error": True, "code": code, "message": message})
+    else:
+        click.echo(f"Error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def store_command(group: click.Group, name: str | None = None, *, open_db: bool = True):
+    """Register a command that runs against the store, with `--data-dir` and `--json`.
+
+    The wrapped function returns an `Output`; errors become one line (or one JSON object).
+    """
+
+    def decorate(fn: Callable[..., Output]) -> click.Command:
+        @click.option(
+            "--data-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Data directory (default: $TEMPCLOCK_DATA_DIR or the user data directory).",
+        )
+        @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+        @functools.wraps(fn)
+        def command(data_dir: Path | None, as_json: bool, **kwargs: Any) -> None:
+            from api.store import close_store, open_store
+
+            try:
+                config = load_config(data_dir)
+                if open_db:
+                    open_store(config)
+                    result = fn(**kwargs)
+                else:
+                    result = fn(config=config, **kwargs)
+            except DomainError as error:
+                _fail(as_json, error.code, error.message)
+            except CommandError as error:
+                _fail(as_json, error.code, error.message)
+            except PeeweeException as error:  # an unreadable or locked store, for instance
+                _fail(as_json, "database_error", f"database error: {error}")
+            except (OSError, ValueError) as error:
+                _fail(as_json, "error", str(error) or type(error).__name__)
+            finally:
+                if open_db:
+                    close_store()
+            if as_json:
+                _print_json(result.data)
+            else:
+                click.echo(result.text)
+
+        return group.command(name)(command)
+
+    return decorate
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    if not rows:
+        return "(none)"
+    cells = [[("" if v is None else str(v)) for v in row] for row in [headers, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+             for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _when(value: dt.datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
+# --- the command tree -----------------------------------------------------------
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tempclock", prog_name="tempclock")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """TempClock: time and attendance for staffing agencies, with a local REST API."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+@cli.group()
+def accounts() -> None:
+    """Create and manage accounts (one per organisation)."""
+
+
+def _account_data(account: Any) -> dict[str, Any]:
+    return {"id": account.id, "name": account.name, "api_enabled": account.api_enabled}
+
+
+@store_command(accounts, "create")
+@click.argument("name")
+@click.option("--enable-api", is_flag=True, help="Turn API access on straight away.")
+def accounts_create(name: str, enable_api: bool) -> Output:
+    """Create an account called NAME (API access off unless --enable-api)."""
+    from api.services import accounts as svc
+
+    account = svc.create_account(name, api_enabled=enable_api)
+    state = "on" if account.api_enabled else "off"
+    return Output(_account_data(account),
+                  f"Created account {account.id} {account.name!r} (API access {state})")
+
+
+@store_command(accounts, "list")
+def accounts_list() -> Output:
+    """List accounts."""
+    from api.services import accounts as svc
+
+    found = svc.list_accounts()
+    rows = [[a.id, a.name, "on" if a.api_enabled else "off", _when(a.created_at)] for a in found]
+    return Output({"accounts": [_account_data(a) for a in found]},
+                  _table(["ID", "Name", "API", "Created"], rows))
+
+
+def _api_switch(account_id: int, enabled: bool) -> Output:
+    from api.services import accounts as svc
+
+    account = svc.set_api_enabled(account_id, enabled)
+    state = "enabled" if enabled else "disabled"
+    return Output(_account_data(account), f"API access {state} for account {account.id} "
+                                          f"{account.name!r}")
+
+
+@store_command(accounts, "enable-api")
+@click.argument("account_id", type=int)
+def accounts_enable_api(account_id: int) -> Output:
+    """Turn on API access for ACCOUNT_ID."""
+    return _api_switch(account_id, True)
+
+
+@store_command(accounts, "disable-api")
+@click.argument("account_id", type=int)
+def accounts_disable_api(account_id: int) -> Output:
+    """Turn off API access for ACCOUNT_ID (its keys get 403 from the next request)."""
+    return _api_switch(account_id, False)
+
+
+@store_command(accounts, "rename")
+@click.argument("account_id", type=int)
+@click.argument("name")
+def accounts_rename(account_id: int, name: str) -> Output:
+    """Rename ACCOUNT_ID to NAME."""
+    from api.services import accounts as svc
+
+    account = svc.rename_account(account_id, name)
+    return Output(_account_data(account), f"Account {account.id} is now {account.name!r}")
+
+
+@cli.group()
+def keys() -> None:
+    """Issue, list and revoke API keys."""
+
+
+def _key_data(key: Any) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "account_id": key.account_id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "status": key.status,
+        "scopes": key.scopes,
+        "rate_limit": key.rate_limit,
+        "created_at": key.created_at,
+        "last_used_at": key.last_used_at,
+        "expires_at": key.expires_at,
+    }
+
+
+@store_command(keys, "issue")
+@click.option("--account", "account_id", type=int, required=True, help="Account the key is for.")
+@click.option("--name", required=True, help="What the key is for, e.g. 'Bullhorn ATS'.")
+@click.option("--scope", "scopes", multiple=True,
+              help="A scope to grant (repeatable); none means full access.")
+@click.option("--expires", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Last day the key works (YYYY-MM-DD, UTC).")
+@click.option("--rate-limit", type=int, default=60, show_default=True,
+              help="Requests per minute.")
+def keys_issue(account_id: int, name: str, scopes: tuple[str, ...], expires: dt.datetime | None,
+               rate_limit: int) -> Output:
+    """Issue a key. The key is printed once, now, and never again."""
+    from api.services import keys as svc
+
+    issued = svc.issue_key(account_id, name, scopes=scopes,
+                           expires_on=expires.date() if expires else None,
+                           rate_limit=rate_limit)
+    key = issued.key
+    text = "\n".join([
+        f"Issued key {key.id} {key.name!r} for account {key.account_id}:",
+        "",
+        f"    {issued.plaintext}",
+        "",
+        "Store it now: it will not be shown again.",
+    ])
+    return Output({"id": key.id, "name": key.name, "prefix": key.prefix,
+                   "key": issued.plaintext}, text)
+
+
+@store_command(keys, "list")
+@click.option("--account", "account_id", type=int, default=None, help="Only this account's keys.")
+def keys_list(account_id: int | None) -> Output:
+    """List keys with their prefix and status (never the keys themselves)."""
+    from api.services import keys as svc
+
+    found = svc.list_keys(account_id)
+    rows = [[k.id, k.account_id, k.name, k.display_prefix, k.status,
+             " ".join(k.scopes) or "full access", k.rate_limit, _when(k.created_at),
+             _when(k.last_used_at), _when(k.expires_at)] for k in found]
+    headers = ["ID", "Account", "Name", "Prefix", "Status", "Scopes", "Limit/min", "Created",
+               "Last used", "Expires"]
+    return Output({"keys": [_key_data(k) for k in found]}, _table(headers, rows))
+
+
+@store_command(keys, "revoke")
+@click.argument("key_id", type=int)
+def keys_revoke(key_id: int) -> Output:
+    """Revoke KEY_ID; requests with it are refused from the next one on."""
+    from api.services import keys as svc
+
+    key = svc.revoke_key(key_id)
+    return Output(_key_data(key), f"Revoked key {key.id} {key.name!r} ({key.display_prefix})")
+
+
+@store_command(cli, "demo")
+@click.option("--account", "account_id", type=int, required=True,
+              help="An empty account to fill.")
+def demo(account_id: int) -> Output:
+    """Load a realistic demo agency into an empty account."""
+    from api.services import accounts as account_svc
+    from api.services.demo import load_demo
+
+    account_svc.get_account(account_id)
+    with click.progressbar(length=4, label="Loading demo data", file=sys.stderr) as bar:
+        summary = load_demo(account_id, progress=lambda done, total, what: bar.update(1))
+    data = msgspec.structs.asdict(summary)
+    text = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in data.items())
+    return Output({"account_id": account_id, **data}, f"Demo data loaded: {text}")
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@store_command(db, "upgrade", open_db=False)
+def db_upgrade(config: Any) -> Output:
+    """Apply pending schema migrations."""
+    from api.store import close_store, migrate, open_store
+
+    try:
+        open_store(config, upgrade=False)
+        applied = migrate()
+    finally:
+        close_store()
+    text = ("Applied: " + ", ".join(applied)) if applied else "The database is up to date."
+    return Output({"applied": applied, "database": config.database_label}, text)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `tempclock` console script."""
+    try:
+        code = cli.main(args=argv, prog_name="tempclock", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_ERROR)
+    except click.ClickException as error:
+        click.echo(f"Error: {error.format_message()}", err=True)
+        sys.exit(error.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

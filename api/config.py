@@ -1,0 +1,70 @@
+"""Where TempClock keeps its data and how it serves it.
+
+Resolution order for the data directory: the `--data-dir` option, then
+`TEMPCLOCK_DATA_DIR`, then the platform's user data directory. The database is
+`TEMPCLOCK_DATABASE_URL` when set (any playhouse `db_url`, e.g. PostgreSQL),
+else a SQLite file inside the data directory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "TempClock"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8787
+SQLITE_FILENAME = "tempclock.db"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved settings one process runs with."""
+
+    data_dir: Path
+    database_url: str | None = None
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite file used when no database URL is configured."""
+        return self.data_dir / SQLITE_FILENAME
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url is None or self.database_url.startswith("sqlite")
+
+    @property
+    def database_label(self) -> str:
+        """A human description of the store, without credentials."""
+        if self.database_url is None:
+            return str(self.sqlite_path)
+        scheme, _, rest = self.database_url.partition("://")
+        host = rest.rpartition("@")[2]
+        return f"{scheme}://{host}"
+
+
+def load_config(
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    environ: dict[str, str] | None = None,
+) -> Config:
+    """Resolve the configuration from explicit values, the environment and defaults."""
+    env = os.environ if environ is None else environ
+    if data_dir is None:
+        data_dir = env.get("TEMPCLOCK_DATA_DIR") or platformdirs.user_data_dir(
+            APP_NAME, appauthor=False
+        )
+    url = env.get("TEMPCLOCK_DATABASE_URL") or None
+    return Config(
+        data_dir=Path(data_dir).expanduser().resolve(),
+        database_url=url,
+        host=host or env.get("TEMPCLOCK_HOST") or DEFAULT_HOST,
+        port=port or int(env.get("TEMPCLOCK_PORT") or DEFAULT_PORT),
+    )

@@ -1,0 +1,1 @@
+"""The integrator HTTP API (Litestar)."""

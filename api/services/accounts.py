@@ -1,0 +1,111 @@
+"""Accounts: the organisations whose data TempClock keeps apart. API access is off until enabled."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+from peewee import IntegrityError
+
+from api.services.common import clean_text, emit, transaction, utc, utcnow
+from api.services.errors import Conflict, Invalid, NotFound
+from api.store.models import Account as AccountRow
+
+
+class Account(msgspec.Struct, kw_only=True):
+    id: int
+    name: str
+    api_enabled: bool
+    log_retention_days: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+def _record(row: AccountRow) -> Account:
+    return Account(
+        id=row.id,
+        name=row.name,
+        api_enabled=row.api_enabled,
+        log_retention_days=row.log_retention_days,
+        created_at=utc(row.created_at),
+        updated_at=utc(row.updated_at),
+    )
+
+
+def _clean_name(name: str) -> str:
+    return clean_text(name, "name", max_length=200, required=True)
+
+
+def create_account(name: str, *, api_enabled: bool = False) -> Account:
+    """Create an account. Names are unique so the admin can tell accounts apart."""
+    name = _clean_name(name)
+    try:
+        with transaction():
+            row = AccountRow.create(name=name, api_enabled=api_enabled)
+            record = _record(row)
+            emit(row.id, "account_created", record)
+    except IntegrityError:
+        raise Conflict(f"An account named {name!r} already exists",
+                       code="duplicate_account_name") from None
+    return record
+
+
+def list_accounts() -> list[Account]:
+    """Every account, oldest first."""
+    return [_record(row) for row in AccountRow.select().order_by(AccountRow.id)]
+
+
+def get_account(account_id: int) -> Account:
+    """One account, or NotFound."""
+    return _record(_get(account_id))
+
+
+def _get(account_id: int) -> AccountRow:
+    row = AccountRow.get_or_none(AccountRow.id == account_id)
+    if row is None:
+        raise NotFound.of("Account", account_id)
+    return row
+
+
+def _update(account_id: int, **changes: object) -> Account:
+    try:
+        with transaction():
+            row = _get(account_id)
+            for field, value in changes.items():
+                setattr(row, field, value)
+            row.updated_at = utcnow()
+            row.save()
+            record = _record(row)
+            emit(row.id, "account_updated", record)
+    except IntegrityError:
+        raise Conflict(f"An account named {changes.get('name')!r} already exists",
+                       code="duplicate_account_name") from None
+    return record
+
+
+def rename_account(account_id: int, name: str) -> Account:
+    """Give the account a new (unique) name."""
+    return _update(account_id, name=_clean_name(name))
+
+
+def set_api_enabled(account_id: int, enabled: bool) -> Account:
+    """Turn the account's API access on or off; keys of a disabled account get 403."""
+    return _update(account_id, api_enabled=bool(enabled))
+
+
+def set_log_retention(account_id: int, days: int) -> Account:
+    """How many days of API logs to keep (1 to 3650)."""
+    if not isinstance(days, int) or not 1 <= days <= 3650:
+        raise Invalid("log retention must be between 1 and 3650 days", field="log_retention_days")
+    return _update(account_id, log_retention_days=days)
+
+
+__all__ = [
+    "Account",
+    "create_account",
+    "get_account",
+    "list_accounts",
+    "rename_account",
+    "set_api_enabled",
+    "set_log_retention",
+]

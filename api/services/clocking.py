@@ -1,0 +1,481 @@
+"""Clocking: in, out, and breaks, under the rules of the API contract.
+
+- A worker has at most one open entry, whatever the concurrency: the check runs
+  inside a serialised write transaction and a partial unique index backs it.
+- A timestamp may not be in the future and may be backdated only as far as the
+  location allows (`max_backdate_hours`, default 12). Times without an offset
+  are local times at the location.
+- Geofence, by the location's mode: `off`, `allow` (record), `warn` (record and
+  raise `clock.geofence_breach`), `block` (refuse a confident fix outside the
+  fence). A fix less accurate than the location's threshold is flagged, never refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import NamedTuple
+
+import msgspec
+from peewee import IntegrityError
+
+from api.services.common import (
+    as_naive_utc,
+    check_range,
+    clean_text,
+    emit,
+    fetch,
+    local_date,
+    lock_for_update,
+    transaction,
+    utcnow,
+    zone,
+)
+from api.services.errors import Conflict, Forbidden, Invalid, require
+from api.services.timesheets import TimeEntry, get_entry
+from api.store.models import Break as BreakRow
+from api.store.models import CostCode as CostCodeRow
+from api.store.models import Location as LocationRow
+from api.store.models import Shift as ShiftRow
+from api.store.models import TimeEntry as TimeEntryRow
+from api.store.models import Worker as WorkerRow
+
+ACTIONS = ("in", "out", "break_start", "break_end")
+SOURCES = ("api", "desktop", "kiosk", "import")
+CLOCK_SKEW = dt.timedelta(minutes=1)  # a device clock this far ahead is read as "now"
+EARTH_RADIUS_M = 6_371_008.8
+SHIFT_EARLY = dt.timedelta(hours=1)  # a clock-in this early still belongs to the shift
+
+
+class ClockRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The body of `POST /clock`."""
+
+    worker_id: int | None = None
+    action: str | None = None
+    location_id: int | None = None
+    timestamp: dt.datetime | None = None
+    cost_code_id: int | None = None
+    notes: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    gps_accuracy: float | None = None
+
+
+class Position(NamedTuple):
+    """Where a device says it is, and how sure it is."""
+
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy: float | None = None
+
+
+class Geofence(NamedTuple):
+    distance_meters: float | None
+    within: bool | None
+    low_confidence: bool
+    refused: bool
+    breach: bool
+
+
+# --- rules ------------------------------------------------------------------------
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres between two points given in degrees."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _check_position(position: Position) -> None:
+    if (position.latitude is None) != (position.longitude is None):
+        raise Invalid("latitude and longitude must be sent together", field="latitude")
+    check_range(position.latitude, "latitude", -90, 90)
+    check_range(position.longitude, "longitude", -180, 180)
+    check_range(position.accuracy, "gps_accuracy", 0, 1_000_000)
+
+
+def geofence(location: LocationRow, position: Position) -> Geofence:
+    """How a reported position relates to the location's fence, by its mode."""
+    _check_position(position)
+    low = position.accuracy is not None and position.accuracy > location.gps_accuracy_threshold
+    if position.latitude is None or location.latitude is None:
+        return Geofence(None, None, low, False, False)
+    distance = round(haversine_m(location.latitude, location.longitude,
+                                 position.latitude, position.longitude), 1)
+    if location.geofence_mode == "off":
+        return Geofence(distance, None, low, False, False)
+    within = distance <= location.geofence_radius_m
+    refused = location.geofence_mode == "block" and not within and not low
+    breach = not within and not refused and location.geofence_mode in ("warn", "block")
+    return Geofence(distance, within, low, refused, breach)
+
+
+def _moment(timestamp: dt.datetime | None, location: LocationRow, now: dt.datetime) -> dt.datetime:
+    """The stored UTC time of a clock action, checked against the future and backdating."""
+    if timestamp is None:
+        return now
+    at = as_naive_utc(timestamp, zone(location.timezone))
+    if at > now + CLOCK_SKEW:
+        raise Invalid("timestamp cannot be in the future", field="timestamp")
+    limit = dt.timedelta(hours=location.max_backdate_hours)
+    if now - at > limit:
+        raise Invalid(
+            f"timestamp is more than {location.max_backdate_hours} hours in the past; "
+            f"{location.name} allows backdating up to {location.max_backdate_hours} hours",
+            field="timestamp",
+        )
+    return min(at, now)
+
+
+def _open_entry(worker_id: int) -> TimeEntryRow | None:
+    return TimeEntryRow.get_or_none(
+        (TimeEntryRow.worker == worker_id) & TimeEntryRow.clock_out.is_null()
+    )
+
+
+def _require_open(worker: WorkerRow) -> TimeEntryRow:
+    entry = _open_entry(worker.id)
+    if entry is None:
+        raise Conflict(f"Worker {worker.id} is not clocked in", code="not_clocked_in")
+    return entry
+
+
+def _open_break(entry: TimeEntryRow) -> BreakRow | None:
+    return BreakRow.get_or_none((BreakRow.entry == entry.id) & BreakRow.end.is_null())
+
+
+def _check_source(source: str) -> None:
+    if source not in SOURCES:
+        raise Invalid(f"source must be one of: {', '.join(SOURCES)}", field="source")
+
+
+def _matching_shift(worker_id: int, location_id: int, at: dt.datetime) -> int | None:
+    shift = (
+        ShiftRow.select(ShiftRow.id)
+        .where(
+            (ShiftRow.worker == worker_id)
+            & (ShiftRow.location == location_id)
+            & (ShiftRow.status == "scheduled")
+            & (ShiftRow.start <= at + SHIFT_EARLY)
+            & (ShiftRow.end > at)
+        )
+        .order_by(ShiftRow.start)
+        .first()
+    )
+    return None if shift is None else shift.id
+
+
+def _geo_event(entry_or_worker: dict[str, object], location: LocationRow, geo: Geofence) -> dict:
+    return {
+        **entry_or_worker,
+        "location_id": location.id,
+        "distance_meters": geo.distance_meters,
+        "geofence_radius_m": location.geofence_radius_m,
+        "geofence_mode": location.geofence_mode,
+    }
+
+
+def _close_breaks(entry: TimeEntryRow, at: dt.datetime) -> None:
+    """End an open break at `at` and store the entry's break total."""
+    open_break = _open_break(entry)
+    if open_break is not None:
+        open_break.end = max(at, open_break.start)
+        open_break.save()
+    entry.break_seconds = sum(
+        int((b.end - b.start).total_seconds())
+        for b in BreakRow.select().where(BreakRow.entry == entry.id)
+        if b.end is not None
+    )
+
+
+# --- actions ------------------------------------------------------------------------
+
+
+def clock_in(
+    account_id: int,
+    worker_id: int,
+    *,
+    location_id: int | None = None,
+    timestamp: dt.datetime | None = None,
+    cost_code_id: int | None = None,
+    notes: str | None = None,
+    position: Position = Position(),
+    source: str = "api",
+) -> TimeEntry:
+    """Open a time entry for a worker. Fires `clock_in` (and geofence / GPS events).
+
+    The location defaults to the worker's assigned one.
+    """
+    _check_source(source)
+    notes = clean_text(notes, "notes", max_length=2000, multiline=True)
+    refusal: Forbidden | None = None
+    try:
+        with transaction():
+            worker = fetch(WorkerRow, account_id, worker_id, "Worker")
+            if not worker.active:
+                raise Conflict(f"Worker {worker.id} is inactive and cannot clock in",
+                               code="worker_inactive")
+            if location_id is None and worker.location_id is None:
+                raise Invalid("Missing required field: location_id (the worker has no "
+                              "assigned location)", field="location_id", code="missing_field")
+            location = fetch(LocationRow, account_id, location_id or worker.location_id,
+                             "Location")
+            if not location.active:
+                raise Conflict(f"Location {location.id} is inactive", code="location_inactive")
+            cost_code = (None if cost_code_id is None
+                         else fetch(CostCodeRow, account_id, cost_code_id, "Cost code"))
+            at = _moment(timestamp, location, utcnow())
+            geo = geofence(location, position)
+            lock_for_update(WorkerRow, worker.id)
+            current = _open_entry(worker.id)
+            if current is not None:
+                raise Conflict(f"Worker {worker.id} is already clocked in",
+                               code="already_clocked_in", entry_id=current.id)
+            latest = (TimeEntryRow.select()
+                      .where(TimeEntryRow.worker == worker.id)
+                      .order_by(TimeEntryRow.clock_in.desc())
+                      .first())
+            if latest is not None and (latest.clock_out > at or latest.clock_in >= at):
+                raise Conflict(f"Worker {worker.id} has time entry {latest.id} at or after "
+                               "this time", code="entry_overlap", entry_id=latest.id)
+            if geo.refused:
+                refusal = Forbidden(
+                    f"Clock-in refused: {geo.distance_meters:.0f} m from {location.name}, "
+                    f"outside its {location.geofence_radius_m} m geofence",
+                    code="geofence_refused",
+                    distance_meters=geo.distance_meters,
+                )
+                # The refusal itself is an event integrators may subscribe to.
+                emit(account_id, "clock.geofence_refused",
+                     _geo_event({"worker_id": worker.id, "timestamp": at.isoformat() + "Z"},
+                                location, geo))
+            else:
+                shift_id = _matching_shift(worker.id, location.id, at)
+                if cost_code is None and shift_id is not None:
+                    cost_code = ShiftRow.get_by_id(shift_id).cost_code
+                entry = TimeEntryRow.create(
+                    account=account_id,
+                    worker=worker.id,
+                    location=location.id,
+                    department=worker.department_id,
+                    cost_code=cost_code,
+                    shift=shift_id,
+                    clock_in=at,
+                    work_date=local_date(at, zone(location.timezone)),
+                    status="open",
+                    source=source,
+                    latitude=position.latitude,
+                    longitude=position.longitude,
+                    gps_accuracy=position.accuracy,
+                    within_geofence=geo.within,
+                    distance_meters=geo.distance_meters,
+                    low_gps_confidence=geo.low_confidence,
+                    notes=notes,
+                )
+                record = get_entry(account_id, entry.id)
+                emit(account_id, "clock_in", record)
+                if geo.breach:
+                    emit(account_id, "clock.geofence_breach",
+                         _geo_event({"entry_id": entry.id, "worker_id": worker.id},
+                                    location, geo))
+                if geo.low_confidence:
+                    emit(account_id, "clock.low_gps_confidence",
+                         {"entry_id": entry.id, "worker_id": worker.id,
+                          "gps_accuracy": position.accuracy,
+                          "threshold": location.gps_accuracy_threshold})
+    except IntegrityError:
+        # Only reachable when a concurrent writer slipped past the check: the index held.
+        raise Conflict(f"Worker {worker_id} is already clocked in",
+                       code="already_clocked_in") from None
+    if refusal is not None:
+        raise refusal
+    return record
+
+
+def clock_out(
+    account_id: int,
+    worker_id: int,
+    *,
+    timestamp: dt.datetime | None = None,
+    notes: str | None = None,
+    position: Position = Position(),
+) -> TimeEntry:
+    """Close the worker's open entry (ending any open break). Fires `clock_out`.
+
+    A position outside a `warn` or `block` fence raises `clock.geofence_breach` but
+    never keeps a worker clocked in.
+    """
+    notes = clean_text(notes, "notes", max_length=2000, multiline=True)
+    with transaction():
+        worker = fetch(WorkerRow, account_id, worker_id, "Worker")
+        lock_for_update(WorkerRow, worker.id)
+        entry = _require_open(worker)
+        location = entry.location
+        at = _moment(timestamp, location, utcnow())
+        if at < entry.clock_in:
+            raise Invalid("Clock-out cannot be before the clock-in at "
+                          f"{entry.clock_in.isoformat()}Z", field="timestamp")
+        geo = geofence(location, position)
+        _close_breaks(entry, at)
+        entry.clock_out = at
+        entry.worked_seconds = max(0, int((at - entry.clock_in).total_seconds())
+                                   - entry.break_seconds)
+        entry.status = "completed"
+        if notes:
+            entry.notes = f"{entry.notes}\n{notes}" if entry.notes else notes
+        entry.updated_at = utcnow()
+        entry.save()
+        record = get_entry(account_id, entry.id)
+        emit(account_id, "clock_out", record)
+        if geo.within is False:
+            emit(account_id, "clock.geofence_breach",
+                 _geo_event({"entry_id": entry.id, "worker_id": worker.id}, location, geo))
+    return record
+
+
+def start_break(account_id: int, worker_id: int, *,
+                timestamp: dt.datetime | None = None) -> TimeEntry:
+    """Start a break in the worker's open entry. Fires `break_start`."""
+    with transaction():
+        worker = fetch(WorkerRow, account_id, worker_id, "Worker")
+        lock_for_update(WorkerRow, worker.id)
+        entry = _require_open(worker)
+        at = _moment(timestamp, entry.location, utcnow())
+        if at < entry.clock_in:
+            raise Invalid("A break cannot start before the clock-in", field="timestamp")
+        if _open_break(entry) is not None:
+            raise Conflict(f"Worker {worker.id} is already on a break", code="already_on_break",
+                           entry_id=entry.id)
+        last = (BreakRow.select(BreakRow.end)
+                .where(BreakRow.entry == entry.id)
+                .order_by(BreakRow.end.desc())
+                .first())
+        if last is not None and at < last.end:
+            raise Invalid("A break cannot start before the previous one ended", field="timestamp")
+        BreakRow.create(account=account_id, entry=entry.id, start=at)
+        entry.updated_at = utcnow()
+        entry.save()
+        record = get_entry(account_id, entry.id)
+        emit(account_id, "break_start", record)
+    return record
+
+
+def end_break(account_id: int, worker_id: int, *,
+              timestamp: dt.datetime | None = None) -> TimeEntry:
+    """End the worker's current break. Fires `break_end`."""
+    with transaction():
+        worker = fetch(WorkerRow, account_id, worker_id, "Worker")
+        lock_for_update(WorkerRow, worker.id)
+        entry = _require_open(worker)
+        current = _open_break(entry)
+        if current is None:
+            raise Conflict(f"Worker {worker.id} is not on a break", code="not_on_break",
+                           entry_id=entry.id)
+        at = _moment(timestamp, entry.location, utcnow())
+        if at < current.start:
+            raise Invalid("A break cannot end before it started", field="timestamp")
+        _close_breaks(entry, at)
+        entry.updated_at = utcnow()
+        entry.save()
+        record = get_entry(account_id, entry.id)
+        emit(account_id, "break_end", record)
+    return record
+
+
+def record_entry(
+    account_id: int,
+    worker_id: int,
+    location_id: int,
+    clock_in: dt.datetime,
+    clock_out: dt.datetime,
+    *,
+    breaks: list[tuple[dt.datetime, dt.datetime]] | None = None,
+    cost_code_id: int | None = None,
+    notes: str | None = None,
+    source: str = "import",
+    status: str = "completed",
+) -> TimeEntry:
+    """Record a finished entry after the fact (imports, manual timesheet lines).
+
+    No backdating limit applies, but the entry may not be in the future, its breaks
+    must lie inside it, and it may not overlap another entry of the worker.
+    Fires `entry_created`.
+    """
+    _check_source(source)
+    if status not in ("completed", "approved", "disputed"):
+        raise Invalid("status must be completed, approved or disputed", field="status")
+    notes = clean_text(notes, "notes", max_length=2000, multiline=True)
+    with transaction():
+        worker = fetch(WorkerRow, account_id, worker_id, "Worker")
+        location = fetch(LocationRow, account_id, location_id, "Location")
+        cost_code = (None if cost_code_id is None
+                     else fetch(CostCodeRow, account_id, cost_code_id, "Cost code"))
+        tz = zone(location.timezone)
+        start, end = as_naive_utc(clock_in, tz), as_naive_utc(clock_out, tz)
+        if end <= start:
+            raise Invalid("clock_out must be after clock_in", field="clock_out")
+        if end > utcnow() + CLOCK_SKEW:
+            raise Invalid("clock_out cannot be in the future", field="clock_out")
+        periods = sorted((as_naive_utc(b, tz), as_naive_utc(e, tz)) for b, e in breaks or ())
+        previous_end = start
+        for b_start, b_end in periods:
+            if not (previous_end <= b_start < b_end <= end):
+                raise Invalid("Breaks must lie inside the entry, each ending after it starts "
+                              "and none overlapping", field="breaks")
+            previous_end = b_end
+        lock_for_update(WorkerRow, worker.id)
+        clash = (TimeEntryRow.select(TimeEntryRow.id)
+                 .where((TimeEntryRow.worker == worker.id)
+                        & (TimeEntryRow.clock_in < end)
+                        & (TimeEntryRow.clock_out.is_null() | (TimeEntryRow.clock_out > start)))
+                 .first())
+        if clash is not None:
+            raise Conflict(f"Worker {worker.id} already has time entry {clash.id} in that time",
+                           code="entry_overlap", entry_id=clash.id)
+        break_seconds = sum(int((e - b).total_seconds()) for b, e in periods)
+        entry = TimeEntryRow.create(
+            account=account_id,
+            worker=worker.id,
+            location=location.id,
+            department=worker.department_id,
+            cost_code=cost_code,
+            shift=_matching_shift(worker.id, location.id, start),
+            clock_in=start,
+            clock_out=end,
+            work_date=local_date(start, tz),
+            break_seconds=break_seconds,
+            worked_seconds=int((end - start).total_seconds()) - break_seconds,
+            status=status,
+            source=source,
+            notes=notes,
+        )
+        if periods:
+            BreakRow.insert_many(
+                [{"account": account_id, "entry": entry.id, "start": b, "end": e}
+                 for b, e in periods]
+            ).execute()
+        record = get_entry(account_id, entry.id)
+        emit(account_id, "entry_created", record)
+    return record
+
+
+def clock(account_id: int, request: ClockRequest, *, source: str = "api") -> TimeEntry:
+    """Carry out a `POST /clock` body: dispatch on `action` after checking required fields."""
+    worker_id = require(request.worker_id, "worker_id")
+    action = require(request.action, "action")
+    if action not in ACTIONS:
+        raise Invalid(f"Unknown action {action!r}; use one of: {', '.join(ACTIONS)}",
+                      field="action", code="unknown_action")
+    position = Position(request.latitude, request.longitude, request.gps_accuracy)
+    if action == "in":
+        return clock_in(account_id, worker_id, location_id=request.location_id,
+                        timestamp=request.timestamp, cost_code_id=request.cost_code_id,
+                        notes=request.notes, position=position, source=source)
+    if action == "out":
+        return clock_out(account_id, worker_id, timestamp=request.timestamp,
+                         notes=request.notes, position=position)
+    if action == "break_start":
+        return start_break(account_id, worker_id, timestamp=request.timestamp)
+    return end_break(account_id, worker_id, timestamp=request.timestamp)

@@ -1,0 +1,284 @@
+"""Pieces every service shares: time, text checks, list paging, transactions, the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import zoneinfo
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
+
+import msgspec
+from peewee import IntegrityError, Model, ModelSelect
+
+from api.services.errors import Invalid, NotFound
+from api.store import database, is_postgres
+from api.store.models import Event, utcnow
+from api.store.prepared import Prepared, Slot
+
+__all__ = [
+    "MAX_LIMIT",
+    "ListParams",
+    "Page",
+    "Pagination",
+    "as_naive_utc",
+    "clean_text",
+    "emit",
+    "fetch",
+    "paginate",
+    "transaction",
+    "utc",
+    "utcnow",
+    "zone",
+]
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Model)
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+
+
+# --- time -------------------------------------------------------------------
+
+
+def utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A stored naive UTC datetime as an aware one, for records and the wire."""
+    return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+def as_naive_utc(value: dt.datetime, tz: zoneinfo.ZoneInfo | None = None) -> dt.datetime:
+    """An aware datetime, or a naive one read as local time in `tz`, as stored UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz or dt.UTC)
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+@functools.lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+@functools.lru_cache(maxsize=512)
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    """The IANA zone called `name`, or an `Invalid` error naming the field."""
+    if name not in _known_zones():
+        raise Invalid(f"Unknown time zone: {name!r} (use an IANA name such as Europe/London)",
+                      field="timezone")
+    return zoneinfo.ZoneInfo(name)
+
+
+def local_date(stored: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.date:
+    """The local calendar date, in `tz`, of a stored naive UTC datetime."""
+    return stored.replace(tzinfo=dt.UTC).astimezone(tz).date()
+
+
+# --- text -------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(
+    value: str | None,
+    field: str,
+    *,
+    max_length: int,
+    required: bool = False,
+    multiline: bool = False,
+) -> str | None:
+    """Trim `value` and check it; blank optional text becomes None."""
+    if value is None:
+        if required:
+            raise Invalid(f"Missing required field: {field}", field=field, code="missing_field")
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"{field} must be text", field=field)
+    value = value.strip()
+    if not value:
+        if required:
+            raise Invalid(f"Missing required field: {field}", field=field, code="missing_field")
+        return None
+    if len(value) > max_length:
+        raise Invalid(f"{field} must be at most {max_length} characters", field=field)
+    if _CONTROL.search(value) or (not multiline and ("\n" in value or "\r" in value)):
+        raise Invalid(f"{field} contains control characters", field=field)
+    return value
+
+
+def check_range(value: float | None, field: str, low: float, high: float) -> None:
+    if value is not None and not (low <= value <= high):
+        raise Invalid(f"{field} must be between {low:g} and {high:g}", field=field)
+
+
+def check_choice(value: str, field: str, choices: Iterable[str]) -> str:
+    choices = tuple(choices)
+    if value not in choices:
+        raise Invalid(f"{field} must be one of: {', '.join(choices)}", field=field)
+    return value
+
+
+# --- lists ------------------------------------------------------------------
+
+
+class ListParams(msgspec.Struct, kw_only=True):
+    """Paging and sync filters every list takes (`id`, `updated_since`, `after_id`...)."""
+
+    id: int | None = None
+    updated_since: dt.datetime | None = None
+    after_id: int | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+class Pagination(msgspec.Struct, kw_only=True):
+    total: int
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class Page(msgspec.Struct, Generic[T], kw_only=True):
+    """One page of a list, in ascending id order, with the total that matched."""
+
+    data: list[T]
+    pagination: Pagination
+
+
+def paginate(
+    query: ModelSelect,
+    model: type[Model],
+    params: ListParams,
+    to_record: Callable[[Any], T],
+) -> Page[T]:
+    """Apply the shared filters and paging to `query` and shape the rows."""
+    if not 1 <= params.limit <= MAX_LIMIT:
+        raise Invalid(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    if params.offset < 0:
+        raise Invalid("offset must be 0 or more", field="offset")
+    if params.id is not None:
+        query = query.where(model.id == params.id)
+    if params.after_id is not None:
+        if params.after_id < 0:
+            raise Invalid("after_id must be 0 or more", field="after_id")
+        query = query.where(model.id > params.after_id)
+    if params.updated_since is not None:
+        query = query.where(model.updated_at >= as_naive_utc(params.updated_since))
+    total = query.count()
+    rows = query.order_by(model.id).limit(params.limit).offset(params.offset)
+    data = [to_record(row) for row in rows]
+    return Page(
+        data=data,
+        pagination=Pagination(
+            total=total,
+            limit=params.limit,
+            offset=params.offset,
+            has_more=params.offset + len(data) < total,
+        ),
+    )
+
+
+_fetchers: dict[type[Model], Prepared] = {}
+
+
+def _fetcher(model: type[Model]) -> Prepared:
+    prepared = _fetchers.get(model)
+    if prepared is None:
+        prepared = _fetchers[model] = Prepared(
+            lambda p: model.select().where((model.id == p.id) & (model.account == p.account))
+        )
+    return prepared
+
+
+def fetch(model: type[M], account_id: int, ident: int, what: str | None = None) -> M:
+    """The row `ident` of `model` in this account, or `NotFound` (also for other accounts' ids)."""
+    row = _fetcher(model).one(id=ident, account=account_id)
+    if row is None:
+        raise NotFound.of(what or model.__name__, ident)
+    instance = model(__no_default__=1, **row._asdict())
+    instance._dirty.clear()  # loaded, not changed: a save writes only what is set later
+    return instance
+
+
+def fetch_one(prepared: Prepared, what: str, ident: int, **params: Any) -> Any:
+    """The row a prepared lookup finds for `ident`, or `NotFound` naming `what`."""
+    row = prepared.one(id=ident, **params)
+    if row is None:
+        raise NotFound.of(what, ident)
+    return row
+
+
+# --- writes -----------------------------------------------------------------
+
+
+def transaction():
+    """A write transaction (BEGIN IMMEDIATE on SQLite), nested ones become savepoints."""
+    return database.atomic()
+
+
+def lock_for_update(model: type[Model], ident: int) -> None:
+    """Serialise writers on one row. SQLite's BEGIN IMMEDIATE already serialises all writers."""
+    if is_postgres():
+        model.select(model.id).where(model.id == ident).for_update().execute()
+
+
+_OUTBOX_LOCK = 72_616_001  # any constant: serialises outbox inserts on PostgreSQL
+
+
+def emit(account_id: int, event_type: str, record: msgspec.Struct | dict[str, Any]) -> int:
+    """Append an event to the outbox, in the transaction of the change it reports; returns its id."""
+    if is_postgres():
+        # Holding this lock to commit makes outbox ids follow commit order.
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_OUTBOX_LOCK,))
+    return _insert_event.insert(
+        account=account_id,
+        type=event_type,
+        data=msgspec.json.encode(record).decode(),
+        created_at=utcnow(),
+    )
+
+
+_insert_event = Prepared(
+    lambda p: Event.insert(
+        {
+            Event.account: Slot("account", Event.account),
+            Event.type: Slot("type", Event.type),
+            Event.data: Slot("data", Event.data),
+            Event.created_at: Slot("created_at", Event.created_at),
+        }
+    )
+)
+
+
+# --- create and update inputs -------------------------------------------------
+
+
+def set_fields(data: msgspec.Struct) -> dict[str, Any]:
+    """The fields of an update struct the caller actually set (UNSET ones left out)."""
+    return {
+        name: value
+        for name in data.__struct_fields__
+        if (value := getattr(data, name)) is not msgspec.UNSET
+    }
+
+
+def save_row(
+    row: M,
+    *,
+    event: str,
+    to_record: Callable[[M], T],
+    duplicate: Callable[[], Exception],
+) -> T:
+    """Write a created or changed row and its outbox event in one transaction.
+
+    A unique-constraint violation becomes the domain error `duplicate()` builds.
+    """
+    try:
+        with transaction():
+            row.updated_at = utcnow()
+            row.save()
+            record = to_record(row)
+            emit(row.account_id, event, record)
+    except IntegrityError:
+        raise duplicate() from None
+    return record

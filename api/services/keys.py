@@ -1,0 +1,347 @@
+"""API keys: issued by the admin, shown once, stored only as a SHA-256 hash.
+
+Format: `tc_live_` + 40 lowercase hex characters; the last 8 are the CRC32 of
+everything before them, so a mistyped key is refused before any lookup and
+secret scanners can recognise real keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import zlib
+from collections.abc import Iterable
+
+import msgspec
+
+from api.services.common import clean_text, emit, fetch, transaction, utc, utcnow
+from api.services.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from api.store.models import Account as AccountRow
+from api.store.models import ApiKey as ApiKeyRow
+
+KEY_PREFIX = "tc_live_"
+_KEY_FORMAT = re.compile(r"tc_live_[0-9a-f]{40}")
+DISPLAY_HEX = 8  # hex characters of the random part shown in listings
+DEFAULT_RATE_LIMIT = 60
+MAX_RATE_LIMIT = 1_000_000
+
+SCOPES: tuple[str, ...] = (
+    "workers:read",
+    "workers:write",
+    "timesheets:read",
+    "clock:write",
+    "locations:read",
+    "shifts:read",
+    "shifts:write",
+    "departments:read",
+    "cost_codes:read",
+    "webhooks:read",
+    "webhooks:write",
+    "events:read",
+)
+
+
+class ApiKey(msgspec.Struct, kw_only=True):
+    """An issued key as listings show it: never the key itself."""
+
+    id: int
+    account_id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    status: str  # Active | Revoked | Expired
+    rate_limit: int
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+    @property
+    def display_prefix(self) -> str:
+        return f"{self.prefix}..."
+
+
+class IssuedKey(msgspec.Struct, kw_only=True):
+    """The result of issuing: the plaintext exists only here, once."""
+
+    key: ApiKey
+    plaintext: str
+
+
+class KeyIdentity(msgspec.Struct, frozen=True, kw_only=True):
+    """Who a verified key speaks for, as the request pipeline needs it."""
+
+    key_id: int
+    account_id: int
+    name: str
+    prefix: str
+    scopes: frozenset[str]
+    rate_limit: int
+
+    def allows(self, scope: str) -> bool:
+        return not self.scopes or scope in self.scopes
+
+
+# --- the key format ----------------------------------------------------------
+
+
+def _checksum(body: str) -> str:
+    return f"{zlib.crc32(body.encode('ascii')):08x}"
+
+
+def generate_key() -> str:
+    """A new random key in the TempClock format (not stored anywhere)."""
+    body = KEY_PREFIX + secrets.token_hex(16)
+    return body + _checksum(body)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def check_key_format(key: str) -> None:
+    """Refuse a key that cannot be one of ours, before anything is looked up."""
+    if not _KEY_FORMAT.fullmatch(key):
+        raise Unauthenticated("Malformed API key", code="key_malformed")
+    if not hmac.compare_digest(_checksum(key[:-8]), key[-8:]):
+        raise Unauthenticated("Invalid API key (checksum does not match)",
+                              code="key_checksum_invalid")
+
+
+# --- records -----------------------------------------------------------------
+
+
+def _status(row: ApiKeyRow, now: dt.datetime) -> str:
+    if row.revoked_at is not None:
+        return "Revoked"
+    if row.expires_at is not None and row.expires_at <= now:
+        return "Expired"
+    return "Active"
+
+
+def _scopes(text: str) -> list[str]:
+    return text.split()
+
+
+def _record(row: ApiKeyRow, now: dt.datetime | None = None) -> ApiKey:
+    return ApiKey(
+        id=row.id,
+        account_id=row.account_id,
+        name=row.name,
+        prefix=row.prefix,
+        scopes=_scopes(row.scopes),
+        status=_status(row, now or utcnow()),
+        rate_limit=row.rate_limit,
+        created_at=utc(row.created_at),
+        last_used_at=utc(_usage.latest(row.id, row.last_used_at)),
+        expires_at=utc(row.expires_at),
+        revoked_at=utc(row.revoked_at),
+    )
+
+
+def _audit(record: ApiKey) -> dict[str, object]:
+    """What the outbox keeps of a key change: never the hash, never the key."""
+    return {"id": record.id, "name": record.name, "prefix": record.prefix, "status": record.status}
+
+
+# --- admin operations ----------------------------------------------------------
+
+
+def _clean_scopes(scopes: Iterable[str]) -> list[str]:
+    cleaned: list[str] = []
+    for scope in scopes:
+        scope = scope.strip()
+        if scope not in SCOPES:
+            raise Invalid(f"Unknown scope {scope!r}; known scopes: {', '.join(SCOPES)}",
+                          field="scopes")
+        if scope not in cleaned:
+            cleaned.append(scope)
+    return cleaned
+
+
+def _expiry(expires_on: dt.date | None, expires_at: dt.datetime | None) -> dt.datetime | None:
+    if expires_on is not None:
+        # A key "expiring on" a date is usable through that whole (UTC) day.
+        expires_at = dt.datetime.combine(expires_on + dt.timedelta(days=1), dt.time(),
+                                         tzinfo=dt.UTC)
+    if expires_at is None:
+        return None
+    if expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=dt.UTC)
+    stored = expires_at.astimezone(dt.UTC).replace(tzinfo=None)
+    if stored <= utcnow():
+        raise Invalid("The expiry must be in the future", field="expires")
+    return stored
+
+
+def issue_key(
+    account_id: int,
+    name: str,
+    *,
+    scopes: Iterable[str] = (),
+    expires_on: dt.date | None = None,
+    expires_at: dt.datetime | None = None,
+    rate_limit: int = DEFAULT_RATE_LIMIT,
+) -> IssuedKey:
+    """Issue a named key for an account. The returned plaintext is never retrievable again.
+
+    No scopes means full access. `expires_on` keeps the key usable through that date (UTC).
+    """
+    name = clean_text(name, "name", max_length=100, required=True)
+    scope_list = _clean_scopes(scopes)
+    if not isinstance(rate_limit, int) or not 1 <= rate_limit <= MAX_RATE_LIMIT:
+        raise Invalid(f"rate limit must be between 1 and {MAX_RATE_LIMIT} requests per minute",
+                      field="rate_limit")
+    expiry = _expiry(expires_on, expires_at)
+    plaintext = generate_key()
+    with transaction():
+        if AccountRow.get_or_none(AccountRow.id == account_id) is None:
+            raise NotFound.of("Account", account_id)
+        row = ApiKeyRow.create(
+            account=account_id,
+            name=name,
+            prefix=plaintext[: len(KEY_PREFIX) + DISPLAY_HEX],
+            key_hash=hash_key(plaintext),
+            scopes=" ".join(scope_list),
+            rate_limit=rate_limit,
+            expires_at=expiry,
+        )
+        record = _record(row)
+        emit(account_id, "api_key_issued", _audit(record))
+    return IssuedKey(key=record, plaintext=plaintext)
+
+
+def list_keys(account_id: int | None = None) -> list[ApiKey]:
+    """Keys of one account (or all), newest first, with their status."""
+    query = ApiKeyRow.select().order_by(ApiKeyRow.id.desc())
+    if account_id is not None:
+        query = query.where(ApiKeyRow.account == account_id)
+    now = utcnow()
+    return [_record(row, now) for row in query]
+
+
+def get_key(key_id: int, account_id: int | None = None) -> ApiKey:
+    """One key's listing record; limited to `account_id` when given."""
+    return _record(_get(key_id, account_id))
+
+
+def _get(key_id: int, account_id: int | None) -> ApiKeyRow:
+    if account_id is not None:
+        return fetch(ApiKeyRow, account_id, key_id, "API key")
+    row = ApiKeyRow.get_or_none(ApiKeyRow.id == key_id)
+    if row is None:
+        raise NotFound.of("API key", key_id)
+    return row
+
+
+def revoke_key(key_id: int, account_id: int | None = None) -> ApiKey:
+    """Revoke a key; the very next request presenting it is refused. Revoking twice is harmless."""
+    with transaction():
+        row = _get(key_id, account_id)
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            row.save(only=[ApiKeyRow.revoked_at])
+            record = _record(row)
+            emit(row.account_id, "api_key_revoked", _audit(record))
+        else:
+            record = _record(row)
+    return record
+
+
+# --- the request path ----------------------------------------------------------
+
+
+def verify_key(presented: str, scope: str | None = None) -> KeyIdentity:
+    """Check a presented key and return whom it speaks for.
+
+    Raises, each with its own code: `key_malformed` / `key_checksum_invalid` (no
+    lookup made), `key_unknown`, `key_revoked`, `key_expired` (all Unauthenticated);
+    `api_disabled` and `scope_missing` (Forbidden).
+    """
+    check_key_format(presented)
+    digest = hash_key(presented)
+    row = (
+        ApiKeyRow.select(ApiKeyRow, AccountRow.api_enabled)
+        .join(AccountRow)
+        .where(ApiKeyRow.key_hash == digest)
+        .objects()
+        .first()
+    )
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        raise Unauthenticated("Invalid API key", code="key_unknown")
+    if row.revoked_at is not None:
+        raise Unauthenticated("This API key has been revoked", code="key_revoked")
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        raise Unauthenticated("This API key has expired", code="key_expired")
+    if not row.api_enabled:
+        raise Forbidden("API access is not enabled for this account", code="api_disabled")
+    identity = KeyIdentity(
+        key_id=row.id,
+        account_id=row.account_id,
+        name=row.name,
+        prefix=row.prefix,
+        scopes=frozenset(_scopes(row.scopes)),
+        rate_limit=row.rate_limit,
+    )
+    if scope is not None:
+        require_scope(identity, scope)
+    return identity
+
+
+def require_scope(identity: KeyIdentity, scope: str) -> None:
+    """Refuse with `scope_missing`, naming the scope, unless the key carries it (or all)."""
+    if not identity.allows(scope):
+        raise Forbidden(f"This API key lacks the required scope: {scope}", code="scope_missing",
+                        scope=scope)
+
+
+class _KeyUsage:
+    """`last_used_at` kept in memory per request and written in one batch now and then."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[int, dt.datetime] = {}
+
+    def note(self, key_id: int, when: dt.datetime) -> None:
+        with self._lock:
+            self._pending[key_id] = when
+
+    def latest(self, key_id: int, stored: dt.datetime | None) -> dt.datetime | None:
+        pending = self._pending.get(key_id)
+        if pending is None or (stored is not None and stored >= pending):
+            return stored
+        return pending
+
+    def flush(self) -> int:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return 0
+        with transaction():
+            for key_id, when in pending.items():
+                (
+                    ApiKeyRow.update(last_used_at=when)
+                    .where(
+                        (ApiKeyRow.id == key_id)
+                        & (ApiKeyRow.last_used_at.is_null() | (ApiKeyRow.last_used_at < when))
+                    )
+                    .execute()
+                )
+        return len(pending)
+
+
+_usage = _KeyUsage()
+
+
+def note_key_used(key_id: int, when: dt.datetime | None = None) -> None:
+    """Remember that a key was used; no database write until `flush_key_usage`."""
+    _usage.note(key_id, when or utcnow())
+
+
+def flush_key_usage() -> int:
+    """Write the remembered `last_used_at` times; returns how many keys were updated."""
+    return _usage.flush()

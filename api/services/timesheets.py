@@ -1,0 +1,347 @@
+"""Timesheets: reading time entries, their totals, and who is on site now.
+
+An entry belongs to the local date, in its location's zone, on which it was
+clocked in, so an overnight shift is counted once and never lost between days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+
+import msgspec
+from peewee import JOIN, fn
+
+from api.services.common import (
+    ListParams,
+    Page,
+    check_choice,
+    emit,
+    fetch,
+    fetch_one,
+    paginate,
+    transaction,
+    utc,
+    utcnow,
+)
+from api.services.errors import Conflict, Invalid
+from api.store.models import Break as BreakRow
+from api.store.models import CostCode as CostCodeRow
+from api.store.models import Department as DepartmentRow
+from api.store.models import Location as LocationRow
+from api.store.models import TimeEntry as TimeEntryRow
+from api.store.models import Worker as WorkerRow
+from api.store.prepared import Prepared
+
+STATUSES = ("open", "completed", "approved", "disputed")
+SOURCES = ("api", "desktop", "kiosk", "import")
+ENTRY_FILTERS = ("shifts", "active", "breaks", "all")
+
+
+class BreakPeriod(msgspec.Struct):
+    start: dt.datetime
+    end: dt.datetime | None
+
+
+class TimeEntry(msgspec.Struct, kw_only=True):
+    id: int
+    worker_id: int
+    worker_name: str
+    employee_ref: str | None
+    location_id: int
+    location_name: str
+    department_id: int | None
+    department: str | None
+    cost_code_id: int | None
+    cost_code: str | None
+    shift_id: int | None
+    clock_in: dt.datetime
+    clock_out: dt.datetime | None
+    breaks: list[BreakPeriod]
+    break_minutes: int
+    total_hours: float | None
+    status: str
+    source: str
+    latitude: float | None
+    longitude: float | None
+    gps_accuracy: float | None
+    within_geofence: bool | None
+    distance_meters: float | None
+    low_gps_confidence: bool
+    notes: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class TimeEntryFilter(ListParams, kw_only=True):
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    worker_id: int | None = None
+    location_id: int | None = None
+    department_id: int | None = None
+    cost_code_id: int | None = None
+    status: str | None = None
+    entry_filter: str = "shifts"  # shifts = completed entries | active | breaks | all
+
+
+def entry_query(account_id: int):
+    """Entries of the account joined with the names a record shows."""
+    return (
+        TimeEntryRow.select(
+            TimeEntryRow,
+            WorkerRow.first_name,
+            WorkerRow.last_name,
+            WorkerRow.employee_ref,
+            LocationRow.name.alias("location_name"),
+            DepartmentRow.name.alias("department_name"),
+            CostCodeRow.code.alias("cost_code_code"),
+        )
+        .join_from(TimeEntryRow, WorkerRow)
+        .join_from(TimeEntryRow, LocationRow)
+        .join_from(TimeEntryRow, DepartmentRow, JOIN.LEFT_OUTER)
+        .join_from(TimeEntryRow, CostCodeRow, JOIN.LEFT_OUTER)
+        .where(TimeEntryRow.account == account_id)
+        .objects()
+    )
+
+
+def _hours(seconds: int | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 2)
+
+
+def _record(row: TimeEntryRow, breaks: list[BreakPeriod]) -> TimeEntry:
+    return TimeEntry(
+        id=row.id,
+        worker_id=row.worker_id,
+        worker_name=f"{row.first_name} {row.last_name}",
+        employee_ref=row.employee_ref,
+        location_id=row.location_id,
+        location_name=row.location_name,
+        department_id=row.department_id,
+        department=row.department_name,
+        cost_code_id=row.cost_code_id,
+        cost_code=row.cost_code_code,
+        shift_id=row.shift_id,
+        clock_in=utc(row.clock_in),
+        clock_out=utc(row.clock_out),
+        breaks=breaks,
+        break_minutes=round(row.break_seconds / 60),
+        total_hours=_hours(row.worked_seconds),
+        status=row.status,
+        source=row.source,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        gps_accuracy=row.gps_accuracy,
+        within_geofence=row.within_geofence,
+        distance_meters=row.distance_meters,
+        low_gps_confidence=row.low_gps_confidence,
+        notes=row.notes,
+        created_at=utc(row.created_at),
+        updated_at=utc(row.updated_at),
+    )
+
+
+def _breaks_of(entry_ids: Iterable[int]) -> dict[int, list[BreakPeriod]]:
+    found: dict[int, list[BreakPeriod]] = defaultdict(list)
+    ids = list(entry_ids)
+    if ids:
+        rows = (
+            BreakRow.select(BreakRow.entry, BreakRow.start, BreakRow.end)
+            .where(BreakRow.entry.in_(ids))
+            .order_by(BreakRow.entry, BreakRow.start)
+            .tuples()
+        )
+        for entry_id, start, end in rows:
+            found[entry_id].append(BreakPeriod(start=utc(start), end=utc(end)))
+    return found
+
+
+def records(rows: list[TimeEntryRow]) -> list[TimeEntry]:
+    """Records for entry rows from `entry_query`, with their breaks in one extra query."""
+    breaks = _breaks_of(row.id for row in rows)
+    return [_record(row, breaks.get(row.id, [])) for row in rows]
+
+
+_one = Prepared(lambda p: entry_query(p.account).where(TimeEntryRow.id == p.id))
+_breaks_of_one = Prepared(
+    lambda p: BreakRow.select(BreakRow.start, BreakRow.end)
+    .where(BreakRow.entry == p.entry)
+    .order_by(BreakRow.start)
+)
+
+
+def get_entry(account_id: int, entry_id: int) -> TimeEntry:
+    """One time entry of the account, or NotFound."""
+    row = fetch_one(_one, "Time entry", entry_id, account=account_id)
+    breaks = [BreakPeriod(start=utc(b.start), end=utc(b.end))
+              for b in _breaks_of_one.rows(entry=entry_id)]
+    return _record(row, breaks)
+
+
+def _filtered(account_id: int, params: TimeEntryFilter):
+    check_choice(params.entry_filter, "entry_filter", ENTRY_FILTERS)
+    if params.date_from and params.date_to and params.date_to < params.date_from:
+        raise Invalid("date_to must not be before date_from", field="date_to")
+    query = entry_query(account_id)
+    if params.date_from is not None:
+        query = query.where(TimeEntryRow.work_date >= params.date_from)
+    if params.date_to is not None:
+        query = query.where(TimeEntryRow.work_date <= params.date_to)
+    for column, value in (
+        (TimeEntryRow.worker, params.worker_id),
+        (TimeEntryRow.location, params.location_id),
+        (TimeEntryRow.department, params.department_id),
+        (TimeEntryRow.cost_code, params.cost_code_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if params.status is not None:
+        query = query.where(TimeEntryRow.status == check_choice(params.status, "status",
+                                                                STATUSES))
+    if params.entry_filter == "shifts":
+        query = query.where(TimeEntryRow.clock_out.is_null(False))
+    elif params.entry_filter == "active":
+        query = query.where(TimeEntryRow.clock_out.is_null())
+    elif params.entry_filter == "breaks":
+        has_break = BreakRow.select(BreakRow.id).where(BreakRow.entry == TimeEntryRow.id)
+        query = query.where(fn.EXISTS(has_break))
+    return query
+
+
+def list_entries(account_id: int, params: TimeEntryFilter | None = None) -> Page[TimeEntry]:
+    """Time entries matching the filters; by default only completed ones (`entry_filter=shifts`)."""
+    params = params or TimeEntryFilter()
+    page = paginate(_filtered(account_id, params), TimeEntryRow, params, lambda row: row)
+    page.data = records(page.data)
+    return page
+
+
+class WorkerTotal(msgspec.Struct, kw_only=True):
+    worker_id: int
+    worker_name: str
+    entries: int
+    total_hours: float
+    break_minutes: int
+
+
+class TimesheetTotals(msgspec.Struct, kw_only=True):
+    entries: int
+    total_hours: float
+    break_minutes: int
+    workers: list[WorkerTotal]
+
+
+def timesheet_totals(account_id: int, params: TimeEntryFilter | None = None) -> TimesheetTotals:
+    """Hours (breaks excluded) of the closed entries matching the filters, in all and per worker.
+
+    Paging and sync fields of `params` are ignored: totals cover every matching entry.
+    """
+    base = _filtered(account_id, params or TimeEntryFilter())
+    rows = (
+        base.select(
+            TimeEntryRow.worker,
+            WorkerRow.first_name,
+            WorkerRow.last_name,
+            fn.COUNT(TimeEntryRow.id),
+            fn.COALESCE(fn.SUM(TimeEntryRow.worked_seconds), 0),
+            fn.COALESCE(fn.SUM(TimeEntryRow.break_seconds), 0),
+        )
+        .group_by(TimeEntryRow.worker, WorkerRow.first_name, WorkerRow.last_name)
+        .order_by(WorkerRow.last_name, WorkerRow.first_name)
+        .tuples()
+    )
+    workers = [
+        WorkerTotal(
+            worker_id=worker_id,
+            worker_name=f"{first} {last}",
+            entries=count,
+            total_hours=_hours(int(worked)) or 0.0,
+            break_minutes=round(int(breaks) / 60),
+        )
+        for worker_id, first, last, count, worked, breaks in rows
+    ]
+    return TimesheetTotals(
+        entries=sum(w.entries for w in workers),
+        total_hours=round(sum(w.total_hours for w in workers), 2),
+        break_minutes=sum(w.break_minutes for w in workers),
+        workers=workers,
+    )
+
+
+def set_entry_status(account_id: int, entry_id: int, status: str) -> TimeEntry:
+    """Approve or dispute a closed entry (or return it to `completed`). Fires `entry_updated`."""
+    check_choice(status, "status", ("completed", "approved", "disputed"))
+    with transaction():
+        row = fetch(TimeEntryRow, account_id, entry_id, "Time entry")
+        if row.clock_out is None:
+            raise Conflict(f"Time entry {entry_id} is still open; clock the worker out first",
+                           code="entry_open")
+        row.status = status
+        row.updated_at = utcnow()
+        row.save()
+        record = get_entry(account_id, entry_id)
+        emit(account_id, "entry_updated", record)
+    return record
+
+
+# --- on site now ---------------------------------------------------------------
+
+
+class OnSiteWorker(msgspec.Struct, kw_only=True):
+    worker_id: int
+    name: str
+    clock_in: dt.datetime
+    distance_meters: float | None
+    within_geofence: bool | None
+
+
+class Site(msgspec.Struct, kw_only=True):
+    location_id: int
+    name: str
+    capacity: int | None
+    on_site: int
+    workers: list[OnSiteWorker]
+
+
+class OnSiteNow(msgspec.Struct, kw_only=True):
+    as_of: dt.datetime
+    sites: list[Site]
+
+
+def on_site_now(account_id: int, location_id: int | None = None) -> OnSiteNow:
+    """Who is clocked in right now, by site: every active site, busiest listed with its workers."""
+    as_of = utcnow()
+    sites_query = LocationRow.select().where(LocationRow.account == account_id)
+    if location_id is not None:
+        sites_query = sites_query.where(LocationRow.id == location_id)
+    open_entries = (
+        TimeEntryRow.select(TimeEntryRow, WorkerRow.first_name, WorkerRow.last_name)
+        .join(WorkerRow)
+        .where((TimeEntryRow.account == account_id) & TimeEntryRow.clock_out.is_null())
+        .order_by(TimeEntryRow.clock_in)
+        .objects()
+    )
+    by_site: dict[int, list[OnSiteWorker]] = defaultdict(list)
+    for row in open_entries:
+        by_site[row.location_id].append(
+            OnSiteWorker(
+                worker_id=row.worker_id,
+                name=f"{row.first_name} {row.last_name}",
+                clock_in=utc(row.clock_in),
+                distance_meters=row.distance_meters,
+                within_geofence=row.within_geofence,
+            )
+        )
+    sites = [
+        Site(
+            location_id=loc.id,
+            name=loc.name,
+            capacity=loc.capacity,
+            on_site=len(by_site.get(loc.id, [])),
+            workers=by_site.get(loc.id, []),
+        )
+        for loc in sites_query.order_by(LocationRow.id)
+        if loc.active or by_site.get(loc.id)
+    ]
+    return OnSiteNow(as_of=utc(as_of), sites=sites)

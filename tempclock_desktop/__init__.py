@@ -1,0 +1,1 @@
+"""The TempClock desktop admin app (PySide6)."""
