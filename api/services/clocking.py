@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
+from msgspec import UNSET, UnsetType
 from peewee import IntegrityError
 
 from api.services.common import (
@@ -27,7 +28,9 @@ from api.services.common import (
     fetch,
     local_date,
     lock_for_update,
+    set_fields,
     transaction,
+    utc,
     utcnow,
     zone,
 )
@@ -35,6 +38,7 @@ from api.services.errors import Conflict, Forbidden, Invalid, require
 from api.services.timesheets import TimeEntry, get_entry
 from api.store.models import Break as BreakRow
 from api.store.models import CostCode as CostCodeRow
+from api.store.models import EntryEdit as EntryEditRow
 from api.store.models import Location as LocationRow
 from api.store.models import Shift as ShiftRow
 from api.store.models import TimeEntry as TimeEntryRow
@@ -384,6 +388,45 @@ def end_break(account_id: int, worker_id: int, *,
     return record
 
 
+def _check_span(tz, start: dt.datetime, end: dt.datetime,
+                breaks: list[tuple[dt.datetime, dt.datetime]]) -> list[tuple[dt.datetime,
+                                                                               dt.datetime]]:
+    """Check a closed entry's times; returns its breaks as sorted stored-UTC pairs."""
+    if end <= start:
+        raise Invalid("clock_out must be after clock_in", field="clock_out")
+    if end > utcnow() + CLOCK_SKEW:
+        raise Invalid("clock_out cannot be in the future", field="clock_out")
+    periods = sorted((as_naive_utc(b, tz), as_naive_utc(e, tz)) for b, e in breaks)
+    previous_end = start
+    for b_start, b_end in periods:
+        if not (previous_end <= b_start < b_end <= end):
+            raise Invalid("Breaks must lie inside the entry, each ending after it starts "
+                          "and none overlapping", field="breaks")
+        previous_end = b_end
+    return periods
+
+
+def _seconds(periods: list[tuple[dt.datetime, dt.datetime]]) -> int:
+    return sum(int((e - b).total_seconds()) for b, e in periods)
+
+
+def _refuse_overlap(worker_id: int, start: dt.datetime, end: dt.datetime | None,
+                    exclude: int | None = None) -> None:
+    """Refuse a span that meets another entry of the worker (an open entry runs on forever)."""
+    query = TimeEntryRow.select(TimeEntryRow.id).where(
+        (TimeEntryRow.worker == worker_id)
+        & (TimeEntryRow.clock_out.is_null() | (TimeEntryRow.clock_out > start))
+    )
+    if end is not None:
+        query = query.where(TimeEntryRow.clock_in < end)
+    if exclude is not None:
+        query = query.where(TimeEntryRow.id != exclude)
+    clash = query.first()
+    if clash is not None:
+        raise Conflict(f"Worker {worker_id} already has time entry {clash.id} in that time",
+                       code="entry_overlap", entry_id=clash.id)
+
+
 def record_entry(
     account_id: int,
     worker_id: int,
@@ -414,27 +457,10 @@ def record_entry(
                      else fetch(CostCodeRow, account_id, cost_code_id, "Cost code"))
         tz = zone(location.timezone)
         start, end = as_naive_utc(clock_in, tz), as_naive_utc(clock_out, tz)
-        if end <= start:
-            raise Invalid("clock_out must be after clock_in", field="clock_out")
-        if end > utcnow() + CLOCK_SKEW:
-            raise Invalid("clock_out cannot be in the future", field="clock_out")
-        periods = sorted((as_naive_utc(b, tz), as_naive_utc(e, tz)) for b, e in breaks or ())
-        previous_end = start
-        for b_start, b_end in periods:
-            if not (previous_end <= b_start < b_end <= end):
-                raise Invalid("Breaks must lie inside the entry, each ending after it starts "
-                              "and none overlapping", field="breaks")
-            previous_end = b_end
+        periods = _check_span(tz, start, end, breaks or [])
         lock_for_update(WorkerRow, worker.id)
-        clash = (TimeEntryRow.select(TimeEntryRow.id)
-                 .where((TimeEntryRow.worker == worker.id)
-                        & (TimeEntryRow.clock_in < end)
-                        & (TimeEntryRow.clock_out.is_null() | (TimeEntryRow.clock_out > start)))
-                 .first())
-        if clash is not None:
-            raise Conflict(f"Worker {worker.id} already has time entry {clash.id} in that time",
-                           code="entry_overlap", entry_id=clash.id)
-        break_seconds = sum(int((e - b).total_seconds()) for b, e in periods)
+        _refuse_overlap(worker.id, start, end)
+        break_seconds = _seconds(periods)
         entry = TimeEntryRow.create(
             account=account_id,
             worker=worker.id,
@@ -479,3 +505,130 @@ def clock(account_id: int, request: ClockRequest, *, source: str = "api") -> Tim
     if action == "break_start":
         return start_break(account_id, worker_id, timestamp=request.timestamp)
     return end_break(account_id, worker_id, timestamp=request.timestamp)
+
+
+# --- corrections ------------------------------------------------------------------
+
+
+class EntryChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What an admin corrects on an entry; fields left UNSET stay as they are."""
+
+    clock_in: dt.datetime | UnsetType = UNSET
+    clock_out: dt.datetime | UnsetType = UNSET
+    location_id: int | UnsetType = UNSET
+    cost_code_id: int | None | UnsetType = UNSET
+    notes: str | None | UnsetType = UNSET
+    breaks: list[tuple[dt.datetime, dt.datetime]] | UnsetType = UNSET
+
+
+class EntryChange(msgspec.Struct, kw_only=True):
+    """One correction in an entry's history: what changed (old, new) and why."""
+
+    id: int
+    entry_id: int
+    reason: str
+    changes: dict[str, list[Any]]
+    created_at: dt.datetime
+
+
+def _snapshot(entry: TimeEntryRow) -> dict[str, Any]:
+    breaks = [(utc(b.start), utc(b.end)) for b in
+              BreakRow.select().where(BreakRow.entry == entry.id).order_by(BreakRow.start)]
+    return {
+        "clock_in": utc(entry.clock_in),
+        "clock_out": utc(entry.clock_out),
+        "location_id": entry.location_id,
+        "cost_code_id": entry.cost_code_id,
+        "notes": entry.notes,
+        "breaks": breaks,
+        "status": entry.status,
+    }
+
+
+def edit_entry(account_id: int, entry_id: int, changes: EntryChanges, *, reason: str) -> TimeEntry:
+    """Correct an entry, keeping the reason and the old values in its history.
+
+    The same rules as clocking hold (no overlap, no future times, breaks inside the
+    entry). Correcting an approved entry returns it to `completed` for re-approval.
+    Fires `entry_updated`.
+    """
+    reason = clean_text(reason, "reason", max_length=500, required=True, multiline=True)
+    fields = set_fields(changes)
+    if not fields:
+        raise Invalid("Nothing to change", field="changes")
+    with transaction():
+        entry = fetch(TimeEntryRow, account_id, entry_id, "Time entry")
+        before = _snapshot(entry)
+        if "location_id" in fields:
+            location = fetch(LocationRow, account_id, fields["location_id"], "Location")
+            entry.location = location.id
+        location = LocationRow.get_by_id(entry.location_id)
+        tz = zone(location.timezone)
+        if "cost_code_id" in fields:
+            ident = fields["cost_code_id"]
+            entry.cost_code = (None if ident is None
+                               else fetch(CostCodeRow, account_id, ident, "Cost code").id)
+        if "notes" in fields:
+            entry.notes = clean_text(fields["notes"], "notes", max_length=2000, multiline=True)
+        if "clock_in" in fields:
+            entry.clock_in = as_naive_utc(fields["clock_in"], tz)
+        if "clock_out" in fields:
+            if entry.clock_out is None:
+                raise Conflict(f"Time entry {entry.id} is still open; clock the worker out "
+                               "instead", code="entry_open")
+            entry.clock_out = as_naive_utc(fields["clock_out"], tz)
+        if entry.clock_out is None:
+            if "breaks" in fields:
+                raise Conflict("Breaks of an open entry change by clocking, not by editing",
+                               code="entry_open")
+            if entry.clock_in > utcnow() + CLOCK_SKEW:
+                raise Invalid("clock_in cannot be in the future", field="clock_in")
+            first_break = (BreakRow.select(BreakRow.start)
+                           .where(BreakRow.entry == entry.id)
+                           .order_by(BreakRow.start).first())
+            if first_break is not None and first_break.start < entry.clock_in:
+                raise Invalid("clock_in cannot be after the entry's first break",
+                              field="clock_in")
+        else:
+            breaks = fields.get("breaks", before["breaks"])
+            periods = _check_span(tz, entry.clock_in, entry.clock_out, breaks)
+            entry.break_seconds = _seconds(periods)
+            entry.worked_seconds = (int((entry.clock_out - entry.clock_in).total_seconds())
+                                    - entry.break_seconds)
+            if "breaks" in fields:
+                BreakRow.delete().where(BreakRow.entry == entry.id).execute()
+                if periods:
+                    BreakRow.insert_many(
+                        [{"account": account_id, "entry": entry.id, "start": b, "end": e}
+                         for b, e in periods]
+                    ).execute()
+            if entry.status == "approved":
+                entry.status = "completed"
+        lock_for_update(WorkerRow, entry.worker_id)
+        _refuse_overlap(entry.worker_id, entry.clock_in, entry.clock_out, exclude=entry.id)
+        entry.work_date = local_date(entry.clock_in, tz)
+        entry.updated_at = utcnow()
+        entry.save()
+        after = _snapshot(entry)
+        diff = {name: [before[name], after[name]] for name in before
+                if before[name] != after[name]}
+        if not diff:
+            raise Invalid("Those values are what the entry already has", field="changes")
+        EntryEditRow.create(account=account_id, entry=entry.id, reason=reason,
+                            changes=msgspec.json.encode(diff).decode())
+        record = get_entry(account_id, entry.id)
+        emit(account_id, "entry_updated", {"entry": record, "reason": reason})
+    return record
+
+
+def entry_history(account_id: int, entry_id: int) -> list[EntryChange]:
+    """An entry's corrections, oldest first."""
+    fetch(TimeEntryRow, account_id, entry_id, "Time entry")
+    rows = (EntryEditRow.select()
+            .where((EntryEditRow.account == account_id) & (EntryEditRow.entry == entry_id))
+            .order_by(EntryEditRow.id))
+    return [
+        EntryChange(id=row.id, entry_id=row.entry_id, reason=row.reason,
+                    changes=msgspec.json.decode(row.changes), created_at=utc(row.created_at))
+        for row in rows
+    ]

@@ -3,7 +3,7 @@
 Seven client sites in five countries (real coordinates and zones), departments,
 cost codes, 72 workers, two weeks of shifts (day, late and overnight) with their
 time entries and breaks, next week's rota, and a few workers clocked in now.
-The same account and day always give the same data.
+The same day always gives the same data.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def load_demo(account_id: int, *, progress: Progress | None = None) -> DemoSumma
     if WorkerRow.select().where(WorkerRow.account == account_id).exists():
         raise Conflict("This account already has workers; load demo data into an empty account",
                        code="account_not_empty")
-    rng = random.Random(f"{SEED}:{account_id}")  # noqa: S311 - demo data, not secrets
+    rng = random.Random(SEED)  # noqa: S311 - demo data, not secrets
     now = utcnow().replace(second=0, microsecond=0)
     report = progress or (lambda done, total, what: None)
     with transaction():

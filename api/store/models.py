@@ -237,6 +237,17 @@ class Break(BaseModel):
     end = DateTimeField(null=True)
 
 
+class EntryEdit(BaseModel):
+    """A correction an admin made to a time entry: the old and new values, and why."""
+
+    id = AutoField()
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    entry = ForeignKeyField(TimeEntry, backref="edits", on_delete="CASCADE")
+    reason = TextField()
+    changes = TextField()  # JSON: {"field": [old, new]}
+    created_at = DateTimeField(default=utcnow)
+
+
 class WebhookSubscription(BaseModel):
     """An integrator's URL that receives chosen events, signed with its own secret."""
 
@@ -353,6 +364,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     Shift,
     TimeEntry,
     Break,
+    EntryEdit,
     WebhookSubscription,
     Event,
     WebhookDelivery,

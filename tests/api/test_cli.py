@@ -1,0 +1,126 @@
+"""The `tempclock` command, run as a real process the way an admin or a script runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(sys.executable).with_name("tempclock")
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "api.cli"]
+
+
+@pytest.fixture
+def tc(tmp_path):
+    data_dir = tmp_path / "data"
+
+    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([*COMMAND, *args, "--data-dir", str(data_dir)],
+                                capture_output=True, text=True, timeout=60, check=False)
+        if ok:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    run.data_dir = data_dir
+    return run
+
+
+def one_json(result) -> dict:
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stdout
+    return json.loads(lines[0])
+
+
+def test_accounts_create_and_list_as_json(tc):
+    created = one_json(tc("accounts", "create", "Acme Staffing", "--enable-api", "--json"))
+    assert created == {"id": 1, "name": "Acme Staffing", "api_enabled": True}
+    listed = one_json(tc("accounts", "list", "--json"))
+    assert listed["accounts"] == [created]
+    assert "Acme Staffing" in tc("accounts", "list").stdout
+
+
+def test_api_access_is_switched_off_and_on(tc):
+    tc("accounts", "create", "Acme")
+    assert one_json(tc("accounts", "enable-api", "1", "--json"))["api_enabled"] is True
+    assert one_json(tc("accounts", "disable-api", "1", "--json"))["api_enabled"] is False
+
+
+def test_a_key_is_printed_once_and_listed_only_by_prefix(tc):
+    tc("accounts", "create", "Acme", "--enable-api")
+    issued = one_json(tc("keys", "issue", "--account", "1", "--name", "Bullhorn ATS",
+                         "--scope", "workers:read", "--scope", "timesheets:read",
+                         "--expires", "2099-12-31", "--rate-limit", "120", "--json"))
+    assert set(issued) == {"id", "name", "prefix", "key"}
+    assert issued["key"].startswith(issued["prefix"]) and len(issued["key"]) == 48
+    listing = tc("keys", "list", "--account", "1", "--json").stdout
+    assert issued["key"] not in listing
+    (key,) = json.loads(listing)["keys"]
+    assert key["status"] == "Active" and key["rate_limit"] == 120
+    assert key["scopes"] == ["workers:read", "timesheets:read"]
+    assert issued["key"] not in tc("keys", "list").stdout
+
+
+def test_a_revoked_key_lists_as_revoked(tc):
+    tc("accounts", "create", "Acme")
+    issued = one_json(tc("keys", "issue", "--account", "1", "--name", "ATS", "--json"))
+    tc("keys", "revoke", str(issued["id"]))
+    (key,) = one_json(tc("keys", "list", "--json"))["keys"]
+    assert key["status"] == "Revoked"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("accounts", "enable-api", "42"), "Account 42 not found"),
+        (("keys", "issue", "--account", "1", "--name", "X", "--scope", "all"), "Unknown scope"),
+        (("keys", "issue", "--account", "1", "--name", "X", "--expires", "31/12/2027"),
+         "--expires"),
+        (("keys", "issue", "--account", "1", "--name", "X", "--expires", "2001-01-01"),
+         "future"),
+        (("keys", "issue", "--account", "1", "--name", "  "), "Missing required field: name"),
+        (("keys", "revoke", "abc"), "KEY_ID"),
+        (("accounts", "create", "Acme"), "already exists"),
+    ],
+)
+def test_bad_input_prints_one_error_line_and_exits_non_zero(tc, args, words):
+    tc("accounts", "create", "Acme")
+    result = tc(*args, ok=False)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert words in lines[0]
+    assert result.stdout == ""
+
+
+def test_errors_with_json_are_one_json_object(tc):
+    result = tc("accounts", "enable-api", "42", "--json", ok=False)
+    assert result.returncode == 1
+    assert one_json(result) == {"error": True, "code": "not_found",
+                                "message": "Account 42 not found"}
+
+
+def test_demo_loads_an_agency_into_an_empty_account(tc):
+    tc("accounts", "create", "Demo Agency")
+    summary = one_json(tc("demo", "--account", "1", "--json"))
+    assert summary["workers"] >= 60 and summary["locations"] >= 5
+    assert summary["time_entries"] > 500 and summary["open_entries"] > 0
+    again = tc("demo", "--account", "1", ok=False)
+    assert "already has workers" in again.stderr
+
+
+def test_db_upgrade_reports_applied_then_up_to_date(tc):
+    first = one_json(tc("db", "upgrade", "--json"))
+    assert first["applied"][0] == "0001_initial"
+    assert one_json(tc("db", "upgrade", "--json"))["applied"] == []
+    assert "up to date" in tc("db", "upgrade").stdout
+
+
+def test_the_data_directory_comes_from_the_environment_too(tmp_path):
+    env = {"TEMPCLOCK_DATA_DIR": str(tmp_path / "env-dir"), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([*COMMAND, "accounts", "create", "Env Agency", "--json"],
+                            capture_output=True, text=True, env=env, timeout=60, check=True)
+    assert json.loads(result.stdout)["name"] == "Env Agency"
+    assert (tmp_path / "env-dir" / "tempclock.db").exists()

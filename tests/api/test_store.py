@@ -1,0 +1,95 @@
+"""The store: created by migrations, reopened intact, configured for durability."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from api.config import load_config
+from api.services import accounts, workers
+from api.store import close_store, migrate, open_store
+from api.store.migrations import __file__ as migrations_init
+from api.store.models import MODELS
+
+EXPECTED_TABLES = {model._meta.table_name for model in MODELS}
+
+
+def _tables(path):
+    with sqlite3.connect(path) as conn:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def test_an_empty_data_directory_is_created_and_migrated(tmp_path):
+    config = load_config(tmp_path / "new" / "nested")
+    open_store(config)
+    close_store()
+    assert config.sqlite_path.exists()
+    assert EXPECTED_TABLES <= _tables(config.sqlite_path)
+
+
+def test_every_migration_is_recorded_once(tmp_path):
+    from pathlib import Path
+
+    config = load_config(tmp_path)
+    open_store(config)
+    close_store()
+    files = sorted(p.stem for p in Path(migrations_init).parent.glob("[0-9]*.py"))
+    with sqlite3.connect(config.sqlite_path) as conn:
+        applied = [row[0] for row in conn.execute("SELECT name FROM schema_migration ORDER BY id")]
+    assert applied == files
+
+
+def test_reopening_an_existing_directory_keeps_its_data_and_applies_nothing(tmp_path):
+    config = load_config(tmp_path)
+    open_store(config)
+    account = accounts.create_account("Acme")
+    workers.create_worker(account.id, workers.WorkerCreate(first_name="Ann", last_name="Nowak"))
+    close_store()
+
+    open_store(config)
+    try:
+        assert migrate() == []
+        assert [a.name for a in accounts.list_accounts()] == ["Acme"]
+        assert workers.list_workers(account.id).pagination.total == 1
+    finally:
+        close_store()
+
+
+def test_a_store_made_by_an_older_version_is_upgraded_in_place(tmp_path):
+    from playhouse.migrations import Runner
+
+    from api.store import MIGRATIONS_DIR, _connect
+    from api.store.models import database
+
+    config = load_config(tmp_path)
+    db = _connect(config)
+    database.initialize(db)
+    Runner(db, str(MIGRATIONS_DIR)).up(target="0001_initial")  # what version 0.1 shipped
+    db.execute_sql("INSERT INTO account (name, api_enabled, log_retention_days, created_at, "
+                   "updated_at) VALUES ('Old Agency', 1, 90, '2026-01-01', '2026-01-01')")
+    close_store()
+    assert "entry_edit" not in _tables(config.sqlite_path)
+
+    open_store(config)
+    try:
+        assert "entry_edit" in _tables(config.sqlite_path)
+        assert [a.name for a in accounts.list_accounts()] == ["Old Agency"]
+    finally:
+        close_store()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_full_sync(store):
+    pragma = lambda name: store.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+    assert pragma("journal_mode") == "wal"
+    assert pragma("foreign_keys") == 1
+    assert pragma("synchronous") == 2  # FULL
+    assert pragma("busy_timeout") >= 5000
+
+
+def test_write_transactions_begin_immediate(store):
+    statements = []
+    store._state.conn.set_trace_callback(statements.append)
+    try:
+        accounts.create_account("Traced")
+    finally:
+        store._state.conn.set_trace_callback(None)
+    assert "BEGIN IMMEDIATE" in statements
