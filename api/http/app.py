@@ -1,0 +1,90 @@
+"""`create_app()`: the integrator API of API.md as one Litestar application.
+
+Request path: `AuthGate` (request id, key, rate limit, logs) → Litestar router →
+scope guard → a thin controller → `api/services`. Errors of every kind leave
+through `api.http.errors`. The store must be open before the app serves.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
+
+from api.http.controllers import CONTROLLERS
+from api.http.docs import OPENAPI_PATH, docs_routes
+from api.http.errors import EXCEPTION_HANDLERS
+from api.http.gate import AuthGate
+from api.http.ratelimit import RateLimiter
+from api.http.routing import identity_of, require_route_scope
+from api.services import idempotency
+from api.services.api_logs import ApiLogWriter, prune_logs
+
+API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 1024 * 1024
+
+_DESCRIPTION = """\
+The TempClock v1 integrator API, served by the agency's own TempClock Desktop.
+
+Every request needs `Authorization: Bearer <key>` (keys are issued in the desktop app
+or with `tempclock keys issue`). Every endpoint answers on its clean path (`/workers`)
+and its TempClock path (`/workers.php`). Each key may make 60 requests per rolling
+minute unless the admin set another limit; see the `X-RateLimit-*` headers.
+Errors are `application/problem+json` with a stable `code`.
+"""
+
+
+def _openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="TempClock API",
+        version="1.1.0",
+        description=_DESCRIPTION,
+        servers=[Server(url="/", description="This TempClock Desktop")],
+        path=OPENAPI_PATH,
+        render_plugins=[JsonRenderPlugin(path="/")],
+        security=[{"bearer": []}],
+        components=Components(security_schemes={
+            "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="tc_live_...",
+                                     description="An API key issued by the admin."),
+        }),
+        tags=[Tag(name=c.tags[0]) for c in CONTROLLERS],
+        use_handler_docstrings=False,
+    )
+
+
+def create_app(
+    *,
+    limiter: RateLimiter | None = None,
+    log_writer: ApiLogWriter | None = None,
+    debug: bool = False,
+) -> Litestar:
+    """Build the API application (the store must already be open).
+
+    `limiter` defaults to in-memory limits; `log_writer` to a new background
+    writer, started with the app and flushed when it shuts down.
+    """
+    limiter = limiter or RateLimiter()
+    writer = log_writer or ApiLogWriter(maintenance=(prune_logs, idempotency.purge_expired))
+    api = Router(
+        API_PREFIX,
+        route_handlers=list(CONTROLLERS),
+        guards=[require_route_scope],
+        dependencies={"identity": Provide(identity_of, sync_to_thread=False)},
+        security=[{"bearer": []}],
+    )
+    app = Litestar(
+        route_handlers=[api, *docs_routes()],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=_openapi_config(),
+        request_max_body_size=MAX_BODY_BYTES,
+        on_startup=[writer.start],
+        on_shutdown=[lambda: writer.close()],
+        debug=debug,
+        logging_config=None,
+    )
+    app.asgi_handler = AuthGate(app.asgi_handler, limiter=limiter, log_writer=writer)
+    app.state.log_writer = writer
+    app.state.limiter = limiter
+    return app

@@ -1,0 +1,59 @@
+"""The interactive API docs at /docs: Swagger UI served from the installed package, no CDN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import MediaType, get
+from litestar.static_files import create_static_files_router
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+ASSETS_PATH = "/docs/assets"
+
+
+def swagger_ui_dir() -> Path:
+    """Where the `swagger-ui-py` package keeps Swagger UI's static files."""
+    import swagger_ui
+
+    return Path(swagger_ui.__file__).with_name("static")
+
+
+_PAGE = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>TempClock API v1</title>
+  <link rel="icon" href="{ASSETS_PATH}/favicon-32x32.png">
+  <link rel="stylesheet" href="{ASSETS_PATH}/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="{ASSETS_PATH}/swagger-ui-bundle.js"></script>
+  <script src="{ASSETS_PATH}/swagger-ui-standalone-preset.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({{
+      url: "{OPENAPI_PATH}",
+      dom_id: "#swagger-ui",
+      deepLinking: true,
+      persistAuthorization: true,
+      presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+      layout: "StandaloneLayout",
+    }});
+  </script>
+</body>
+</html>
+"""
+
+
+@get(["/docs", "/docs/"], media_type=MediaType.HTML, include_in_schema=False,
+     sync_to_thread=False)
+def docs_page() -> str:
+    """The Swagger UI page, pointed at our OpenAPI document."""
+    return _PAGE
+
+
+def docs_routes() -> list:
+    """The docs page and its static assets."""
+    assets = create_static_files_router(path=ASSETS_PATH, directories=[swagger_ui_dir()],
+                                        include_in_schema=False, name="docs-assets")
+    return [docs_page, assets]

@@ -1,0 +1,184 @@
+"""The gate every request passes before routing: request id, authentication, rate limit, logs.
+
+It wraps the whole Litestar router, so an unknown path or a wrong method is
+refused to an unauthenticated caller exactly like a known one. Only the docs
+page and the OpenAPI document are public. For every request it:
+
+1. gives it an `X-Request-ID`;
+2. refuses (401, `WWW-Authenticate: Bearer`) a missing header, another scheme or a
+   key `keys.verify_key` rejects, and (403) a key whose account has the API off;
+   failed attempts count against the client address, which is refused (429) once
+   it has failed too often, before its key is even looked at;
+3. counts the request against the key's rolling window, refusing with 429 and
+   `Retry-After` when it is full, and puts the rate-limit headers on the response;
+4. hands the request on with its `KeyIdentity` (the per-route scope check is a guard);
+5. queues an API log entry (if a key was presented) for the background writer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.http.errors import PROBLEM_MEDIA_TYPE, ProblemInfo, problem_body, problem_of
+from api.http.ratelimit import RateDecision, RateLimiter
+from api.services import keys
+from api.services.api_logs import ApiLogEntry, ApiLogWriter
+from api.services.errors import DomainError, Kind, Unauthenticated
+
+PUBLIC_PREFIXES = ("/docs",)
+PUBLIC_PATHS = frozenset({"/api/v1/openapi.json"})
+
+
+class RequestContext:
+    """What the gate learned about a request; handlers and the error mapping read it."""
+
+    __slots__ = ("error_code", "identity", "rate", "request_id")
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        self.identity: keys.KeyIdentity | None = None
+        self.rate: RateDecision | None = None
+        self.error_code: str | None = None
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
+    return None
+
+
+def presented_key(authorization: bytes | None) -> str:
+    """The key in an `Authorization: Bearer <key>` header, or the 401 that explains why not."""
+    if authorization is None:
+        raise Unauthenticated("Missing API key: send the header Authorization: Bearer <key>",
+                              code="key_missing")
+    scheme, _, key = authorization.decode("latin-1").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise Unauthenticated("Unsupported authorization scheme: use Authorization: Bearer <key>",
+                              code="auth_scheme_unsupported")
+    return key.strip()
+
+
+class AuthGate:
+    """ASGI wrapper around the Litestar router; see the module docstring."""
+
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, log_writer: ApiLogWriter) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.log_writer = log_writer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        context = RequestContext(uuid.uuid4().hex)
+        scope["tempclock"] = context  # type: ignore[typeddict-unknown-key]
+        request_id_header = (b"x-request-id", context.request_id.encode())
+        path: str = scope["path"]
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            await self.app(scope, receive, _with_headers(send, [request_id_header], None))
+            return
+
+        authorization = _header(scope, b"authorization")
+        client = scope.get("client")
+        address = client[0] if client else ""
+        status = [500]
+        try:
+            refusal = self._admit(context, authorization, address)
+            if refusal is not None:
+                status[0] = refusal[0]
+                await _send_problem(send, *refusal, context, request_id_header)
+                return
+            assert context.rate is not None
+            headers = [request_id_header, *context.rate.headers()]
+            await self.app(scope, receive, _with_headers(send, headers, status))
+        finally:
+            if authorization is not None:
+                self._log(scope, context, status[0], started, address)
+
+    def _admit(self, context: RequestContext, authorization: bytes | None,
+               address: str) -> tuple[int, ProblemInfo, list[tuple[bytes, bytes]]] | None:
+        """None when the request may go on; else the status, problem and headers to refuse with."""
+        blocked = self.limiter.address_blocked(address)
+        if blocked is not None:
+            context.error_code = "rate_limited"
+            info = ProblemInfo(status=429, code="rate_limited",
+                               message="Too many failed authentication attempts from this "
+                                       f"address; retry in {blocked.reset} seconds")
+            return 429, info, [(b"retry-after", str(blocked.reset).encode())]
+        try:
+            identity = keys.verify_key(presented_key(authorization))
+        except DomainError as error:
+            info = problem_of(error)
+            context.error_code = info.code
+            if error.kind is Kind.UNAUTHENTICATED:
+                self.limiter.count_auth_failure(address)
+                return 401, info, [(b"www-authenticate", b'Bearer realm="TempClock API"')]
+            return info.status, info, []
+        context.identity = identity
+        decision = self.limiter.take_for_key(identity.key_id, identity.rate_limit)
+        context.rate = decision
+        if not decision.allowed:
+            context.error_code = "rate_limited"
+            info = ProblemInfo(status=429, code="rate_limited",
+                               message=f"Rate limit exceeded. Maximum {identity.rate_limit} "
+                                       "requests per minute.",
+                               details={"retry_after": decision.reset})
+            return 429, info, [(b"retry-after", str(decision.reset).encode()),
+                               *decision.headers()]
+        keys.note_key_used(identity.key_id)
+        return None
+
+    def _log(self, scope: Scope, context: RequestContext, status: int, started: float,
+             address: str) -> None:
+        identity = context.identity
+        user_agent = _header(scope, b"user-agent")
+        self.log_writer.record(ApiLogEntry(
+            created_at=dt.datetime.now(dt.UTC),
+            account_id=identity.account_id if identity else None,
+            key_id=identity.key_id if identity else None,
+            key_name=identity.name if identity else None,
+            key_prefix=identity.prefix if identity else None,
+            method=scope["method"],
+            path=scope["path"],
+            query=scope["query_string"].decode("latin-1"),
+            status=status,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            client=address,
+            user_agent=user_agent.decode("latin-1") if user_agent else "",
+            request_id=context.request_id,
+            error_code=context.error_code,
+        ))
+
+
+def _with_headers(send: Send, headers: list[tuple[bytes, bytes]],
+                  status: list[int] | None) -> Send:
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *headers]
+            if status is not None:
+                status[0] = message["status"]
+        await send(message)
+
+    return send_with_headers
+
+
+async def _send_problem(send: Send, status: int, info: ProblemInfo,
+                        headers: list[tuple[bytes, bytes]], context: RequestContext,
+                        request_id_header: tuple[bytes, bytes]) -> None:
+    body = problem_body(info, context.request_id)
+    response_headers: list[Any] = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        request_id_header,
+        *headers,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": response_headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -1,0 +1,196 @@
+"""How controllers declare endpoints: paths in both styles, scopes, envelopes, query structs.
+
+Every endpoint answers on its clean path and its TempClock `.php` path; each gets
+an `operation_id` (distinct per path, as OpenAPI requires), the scope it needs in
+its `opt` (checked by `require_route_scope`), the error responses it can give in
+the OpenAPI document, and runs synchronously on a worker thread (peewee keeps one
+connection per thread).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Generic, TypeVar
+
+import anyio.to_thread
+import msgspec
+from litestar import delete, get, patch, post, put
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.handlers import BaseRouteHandler
+from litestar.params import QueryParameter
+from litestar.types import Method
+
+from api.http.errors import error_responses
+from api.services import keys
+from api.services.common import MAX_LIMIT, Page
+from api.services.errors import Unauthenticated
+
+T = TypeVar("T")
+Query = NamedDependency
+"""A filter struct read from the query string by a `query_of` dependency (`params: Query[F]`)."""
+S = TypeVar("S", bound=msgspec.Struct)
+
+MAX_ID = 2**63 - 1  # the largest id the store can hold
+
+
+# --- envelopes ---------------------------------------------------------------------
+
+
+class One(msgspec.Struct, Generic[T]):
+    """One object: `{"data": {...}}`."""
+
+    data: T
+
+
+class WithMessage(msgspec.Struct, Generic[T]):
+    """An object a request created or changed, with a message for people (201 on create)."""
+
+    data: T
+    message: str
+
+
+def one_or_page(
+    params: Any,
+    get_one: Callable[[int], T],
+    get_page: Callable[[Any], Page[T]],
+) -> Page[T] | One[T]:
+    """`?id=N` answers one object (404 if it is not in the account); otherwise a page."""
+    if params.id is not None:
+        return One(get_one(params.id))
+    return get_page(params)
+
+
+# --- who is asking -------------------------------------------------------------------
+
+Identity = NamedDependency[keys.KeyIdentity]
+"""The verified key a request speaks for (handlers take `identity: Identity`)."""
+
+
+def identity_of(request: ASGIConnection) -> keys.KeyIdentity:
+    """The verified key of this request, as the gate left it (the `identity` dependency)."""
+    context = request.scope.get("tempclock")
+    identity = getattr(context, "identity", None)
+    if identity is None:  # only when the app is served without its gate
+        raise Unauthenticated("Missing API key", code="key_missing")
+    return identity
+
+
+def require_route_scope(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Guard: the key must carry the scope in the route's `opt` (no scopes = full access)."""
+    keys.require_scope(identity_of(connection), handler.opt["scope"])
+
+
+# --- paths and operation ids ---------------------------------------------------------
+
+
+def both_paths(name: str, *also: str) -> list[str]:
+    """The clean path and the TempClock `.php` path of a resource (plus any aliases)."""
+    return [f"/{name}", f"/{name}.php", *also]
+
+
+def _operation_id(name: str) -> Callable[..., str]:
+    def create(handler: Any, method: Method, components: Sequence[Any]) -> str:
+        last = components[-1] if components else ""
+        if isinstance(last, str) and last.endswith(".php"):
+            return f"{name}_underscore_php" if "_" in last else f"{name}_php"
+        return name
+
+    return create
+
+
+# --- query parameters from the services' filter structs -------------------------------
+
+_DESCRIPTIONS = {
+    "id": "Return this one object (`{\"data\": {...}}`) instead of a list.",
+    "updated_since": "Only objects changed at or after this ISO-8601 time.",
+    "after_id": "Keyset paging: only ids greater than this.",
+    "limit": f"Page size, 1 to {MAX_LIMIT}.",
+    "offset": "How many matching objects to skip.",
+}
+_BOUNDS: dict[str, dict[str, int]] = {
+    "limit": {"ge": 1, "le": MAX_LIMIT},
+    "offset": {"ge": 0, "le": 2**31 - 1},
+    "after_id": {"ge": 0, "le": MAX_ID},
+}
+
+
+def _is_int(hint: Any) -> bool:
+    return hint is int or int in getattr(hint, "__args__", ())
+
+
+def query_of(struct: type[S]) -> Callable[..., S]:
+    """A dependency that reads the fields of `struct` from the query string.
+
+    Litestar documents each field as a query parameter and refuses a bad value
+    with a 400 naming it; the handler receives the struct the service takes.
+    """
+    parameters = []
+    annotations: dict[str, Any] = {}
+    for field in msgspec.structs.fields(struct):
+        hint = field.type
+        constraints: dict[str, Any] = dict(_BOUNDS.get(field.name, {}))
+        if _is_int(hint):
+            constraints.setdefault("le", MAX_ID)
+            constraints.setdefault("ge", -MAX_ID)
+        description = _DESCRIPTIONS.get(field.name)
+        annotated = Annotated[hint, QueryParameter(name=field.name, description=description,
+                                                   required=False, **constraints)]
+        default = None if field.default is msgspec.NODEFAULT else field.default
+        parameters.append(inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY,
+                                            default=default, annotation=annotated))
+        annotations[field.name] = annotated
+
+    def read(**values: Any) -> S:
+        return struct(**values)
+
+    read.__name__ = read.__qualname__ = f"read_{_snake(struct.__name__)}"
+    read.__signature__ = inspect.Signature(parameters, return_annotation=struct)  # type: ignore[attr-defined]
+    read.__annotations__ = {**annotations, "return": struct}
+    return read
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+# --- the endpoint decorator ----------------------------------------------------------
+
+_DECORATORS = {"GET": get, "POST": post, "PUT": put, "PATCH": patch, "DELETE": delete}
+_ALWAYS = (400, 401, 403, 429)
+
+
+def endpoint(
+    method: str,
+    paths: str | list[str],
+    *,
+    operation_id: str,
+    scope: str,
+    summary: str,
+    errors: Sequence[int] = (404,),
+    responses: dict[int, Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Declare an API endpoint: run on a worker thread, scoped, with its error responses."""
+    route = _DECORATORS[method](
+        paths,
+        operation_id=_operation_id(operation_id),
+        opt={"scope": scope},
+        summary=summary,
+        responses={**error_responses(*_ALWAYS, *errors), **(responses or {})},
+        **kwargs,
+    )
+
+    def decorate(fn: Callable[..., Any]) -> Any:
+        # Our own thread hop rather than `sync_to_thread=True`, which Litestar 2.25 applies
+        # twice to a handler registered on several paths.
+        @functools.wraps(fn)
+        async def on_worker_thread(*args: Any, **values: Any) -> Any:
+            return await anyio.to_thread.run_sync(functools.partial(fn, *args, **values))
+
+        return route(on_worker_thread)
+
+    return decorate

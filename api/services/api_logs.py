@@ -1,0 +1,303 @@
+"""API logs: every request that presented a key, valid or not, for the admin to browse.
+
+Entries are written behind the request by `ApiLogWriter`, a background thread
+that inserts them in batches (the request never waits on the database) and
+flushes everything it holds when closed, so a graceful stop loses none. A log
+never holds a key: not in the path, not in the query, not in any field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from urllib.parse import parse_qsl, urlencode
+
+import msgspec
+
+from api.services import keys
+from api.services.common import transaction, utc, utcnow
+from api.services.errors import Invalid
+from api.store import database
+from api.store.models import Account as AccountRow
+from api.store.models import ApiLog as ApiLogRow
+
+log = logging.getLogger(__name__)
+
+MAX_LIST = 10_000
+_KEYISH_VALUE = re.compile(r"tc_(live|test)_[0-9A-Za-z]*", re.IGNORECASE)
+_KEYISH_NAME = re.compile(r"(^|_)(key|api_?key|token|access_?token|secret|password|auth"
+                          r"|authorization)$", re.IGNORECASE)
+_STATUS_FILTER = re.compile(r"([1-5])(xx|\d\d)", re.IGNORECASE)
+
+
+class ApiLogEntry(msgspec.Struct, kw_only=True):
+    """One request as it is recorded: who (account, key), what, how it ended."""
+
+    created_at: dt.datetime
+    account_id: int | None
+    key_id: int | None
+    key_name: str | None
+    key_prefix: str | None
+    method: str
+    path: str
+    query: str
+    status: int
+    duration_ms: float
+    client: str
+    user_agent: str
+    request_id: str
+    error_code: str | None
+
+
+class ApiLog(ApiLogEntry, kw_only=True):
+    """A recorded entry, with its id."""
+
+    id: int
+
+
+def redact_query(query: str) -> str:
+    """The query string without anything that looks like a key, token or secret."""
+    if not query:
+        return ""
+    kept = [
+        (name, value)
+        for name, value in parse_qsl(query, keep_blank_values=True)
+        if not _KEYISH_NAME.search(name) and not _KEYISH_VALUE.search(value)
+        and not _KEYISH_VALUE.search(name)
+    ]
+    return urlencode(kept)
+
+
+def redact_path(path: str) -> str:
+    """The path with any key-looking segment replaced (a key pasted into a URL by mistake)."""
+    return _KEYISH_VALUE.sub("[redacted]", path)
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    return None if value is None else value[:length]
+
+
+def write_logs(entries: Sequence[ApiLogEntry]) -> int:
+    """Insert a batch of entries in one transaction; returns how many were written."""
+    if not entries:
+        return 0
+    rows = [
+        {
+            "created_at": e.created_at.astimezone(dt.UTC).replace(tzinfo=None),
+            "account": e.account_id,
+            "key": e.key_id,
+            "key_name": _clip(e.key_name, 100),
+            "key_prefix": _clip(e.key_prefix, 32),
+            "method": e.method[:10],
+            "path": redact_path(e.path)[:500],
+            "query": redact_query(e.query)[:4000],
+            "status": e.status,
+            "duration_ms": round(e.duration_ms, 3),
+            "client": e.client[:64],
+            "user_agent": e.user_agent[:300],
+            "request_id": e.request_id[:64],
+            "error_code": _clip(e.error_code, 50),
+        }
+        for e in entries
+    ]
+    with transaction():
+        for start in range(0, len(rows), 200):  # stays under SQLite's bound-variable limit
+            ApiLogRow.insert_many(rows[start:start + 200]).execute()
+    return len(rows)
+
+
+def _status_range(status: str) -> tuple[int, int]:
+    match = _STATUS_FILTER.fullmatch(status.strip())
+    if match is None:
+        raise Invalid(f"Unknown status filter {status!r}: use a code such as 401 or a class "
+                      "such as 4xx", field="status")
+    if match.group(2).lower() == "xx":
+        low = int(match.group(1)) * 100
+        return low, low + 99
+    code = int(status)
+    return code, code
+
+
+def list_logs(
+    *,
+    account_id: int | None = None,
+    key_id: int | None = None,
+    status: str | None = None,
+    since: dt.datetime | None = None,
+    limit: int = 100,
+) -> list[ApiLog]:
+    """Recorded requests, newest first. `status` is a code (`401`) or a class (`4xx`)."""
+    if not 1 <= limit <= MAX_LIST:
+        raise Invalid(f"limit must be between 1 and {MAX_LIST}", field="limit")
+    query = ApiLogRow.select()
+    if account_id is not None:
+        query = query.where(ApiLogRow.account == account_id)
+    if key_id is not None:
+        query = query.where(ApiLogRow.key == key_id)
+    if status is not None:
+        low, high = _status_range(status)
+        query = query.where(ApiLogRow.status.between(low, high))
+    if since is not None:
+        if since.tzinfo is not None:
+            since = since.astimezone(dt.UTC).replace(tzinfo=None)
+        query = query.where(ApiLogRow.created_at >= since)
+    rows = query.order_by(ApiLogRow.id.desc()).limit(limit)
+    return [
+        ApiLog(
+            id=row.id,
+            created_at=utc(row.created_at),
+            account_id=row.account_id,
+            key_id=row.key_id,
+            key_name=row.key_name,
+            key_prefix=row.key_prefix,
+            method=row.method,
+            path=row.path,
+            query=row.query,
+            status=row.status,
+            duration_ms=row.duration_ms,
+            client=row.client,
+            user_agent=row.user_agent,
+            request_id=row.request_id,
+            error_code=row.error_code,
+        )
+        for row in rows
+    ]
+
+
+def prune_logs(now: dt.datetime | None = None) -> int:
+    """Delete entries older than their account's retention (logs of no account: 90 days)."""
+    now = now or utcnow()
+    deleted = 0
+    with transaction():
+        for account_id, days in AccountRow.select(AccountRow.id,
+                                                  AccountRow.log_retention_days).tuples():
+            deleted += (ApiLogRow.delete()
+                        .where((ApiLogRow.account == account_id)
+                               & (ApiLogRow.created_at < now - dt.timedelta(days=days)))
+                        .execute())
+        deleted += (ApiLogRow.delete()
+                    .where(ApiLogRow.account.is_null()
+                           & (ApiLogRow.created_at < now - dt.timedelta(days=90)))
+                    .execute())
+    return deleted
+
+
+_STOP = object()
+
+
+class ApiLogWriter:
+    """A background thread that writes log entries (and key `last_used_at`) in batches.
+
+    `record` never blocks. Entries are written at most `interval` seconds after they
+    arrive, `batch_size` at a time; `close` writes whatever is left before returning.
+    `maintenance` callables (pruning old logs, say) run every `maintenance_every` seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        interval: float = 0.25,
+        batch_size: int = 500,
+        maintenance: Iterable[Callable[[], object]] = (prune_logs,),
+        maintenance_every: float = 3600.0,
+    ) -> None:
+        self.interval = interval
+        self.batch_size = batch_size
+        self.maintenance = tuple(maintenance)
+        self.maintenance_every = maintenance_every
+        self.written = 0
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the writer thread (idempotent)."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="api-log-writer",
+                                                daemon=True)
+                self._thread.start()
+
+    def record(self, entry: ApiLogEntry) -> None:
+        """Queue an entry for writing; returns at once."""
+        self._queue.put(entry)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write everything queued, then stop the thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._queue.put(_STOP)
+        thread.join(timeout)
+        if thread.is_alive():
+            log.error("API log writer did not finish within %.0f s", timeout)
+
+    def _run(self) -> None:
+        next_maintenance = time.monotonic()
+        stopping = False
+        try:
+            while not stopping:
+                batch: list[ApiLogEntry] = []
+                try:
+                    first = self._queue.get(timeout=1.0)
+                except queue.Empty:
+                    first = None
+                if first is _STOP:
+                    stopping = True
+                elif first is not None:
+                    batch.append(first)
+                    deadline = time.monotonic() + self.interval
+                    while len(batch) < self.batch_size:
+                        remaining = deadline - time.monotonic()
+                        try:
+                            item = (self._queue.get(timeout=remaining) if remaining > 0
+                                    else self._queue.get_nowait())
+                        except queue.Empty:
+                            break
+                        if item is _STOP:
+                            stopping = True
+                            break
+                        batch.append(item)
+                if stopping:  # drain what arrived before the stop
+                    while True:
+                        try:
+                            item = self._queue.get_nowait()
+                        except queue.Empty:
+                            break
+                        if item is not _STOP:
+                            batch.append(item)
+                self._write(batch)
+                if self.maintenance and time.monotonic() >= next_maintenance:
+                    next_maintenance = time.monotonic() + self.maintenance_every
+                    for task in self.maintenance:
+                        try:
+                            task()
+                        except Exception:
+                            log.exception("API log maintenance task %r failed", task)
+        finally:
+            if database.obj is not None and not database.is_closed():
+                database.close()
+
+    def _write(self, batch: list[ApiLogEntry]) -> None:
+        for start in range(0, len(batch), self.batch_size):
+            self._retry(write_logs, batch[start:start + self.batch_size])
+        self._retry(keys.flush_key_usage)
+
+    def _retry(self, write: Callable[..., int], *args: object) -> None:
+        for attempt in range(1, 4):
+            try:
+                written = write(*args)
+            except Exception:
+                log.exception("API log writer: %s failed (attempt %d of 3)", write.__name__,
+                              attempt)
+                time.sleep(0.2 * attempt)
+            else:
+                if write is write_logs:
+                    self.written += written
+                return
