@@ -34,7 +34,7 @@ from api.services.common import (
     utcnow,
     zone,
 )
-from api.services.errors import Conflict, Forbidden, Invalid, require
+from api.services.errors import Conflict, Forbidden, Invalid, NotFound, require
 from api.services.timesheets import TimeEntry, get_entry
 from api.store.models import Break as BreakRow
 from api.store.models import CostCode as CostCodeRow
@@ -43,6 +43,7 @@ from api.store.models import Location as LocationRow
 from api.store.models import Shift as ShiftRow
 from api.store.models import TimeEntry as TimeEntryRow
 from api.store.models import Worker as WorkerRow
+from api.store.prepared import Prepared, Slot
 
 ACTIONS = ("in", "out", "break_start", "break_end")
 SOURCES = ("api", "desktop", "kiosk", "import")
@@ -100,7 +101,7 @@ def _check_position(position: Position) -> None:
     check_range(position.accuracy, "gps_accuracy", 0, 1_000_000)
 
 
-def geofence(location: LocationRow, position: Position) -> Geofence:
+def geofence(location: Any, position: Position) -> Geofence:
     """How a reported position relates to the location's fence, by its mode."""
     _check_position(position)
     low = position.accuracy is not None and position.accuracy > location.gps_accuracy_threshold
@@ -116,7 +117,7 @@ def geofence(location: LocationRow, position: Position) -> Geofence:
     return Geofence(distance, within, low, refused, breach)
 
 
-def _moment(timestamp: dt.datetime | None, location: LocationRow, now: dt.datetime) -> dt.datetime:
+def _moment(timestamp: dt.datetime | None, location: Any, now: dt.datetime) -> dt.datetime:
     """The stored UTC time of a clock action, checked against the future and backdating."""
     if timestamp is None:
         return now
@@ -133,21 +134,101 @@ def _moment(timestamp: dt.datetime | None, location: LocationRow, now: dt.dateti
     return min(at, now)
 
 
-def _open_entry(worker_id: int) -> TimeEntryRow | None:
-    return TimeEntryRow.get_or_none(
-        (TimeEntryRow.worker == worker_id) & TimeEntryRow.clock_out.is_null()
-    )
+# The hot path: every query a clock action runs is compiled once (see api/store/prepared.py).
+_worker = Prepared(
+    lambda p: WorkerRow.select(WorkerRow.id, WorkerRow.active, WorkerRow.location,
+                               WorkerRow.department)
+    .where((WorkerRow.id == p.id) & (WorkerRow.account == p.account))
+)
+_location = Prepared(
+    lambda p: LocationRow.select(
+        LocationRow.id, LocationRow.name, LocationRow.active, LocationRow.timezone,
+        LocationRow.latitude, LocationRow.longitude, LocationRow.geofence_mode,
+        LocationRow.geofence_radius_m, LocationRow.gps_accuracy_threshold,
+        LocationRow.max_backdate_hours)
+    .where((LocationRow.id == p.id) & (LocationRow.account == p.account))
+)
+# Entries of a worker never overlap and an open entry runs on for ever, so the latest
+# entry by clock-in is the open one when there is one.
+_latest_entry = Prepared(
+    lambda p: TimeEntryRow.select(TimeEntryRow.id, TimeEntryRow.clock_in, TimeEntryRow.clock_out,
+                                  TimeEntryRow.location, TimeEntryRow.notes)
+    .where(TimeEntryRow.worker == p.worker)
+    .order_by(TimeEntryRow.clock_in.desc())
+    .limit(1)
+)
+_shift_at = Prepared(
+    lambda p: ShiftRow.select(ShiftRow.id, ShiftRow.cost_code)
+    .where((ShiftRow.worker == p.worker) & (ShiftRow.location == p.location)
+           & (ShiftRow.status == "scheduled") & (ShiftRow.start <= p.early)
+           & (ShiftRow.end > p.at))
+    .order_by(ShiftRow.start)
+    .limit(1)
+)
+_ENTRY_COLUMNS = (
+    "account", "worker", "location", "department", "cost_code", "shift", "clock_in", "work_date",
+    "status", "source", "latitude", "longitude", "gps_accuracy", "within_geofence",
+    "distance_meters", "low_gps_confidence", "notes", "created_at", "updated_at",
+)
+_insert_entry = Prepared(
+    lambda p: TimeEntryRow.insert(
+        {getattr(TimeEntryRow, name): Slot(name, getattr(TimeEntryRow, name))
+         for name in _ENTRY_COLUMNS})
+)
+_close_entry = Prepared(
+    lambda p: TimeEntryRow.update({
+        TimeEntryRow.clock_out: Slot("clock_out", TimeEntryRow.clock_out),
+        TimeEntryRow.worked_seconds: Slot("worked_seconds", TimeEntryRow.worked_seconds),
+        TimeEntryRow.break_seconds: Slot("break_seconds", TimeEntryRow.break_seconds),
+        TimeEntryRow.status: "completed",
+        TimeEntryRow.notes: Slot("notes", TimeEntryRow.notes),
+        TimeEntryRow.updated_at: Slot("updated_at", TimeEntryRow.updated_at),
+    }).where(TimeEntryRow.id == p.id)
+)
+_touch_entry = Prepared(
+    lambda p: TimeEntryRow.update({
+        TimeEntryRow.break_seconds: Slot("break_seconds", TimeEntryRow.break_seconds),
+        TimeEntryRow.updated_at: Slot("updated_at", TimeEntryRow.updated_at),
+    }).where(TimeEntryRow.id == p.id)
+)
+_breaks = Prepared(
+    lambda p: BreakRow.select(BreakRow.id, BreakRow.start, BreakRow.end)
+    .where(BreakRow.entry == p.entry)
+    .order_by(BreakRow.start)
+)
+_insert_break = Prepared(
+    lambda p: BreakRow.insert({BreakRow.account: Slot("account", BreakRow.account),
+                               BreakRow.entry: Slot("entry", BreakRow.entry),
+                               BreakRow.start: Slot("start", BreakRow.start)})
+)
+_end_break = Prepared(
+    lambda p: BreakRow.update({BreakRow.end: Slot("end", BreakRow.end)})
+    .where(BreakRow.id == p.id)
+)
 
 
-def _require_open(worker: WorkerRow) -> TimeEntryRow:
-    entry = _open_entry(worker.id)
-    if entry is None:
-        raise Conflict(f"Worker {worker.id} is not clocked in", code="not_clocked_in")
-    return entry
+def _get_worker(account_id: int, worker_id: int) -> Any:
+    row = _worker.one(id=worker_id, account=account_id)
+    if row is None:
+        raise NotFound.of("Worker", worker_id)
+    return row
 
 
-def _open_break(entry: TimeEntryRow) -> BreakRow | None:
-    return BreakRow.get_or_none((BreakRow.entry == entry.id) & BreakRow.end.is_null())
+def _get_location(account_id: int, location_id: int) -> Any:
+    row = _location.one(id=location_id, account=account_id)
+    if row is None:
+        raise NotFound.of("Location", location_id)
+    return row
+
+
+def _open_entry(account_id: int, worker_id: int) -> Any:
+    """The worker's open entry and its location, or `not_clocked_in`."""
+    _get_worker(account_id, worker_id)
+    lock_for_update(WorkerRow, worker_id)
+    entry = _latest_entry.one(worker=worker_id)
+    if entry is None or entry.clock_out is not None:
+        raise Conflict(f"Worker {worker_id} is not clocked in", code="not_clocked_in")
+    return entry, _get_location(account_id, entry.location_id)
 
 
 def _check_source(source: str) -> None:
@@ -155,23 +236,12 @@ def _check_source(source: str) -> None:
         raise Invalid(f"source must be one of: {', '.join(SOURCES)}", field="source")
 
 
-def _matching_shift(worker_id: int, location_id: int, at: dt.datetime) -> int | None:
-    shift = (
-        ShiftRow.select(ShiftRow.id)
-        .where(
-            (ShiftRow.worker == worker_id)
-            & (ShiftRow.location == location_id)
-            & (ShiftRow.status == "scheduled")
-            & (ShiftRow.start <= at + SHIFT_EARLY)
-            & (ShiftRow.end > at)
-        )
-        .order_by(ShiftRow.start)
-        .first()
-    )
-    return None if shift is None else shift.id
+def _matching_shift(worker_id: int, location_id: int, at: dt.datetime) -> Any:
+    """The scheduled shift a clock-in at `at` belongs to, if any."""
+    return _shift_at.one(worker=worker_id, location=location_id, early=at + SHIFT_EARLY, at=at)
 
 
-def _geo_event(entry_or_worker: dict[str, object], location: LocationRow, geo: Geofence) -> dict:
+def _geo_event(entry_or_worker: dict[str, object], location: Any, geo: Geofence) -> dict:
     return {
         **entry_or_worker,
         "location_id": location.id,
@@ -181,17 +251,16 @@ def _geo_event(entry_or_worker: dict[str, object], location: LocationRow, geo: G
     }
 
 
-def _close_breaks(entry: TimeEntryRow, at: dt.datetime) -> None:
-    """End an open break at `at` and store the entry's break total."""
-    open_break = _open_break(entry)
-    if open_break is not None:
-        open_break.end = max(at, open_break.start)
-        open_break.save()
-    entry.break_seconds = sum(
-        int((b.end - b.start).total_seconds())
-        for b in BreakRow.select().where(BreakRow.entry == entry.id)
-        if b.end is not None
-    )
+def _close_breaks(entry_id: int, at: dt.datetime) -> int:
+    """End an open break at `at`; returns the entry's total break seconds."""
+    total = 0
+    for row in _breaks.rows(entry=entry_id):
+        end = row.end
+        if end is None:
+            end = max(at, row.start)
+            _end_break.rowcount(id=row.id, end=end)
+        total += int((end - row.start).total_seconds())
+    return total
 
 
 # --- actions ------------------------------------------------------------------------
@@ -217,30 +286,26 @@ def clock_in(
     refusal: Forbidden | None = None
     try:
         with transaction():
-            worker = fetch(WorkerRow, account_id, worker_id, "Worker")
+            worker = _get_worker(account_id, worker_id)
             if not worker.active:
                 raise Conflict(f"Worker {worker.id} is inactive and cannot clock in",
                                code="worker_inactive")
             if location_id is None and worker.location_id is None:
                 raise Invalid("Missing required field: location_id (the worker has no "
                               "assigned location)", field="location_id", code="missing_field")
-            location = fetch(LocationRow, account_id, location_id or worker.location_id,
-                             "Location")
+            location = _get_location(account_id, location_id or worker.location_id)
             if not location.active:
                 raise Conflict(f"Location {location.id} is inactive", code="location_inactive")
-            cost_code = (None if cost_code_id is None
-                         else fetch(CostCodeRow, account_id, cost_code_id, "Cost code"))
-            at = _moment(timestamp, location, utcnow())
+            if cost_code_id is not None:
+                fetch(CostCodeRow, account_id, cost_code_id, "Cost code")
+            now = utcnow()
+            at = _moment(timestamp, location, now)
             geo = geofence(location, position)
             lock_for_update(WorkerRow, worker.id)
-            current = _open_entry(worker.id)
-            if current is not None:
+            latest = _latest_entry.one(worker=worker.id)
+            if latest is not None and latest.clock_out is None:
                 raise Conflict(f"Worker {worker.id} is already clocked in",
-                               code="already_clocked_in", entry_id=current.id)
-            latest = (TimeEntryRow.select()
-                      .where(TimeEntryRow.worker == worker.id)
-                      .order_by(TimeEntryRow.clock_in.desc())
-                      .first())
+                               code="already_clocked_in", entry_id=latest.id)
             if latest is not None and (latest.clock_out > at or latest.clock_in >= at):
                 raise Conflict(f"Worker {worker.id} has time entry {latest.id} at or after "
                                "this time", code="entry_overlap", entry_id=latest.id)
@@ -256,16 +321,16 @@ def clock_in(
                      _geo_event({"worker_id": worker.id, "timestamp": at.isoformat() + "Z"},
                                 location, geo))
             else:
-                shift_id = _matching_shift(worker.id, location.id, at)
-                if cost_code is None and shift_id is not None:
-                    cost_code = ShiftRow.get_by_id(shift_id).cost_code
-                entry = TimeEntryRow.create(
+                shift = _matching_shift(worker.id, location.id, at)
+                if cost_code_id is None and shift is not None:
+                    cost_code_id = shift.cost_code_id
+                entry_id = _insert_entry.insert(
                     account=account_id,
                     worker=worker.id,
                     location=location.id,
                     department=worker.department_id,
-                    cost_code=cost_code,
-                    shift=shift_id,
+                    cost_code=cost_code_id,
+                    shift=None if shift is None else shift.id,
                     clock_in=at,
                     work_date=local_date(at, zone(location.timezone)),
                     status="open",
@@ -277,16 +342,18 @@ def clock_in(
                     distance_meters=geo.distance_meters,
                     low_gps_confidence=geo.low_confidence,
                     notes=notes,
+                    created_at=now,
+                    updated_at=now,
                 )
-                record = get_entry(account_id, entry.id)
+                record = get_entry(account_id, entry_id)
                 emit(account_id, "clock_in", record)
                 if geo.breach:
                     emit(account_id, "clock.geofence_breach",
-                         _geo_event({"entry_id": entry.id, "worker_id": worker.id},
+                         _geo_event({"entry_id": entry_id, "worker_id": worker.id},
                                     location, geo))
                 if geo.low_confidence:
                     emit(account_id, "clock.low_gps_confidence",
-                         {"entry_id": entry.id, "worker_id": worker.id,
+                         {"entry_id": entry_id, "worker_id": worker.id,
                           "gps_accuracy": position.accuracy,
                           "threshold": location.gps_accuracy_threshold})
     except IntegrityError:
@@ -313,29 +380,29 @@ def clock_out(
     """
     notes = clean_text(notes, "notes", max_length=2000, multiline=True)
     with transaction():
-        worker = fetch(WorkerRow, account_id, worker_id, "Worker")
-        lock_for_update(WorkerRow, worker.id)
-        entry = _require_open(worker)
-        location = entry.location
-        at = _moment(timestamp, location, utcnow())
+        entry, location = _open_entry(account_id, worker_id)
+        now = utcnow()
+        at = _moment(timestamp, location, now)
         if at < entry.clock_in:
             raise Invalid("Clock-out cannot be before the clock-in at "
                           f"{entry.clock_in.isoformat()}Z", field="timestamp")
         geo = geofence(location, position)
-        _close_breaks(entry, at)
-        entry.clock_out = at
-        entry.worked_seconds = max(0, int((at - entry.clock_in).total_seconds())
-                                   - entry.break_seconds)
-        entry.status = "completed"
+        break_seconds = _close_breaks(entry.id, at)
         if notes:
-            entry.notes = f"{entry.notes}\n{notes}" if entry.notes else notes
-        entry.updated_at = utcnow()
-        entry.save()
+            notes = f"{entry.notes}\n{notes}" if entry.notes else notes
+        _close_entry.rowcount(
+            id=entry.id,
+            clock_out=at,
+            worked_seconds=max(0, int((at - entry.clock_in).total_seconds()) - break_seconds),
+            break_seconds=break_seconds,
+            notes=notes or entry.notes,
+            updated_at=now,
+        )
         record = get_entry(account_id, entry.id)
         emit(account_id, "clock_out", record)
         if geo.within is False:
             emit(account_id, "clock.geofence_breach",
-                 _geo_event({"entry_id": entry.id, "worker_id": worker.id}, location, geo))
+                 _geo_event({"entry_id": entry.id, "worker_id": worker_id}, location, geo))
     return record
 
 
@@ -343,24 +410,20 @@ def start_break(account_id: int, worker_id: int, *,
                 timestamp: dt.datetime | None = None) -> TimeEntry:
     """Start a break in the worker's open entry. Fires `break_start`."""
     with transaction():
-        worker = fetch(WorkerRow, account_id, worker_id, "Worker")
-        lock_for_update(WorkerRow, worker.id)
-        entry = _require_open(worker)
-        at = _moment(timestamp, entry.location, utcnow())
+        entry, location = _open_entry(account_id, worker_id)
+        now = utcnow()
+        at = _moment(timestamp, location, now)
         if at < entry.clock_in:
             raise Invalid("A break cannot start before the clock-in", field="timestamp")
-        if _open_break(entry) is not None:
-            raise Conflict(f"Worker {worker.id} is already on a break", code="already_on_break",
+        breaks = _breaks.rows(entry=entry.id)
+        if breaks and breaks[-1].end is None:
+            raise Conflict(f"Worker {worker_id} is already on a break", code="already_on_break",
                            entry_id=entry.id)
-        last = (BreakRow.select(BreakRow.end)
-                .where(BreakRow.entry == entry.id)
-                .order_by(BreakRow.end.desc())
-                .first())
-        if last is not None and at < last.end:
+        if breaks and at < breaks[-1].end:
             raise Invalid("A break cannot start before the previous one ended", field="timestamp")
-        BreakRow.create(account=account_id, entry=entry.id, start=at)
-        entry.updated_at = utcnow()
-        entry.save()
+        _insert_break.insert(account=account_id, entry=entry.id, start=at)
+        _touch_entry.rowcount(id=entry.id, break_seconds=sum(
+            int((b.end - b.start).total_seconds()) for b in breaks), updated_at=now)
         record = get_entry(account_id, entry.id)
         emit(account_id, "break_start", record)
     return record
@@ -370,19 +433,17 @@ def end_break(account_id: int, worker_id: int, *,
               timestamp: dt.datetime | None = None) -> TimeEntry:
     """End the worker's current break. Fires `break_end`."""
     with transaction():
-        worker = fetch(WorkerRow, account_id, worker_id, "Worker")
-        lock_for_update(WorkerRow, worker.id)
-        entry = _require_open(worker)
-        current = _open_break(entry)
-        if current is None:
-            raise Conflict(f"Worker {worker.id} is not on a break", code="not_on_break",
+        entry, location = _open_entry(account_id, worker_id)
+        breaks = _breaks.rows(entry=entry.id)
+        if not breaks or breaks[-1].end is not None:
+            raise Conflict(f"Worker {worker_id} is not on a break", code="not_on_break",
                            entry_id=entry.id)
-        at = _moment(timestamp, entry.location, utcnow())
-        if at < current.start:
+        now = utcnow()
+        at = _moment(timestamp, location, now)
+        if at < breaks[-1].start:
             raise Invalid("A break cannot end before it started", field="timestamp")
-        _close_breaks(entry, at)
-        entry.updated_at = utcnow()
-        entry.save()
+        _touch_entry.rowcount(id=entry.id, break_seconds=_close_breaks(entry.id, at),
+                              updated_at=now)
         record = get_entry(account_id, entry.id)
         emit(account_id, "break_end", record)
     return record
@@ -467,7 +528,7 @@ def record_entry(
             location=location.id,
             department=worker.department_id,
             cost_code=cost_code,
-            shift=_matching_shift(worker.id, location.id, start),
+            shift=getattr(_matching_shift(worker.id, location.id, start), "id", None),
             clock_in=start,
             clock_out=end,
             work_date=local_date(start, tz),
