@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -300,6 +301,88 @@ def db_upgrade(config: Any) -> Output:
         close_store()
     text = ("Applied: " + ", ".join(applied)) if applied else "The database is up to date."
     return Output({"applied": applied, "database": config.database_label}, text)
+
+
+# --- the API server and its logs ------------------------------------------------------
+
+
+@cli.command("serve")
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1: this PC only).")
+@click.option("--port", type=int, default=None, help="Port (default 8787).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (default: $TEMPCLOCK_DATA_DIR or the user data directory).",
+)
+def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
+    """Serve the integrator API without the desktop app (Ctrl+C stops it gracefully)."""
+    from api.http import create_app
+    from api.server import build_server, exposure_warning
+    from api.store import close_store, open_store
+
+    config = load_config(data_dir, host=host, port=port)
+    try:
+        open_store(config)
+    except (PeeweeException, OSError) as error:
+        _fail(False, "database_error", f"cannot open the store at {config.database_label}: "
+                                       f"{error}")
+    try:
+        warning = exposure_warning(config.host, config.port)
+        if warning:
+            click.secho(warning, err=True, fg="yellow")
+        server = build_server(create_app(), config.host, config.port, log_level="info")
+        shown = f"[{config.host}]" if ":" in config.host else config.host
+        click.echo(f"TempClock API: http://{shown}:{config.port}/api/v1/  "
+                   f"(docs: http://{shown}:{config.port}/docs; data: {config.database_label})",
+                   err=True)
+        server.run()
+    finally:
+        close_store()
+    if not server.started:
+        _fail(False, "server_error", f"could not serve on {config.host}:{config.port} "
+                                     "(is the port in use?)")
+
+
+_SINCE = re.compile(r"(\d+)\s*([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _since(value: str | None) -> dt.datetime | None:
+    """`--since`: an ISO date or time (UTC unless it has an offset), or an age like 15m, 2h, 7d."""
+    if value is None:
+        return None
+    if match := _SINCE.fullmatch(value.strip()):
+        return (dt.datetime.now(dt.UTC)
+                - dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise CommandError(f"--since {value!r}: use a date (2026-03-10), a time "
+                           "(2026-03-10T07:00) or an age (15m, 2h, 7d)", "invalid") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@store_command(cli, "logs")
+@click.option("--account", "account_id", type=int, default=None, help="Only this account.")
+@click.option("--key", "key_id", type=int, default=None, help="Only this key (its id).")
+@click.option("--status", default=None, help="A status (401) or a class (4xx).")
+@click.option("--since", default=None, help="From this date/time, or this long ago (15m, 2h, 7d).")
+@click.option("--limit", type=int, default=100, show_default=True, help="At most this many.")
+def logs(account_id: int | None, key_id: int | None, status: str | None, since: str | None,
+         limit: int) -> Output:
+    """Show API requests that presented a key, newest first (never the keys themselves)."""
+    from api.services import api_logs
+
+    found = api_logs.list_logs(account_id=account_id, key_id=key_id, status=status,
+                               since=_since(since), limit=limit)
+    rows = [[e.created_at.strftime("%Y-%m-%d %H:%M:%S"), e.account_id, e.key_id,
+             e.key_prefix and f"{e.key_prefix}...", e.method,
+             e.path + (f"?{e.query}" if e.query else ""), e.status, f"{e.duration_ms:.1f}",
+             e.client, e.error_code, e.request_id] for e in found]
+    headers = ["Time (UTC)", "Account", "Key", "Prefix", "Method", "Path", "Status", "ms",
+               "Client", "Error", "Request id"]
+    return Output({"logs": [msgspec.to_builtins(e) for e in found]}, _table(headers, rows))
 
 
 def main(argv: list[str] | None = None) -> None:
