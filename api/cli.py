@@ -122,9 +122,22 @@ def _when(value: dt.datetime | None) -> str:
 @click.version_option(package_name="tempclock", prog_name="tempclock")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
-    """TempClock: time and attendance for staffing agencies, with a local REST API."""
+    """TempClock: time and attendance for staffing agencies, with a local REST API.
+
+    With no command, opens the desktop app (the same as `tempclock desktop`).
+    """
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        ctx.invoke(desktop)
+
+
+@cli.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data directory (default: $TEMPCLOCK_DATA_DIR or the user data directory).")
+def desktop(data_dir: Path | None = None) -> None:
+    """Open the desktop admin app; it serves the API while it runs."""
+    from tempclock_desktop.app import run
+
+    sys.exit(run(data_dir, argv=sys.argv[:1]))
 
 
 @cli.group()

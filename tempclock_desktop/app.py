@@ -1,0 +1,101 @@
+"""Starting the desktop app: the store, the window, the embedded API; and stopping it all.
+
+`Desktop.start()` is what `tempclock` (no arguments), `tempclock desktop` and the
+`tempclock-desktop` GUI script run; tests and the screenshot script use it too.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from api.config import Config, load_config
+from api.store import close_store, open_store
+from tempclock_desktop import theme
+from tempclock_desktop.main_window import MainWindow
+from tempclock_desktop.operations import wait_for_operations
+from tempclock_desktop.server import EmbeddedServer
+from tempclock_desktop.session import Session
+from tempclock_desktop.settings import load_settings
+
+log = logging.getLogger(__name__)
+
+
+def application(argv: list[str] | None = None) -> QApplication:
+    """The one QApplication, styled; it keeps running while only the tray icon shows."""
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("TempClock")
+    app.setApplicationDisplayName("TempClock")
+    app.setOrganizationName("TempClock")
+    app.setQuitOnLastWindowClosed(False)
+    theme.apply(app)
+    return app
+
+
+@dataclass
+class Desktop:
+    """A running desktop: the window, what it works on, and the server it hosts."""
+
+    config: Config
+    session: Session
+    server: EmbeddedServer
+    window: MainWindow
+
+    @classmethod
+    def start(cls, config: Config, *, serve: bool | None = None,
+              port: int | None = None) -> Desktop:
+        """Open the store (creating the data directory), build the window, start the API.
+
+        `serve` overrides the saved "start the API" setting; `port` the saved port.
+        """
+        open_store(config)
+        settings = load_settings(config)
+        if port is not None:
+            settings.port = port
+        session = Session(config, settings)
+        server = EmbeddedServer()
+        window = MainWindow(session, server)
+        server.failed.connect(lambda _message, _in_use: window.show_panel("server"))
+        if settings.start_server if serve is None else serve:
+            window.panels["server"].start_server()  # type: ignore[attr-defined]
+        return cls(config, session, server, window)
+
+    def stop(self) -> None:
+        """Stop the API (in-flight requests finish, logs flush), wait for background work,
+        close the store."""
+        self.window.quitting = True
+        self.server.shutdown()
+        self.window.close()
+        wait_for_operations()
+        QApplication.processEvents()
+        self.window.deleteLater()
+        QApplication.processEvents()
+        close_store()
+
+
+def run(data_dir: str | Path | None = None, argv: list[str] | None = None) -> int:
+    """Run the desktop app until the admin quits; returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    app = application(argv)
+    config = load_config(data_dir)
+    try:
+        desktop = Desktop.start(config)
+    except Exception as error:  # noqa: BLE001 - shown to the admin, then exit
+        log.exception("could not start")
+        QMessageBox.critical(None, "TempClock could not start",
+                             f"TempClock could not open its data in {config.data_dir}:\n\n{error}")
+        return 1
+    desktop.window.show()
+    try:
+        return app.exec()
+    finally:
+        desktop.stop()
+
+
+def main() -> None:
+    """Entry point of the `tempclock-desktop` GUI script."""
+    sys.exit(run())

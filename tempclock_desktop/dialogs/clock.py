@@ -1,0 +1,203 @@
+"""Manual clocking from the office (source `desktop`) and corrections that keep a reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from PySide6.QtCore import QDateTime
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QWidget,
+)
+
+from api.services.clocking import EntryChanges
+from api.services.errors import Invalid
+from api.services.timesheets import TimeEntry
+from tempclock_desktop.choices import Choices
+from tempclock_desktop.dialogs.fields import text_or_none
+from tempclock_desktop.dialogs.form import FormDialog
+from tempclock_desktop.widgets import combo_pick, fill_combo, label
+
+
+class ClockIn(msgspec.Struct, kw_only=True):
+    worker_id: int
+    location_id: int | None
+    timestamp: dt.datetime | None  # None: now
+    notes: str | None
+
+
+class ClockOut(msgspec.Struct, kw_only=True):
+    worker_id: int
+    timestamp: dt.datetime | None
+    notes: str | None
+
+
+class MomentField(QWidget):
+    """"Now", or an earlier moment the admin picks (in this computer's time)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.earlier = QCheckBox("Earlier:")
+        self.edit = QDateTimeEdit(QDateTime.currentDateTime())
+        self.edit.setDisplayFormat("ddd d MMM yyyy HH:mm")
+        self.edit.setCalendarPopup(True)
+        self.edit.setEnabled(False)
+        self.earlier.toggled.connect(self.edit.setEnabled)
+        row.addWidget(label("Now, or"))
+        row.addWidget(self.earlier)
+        row.addWidget(self.edit, 1)
+
+    @property
+    def value(self) -> dt.datetime | None:
+        if not self.earlier.isChecked():
+            return None
+        return self.edit.dateTime().toPython().astimezone()  # this computer's zone
+
+
+def _worker_items(choices: Choices) -> list[tuple[str, int]]:
+    ordered = sorted(choices.workers, key=lambda w: (w.last_name, w.first_name))
+    return [(f"{w.name} ({w.employee_ref})" if w.employee_ref else w.name, w.id) for w in ordered]
+
+
+class ClockInDialog(FormDialog):
+    """Clock a worker in by hand; `payload` is a ClockIn."""
+
+    def __init__(self, parent: QWidget | None, choices: Choices,
+                 save: Callable[[ClockIn], Any]) -> None:
+        super().__init__(parent, "Clock a worker in", save_text="Clock in", save=save)
+        self.assigned = {w.id: w.location_id for w in choices.workers}
+        self.worker = QComboBox()
+        self.worker.setEditable(True)
+        self.worker.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        fill_combo(self.worker, _worker_items(choices))
+        self.location = QComboBox()
+        fill_combo(self.location, [(loc.name, loc.id) for loc in choices.locations])
+        self.worker.currentIndexChanged.connect(lambda _i: self._worker_changed())
+        self.moment = MomentField()
+        self.notes = QLineEdit()
+        self.notes.setPlaceholderText("e.g. Phone dead, clocked in by the office")
+        self.add_row("Worker", self.worker, "worker_id")
+        self.add_row("Site", self.location, "location_id")
+        self.add_row("Time", self.moment, "timestamp")
+        self.add_row("Notes", self.notes, "notes")
+        self._worker_changed()
+
+    def _worker_changed(self) -> None:
+        site = self.assigned.get(self.worker.currentData())
+        if site is not None:
+            combo_pick(self.location, site)
+
+    def check(self) -> str | None:
+        return None if self.worker.currentData() is not None else "Choose a worker"
+
+    @property
+    def payload(self) -> ClockIn:
+        return ClockIn(worker_id=self.worker.currentData(), location_id=self.location.currentData(),
+                       timestamp=self.moment.value, notes=text_or_none(self.notes))
+
+
+class ClockOutDialog(FormDialog):
+    """Clock out a worker who is clocked in; `payload` is a ClockOut."""
+
+    def __init__(self, parent: QWidget | None, entry: TimeEntry,
+                 save: Callable[[ClockOut], Any]) -> None:
+        super().__init__(parent, f"Clock out {entry.worker_name}", save_text="Clock out",
+                         save=save)
+        self.entry = entry
+        self.add_row("Clocked in", label(f"{entry.location_name}, "
+                                         f"{entry.clock_in.astimezone():%a %d %b %H:%M}"))
+        self.moment = MomentField()
+        self.notes = QLineEdit()
+        self.add_row("Time", self.moment, "timestamp")
+        self.add_row("Notes", self.notes, "notes")
+
+    @property
+    def payload(self) -> ClockOut:
+        return ClockOut(worker_id=self.entry.worker_id, timestamp=self.moment.value,
+                        notes=text_or_none(self.notes))
+
+
+class EntryEdit(msgspec.Struct, kw_only=True):
+    changes: EntryChanges
+    reason: str
+
+
+def _to_qt(value: dt.datetime, tz: zoneinfo.ZoneInfo) -> QDateTime:
+    local = value.astimezone(tz).replace(tzinfo=None)
+    return QDateTime(local.date(), local.time().replace(microsecond=0))
+
+
+def _minute(value: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+    return value.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
+
+
+class EntryEditDialog(FormDialog):
+    """Correct an entry's times, site or notes; a reason is required and kept in its history.
+
+    Times are the site's local times. `payload` holds only what changed.
+    """
+
+    def __init__(self, parent: QWidget | None, entry: TimeEntry, choices: Choices,
+                 save: Callable[[EntryEdit], Any]) -> None:
+        super().__init__(parent, f"Correct entry {entry.id} — {entry.worker_name}",
+                         save_text="Save correction", save=save)
+        self.entry = entry
+        self.zones = {loc.id: zoneinfo.ZoneInfo(loc.timezone) for loc in choices.locations}
+        tz = self.zones.get(entry.location_id, zoneinfo.ZoneInfo("UTC"))
+        self.tz = tz
+        self.clock_in = QDateTimeEdit(_to_qt(entry.clock_in, tz))
+        self.clock_out = QDateTimeEdit(_to_qt(entry.clock_out, tz) if entry.clock_out
+                                       else QDateTime.currentDateTime())
+        for edit in (self.clock_in, self.clock_out):
+            edit.setDisplayFormat("ddd d MMM yyyy HH:mm")
+            edit.setCalendarPopup(True)
+        self.clock_out.setEnabled(entry.clock_out is not None)
+        self.location = QComboBox()
+        fill_combo(self.location, [(loc.name, loc.id) for loc in choices.locations])
+        if self.location.findData(entry.location_id) < 0:
+            self.location.addItem(entry.location_name, entry.location_id)
+        combo_pick(self.location, entry.location_id)
+        self.notes = QLineEdit(entry.notes or "")
+        self.reason = QPlainTextEdit()
+        self.reason.setPlaceholderText("Why is this corrected? (kept with the entry's history)")
+        self.reason.setFixedHeight(70)
+        self.add_row("Clock in (site time)", self.clock_in, "clock_in")
+        self.add_row("Clock out (site time)", self.clock_out, "clock_out")
+        self.add_row("Site", self.location, "location_id")
+        self.add_row("Notes", self.notes, "notes")
+        self.add_row("Reason", self.reason, "reason")
+
+    def check(self) -> str | None:
+        return None if self.reason.toPlainText().strip() else \
+            "Give a reason for the correction: it is kept with the entry."
+
+    @property
+    def payload(self) -> EntryEdit:
+        changes: dict[str, Any] = {}
+        entry = self.entry
+        clock_in = self.clock_in.dateTime().toPython().replace(second=0, microsecond=0)
+        if _minute(entry.clock_in, self.tz) != clock_in:
+            changes["clock_in"] = clock_in  # naive: the service reads it as site-local
+        if entry.clock_out is not None:
+            clock_out = self.clock_out.dateTime().toPython().replace(second=0, microsecond=0)
+            if _minute(entry.clock_out, self.tz) != clock_out:
+                changes["clock_out"] = clock_out
+        if self.location.currentData() != entry.location_id:
+            changes["location_id"] = self.location.currentData()
+        notes = text_or_none(self.notes)
+        if notes != (entry.notes or None):
+            changes["notes"] = notes
+        if not changes:
+            raise Invalid("Nothing was changed", field="clock_in")
+        return EntryEdit(changes=EntryChanges(**changes), reason=self.reason.toPlainText())

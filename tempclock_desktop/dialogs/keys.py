@@ -1,0 +1,159 @@
+"""Issuing an API key, and the one-time reveal of the key itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from api.services.keys import DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT, SCOPES, IssuedKey
+from tempclock_desktop import theme
+from tempclock_desktop.dialogs.fields import OptionalDate
+from tempclock_desktop.dialogs.form import FormDialog
+from tempclock_desktop.widgets import button, label
+
+SCOPE_HELP = {
+    "workers:read": "Read workers",
+    "workers:write": "Create and update workers",
+    "timesheets:read": "Read time entries and who is on site",
+    "clock:write": "Clock workers in and out",
+    "locations:read": "Read locations",
+    "shifts:read": "Read shifts",
+    "shifts:write": "Create shifts",
+    "departments:read": "Read departments",
+    "cost_codes:read": "Read cost codes",
+    "webhooks:read": "Read webhook subscriptions",
+    "webhooks:write": "Manage webhook subscriptions",
+    "events:read": "Read the events feed",
+}
+
+
+class KeyRequest(msgspec.Struct, kw_only=True):
+    """What the admin asked for: passed to `keys.issue_key`."""
+
+    name: str
+    scopes: list[str]
+    expires_on: dt.date | None
+    rate_limit: int
+
+
+class IssueKeyDialog(FormDialog):
+    """Name (required), scopes (none ticked = full access), optional expiry, rate limit."""
+
+    def __init__(self, parent: QWidget | None, save: Callable[[KeyRequest], Any]) -> None:
+        super().__init__(parent, "Issue API key", save_text="Issue key", save=save)
+        self.setMinimumWidth(560)
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("What uses it, e.g. Bullhorn ATS")
+        self.add_row("Name", self.name, "name")
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(16)
+        grid.setVerticalSpacing(4)
+        self.scope_boxes: dict[str, QCheckBox] = {}
+        for n, scope in enumerate(SCOPES):
+            box = QCheckBox(scope)
+            box.setToolTip(SCOPE_HELP.get(scope, scope))
+            box.toggled.connect(lambda _on: self._scopes_changed())
+            grid.addWidget(box, n // 2, n % 2)
+            self.scope_boxes[scope] = box
+        scopes = QWidget()
+        column = QVBoxLayout(scopes)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(grid)
+        self.access = label("", "Muted", wrap=True)
+        column.addWidget(self.access)
+        self.add_row("Scopes", scopes, "scopes")
+        self.expires = OptionalDate("Expires after")
+        self.expires.date.setMinimumDate(QDate.currentDate())
+        self.expires.date.setDate(QDate.currentDate().addYears(1))
+        self.add_row("Expiry", self.expires, "expires")
+        self.rate_limit = QSpinBox()
+        self.rate_limit.setRange(1, MAX_RATE_LIMIT)
+        self.rate_limit.setValue(DEFAULT_RATE_LIMIT)
+        self.rate_limit.setSuffix(" requests / minute")
+        self.add_row("Rate limit", self.rate_limit, "rate_limit")
+        self._scopes_changed()
+
+    def _scopes_changed(self) -> None:
+        chosen = self.scopes
+        self.access.setText(
+            "<b>Full access</b>: no scope ticked, so this key may use every endpoint."
+            if not chosen else f"Only these {len(chosen)} scope(s); anything else gets 403.")
+
+    @property
+    def scopes(self) -> list[str]:
+        return [scope for scope, box in self.scope_boxes.items() if box.isChecked()]
+
+    @property
+    def payload(self) -> KeyRequest:
+        return KeyRequest(name=self.name.text(), scopes=self.scopes,
+                          expires_on=self.expires.value, rate_limit=self.rate_limit.value())
+
+
+class KeyRevealDialog(QDialog):
+    """Shows a newly issued key once. The key lives only in this dialog, which deletes
+    itself on close: there is no way to open it again."""
+
+    def __init__(self, parent: QWidget | None, issued: IssuedKey) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Your new API key")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setModal(True)
+        self.setMinimumWidth(600)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(22, 20, 22, 18)
+        outer.setSpacing(12)
+        outer.addWidget(label(f"API key “{issued.key.name}” issued", "SectionTitle"))
+        outer.addWidget(label("Give this key to the integration now. It is the only time "
+                              "TempClock shows it: only a hash is stored.", "Muted", wrap=True))
+        row = QHBoxLayout()
+        self.key_text = QLineEdit(issued.plaintext)
+        self.key_text.setObjectName("KeyText")
+        self.key_text.setReadOnly(True)
+        self.key_text.setMinimumWidth(430)
+        self.key_text.setCursorPosition(0)
+        row.addWidget(self.key_text, 1)
+        self.copy_button = button("Copy", "copy", role="primary", on_click=self.copy)
+        row.addWidget(self.copy_button)
+        outer.addLayout(row)
+        warning = QWidget()
+        warning.setObjectName("Banner")
+        warning.setProperty("kind", "warning")
+        line = QHBoxLayout(warning)
+        line.setContentsMargins(10, 8, 10, 8)
+        sign = QLabel()
+        sign.setPixmap(theme.pixmap("warning", "#b45309", 18))
+        line.addWidget(sign, 0, Qt.AlignmentFlag.AlignTop)
+        line.addWidget(label("This key will not be shown again. If it is lost, revoke it and "
+                             "issue a new one.", wrap=True), 1)
+        outer.addWidget(warning)
+        details = (f"Prefix {issued.key.prefix}… · "
+                   f"{'full access' if not issued.key.scopes else ', '.join(issued.key.scopes)}"
+                   f" · {issued.key.rate_limit} requests/minute")
+        outer.addWidget(label(details, "Muted", wrap=True))
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.done_button = button("I have stored the key", on_click=self.accept)
+        buttons.addWidget(self.done_button)
+        outer.addLayout(buttons)
+
+    def copy(self) -> None:
+        """Put the key on the clipboard."""
+        QGuiApplication.clipboard().setText(self.key_text.text())
+        self.copy_button.setText("Copied")
+        QTimer.singleShot(2000, lambda: self.copy_button.setText("Copy"))

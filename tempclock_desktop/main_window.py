@@ -1,0 +1,361 @@
+"""The main window: a sidebar of panels, the account switcher, server state in the status
+bar and the system tray, and the question on close whether to keep the API running."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QStackedWidget,
+    QSystemTrayIcon,
+    QVBoxLayout,
+    QWidget,
+)
+
+from api.services import accounts
+from tempclock_desktop import theme
+from tempclock_desktop.messages import show_error
+from tempclock_desktop.operations import Operation, activity
+from tempclock_desktop.panels.api_keys import ApiKeysPanel
+from tempclock_desktop.panels.api_logs import ApiLogsPanel
+from tempclock_desktop.panels.base import Panel
+from tempclock_desktop.panels.catalogue import CostCodesPanel, DepartmentsPanel
+from tempclock_desktop.panels.locations import LocationsPanel
+from tempclock_desktop.panels.on_site import OnSitePanel
+from tempclock_desktop.panels.server import ServerPanel
+from tempclock_desktop.panels.shifts import ShiftsPanel
+from tempclock_desktop.panels.timesheets import TimesheetsPanel
+from tempclock_desktop.panels.workers import WorkersPanel
+from tempclock_desktop.server import FAILED, RUNNING, STARTING, STOPPING, EmbeddedServer
+from tempclock_desktop.session import Session
+
+DEFAULT_ACCOUNT_NAME = "My agency"
+
+SECTIONS: tuple[tuple[str, tuple[tuple[str, type[Panel]], ...]], ...] = (
+    ("TODAY", (("on_site", OnSitePanel),)),
+    ("TIME", (("shifts", ShiftsPanel), ("timesheets", TimesheetsPanel))),
+    ("PEOPLE & SITES", (("workers", WorkersPanel), ("locations", LocationsPanel),
+                        ("departments", DepartmentsPanel), ("cost_codes", CostCodesPanel))),
+    ("API & SETTINGS", (("api_keys", ApiKeysPanel), ("api_logs", ApiLogsPanel),
+                        ("server", ServerPanel))),
+)
+
+STATE_TEXT = {
+    "stopped": "API stopped",
+    "starting": "API starting…",
+    "running": "API running",
+    "stopping": "API stopping…",
+    "failed": "API not running",
+}
+STATE_COLOUR = {"running": "#16a34a", "starting": "#f59e0b", "stopping": "#f59e0b",
+                "failed": "#dc2626", "stopped": "#9ca3af"}
+
+
+def accounts_for_desktop() -> list[accounts.Account]:
+    """Every account; on first run, a default one so the window has something to show."""
+    found = accounts.list_accounts()
+    return found or [accounts.create_account(DEFAULT_ACCOUNT_NAME)]
+
+
+def _dot(colour: str) -> str:
+    return f"<span style='color:{colour}; font-size:13pt'>●</span>"
+
+
+class MainWindow(QMainWindow):
+    """The admin's window onto one agency account and the API it serves."""
+
+    ready = Signal()  # the accounts are loaded and the first panel shows data
+
+    def __init__(self, session: Session, server: EmbeddedServer) -> None:
+        super().__init__()
+        self.session = session
+        self.server = server
+        self.quitting = False
+        self.setWindowTitle("TempClock")
+        self.resize(1360, 840)
+        self.setMinimumSize(QSize(1024, 640))
+
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self._sidebar())
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("PanelArea")
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.panels: dict[str, Panel] = {}
+        for caption, entries in SECTIONS:
+            header = QListWidgetItem(caption)
+            header.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.nav.addItem(header)
+            for key, panel_type in entries:
+                panel = panel_type(session)
+                if isinstance(panel, ServerPanel):
+                    panel.attach(server)
+                if isinstance(panel, ApiLogsPanel):
+                    panel.revoke_requested.connect(self._revoke_from_logs)
+                self.panels[key] = panel
+                self.stack.addWidget(panel)
+                item = QListWidgetItem(theme.icon(panel.icon_name, theme.SIDEBAR_INK),
+                                       panel.title)
+                item.setData(Qt.ItemDataRole.UserRole, key)
+                item.setSizeHint(QSize(0, 36))
+                self.nav.addItem(item)
+        self.nav.currentItemChanged.connect(self._nav_changed)
+
+        self._status_bar()
+        self.tray = self._tray()
+        session.accounts_changed.connect(self._accounts_changed)
+        session.account_changed.connect(self._account_changed)
+        server.state_changed.connect(self._server_state)
+        self._server_state(server.state)
+        self.show_panel("on_site")
+        Operation(self, accounts_for_desktop, success=self._accounts_loaded).run()
+
+    # --- building -----------------------------------------------------------------
+
+    def _sidebar(self) -> QWidget:
+        bar = QFrame()
+        bar.setObjectName("Sidebar")
+        bar.setFixedWidth(236)
+        column = QVBoxLayout(bar)
+        column.setContentsMargins(0, 16, 0, 12)
+        column.setSpacing(8)
+        brand = QHBoxLayout()
+        brand.setContentsMargins(16, 0, 16, 0)
+        logo = QLabel()
+        logo.setPixmap(theme.pixmap("logo", None, 34))
+        brand.addWidget(logo)
+        names = QVBoxLayout()
+        names.setSpacing(0)
+        title = QLabel("TempClock")
+        title.setObjectName("AppTitle")
+        names.addWidget(title)
+        subtitle = QLabel("Manage portal")
+        subtitle.setObjectName("AppSubtitle")
+        names.addWidget(subtitle)
+        brand.addLayout(names, 1)
+        column.addLayout(brand)
+
+        self.account_box = QWidget()
+        box = QVBoxLayout(self.account_box)
+        box.setContentsMargins(16, 8, 16, 0)
+        box.setSpacing(4)
+        caption = QLabel("ACCOUNT")
+        caption.setObjectName("SidebarCaption")
+        box.addWidget(caption)
+        self.account_switcher = QComboBox()
+        self.account_switcher.setObjectName("AccountSwitcher")
+        self.account_switcher.activated.connect(self._switcher_used)
+        box.addWidget(self.account_switcher)
+        self.account_name = QLabel()
+        self.account_name.setObjectName("AppTitle")
+        self.account_name.setStyleSheet("font-size: 10.5pt;")
+        box.addWidget(self.account_name)
+        column.addWidget(self.account_box)
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("NavList")
+        self.nav.setIconSize(QSize(18, 18))
+        self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        column.addWidget(self.nav, 1)
+
+        self.server_pill = QLabel()
+        self.server_pill.setObjectName("ServerPill")
+        self.server_pill.setTextFormat(Qt.TextFormat.RichText)
+        self.server_pill.setWordWrap(True)
+        pill_row = QHBoxLayout()
+        pill_row.setContentsMargins(12, 0, 12, 0)
+        pill_row.addWidget(self.server_pill)
+        column.addLayout(pill_row)
+        return bar
+
+    def _status_bar(self) -> None:
+        bar = self.statusBar()
+        bar.setSizeGripEnabled(False)
+        self.server_status = QLabel()
+        self.server_status.setTextFormat(Qt.TextFormat.RichText)
+        self.server_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        bar.addWidget(self.server_status, 1)
+        self.activity_label = QLabel("")
+        self.activity_label.setObjectName("Muted")
+        bar.addPermanentWidget(self.activity_label)
+        self.data_label = QLabel(str(self.session.config.database_label))
+        self.data_label.setObjectName("Muted")
+        bar.addPermanentWidget(self.data_label)
+        activity.busy_changed.connect(
+            lambda busy: self.activity_label.setText("Working…" if busy else ""))
+
+    def _tray(self) -> QSystemTrayIcon | None:
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return None
+        tray = QSystemTrayIcon(theme.icon("tray_down", None, 64), self)
+        menu = QMenu(self)
+        open_action = QAction("Open TempClock", self)
+        open_action.triggered.connect(self.bring_to_front)
+        menu.addAction(open_action)
+        self.tray_server_action = QAction("Stop the API", self)
+        self.tray_server_action.triggered.connect(self._tray_toggle_server)
+        menu.addAction(self.tray_server_action)
+        menu.addSeparator()
+        quit_action = QAction("Quit TempClock", self)
+        quit_action.triggered.connect(self.quit)
+        menu.addAction(quit_action)
+        tray.setContextMenu(menu)
+        tray.activated.connect(
+            lambda reason: self.bring_to_front()
+            if reason == QSystemTrayIcon.ActivationReason.Trigger else None)
+        tray.show()
+        return tray
+
+    # --- navigation and accounts --------------------------------------------------
+
+    def show_panel(self, key: str) -> Panel:
+        """Bring a panel to the front (its sidebar entry is selected)."""
+        for row in range(self.nav.count()):
+            if self.nav.item(row).data(Qt.ItemDataRole.UserRole) == key:
+                self.nav.setCurrentRow(row)
+        return self.panels[key]
+
+    def _nav_changed(self, item: QListWidgetItem | None, _previous) -> None:
+        if item is None:
+            return
+        key = item.data(Qt.ItemDataRole.UserRole)
+        if key in self.panels:
+            self.stack.setCurrentWidget(self.panels[key])
+
+    def _accounts_loaded(self, found: list[accounts.Account]) -> None:
+        self.session.set_accounts(found)
+        self.ready.emit()
+
+    def _accounts_changed(self, found: list[accounts.Account]) -> None:
+        self.account_switcher.blockSignals(True)
+        self.account_switcher.clear()
+        for account in found:
+            self.account_switcher.addItem(account.name, account.id)
+        self.account_switcher.blockSignals(False)
+        several = len(found) > 1
+        self.account_switcher.setVisible(several)
+        self.account_name.setVisible(not several)
+        self._account_changed(self.session.account)
+
+    def _account_changed(self, account: accounts.Account | None) -> None:
+        if account is None:
+            return
+        index = self.account_switcher.findData(account.id)
+        if index >= 0:
+            self.account_switcher.setCurrentIndex(index)
+        self.account_name.setText(account.name)
+        self.setWindowTitle(f"TempClock — {account.name}")
+
+    def _switcher_used(self, index: int) -> None:
+        account_id = self.account_switcher.itemData(index)
+        if account_id is not None:
+            self.session.choose_account(account_id)
+
+    def reload_accounts(self) -> None:
+        """Read the account list again (after one was added or renamed)."""
+        Operation(self, accounts.list_accounts, success=self.session.set_accounts).run()
+
+    def _revoke_from_logs(self, key_id: int, name: str, prefix: str) -> None:
+        keys_panel = self.panels["api_keys"]
+        assert isinstance(keys_panel, ApiKeysPanel)
+        keys_panel.revoke(key_id, name, prefix)
+
+    # --- the server -------------------------------------------------------------------
+
+    def _server_state(self, state: str) -> None:
+        server = self.server
+        colour = STATE_COLOUR[state]
+        if state == RUNNING:
+            text = f"{_dot(colour)} API running at <b>{server.api_url}</b>"
+            pill = f"{_dot(colour)} API running<br><span style='color:#94a3b8'>{server.url}</span>"
+        elif state == FAILED:
+            text = f"{_dot(colour)} API not running: {server.error or ''}"
+            pill = f"{_dot(colour)} API not running"
+        elif state in (STARTING, STOPPING):
+            text = pill = f"{_dot(colour)} {STATE_TEXT[state]}"
+        else:
+            text = pill = f"{_dot(colour)} API stopped"
+        if state == RUNNING and server.warning:
+            text += " · <span style='color:#b45309'>exposed on the local network</span>"
+        self.server_status.setText(text)
+        self.server_pill.setText(pill)
+        if self.tray is not None:
+            name = "tray_up" if state == RUNNING else ("tray_error" if state == FAILED
+                                                        else "tray_down")
+            self.tray.setIcon(theme.icon(name, None, 64))
+            self.tray.setToolTip(f"TempClock — {STATE_TEXT[state]}"
+                                 + (f" at {server.url}" if state == RUNNING else ""))
+            self.tray_server_action.setText("Stop the API" if state == RUNNING
+                                            else "Start the API")
+
+    def _tray_toggle_server(self) -> None:
+        panel = self.panels["server"]
+        assert isinstance(panel, ServerPanel)
+        if self.server.running:
+            self.server.stop()
+        else:
+            panel.start_server()
+
+    # --- closing --------------------------------------------------------------------
+
+    def bring_to_front(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.quitting or not self.server.running or self.tray is None:
+            self.quitting = True
+            event.accept()
+            QApplication.instance().quit()
+            return
+        event.ignore()
+        self.ask_keep_running()
+
+    def ask_keep_running(self) -> QMessageBox:
+        """Closing with the API up: keep serving from the tray, or quit altogether."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Keep the API running?",
+                          "Integrations can keep using the TempClock API while this window is "
+                          "closed. TempClock stays in the system tray; open it again from "
+                          "there.", QMessageBox.StandardButton.NoButton, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        keep = box.addButton("Keep running in tray", QMessageBox.ButtonRole.AcceptRole)
+        keep.setProperty("role", "primary")
+        quit_button = box.addButton("Quit and stop the API", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep)
+
+        def answered(button) -> None:
+            if button is keep:
+                self.hide()
+                if self.tray is not None:
+                    self.tray.showMessage("TempClock is still running",
+                                          f"The API keeps serving at {self.server.url}.",
+                                          QSystemTrayIcon.MessageIcon.Information, 4000)
+            elif button is quit_button:
+                self.quit()
+
+        box.buttonClicked.connect(answered)
+        box.open()
+        return box
+
+    def quit(self) -> None:
+        self.quitting = True
+        self.close()
+
+    def show_error(self, error: BaseException) -> None:
+        show_error(self, error)

@@ -1,0 +1,1 @@
+"""Table models: Qt's interface on one side, service records on the other."""

@@ -1,0 +1,446 @@
+"""API logs: every request that presented a key, live, filterable, exportable; a chart of the
+last 24 hours; and an alert when a key (or an unknown key) is refused again and again."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import threading
+from pathlib import Path
+
+import msgspec
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QProgressDialog,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+)
+
+from api.services import keys, log_stats
+from api.services.api_logs import ApiLog
+from tempclock_desktop import session as kinds
+from tempclock_desktop.chart import RequestChart
+from tempclock_desktop.formatting import duration_ms, when_precise
+from tempclock_desktop.messages import show_error, show_notice
+from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
+from tempclock_desktop.operations import Operation
+from tempclock_desktop.panels.base import Panel
+from tempclock_desktop.widgets import (
+    Banner,
+    Card,
+    SearchField,
+    button,
+    fill_combo,
+    label,
+    table_view,
+)
+
+LIVE_MS = 1000  # how often new requests are looked for
+STATS_MS = 30_000
+BURST_WINDOW = dt.timedelta(minutes=5)
+BURST_THRESHOLD = 10
+UNATTRIBUTED = "unattributed"
+RANGES = (("Last hour", 1), ("Last 24 hours", 24), ("Last 7 days", 24 * 7),
+          ("Last 30 days", 24 * 30), ("All time", None))
+STATUSES = (("All statuses", None), ("2xx success", 2), ("3xx redirect", 3),
+            ("4xx refused", 4), ("5xx server error", 5))
+CSV_COLUMNS = ("time", "account_id", "key_id", "key_name", "key_prefix", "method", "path",
+               "query", "status", "duration_ms", "client", "user_agent", "request_id",
+               "error_code")
+
+
+def key_text(log: ApiLog) -> str:
+    """A request's key as the admin knows it: name and prefix, or why there is none."""
+    if log.key_id is None:
+        return f"Unknown key ({log.error_code})" if log.error_code else "Unknown key"
+    return f"{log.key_name} · {log.key_prefix}…"
+
+
+def export_csv(path: Path, account_id: int, filters: log_stats.LogFilter,
+               report, cancelled: threading.Event) -> int:
+    """Write every request matching the filters to a CSV file, newest first (on the pool)."""
+    written = 0
+    cursor = None
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(CSV_COLUMNS)
+        while not cancelled.is_set():
+            page = log_stats.browse_logs(account_id, filters, before=cursor, limit=1000)
+            for log in page:
+                out.writerow([log.created_at.isoformat().replace("+00:00", "Z"), log.account_id,
+                              log.key_id, log.key_name, log.key_prefix, log.method, log.path,
+                              log.query, log.status, f"{log.duration_ms:.1f}", log.client,
+                              log.user_agent, log.request_id, log.error_code])
+            written += len(page)
+            report(written, 0, "")
+            if len(page) < 1000:
+                break
+            cursor = (page[-1].created_at, page[-1].id)
+    return written
+
+
+class Stats(msgspec.Struct):
+    since: dt.datetime
+    per_minute: list[log_stats.MinuteCount]
+    per_key: list[log_stats.KeyTraffic]
+    bursts: list[log_stats.Burst]
+
+
+def load_stats(account_id: int) -> Stats:
+    since = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=24)).replace(second=0, microsecond=0)
+    return Stats(since,
+                 log_stats.requests_per_minute(account_id, since),
+                 log_stats.traffic_by_key(account_id, since),
+                 log_stats.auth_failure_bursts(account_id, window=BURST_WINDOW,
+                                               threshold=BURST_THRESHOLD))
+
+
+class ApiLogsPanel(Panel):
+    title = "API logs"
+    subtitle = "Every request that presented a key, valid or not. New requests appear live."
+    icon_name = "api_logs"
+    depends_on = (kinds.KEYS,)
+
+    revoke_requested = Signal(int, str, str)  # key id, name, prefix
+
+    def __init__(self, session, parent=None) -> None:
+        super().__init__(session, parent)
+        self.export_button = button("Export CSV…", "export", on_click=self.export)
+        self.revoke_button = button("Revoke this key…", "deactivate", role="danger",
+                                    on_click=self._revoke_selected)
+        self.header_actions.addWidget(self.export_button)
+        self.header_actions.addWidget(self.revoke_button)
+
+        self.banner = Banner("danger")
+        self.banner_show = button("Show these requests", on_click=self._show_burst)
+        self.banner_revoke = button("Revoke this key…", "deactivate", role="danger",
+                                    on_click=self._revoke_burst)
+        self.banner.actions.addWidget(self.banner_show)
+        self.banner.actions.addWidget(self.banner_revoke)
+        self.content.addWidget(self.banner)
+        self.burst: log_stats.Burst | None = None
+
+        stats = Card(margins=12)
+        row = QHBoxLayout()
+        chart_column = QVBoxLayout()
+        self.chart_title = label("Requests per minute, last 24 hours", "SectionTitle")
+        chart_column.addWidget(self.chart_title)
+        self.chart = RequestChart()
+        chart_column.addWidget(self.chart)
+        row.addLayout(chart_column, 3)
+        key_column = QVBoxLayout()
+        key_column.addWidget(label("Errors per key, last 24 hours", "SectionTitle"))
+        self.per_key = QTableWidget(0, 4)
+        self.per_key.setHorizontalHeaderLabels(["Key", "Requests", "Errors", "401/403"])
+        self.per_key.verticalHeader().hide()
+        self.per_key.setShowGrid(False)
+        self.per_key.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.per_key.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.per_key.verticalHeader().setDefaultSectionSize(24)
+        self.per_key.setFixedHeight(130)
+        key_column.addWidget(self.per_key)
+        row.addLayout(key_column, 2)
+        stats.body.addLayout(row)
+        self.content.addWidget(stats)
+
+        bar = QHBoxLayout()
+        self.key_filter = QComboBox()
+        self.key_filter.setMinimumWidth(220)
+        self.status_filter = QComboBox()
+        fill_combo(self.status_filter, STATUSES)
+        self.auth_only = QCheckBox("Only 401/403")
+        self.path_filter = SearchField("Path contains")
+        self.path_filter.setMinimumWidth(180)
+        self.range_filter = QComboBox()
+        fill_combo(self.range_filter, RANGES)
+        self.range_filter.setCurrentIndex(1)
+        self.live = QCheckBox("Live")
+        self.live.setChecked(True)
+        for combo in (self.key_filter, self.status_filter, self.range_filter):
+            combo.activated.connect(lambda _i: self.apply_filters())
+        self.auth_only.toggled.connect(lambda _on: self.apply_filters())
+        self.path_filter.search_changed.connect(lambda _t: self.apply_filters())
+        for widget in (self.key_filter, self.status_filter, self.auth_only, self.path_filter,
+                       self.range_filter, self.live):
+            bar.addWidget(widget)
+        bar.addStretch(1)
+        self.count_label = label("", "Muted")
+        bar.addWidget(self.count_label)
+        self.content.addLayout(bar)
+
+        self.model = RecordTableModel(
+            [
+                Column("Time", lambda r: when_precise(r.created_at)),
+                Column("Key", key_text),
+                Column("Method", lambda r: r.method),
+                Column("Path", lambda r: r.path + (f"?{r.query}" if r.query else "")),
+                Column("Status", lambda r: str(r.status)),
+                Column("Duration", lambda r: duration_ms(r.duration_ms), align_right=True),
+                Column("Client", lambda r: r.client),
+                Column("Request id", lambda r: r.request_id),
+            ],
+            lambda _cursor: [],
+            cursor_of=lambda r: (r.created_at, r.id),
+            muted=lambda r: False,
+            parent=self,
+        )
+        self.table = table_view(sortable=False)  # newest first: the order is the point
+        self.table.setModel(self.model)
+        for n, width in enumerate((150, 230, 70, 260, 60, 80, 110)):
+            self.table.horizontalHeader().resizeSection(n, width)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
+        self.detail = QTextBrowser()
+        self.detail.setMinimumWidth(280)
+        splitter = QSplitter()
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([980, 300])
+        self.content.addWidget(splitter, 1)
+        self.model.page_loaded.connect(lambda _n: self._count())
+        self.model.reloaded.connect(self._count)
+
+        self._seen = {"id": 0}  # the newest log id when the list was loaded
+        self._polling = False
+        self._stats_loading = False
+        self._live = QTimer(self)
+        self._live.setInterval(LIVE_MS)
+        self._live.timeout.connect(self.poll)
+        self._live.start()
+        self._stats = QTimer(self)
+        self._stats.setInterval(STATS_MS)
+        self._stats.timeout.connect(self.refresh_stats)
+        self._stats.start()
+        self._selection()
+
+    # --- filters and loading -----------------------------------------------------------
+
+    @property
+    def filters(self) -> log_stats.LogFilter:
+        """The filters as set on screen (read on the GUI thread)."""
+        chosen = self.key_filter.currentData()
+        hours = self.range_filter.currentData()
+        return log_stats.LogFilter(
+            key_id=chosen if isinstance(chosen, int) else None,
+            unattributed=True if chosen == UNATTRIBUTED else None,
+            status_class=self.status_filter.currentData(),
+            auth_failures=self.auth_only.isChecked(),
+            path=self.path_filter.text().strip() or None,
+            since=(dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)) if hours else None,
+        )
+
+    def reload(self) -> None:
+        account_id = self.session.account_id
+        Operation(self, lambda: keys.list_keys(account_id), success=self._keys_loaded).run()
+        self.apply_filters()
+        self.refresh_stats()
+
+    def _keys_loaded(self, found: list[keys.ApiKey]) -> None:
+        current = self.key_filter.currentData()
+        items = [("Unattributed (unknown, revoked, expired keys)", UNATTRIBUTED)]
+        items += [(f"{k.name} · {k.prefix}…" + ("" if k.status == "Active"
+                                                 else f" ({k.status.lower()})"), k.id)
+                  for k in found]
+        fill_combo(self.key_filter, items, none="All keys")
+        index = self.key_filter.findData(current)
+        self.key_filter.setCurrentIndex(max(index, 0))
+
+    def apply_filters(self) -> None:
+        """Show the first page for the filters on screen; the GUI never waits for it."""
+        account_id, filters = self.session.account_id, self.filters
+
+        def page(cursor):
+            if cursor is None:  # where live updates start: nothing newer is missed
+                seen["id"] = log_stats.newest_log_id()
+            return log_stats.browse_logs(account_id, filters, before=cursor)
+
+        self._seen = seen = {"id": 0}  # a new dict: polls of the old filters land elsewhere
+        self.model.set_fetch(page)
+        self.detail.clear()
+
+    def _count(self) -> None:
+        shown = self.model.rowCount()
+        more = " (scroll for more)" if not self.model.exhausted else ""
+        self.count_label.setText(f"{shown} requests shown{more}")
+
+    def poll(self) -> None:
+        """Add requests logged since the newest one shown (when Live is on)."""
+        if (not self.live.isChecked() or not self.isVisible() or self._polling
+                or self.model.loading or not self.model.ever_loaded
+                or self.session.account is None):
+            return
+        newest = max([self._seen["id"], *(r.id for r in self.model.records[:200])])
+        account_id, filters, seen = self.session.account_id, self.filters, self._seen
+        self._polling = True
+
+        def arrived(found: list[ApiLog]) -> None:
+            self._polling = False
+            if seen is not self._seen:
+                return  # the filters changed meanwhile
+            known = {r.id for r in self.model.records[:1000]}
+            fresh = [r for r in found if r.id not in known]
+            if found:
+                self._seen["id"] = max(self._seen["id"], *(r.id for r in found))
+            self.model.prepend(fresh)
+            if fresh:
+                self._count()
+
+        def failed(_error) -> None:
+            self._polling = False
+
+        Operation(self, lambda: log_stats.browse_logs(account_id, filters, newer_than_id=newest,
+                                                      limit=1000),
+                  success=arrived, failure=failed).run()
+
+    def refresh_stats(self) -> None:
+        if self._stats_loading or self.session.account is None or not self.isVisible():
+            return
+        self._stats_loading = True
+        account_id = self.session.account_id
+
+        def done(stats: Stats) -> None:
+            self._stats_loading = False
+            self.show_stats(stats)
+
+        def failed(_error) -> None:
+            self._stats_loading = False
+
+        Operation(self, lambda: load_stats(account_id), success=done, failure=failed).run()
+
+    def show_stats(self, stats: Stats) -> None:
+        self.chart.set_counts(stats.per_minute, stats.since, 24 * 60)
+        total = sum(c.requests for c in stats.per_minute)
+        errors = sum(c.errors for c in stats.per_minute)
+        self.chart_title.setText(f"Requests per minute, last 24 hours — {total} requests, "
+                                 f"{errors} errors")
+        self.per_key.setRowCount(len(stats.per_key))
+        for row, traffic in enumerate(stats.per_key):
+            name = (f"{traffic.key_name} · {traffic.key_prefix}…" if traffic.key_id is not None
+                    else "Unattributed")
+            for column, text in enumerate((name, str(traffic.requests), str(traffic.errors),
+                                           str(traffic.auth_failures))):
+                item = QTableWidgetItem(text)
+                if column:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
+                                          | Qt.AlignmentFlag.AlignVCenter)
+                if column >= 2 and text != "0":
+                    item.setForeground(Qt.GlobalColor.darkRed)
+                self.per_key.setItem(row, column, item)
+        self.show_burst(stats.bursts[0] if stats.bursts else None)
+
+    def show_burst(self, burst: log_stats.Burst | None) -> None:
+        """The alert banner for the worst burst of 401/403 answers, or none."""
+        self.burst = burst
+        if burst is None:
+            self.banner.hide()
+            return
+        minutes = int(BURST_WINDOW.total_seconds() // 60)
+        if burst.unknown_key:
+            text = (f"<b>Repeated refused requests from {html.escape(burst.client or '?')}.</b> "
+                    f"Unknown, revoked or expired keys were presented {burst.failures} times in "
+                    f"the last {minutes} minutes. Someone may be guessing keys or using an old "
+                    "one.")
+        else:
+            text = (f"<b>Possible compromised key: “{html.escape(burst.key_name or '')}” "
+                    f"({html.escape(burst.key_prefix or '')}…).</b> It was refused "
+                    f"{burst.failures} times in the last {minutes} minutes. If nobody "
+                    "expects this, revoke it.")
+        self.banner_revoke.setVisible(not burst.unknown_key)
+        self.banner.show_message(text)
+
+    def _show_burst(self) -> None:
+        burst = self.burst
+        if burst is None:
+            return
+        index = self.key_filter.findData(UNATTRIBUTED if burst.unknown_key else burst.key_id)
+        self.key_filter.setCurrentIndex(max(index, 0))
+        self.auth_only.setChecked(True)  # applies the filters
+        self.apply_filters()
+
+    def _revoke_burst(self) -> None:
+        burst = self.burst
+        if burst is not None and burst.key_id is not None:
+            self.revoke_requested.emit(burst.key_id, burst.key_name or "", burst.key_prefix or "")
+
+    # --- selection ----------------------------------------------------------------------
+
+    def selected(self) -> ApiLog | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.data(rows[0], RECORD_ROLE) if rows else None
+
+    def _selection(self) -> None:
+        log = self.selected()
+        self.revoke_button.setEnabled(log is not None and log.key_id is not None)
+        self.revoke_button.setToolTip("" if log is None or log.key_id is not None else
+                                      "This request's key matched no active key of yours.")
+        if log is not None:
+            self._show_detail(log)
+
+    def _show_detail(self, log: ApiLog) -> None:
+        esc = html.escape
+        rows = [
+            ("Time", when_precise(log.created_at)),
+            ("Key", key_text(log)),
+            ("Request", f"{log.method} {log.path}"),
+            ("Query", log.query or "—"),
+            ("Status", str(log.status) + (f" ({log.error_code})" if log.error_code else "")),
+            ("Duration", duration_ms(log.duration_ms)),
+            ("Client", log.client or "—"),
+            ("User agent", log.user_agent or "—"),
+            ("Request id", log.request_id),
+        ]
+        cells = "".join(f"<tr><td style='color:#64748b; padding:2px 10px 2px 0'>{esc(k)}</td>"
+                        f"<td style='padding:2px 0'>{esc(v)}</td></tr>" for k, v in rows)
+        self.detail.setHtml(f"<b>Request {log.id}</b><table>{cells}</table>")
+
+    def _revoke_selected(self) -> None:
+        log = self.selected()
+        if log is not None and log.key_id is not None:
+            self.revoke_requested.emit(log.key_id, log.key_name or "", log.key_prefix or "")
+
+    # --- export ---------------------------------------------------------------------------
+
+    def export(self, path: str | None = None) -> None:
+        """Write every request matching the filters (not only the loaded ones) to a CSV file."""
+        if path is None:
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M")
+            path, _kind = QFileDialog.getSaveFileName(
+                self, "Export API logs", str(Path.home() / f"tempclock-api-logs-{stamp}.csv"),
+                "CSV files (*.csv)")
+            if not path:
+                return
+        account_id, filters = self.session.account_id, self.filters
+        cancelled = threading.Event()
+        progress = QProgressDialog("Exporting API logs…", "Cancel", 0, 0, self)
+        progress.setWindowTitle("Export API logs")
+        progress.setMinimumDuration(400)
+        progress.canceled.connect(cancelled.set)
+        target = Path(path)
+
+        def done(count: int) -> None:
+            progress.close()
+            if not cancelled.is_set():
+                self.exported.emit(str(target), count)
+                show_notice(self, "Export finished", f"{count} requests written to {target}.")
+
+        def failed(error) -> None:
+            progress.close()
+            show_error(self, error, "The logs were not exported")
+
+        Operation(self, lambda report: export_csv(target, account_id, filters, report, cancelled),
+                  success=done, failure=failed,
+                  progress=lambda n, _t, _w: progress.setLabelText(
+                      f"Exporting API logs… {n} requests written")).run()
+
+    exported = Signal(str, int)  # path, rows written
+

@@ -1,0 +1,105 @@
+"""Departments and cost codes: short lists, filtered as the admin types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.services import cost_codes, departments
+from tempclock_desktop import session as kinds
+from tempclock_desktop.choices import every, page_of
+from tempclock_desktop.dialogs.catalogue import CostCodeDialog, DepartmentDialog
+from tempclock_desktop.models.records import Column
+from tempclock_desktop.operations import Operation
+from tempclock_desktop.panels.base import RecordPanel
+
+
+class DepartmentsPanel(RecordPanel):
+    title = "Departments"
+    subtitle = "How your workforce is grouped; each shows how many active workers it has."
+    icon_name = "departments"
+    noun = "department"
+    kind = kinds.DEPARTMENTS
+    depends_on = (kinds.DEPARTMENTS, kinds.WORKERS)
+    server_search = False
+    empty_title = "No departments yet"
+    empty_text = "Departments group workers and cost codes (Warehouse, Drivers, Cleaning…)."
+
+    def columns(self):
+        return [
+            Column("Name", lambda d: d.name),
+            Column("Active workers", lambda d: str(d.worker_count), lambda d: d.worker_count,
+                   align_right=True),
+            Column("Status", lambda d: "Active" if d.active else "Inactive"),
+        ]
+
+    def fetch(self, account_id, after_id, search, include_inactive):
+        return page_of(departments.list_departments, account_id, departments.DepartmentFilter,
+                       after_id, active=None if include_inactive else True)
+
+    def open_editor(self, record: departments.Department | None) -> None:
+        account_id = self.session.account_id
+
+        def save(payload: Any) -> departments.Department:
+            if record is None:
+                return departments.create_department(account_id, payload)
+            return departments.update_department(account_id, record.id, payload)
+
+        dialog = DepartmentDialog(self, record, save)
+        dialog.saved.connect(self.record_saved)
+        dialog.open()
+
+    def deactivate(self, account_id, record):
+        return departments.deactivate_department(account_id, record.id)
+
+
+class CostCodesPanel(RecordPanel):
+    title = "Cost codes"
+    subtitle = "Codes that time is booked against for billing and payroll."
+    icon_name = "cost_codes"
+    noun = "cost code"
+    kind = kinds.COST_CODES
+    depends_on = (kinds.COST_CODES, kinds.DEPARTMENTS)
+    server_search = False
+    empty_title = "No cost codes yet"
+    empty_text = "Cost codes let payroll and invoicing split hours by job (WH-PICK, DRV-LOC…)."
+
+    def columns(self):
+        return [
+            Column("Code", lambda c: c.code),
+            Column("Name", lambda c: c.name),
+            Column("Department", lambda c: self._department_names.get(c.department_id, "")),
+            Column("Status", lambda c: "Active" if c.active else "Inactive"),
+        ]
+
+    _department_names: dict[int | None, str] = {}
+
+    def fetch(self, account_id, after_id, search, include_inactive):
+        if after_id is None:  # names for the Department column, once per reload
+            self._department_names = {
+                d.id: d.name for d in every(departments.list_departments, account_id,
+                                            departments.DepartmentFilter)}
+        return page_of(cost_codes.list_cost_codes, account_id, cost_codes.CostCodeFilter,
+                       after_id, active=None if include_inactive else True)
+
+    def describe(self, record: Any) -> str:
+        return f"{record.code} ({record.name})"
+
+    def open_editor(self, record: cost_codes.CostCode | None) -> None:
+        account_id = self.session.account_id
+
+        def save(payload: Any) -> cost_codes.CostCode:
+            if record is None:
+                return cost_codes.create_cost_code(account_id, payload)
+            return cost_codes.update_cost_code(account_id, record.id, payload)
+
+        def show(found: list[departments.Department]) -> None:
+            dialog = CostCodeDialog(self, found, record, save)
+            dialog.saved.connect(self.record_saved)
+            dialog.open()
+
+        Operation(self, lambda: every(departments.list_departments, account_id,
+                                      departments.DepartmentFilter, active=True),
+                  success=show).run()
+
+    def deactivate(self, account_id, record):
+        return cost_codes.deactivate_cost_code(account_id, record.id)

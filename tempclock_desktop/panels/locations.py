@@ -1,0 +1,69 @@
+"""Locations: the client sites where workers clock in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.services import locations
+from tempclock_desktop import session as kinds
+from tempclock_desktop.choices import page_of
+from tempclock_desktop.dialogs.location import LocationDialog
+from tempclock_desktop.models.records import Column
+from tempclock_desktop.panels.base import RecordPanel
+
+
+def _address(loc: locations.Location) -> str:
+    return ", ".join(p for p in (loc.address_line1, loc.city, loc.postcode, loc.country) if p)
+
+
+def _centre(loc: locations.Location) -> str:
+    return "" if loc.latitude is None else f"{loc.latitude:.4f}, {loc.longitude:.4f}"
+
+
+def _fence(loc: locations.Location) -> str:
+    mode = loc.settings.geofence_mode
+    return "Off" if mode == "off" else f"{mode.capitalize()} · {loc.settings.geofence_radius_m} m"
+
+
+class LocationsPanel(RecordPanel):
+    title = "Locations"
+    subtitle = "Client sites: address, centre, time zone, capacity and geofence."
+    icon_name = "locations"
+    noun = "location"
+    kind = kinds.LOCATIONS
+    depends_on = (kinds.LOCATIONS, kinds.ENTRIES)
+    empty_title = "No locations yet"
+    empty_text = "Add the client sites your workers clock in at, or load the demo agency."
+
+    def columns(self):
+        return [
+            Column("Name", lambda loc: loc.name),
+            Column("Address", _address),
+            Column("Time zone", lambda loc: loc.timezone),
+            Column("Centre", _centre),
+            Column("Geofence", _fence),
+            Column("Capacity", lambda loc: "" if loc.capacity is None else str(loc.capacity),
+                   lambda loc: loc.capacity or 0, align_right=True),
+            Column("On site now", lambda loc: str(loc.on_site), lambda loc: loc.on_site,
+                   align_right=True),
+            Column("Status", lambda loc: "Active" if loc.active else "Inactive"),
+        ]
+
+    def fetch(self, account_id, after_id, search, include_inactive):
+        return page_of(locations.list_locations, account_id, locations.LocationFilter, after_id,
+                       search=search or None, active=None if include_inactive else True)
+
+    def open_editor(self, record: locations.Location | None) -> None:
+        account_id = self.session.account_id
+
+        def save(payload: Any) -> locations.Location:
+            if record is None:
+                return locations.create_location(account_id, payload)
+            return locations.update_location(account_id, record.id, payload)
+
+        dialog = LocationDialog(self, record, save)
+        dialog.saved.connect(self.record_saved)
+        dialog.open()
+
+    def deactivate(self, account_id, record):
+        return locations.deactivate_location(account_id, record.id)

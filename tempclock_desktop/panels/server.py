@@ -1,0 +1,310 @@
+"""Server & settings: start and stop the API, where it listens, log retention, the data folder,
+accounts. A port already in use is shown here with a free port to switch to."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGridLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
+    QRadioButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from api.config import DEFAULT_HOST
+from api.server import exposure_warning
+from api.services import accounts
+from tempclock_desktop import session as kinds
+from tempclock_desktop.operations import Operation
+from tempclock_desktop.panels.base import Panel
+from tempclock_desktop.server import (
+    FAILED,
+    RUNNING,
+    STARTING,
+    STOPPED,
+    EmbeddedServer,
+    free_port_near,
+)
+from tempclock_desktop.settings import LAN_HOST
+from tempclock_desktop.widgets import Banner, Card, button, label
+
+LAN_WARNING = (
+    "Other computers on your network will be able to reach the API. Anyone there who has a "
+    "valid key can read and change your agency's data, and traffic is not encrypted. Only "
+    "choose this when an integration runs on another machine.")
+
+
+class ServerPanel(Panel):
+    title = "Server & settings"
+    subtitle = "The API this computer serves to your integrations, and where TempClock keeps data."
+    icon_name = "server"
+    depends_on = (kinds.ACCOUNTS,)
+
+    def __init__(self, session, parent=None) -> None:
+        super().__init__(session, parent)
+        self.server: EmbeddedServer | None = None
+        page = QWidget()
+        column = QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(12)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(page)
+        self.content.addWidget(scroll, 1)
+
+        # Port in use: the message and a free port to switch to.
+        self.port_banner = Banner("danger")
+        self.suggested_port = QSpinBox()
+        self.suggested_port.setRange(1, 65535)
+        self.use_port_button = button("Use this port and start", role="primary",
+                                      on_click=self._use_suggested_port)
+        self.port_banner.actions.addWidget(label("Port"))
+        self.port_banner.actions.addWidget(self.suggested_port)
+        self.port_banner.actions.addWidget(self.use_port_button)
+        column.addWidget(self.port_banner)
+
+        status = Card()
+        top = QHBoxLayout()
+        texts = QVBoxLayout()
+        self.state_label = label("", "SectionTitle")
+        texts.addWidget(self.state_label)
+        self.url_label = label("", "Muted")
+        self.url_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        texts.addWidget(self.url_label)
+        top.addLayout(texts, 1)
+        self.copy_url_button = button("Copy URL", "copy", on_click=self._copy_url)
+        self.docs_button = button("Open API docs", "browser", on_click=self.open_docs)
+        self.start_button = button("Start API", "play", role="primary",
+                                   on_click=self.start_server)
+        self.stop_button = button("Stop API", "stop", role="danger", on_click=self.stop_server)
+        for widget in (self.copy_url_button, self.docs_button, self.stop_button,
+                       self.start_button):
+            top.addWidget(widget)
+        status.body.addLayout(top)
+        self.exposure_label = label("", wrap=True)
+        self.exposure_label.setStyleSheet("color: #b45309;")
+        status.body.addWidget(self.exposure_label)
+        column.addWidget(status)
+
+        listen = Card()
+        listen.body.addWidget(label("Where the API listens", "SectionTitle"))
+        self.loopback = QRadioButton("This computer only (127.0.0.1) — recommended")
+        self.lan = QRadioButton("This computer and the local network (all addresses, 0.0.0.0)")
+        group = QButtonGroup(self)
+        group.addButton(self.loopback)
+        group.addButton(self.lan)
+        self.lan.toggled.connect(lambda _on: self._exposure_changed())
+        listen.body.addWidget(self.loopback)
+        listen.body.addWidget(self.lan)
+        self.lan_warning = Banner("warning")
+        self.lan_warning.show_message(LAN_WARNING)
+        listen.body.addWidget(self.lan_warning)
+        port_row = QHBoxLayout()
+        port_row.addWidget(label("Port"))
+        self.port = QSpinBox()
+        self.port.setRange(1, 65535)
+        self.port.setMinimumWidth(110)
+        port_row.addWidget(self.port)
+        port_row.addStretch(1)
+        self.apply_button = button("Save and restart the API", role="primary",
+                                   on_click=self.apply_listen_settings)
+        port_row.addWidget(self.apply_button)
+        listen.body.addLayout(port_row)
+        column.addWidget(listen)
+
+        grid = QGridLayout()
+        grid.setSpacing(12)
+        logs = Card()
+        logs.body.addWidget(label("API log retention", "SectionTitle"))
+        logs.body.addWidget(label("How long this account's API request logs are kept.",
+                                  "Muted", wrap=True))
+        retention_row = QHBoxLayout()
+        self.retention = QSpinBox()
+        self.retention.setRange(1, 3650)
+        self.retention.setSuffix(" days")
+        self.retention.setMinimumWidth(120)
+        retention_row.addWidget(self.retention)
+        self.retention_button = button("Save", on_click=self.save_retention)
+        retention_row.addWidget(self.retention_button)
+        retention_row.addStretch(1)
+        logs.body.addLayout(retention_row)
+        logs.body.addStretch(1)
+        grid.addWidget(logs, 0, 0)
+
+        data = Card()
+        data.body.addWidget(label("Data", "SectionTitle"))
+        self.data_dir = QLineEdit(str(session.config.data_dir))
+        self.data_dir.setReadOnly(True)
+        data.body.addWidget(label("Data directory", "Muted"))
+        data.body.addWidget(self.data_dir)
+        data.body.addWidget(label(f"Database: {session.config.database_label}", "Muted",
+                                  wrap=True))
+        data.body.addWidget(button("Open folder", "folder", on_click=self._open_data_dir))
+        grid.addWidget(data, 0, 1)
+
+        people = Card()
+        people.body.addWidget(label("Accounts", "SectionTitle"))
+        people.body.addWidget(label("One account per organisation: its data, keys and logs "
+                                    "are kept apart. Switch accounts in the sidebar.", "Muted",
+                                    wrap=True))
+        row = QHBoxLayout()
+        row.addWidget(button("New account…", "add", on_click=self.new_account))
+        row.addWidget(button("Rename…", "edit", on_click=self.rename_account))
+        row.addStretch(1)
+        people.body.addLayout(row)
+        people.body.addStretch(1)
+        grid.addWidget(people, 0, 2)
+        column.addLayout(grid)
+        column.addStretch(1)
+        self._load_listen_settings()
+
+    # --- the server -------------------------------------------------------------------
+
+    def attach(self, server: EmbeddedServer) -> None:
+        self.server = server
+        server.state_changed.connect(lambda _state: self._show_state())
+        server.failed.connect(self._failed)
+        self._show_state()
+
+    def start_server(self, host: str | None = None, port: int | None = None) -> bool:
+        """Start the API with the saved host and port (or those given)."""
+        assert self.server is not None
+        settings = self.session.settings
+        self.port_banner.hide()
+        return self.server.start(host or settings.host, port or settings.port)
+
+    def stop_server(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+    def _failed(self, message: str, port_in_use: bool) -> None:
+        if not port_in_use:
+            self.port_banner.show_message(f"<b>The API is not running.</b> {message}")
+            self.suggested_port.hide()
+            self.use_port_button.setText("Try again")
+            return
+        host = self.session.settings.host
+        suggestion = free_port_near(host, self.session.settings.port + 1) or 0
+        self.suggested_port.setValue(suggestion or self.session.settings.port)
+        self.suggested_port.show()
+        self.use_port_button.setText("Use this port and start")
+        self.port_banner.show_message(f"<b>The API is not running.</b> {message}")
+
+    def _use_suggested_port(self) -> None:
+        port = self.suggested_port.value() if self.suggested_port.isVisible() else None
+        if port is not None:
+            self.session.settings.port = port
+            self.session.save_settings()
+            self.port.setValue(port)
+        self.start_server()
+
+    def _show_state(self) -> None:
+        server = self.server
+        if server is None:
+            return
+        state = server.state
+        running = state == RUNNING
+        self.state_label.setText({
+            RUNNING: "The API is running",
+            STARTING: "The API is starting…",
+            STOPPED: "The API is stopped",
+            FAILED: "The API is not running",
+        }.get(state, "The API is stopping…"))
+        self.url_label.setText(f"Integrations use {server.api_url}" if running else
+                               "Integrations cannot reach TempClock until it is started.")
+        self.start_button.setVisible(state in (STOPPED, FAILED))
+        self.stop_button.setVisible(state in (RUNNING, STARTING))
+        self.docs_button.setEnabled(running)
+        self.copy_url_button.setEnabled(running)
+        warning = exposure_warning(server.host, server.port) if running else None
+        self.exposure_label.setText("Exposed on the local network: other computers can reach "
+                                    "this API." if warning else "")
+        self.exposure_label.setVisible(bool(warning))
+        if running:
+            self.port_banner.hide()
+
+    def open_docs(self) -> None:
+        """The interactive API docs, served by the API itself (works offline)."""
+        if self.server is not None and self.server.running:
+            QDesktopServices.openUrl(QUrl(self.server.docs_url))
+
+    def _copy_url(self) -> None:
+        if self.server is not None:
+            QGuiApplication.clipboard().setText(self.server.api_url)
+
+    # --- listen settings ------------------------------------------------------------
+
+    def _load_listen_settings(self) -> None:
+        settings = self.session.settings
+        (self.lan if settings.lan_exposed else self.loopback).setChecked(True)
+        self.port.setValue(settings.port)
+        self._exposure_changed()
+
+    def _exposure_changed(self) -> None:
+        self.lan_warning.setVisible(self.lan.isChecked())
+
+    def apply_listen_settings(self) -> None:
+        """Save host and port, and restart the API on them."""
+        settings = self.session.settings
+        settings.host = LAN_HOST if self.lan.isChecked() else DEFAULT_HOST
+        settings.port = self.port.value()
+        self.session.save_settings()
+        server = self.server
+        if server is None:
+            return
+        if server.state in (RUNNING, STARTING):
+            def restart(state: str) -> None:
+                if state == STOPPED:
+                    server.state_changed.disconnect(restart)
+                    self.start_server()
+
+            server.state_changed.connect(restart)
+            server.stop()
+        else:
+            self.start_server()
+
+    # --- account settings ----------------------------------------------------------
+
+    def reload(self) -> None:
+        account = self.session.account
+        if account is not None:
+            self.retention.setValue(account.log_retention_days)
+
+    def save_retention(self) -> None:
+        account_id, days = self.session.account_id, self.retention.value()
+        Operation(self, lambda: accounts.set_log_retention(account_id, days),
+                  success=self.session.update_account).run()
+
+    def new_account(self) -> None:
+        name, ok = QInputDialog.getText(self, "New account", "Organisation name:")
+        if not ok or not name.strip():
+            return
+
+        def created(account: accounts.Account) -> None:
+            found = [*self.session.accounts, account]
+            self.session.set_accounts(found)
+            self.session.choose_account(account.id)
+
+        Operation(self, lambda: accounts.create_account(name), success=created).run()
+
+    def rename_account(self) -> None:
+        account = self.session.account
+        if account is None:
+            return
+        name, ok = QInputDialog.getText(self, "Rename account", "Organisation name:",
+                                        text=account.name)
+        if ok and name.strip():
+            Operation(self, lambda: accounts.rename_account(account.id, name),
+                      success=lambda renamed: self.session.set_accounts(
+                          [renamed if a.id == renamed.id else a
+                           for a in self.session.accounts])).run()
+
+    def _open_data_dir(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.session.config.data_dir)))

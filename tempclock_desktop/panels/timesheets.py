@@ -1,0 +1,343 @@
+"""Timesheets: time entries with filters and per-worker totals; approve or dispute, clock
+workers in and out by hand (source `desktop`), and correct entries with a reason."""
+
+from __future__ import annotations
+
+import html
+import zoneinfo
+from dataclasses import dataclass
+
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from api.services import clocking, locations, timesheets
+from tempclock_desktop import session as kinds
+from tempclock_desktop.choices import every, load_choices
+from tempclock_desktop.dialogs.clock import (
+    ClockIn,
+    ClockInDialog,
+    ClockOut,
+    ClockOutDialog,
+    EntryEdit,
+    EntryEditDialog,
+)
+from tempclock_desktop.formatting import hours, when
+from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
+from tempclock_desktop.operations import Operation
+from tempclock_desktop.panels.base import Panel
+from tempclock_desktop.widgets import SortProxy, button, fill_combo, label, table_view
+
+SHOW = (("Completed shifts", "shifts"), ("Clocked in now", "active"),
+        ("With breaks", "breaks"), ("All entries", "all"))
+STATUS = (("Any status", None), ("Completed (to approve)", "completed"),
+          ("Approved", "approved"), ("Disputed", "disputed"), ("Open", "open"))
+UTC = zoneinfo.ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """An entry with its site's zone, so times read as the site's local times."""
+
+    entry: timesheets.TimeEntry
+    zone: zoneinfo.ZoneInfo
+
+    @property
+    def id(self) -> int:
+        return self.entry.id
+
+
+def _zones(account_id: int) -> dict[int, zoneinfo.ZoneInfo]:
+    return {loc.id: zoneinfo.ZoneInfo(loc.timezone)
+            for loc in every(locations.list_locations, account_id, locations.LocationFilter)}
+
+
+class TimesheetsPanel(Panel):
+    title = "Timesheets"
+    subtitle = "Clock-in to clock-out records. Times are each site's local time."
+    icon_name = "timesheets"
+    depends_on = (kinds.ENTRIES, kinds.WORKERS, kinds.LOCATIONS)
+
+    def __init__(self, session, parent=None) -> None:
+        super().__init__(session, parent)
+        self.clock_in_button = button("Clock in…", "clock_in", on_click=self.clock_in)
+        self.clock_out_button = button("Clock out…", "clock_out", on_click=self.clock_out)
+        self.edit_button = button("Correct…", "edit", on_click=self.edit_selected)
+        self.dispute_button = button("Dispute", "dispute", role="danger",
+                                     on_click=lambda: self.set_status("disputed"))
+        self.approve_button = button("Approve", "check", role="primary",
+                                     on_click=lambda: self.set_status("approved"))
+        for widget in (self.clock_in_button, self.clock_out_button, self.edit_button,
+                       self.dispute_button, self.approve_button):
+            self.header_actions.addWidget(widget)
+
+        bar = QHBoxLayout()
+        today = QDate.currentDate()
+        self.date_from = QDateEdit(today.addDays(1 - today.dayOfWeek()).addDays(-7))
+        self.date_to = QDateEdit(today)
+        for edit in (self.date_from, self.date_to):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("ddd d MMM yyyy")
+            edit.dateChanged.connect(lambda _d: self.reload())
+        self.site = QComboBox()
+        self.site.setMinimumWidth(200)
+        self.status = QComboBox()
+        fill_combo(self.status, STATUS)
+        self.show_filter = QComboBox()
+        fill_combo(self.show_filter, SHOW)
+        for combo in (self.site, self.status, self.show_filter):
+            combo.activated.connect(lambda _i: self.reload())
+        for caption, widget in (("From", self.date_from), ("to", self.date_to),
+                                ("Site", self.site), ("", self.status), ("", self.show_filter)):
+            if caption:
+                bar.addWidget(label(caption))
+            bar.addWidget(widget)
+        bar.addStretch(1)
+        self.content.addLayout(bar)
+
+        self.model = RecordTableModel(
+            [
+                Column("Worker", lambda v: v.entry.worker_name),
+                Column("Site", lambda v: v.entry.location_name),
+                Column("Clock in", lambda v: when(v.entry.clock_in, v.zone),
+                       lambda v: v.entry.clock_in),
+                Column("Clock out", lambda v: when(v.entry.clock_out, v.zone, "on site"),
+                       lambda v: v.entry.clock_out.isoformat() if v.entry.clock_out else "~"),
+                Column("Break", lambda v: f"{v.entry.break_minutes} min",
+                       lambda v: v.entry.break_minutes, align_right=True),
+                Column("Hours", lambda v: hours(v.entry.total_hours),
+                       lambda v: v.entry.total_hours or 0, align_right=True),
+                Column("Status", lambda v: v.entry.status.capitalize()),
+                Column("Source", lambda v: v.entry.source),
+                Column("Cost code", lambda v: v.entry.cost_code or ""),
+            ],
+            lambda _cursor: [],
+            parent=self,
+        )
+        self.proxy = SortProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = table_view()
+        self.table.setModel(self.proxy)
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self.table.horizontalHeader().sortIndicatorChanged.connect(
+            lambda _c, _o: self.model.load_all())
+        for n, width in enumerate((170, 190, 130, 130, 70, 70, 90, 70)):
+            self.table.horizontalHeader().resizeSection(n, width)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
+        self.table.doubleClicked.connect(lambda _i: self.edit_selected())
+
+        side = QWidget()
+        column = QVBoxLayout(side)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(label("Totals by worker", "SectionTitle"))
+        self.totals_label = label("", "Muted")
+        column.addWidget(self.totals_label)
+        self.totals = QTableWidget(0, 3)
+        self.totals.setHorizontalHeaderLabels(["Worker", "Entries", "Hours"])
+        self.totals.verticalHeader().hide()
+        self.totals.setShowGrid(False)
+        self.totals.setAlternatingRowColors(True)
+        self.totals.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.totals.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        column.addWidget(self.totals, 3)
+        column.addWidget(label("Entry", "SectionTitle"))
+        self.detail = QTextBrowser()
+        column.addWidget(self.detail, 2)
+        splitter = QSplitter()
+        splitter.addWidget(self.table)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([900, 330])
+        self.content.addWidget(splitter, 1)
+        self._sites_loaded_for: int | None = None
+        self._selection()
+
+    # --- loading ---------------------------------------------------------------------
+
+    @property
+    def filters(self) -> timesheets.TimeEntryFilter:
+        """The filters as the service takes them (read on the GUI thread)."""
+        return timesheets.TimeEntryFilter(
+            date_from=self.date_from.date().toPython(),
+            date_to=self.date_to.date().toPython(),
+            location_id=self.site.currentData(),
+            status=self.status.currentData(),
+            entry_filter=self.show_filter.currentData(),
+            limit=100,
+        )
+
+    def reload(self) -> None:
+        account_id = self.session.account_id
+        if self._sites_loaded_for != account_id:
+            self._sites_loaded_for = account_id
+            Operation(self, lambda: every(locations.list_locations, account_id,
+                                          locations.LocationFilter),
+                      success=self._sites_loaded).run()
+        base = self.filters
+        zones: dict[int, zoneinfo.ZoneInfo] = {}
+
+        def page(after_id: int | None) -> list[EntryView]:
+            if after_id is None:
+                zones.clear()
+                zones.update(_zones(account_id))
+            params = timesheets.TimeEntryFilter(**{**_fields(base), "after_id": after_id})
+            found = timesheets.list_entries(account_id, params).data
+            return [EntryView(e, zones.get(e.location_id, UTC)) for e in found]
+
+        self.model.set_fetch(page)
+        Operation(self, lambda: timesheets.timesheet_totals(account_id, base),
+                  success=self._show_totals).run()
+        self.detail.clear()
+
+    def _sites_loaded(self, sites: list[locations.Location]) -> None:
+        current = self.site.currentData()
+        fill_combo(self.site, [(s.name, s.id) for s in sites], none="All sites")
+        index = self.site.findData(current)
+        self.site.setCurrentIndex(max(index, 0))
+
+    def _show_totals(self, totals: timesheets.TimesheetTotals) -> None:
+        self.totals.setRowCount(len(totals.workers))
+        for row, worker in enumerate(totals.workers):
+            for column, text in enumerate((worker.worker_name, str(worker.entries),
+                                           f"{worker.total_hours:.2f}")):
+                item = QTableWidgetItem(text)
+                if column:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
+                                          | Qt.AlignmentFlag.AlignVCenter)
+                self.totals.setItem(row, column, item)
+        self.totals_label.setText(f"{totals.entries} closed entries · "
+                                  f"{totals.total_hours:.2f} hours · "
+                                  f"{totals.break_minutes // 60} h {totals.break_minutes % 60:02d}"
+                                  " min of breaks")
+
+    # --- selection -----------------------------------------------------------------------
+
+    def selected(self) -> EntryView | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.proxy.data(rows[0], RECORD_ROLE) if rows else None
+
+    def _selection(self) -> None:
+        view = self.selected()
+        closed = view is not None and view.entry.clock_out is not None
+        self.approve_button.setEnabled(closed and view.entry.status != "approved")
+        self.dispute_button.setEnabled(closed and view.entry.status != "disputed")
+        self.edit_button.setEnabled(view is not None)
+        self.clock_out_button.setEnabled(view is not None and view.entry.clock_out is None)
+        if view is not None:
+            self._show_detail(view)
+
+    def _show_detail(self, view: EntryView) -> None:
+        account_id = self.session.account_id
+        entry_id = view.entry.id
+        Operation(self, lambda: clocking.entry_history(account_id, entry_id),
+                  success=lambda history: self._detail(view, history),
+                  failure=lambda _e: self._detail(view, [])).run()
+
+    def _detail(self, view: EntryView, history: list[clocking.EntryChange]) -> None:
+        if self.selected() is None or self.selected().id != view.id:
+            return
+        e, zone = view.entry, view.zone
+        esc = html.escape
+        lines = [f"<b>{esc(e.worker_name)}</b> at {esc(e.location_name)}",
+                 f"{when(e.clock_in, zone)} → {when(e.clock_out, zone, 'still on site')}"
+                 f" ({esc(str(zone))})",
+                 f"Status: {e.status} · source: {e.source}"]
+        for b in e.breaks:
+            lines.append(f"Break {when(b.start, zone)} – {when(b.end, zone, 'now')}")
+        if e.distance_meters is not None:
+            fence = {True: "inside", False: "outside", None: "no"}[e.within_geofence]
+            lines.append(f"Clocked in {e.distance_meters:.0f} m from the site ({fence} geofence)"
+                         + (", low GPS confidence" if e.low_gps_confidence else ""))
+        if e.notes:
+            lines.append(f"Notes: {esc(e.notes)}")
+        if history:
+            lines.append("<br><b>Corrections</b>")
+            for change in history:
+                what = ", ".join(esc(name) for name in change.changes)
+                lines.append(f"{when(change.created_at)}: {what} — “{esc(change.reason)}”")
+        self.detail.setHtml("<br>".join(lines))
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def _changed(self, _entry=None) -> None:
+        self.session.notify(kinds.ENTRIES)
+        self.reload()
+
+    def set_status(self, status: str) -> None:
+        view = self.selected()
+        if view is None:
+            return
+        account_id, entry_id = self.session.account_id, view.entry.id
+
+        def done(entry: timesheets.TimeEntry) -> None:
+            self.model.upsert(EntryView(entry, view.zone))
+            self._selection()
+            self.session.notify(kinds.ENTRIES)
+            Operation(self, lambda: timesheets.timesheet_totals(account_id, self_filters),
+                      success=self._show_totals).run()
+
+        self_filters = self.filters
+        Operation(self, lambda: timesheets.set_entry_status(account_id, entry_id, status),
+                  success=done).run()
+
+    def clock_in(self) -> None:
+        account_id = self.session.account_id
+
+        def save(request: ClockIn) -> timesheets.TimeEntry:
+            return clocking.clock_in(account_id, request.worker_id,
+                                     location_id=request.location_id,
+                                     timestamp=request.timestamp, notes=request.notes,
+                                     source="desktop")
+
+        def show(choices) -> None:
+            dialog = ClockInDialog(self, choices, save)
+            dialog.saved.connect(self._changed)
+            dialog.open()
+
+        Operation(self, lambda: load_choices(account_id, want_workers=True), success=show).run()
+
+    def clock_out(self) -> None:
+        view = self.selected()
+        if view is None or view.entry.clock_out is not None:
+            return
+        account_id = self.session.account_id
+
+        def save(request: ClockOut) -> timesheets.TimeEntry:
+            return clocking.clock_out(account_id, request.worker_id,
+                                      timestamp=request.timestamp, notes=request.notes)
+
+        dialog = ClockOutDialog(self, view.entry, save)
+        dialog.saved.connect(self._changed)
+        dialog.open()
+
+    def edit_selected(self) -> None:
+        view = self.selected()
+        if view is None:
+            return
+        account_id = self.session.account_id
+
+        def save(edit: EntryEdit) -> timesheets.TimeEntry:
+            return clocking.edit_entry(account_id, view.entry.id, edit.changes,
+                                       reason=edit.reason)
+
+        def show(choices) -> None:
+            dialog = EntryEditDialog(self, view.entry, choices, save)
+            dialog.saved.connect(self._changed)
+            dialog.open()
+
+        Operation(self, lambda: load_choices(account_id), success=show).run()
+
+
+def _fields(params: timesheets.TimeEntryFilter) -> dict:
+    return {name: getattr(params, name) for name in params.__struct_fields__}

@@ -1,0 +1,73 @@
+"""Workers: the agency's temps, searchable by name or employee reference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.services import workers
+from tempclock_desktop import session as kinds
+from tempclock_desktop.choices import load_choices, page_of
+from tempclock_desktop.dialogs.worker import LANGUAGE_NAMES, WorkerDialog
+from tempclock_desktop.formatting import day
+from tempclock_desktop.models.records import Column
+from tempclock_desktop.operations import Operation
+from tempclock_desktop.panels.base import RecordPanel
+
+
+def _assignment(worker: workers.Worker) -> str:
+    if worker.assignment is None:
+        return ""
+    a = worker.assignment
+    if a.starts_on is None and a.ends_on is None:
+        return "open-ended"
+    return f"{day(a.starts_on) if a.starts_on else '…'} – {day(a.ends_on) if a.ends_on else '…'}"
+
+
+class WorkersPanel(RecordPanel):
+    title = "Workers"
+    subtitle = "The temps your agency places. Search by name or employee reference."
+    icon_name = "workers"
+    noun = "worker"
+    kind = kinds.WORKERS
+    depends_on = (kinds.WORKERS, kinds.LOCATIONS, kinds.DEPARTMENTS)
+    empty_title = "No workers yet"
+    empty_text = ("Add the temps you place, or load a demo agency with seven sites, "
+                  "72 workers and two weeks of shifts to try everything out.")
+
+    def columns(self):
+        return [
+            Column("Name", lambda w: w.name, lambda w: (w.last_name.lower(), w.first_name.lower())),
+            Column("Employee ref", lambda w: w.employee_ref or ""),
+            Column("Assigned site", lambda w: w.location_name or ""),
+            Column("Department", lambda w: w.department or ""),
+            Column("Role", lambda w: w.role or ""),
+            Column("Phone", lambda w: w.phone or ""),
+            Column("Email", lambda w: w.email or ""),
+            Column("Language", lambda w: LANGUAGE_NAMES.get(w.preferred_language, "")),
+            Column("Assignment", _assignment,
+                   lambda w: w.assignment.starts_on.isoformat()
+                   if w.assignment and w.assignment.starts_on else ""),
+            Column("Status", lambda w: "Active" if w.active else "Inactive"),
+        ]
+
+    def fetch(self, account_id, after_id, search, include_inactive):
+        return page_of(workers.list_workers, account_id, workers.WorkerFilter, after_id,
+                       search=search or None, active=None if include_inactive else True)
+
+    def open_editor(self, record: workers.Worker | None) -> None:
+        account_id = self.session.account_id
+
+        def save(payload: Any) -> workers.Worker:
+            if record is None:
+                return workers.create_worker(account_id, payload)
+            return workers.update_worker(account_id, record.id, payload)
+
+        def show(choices) -> None:
+            dialog = WorkerDialog(self, choices, record, save)
+            dialog.saved.connect(self.record_saved)
+            dialog.open()
+
+        Operation(self, lambda: load_choices(account_id), success=show).run()
+
+    def deactivate(self, account_id, record):
+        return workers.deactivate_worker(account_id, record.id)

@@ -1,0 +1,213 @@
+"""The API served inside the desktop app: `uvicorn.Server.run()` on a background thread.
+
+The listening socket is bound on the GUI thread before the thread starts, so a
+port in use is known at once and reported (`failed` with `port_in_use`), never
+a thread that died quietly. The app itself is built on the server thread (it
+takes a moment). Start-up and shutdown are watched with a short timer, so the
+GUI thread never waits; `shutdown()` (on quit) is the one call that blocks, for
+the graceful timeout at most, so in-flight requests finish and logs are flushed.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import threading
+from collections.abc import Callable
+
+import uvicorn
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from api.server import build_server, exposure_warning, stop_server
+
+log = logging.getLogger(__name__)
+
+STOPPED, STARTING, RUNNING, STOPPING, FAILED = "stopped", "starting", "running", "stopping", "failed"
+GRACEFUL_TIMEOUT_S = 5
+
+
+def _default_app() -> object:
+    from api.http.app import create_app
+
+    return create_app()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, ready for uvicorn; raises OSError when the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def free_port_near(host: str, port: int, tries: int = 50) -> int | None:
+    """The first port from `port` on that can be bound now (a suggestion for the admin)."""
+    for candidate in range(port, min(port + tries, 65536)):
+        try:
+            bind(host, candidate).close()
+        except OSError:
+            continue
+        return candidate
+    return None
+
+
+def url_for(host: str, port: int) -> str:
+    """The address integrators use (a LAN-wide bind is shown as this machine's loopback)."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
+    shown = f"[{shown}]" if ":" in shown else shown
+    return f"http://{shown}:{port}"
+
+
+class EmbeddedServer(QObject):
+    """Starts, watches and stops the API server thread; reports its state by signal."""
+
+    state_changed = Signal(str)
+    failed = Signal(str, bool)  # message for the admin, whether the port was in use
+
+    def __init__(self, app_factory: Callable[[], object] = _default_app,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._app_factory = app_factory
+        self.state = STOPPED
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.error: str | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._thread_error: BaseException | None = None
+        self._watch = QTimer(self)
+        self._watch.setInterval(25)
+        self._watch.timeout.connect(self._check)
+
+    @property
+    def url(self) -> str:
+        return url_for(self.host, self.port)
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/v1/"
+
+    @property
+    def docs_url(self) -> str:
+        return f"{self.url}/docs"
+
+    @property
+    def warning(self) -> str | None:
+        """The plain warning shown while the API is reachable from other machines."""
+        return exposure_warning(self.host, self.port)
+
+    @property
+    def running(self) -> bool:
+        return self.state == RUNNING
+
+    def start(self, host: str, port: int) -> bool:
+        """Start serving on host:port; False (and `failed`) when it cannot even bind."""
+        if self.state in (STARTING, RUNNING, STOPPING):
+            return True
+        self.host, self.port, self.error = host, port, None
+        try:
+            sock = bind(host, port)
+        except OSError as error:
+            in_use = error.errno in (errno.EADDRINUSE, errno.EACCES)
+            message = (f"Port {port} is already in use by another program, so the API could "
+                       "not start. Choose another port." if error.errno == errno.EADDRINUSE
+                       else f"The API could not listen on {host}:{port}: "
+                            f"{error.strerror or error}")
+            self._fail(message, in_use)
+            return False
+        self.port = sock.getsockname()[1]  # port 0 asks the system for a free one
+        self._thread_error = None
+        self._server = None
+        self._thread = threading.Thread(target=self._serve, args=(sock,), daemon=True,
+                                        name=f"tempclock-api-{self.port}")
+        self._set_state(STARTING)
+        self._thread.start()
+        self._watch.start()
+        return True
+
+    def _serve(self, sock: socket.socket) -> None:
+        try:
+            app = self._app_factory()
+            server = build_server(app, self.host, self.port,
+                                  graceful_timeout=GRACEFUL_TIMEOUT_S)
+            server.config.log_config = None  # the desktop keeps the process's logging
+            self._server = server
+            server.run(sockets=[sock])
+        except BaseException as error:  # noqa: BLE001 - uvicorn exits with SystemExit
+            self._thread_error = error
+            log.exception("the API server stopped with an error")
+        finally:
+            sock.close()
+
+    def _check(self) -> None:
+        thread, server = self._thread, self._server
+        alive = thread is not None and thread.is_alive()
+        if self.state == STARTING:
+            if server is not None and server.started and alive:
+                self._set_state(RUNNING)
+            elif not alive:
+                self._watch.stop()
+                reason = self._thread_error
+                self._fail("The API server could not start"
+                           + (f": {reason}" if reason and str(reason) else "."), False)
+        elif self.state == RUNNING and not alive:
+            self._watch.stop()
+            self._fail("The API server stopped unexpectedly.", False)
+        elif self.state == STOPPING and not alive:
+            self._watch.stop()
+            self._thread = None
+            self._set_state(STOPPED)
+
+    def stop(self) -> None:
+        """Ask the server to finish in-flight requests and stop; `state_changed` says when."""
+        if self.state not in (STARTING, RUNNING):
+            return
+        if self._server is not None:
+            stop_server(self._server)
+        else:
+            self._stop_when_built()
+        self._set_state(STOPPING)
+        self._watch.start()
+
+    def _stop_when_built(self) -> None:
+        # Asked to stop before the app was built: stop as soon as the server exists.
+        def later() -> None:
+            if self._server is not None:
+                stop_server(self._server)
+            elif self._thread is not None and self._thread.is_alive():
+                QTimer.singleShot(10, later)
+
+        QTimer.singleShot(10, later)
+
+    def shutdown(self, timeout: float = GRACEFUL_TIMEOUT_S + 5) -> None:
+        """Stop and wait (on quit): requests finish, logs are flushed, the thread ends."""
+        thread = self._thread
+        if thread is None:
+            return
+        deadline = threading.Event()
+        while self._server is None and thread.is_alive() and not deadline.wait(0.01):
+            pass
+        if self._server is not None:
+            stop_server(self._server)
+        thread.join(timeout)
+        self._watch.stop()
+        self._thread = None
+        if self.state != FAILED:
+            self._set_state(STOPPED)
+
+    def _fail(self, message: str, port_in_use: bool) -> None:
+        self.error = message
+        self._thread = None
+        self._set_state(FAILED)
+        self.failed.emit(message, port_in_use)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)

@@ -1,0 +1,76 @@
+"""What the window works on: the configuration, the saved settings and the chosen account.
+
+Panels read `session.account_id` when they start an operation, and listen to
+`account_changed` (reload everything) and `data_changed(kind)` (another panel
+changed workers, shifts... so views that show them refresh).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from PySide6.QtCore import QObject, Signal
+
+from api.config import Config
+from api.services.accounts import Account
+from tempclock_desktop.settings import DesktopSettings, save_settings
+
+# The kinds of data a change can touch, as `data_changed` names them.
+WORKERS, LOCATIONS, DEPARTMENTS, COST_CODES = "workers", "locations", "departments", "cost_codes"
+SHIFTS, ENTRIES, KEYS, ACCOUNTS = "shifts", "entries", "keys", "accounts"
+
+
+class Session(QObject):
+    account_changed = Signal(object)  # the Account now shown
+    accounts_changed = Signal(list)  # every Account
+    data_changed = Signal(str)  # one of the kinds above
+
+    def __init__(self, config: Config, settings: DesktopSettings) -> None:
+        super().__init__()
+        self.config = config
+        self.settings = settings
+        self.accounts: list[Account] = []
+        self.account: Account | None = None
+
+    @property
+    def account_id(self) -> int:
+        if self.account is None:
+            raise RuntimeError("no account chosen yet")
+        return self.account.id
+
+    def set_accounts(self, accounts: list[Account]) -> None:
+        """Take the account list; keep the current account (or the saved one, or the first)."""
+        self.accounts = accounts
+        self.accounts_changed.emit(accounts)
+        wanted = self.account.id if self.account else self.settings.account_id
+        chosen = next((a for a in accounts if a.id == wanted), accounts[0] if accounts else None)
+        if chosen is not None and (self.account is None or chosen.id != self.account.id):
+            self.choose_account(chosen.id)
+        elif chosen is not None:
+            self.account = chosen
+
+    def choose_account(self, account_id: int) -> None:
+        """Show another account: every panel reloads with its data only."""
+        account = next(a for a in self.accounts if a.id == account_id)
+        if self.account is not None and self.account.id == account_id:
+            self.account = account
+            return
+        self.account = account
+        self.settings.account_id = account_id
+        self.save_settings()
+        self.account_changed.emit(account)
+
+    def update_account(self, account: Account) -> None:
+        """A service changed the current account (API switch, retention)."""
+        self.accounts = [account if a.id == account.id else a for a in self.accounts]
+        if self.account is not None and self.account.id == account.id:
+            self.account = account
+        self.data_changed.emit(ACCOUNTS)
+
+    def notify(self, kind: str) -> None:
+        self.data_changed.emit(kind)
+
+    def save_settings(self) -> None:
+        # Settings are a convenience; an unwritable data directory shows up elsewhere.
+        with contextlib.suppress(OSError):
+            save_settings(self.config, self.settings)

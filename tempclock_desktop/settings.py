@@ -1,0 +1,49 @@
+"""The desktop's own settings, kept as JSON in the data directory (Qt-free).
+
+Host and port start from the configuration (`--host`, `TEMPCLOCK_HOST`...) and
+are replaced by what the admin saves in the Server panel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from api.config import DEFAULT_HOST, Config
+
+FILENAME = "desktop.json"
+LAN_HOST = "0.0.0.0"  # noqa: S104 - only when the admin explicitly exposes the API
+
+
+class DesktopSettings(msgspec.Struct, kw_only=True):
+    host: str = DEFAULT_HOST
+    port: int = 8787
+    account_id: int | None = None  # the account shown last time
+    start_server: bool = True
+
+    @property
+    def lan_exposed(self) -> bool:
+        return self.host not in ("127.0.0.1", "localhost", "::1")
+
+
+def settings_path(config: Config) -> Path:
+    return config.data_dir / FILENAME
+
+
+def load_settings(config: Config) -> DesktopSettings:
+    """The saved settings, or the configuration's host and port on first run."""
+    path = settings_path(config)
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=DesktopSettings)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return DesktopSettings(host=config.host, port=config.port)
+
+
+def save_settings(config: Config, settings: DesktopSettings) -> None:
+    """Write the settings atomically (a crash never leaves half a file)."""
+    path = settings_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_suffix(".tmp")
+    temp.write_bytes(msgspec.json.format(msgspec.json.encode(settings)))
+    temp.replace(path)
