@@ -349,7 +349,10 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         click.echo(f"TempClock API: http://{shown}:{config.port}/api/v1/  "
                    f"(docs: http://{shown}:{config.port}/docs; data: {config.database_label})",
                    err=True)
-        server.run()
+        try:
+            server.run()
+        except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C once it has shut down gracefully
+            pass
     finally:
         close_store()
     if not server.started:

@@ -1,0 +1,119 @@
+"""`tempclock serve` as an integrator meets it: the API.md curl examples, and graceful stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from api.server import exposure_warning
+from api.services import accounts, api_logs, keys, locations, workers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """`tempclock serve` in a child process."""
+
+    def __init__(self, config) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port),
+             "--data-dir", str(config.data_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{self.url}/docs", timeout=1)
+                return
+            except httpx.TransportError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.05)
+        self.process.kill()
+        raise RuntimeError(f"tempclock serve did not start: {self.process.communicate()}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> str:
+        """Signal the server; it must finish gracefully (uvicorn then re-raises a SIGTERM)."""
+        self.process.send_signal(sig)
+        _, err = self.process.communicate(timeout=30)
+        assert self.process.returncode in (0, -signal.SIGTERM), err
+        assert "Application shutdown complete" in err, err
+        return err
+
+
+@pytest.fixture
+def agency(store):
+    account = accounts.create_account("Acme Staffing", api_enabled=True)
+    sites = [locations.create_location(account.id, locations.LocationCreate(
+        name=f"Site {n}", timezone="Europe/London")) for n in range(1, 4)]
+    for n in range(1, 143):
+        workers.create_worker(account.id, workers.WorkerCreate(
+            first_name=f"W{n}", last_name="Temp", location_id=sites[n % 3].id,
+            active=n % 7 != 0))
+    key = keys.issue_key(account.id, "TempClock integration").plaintext
+    return account, key
+
+
+def curl(*args: str) -> dict:
+    done = subprocess.run(["curl", "-s", *args], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_the_tempclock_curl_examples_work_unchanged(config, agency):
+    _, key = agency
+    served = Served(config)
+    try:
+        auth = f"Authorization: Bearer {key}"
+        base = f"{served.url}/api/v1"
+        listed = curl("-H", auth, f"{base}/workers.php?active=1&location_id=3&limit=2")
+        assert len(listed["data"]) == 2
+        assert all(w["location_id"] == 3 and w["active"] for w in listed["data"])
+        assert listed["pagination"]["limit"] == 2 and listed["pagination"]["has_more"] is True
+        one = curl("-H", auth, f"{base}/workers.php?id=142")
+        assert one["data"]["id"] == 142
+        clocked = curl("-X", "POST", "-H", auth, "-H", "Content-Type: application/json",
+                       "-d", '{"worker_id": 142, "action": "in"}', f"{base}/clock.php")
+        assert clocked["data"]["worker_id"] == 142 and clocked["data"]["clock_out"] is None
+    finally:
+        served.stop()
+
+
+def test_a_graceful_stop_loses_no_log_entry(config, agency):
+    _, key = agency
+    sent: list[str] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        served = Served(config)
+        with httpx.Client(base_url=f"{served.url}/api/v1",
+                          headers={"Authorization": f"Bearer {key}"}) as client:
+            for n in range(150):
+                response = client.get(f"/workers?offset={n}&limit=1")
+                sent.append(response.headers["x-request-id"])
+        served.stop(sig)
+        logged = {e.request_id for e in api_logs.list_logs(limit=10_000)}
+        assert set(sent) <= logged, f"{len(set(sent) - logged)} entries lost after {sig!r}"
+    assert keys.list_keys()[0].last_used_at is not None
+
+
+def test_serving_beyond_this_pc_comes_with_a_warning():
+    assert exposure_warning("127.0.0.1", 8787) is None
+    assert exposure_warning("localhost", 8787) is None
+    assert exposure_warning("::1", 8787) is None
+    warning = exposure_warning("0.0.0.0", 8787)  # noqa: S104
+    assert warning is not None and "exposed" in warning
+    assert exposure_warning("192.168.1.20", 8787) is not None
