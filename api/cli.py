@@ -7,6 +7,7 @@ the result, on failure `{"error": true, "code": ..., "message": ...}`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import re
@@ -349,10 +350,9 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         click.echo(f"TempClock API: http://{shown}:{config.port}/api/v1/  "
                    f"(docs: http://{shown}:{config.port}/docs; data: {config.database_label})",
                    err=True)
-        try:
+        # uvicorn re-raises Ctrl+C once it has shut down gracefully.
+        with contextlib.suppress(KeyboardInterrupt):
             server.run()
-        except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C once it has shut down gracefully
-            pass
     finally:
         close_store()
     if not server.started:
