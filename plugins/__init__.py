@@ -1,1 +1,28 @@
-"""Connector plugins for TempClock: the contract for plugin authors, and first-party connectors."""
+"""Connector plugins for TempClock: the contract for plugin authors, and first-party connectors.
+
+A plugin is a module with `hookimpl`-marked functions, registered under the
+`tempclock` entry-point group. See `plugins/README.md` for the guide.
+"""
+
+from plugins.connectors import (
+    Cancelled,
+    Connector,
+    ConnectorContext,
+    Event,
+    Setting,
+    SettingsError,
+    clean_settings,
+)
+from plugins.hookspecs import hookimpl, hookspec
+
+__all__ = [
+    "Cancelled",
+    "Connector",
+    "ConnectorContext",
+    "Event",
+    "Setting",
+    "SettingsError",
+    "clean_settings",
+    "hookimpl",
+    "hookspec",
+]

@@ -15,7 +15,7 @@ from peewee import IntegrityError, Model, ModelSelect
 from api.services.errors import Invalid, NotFound
 from api.store import database, is_postgres
 from api.store.models import Event, utcnow
-from api.store.prepared import Prepared, Slot
+from api.store.prepared import Prepared, Slot, save
 
 __all__ = [
     "MAX_LIMIT",
@@ -276,7 +276,7 @@ def save_row(
     try:
         with transaction():
             row.updated_at = utcnow()
-            row.save()
+            save(row)
             record = to_record(row)
             emit(row.account_id, event, record)
     except IntegrityError:

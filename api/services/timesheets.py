@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import msgspec
 from peewee import JOIN, fn
@@ -58,6 +58,7 @@ class TimeEntry(msgspec.Struct, kw_only=True):
     shift_id: int | None
     clock_in: dt.datetime
     clock_out: dt.datetime | None
+    work_date: dt.date  # (ext) the local date of clock_in at the location: the entry's day
     breaks: list[BreakPeriod]
     break_minutes: int
     total_hours: float | None
@@ -125,6 +126,7 @@ def _record(row: TimeEntryRow, breaks: list[BreakPeriod]) -> TimeEntry:
         shift_id=row.shift_id,
         clock_in=utc(row.clock_in),
         clock_out=utc(row.clock_out),
+        work_date=row.work_date,
         breaks=breaks,
         break_minutes=round(row.break_seconds / 60),
         total_hours=_hours(row.worked_seconds),
@@ -215,6 +217,22 @@ def list_entries(account_id: int, params: TimeEntryFilter | None = None) -> Page
     page = paginate(_filtered(account_id, params), TimeEntryRow, params, lambda row: row)
     page.data = records(page.data)
     return page
+
+
+def iter_entries(account_id: int, params: TimeEntryFilter | None = None,
+                 batch: int = 1000) -> Iterator[TimeEntry]:
+    """Every entry matching the filters in id order, fetched in batches (exports use this).
+
+    Paging fields of `params` are ignored.
+    """
+    query = _filtered(account_id, params or TimeEntryFilter())
+    after = 0
+    while True:
+        rows = list(query.where(TimeEntryRow.id > after).order_by(TimeEntryRow.id).limit(batch))
+        if not rows:
+            return
+        yield from records(rows)
+        after = rows[-1].id
 
 
 class WorkerTotal(msgspec.Struct, kw_only=True):

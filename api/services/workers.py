@@ -221,9 +221,12 @@ def get_worker(account_id: int, worker_id: int) -> Worker:
     return _record(fetch_one(_one, "Worker", worker_id, account=account_id))
 
 
+_by_ref = Prepared(lambda p: _query(p.account).where(WorkerRow.employee_ref == p.ref))
+
+
 def find_worker_by_ref(account_id: int, employee_ref: str) -> Worker | None:
     """The worker with this employee reference, if any (connectors upsert by it)."""
-    row = _query(account_id).where(WorkerRow.employee_ref == employee_ref).first()
+    row = _by_ref.one(account=account_id, ref=employee_ref)
     return None if row is None else _record(row)
 
 
@@ -257,3 +260,27 @@ def update_worker(account_id: int, worker_id: int, data: WorkerUpdate) -> Worker
 def deactivate_worker(account_id: int, worker_id: int) -> Worker:
     """Stop a worker clocking in or being scheduled; their history stays."""
     return update_worker(account_id, worker_id, WorkerUpdate(active=False))
+
+
+def upsert_worker(account_id: int, data: WorkerUpdate) -> tuple[str, Worker]:
+    """Create or update the worker whose `employee_ref` is set in `data` (imports use this).
+
+    Only the fields set in `data` are written. Returns `("created" | "updated" |
+    "unchanged", worker)`; an update fires `worker_updated` only when something changed.
+    """
+    fields = set_fields(data)
+    ref = clean_text(fields.get("employee_ref"), "employee_ref", max_length=50, required=True)
+    existing = _by_ref.one(account=account_id, ref=ref)
+    if existing is None:
+        created = create_worker(account_id, WorkerCreate(**{**fields, "employee_ref": ref}))
+        return "created", created
+    row = fetch(WorkerRow, account_id, existing.id, "Worker")
+    changed = False
+    for column, value in _columns(account_id, fields).items():
+        current = getattr(row, f"{column}_id" if column in ("location", "department") else column)
+        if current != value:
+            setattr(row, column, value)
+            changed = True
+    if not changed:
+        return "unchanged", _record(existing)
+    return "updated", _save(row, "worker_updated")

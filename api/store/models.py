@@ -273,23 +273,56 @@ class Event(BaseModel):
 
 
 class WebhookDelivery(BaseModel):
-    """One attempt (or pending attempt) to deliver an event to a subscription."""
+    """One attempt to POST an event out: to a webhook subscription, or for a connector.
+
+    A pending row is the next attempt, due at `next_attempt_at`; a failed attempt is
+    followed by a new pending row (attempt + 1) until the retry window closes.
+    """
 
     id = AutoField()
     account = ForeignKeyField(Account, on_delete="CASCADE")
-    subscription = ForeignKeyField(WebhookSubscription, backref="deliveries", on_delete="CASCADE")
+    subscription = ForeignKeyField(WebhookSubscription, null=True, backref="deliveries",
+                                   on_delete="CASCADE")
+    connector = CharField(max_length=64, null=True)  # set for a connector's delivery
     event = ForeignKeyField(Event, null=True, on_delete="SET NULL")
     event_type = CharField(max_length=50)
+    message_id = CharField(max_length=64, null=True)  # the same on every retry
+    url = CharField(max_length=2000, null=True)  # a connector's target; webhooks use theirs
+    body = TextField(null=True)  # the exact bytes signed and sent
+    headers = TextField(null=True)  # JSON of extra headers (connectors)
     attempt = IntegerField(default=1)
-    state = CharField(max_length=10, default="pending")  # pending|delivered|failed
+    state = CharField(max_length=10, default="pending")  # pending|sending|delivered|failed
     status_code = IntegerField(null=True)
     duration_ms = FloatField(null=True)
     error = TextField(null=True)
     next_attempt_at = DateTimeField(null=True)
+    first_attempt_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
 
     class Meta:
         indexes = ((("subscription", "created_at"), False), (("state", "next_attempt_at"), False))
+
+
+class ConnectorConfig(BaseModel):
+    """A connector's settings and on/off switch for one account."""
+
+    id = AutoField()
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    connector = CharField(max_length=64)
+    enabled = BooleanField(default=False)
+    settings = TextField(default="{}")
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("account", "connector"), True),)
+
+
+class DispatchCursor(BaseModel):
+    """How far one stage of the dispatcher has read the outbox."""
+
+    name = CharField(max_length=32, primary_key=True)
+    last_event_id = IntegerField(default=0)
+    updated_at = DateTimeField(default=utcnow)
 
 
 class ApiLog(BaseModel):
@@ -371,4 +404,6 @@ MODELS: tuple[type[BaseModel], ...] = (
     ApiLog,
     IdempotencyRecord,
     ConnectorRun,
+    ConnectorConfig,
+    DispatchCursor,
 )

@@ -1,0 +1,246 @@
+"""The event dispatcher: outbox → webhook deliveries, plugin hooks and connectors.
+
+Three loops, each on its own thread, each picking up where the store says it
+stopped (so nothing is lost when the host stops):
+
+- fan-out: new outbox events become pending deliveries, one per subscription;
+- plugins: each event goes to the plugins' event hooks and to the connectors
+  enabled for its account that receive events (at least once: a crash may repeat
+  an event; `event.id` lets a plugin notice);
+- delivery: due deliveries are POSTed by a pool of senders, signed, with a
+  timeout; every attempt is recorded and failures are retried with backoff.
+
+`tempclock serve` and the desktop run it in a process of its own
+(`start_process`), so a slow receiver or a busy plugin never slows the API.
+"""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import hashlib
+import hmac
+import logging
+import multiprocessing
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import msgspec
+
+from api.config import Config
+from api.services import connectors as connector_svc
+from api.services import deliveries
+from api.services.common import utc
+from api.store import close_store, database, open_store
+from plugins.connectors import Event
+from plugins.manager import PluginHost, load_plugins
+
+log = logging.getLogger("tempclock.dispatcher")
+
+USER_AGENT = "TempClock-Webhooks/1"
+CONNECT_TIMEOUT_S = 5.0
+SEND_TIMEOUT_S = 10.0
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The signature headers of a delivery.
+
+    `X-TempClock-Signature` is the hex HMAC-SHA256 of the raw body keyed with the
+    whole secret; `webhook-signature` follows Standard Webhooks (HMAC-SHA256 of
+    `id.timestamp.body`, keyed with the base64-decoded part after `whsec_`).
+    """
+    tempclock = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    standard = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return {
+        "X-TempClock-Signature": f"sha256={tempclock}",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": f"v1,{standard}",
+    }
+
+
+class Dispatcher:
+    """Moves outbox events to their receivers. `start()` runs it; `run_once()` does one pass."""
+
+    def __init__(self, *, plugins: PluginHost | None = None, export_dir: Path | None = None,
+                 senders: int = 16, poll_interval: float = 0.2,
+                 send_timeout: float = SEND_TIMEOUT_S) -> None:
+        self.plugins = plugins
+        self.export_dir = export_dir
+        self.senders = senders
+        self.poll_interval = poll_interval
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=senders,
+                                                           thread_name_prefix="webhook-send")
+        self._in_flight = threading.Semaphore(senders)
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(send_timeout, connect=CONNECT_TIMEOUT_S),
+            limits=httpx.Limits(max_connections=senders, max_keepalive_connections=senders),
+            headers={"User-Agent": USER_AGENT}, follow_redirects=False)
+        self._enabled_cache: dict[int, tuple[float, list[str]]] = {}
+
+    # --- one pass of each stage (tests call these directly) ----------------------------
+
+    def fan_out(self) -> int:
+        """Queue deliveries for new events; returns how many events were read."""
+        total = 0
+        while (n := deliveries.fan_out()) > 0:
+            total += n
+        return total
+
+    def notify_plugins(self, limit: int = 200) -> int:
+        """Hand new events to plugin hooks and event-receiving connectors; returns how many."""
+        events = deliveries.pending_events(deliveries.cursor("plugins"), limit)
+        for row in events:
+            event = Event(id=row.id, type=row.type, account_id=row.account_id,
+                          created_at=utc(row.created_at), data=msgspec.json.decode(row.data))
+            self._to_plugins(event)
+        if events:
+            deliveries.advance_cursor("plugins", events[-1].id)
+        return len(events)
+
+    def _enabled(self, account_id: int) -> list[str]:
+        now = time.monotonic()
+        cached = self._enabled_cache.get(account_id)
+        if cached is None or now - cached[0] > 2.0:
+            cached = (now, connector_svc.enabled_connectors(account_id))
+            self._enabled_cache[account_id] = cached
+        return cached[1]
+
+    def _to_plugins(self, event: Event) -> None:
+        if self.plugins is None:
+            return
+        context = connector_svc.AccountContext(event.account_id, event=event,
+                                               export_dir=self.export_dir)
+        self.plugins.call_event_hooks(event, context)
+        for connector_id in self._enabled(event.account_id):
+            loaded = self.plugins.connectors.get(connector_id)
+            if loaded is None or "receive_events" not in loaded.connector.capabilities:
+                continue
+            connector = loaded.connector
+            settings = connector_svc.get_config(event.account_id, connector_id).settings
+            wanted = settings.get("events") or connector.events
+            if event.type not in wanted:
+                continue
+            try:
+                context = connector_svc.AccountContext(
+                    event.account_id, connector_id=connector_id, settings=settings,
+                    event=event, export_dir=self.export_dir)
+                connector.receive_event(event, context)
+            except Exception:  # noqa: BLE001 - a connector's failure must not stop the others
+                log.exception("connector %s failed on event %s", connector_id, event.id)
+
+    def send_due(self, wait: bool = False) -> int:
+        """Start sending due deliveries on the sender pool; returns how many were claimed."""
+        free = 0
+        while self._in_flight.acquire(blocking=False):
+            free += 1
+        if free == 0:
+            return 0
+        batch = deliveries.claim_due(free)
+        for _ in range(free - len(batch)):
+            self._in_flight.release()
+        futures = [self._pool.submit(self._send, outbound) for outbound in batch]
+        if wait:
+            concurrent.futures.wait(futures)
+        return len(batch)
+
+    def _send(self, outbound: deliveries.Outbound) -> None:
+        try:
+            body = outbound.body.encode()
+            headers = {"Content-Type": "application/json",
+                       "X-TempClock-Event": outbound.event_type,
+                       "X-TempClock-Delivery": outbound.message_id, **outbound.headers}
+            if outbound.secret:
+                headers.update(sign(outbound.secret, outbound.message_id, int(time.time()),
+                                    body))
+            started = time.perf_counter()
+            try:
+                response = self._client.post(outbound.url, content=body, headers=headers)
+                status, error = response.status_code, None
+                ok = 200 <= status < 300
+                if not ok:
+                    error = f"HTTP {status}: {response.text[:200]}"
+            except httpx.HTTPError as exc:
+                status, ok, error = None, False, f"{type(exc).__name__}: {exc}"
+            duration = (time.perf_counter() - started) * 1000
+            deliveries.record_attempt(outbound.id, ok=ok, status_code=status,
+                                      duration_ms=duration, error=error)
+        except Exception:  # noqa: BLE001 - keep the sender alive; the claim times out and retries
+            log.exception("sending delivery %s failed", outbound.id)
+        finally:
+            database.close()
+            self._in_flight.release()
+
+    def run_once(self) -> None:
+        """One pass of every stage, waiting for the sends (tests use this)."""
+        self.fan_out()
+        while self.notify_plugins():
+            pass
+        self.send_due(wait=True)
+
+    # --- running -------------------------------------------------------------------
+
+    def _loop(self, stage, name: str) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = stage()
+            except Exception:  # noqa: BLE001 - a bad pass is logged; the loop goes on
+                log.exception("dispatcher %s pass failed", name)
+                busy = 0
+            if not busy:
+                self._stop.wait(self.poll_interval)
+        database.close()
+
+    def start(self) -> None:
+        """Run the three stages on background threads until `stop()`."""
+        for name, stage in (("fan-out", self.fan_out), ("plugins", self.notify_plugins),
+                            ("delivery", self.send_due)):
+            thread = threading.Thread(target=self._loop, args=(stage, name),
+                                      name=f"dispatcher-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the loops and let sends in flight finish (up to `timeout` seconds)."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._client.close()
+        if self.plugins is not None:
+            self.plugins.close()
+
+
+def run_forever(config: Config, stop: multiprocessing.synchronize.Event | None = None) -> None:
+    """Run a dispatcher with every installed plugin until `stop` is set (a process target)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    open_store(config)
+    dispatcher = Dispatcher(plugins=load_plugins(), export_dir=config.data_dir / "exports")
+    dispatcher.start()
+    try:
+        while stop is None or not stop.is_set():
+            if stop is None:
+                time.sleep(0.5)
+            else:
+                stop.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        dispatcher.stop()
+        close_store()
+
+
+def start_process(config: Config) -> tuple[multiprocessing.Process, multiprocessing.synchronize.Event]:
+    """Start the dispatcher in a process of its own; set the returned event to stop it."""
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    process = context.Process(target=run_forever, args=(config, stop),
+                              name="tempclock-dispatcher", daemon=True)
+    process.start()
+    return process, stop

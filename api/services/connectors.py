@@ -1,0 +1,396 @@
+"""Connectors on the host side: per-account settings, runs, and the context a connector works through.
+
+The connector code comes from plugins (`plugins.Connector`); this module keeps
+what belongs to an account: whether a connector is enabled, its settings, and
+the history of its runs. `AccountContext` is the only door a connector has to
+the account's data: it reads and writes through the other services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from peewee import IntegrityError
+
+from api.services import cost_codes, departments, locations, timesheets, workers
+from api.services.common import MAX_LIMIT, emit, transaction, utc, utcnow
+from api.services.errors import DomainError, Invalid, NotFound
+from api.store import database
+from api.store.models import Account as AccountRow
+from api.store.models import ConnectorConfig as ConfigRow
+from api.store.models import ConnectorRun as RunRow
+from plugins.connectors import Cancelled, Connector, Event, Setting, SettingsError, clean_settings
+
+log = logging.getLogger("tempclock.connectors")
+
+COMMIT_EVERY_ROWS = 250
+COMMIT_EVERY_S = 0.25  # never hold the write lock longer than this while a run writes
+MAX_ROW_ERRORS = 10_000
+
+
+class ConnectorConfig(msgspec.Struct, kw_only=True):
+    """A connector's switch and settings for one account (secrets included: admin only)."""
+
+    connector: str
+    enabled: bool
+    settings: dict[str, Any]
+    updated_at: dt.datetime | None
+
+
+class RowError(msgspec.Struct, array_like=True):
+    line: int
+    reason: str
+
+
+class ConnectorRun(msgspec.Struct, kw_only=True):
+    """One run of a connector for an account."""
+
+    id: int
+    connector: str
+    dry_run: bool
+    status: str  # running | succeeded | failed | cancelled
+    counts: dict[str, int]
+    errors: list[RowError]
+    message: str | None
+    log: list[str]
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+# --- settings ----------------------------------------------------------------------
+
+
+def _config_row(account_id: int, connector_id: str) -> ConfigRow | None:
+    return ConfigRow.get_or_none((ConfigRow.account == account_id)
+                                 & (ConfigRow.connector == connector_id))
+
+
+def _decode_settings(text: str) -> dict[str, Any]:
+    return msgspec.json.decode(text) if text else {}
+
+
+def get_config(account_id: int, connector_id: str) -> ConnectorConfig:
+    """The account's switch and saved settings for a connector (off and empty if never set)."""
+    row = _config_row(account_id, connector_id)
+    if row is None:
+        return ConnectorConfig(connector=connector_id, enabled=False, settings={},
+                               updated_at=None)
+    return ConnectorConfig(connector=connector_id, enabled=row.enabled,
+                           settings=_decode_settings(row.settings), updated_at=utc(row.updated_at))
+
+
+def check_settings(declared: Iterable[Setting], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate values against a connector's declared settings, as a domain error."""
+    try:
+        return clean_settings(declared, values)
+    except SettingsError as error:
+        raise Invalid(error.message, field=error.name) from None
+
+
+def _store(account_id: int, connector_id: str, **columns: Any) -> ConnectorConfig:
+    with transaction():
+        row = _config_row(account_id, connector_id)
+        if row is None:
+            row = ConfigRow(account=account_id, connector=connector_id)
+        for name, value in columns.items():
+            setattr(row, name, value)
+        row.updated_at = utcnow()
+        row.save()
+        emit(account_id, "connector_updated", {"connector": connector_id, "enabled": row.enabled})
+    return get_config(account_id, connector_id)
+
+
+def save_settings(account_id: int, connector: Connector,
+                  values: Mapping[str, Any]) -> ConnectorConfig:
+    """Check and keep a connector's settings for the account."""
+    cleaned = check_settings(connector.settings, values)
+    return _store(account_id, connector.id,
+                  settings=msgspec.json.encode(cleaned).decode())
+
+
+def set_enabled(account_id: int, connector: Connector, enabled: bool) -> ConnectorConfig:
+    """Switch a connector on or off for the account; enabling checks its saved settings."""
+    if enabled:
+        check_settings(connector.settings, get_config(account_id, connector.id).settings)
+    return _store(account_id, connector.id, enabled=bool(enabled))
+
+
+def enabled_connectors(account_id: int) -> list[str]:
+    """Ids of the connectors switched on for the account."""
+    rows = ConfigRow.select(ConfigRow.connector).where((ConfigRow.account == account_id)
+                                                       & ConfigRow.enabled)
+    return [row.connector for row in rows]
+
+
+def _public(declared: Iterable[Setting], settings: Mapping[str, Any]) -> dict[str, Any]:
+    secret = {s.name for s in declared if s.type == "secret"}
+    return {k: ("********" if k in secret and v else v) for k, v in settings.items()}
+
+
+# --- the context -------------------------------------------------------------------
+
+
+def _plain(record: msgspec.Struct) -> dict[str, Any]:
+    return msgspec.to_builtins(record, builtin_types=(dt.datetime, dt.date))
+
+
+class AccountContext:
+    """A connector's view of one account for one run (implements `plugins.ConnectorContext`).
+
+    Writes are grouped into short transactions so a long import never holds the
+    store's write lock for more than a moment; in a dry run nothing is written.
+    """
+
+    def __init__(
+        self,
+        account_id: int,
+        *,
+        connector_id: str | None = None,
+        settings: Mapping[str, Any] | None = None,
+        dry_run: bool = False,
+        export_dir: Path | None = None,
+        on_progress: Callable[[int, int | None, str], None] | None = None,
+        cancel: threading.Event | None = None,
+        event: Event | None = None,
+    ) -> None:
+        self.account_id = account_id
+        self.connector_id = connector_id
+        self.settings = dict(settings or {})
+        self.dry_run = dry_run
+        self.export_dir = export_dir or Path.cwd()
+        self.counts: dict[str, int] = {}
+        self.row_errors: list[RowError] = []
+        self.lines: list[str] = []
+        self._on_progress = on_progress
+        self._cancel = cancel or threading.Event()
+        self._event = event
+        self._txn = None
+        self._pending_rows = 0
+        self._txn_started = 0.0
+
+    # reading
+    def workers(self, *, active: bool | None = None) -> Iterator[dict[str, Any]]:
+        after = 0
+        while True:
+            page = workers.list_workers(self.account_id, workers.WorkerFilter(
+                active=active, after_id=after, limit=MAX_LIMIT))
+            yield from (_plain(w) for w in page.data)
+            if not page.pagination.has_more:
+                return
+            after = page.data[-1].id
+
+    def find_worker(self, employee_ref: str) -> dict[str, Any] | None:
+        found = workers.find_worker_by_ref(self.account_id, employee_ref)
+        return None if found is None else _plain(found)
+
+    def _all(self, lister: Callable[..., Any], filter_type: type) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        after = 0
+        while True:
+            page = lister(self.account_id, filter_type(after_id=after, limit=MAX_LIMIT))
+            found.extend(_plain(item) for item in page.data)
+            if not page.pagination.has_more:
+                return found
+            after = page.data[-1].id
+
+    def locations(self) -> list[dict[str, Any]]:
+        return self._all(locations.list_locations, locations.LocationFilter)
+
+    def departments(self) -> list[dict[str, Any]]:
+        return self._all(departments.list_departments, departments.DepartmentFilter)
+
+    def cost_codes(self) -> list[dict[str, Any]]:
+        return self._all(cost_codes.list_cost_codes, cost_codes.CostCodeFilter)
+
+    def time_entries(self, date_from: dt.date, date_to: dt.date, *,
+                     statuses: Iterable[str] = ("completed", "approved")
+                     ) -> Iterator[dict[str, Any]]:
+        wanted = set(statuses)
+        params = timesheets.TimeEntryFilter(date_from=date_from, date_to=date_to)
+        for entry in timesheets.iter_entries(self.account_id, params):
+            if entry.status in wanted:
+                yield _plain(entry)
+
+    # writing
+    def _begin_write(self) -> None:
+        if self._txn is None:
+            self._txn = database.atomic()
+            self._txn.__enter__()
+            self._txn_started = time.monotonic()
+            self._pending_rows = 0
+
+    def _after_write(self) -> None:
+        self._pending_rows += 1
+        if (self._pending_rows >= COMMIT_EVERY_ROWS
+                or time.monotonic() - self._txn_started > COMMIT_EVERY_S):
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit the writes made so far (the host calls it at the end of a run)."""
+        if self._txn is not None:
+            txn, self._txn = self._txn, None
+            txn.__exit__(None, None, None)
+
+    def rollback(self) -> None:
+        """Drop uncommitted writes (after a failure)."""
+        if self._txn is not None:
+            txn, self._txn = self._txn, None
+            txn.rollback(begin=False)
+            txn.__exit__(None, None, None)
+
+    def upsert_worker(self, fields: Mapping[str, Any]) -> str:
+        try:
+            data = msgspec.convert(dict(fields), workers.WorkerUpdate, strict=False)
+        except msgspec.ValidationError as error:
+            raise ValueError(str(error)) from None
+        self._begin_write()
+        try:
+            with transaction() as savepoint:
+                outcome, _ = workers.upsert_worker(self.account_id, data)
+                if self.dry_run:
+                    savepoint.rollback()
+        except DomainError as error:
+            raise ValueError(error.message) from None
+        except IntegrityError as error:
+            raise ValueError(f"conflicts with an existing record: {error}") from None
+        self._after_write()
+        return outcome
+
+    def ensure_department(self, name: str) -> dict[str, Any]:
+        """The department called `name`, created when missing (not in a dry run)."""
+        for dept in self.departments():
+            if dept["name"].casefold() == name.strip().casefold():
+                return dept
+        if self.dry_run:
+            return {"id": None, "name": name.strip()}
+        self._begin_write()
+        try:
+            created = departments.create_department(
+                self.account_id, departments.DepartmentCreate(name=name))
+        except DomainError as error:
+            raise ValueError(error.message) from None
+        self._after_write()
+        return _plain(created)
+
+    def deliver(self, url: str, payload: Mapping[str, Any], *,
+                headers: Mapping[str, str] | None = None) -> None:
+        from api.services import deliveries
+
+        deliveries.queue_connector_delivery(
+            self.account_id, self.connector_id or "plugin", url, payload,
+            headers=headers, event_id=self._event.id if self._event else None,
+            event_type=self._event.type if self._event else "connector")
+
+    # reporting
+    def progress(self, done: int, total: int | None = None, message: str = "") -> None:
+        if self._on_progress is not None:
+            self._on_progress(done, total, message)
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + n
+
+    def row_error(self, line: int, reason: str) -> None:
+        if len(self.row_errors) < MAX_ROW_ERRORS:
+            self.row_errors.append(RowError(line, reason))
+        self.count("errors")
+
+    def log(self, message: str, *, level: str = "info") -> None:
+        self.lines.append(f"{level}: {message}")
+        log.log(logging.getLevelName(level.upper()) if level.upper() in
+                ("DEBUG", "INFO", "WARNING", "ERROR") else logging.INFO,
+                "%s: %s", self.connector_id, message)
+
+    def check_cancelled(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled("cancelled by the admin")
+
+
+# --- runs ---------------------------------------------------------------------------
+
+
+def _run_record(row: RunRow) -> ConnectorRun:
+    errors = msgspec.json.decode(row.errors or "[]")
+    return ConnectorRun(
+        id=row.id,
+        connector=row.connector,
+        dry_run=row.dry_run,
+        status=row.status,
+        counts=msgspec.json.decode(row.counts or "{}"),
+        errors=[RowError(*e) for e in errors.get("rows", [])] if isinstance(errors, dict) else [],
+        message=errors.get("message") if isinstance(errors, dict) else None,
+        log=errors.get("log", []) if isinstance(errors, dict) else [],
+        started_at=utc(row.started_at),
+        finished_at=utc(row.finished_at),
+    )
+
+
+def run_connector(
+    account_id: int,
+    connector: Connector,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    dry_run: bool = False,
+    export_dir: Path | None = None,
+    on_progress: Callable[[int, int | None, str], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> ConnectorRun:
+    """Run a connector's import or export for an account and record the run.
+
+    Settings are the account's saved ones with `overrides` on top. A connector
+    that raises fails its run (the message is kept, the host carries on); one that
+    sees `Cancelled` ends as `cancelled`. Writes made before a failure stay, as
+    each batch commits on its own; a dry run writes nothing.
+    """
+    if not ({"import_workers", "export_timesheets"} & set(connector.capabilities)):
+        raise Invalid(f"{connector.name} only receives events; there is nothing to run",
+                      field="connector")
+    if not AccountRow.select(AccountRow.id).where(AccountRow.id == account_id).exists():
+        raise NotFound.of("Account", account_id)
+    saved = get_config(account_id, connector.id).settings
+    settings = check_settings(connector.settings, {**saved, **(overrides or {})})
+    with transaction():
+        row = RunRow.create(account=account_id, connector=connector.id, dry_run=dry_run,
+                            settings=msgspec.json.encode(_public(connector.settings,
+                                                                 settings)).decode())
+    context = AccountContext(account_id, connector_id=connector.id, settings=settings,
+                             dry_run=dry_run, export_dir=export_dir, on_progress=on_progress,
+                             cancel=cancel)
+    status, message = "succeeded", None
+    try:
+        connector.run(context)
+        context.commit()
+    except Cancelled:
+        context.commit()
+        status, message = "cancelled", "Cancelled by the admin"
+    except Exception as error:  # noqa: BLE001 - a connector's failure is its run's, not ours
+        context.rollback()
+        log.exception("connector %s failed for account %s", connector.id, account_id)
+        status, message = "failed", f"{type(error).__name__}: {error}"
+    with transaction():
+        row.status = status
+        row.counts = msgspec.json.encode(context.counts).decode()
+        row.errors = msgspec.json.encode({"rows": context.row_errors, "message": message,
+                                          "log": context.lines[-200:]}).decode()
+        row.finished_at = utcnow()
+        row.save()
+        record = _run_record(row)
+        emit(account_id, "connector_run", {"id": row.id, "connector": connector.id,
+                                           "status": status, "counts": context.counts,
+                                           "dry_run": dry_run})
+    return record
+
+
+def list_runs(account_id: int, connector_id: str | None = None,
+              limit: int = 50) -> list[ConnectorRun]:
+    """The account's connector runs, newest first."""
+    query = RunRow.select().where(RunRow.account == account_id)
+    if connector_id is not None:
+        query = query.where(RunRow.connector == connector_id)
+    return [_run_record(row) for row in query.order_by(RunRow.id.desc()).limit(limit)]

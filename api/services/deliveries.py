@@ -1,0 +1,298 @@
+"""Outbound deliveries: the queue the dispatcher works from, with retries and a record of every attempt.
+
+A delivery is one POST of one event to one receiver: a webhook subscription, or
+a target a connector chose (`AccountContext.deliver`). Each attempt is a row; a
+failed attempt is followed by a new pending row, due after an exponential
+backoff with jitter, until 24 hours have passed since the first attempt. Because
+the queue is in the store, a restart resumes exactly where the host stopped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from api.services.common import emit, fetch, transaction, utc, utcnow
+from api.services.errors import Conflict, Invalid
+from api.services.webhooks import check_url, subscribed
+from api.store.models import DispatchCursor
+from api.store.models import Event as EventRow
+from api.store.models import WebhookDelivery as DeliveryRow
+from api.store.models import WebhookSubscription as SubscriptionRow
+
+RETRY_WINDOW = dt.timedelta(hours=24, minutes=5)  # "at least 24 hours"
+BACKOFF_FIRST = dt.timedelta(seconds=30)
+BACKOFF_CAP = dt.timedelta(hours=1)
+JITTER = 0.2
+SENDING_TIMEOUT = dt.timedelta(minutes=5)  # a claim older than this was lost in a crash
+MAX_ERROR_LENGTH = 500
+
+
+class Outbound(msgspec.Struct, kw_only=True):
+    """A claimed delivery, with everything needed to send and sign it."""
+
+    id: int
+    account_id: int
+    subscription_id: int | None
+    connector: str | None
+    event_id: int | None
+    event_type: str
+    message_id: str
+    url: str
+    body: str
+    headers: dict[str, str]
+    secret: str | None
+    attempt: int
+    created_at: dt.datetime
+
+
+class Delivery(msgspec.Struct, kw_only=True):
+    """One attempt, as the admin sees it."""
+
+    id: int
+    subscription_id: int | None
+    connector: str | None
+    event_id: int | None
+    event: str
+    url: str | None
+    attempt: int
+    state: str
+    status_code: int | None
+    duration_ms: float | None
+    error: str | None
+    next_attempt_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+def backoff(attempt: int, rng: random.Random | None = None) -> dt.timedelta:
+    """How long to wait after failed attempt number `attempt` (1-based), jittered ±20%."""
+    base = min(BACKOFF_FIRST * (2 ** (attempt - 1)), BACKOFF_CAP)
+    factor = (rng or random).uniform(1 - JITTER, 1 + JITTER)  # noqa: S311 - jitter, not secrets
+    return base * factor
+
+
+def event_body(event_id: int, event_type: str, created_at: dt.datetime, data_json: str) -> str:
+    """The JSON body of a webhook delivery: `{"id", "event", "created_at", "data"}`."""
+    head = msgspec.json.encode({"id": event_id, "event": event_type,
+                                "created_at": utc(created_at)}).decode()
+    return f'{head[:-1]},"data":{data_json}}}'
+
+
+# --- cursors ------------------------------------------------------------------------
+
+
+def cursor(name: str) -> int:
+    """The last event id a dispatcher stage has handled."""
+    row = DispatchCursor.get_or_none(DispatchCursor.name == name)
+    if row is None:
+        # A new store starts from its first event; an upgraded one from now on.
+        return 0
+    return row.last_event_id
+
+
+def _advance(name: str, last_event_id: int) -> None:
+    (DispatchCursor.insert(name=name, last_event_id=last_event_id, updated_at=utcnow())
+     .on_conflict(conflict_target=[DispatchCursor.name],
+                  update={DispatchCursor.last_event_id: last_event_id,
+                          DispatchCursor.updated_at: utcnow()})
+     .execute())
+
+
+def pending_events(after_id: int, limit: int = 200) -> list[EventRow]:
+    """Outbox events after `after_id`, in commit order."""
+    return list(EventRow.select().where(EventRow.id > after_id).order_by(EventRow.id).limit(limit))
+
+
+def advance_cursor(name: str, last_event_id: int) -> None:
+    """Record that a stage has handled every event up to `last_event_id`."""
+    with transaction():
+        _advance(name, last_event_id)
+
+
+# --- fan-out ------------------------------------------------------------------------
+
+
+def fan_out(limit: int = 200) -> int:
+    """Queue a delivery for each active subscription of each new event; returns events read.
+
+    Runs in one transaction with the cursor, so every event is fanned out exactly once.
+    `ping` events are queued by `ping_webhook` itself, for their one subscription.
+    """
+    with transaction():
+        after = cursor("webhooks")
+        events = pending_events(after, limit)
+        if not events:
+            return 0
+        accounts = {e.account_id for e in events}
+        subscriptions: dict[int, list[SubscriptionRow]] = {a: [] for a in accounts}
+        for sub in SubscriptionRow.select().where(SubscriptionRow.account.in_(accounts)
+                                                  & SubscriptionRow.active):
+            subscriptions[sub.account_id].append(sub)
+        now = utcnow()
+        rows = []
+        for event in events:
+            if event.type == "ping":
+                continue
+            for sub in subscriptions[event.account_id]:
+                if subscribed(sub.events.split(), event.type):
+                    rows.append({
+                        "account": event.account_id, "subscription": sub.id,
+                        "event": event.id, "event_type": event.type,
+                        "message_id": f"msg_{event.id}_{sub.id}",
+                        "body": event_body(event.id, event.type, event.created_at, event.data),
+                        "attempt": 1, "state": "pending", "next_attempt_at": now,
+                        "first_attempt_at": None, "created_at": now,
+                    })
+        for start in range(0, len(rows), 100):
+            DeliveryRow.insert_many(rows[start:start + 100]).execute()
+        _advance("webhooks", events[-1].id)
+    return len(events)
+
+
+def queue_connector_delivery(
+    account_id: int,
+    connector: str,
+    url: str,
+    payload: Mapping[str, Any],
+    *,
+    headers: Mapping[str, str] | None = None,
+    event_id: int | None = None,
+    event_type: str = "connector",
+) -> int:
+    """Queue a JSON POST chosen by a connector; returns the delivery id.
+
+    The same connector, event and URL are queued once, however often this is called.
+    """
+    url = check_url(url)
+    body = msgspec.json.encode(payload).decode()
+    extra = {str(k): str(v) for k, v in (headers or {}).items()}
+    message_id = f"msg_{event_id or 0}_{connector}"[:64]
+    with transaction():
+        if event_id is not None:
+            existing = (DeliveryRow.select(DeliveryRow.id)
+                        .where((DeliveryRow.connector == connector)
+                               & (DeliveryRow.event == event_id) & (DeliveryRow.url == url))
+                        .first())
+            if existing is not None:
+                return existing.id
+        row = DeliveryRow.create(
+            account=account_id, connector=connector, event=event_id, event_type=event_type,
+            message_id=message_id, url=url, body=body,
+            headers=msgspec.json.encode(extra).decode(), next_attempt_at=utcnow())
+    return row.id
+
+
+# --- sending --------------------------------------------------------------------------
+
+
+def claim_due(limit: int) -> list[Outbound]:
+    """Mark up to `limit` due deliveries as being sent and return them, oldest first."""
+    now = utcnow()
+    with transaction():
+        (DeliveryRow.update(state="pending")
+         .where((DeliveryRow.state == "sending")
+                & (DeliveryRow.next_attempt_at < now - SENDING_TIMEOUT))
+         .execute())
+        rows = list(
+            DeliveryRow.select(DeliveryRow, SubscriptionRow.url.alias("sub_url"),
+                               SubscriptionRow.secret.alias("sub_secret"),
+                               SubscriptionRow.active.alias("sub_active"))
+            .join(SubscriptionRow, on=(DeliveryRow.subscription == SubscriptionRow.id),
+                  join_type="LEFT OUTER")
+            .where((DeliveryRow.state == "pending") & (DeliveryRow.next_attempt_at <= now))
+            .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+            .limit(limit)
+            .objects()
+        )
+        if not rows:
+            return []
+        (DeliveryRow.update(state="sending", next_attempt_at=now,
+                            first_attempt_at=DeliveryRow.first_attempt_at.coalesce(now))
+         .where(DeliveryRow.id.in_([r.id for r in rows]))
+         .execute())
+    return [
+        Outbound(
+            id=r.id, account_id=r.account_id, subscription_id=r.subscription_id,
+            connector=r.connector, event_id=r.event_id, event_type=r.event_type,
+            message_id=r.message_id or f"msg_{r.event_id}_{r.subscription_id}",
+            url=r.url or r.sub_url, body=r.body or "{}",
+            headers=msgspec.json.decode(r.headers) if r.headers else {},
+            secret=r.sub_secret, attempt=r.attempt, created_at=utc(r.created_at),
+        )
+        for r in rows
+        if r.url or r.sub_url
+    ]
+
+
+def record_attempt(delivery_id: int, *, ok: bool, status_code: int | None,
+                   duration_ms: float, error: str | None = None) -> Delivery:
+    """Record how an attempt went; a failure queues the next attempt unless the window closed."""
+    now = utcnow()
+    with transaction():
+        row = DeliveryRow.get_by_id(delivery_id)
+        row.state = "delivered" if ok else "failed"
+        row.status_code = status_code
+        row.duration_ms = round(duration_ms, 1)
+        row.error = None if ok else (error or f"HTTP {status_code}")[:MAX_ERROR_LENGTH]
+        row.next_attempt_at = None
+        first = row.first_attempt_at or now
+        if not ok and now - first < RETRY_WINDOW:
+            retry_at = now + backoff(row.attempt)
+            row.next_attempt_at = retry_at
+            DeliveryRow.create(
+                account=row.account_id, subscription=row.subscription_id,
+                connector=row.connector, event=row.event_id, event_type=row.event_type,
+                message_id=row.message_id, url=row.url, body=row.body, headers=row.headers,
+                attempt=row.attempt + 1, state="pending", next_attempt_at=retry_at,
+                first_attempt_at=first)
+        row.save()
+    return _record(row)
+
+
+# --- the admin's view -------------------------------------------------------------------
+
+
+def _record(row: DeliveryRow) -> Delivery:
+    return Delivery(
+        id=row.id, subscription_id=row.subscription_id, connector=row.connector,
+        event_id=row.event_id, event=row.event_type, url=row.url, attempt=row.attempt,
+        state=row.state, status_code=row.status_code, duration_ms=row.duration_ms,
+        error=row.error, next_attempt_at=utc(row.next_attempt_at), created_at=utc(row.created_at))
+
+
+def list_deliveries(account_id: int, *, subscription_id: int | None = None,
+                    connector: str | None = None, limit: int = 100) -> list[Delivery]:
+    """The account's delivery attempts, newest first."""
+    if not 1 <= limit <= 1000:
+        raise Invalid("limit must be between 1 and 1000", field="limit")
+    query = DeliveryRow.select().where(DeliveryRow.account == account_id)
+    if subscription_id is not None:
+        query = query.where(DeliveryRow.subscription == subscription_id)
+    if connector is not None:
+        query = query.where(DeliveryRow.connector == connector)
+    return [_record(row) for row in query.order_by(DeliveryRow.id.desc()).limit(limit)]
+
+
+def redeliver(account_id: int, delivery_id: int) -> Delivery:
+    """Send a delivered or failed attempt's event again, now, as a fresh series of attempts."""
+    with transaction():
+        row = fetch(DeliveryRow, account_id, delivery_id, "Delivery")
+        if row.state in ("pending", "sending"):
+            raise Conflict(f"Delivery {delivery_id} is already queued", code="delivery_queued")
+        now = utcnow()
+        new = DeliveryRow.create(
+            account=account_id, subscription=row.subscription_id, connector=row.connector,
+            event=row.event_id, event_type=row.event_type, message_id=row.message_id,
+            url=row.url, body=row.body, headers=row.headers, attempt=1, state="pending",
+            next_attempt_at=now, first_attempt_at=None)
+        emit(account_id, "delivery_requeued", {"id": new.id, "from": row.id})
+    return _record(new)
+
+
+def due_count() -> int:
+    """How many deliveries are waiting (pending or being sent)."""
+    return DeliveryRow.select().where(DeliveryRow.state.in_(("pending", "sending"))).count()

@@ -1,0 +1,316 @@
+"""The connector contract: what a plugin hands to `register`, and what the host hands back.
+
+A connector moves data between TempClock and another system (an ATS, a CRM, a
+payroll bureau) for one account at a time. It declares:
+
+- `id`, `name`, `kind` (`ats`, `crm` or `payroll`), `version`, `description`;
+- `settings`: the `Setting`s an admin fills in per account (the desktop builds its
+  form from them, the CLI takes them as `--set NAME=VALUE`);
+- `capabilities`: what it can do: `import_workers`, `export_timesheets` (both done
+  by `run`) and `receive_events` (done by `receive_event`, for the `events` it names).
+
+The host gives it a `ConnectorContext`: the only door to the account's data. A
+connector never imports `api` and never sees the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = [
+    "CAPABILITIES",
+    "KINDS",
+    "SETTING_TYPES",
+    "Cancelled",
+    "Connector",
+    "ConnectorContext",
+    "Event",
+    "Setting",
+    "SettingsError",
+    "check_connector",
+    "clean_settings",
+]
+
+KINDS = ("ats", "crm", "payroll")
+CAPABILITIES = ("import_workers", "export_timesheets", "receive_events")
+SETTING_TYPES = ("text", "integer", "decimal", "boolean", "choice", "multichoice", "date", "url",
+                 "path", "secret")
+_ID = re.compile(r"[a-z][a-z0-9_-]{1,63}")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A change in an account, as webhooks and the `/events` feed carry it.
+
+    `data` is the object as the API shows it (a time entry for `clock_in`, a worker
+    for `worker_created`...). `id` only grows; use it to notice a repeat delivery.
+    """
+
+    id: int
+    type: str
+    account_id: int
+    created_at: dt.datetime
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting a connector asks the admin for.
+
+    `type` is one of `SETTING_TYPES`; `choices` lists the allowed values of a
+    `choice` or `multichoice`; `secret` values are never shown back or logged.
+    """
+
+    name: str
+    label: str
+    type: str = "text"
+    default: Any = None
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+
+class SettingsError(ValueError):
+    """A setting value the connector cannot use; `name` says which."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+
+class Cancelled(Exception):
+    """Raised by `ConnectorContext.check_cancelled()` when the admin pressed Cancel."""
+
+
+class Connector:
+    """Base class for connectors. Subclass it, set the attributes, implement what you declare.
+
+    A connector object is shared by every account: keep per-run state in locals,
+    never on `self`.
+    """
+
+    id: str = ""
+    name: str = ""
+    kind: str = ""
+    version: str = "0.0.0"
+    description: str = ""
+    settings: tuple[Setting, ...] = ()
+    capabilities: frozenset[str] = frozenset()
+    #: Event types `receive_event` wants (only with the `receive_events` capability).
+    events: tuple[str, ...] = ()
+
+    def run(self, context: ConnectorContext) -> None:
+        """Import or export for `context.account_id` (`import_workers`, `export_timesheets`).
+
+        Report progress with `context.progress`, count what happened with
+        `context.count`, report a bad input row with `context.row_error` and carry on;
+        call `context.check_cancelled()` between units of work. Raise to fail the run.
+        """
+        raise NotImplementedError(f"connector {self.id!r} does not implement run()")
+
+    def receive_event(self, event: Event, context: ConnectorContext) -> None:
+        """React to one event of an account where the connector is enabled (`receive_events`).
+
+        Called at least once per event (compare `event.id` to spot a repeat). Send
+        data out with `context.deliver`, which retries for you; don't block on the network.
+        """
+        raise NotImplementedError(f"connector {self.id!r} does not implement receive_event()")
+
+
+@runtime_checkable
+class ConnectorContext(Protocol):
+    """What the host offers a connector, scoped to one account and one run.
+
+    Records are plain dicts with the field names of the API (`API.md`).
+    """
+
+    account_id: int
+    settings: Mapping[str, Any]
+    dry_run: bool
+    export_dir: Path
+
+    # --- reading ---
+    def workers(self, *, active: bool | None = None) -> Iterator[dict[str, Any]]:
+        """Every worker of the account (optionally only active or inactive ones)."""
+        ...
+
+    def find_worker(self, employee_ref: str) -> dict[str, Any] | None:
+        """The worker with this employee reference, or None."""
+        ...
+
+    def locations(self) -> list[dict[str, Any]]:
+        """Every location of the account."""
+        ...
+
+    def departments(self) -> list[dict[str, Any]]:
+        """Every department of the account."""
+        ...
+
+    def cost_codes(self) -> list[dict[str, Any]]:
+        """Every cost code of the account."""
+        ...
+
+    def time_entries(self, date_from: dt.date, date_to: dt.date, *,
+                     statuses: Iterable[str] = ("completed", "approved")
+                     ) -> Iterator[dict[str, Any]]:
+        """Closed entries whose local clock-in date falls in [date_from, date_to]."""
+        ...
+
+    # --- writing (refused, and only counted, in a dry run) ---
+    def upsert_worker(self, fields: Mapping[str, Any]) -> str:
+        """Create or update the worker with `fields["employee_ref"]`.
+
+        Returns `"created"`, `"updated"` or `"unchanged"` (also in a dry run, where
+        nothing is written). Raises `ValueError` with a readable message for bad data.
+        """
+        ...
+
+    def ensure_department(self, name: str) -> dict[str, Any]:
+        """The department called `name` (any case), created when missing (not in a dry run)."""
+        ...
+
+    def deliver(self, url: str, payload: Mapping[str, Any], *,
+                headers: Mapping[str, str] | None = None) -> None:
+        """Queue a JSON POST of `payload` to `url`, retried with backoff like a webhook."""
+        ...
+
+    # --- reporting ---
+    def progress(self, done: int, total: int | None = None, message: str = "") -> None:
+        """Report how far the run is (`total` None when unknown)."""
+        ...
+
+    def count(self, name: str, n: int = 1) -> None:
+        """Add `n` to the run's counter `name` (created, updated, rows, ...)."""
+        ...
+
+    def row_error(self, line: int, reason: str) -> None:
+        """Report an input row that was skipped, with its line number and why."""
+        ...
+
+    def log(self, message: str, *, level: str = "info") -> None:
+        """Write to the run's log (shown in the run history)."""
+        ...
+
+    def check_cancelled(self) -> None:
+        """Raise `Cancelled` if the admin cancelled the run."""
+        ...
+
+
+def _validate_one(setting: Setting, value: Any) -> Any:
+    kind = setting.type
+    if kind in ("text", "secret", "url", "path"):
+        value = str(value).strip()
+        if kind == "url" and value and not re.match(r"https?://[^\s/]+", value):
+            raise SettingsError(setting.name, f"{setting.label} must be an http(s) URL")
+        return value
+    if kind == "integer":
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise SettingsError(setting.name, f"{setting.label} must be a whole number") from None
+    if kind == "decimal":
+        try:
+            return float(str(value).strip())
+        except ValueError:
+            raise SettingsError(setting.name, f"{setting.label} must be a number") from None
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(setting.name, f"{setting.label} must be yes or no")
+    if kind == "date":
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise SettingsError(setting.name,
+                                f"{setting.label} must be a date (YYYY-MM-DD)") from None
+    if kind == "choice":
+        value = str(value).strip()
+        if value not in setting.choices:
+            raise SettingsError(setting.name,
+                                f"{setting.label} must be one of: {', '.join(setting.choices)}")
+        return value
+    if kind == "multichoice":
+        items = value if isinstance(value, list | tuple) else str(value).split(",")
+        chosen = [str(item).strip() for item in items if str(item).strip()]
+        unknown = [item for item in chosen if item not in setting.choices]
+        if unknown:
+            raise SettingsError(setting.name, f"{setting.label}: unknown {', '.join(unknown)}; "
+                                              f"choose from {', '.join(setting.choices)}")
+        return chosen
+    raise SettingsError(setting.name, f"{setting.label} has an unknown type {kind!r}")
+
+
+def clean_settings(declared: Iterable[Setting], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Check `values` against the declared settings; returns them typed, defaults filled in.
+
+    Raises `SettingsError` for an unknown name, a missing required value or a bad value.
+    """
+    declared = tuple(declared)
+    names = {s.name for s in declared}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise SettingsError(unknown[0], f"Unknown setting {unknown[0]!r}; "
+                                        f"this connector takes: {', '.join(sorted(names))}")
+    cleaned: dict[str, Any] = {}
+    for setting in declared:
+        value = values.get(setting.name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if setting.required and setting.default is None:
+                raise SettingsError(setting.name, f"{setting.label} is required")
+            cleaned[setting.name] = setting.default
+            continue
+        cleaned[setting.name] = _validate_one(setting, value)
+    return cleaned
+
+
+def check_connector(connector: Any) -> list[str]:
+    """What is wrong with a connector a plugin registered (empty when it is usable)."""
+    problems: list[str] = []
+    if not isinstance(connector, Connector):
+        return [f"{connector!r} is not a plugins.Connector"]
+    if not isinstance(connector.id, str) or not _ID.fullmatch(connector.id):
+        problems.append(f"id {connector.id!r} must be 2-64 lowercase letters, digits, - or _")
+    if not connector.name:
+        problems.append("name is empty")
+    if connector.kind not in KINDS:
+        problems.append(f"kind {connector.kind!r} must be one of {', '.join(KINDS)}")
+    unknown = set(connector.capabilities) - set(CAPABILITIES)
+    if unknown:
+        problems.append(f"unknown capabilities: {', '.join(sorted(unknown))}")
+    if not connector.capabilities:
+        problems.append("declares no capabilities")
+    seen: set[str] = set()
+    for setting in connector.settings:
+        if not isinstance(setting, Setting):
+            problems.append(f"setting {setting!r} is not a plugins.Setting")
+            continue
+        if setting.name in seen:
+            problems.append(f"setting {setting.name!r} is declared twice")
+        seen.add(setting.name)
+        if setting.type not in SETTING_TYPES:
+            problems.append(f"setting {setting.name!r} has unknown type {setting.type!r}")
+        if setting.type in ("choice", "multichoice") and not setting.choices:
+            problems.append(f"setting {setting.name!r} is a {setting.type} without choices")
+    wants_run = {"import_workers", "export_timesheets"} & set(connector.capabilities)
+    if wants_run and type(connector).run is Connector.run:
+        problems.append("declares import/export but does not implement run()")
+    if "receive_events" in connector.capabilities:
+        if type(connector).receive_event is Connector.receive_event:
+            problems.append("declares receive_events but does not implement receive_event()")
+        if not connector.events and "events" not in seen:
+            problems.append("declares receive_events but names no events (set `events` or an "
+                            "`events` setting)")
+    return problems
