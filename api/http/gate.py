@@ -18,8 +18,9 @@ page and the OpenAPI document are public. For every request it:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import os
 import time
-import uuid
 from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,6 +32,13 @@ from api.services.api_logs import ApiLogEntry, ApiLogWriter
 from api.services.errors import DomainError, Kind, Unauthenticated
 
 PUBLIC_PREFIXES = ("/docs",)
+_REQUEST_IDS = itertools.count(1)
+_PROCESS_TAG = os.urandom(8).hex()
+
+
+def new_request_id() -> str:
+    """32 hex characters, unique across processes and restarts (random tag + counter)."""
+    return f"{_PROCESS_TAG}{next(_REQUEST_IDS):016x}"
 PUBLIC_PATHS = frozenset({"/api/v1/openapi.json"})
 
 
@@ -78,7 +86,7 @@ class AuthGate:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        context = RequestContext(uuid.uuid4().hex)
+        context = RequestContext(new_request_id())
         scope["tempclock"] = context  # type: ignore[typeddict-unknown-key]
         request_id_header = (b"x-request-id", context.request_id.encode())
         path: str = scope["path"]

@@ -79,8 +79,11 @@ def identity_of(request: ASGIConnection) -> keys.KeyIdentity:
     return identity
 
 
-def require_route_scope(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """Guard: the key must carry the scope in the route's `opt` (no scopes = full access)."""
+async def require_route_scope(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Guard: the key must carry the scope in the route's `opt` (no scopes = full access).
+
+    Async because it only reads memory: Litestar would run a sync guard on a thread.
+    """
     keys.require_scope(identity_of(connection), handler.opt["scope"])
 
 

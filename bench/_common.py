@@ -1,0 +1,104 @@
+"""Shared pieces of the benchmarks: a scratch store, servers in child processes, wrk, percentiles."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def scratch_dir(name: str) -> Path:
+    """A fresh data directory under bench/out (kept until the next run, for inspection)."""
+    path = ROOT / "bench" / "out" / name
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ChildServer:
+    """`python bench/<script> --serve KIND --port P --data-dir D` in a child process."""
+
+    def __init__(self, script: str, kind: str, data_dir: Path, ready_path: str = "/docs"):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, script, "--serve", kind, "--port", str(self.port),
+             "--data-dir", str(data_dir)],
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.url + ready_path, timeout=1)
+                return
+            except httpx.TransportError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{kind} server exited") from None
+                time.sleep(0.05)
+        raise RuntimeError(f"{kind} server did not start")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def serve_forever(app: object, port: int) -> None:
+    """Run `app` on loopback with the settings `tempclock serve` uses."""
+    from api.server import build_server
+
+    build_server(app, "127.0.0.1", port, log_level="warning").run()
+
+
+def wrk(url: str, *, seconds: int, connections: int, threads: int = 1,
+        headers: dict[str, str] | None = None) -> dict[str, float]:
+    """Run wrk; returns requests/s, p50/p99 (ms) and the count of non-2xx answers."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for name, value in (headers or {}).items():
+        args += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+    }
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
+
+
+def temp_data_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="tempclock-bench-"))
