@@ -50,18 +50,17 @@ class Desktop:
               port: int | None = None) -> Desktop:
         """Open the store (creating the data directory), build the window, start the API.
 
-        `serve` overrides the saved "start the API" setting; `port` the saved port.
+        `serve` overrides the saved "start the API" setting; `port` the saved port, for
+        this run only (0: any free port).
         """
         open_store(config)
         settings = load_settings(config)
-        if port is not None:
-            settings.port = port
         session = Session(config, settings)
         server = EmbeddedServer()
         window = MainWindow(session, server)
         server.failed.connect(lambda _message, _in_use: window.show_panel("server"))
         if settings.start_server if serve is None else serve:
-            window.panels["server"].start_server()  # type: ignore[attr-defined]
+            window.panels["server"].start_server(port=port)  # type: ignore[attr-defined]
         return cls(config, session, server, window)
 
     def stop(self) -> None:

@@ -87,8 +87,10 @@ class RequestChart(QWidget):
         for mark in range(0, hours + 1, max(1, hours // 6)):
             x = area.left() + area.width() * mark / hours
             moment = (self.start + dt.timedelta(hours=mark)).astimezone()
-            painter.drawText(QRectF(x - 30, area.bottom() + 3, 60, 14),
-                             Qt.AlignmentFlag.AlignHCenter, f"{moment:%H:%M}")
+            box = QRectF(min(x - 30, area.right() - 60), area.bottom() + 3, 60, 14)
+            align = (Qt.AlignmentFlag.AlignRight if x + 30 > area.right()
+                     else Qt.AlignmentFlag.AlignHCenter)
+            painter.drawText(box, align, f"{moment:%H:%M}")
         if not self.counts:
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "No requests in this period")
         painter.end()

@@ -195,8 +195,10 @@ class MainWindow(QMainWindow):
         self.data_label = QLabel(str(self.session.config.database_label))
         self.data_label.setObjectName("Muted")
         bar.addPermanentWidget(self.data_label)
-        activity.busy_changed.connect(
-            lambda busy: self.activity_label.setText("Working…" if busy else ""))
+        activity.busy_changed.connect(self._busy)
+
+    def _busy(self, busy: bool) -> None:
+        self.activity_label.setText("Working…" if busy else "")
 
     def _tray(self) -> QSystemTrayIcon | None:
         if not QSystemTrayIcon.isSystemTrayAvailable():

@@ -181,9 +181,9 @@ class EmbeddedServer(QObject):
             if self._server is not None:
                 stop_server(self._server)
             elif self._thread is not None and self._thread.is_alive():
-                QTimer.singleShot(10, later)
+                QTimer.singleShot(10, self, later)
 
-        QTimer.singleShot(10, later)
+        QTimer.singleShot(10, self, later)
 
     def shutdown(self, timeout: float = GRACEFUL_TIMEOUT_S + 5) -> None:
         """Stop and wait (on quit): requests finish, logs are flushed, the thread ends."""

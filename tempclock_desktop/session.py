@@ -23,7 +23,7 @@ SHIFTS, ENTRIES, KEYS, ACCOUNTS = "shifts", "entries", "keys", "accounts"
 class Session(QObject):
     account_changed = Signal(object)  # the Account now shown
     accounts_changed = Signal(list)  # every Account
-    data_changed = Signal(str)  # one of the kinds above
+    data_changed = Signal(str, object)  # one of the kinds above, the panel that changed it
 
     def __init__(self, config: Config, settings: DesktopSettings) -> None:
         super().__init__()
@@ -65,10 +65,11 @@ class Session(QObject):
         self.accounts = [account if a.id == account.id else a for a in self.accounts]
         if self.account is not None and self.account.id == account.id:
             self.account = account
-        self.data_changed.emit(ACCOUNTS)
+        self.data_changed.emit(ACCOUNTS, None)
 
-    def notify(self, kind: str) -> None:
-        self.data_changed.emit(kind)
+    def notify(self, kind: str, source: object = None) -> None:
+        """Tell panels that `kind` changed; `source` (the panel that changed it) is not told."""
+        self.data_changed.emit(kind, source)
 
     def save_settings(self) -> None:
         # Settings are a convenience; an unwritable data directory shows up elsewhere.

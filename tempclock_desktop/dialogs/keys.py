@@ -156,4 +156,4 @@ class KeyRevealDialog(QDialog):
         """Put the key on the clipboard."""
         QGuiApplication.clipboard().setText(self.key_text.text())
         self.copy_button.setText("Copied")
-        QTimer.singleShot(2000, lambda: self.copy_button.setText("Copy"))
+        QTimer.singleShot(2000, self.copy_button, lambda: self.copy_button.setText("Copy"))

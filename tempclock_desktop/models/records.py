@@ -41,6 +41,7 @@ class Column:
     sort_key: Callable[[Any], Any] | None = None
     align_right: bool = False
     tooltip: Callable[[Any], str] | None = None
+    width: int | None = None  # pixels; None: from the title
 
 
 class RecordTableModel(QAbstractTableModel):

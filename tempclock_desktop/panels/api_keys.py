@@ -137,7 +137,7 @@ class ApiKeysPanel(Panel):
 
     def _issued(self, issued: keys.IssuedKey) -> None:
         self.model.reload()
-        self.session.notify(kinds.KEYS)
+        self.session.notify(kinds.KEYS, self)
         KeyRevealDialog(self, issued).open()
 
     def revoke_selected(self) -> None:
@@ -151,7 +151,7 @@ class ApiKeysPanel(Panel):
 
         def done(_key) -> None:
             self.model.reload()
-            self.session.notify(kinds.KEYS)
+            self.session.notify(kinds.KEYS, self)
 
         confirm(self, "Revoke API key",
                 f"Revoke “{name}” ({prefix})?\n\nThe integration using it is refused from its "

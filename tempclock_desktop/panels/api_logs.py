@@ -58,10 +58,21 @@ CSV_COLUMNS = ("time", "account_id", "key_id", "key_name", "key_prefix", "method
                "error_code")
 
 
+REFUSALS = {
+    "key_unknown": "Unknown key",
+    "key_malformed": "Malformed key",
+    "key_checksum_invalid": "Mistyped key",
+    "key_revoked": "Revoked key",
+    "key_expired": "Expired key",
+    "api_disabled": "Key of an account with API access off",
+    "missing_key": "No key",
+}
+
+
 def key_text(log: ApiLog) -> str:
     """A request's key as the admin knows it: name and prefix, or why there is none."""
     if log.key_id is None:
-        return f"Unknown key ({log.error_code})" if log.error_code else "Unknown key"
+        return REFUSALS.get(log.error_code or "", "Unrecognised key")
     return f"{log.key_name} · {log.key_prefix}…"
 
 
@@ -195,11 +206,12 @@ class ApiLogsPanel(Panel):
         )
         self.table = table_view(sortable=False)  # newest first: the order is the point
         self.table.setModel(self.model)
-        for n, width in enumerate((150, 230, 70, 260, 60, 80, 110)):
+        for n, width in enumerate((140, 250, 64, 250, 56, 76, 100)):
             self.table.horizontalHeader().resizeSection(n, width)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.detail = QTextBrowser()
         self.detail.setMinimumWidth(280)
+        self.detail.setPlaceholderText("Select a request to see everything recorded about it.")
         splitter = QSplitter()
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
@@ -318,15 +330,14 @@ class ApiLogsPanel(Panel):
         Operation(self, lambda: load_stats(account_id), success=done, failure=failed).run()
 
     def show_stats(self, stats: Stats) -> None:
-        self.chart.set_counts(stats.per_minute, stats.since, 24 * 60)
+        self.chart.set_counts(stats.per_minute, stats.since, 24 * 60 + 1)
         total = sum(c.requests for c in stats.per_minute)
         errors = sum(c.errors for c in stats.per_minute)
         self.chart_title.setText(f"Requests per minute, last 24 hours — {total} requests, "
                                  f"{errors} errors")
         self.per_key.setRowCount(len(stats.per_key))
         for row, traffic in enumerate(stats.per_key):
-            name = (f"{traffic.key_name} · {traffic.key_prefix}…" if traffic.key_id is not None
-                    else "Unattributed")
+            name = traffic.key_name if traffic.key_id is not None else "Unattributed"
             for column, text in enumerate((name, str(traffic.requests), str(traffic.errors),
                                            str(traffic.auth_failures))):
                 item = QTableWidgetItem(text)
@@ -336,9 +347,11 @@ class ApiLogsPanel(Panel):
                 if column >= 2 and text != "0":
                     item.setForeground(Qt.GlobalColor.darkRed)
                 self.per_key.setItem(row, column, item)
-        self.show_burst(stats.bursts[0] if stats.bursts else None)
+        # A refused key of the account is the more urgent: it may be leaked.
+        ranked = sorted(stats.bursts, key=lambda b: (b.unknown_key, -b.failures))
+        self.show_burst(ranked[0] if ranked else None, more=len(ranked) - 1)
 
-    def show_burst(self, burst: log_stats.Burst | None) -> None:
+    def show_burst(self, burst: log_stats.Burst | None, more: int = 0) -> None:
         """The alert banner for the worst burst of 401/403 answers, or none."""
         self.burst = burst
         if burst is None:
@@ -355,6 +368,8 @@ class ApiLogsPanel(Panel):
                     f"({html.escape(burst.key_prefix or '')}…).</b> It was refused "
                     f"{burst.failures} times in the last {minutes} minutes. If nobody "
                     "expects this, revoke it.")
+        if more:
+            text += f" <i>(and {more} more alert{'s' if more > 1 else ''})</i>"
         self.banner_revoke.setVisible(not burst.unknown_key)
         self.banner.show_message(text)
 

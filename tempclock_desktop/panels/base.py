@@ -59,8 +59,8 @@ class Panel(QWidget):
         session.account_changed.connect(lambda _account: self.mark_stale())
         session.data_changed.connect(self._data_changed)
 
-    def _data_changed(self, kind: str) -> None:
-        if kind in self.depends_on:
+    def _data_changed(self, kind: str, source: object) -> None:
+        if kind in self.depends_on and source is not self:
             self.mark_stale()
 
     def mark_stale(self) -> None:
@@ -200,7 +200,7 @@ class RecordPanel(Panel):
     def _size_columns(self) -> None:
         header = self.table.horizontalHeader()
         for n, column in enumerate(self.model.columns):
-            header.resizeSection(n, max(90, min(260, 14 * len(column.title) + 60)))
+            header.resizeSection(n, column.width or max(90, min(260, 9 * len(column.title) + 50)))
 
     # --- loading ------------------------------------------------------------
 
@@ -274,7 +274,7 @@ class RecordPanel(Panel):
         self.model.upsert(record)
         self.select_id(record.id)
         self._update_count()
-        self.session.notify(self.kind)
+        self.session.notify(self.kind, self)
 
     def _deactivate_selected(self) -> None:
         record = self.selected()

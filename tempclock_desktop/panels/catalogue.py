@@ -26,7 +26,7 @@ class DepartmentsPanel(RecordPanel):
 
     def columns(self):
         return [
-            Column("Name", lambda d: d.name),
+            Column("Name", lambda d: d.name, width=260),
             Column("Active workers", lambda d: str(d.worker_count), lambda d: d.worker_count,
                    align_right=True),
             Column("Status", lambda d: "Active" if d.active else "Inactive"),
@@ -65,9 +65,10 @@ class CostCodesPanel(RecordPanel):
 
     def columns(self):
         return [
-            Column("Code", lambda c: c.code),
-            Column("Name", lambda c: c.name),
-            Column("Department", lambda c: self._department_names.get(c.department_id, "")),
+            Column("Code", lambda c: c.code, width=140),
+            Column("Name", lambda c: c.name, width=220),
+            Column("Department", lambda c: self._department_names.get(c.department_id, ""),
+                   width=200),
             Column("Status", lambda c: "Active" if c.active else "Inactive"),
         ]
 

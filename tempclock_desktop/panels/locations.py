@@ -37,10 +37,10 @@ class LocationsPanel(RecordPanel):
 
     def columns(self):
         return [
-            Column("Name", lambda loc: loc.name),
-            Column("Address", _address),
-            Column("Time zone", lambda loc: loc.timezone),
-            Column("Centre", _centre),
+            Column("Name", lambda loc: loc.name, width=220),
+            Column("Address", _address, width=280),
+            Column("Time zone", lambda loc: loc.timezone, width=130),
+            Column("Centre", _centre, width=140),
             Column("Geofence", _fence),
             Column("Capacity", lambda loc: "" if loc.capacity is None else str(loc.capacity),
                    lambda loc: loc.capacity or 0, align_right=True),

@@ -178,7 +178,7 @@ class ServerPanel(Panel):
         assert self.server is not None
         settings = self.session.settings
         self.port_banner.hide()
-        return self.server.start(host or settings.host, port or settings.port)
+        return self.server.start(host or settings.host, settings.port if port is None else port)
 
     def stop_server(self) -> None:
         if self.server is not None:
@@ -229,6 +229,7 @@ class ServerPanel(Panel):
         self.exposure_label.setVisible(bool(warning))
         if running:
             self.port_banner.hide()
+            self.port.setValue(server.port)  # the port in effect
 
     def open_docs(self) -> None:
         """The interactive API docs, served by the API itself (works offline)."""

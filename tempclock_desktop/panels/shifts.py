@@ -251,7 +251,7 @@ class ShiftsPanel(Panel):
         Operation(self, lambda: load_choices(account_id, want_workers=True), success=show).run()
 
     def _saved(self, _shift: shifts.Shift) -> None:
-        self.session.notify(kinds.SHIFTS)
+        self.session.notify(kinds.SHIFTS, self)
         self.reload()
 
     def cancel_selected(self) -> None:

@@ -271,7 +271,7 @@ class TimesheetsPanel(Panel):
     # --- actions ---------------------------------------------------------------------------
 
     def _changed(self, _entry=None) -> None:
-        self.session.notify(kinds.ENTRIES)
+        self.session.notify(kinds.ENTRIES, self)
         self.reload()
 
     def set_status(self, status: str) -> None:
@@ -283,7 +283,7 @@ class TimesheetsPanel(Panel):
         def done(entry: timesheets.TimeEntry) -> None:
             self.model.upsert(EntryView(entry, view.zone))
             self._selection()
-            self.session.notify(kinds.ENTRIES)
+            self.session.notify(kinds.ENTRIES, self)
             Operation(self, lambda: timesheets.timesheet_totals(account_id, self_filters),
                       success=self._show_totals).run()
 
