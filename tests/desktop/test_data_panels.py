@@ -247,7 +247,7 @@ def test_the_on_site_board_shows_who_is_clocked_in_where(qtbot, start_desktop, a
     texts = [label.text() for label in card.findChildren(type(panel.total))]
     assert site.name in texts
     assert worker.name in texts
-    assert "1 worker on site at 1 site" == panel.total.text()
+    assert panel.total.text() == "1 worker on site at 1 site"
 
 
 def test_switching_accounts_shows_only_that_accounts_data(qtbot, start_desktop, account,

@@ -1,0 +1,25 @@
+"""The screenshot script writes a non-empty PNG of every panel and of the key dialogs."""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtGui import QImage
+
+from tempclock_desktop.main_window import SECTIONS
+from tempclock_desktop.screenshots import take
+
+
+def test_every_panel_and_the_key_reveal_dialog_is_photographed(qtbot, tmp_path):
+    written = take(tmp_path / "shots")
+    names = [path.name for path in written]
+    panels = [key for _caption, entries in SECTIONS for key, _panel in entries]
+    assert len(names) == len(panels) + 2
+    assert names[-1].endswith("key-reveal-dialog.png")
+    for key in panels:
+        assert any(name.endswith(f"-{key}.png") for name in names), key
+    for path in written:
+        image = QImage(str(path))
+        assert path.stat().st_size > 5_000, path
+        assert image.width() >= 500 and image.height() >= 250, path
+    assert not [t for t in threading.enumerate() if t.name.startswith("tempclock-api")]
