@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import inspect
 import re
 import sys
 from collections.abc import Callable
@@ -32,6 +33,7 @@ class Output(msgspec.Struct):
 
     data: dict[str, Any]
     text: str
+    exit_code: int = 0
 
 
 class CommandError(Exception):
@@ -62,6 +64,8 @@ def store_command(group: click.Group, name: str | None = None, *, open_db: bool 
     """
 
     def decorate(fn: Callable[..., Output]) -> click.Command:
+        wants_config = "config" in inspect.signature(fn).parameters
+
         @click.option(
             "--data-dir",
             type=click.Path(file_okay=False, path_type=Path),
@@ -77,9 +81,9 @@ def store_command(group: click.Group, name: str | None = None, *, open_db: bool 
                 config = load_config(data_dir)
                 if open_db:
                     open_store(config)
-                    result = fn(**kwargs)
-                else:
-                    result = fn(config=config, **kwargs)
+                if wants_config:
+                    kwargs["config"] = config
+                result = fn(**kwargs)
             except DomainError as error:
                 _fail(as_json, error.code, error.message)
             except CommandError as error:
@@ -95,6 +99,8 @@ def store_command(group: click.Group, name: str | None = None, *, open_db: bool 
                 _print_json(result.data)
             else:
                 click.echo(result.text)
+            if result.exit_code:
+                sys.exit(result.exit_code)
 
         return group.command(name)(command)
 
@@ -399,6 +405,110 @@ def logs(account_id: int | None, key_id: int | None, status: str | None, since: 
     headers = ["Time (UTC)", "Account", "Key", "Prefix", "Method", "Path", "Status", "ms",
                "Client", "Error", "Request id"]
     return Output({"logs": [msgspec.to_builtins(e) for e in found]}, _table(headers, rows))
+
+
+# --- connectors ----------------------------------------------------------------------
+
+
+@cli.group()
+def connectors() -> None:
+    """Connector plugins: ATS imports, payroll exports, CRM pushes."""
+
+
+def _plugin_host():
+    from plugins.manager import load_plugins
+
+    return load_plugins()
+
+
+@store_command(connectors, "list")
+def connectors_list() -> Output:
+    """List installed connectors, and plugins that failed to load."""
+    host = _plugin_host()
+    found = [{"id": c.connector.id, "name": c.connector.name, "kind": c.connector.kind,
+              "version": c.connector.version, "package": c.package,
+              "capabilities": sorted(c.connector.capabilities),
+              "settings": [s.name for s in c.connector.settings]}
+             for c in sorted(host.connectors.values(), key=lambda c: c.connector.id)]
+    problems = [{"plugin": p.plugin, "stage": p.stage, "message": p.message}
+                for p in host.problems]
+    host.close()
+    text = _table(["Id", "Name", "Kind", "Version", "Package", "Can"],
+                  [[c["id"], c["name"], c["kind"], c["version"], c["package"],
+                    ", ".join(c["capabilities"])] for c in found])
+    if problems:
+        text += "\n\nPlugins with problems:\n" + "\n".join(
+            f"  {p['plugin']} ({p['stage']}): {p['message']}" for p in problems)
+    return Output({"connectors": found, "problems": problems}, text)
+
+
+def _settings_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise CommandError(f"--set {pair!r}: write NAME=VALUE", "invalid")
+        values[name.strip()] = value
+    return values
+
+
+@store_command(connectors, "run")
+@click.argument("name")
+@click.option("--account", "account_id", type=int, required=True, help="The account to run for.")
+@click.option("--set", "pairs", multiple=True, metavar="NAME=VALUE",
+              help="A setting for this run (repeatable); saved settings fill the rest.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+def connectors_run(name: str, account_id: int, pairs: tuple[str, ...], dry_run: bool,
+                   config: Any) -> Output:
+    """Run connector NAME (an import or export) for an account, with a progress bar."""
+    from api.services import connectors as svc
+
+    overrides = _settings_pairs(pairs)
+    host = _plugin_host()
+    try:
+        try:
+            loaded = host.connector(name)
+        except KeyError as error:
+            raise CommandError(error.args[0], "not_found") from None
+        with _Progress() as progress:
+            run = svc.run_connector(account_id, loaded.connector, overrides=overrides,
+                                    dry_run=dry_run, export_dir=config.data_dir / "exports",
+                                    on_progress=progress.update)
+    finally:
+        host.close()
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(run.counts.items())) or "nothing counted"
+    lines = [f"{loaded.connector.name}: {run.status}{' (dry run)' if dry_run else ''}: {counts}"]
+    if run.message:
+        lines.append(run.message)
+    lines += [f"  line {e.line}: {e.reason}" for e in run.errors[:20]]
+    if len(run.errors) > 20:
+        lines.append(f"  ... and {len(run.errors) - 20} more rows with errors")
+    lines += [f"  {line}" for line in run.log[-30:]] if dry_run else []
+    return Output(msgspec.to_builtins(run), "\n".join(lines),
+                  exit_code=0 if run.status == "succeeded" else EXIT_ERROR)
+
+
+class _Progress:
+    """A click progress bar on stderr that appears once a run reports its size."""
+
+    def __init__(self) -> None:
+        self._bar = None
+        self._done = 0
+
+    def update(self, done: int, total: int | None, message: str) -> None:
+        if self._bar is None and total:
+            self._bar = click.progressbar(length=total, label="Working", file=sys.stderr)
+            self._bar.__enter__()
+        if self._bar is not None:
+            self._bar.update(max(0, done - self._done))
+            self._done = done
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
 
 
 def main(argv: list[str] | None = None) -> None:

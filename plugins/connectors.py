@@ -163,6 +163,14 @@ class ConnectorContext(Protocol):
         ...
 
     # --- writing (refused, and only counted, in a dry run) ---
+    def upsert_workers(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[str, str | None]]:
+        """Create or update many workers by `employee_ref` at once (much faster than one by one).
+
+        Returns, per row and in order, `(outcome, error)`: outcome `"created"`,
+        `"updated"`, `"unchanged"` or `"error"` (then `error` says why, in words).
+        """
+        ...
+
     def upsert_worker(self, fields: Mapping[str, Any]) -> str:
         """Create or update the worker with `fields["employee_ref"]`.
 

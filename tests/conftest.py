@@ -71,3 +71,70 @@ def site(account, make_location):
 @pytest.fixture
 def worker(account, site, make_worker):
     return make_worker(account.id, location_id=site.id)
+
+
+# --- a webhook receiver on loopback --------------------------------------------------
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that records every POST; it can be told to fail or stall."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.requests: list[dict] = []
+        self.fail_next = 0
+        self.status = 200
+        self.delay = 0.0
+        self.arrived = threading.Condition()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                import time
+
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                with receiver.arrived:
+                    failing = receiver.fail_next > 0
+                    receiver.fail_next -= 1 if failing else 0
+                    receiver.requests.append({"path": self.path, "headers": dict(self.headers),
+                                              "body": body, "failed": failing})
+                    receiver.arrived.notify_all()
+                status = 503 if failing else receiver.status
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict]:
+        """Block until at least `count` requests arrived; return them."""
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.requests) >= count, timeout)
+            return list(self.requests)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -200,6 +200,30 @@ def fetch(model: type[M], account_id: int, ident: int, what: str | None = None) 
     return instance
 
 
+_id_checks: dict[type[Model], Prepared] = {}
+
+
+def fetch_id(model: type[Model], account_id: int, ident: int, what: str | None = None,
+             known: set[tuple[type, int]] | None = None) -> int:
+    """`ident` if it is a row of `model` in this account, else `NotFound` (a cheap `fetch`).
+
+    `known` (optional) remembers ids already checked, so bulk work checks each once.
+    """
+    if known is not None and (model, ident) in known:
+        return ident
+    prepared = _id_checks.get(model)
+    if prepared is None:
+        prepared = _id_checks[model] = Prepared(
+            lambda p: model.select(model.id).where((model.id == p.id)
+                                                   & (model.account == p.account))
+        )
+    if prepared.scalar(id=ident, account=account_id) is None:
+        raise NotFound.of(what or model.__name__, ident)
+    if known is not None:
+        known.add((model, ident))
+    return ident
+
+
 def fetch_one(prepared: Prepared, what: str, ident: int, **params: Any) -> Any:
     """The row a prepared lookup finds for `ident`, or `NotFound` naming `what`."""
     row = prepared.one(id=ident, **params)

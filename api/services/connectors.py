@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from peewee import IntegrityError
 
 from api.services import cost_codes, departments, locations, timesheets, workers
 from api.services.common import MAX_LIMIT, emit, transaction, utc, utcnow
@@ -245,22 +244,41 @@ class AccountContext:
             txn.rollback(begin=False)
             txn.__exit__(None, None, None)
 
-    def upsert_worker(self, fields: Mapping[str, Any]) -> str:
-        try:
-            data = msgspec.convert(dict(fields), workers.WorkerUpdate, strict=False)
-        except msgspec.ValidationError as error:
-            raise ValueError(str(error)) from None
+    def upsert_workers(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[str, str | None]]:
+        items: list[workers.WorkerUpdate | None] = []
+        converted: list[tuple[str, str | None] | None] = []
+        for fields in rows:
+            try:
+                items.append(msgspec.convert(dict(fields), workers.WorkerUpdate, strict=False))
+                converted.append(None)
+            except msgspec.ValidationError as error:
+                items.append(None)
+                converted.append(("error", str(error)))
+        valid = [item for item in items if item is not None]
         self._begin_write()
-        try:
+        if self.dry_run:
             with transaction() as savepoint:
-                outcome, _ = workers.upsert_worker(self.account_id, data)
-                if self.dry_run:
-                    savepoint.rollback()
-        except DomainError as error:
-            raise ValueError(error.message) from None
-        except IntegrityError as error:
-            raise ValueError(f"conflicts with an existing record: {error}") from None
+                done = workers.upsert_workers(self.account_id, valid)
+                savepoint.rollback()
+        else:
+            done = workers.upsert_workers(self.account_id, valid)
+        outcomes = iter(done)
+        results = []
+        for early in converted:
+            if early is not None:
+                results.append(early)
+                continue
+            result = next(outcomes)
+            results.append((result.outcome,
+                            None if result.error is None else result.error.message))
+        self._pending_rows += max(0, len(valid) - 1)
         self._after_write()
+        return results
+
+    def upsert_worker(self, fields: Mapping[str, Any]) -> str:
+        ((outcome, error),) = self.upsert_workers([fields])
+        if error is not None:
+            raise ValueError(error)
         return outcome
 
     def ensure_department(self, name: str) -> dict[str, Any]:
@@ -376,7 +394,8 @@ def run_connector(
     with transaction():
         row.status = status
         row.counts = msgspec.json.encode(context.counts).decode()
-        row.errors = msgspec.json.encode({"rows": context.row_errors, "message": message,
+        rows = sorted(context.row_errors, key=lambda e: e.line)
+        row.errors = msgspec.json.encode({"rows": rows, "message": message,
                                           "log": context.lines[-200:]}).decode()
         row.finished_at = utcnow()
         row.save()

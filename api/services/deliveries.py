@@ -15,15 +15,19 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
+from peewee import JOIN, fn
 
 from api.services.common import emit, fetch, transaction, utc, utcnow
 from api.services.errors import Conflict, Invalid
+from api.services.webhooks import EVENTS as WEBHOOK_EVENTS
 from api.services.webhooks import check_url, subscribed
 from api.store.models import DispatchCursor
 from api.store.models import Event as EventRow
 from api.store.models import WebhookDelivery as DeliveryRow
 from api.store.models import WebhookSubscription as SubscriptionRow
 
+# Events webhooks carry (`ping` is queued for its one subscription by `ping_webhook`).
+DELIVERABLE = frozenset(WEBHOOK_EVENTS) - {"*", "ping"}
 RETRY_WINDOW = dt.timedelta(hours=24, minutes=5)  # "at least 24 hours"
 BACKOFF_FIRST = dt.timedelta(seconds=30)
 BACKOFF_CAP = dt.timedelta(hours=1)
@@ -120,7 +124,7 @@ def fan_out(limit: int = 200) -> int:
     """Queue a delivery for each active subscription of each new event; returns events read.
 
     Runs in one transaction with the cursor, so every event is fanned out exactly once.
-    `ping` events are queued by `ping_webhook` itself, for their one subscription.
+    Only the event types of the webhook contract are delivered.
     """
     with transaction():
         after = cursor("webhooks")
@@ -135,10 +139,12 @@ def fan_out(limit: int = 200) -> int:
         now = utcnow()
         rows = []
         for event in events:
-            if event.type == "ping":
+            if event.type not in DELIVERABLE:
                 continue
             for sub in subscriptions[event.account_id]:
-                if subscribed(sub.events.split(), event.type):
+                # A subscription hears what happens from its creation on.
+                if event.created_at >= sub.created_at and subscribed(sub.events.split(),
+                                                                     event.type):
                     rows.append({
                         "account": event.account_id, "subscription": sub.id,
                         "event": event.id, "event_type": event.type,
@@ -202,7 +208,7 @@ def claim_due(limit: int) -> list[Outbound]:
                                SubscriptionRow.secret.alias("sub_secret"),
                                SubscriptionRow.active.alias("sub_active"))
             .join(SubscriptionRow, on=(DeliveryRow.subscription == SubscriptionRow.id),
-                  join_type="LEFT OUTER")
+                  join_type=JOIN.LEFT_OUTER)
             .where((DeliveryRow.state == "pending") & (DeliveryRow.next_attempt_at <= now))
             .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
             .limit(limit)
@@ -211,15 +217,19 @@ def claim_due(limit: int) -> list[Outbound]:
         if not rows:
             return []
         (DeliveryRow.update(state="sending", next_attempt_at=now,
-                            first_attempt_at=DeliveryRow.first_attempt_at.coalesce(now))
+                            first_attempt_at=fn.COALESCE(DeliveryRow.first_attempt_at, now))
          .where(DeliveryRow.id.in_([r.id for r in rows]))
          .execute())
+    # A delivery queued without its body (a ping, say) is built from its event now.
+    missing = [r.event_id for r in rows if r.body is None and r.event_id is not None]
+    bodies = {e.id: event_body(e.id, e.type, e.created_at, e.data)
+              for e in EventRow.select().where(EventRow.id.in_(missing))} if missing else {}
     return [
         Outbound(
             id=r.id, account_id=r.account_id, subscription_id=r.subscription_id,
             connector=r.connector, event_id=r.event_id, event_type=r.event_type,
             message_id=r.message_id or f"msg_{r.event_id}_{r.subscription_id}",
-            url=r.url or r.sub_url, body=r.body or "{}",
+            url=r.url or r.sub_url, body=r.body or bodies.get(r.event_id, "{}"),
             headers=msgspec.json.decode(r.headers) if r.headers else {},
             secret=r.sub_secret, attempt=r.attempt, created_at=utc(r.created_at),
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -15,18 +16,22 @@ from api.services.common import (
     Page,
     check_choice,
     clean_text,
+    emit,
     fetch,
+    fetch_id,
     fetch_one,
     paginate,
     save_row,
     set_fields,
+    transaction,
     utc,
+    utcnow,
 )
-from api.services.errors import Conflict, Invalid
+from api.services.errors import Conflict, DomainError, Invalid, require
 from api.store.models import Department as DepartmentRow
 from api.store.models import Location as LocationRow
 from api.store.models import Worker as WorkerRow
-from api.store.prepared import Prepared
+from api.store.prepared import Prepared, save
 
 LANGUAGES = ("en", "pl", "ro", "lt")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
@@ -145,8 +150,12 @@ def _record(row: WorkerRow) -> Worker:
     )
 
 
-def _columns(account_id: int, fields: dict[str, Any]) -> dict[str, Any]:
-    """Validated column values for the fields present in `fields`."""
+def _columns(account_id: int, fields: dict[str, Any],
+             known: set[tuple[type, int]] | None = None) -> dict[str, Any]:
+    """Validated column values for the fields present in `fields`.
+
+    `known` remembers the (model, id) references already checked, for bulk work.
+    """
     columns: dict[str, Any] = {}
     for name in ("first_name", "last_name"):
         if name in fields:
@@ -168,12 +177,13 @@ def _columns(account_id: int, fields: dict[str, Any]) -> dict[str, Any]:
     if "location_id" in fields:
         ident = fields["location_id"]
         columns["location"] = (
-            None if ident is None else fetch(LocationRow, account_id, ident, "Location").id
+            None if ident is None else fetch_id(LocationRow, account_id, ident, "Location", known)
         )
     if "department_id" in fields:
         ident = fields["department_id"]
         columns["department"] = (
-            None if ident is None else fetch(DepartmentRow, account_id, ident, "Department").id
+            None if ident is None
+            else fetch_id(DepartmentRow, account_id, ident, "Department", known)
         )
     if "preferred_language" in fields:
         columns["preferred_language"] = check_choice(
@@ -262,25 +272,97 @@ def deactivate_worker(account_id: int, worker_id: int) -> Worker:
     return update_worker(account_id, worker_id, WorkerUpdate(active=False))
 
 
+class Upserted(NamedTuple):
+    """What `upsert_workers` did with one item."""
+
+    outcome: str  # created | updated | unchanged | error
+    worker_id: int | None
+    error: DomainError | None
+
+
+IMPORT_BATCH = 500
+
+
+def upsert_workers(account_id: int, items: Sequence[WorkerUpdate]) -> list[Upserted]:
+    """Create or update many workers by `employee_ref`, in one transaction (imports use this).
+
+    Each item writes only the fields it sets; a new worker needs first and last name.
+    A bad item comes back as an `error` outcome with its domain error and the others
+    go ahead. Fires `worker_created` / `worker_updated` for each change.
+    """
+    results: list[Upserted | None] = [None] * len(items)
+    known: set[tuple[type, int]] = set()
+    with transaction():
+        planned: list[tuple[int, WorkerRow, str]] = []
+        fields_of: list[dict[str, Any]] = [set_fields(item) for item in items]
+        refs: list[str | None] = []
+        for n, fields in enumerate(fields_of):
+            try:
+                refs.append(clean_text(fields.get("employee_ref"), "employee_ref",
+                                       max_length=50, required=True))
+            except DomainError as error:
+                refs.append(None)
+                results[n] = Upserted("error", None, error)
+        existing: dict[str, WorkerRow] = {}
+        wanted = [ref for ref in refs if ref]
+        for start in range(0, len(wanted), IMPORT_BATCH):
+            chunk = wanted[start:start + IMPORT_BATCH]
+            for row in WorkerRow.select().where((WorkerRow.account == account_id)
+                                                & WorkerRow.employee_ref.in_(chunk)):
+                existing[row.employee_ref] = row
+        seen: dict[str, int] = {}
+        for n, (fields, ref) in enumerate(zip(fields_of, refs, strict=True)):
+            if results[n] is not None or ref is None:
+                continue
+            try:
+                if ref in seen:
+                    raise Conflict(f"Employee reference {ref!r} appears twice in this import",
+                                   code="duplicate_employee_ref")
+                seen[ref] = n
+                columns = _columns(account_id, {**fields, "employee_ref": ref}, known)
+                row = existing.get(ref)
+                if row is None:
+                    for name in ("first_name", "last_name"):
+                        require(columns.get(name), name)
+                    row = WorkerRow(account=account_id, **columns)
+                    _check(row)
+                    planned.append((n, row, "created"))
+                    continue
+                changed = False
+                for column, value in columns.items():
+                    attribute = f"{column}_id" if column in ("location", "department") else column
+                    if getattr(row, attribute) != value:
+                        setattr(row, column, value)
+                        changed = True
+                _check(row)
+                if changed:
+                    planned.append((n, row, "updated"))
+                else:
+                    results[n] = Upserted("unchanged", row.id, None)
+            except DomainError as error:
+                results[n] = Upserted("error", None, error)
+        now = utcnow()
+        for n, row, outcome in planned:
+            row.updated_at = now
+            save(row)
+            results[n] = Upserted(outcome, row.id, None)
+        ids = [row.id for _, row, _ in planned]
+        records: dict[int, Worker] = {}
+        for start in range(0, len(ids), IMPORT_BATCH):
+            for row in _query(account_id).where(WorkerRow.id.in_(ids[start:start + IMPORT_BATCH])):
+                records[row.id] = _record(row)
+        for _, row, outcome in planned:
+            emit(account_id, f"worker_{outcome}", records[row.id])
+    return [result for result in results if result is not None]
+
+
 def upsert_worker(account_id: int, data: WorkerUpdate) -> tuple[str, Worker]:
-    """Create or update the worker whose `employee_ref` is set in `data` (imports use this).
+    """Create or update the worker whose `employee_ref` is set in `data`.
 
     Only the fields set in `data` are written. Returns `("created" | "updated" |
     "unchanged", worker)`; an update fires `worker_updated` only when something changed.
     """
-    fields = set_fields(data)
-    ref = clean_text(fields.get("employee_ref"), "employee_ref", max_length=50, required=True)
-    existing = _by_ref.one(account=account_id, ref=ref)
-    if existing is None:
-        created = create_worker(account_id, WorkerCreate(**{**fields, "employee_ref": ref}))
-        return "created", created
-    row = fetch(WorkerRow, account_id, existing.id, "Worker")
-    changed = False
-    for column, value in _columns(account_id, fields).items():
-        current = getattr(row, f"{column}_id" if column in ("location", "department") else column)
-        if current != value:
-            setattr(row, column, value)
-            changed = True
-    if not changed:
-        return "unchanged", _record(existing)
-    return "updated", _save(row, "worker_updated")
+    (result,) = upsert_workers(account_id, [data])
+    if result.error is not None:
+        raise result.error
+    return result.outcome, get_worker(account_id, result.worker_id)

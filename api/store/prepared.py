@@ -13,12 +13,23 @@ as peewee's fields do.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
 
-from peewee import Alias, Field, Node, Query
+from peewee import (
+    Alias,
+    CharField,
+    DateField,
+    DateTimeField,
+    Field,
+    IntegerField,
+    Node,
+    Query,
+    TextField,
+)
 
 from api.store.models import database
 
@@ -59,9 +70,39 @@ class _Slots:
         return Slot(name)
 
 
+def _fast_datetime(field: Field) -> Callable[[Any], Any]:
+    def read(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return dt.datetime.fromisoformat(value)
+            except ValueError:
+                pass
+        return field.python_value(value)
+
+    return read
+
+
+def _fast_date(field: Field) -> Callable[[Any], Any]:
+    def read(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        return field.python_value(value)
+
+    return read
+
+
 def _reader(column: Any) -> Callable[[Any], Any] | None:
     if isinstance(column, Alias):
         column = column.node
+    if isinstance(column, DateTimeField):
+        return _fast_datetime(column)  # SQLite keeps ISO text; strptime is slow
+    if isinstance(column, DateField):
+        return _fast_date(column)
+    if isinstance(column, IntegerField | CharField | TextField):
+        return None  # the driver already returns int / str
     return column.python_value if isinstance(column, Field) else None
 
 

@@ -43,6 +43,7 @@ LANGUAGES = {"en": "en", "english": "en", "pl": "pl", "polish": "pl", "polski": 
 ACTIVE = {"1", "yes", "y", "true", "active", "placed", "working", "current"}
 INACTIVE = {"0", "no", "n", "false", "inactive", "left", "finished", "ended", "archived"}
 REPORT_CHANGES = 50  # changes listed in the run log (all are counted)
+BATCH = 500  # rows written together
 
 
 def _key(header: str) -> str:
@@ -166,13 +167,11 @@ class AtsCsvImport(Connector):
         location_ids = set(locations.values())
         departments = {d["name"].casefold(): d["id"] for d in context.departments()}
         seen: dict[str, int] = {}
-        changes = 0
+        batch: list[tuple[int, dict[str, Any]]] = []
+        reported = [0]
         context.log(f"{len(rows)} rows in {path.name}; columns: "
                     + ", ".join(f"{f}←{headers[i]!r}" for f, i in columns.items()))
         for done, (line, cells) in enumerate(rows, start=1):
-            if done % 200 == 0:
-                context.check_cancelled()
-                context.progress(done, len(rows), f"line {line}")
             try:
                 fields = self._fields(cells, columns, settings, locations, location_ids,
                                       departments, context)
@@ -181,16 +180,14 @@ class AtsCsvImport(Connector):
                     raise ValueError(f"employee reference {ref!r} already appears on line "
                                      f"{seen[ref]}")
                 seen[ref] = line
-                outcome = context.upsert_worker(fields)
+                batch.append((line, fields))
             except ValueError as error:
                 context.row_error(line, str(error))
-                continue
-            context.count(outcome)
-            if outcome != "unchanged" and changes < REPORT_CHANGES:
-                changes += 1
-                verb = "would be " if context.dry_run else ""
-                context.log(f"line {line}: {fields['employee_ref']} "
-                            f"{fields['first_name']} {fields['last_name']} {verb}{outcome}")
+            if len(batch) >= BATCH or done == len(rows):
+                context.check_cancelled()
+                self._write(context, batch, reported)
+                batch = []
+                context.progress(done, len(rows), f"line {line}")
         context.count("rows", len(rows))
         if settings.get("deactivate_missing"):
             self._deactivate_missing(context, seen)
@@ -242,6 +239,21 @@ class AtsCsvImport(Connector):
                                  "English, Polish, Romanian, Lithuanian")
             fields["preferred_language"] = LANGUAGES[value]
         return fields
+
+    @staticmethod
+    def _write(context: ConnectorContext, batch: list[tuple[int, dict[str, Any]]],
+               reported: list[int]) -> None:
+        results = context.upsert_workers([fields for _, fields in batch])
+        for (line, fields), (outcome, error) in zip(batch, results, strict=True):
+            if error is not None:
+                context.row_error(line, error)
+                continue
+            context.count(outcome)
+            if outcome != "unchanged" and reported[0] < REPORT_CHANGES:
+                reported[0] += 1
+                verb = "would be " if context.dry_run else ""
+                context.log(f"line {line}: {fields['employee_ref']} {fields['first_name']} "
+                            f"{fields['last_name']} {verb}{outcome}")
 
     @staticmethod
     def _location(value: str, locations: dict[str, int], location_ids: set[int]) -> int | None:

@@ -1,0 +1,44 @@
+"""Fixtures for plugin tests: a plugin host, and the tiny connector package installed for real."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from plugins.manager import PluginHost
+
+TINY = Path(__file__).parent / "tiny_connector"
+
+
+@pytest.fixture
+def host():
+    host = PluginHost(hook_timeout=2.0)
+    try:
+        yield host
+    finally:
+        host.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_site(tmp_path_factory):
+    """The tiny connector distribution, pip-installed into a directory of its own."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+         "--no-build-isolation", "--target", str(target), str(TINY)],
+        check=True, capture_output=True, timeout=180,
+    )
+    return target
+
+
+@pytest.fixture
+def tiny_installed(tiny_site, monkeypatch):
+    """Put the installed tiny package on the path, as if it were in site-packages."""
+    monkeypatch.syspath_prepend(str(tiny_site))
+    importlib.invalidate_caches()
+    yield tiny_site
+    sys.modules.pop("tempclock_tiny_roster", None)
