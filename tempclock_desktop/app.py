@@ -58,9 +58,8 @@ class Desktop:
         session = Session(config, settings)
         server = EmbeddedServer()
         window = MainWindow(session, server)
-        server.failed.connect(lambda _message, _in_use: window.show_panel("server"))
         if settings.start_server if serve is None else serve:
-            window.panels["server"].start_server(port=port)  # type: ignore[attr-defined]
+            server.start(settings.host, settings.port if port is None else port)
         return cls(config, session, server, window)
 
     def stop(self) -> None:

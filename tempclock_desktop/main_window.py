@@ -95,21 +95,17 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
+        # Panels are built the first time they are shown: start-up stays quick.
         self.panels: dict[str, Panel] = {}
+        self._panel_types: dict[str, type[Panel]] = {}
         for caption, entries in SECTIONS:
             header = QListWidgetItem(caption)
             header.setFlags(Qt.ItemFlag.NoItemFlags)
             self.nav.addItem(header)
             for key, panel_type in entries:
-                panel = panel_type(session)
-                if isinstance(panel, ServerPanel):
-                    panel.attach(server)
-                if isinstance(panel, ApiLogsPanel):
-                    panel.revoke_requested.connect(self._revoke_from_logs)
-                self.panels[key] = panel
-                self.stack.addWidget(panel)
-                item = QListWidgetItem(theme.icon(panel.icon_name, theme.SIDEBAR_INK),
-                                       panel.title)
+                self._panel_types[key] = panel_type
+                item = QListWidgetItem(theme.icon(panel_type.icon_name, theme.SIDEBAR_INK),
+                                       panel_type.title)
                 item.setData(Qt.ItemDataRole.UserRole, key)
                 item.setSizeHint(QSize(0, 36))
                 self.nav.addItem(item)
@@ -123,6 +119,9 @@ class MainWindow(QMainWindow):
         self._server_state(server.state)
         self.show_panel("on_site")
         Operation(self, accounts_for_desktop, success=self._accounts_loaded).run()
+        server.failed.connect(lambda _message, _in_use: self.show_panel("server"))
+        if server.state == FAILED:  # it failed before the window existed
+            self.show_panel("server")
 
     # --- building -----------------------------------------------------------------
 
@@ -224,19 +223,32 @@ class MainWindow(QMainWindow):
 
     # --- navigation and accounts --------------------------------------------------
 
+    def panel(self, key: str) -> Panel:
+        """The panel called `key`, built now if it has not been shown yet."""
+        panel = self.panels.get(key)
+        if panel is None:
+            panel = self._panel_types[key](self.session)
+            if isinstance(panel, ServerPanel):
+                panel.attach(self.server)
+            if isinstance(panel, ApiLogsPanel):
+                panel.revoke_requested.connect(self._revoke_from_logs)
+            self.panels[key] = panel
+            self.stack.addWidget(panel)
+        return panel
+
     def show_panel(self, key: str) -> Panel:
         """Bring a panel to the front (its sidebar entry is selected)."""
         for row in range(self.nav.count()):
             if self.nav.item(row).data(Qt.ItemDataRole.UserRole) == key:
                 self.nav.setCurrentRow(row)
-        return self.panels[key]
+        return self.panel(key)
 
     def _nav_changed(self, item: QListWidgetItem | None, _previous) -> None:
         if item is None:
             return
         key = item.data(Qt.ItemDataRole.UserRole)
-        if key in self.panels:
-            self.stack.setCurrentWidget(self.panels[key])
+        if key in self._panel_types:
+            self.stack.setCurrentWidget(self.panel(key))
 
     def _accounts_loaded(self, found: list[accounts.Account]) -> None:
         self.session.set_accounts(found)
@@ -272,7 +284,7 @@ class MainWindow(QMainWindow):
         Operation(self, accounts.list_accounts, success=self.session.set_accounts).run()
 
     def _revoke_from_logs(self, key_id: int, name: str, prefix: str) -> None:
-        keys_panel = self.panels["api_keys"]
+        keys_panel = self.panel("api_keys")
         assert isinstance(keys_panel, ApiKeysPanel)
         keys_panel.revoke(key_id, name, prefix)
 
@@ -305,11 +317,11 @@ class MainWindow(QMainWindow):
                                             else "Start the API")
 
     def _tray_toggle_server(self) -> None:
-        panel = self.panels["server"]
-        assert isinstance(panel, ServerPanel)
         if self.server.running:
             self.server.stop()
         else:
+            panel = self.panel("server")
+            assert isinstance(panel, ServerPanel)
             panel.start_server()
 
     # --- closing --------------------------------------------------------------------

@@ -78,6 +78,7 @@ class EmbeddedServer(QObject):
         self.host = "127.0.0.1"
         self.port = 0
         self.error: str | None = None
+        self.port_in_use = False
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._thread_error: BaseException | None = None
@@ -203,6 +204,7 @@ class EmbeddedServer(QObject):
 
     def _fail(self, message: str, port_in_use: bool) -> None:
         self.error = message
+        self.port_in_use = port_in_use
         self._thread = None
         self._set_state(FAILED)
         self.failed.emit(message, port_in_use)

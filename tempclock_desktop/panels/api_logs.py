@@ -439,12 +439,14 @@ class ApiLogsPanel(Panel):
         progress = QProgressDialog("Exporting API logs…", "Cancel", 0, 0, self)
         progress.setWindowTitle("Export API logs")
         progress.setMinimumDuration(400)
-        progress.canceled.connect(cancelled.set)
+        progress.canceled.connect(lambda: cancelled.set())
         target = Path(path)
 
         def done(count: int) -> None:
+            stopped = cancelled.is_set()
+            progress.canceled.disconnect()  # closing the dialog would read as "Cancel"
             progress.close()
-            if not cancelled.is_set():
+            if not stopped:
                 self.exported.emit(str(target), count)
                 show_notice(self, "Export finished", f"{count} requests written to {target}.")
 

@@ -172,6 +172,8 @@ class ServerPanel(Panel):
         server.state_changed.connect(lambda _state: self._show_state())
         server.failed.connect(self._failed)
         self._show_state()
+        if server.state == FAILED and server.error:
+            self._failed(server.error, server.port_in_use)
 
     def start_server(self, host: str | None = None, port: int | None = None) -> bool:
         """Start the API with the saved host and port (or those given)."""
