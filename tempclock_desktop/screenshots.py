@@ -24,7 +24,11 @@ from api.config import load_config  # noqa: E402
 from api.services import accounts, demo, keys  # noqa: E402
 from api.store import close_store, open_store  # noqa: E402
 from tempclock_desktop.app import Desktop, application  # noqa: E402
+from tempclock_desktop.dialogs.clock import ClockInDialog  # noqa: E402
 from tempclock_desktop.dialogs.keys import IssueKeyDialog, KeyRevealDialog  # noqa: E402
+from tempclock_desktop.dialogs.location import LocationDialog  # noqa: E402
+from tempclock_desktop.dialogs.shift import ShiftDialog  # noqa: E402
+from tempclock_desktop.dialogs.worker import WorkerDialog  # noqa: E402
 from tempclock_desktop.main_window import SECTIONS  # noqa: E402
 from tempclock_desktop.operations import running_operations  # noqa: E402
 
@@ -66,6 +70,19 @@ def _traffic(base: str, good: str, narrow: str) -> None:
         _request(f"{base}/api/v1/timesheets", narrow)  # lacks the scope: 403
     for n in range(14):
         _request(f"{base}/api/v1/workers", f"tc_live_{n:040x}")  # not a key: 401
+
+
+def _edit_first(panel) -> None:
+    panel.table.selectRow(0)
+    panel.open_editor(panel.selected())
+
+
+_DIALOGS = (
+    ("workers", _edit_first, WorkerDialog),
+    ("locations", _edit_first, LocationDialog),
+    ("shifts", lambda panel: panel.open_editor(), ShiftDialog),
+    ("timesheets", lambda panel: panel.clock_in(), ClockInDialog),
+)
 
 
 def _grab(widget: QWidget, path: Path) -> Path:
@@ -112,6 +129,16 @@ def take(out_dir: Path) -> list[Path]:
                         panel.refresh_stats()  # type: ignore[attr-defined]
                         settle(app)
                     written.append(_grab(window, out_dir / f"{n:02d}-{key}.png"))
+            for key, open_dialog, kind in _DIALOGS:
+                n += 1
+                panel = window.show_panel(key)
+                settle(app)
+                open_dialog(panel)
+                settle(app)
+                dialog = next(d for d in panel.findChildren(kind) if d.isVisible())
+                written.append(_grab(dialog, out_dir / f"{n:02d}-{dialog.objectName()}.png"))
+                dialog.reject()
+                settle(app)
             keys_panel = window.show_panel("api_keys")
             settle(app)
             keys_panel.issue()  # type: ignore[attr-defined]

@@ -35,6 +35,7 @@ class FormDialog(QDialog):
                  save: Callable[[Any], Any] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
+        self.setObjectName(title.lower().replace(" ", "-") + "-dialog")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setModal(True)
         self.setMinimumWidth(440)

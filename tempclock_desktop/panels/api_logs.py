@@ -206,18 +206,18 @@ class ApiLogsPanel(Panel):
         )
         self.table = table_view(sortable=False)  # newest first: the order is the point
         self.table.setModel(self.model)
-        for n, width in enumerate((140, 250, 64, 250, 56, 76, 100)):
+        for n, width in enumerate((170, 210, 76, 210, 66, 86, 100)):
             self.table.horizontalHeader().resizeSection(n, width)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.detail = QTextBrowser()
         self.detail.setMinimumWidth(280)
-        self.detail.setPlaceholderText("Select a request to see everything recorded about it.")
+        self.detail.setPlaceholderText("Select a request for its details.")
         splitter = QSplitter()
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([980, 300])
+        splitter.setSizes([1000, 260])
         self.content.addWidget(splitter, 1)
         self.model.page_loaded.connect(lambda _n: self._count())
         self.model.reloaded.connect(self._count)

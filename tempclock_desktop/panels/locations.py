@@ -37,15 +37,15 @@ class LocationsPanel(RecordPanel):
 
     def columns(self):
         return [
-            Column("Name", lambda loc: loc.name, width=220),
-            Column("Address", _address, width=280),
+            Column("Name", lambda loc: loc.name, width=210),
+            Column("Address", _address, width=250),
             Column("Time zone", lambda loc: loc.timezone, width=130),
-            Column("Centre", _centre, width=140),
-            Column("Geofence", _fence),
+            Column("Centre", _centre, width=135),
+            Column("Geofence", _fence, width=115),
             Column("Capacity", lambda loc: "" if loc.capacity is None else str(loc.capacity),
-                   lambda loc: loc.capacity or 0, align_right=True),
+                   lambda loc: loc.capacity or 0, align_right=True, width=80),
             Column("On site now", lambda loc: str(loc.on_site), lambda loc: loc.on_site,
-                   align_right=True),
+                   align_right=True, width=100),
             Column("Status", lambda loc: "Active" if loc.active else "Inactive"),
         ]
 

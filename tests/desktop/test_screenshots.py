@@ -14,7 +14,7 @@ def test_every_panel_and_the_key_reveal_dialog_is_photographed(qtbot, tmp_path):
     written = take(tmp_path / "shots")
     names = [path.name for path in written]
     panels = [key for _caption, entries in SECTIONS for key, _panel in entries]
-    assert len(names) == len(panels) + 2
+    assert len(names) >= len(panels) + 2
     assert names[-1].endswith("key-reveal-dialog.png")
     for key in panels:
         assert any(name.endswith(f"-{key}.png") for name in names), key
