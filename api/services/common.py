@@ -15,7 +15,7 @@ from peewee import IntegrityError, Model, ModelSelect
 from api.services.errors import Invalid, NotFound
 from api.store import database, is_postgres
 from api.store.models import Event, utcnow
-from api.store.prepared import Prepared, Slot, save
+from api.store.prepared import Prepared, Slot, fetch_rows, save
 
 __all__ = [
     "MAX_LIMIT",
@@ -165,7 +165,7 @@ def paginate(
     if params.updated_since is not None:
         query = query.where(model.updated_at >= as_naive_utc(params.updated_since))
     total = query.count()
-    rows = query.order_by(model.id).limit(params.limit).offset(params.offset)
+    rows = fetch_rows(query.order_by(model.id).limit(params.limit).offset(params.offset))
     data = [to_record(row) for row in rows]
     return Page(
         data=data,

@@ -32,7 +32,7 @@ from api.store.models import Department as DepartmentRow
 from api.store.models import Location as LocationRow
 from api.store.models import TimeEntry as TimeEntryRow
 from api.store.models import Worker as WorkerRow
-from api.store.prepared import Prepared
+from api.store.prepared import Prepared, fetch_rows
 
 STATUSES = ("open", "completed", "approved", "disputed")
 SOURCES = ("api", "desktop", "kiosk", "import")
@@ -144,24 +144,30 @@ def _record(row: TimeEntryRow, breaks: list[BreakPeriod]) -> TimeEntry:
     )
 
 
-def _breaks_of(entry_ids: Iterable[int]) -> dict[int, list[BreakPeriod]]:
+_breaks_between = Prepared(
+    lambda p: BreakRow.select(BreakRow.entry, BreakRow.start, BreakRow.end)
+    .where((BreakRow.account == p.account) & (BreakRow.entry >= p.low)
+           & (BreakRow.entry <= p.high))
+    .order_by(BreakRow.entry, BreakRow.start)
+)
+
+
+def _breaks_of(account_id: int, entry_ids: Iterable[int]) -> dict[int, list[BreakPeriod]]:
     found: dict[int, list[BreakPeriod]] = defaultdict(list)
-    ids = list(entry_ids)
+    ids = set(entry_ids)
     if ids:
-        rows = (
-            BreakRow.select(BreakRow.entry, BreakRow.start, BreakRow.end)
-            .where(BreakRow.entry.in_(ids))
-            .order_by(BreakRow.entry, BreakRow.start)
-            .tuples()
-        )
-        for entry_id, start, end in rows:
-            found[entry_id].append(BreakPeriod(start=utc(start), end=utc(end)))
+        # One range read (an id list would cost a parameter per entry); others are skipped.
+        for row in _breaks_between.rows(account=account_id, low=min(ids), high=max(ids)):
+            if row.entry_id in ids:
+                found[row.entry_id].append(BreakPeriod(start=utc(row.start), end=utc(row.end)))
     return found
 
 
 def records(rows: list[TimeEntryRow]) -> list[TimeEntry]:
     """Records for entry rows from `entry_query`, with their breaks in one extra query."""
-    breaks = _breaks_of(row.id for row in rows)
+    if not rows:
+        return []
+    breaks = _breaks_of(rows[0].account_id, (row.id for row in rows))
     return [_record(row, breaks.get(row.id, [])) for row in rows]
 
 
@@ -228,7 +234,8 @@ def iter_entries(account_id: int, params: TimeEntryFilter | None = None,
     query = _filtered(account_id, params or TimeEntryFilter())
     after = 0
     while True:
-        rows = list(query.where(TimeEntryRow.id > after).order_by(TimeEntryRow.id).limit(batch))
+        rows = fetch_rows(query.where(TimeEntryRow.id > after).order_by(TimeEntryRow.id)
+                          .limit(batch))
         if not rows:
             return
         yield from records(rows)

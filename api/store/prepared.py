@@ -25,6 +25,8 @@ from peewee import (
     DateField,
     DateTimeField,
     Field,
+    FloatField,
+    ForeignKeyField,
     IntegerField,
     Node,
     Query,
@@ -101,8 +103,10 @@ def _reader(column: Any) -> Callable[[Any], Any] | None:
         return _fast_datetime(column)  # SQLite keeps ISO text; strptime is slow
     if isinstance(column, DateField):
         return _fast_date(column)
-    if isinstance(column, IntegerField | CharField | TextField):
-        return None  # the driver already returns int / str
+    if isinstance(column, ForeignKeyField):
+        column = column.rel_field
+    if isinstance(column, IntegerField | CharField | TextField | FloatField):
+        return None  # the driver already returns int / str / float
     return column.python_value if isinstance(column, Field) else None
 
 
@@ -122,14 +126,19 @@ class _Compiled:
         if self.row_type is None:
             names = [d[0] for d in cursor.description]
             self.row_type = namedtuple("Row", names, rename=True)  # noqa: PYI024
-        readers = self.readers
-        if len(readers) != len(cursor.description):
-            readers = [None] * len(cursor.description)
+        readers = self.readers if len(self.readers) == len(cursor.description) else []
+        convert = [(i, r) for i, r in enumerate(readers) if r is not None]
         make = self.row_type._make
-        return [
-            make([v if r is None or v is None else r(v) for r, v in zip(readers, row, strict=True)])
-            for row in raw
-        ]
+        if not convert:
+            return [make(row) for row in raw]
+        rows = []
+        for row in raw:
+            values = list(row)
+            for i, read in convert:
+                if values[i] is not None:
+                    values[i] = read(values[i])
+            rows.append(make(values))
+        return rows
 
 
 class Prepared:
@@ -221,3 +230,14 @@ def save(row: Any) -> None:
         prepared = _saves.get(key) or _saves.setdefault(key, _update_of(model, names))
         prepared.rowcount(**{name: row.__data__.get(name) for name in names}, **{_PK: pk})
     row._dirty.clear()
+
+
+def fetch_rows(query: Query) -> list[Any]:
+    """Run a query built on the fly; rows as named tuples, read like `Prepared.rows`.
+
+    For queries that change with their filters (lists): the SQL is built each time,
+    but the rows skip peewee's model objects and slow date parsing.
+    """
+    compiled = _Compiled(database.obj, query)
+    cursor = compiled.db.execute_sql(compiled.sql, compiled.args({}))
+    return compiled.make_rows(cursor)

@@ -114,8 +114,10 @@ class PayrollCsvExport(Connector):
             clock_out = entry["clock_out"].astimezone(tz)
             line["locations"].add(entry["location_name"])
             line["entries"] += 1
-            line["first_in"] = min(filter(None, (line["first_in"], clock_in)))
-            line["last_out"] = max(filter(None, (line["last_out"], clock_out)))
+            if line["first_in"] is None or clock_in < line["first_in"]:
+                line["first_in"] = clock_in
+            if line["last_out"] is None or clock_out > line["last_out"]:
+                line["last_out"] = clock_out
             line["break_minutes"] += entry["break_minutes"]
             line["worked_seconds"] += round((entry["total_hours"] or 0) * 3600)
             context.count("entries")
@@ -138,7 +140,7 @@ class PayrollCsvExport(Connector):
             codes[d["cost_code"]]["workers"].add(who)
             rows.append([d["employee_ref"], d["worker"], d["date"].isoformat(), d["department"],
                          d["cost_code"], "; ".join(sorted(d["locations"])), d["entries"],
-                         d["first_in"].strftime("%H:%M"), d["last_out"].strftime("%H:%M"),
+                         _hhmm(d["first_in"]), _hhmm(d["last_out"]),
                          d["break_minutes"], f"{minutes / 60:.2f}"])
         context.check_cancelled()
         if context.dry_run:
@@ -159,6 +161,10 @@ class PayrollCsvExport(Connector):
             context.log(f"Wrote {out_dir / stem}.csv and its worker and cost code totals")
         context.count("lines", len(rows))
         context.count("workers", len(workers))
+
+
+def _hhmm(moment: dt.datetime) -> str:
+    return f"{moment.hour:02d}:{moment.minute:02d}"
 
 
 def _write(path: Path, header: list[str], rows: list[list[Any]]) -> None:
