@@ -7,10 +7,12 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from api.config import Config, load_config
@@ -88,10 +90,21 @@ def run(data_dir: str | Path | None = None, argv: list[str] | None = None) -> in
                              f"TempClock could not open its data in {config.data_dir}:\n\n{error}")
         return 1
     desktop.window.show()
+    _quit_on_signals(desktop)
     try:
         return app.exec()
     finally:
         desktop.stop()
+
+
+def _quit_on_signals(desktop: Desktop) -> None:
+    """Ctrl+C or SIGTERM quits like the Quit command: the API stops gracefully first."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda _n, _f: desktop.window.quit())
+    # Python runs signal handlers only between bytecodes: wake it now and then.
+    tick = QTimer(desktop.window)
+    tick.timeout.connect(lambda: None)
+    tick.start(250)
 
 
 def main() -> None:

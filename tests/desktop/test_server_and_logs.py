@@ -183,3 +183,17 @@ def test_closing_can_keep_the_api_serving_from_the_tray(qtbot, start_desktop, ap
     assert not window.isVisible()
     assert desktop.server.state == RUNNING
     assert api_client(desktop.server.url).get("/api/v1/workers").status_code == 401
+
+
+def test_a_new_port_is_saved_and_the_api_restarts_on_it(qtbot, start_desktop, api_client):
+    desktop = start_desktop(serve=True)
+    server = desktop.server
+    panel = desktop.window.show_panel("server")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        new_port = probe.getsockname()[1]
+    panel.port.setValue(new_port)
+    panel.apply_button.click()
+    qtbot.waitUntil(lambda: server.state == RUNNING and server.port == new_port, timeout=15_000)
+    assert desktop.session.settings.port == new_port
+    assert api_client(server.url).get("/api/v1/workers").status_code == 401
