@@ -18,7 +18,7 @@ from api.http.docs import OPENAPI_PATH, docs_routes
 from api.http.errors import EXCEPTION_HANDLERS
 from api.http.gate import AuthGate
 from api.http.ratelimit import RateLimiter
-from api.http.routing import identity_of, require_route_scope
+from api.http.routing import identity_of
 from api.services import idempotency
 from api.services.api_logs import ApiLogWriter, prune_logs
 
@@ -70,7 +70,6 @@ def create_app(
     api = Router(
         API_PREFIX,
         route_handlers=list(CONTROLLERS),
-        guards=[require_route_scope],
         dependencies={"identity": Provide(identity_of, sync_to_thread=False)},
         security=[{"bearer": []}],
     )

@@ -2,25 +2,25 @@
 
 Every endpoint answers on its clean path and its TempClock `.php` path; each gets
 an `operation_id` (distinct per path, as OpenAPI requires), the scope it needs in
-its `opt` (checked by `require_route_scope`), the error responses it can give in
+its `opt` (checked by the `identity` dependency), the error responses it can give in
 the OpenAPI document, and runs synchronously on a worker thread (peewee keeps one
 connection per thread).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Generic, TypeVar
 
-import anyio.to_thread
 import msgspec
 from litestar import delete, get, patch, post, put
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.handlers import BaseRouteHandler
 from litestar.params import QueryParameter
 from litestar.types import Method
 
@@ -71,20 +71,19 @@ Identity = NamedDependency[keys.KeyIdentity]
 
 
 def identity_of(request: ASGIConnection) -> keys.KeyIdentity:
-    """The verified key of this request, as the gate left it (the `identity` dependency)."""
+    """The `identity` dependency: the verified key of this request, checked for the route's scope.
+
+    The gate verified the key; the scope a route needs is in its `opt` (set by
+    `endpoint`, which refuses a handler without `identity`, so no route skips this).
+    Checked here rather than in a guard because Litestar copies the route handler
+    for every guard call, which costs more than the rest of the check.
+    """
     context = request.scope.get("tempclock")
     identity = getattr(context, "identity", None)
     if identity is None:  # only when the app is served without its gate
         raise Unauthenticated("Missing API key", code="key_missing")
+    keys.require_scope(identity, request.route_handler.opt["scope"])
     return identity
-
-
-async def require_route_scope(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """Guard: the key must carry the scope in the route's `opt` (no scopes = full access).
-
-    Async because it only reads memory: Litestar would run a sync guard on a thread.
-    """
-    keys.require_scope(identity_of(connection), handler.opt["scope"])
 
 
 # --- paths and operation ids ---------------------------------------------------------
@@ -147,7 +146,13 @@ def query_of(struct: type[S]) -> Callable[..., S]:
                                             default=default, annotation=annotated))
         annotations[field.name] = annotated
 
-    def read(**values: Any) -> S:
+    # Depending on `identity` (unused) makes Litestar resolve the two one after the other:
+    # independent dependencies are resolved in a task group, which costs more than both.
+    parameters.append(inspect.Parameter("identity", inspect.Parameter.KEYWORD_ONLY,
+                                        annotation=Identity))
+    annotations["identity"] = Identity
+
+    def read(identity: keys.KeyIdentity, **values: Any) -> S:
         return struct(**values)
 
     read.__name__ = read.__qualname__ = f"read_{_snake(struct.__name__)}"
@@ -162,6 +167,8 @@ def _snake(name: str) -> str:
 
 # --- the endpoint decorator ----------------------------------------------------------
 
+# Handlers run here: peewee keeps one connection per thread, so 32 threads = 32 connections.
+_handler_threads = ThreadPoolExecutor(max_workers=32, thread_name_prefix="api-handler")
 _DECORATORS = {"GET": get, "POST": post, "PUT": put, "PATCH": patch, "DELETE": delete}
 _ALWAYS = (400, 401, 403, 429)
 
@@ -188,11 +195,17 @@ def endpoint(
     )
 
     def decorate(fn: Callable[..., Any]) -> Any:
+        if "identity" not in inspect.signature(fn).parameters:
+            raise TypeError(f"{fn.__qualname__}: an API endpoint takes `identity: Identity`, "
+                            "which checks the scope of its route")
+
         # Our own thread hop rather than `sync_to_thread=True`, which Litestar 2.25 applies
-        # twice to a handler registered on several paths.
+        # twice to a handler registered on several paths (and anyio's hop costs more).
         @functools.wraps(fn)
         async def on_worker_thread(*args: Any, **values: Any) -> Any:
-            return await anyio.to_thread.run_sync(functools.partial(fn, *args, **values))
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(_handler_threads,
+                                              functools.partial(fn, *args, **values))
 
         return route(on_worker_thread)
 

@@ -32,6 +32,8 @@ MAX_LIST = 10_000
 _KEYISH_VALUE = re.compile(r"tc_(live|test)_[0-9A-Za-z]*", re.IGNORECASE)
 _KEYISH_NAME = re.compile(r"(^|_)(key|api_?key|token|access_?token|secret|password|auth"
                           r"|authorization)$", re.IGNORECASE)
+_KEYISH_QUERY = re.compile(r"(^|[&;_])(key|api_?key|token|access_?token|secret|password|auth"
+                           r"|authorization)=", re.IGNORECASE)
 _STATUS_FILTER = re.compile(r"([1-5])(xx|\d\d)", re.IGNORECASE)
 
 
@@ -62,8 +64,8 @@ class ApiLog(ApiLogEntry, kw_only=True):
 
 def redact_query(query: str) -> str:
     """The query string without anything that looks like a key, token or secret."""
-    if not query:
-        return ""
+    if not query or not (_KEYISH_QUERY.search(query) or _KEYISH_VALUE.search(query)):
+        return query
     kept = [
         (name, value)
         for name, value in parse_qsl(query, keep_blank_values=True)
@@ -82,32 +84,58 @@ def _clip(value: str | None, length: int) -> str | None:
     return None if value is None else value[:length]
 
 
+_COLUMNS = (
+    ApiLogRow.created_at, ApiLogRow.account, ApiLogRow.key, ApiLogRow.key_name,
+    ApiLogRow.key_prefix, ApiLogRow.method, ApiLogRow.path, ApiLogRow.query, ApiLogRow.status,
+    ApiLogRow.duration_ms, ApiLogRow.client, ApiLogRow.user_agent, ApiLogRow.request_id,
+    ApiLogRow.error_code,
+)
+_insert_sql: tuple[object, str, list[int]] | None = None
+
+
+def _insert_statement() -> tuple[str, list[int]]:
+    """The INSERT for one row and the order of its values, built once per database.
+
+    Batches run it with executemany: building peewee SQL for a few hundred rows costs
+    more than inserting them.
+    """
+    global _insert_sql
+    db = database.obj
+    if _insert_sql is None or _insert_sql[0] is not db:
+        # Number the values to learn the order peewee puts the columns in.
+        sql, numbers = ApiLogRow.insert({c: n for n, c in enumerate(_COLUMNS)}).sql()
+        _insert_sql = (db, sql, [int(float(n)) for n in numbers])
+    return _insert_sql[1], _insert_sql[2]
+
+
+def _row(e: ApiLogEntry) -> tuple[object, ...]:
+    values = (
+        e.created_at.astimezone(dt.UTC).replace(tzinfo=None),
+        e.account_id,
+        e.key_id,
+        _clip(e.key_name, 100),
+        _clip(e.key_prefix, 32),
+        e.method[:10],
+        redact_path(e.path)[:500],
+        redact_query(e.query)[:4000],
+        e.status,
+        round(e.duration_ms, 3),
+        e.client[:64],
+        e.user_agent[:300],
+        e.request_id[:64],
+        _clip(e.error_code, 50),
+    )
+    return tuple(v if v is None else c.db_value(v) for c, v in zip(_COLUMNS, values, strict=True))
+
+
 def write_logs(entries: Sequence[ApiLogEntry]) -> int:
     """Insert a batch of entries in one transaction; returns how many were written."""
     if not entries:
         return 0
-    rows = [
-        {
-            "created_at": e.created_at.astimezone(dt.UTC).replace(tzinfo=None),
-            "account": e.account_id,
-            "key": e.key_id,
-            "key_name": _clip(e.key_name, 100),
-            "key_prefix": _clip(e.key_prefix, 32),
-            "method": e.method[:10],
-            "path": redact_path(e.path)[:500],
-            "query": redact_query(e.query)[:4000],
-            "status": e.status,
-            "duration_ms": round(e.duration_ms, 3),
-            "client": e.client[:64],
-            "user_agent": e.user_agent[:300],
-            "request_id": e.request_id[:64],
-            "error_code": _clip(e.error_code, 50),
-        }
-        for e in entries
-    ]
+    sql, order = _insert_statement()
+    rows = [[values[n] for n in order] for values in map(_row, entries)]
     with transaction():
-        for start in range(0, len(rows), 200):  # stays under SQLite's bound-variable limit
-            ApiLogRow.insert_many(rows[start:start + 200]).execute()
+        database.cursor().executemany(sql, rows)
     return len(rows)
 
 
@@ -193,8 +221,9 @@ _STOP = object()
 class ApiLogWriter:
     """A background thread that writes log entries (and key `last_used_at`) in batches.
 
-    `record` never blocks. Entries are written at most `interval` seconds after they
-    arrive, `batch_size` at a time; `close` writes whatever is left before returning.
+    `record` never blocks. Entries are written about `interval` seconds after the first
+    of a batch arrives, `batch_size` rows per insert; `close` writes whatever is left
+    before returning.
     `maintenance` callables (pruning old logs, say) run every `maintenance_every` seconds.
     """
 
@@ -243,35 +272,27 @@ class ApiLogWriter:
         stopping = False
         try:
             while not stopping:
-                batch: list[ApiLogEntry] = []
                 try:
                     first = self._queue.get(timeout=1.0)
                 except queue.Empty:
                     first = None
+                batch: list[ApiLogEntry] = []
                 if first is _STOP:
                     stopping = True
                 elif first is not None:
                     batch.append(first)
-                    deadline = time.monotonic() + self.interval
-                    while len(batch) < self.batch_size:
-                        remaining = deadline - time.monotonic()
-                        try:
-                            item = (self._queue.get(timeout=remaining) if remaining > 0
-                                    else self._queue.get_nowait())
-                        except queue.Empty:
-                            break
-                        if item is _STOP:
-                            stopping = True
-                            break
+                    # Let a batch gather: nobody waits on the queue meanwhile, so recording
+                    # an entry never wakes this thread.
+                    time.sleep(self.interval)
+                while True:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is _STOP:
+                        stopping = True
+                    else:
                         batch.append(item)
-                if stopping:  # drain what arrived before the stop
-                    while True:
-                        try:
-                            item = self._queue.get_nowait()
-                        except queue.Empty:
-                            break
-                        if item is not _STOP:
-                            batch.append(item)
                 self._write(batch)
                 if self.maintenance and time.monotonic() >= next_maintenance:
                     next_maintenance = time.monotonic() + self.maintenance_every
