@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -67,7 +68,8 @@ def serve_forever(app: object, port: int) -> None:
     """Run `app` on loopback with the settings `tempclock serve` uses."""
     from api.server import build_server
 
-    build_server(app, "127.0.0.1", port, log_level="warning").run()
+    with contextlib.suppress(KeyboardInterrupt):  # the parent stops us with SIGINT
+        build_server(app, "127.0.0.1", port, log_level="warning").run()
 
 
 def wrk(url: str, *, seconds: int, connections: int, threads: int = 1,
