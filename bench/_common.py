@@ -73,14 +73,19 @@ def serve_forever(app: object, port: int) -> None:
 
 
 def wrk(url: str, *, seconds: int, connections: int, threads: int = 1,
-        headers: dict[str, str] | None = None) -> dict[str, float]:
+        headers: dict[str, str] | None = None, script: str | None = None,
+        stderr: object = None) -> dict[str, float]:
     """Run wrk; returns requests/s, p50/p99 (ms) and the count of non-2xx answers."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
-    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
+            "--timeout", "10s"]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    if script is not None:
+        args += ["-s", script]
+    out = subprocess.run([*args, url], stdout=subprocess.PIPE, stderr=stderr or subprocess.PIPE,
+                         text=True, check=True).stdout
 
     def latency(label: str) -> float:
         match = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)

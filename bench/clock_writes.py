@@ -1,0 +1,184 @@
+"""Clock writes: 32 concurrent clients clocking distinct workers in and out over HTTP.
+
+    .venv/bin/python bench/clock_writes.py [--seconds 20] [--connections 32] [--profile]
+
+wrk keeps 32 connections busy with `POST /api/v1/clock`; its Lua script walks through
+2,000 workers in turn (in, then out on the next lap), so the requests in flight are
+always for distinct workers and each worker's actions arrive in order. The store is
+SQLite with the production settings (WAL, synchronous=FULL, BEGIN IMMEDIATE).
+Afterwards it checks that no request failed, that no worker has two open entries and
+that the entries match the actions. Target: >= 1,000 clock actions/s, zero errors.
+`--profile` samples the server with py-spy during the run and prints where time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from _common import ChildServer, scratch_dir, serve_forever, wrk
+
+TARGET = 1_000
+WORKERS_PER_RUN = 2_000
+
+LUA = """
+local first, count, key = %(first)d, %(count)d, "%(key)s"
+local k = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. key
+request = function()
+  local worker = first + (k %% count)
+  local action = (math.floor(k / count) %% 2 == 0) and "in" or "out"
+  k = k + 1
+  return wrk.format(nil, "/api/v1/clock", nil,
+                    string.format('{"worker_id": %%d, "action": "%%s"}', worker, action))
+end
+response = function(status, headers, body)
+  if status >= 300 then io.stderr:write(status .. " " .. body .. "\\n") end
+end
+"""
+
+
+def seed(data_dir: Path, workers: int) -> dict:
+    from api.config import load_config
+    from api.services import accounts, keys, locations
+    from api.store import close_store, database, open_store
+    from api.store.models import Worker, utcnow
+
+    open_store(load_config(data_dir))
+    account = accounts.create_account("Clock Staffing", api_enabled=True)
+    site = locations.create_location(account.id, locations.LocationCreate(
+        name="Leeds DC", timezone="Europe/London"))
+    now = utcnow()
+    with database.atomic():
+        for start in range(0, workers, 500):
+            Worker.insert_many([
+                {"account": account.id, "first_name": f"W{n}", "last_name": "Clock",
+                 "employee_ref": f"C{n:05d}", "location": site.id, "created_at": now,
+                 "updated_at": now}
+                for n in range(start, min(workers, start + 500))
+            ]).execute()
+    first = Worker.select(Worker.id).where(Worker.account == account.id).order_by(
+        Worker.id).first().id
+    key = keys.issue_key(account.id, "Clock bench", rate_limit=keys.MAX_RATE_LIMIT).plaintext
+    close_store()
+    return {"key": key, "first": first, "account_id": account.id}
+
+
+def run_wrk(url: str, script: str, seconds: int, connections: int) -> tuple[dict, list[str]]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    errors_file = Path(f.name).with_suffix(".err")
+    with errors_file.open("w") as err:
+        result = wrk(url, seconds=seconds, connections=connections, script=f.name, stderr=err)
+    errors = [line for line in errors_file.read_text().splitlines() if line.strip()]
+    return result, errors
+
+
+def profile(pid: int, seconds: int) -> subprocess.Popen | None:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("(py-spy not installed: pip install py-spy)")
+        return None
+    out = Path(tempfile.gettempdir()) / "clock_writes.spy"
+    return subprocess.Popen([spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "200",
+                             "--nonblocking", "-f", "raw", "-o", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def print_profile(top: int = 18) -> None:
+    path = Path(tempfile.gettempdir()) / "clock_writes.spy"
+    if not path.exists():
+        return
+    own: collections.Counter[str] = collections.Counter()
+    inside: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not stack:
+            continue
+        frames = stack.split(";")
+        total += int(n)
+        own[frames[-1]] += int(n)
+        for frame in set(frames):
+            inside[frame] += int(n)
+    print(f"profile (py-spy, {total} samples of all server threads, idle waits included):")
+    print("  own time:")
+    for frame, n in own.most_common(top):
+        print(f"    {n / total:6.1%}  {frame[:110]}")
+    print("  including callees (tempclock code):")
+    ours = [(f, n) for f, n in inside.most_common() if "/api/" in f or "(api/" in f]
+    for frame, n in ours[:top]:
+        print(f"    {n / total:6.1%}  {frame[:110]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--serve")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--data-dir", type=Path)
+    args = parser.parse_args()
+    if args.serve:
+        from api.config import load_config
+        from api.http import create_app
+        from api.store import open_store
+
+        open_store(load_config(args.data_dir))
+        serve_forever(create_app(), args.port)
+        return
+
+    data_dir = scratch_dir("clock_writes")
+    state = seed(data_dir, 2 * WORKERS_PER_RUN)
+    server = ChildServer(__file__, "full", data_dir)
+    url = server.url + "/api/v1/clock"
+    try:
+        warm = LUA % {"first": state["first"], "count": WORKERS_PER_RUN, "key": state["key"]}
+        run_wrk(url, warm, 3, args.connections)
+        spy = profile(server.process.pid, args.seconds - 2) if args.profile else None
+        main_run = LUA % {"first": state["first"] + WORKERS_PER_RUN, "count": WORKERS_PER_RUN,
+                          "key": state["key"]}
+        result, errors = run_wrk(url, main_run, args.seconds, args.connections)
+        if spy is not None:
+            spy.wait()
+    finally:
+        server.stop()
+
+    from api.config import load_config
+    from api.store import database, open_store
+
+    open_store(load_config(data_dir), upgrade=False)
+    duplicates = database.execute_sql(
+        "SELECT worker_id FROM time_entry WHERE clock_out IS NULL GROUP BY worker_id "
+        "HAVING COUNT(*) > 1").fetchall()
+    opened, closed = database.execute_sql(
+        "SELECT COUNT(*), COUNT(clock_out) FROM time_entry WHERE worker_id >= ?",
+        (state["first"] + WORKERS_PER_RUN,)).fetchone()
+    rate = (result["requests"] - len(errors)) / args.seconds
+    print(f"POST /api/v1/clock, {args.connections} connections (wrk), {args.seconds}s, "
+          f"SQLite WAL + synchronous=FULL")
+    print(f"  {result['requests']:,} clock actions: {rate:,.0f} actions/s sustained   "
+          f"p50 {result['p50_ms']:.1f} ms   p99 {result['p99_ms']:.1f} ms")
+    print(f"  errors: {len(errors)} (non-2xx: {result['non_2xx']})   duplicate open entries: "
+          f"{len(duplicates)}   entries opened {opened:,}, closed {closed:,}")
+    for line in errors[:5]:
+        print(f"    {line[:200]}")
+    ok = rate >= TARGET and not errors and not result["non_2xx"] and not duplicates
+    print(f"  target >= {TARGET:,} actions/s, zero errors, zero duplicates: "
+          f"{'MET' if ok else 'NOT MET'}")
+    if args.profile:
+        print_profile()
+    if not ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
