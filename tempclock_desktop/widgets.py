@@ -114,17 +114,14 @@ class EmptyState(QWidget):
         outer.addLayout(holder)
         self.buttons = QHBoxLayout()
         self.buttons.addStretch(1)
+        self.buttons.addStretch(1)
         outer.addSpacing(8)
         outer.addLayout(self.buttons)
         outer.addStretch(2)
-        self._closed = False
 
     def add_button(self, widget: QPushButton) -> QPushButton:
-        if self._closed:
-            self.buttons.takeAt(self.buttons.count() - 1)
-        self.buttons.addWidget(widget)
-        self.buttons.addStretch(1)
-        self._closed = True
+        """A way forward, centred with the others."""
+        self.buttons.insertWidget(self.buttons.count() - 1, widget)
         return widget
 
 

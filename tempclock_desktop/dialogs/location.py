@@ -6,7 +6,15 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QCompleter, QLineEdit, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QHBoxLayout,
+    QLineEdit,
+    QSpinBox,
+    QWidget,
+)
 
 from api.services.locations import (
     GEOFENCE_MODES,
@@ -87,8 +95,6 @@ class LocationDialog(FormDialog):
         self.add_row("Longitude", self.longitude, "longitude")
         self.add_row("Time zone", self.timezone, "timezone")
         capacity_row = QWidget()
-        from PySide6.QtWidgets import QHBoxLayout
-
         row = QHBoxLayout(capacity_row)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.has_capacity)

@@ -24,6 +24,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from tempclock_desktop.messages import describe
 from tempclock_desktop.operations import Operation
 
 Index = QModelIndex | QPersistentModelIndex
@@ -72,6 +73,7 @@ class RecordTableModel(QAbstractTableModel):
         self._loading = False
         self._generation = 0
         self._load_all_then: list[Callable[[], None]] = []
+        self._keep_going = False  # a load_all() is under way
         self.ever_loaded = False
 
     # --- Qt's interface -----------------------------------------------------
@@ -183,8 +185,6 @@ class RecordTableModel(QAbstractTableModel):
 
     # --- loading -------------------------------------------------------------
 
-    _keep_going = False
-
     def _load_page(self, *, first: bool = False, keep_going: bool = False) -> None:
         self._loading = True
         self._keep_going = keep_going or self._keep_going
@@ -226,8 +226,6 @@ class RecordTableModel(QAbstractTableModel):
     def _page_failed(self, generation: int, error: BaseException) -> None:
         if generation != self._generation:
             return
-        from tempclock_desktop.messages import describe
-
         self._loading = False
         self._exhausted = True
         self._keep_going = False

@@ -9,7 +9,7 @@ from api.services import accounts, keys
 from tempclock_desktop import session as kinds
 from tempclock_desktop.dialogs.keys import IssueKeyDialog, KeyRequest, KeyRevealDialog
 from tempclock_desktop.formatting import when
-from tempclock_desktop.messages import confirm
+from tempclock_desktop.messages import confirm, show_error
 from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
@@ -109,8 +109,6 @@ class ApiKeysPanel(Panel):
         def failed(error) -> None:
             self.api_enabled.setEnabled(True)
             self._show_access(self.session.account)
-            from tempclock_desktop.messages import show_error
-
             show_error(self, error)
 
         Operation(self, lambda: accounts.set_api_enabled(account_id, on), success=done,

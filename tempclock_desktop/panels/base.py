@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from api.services import demo
 from tempclock_desktop import session as kinds
-from tempclock_desktop.messages import confirm, show_notice
+from tempclock_desktop.messages import confirm, show_error, show_notice
 from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.session import Session
@@ -110,8 +110,6 @@ def load_demo_data(parent: QWidget, session: Session) -> None:
 
     def failed(error: BaseException) -> None:
         dialog.close()
-        from tempclock_desktop.messages import show_error
-
         show_error(parent, error, "Demo data was not loaded")
 
     Operation(parent, lambda report: demo.load_demo(account_id, progress=report),
@@ -169,8 +167,8 @@ class RecordPanel(Panel):
             self.header_actions.addWidget(widget)
         self.content.addLayout(bar)
 
-        self.model = RecordTableModel(self.columns(), self._page, muted=self._is_inactive,
-                                      parent=self)
+        self.model = RecordTableModel(self.columns(), lambda _cursor: [],
+                                      muted=self._is_inactive, parent=self)
         self.proxy = SortProxy(self)
         self.proxy.setSourceModel(self.model)
         self.table = table_view()
@@ -203,9 +201,6 @@ class RecordPanel(Panel):
             header.resizeSection(n, column.width or max(90, min(260, 9 * len(column.title) + 50)))
 
     # --- loading ------------------------------------------------------------
-
-    def _page(self, after_id: int | None) -> list[Any]:
-        raise RuntimeError("replaced by reload()")
 
     def reload(self) -> None:
         account_id = self.session.account_id

@@ -72,7 +72,9 @@ class CostCodesPanel(RecordPanel):
             Column("Status", lambda c: "Active" if c.active else "Inactive"),
         ]
 
-    _department_names: dict[int | None, str] = {}
+    def __init__(self, session, parent=None) -> None:
+        self._department_names: dict[int | None, str] = {}  # for the Department column
+        super().__init__(session, parent)
 
     def fetch(self, account_id, after_id, search, include_inactive):
         if after_id is None:  # names for the Department column, once per reload

@@ -19,6 +19,7 @@ from api.services import timesheets
 from tempclock_desktop import session as kinds
 from tempclock_desktop import theme
 from tempclock_desktop.formatting import clock, since
+from tempclock_desktop.messages import describe
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel, load_demo_data
 from tempclock_desktop.widgets import Card, EmptyState, button, label
@@ -120,8 +121,6 @@ class OnSitePanel(Panel):
 
         def failed(error) -> None:
             self._loading = False
-            from tempclock_desktop.messages import describe
-
             self.as_of.setText(describe(error))
 
         Operation(self, lambda: timesheets.on_site_now(account_id), success=done,

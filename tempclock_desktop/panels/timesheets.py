@@ -275,19 +275,19 @@ class TimesheetsPanel(Panel):
         self.reload()
 
     def set_status(self, status: str) -> None:
+        """Approve or dispute the selected closed entry."""
         view = self.selected()
         if view is None:
             return
-        account_id, entry_id = self.session.account_id, view.entry.id
+        account_id, entry_id, filters = self.session.account_id, view.entry.id, self.filters
 
         def done(entry: timesheets.TimeEntry) -> None:
             self.model.upsert(EntryView(entry, view.zone))
             self._selection()
             self.session.notify(kinds.ENTRIES, self)
-            Operation(self, lambda: timesheets.timesheet_totals(account_id, self_filters),
+            Operation(self, lambda: timesheets.timesheet_totals(account_id, filters),
                       success=self._show_totals).run()
 
-        self_filters = self.filters
         Operation(self, lambda: timesheets.set_entry_status(account_id, entry_id, status),
                   success=done).run()
 
