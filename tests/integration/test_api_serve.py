@@ -117,3 +117,39 @@ def test_serving_beyond_this_pc_comes_with_a_warning():
     warning = exposure_warning("0.0.0.0", 8787)  # noqa: S104
     assert warning is not None and "exposed" in warning
     assert exposure_warning("192.168.1.20", 8787) is not None
+
+
+def tempclock(config, *args: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "api.cli", *args, "--json",
+                           "--data-dir", str(config.data_dir)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def test_tempclock_logs_filters_what_the_server_recorded(config, agency):
+    account, key = agency
+    served = Served(config)
+    try:
+        with httpx.Client(base_url=f"{served.url}/api/v1") as client:
+            good = {"Authorization": f"Bearer {key}"}
+            assert client.get("/workers?limit=1", headers=good).status_code == 200
+            assert client.get("/workers/99999", headers=good).status_code == 404
+            bad = {"Authorization": f"Bearer {keys.generate_key()}"}
+            assert client.get("/workers", headers=bad).status_code == 401
+    finally:
+        served.stop()
+    everything = tempclock(config, "logs")["logs"]
+    assert [e["status"] for e in everything] == [401, 404, 200]  # newest first
+    assert [e["status"] for e in tempclock(config, "logs", "--status", "4xx")["logs"]] == [
+        401, 404]
+    assert [e["error_code"] for e in tempclock(config, "logs", "--status", "401")["logs"]] == [
+        "key_unknown"]
+    key_id = keys.list_keys(account.id)[0].id
+    mine = tempclock(config, "logs", "--key", str(key_id))["logs"]
+    assert [e["status"] for e in mine] == [404, 200]
+    assert len(tempclock(config, "logs", "--account", str(account.id), "--since", "1h")["logs"]
+               ) == 2
+    assert tempclock(config, "logs", "--since", "2999-01-01")["logs"] == []
+    text = subprocess.run([sys.executable, "-m", "api.cli", "logs", "--data-dir",
+                           str(config.data_dir)], capture_output=True, text=True, check=True)
+    assert "/api/v1/workers" in text.stdout and key not in text.stdout

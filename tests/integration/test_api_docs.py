@@ -1,0 +1,94 @@
+"""The OpenAPI 3.1 document and the offline docs page."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import httpx
+import pytest
+
+from api.services import workers
+
+ENDPOINTS = ["workers", "timesheets", "clock", "locations", "shifts", "departments",
+             "cost-codes", "webhooks", "on-site-now", "events"]
+
+
+@pytest.fixture(scope="module")
+def document(api):
+    response = httpx.get(f"{api.url}/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_document_is_openapi_3_1_with_bearer_security(document):
+    assert document["openapi"].startswith("3.1")
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http", "scheme": "bearer", "bearerFormat": "tc_live_...",
+        "description": "An API key issued by the admin."}
+    assert {"bearer": []} in document["security"]
+
+
+def test_every_endpoint_is_documented_on_both_paths(document):
+    paths = document["paths"]
+    for name in ENDPOINTS:
+        assert f"/api/v1/{name}" in paths, name
+        assert f"/api/v1/{name}.php" in paths, name
+    assert "/api/v1/cost_codes.php" in paths
+    for name in ("workers", "timesheets", "locations", "shifts", "departments", "cost-codes",
+                 "webhooks"):
+        assert any(re.fullmatch(rf"/api/v1/{name}/\{{\w+\}}", p) for p in paths), name
+
+
+def test_every_operation_has_an_id_and_its_error_responses(document):
+    seen = set()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            assert operation["operationId"] not in seen, (path, method)
+            seen.add(operation["operationId"])
+            for status in ("400", "401", "403", "429"):
+                response = operation["responses"][status]
+                schema = response["content"]["application/problem+json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Problem"}, (path, method, status)
+    problem = document["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) >= {"status", "message", "type", "title", "detail", "code",
+                                         "request_id"}
+
+
+def test_filters_are_documented_as_parameters(document):
+    listed = {p["name"] for p in document["paths"]["/api/v1/timesheets"]["get"]["parameters"]}
+    assert listed >= {"id", "date_from", "date_to", "worker_id", "location_id", "department_id",
+                      "cost_code_id", "status", "entry_filter", "updated_since", "after_id",
+                      "limit", "offset"}
+    clock = document["paths"]["/api/v1/clock"]["post"]
+    assert "Idempotency-Key" in {p["name"] for p in clock["parameters"]}
+    assert {"200", "201", "404", "409"} <= set(clock["responses"])
+
+
+def test_the_docs_page_loads_everything_from_this_server(api):
+    page = httpx.get(f"{api.url}/docs")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/") for s in sources), sources
+    assert "/api/v1/openapi.json" in page.text
+    for source in sources:
+        asset = httpx.get(f"{api.url}{source}")
+        assert asset.status_code == 200, source
+        assert len(asset.content) > 100
+
+
+def test_an_unexpected_failure_is_a_500_logged_with_its_traceback_and_never_sent(
+        client, tenant, monkeypatch, caplog):
+    def broken(account_id, worker_id):
+        raise RuntimeError("disk on fire at /srv/secret/path")
+
+    monkeypatch.setattr(workers, "get_worker", broken)
+    with caplog.at_level(logging.ERROR, logger="api.http"):
+        response = client.get(f"/workers/{tenant.worker.id}")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["code"] == "internal_error" and body["status"] == 500
+    assert "fire" not in response.text and "secret" not in response.text
+    logged = [r for r in caplog.records if r.name == "api.http"]
+    assert logged and logged[0].exc_info is not None
+    assert body["request_id"] in logged[0].getMessage()
