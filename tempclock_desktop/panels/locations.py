@@ -37,10 +37,10 @@ class LocationsPanel(RecordPanel):
 
     def columns(self):
         return [
-            Column("Name", lambda loc: loc.name, width=210),
-            Column("Address", _address, width=250),
+            Column("Name", lambda loc: loc.name, width=205),
+            Column("Address", _address, width=240),
             Column("Time zone", lambda loc: loc.timezone, width=130),
-            Column("Centre", _centre, width=135),
+            Column("Centre", _centre, width=150),
             Column("Geofence", _fence, width=115),
             Column("Capacity", lambda loc: "" if loc.capacity is None else str(loc.capacity),
                    lambda loc: loc.capacity or 0, align_right=True, width=80),
