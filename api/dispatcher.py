@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import contextlib
 import hashlib
 import hmac
 import logging
 import multiprocessing
+import os
+import queue
 import threading
 import time
 from pathlib import Path
@@ -42,6 +45,8 @@ log = logging.getLogger("tempclock.dispatcher")
 USER_AGENT = "TempClock-Webhooks/1"
 CONNECT_TIMEOUT_S = 5.0
 SEND_TIMEOUT_S = 10.0
+RECORD_EVERY_S = 0.05
+DISPATCHER_NICENESS = 10
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
@@ -67,7 +72,7 @@ class Dispatcher:
     """Moves outbox events to their receivers. `start()` runs it; `run_once()` does one pass."""
 
     def __init__(self, *, plugins: PluginHost | None = None, export_dir: Path | None = None,
-                 senders: int = 16, poll_interval: float = 0.2,
+                 senders: int = 8, poll_interval: float = 0.2,
                  send_timeout: float = SEND_TIMEOUT_S) -> None:
         self.plugins = plugins
         self.export_dir = export_dir
@@ -78,6 +83,7 @@ class Dispatcher:
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=senders,
                                                            thread_name_prefix="webhook-send")
         self._in_flight = threading.Semaphore(senders)
+        self._results: queue.Queue[deliveries.Attempt] = queue.Queue()
         self._client = httpx.Client(
             timeout=httpx.Timeout(send_timeout, connect=CONNECT_TIMEOUT_S),
             limits=httpx.Limits(max_connections=senders, max_keepalive_connections=senders),
@@ -135,20 +141,42 @@ class Dispatcher:
             except Exception:  # noqa: BLE001 - a connector's failure must not stop the others
                 log.exception("connector %s failed on event %s", connector_id, event.id)
 
-    def send_due(self, wait: bool = False) -> int:
-        """Start sending due deliveries on the sender pool; returns how many were claimed."""
-        free = 0
+    def send_due(self, wait: bool = False, *, block: float = 0.0) -> int:
+        """Start sending due deliveries on free senders; returns how many were claimed.
+
+        With `block`, wait up to that long for a sender to come free. Senders only
+        talk HTTP; their outcomes are written in batches by `record_results`.
+        """
+        acquired = (self._in_flight.acquire(timeout=block) if block
+                    else self._in_flight.acquire(blocking=False))
+        if not acquired:
+            return 0
+        free = 1
         while self._in_flight.acquire(blocking=False):
             free += 1
-        if free == 0:
-            return 0
-        batch = deliveries.claim_due(free)
-        for _ in range(free - len(batch)):
-            self._in_flight.release()
+        batch: list[deliveries.Outbound] = []
+        try:
+            batch = deliveries.claim_due(free)
+        finally:
+            for _ in range(free - len(batch)):
+                self._in_flight.release()
         futures = [self._pool.submit(self._send, outbound) for outbound in batch]
         if wait:
             concurrent.futures.wait(futures)
+            self.record_results()
         return len(batch)
+
+    def record_results(self) -> int:
+        """Write the outcomes the senders have reported so far, in one transaction."""
+        results = []
+        while True:
+            try:
+                results.append(self._results.get_nowait())
+            except queue.Empty:
+                break
+        if results:
+            deliveries.record_attempts(results)
+        return len(results)
 
     def _send(self, outbound: deliveries.Outbound) -> None:
         try:
@@ -169,12 +197,10 @@ class Dispatcher:
             except httpx.HTTPError as exc:
                 status, ok, error = None, False, f"{type(exc).__name__}: {exc}"
             duration = (time.perf_counter() - started) * 1000
-            deliveries.record_attempt(outbound.id, ok=ok, status_code=status,
-                                      duration_ms=duration, error=error)
+            self._results.put(deliveries.Attempt(outbound.id, ok, status, duration, error))
         except Exception:  # noqa: BLE001 - keep the sender alive; the claim times out and retries
             log.exception("sending delivery %s failed", outbound.id)
         finally:
-            database.close()
             self._in_flight.release()
 
     def run_once(self) -> None:
@@ -197,21 +223,31 @@ class Dispatcher:
                 self._stop.wait(self.poll_interval)
         database.close()
 
+    def _deliver(self) -> int:
+        return self.send_due(block=self.poll_interval)
+
+    def _record(self) -> int:
+        # Outcomes are written together: one transaction for many deliveries.
+        self._stop.wait(RECORD_EVERY_S)
+        return self.record_results()
+
     def start(self) -> None:
-        """Run the three stages on background threads until `stop()`."""
+        """Run the stages on background threads until `stop()`."""
         for name, stage in (("fan-out", self.fan_out), ("plugins", self.notify_plugins),
-                            ("delivery", self.send_due)):
+                            ("delivery", self._deliver), ("recorder", self._record)):
             thread = threading.Thread(target=self._loop, args=(stage, name),
                                       name=f"dispatcher-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the loops and let sends in flight finish (up to `timeout` seconds)."""
+        """Stop the loops, let sends in flight finish (up to `timeout` s) and record them."""
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout)
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.record_results()
+        database.close()
         self._client.close()
         if self.plugins is not None:
             self.plugins.close()
@@ -220,6 +256,9 @@ class Dispatcher:
 def run_forever(config: Config, stop: multiprocessing.synchronize.Event | None = None) -> None:
     """Run a dispatcher with every installed plugin until `stop` is set (a process target)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Background work: when the CPU is short, the API answering requests goes first.
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(DISPATCHER_NICENESS)
     open_store(config)
     dispatcher = Dispatcher(plugins=load_plugins(), export_dir=config.data_dir / "exports")
     dispatcher.start()

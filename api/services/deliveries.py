@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 import msgspec
 from peewee import JOIN, fn
@@ -25,6 +25,7 @@ from api.store.models import DispatchCursor
 from api.store.models import Event as EventRow
 from api.store.models import WebhookDelivery as DeliveryRow
 from api.store.models import WebhookSubscription as SubscriptionRow
+from api.store.prepared import Prepared, Slot
 
 # Events webhooks carry (`ping` is queued for its one subscription by `ping_webhook`).
 DELIVERABLE = frozenset(WEBHOOK_EVENTS) - {"*", "ping"}
@@ -238,29 +239,68 @@ def claim_due(limit: int) -> list[Outbound]:
     ]
 
 
+class Attempt(NamedTuple):
+    """How one sending attempt went."""
+
+    delivery_id: int
+    ok: bool
+    status_code: int | None
+    duration_ms: float
+    error: str | None = None
+
+
+_finish_attempt = Prepared(
+    lambda p: DeliveryRow.update({
+        DeliveryRow.state: Slot("state", DeliveryRow.state),
+        DeliveryRow.status_code: Slot("status_code", DeliveryRow.status_code),
+        DeliveryRow.duration_ms: Slot("duration_ms", DeliveryRow.duration_ms),
+        DeliveryRow.error: Slot("error", DeliveryRow.error),
+        DeliveryRow.next_attempt_at: Slot("next_attempt_at", DeliveryRow.next_attempt_at),
+    }).where(DeliveryRow.id == p.id)
+)
+
+
+def record_attempts(attempts: Sequence[Attempt]) -> list[Delivery]:
+    """Record how attempts went, in one transaction; each failure queues its next attempt
+    unless the retry window has closed."""
+    if not attempts:
+        return []
+    now = utcnow()
+    retries = []
+    with transaction():
+        rows = {row.id: row for row in DeliveryRow.select().where(
+            DeliveryRow.id.in_([a.delivery_id for a in attempts]))}
+        for attempt in attempts:
+            row = rows[attempt.delivery_id]
+            first = row.first_attempt_at or now
+            retry_at = None
+            if not attempt.ok and now - first < RETRY_WINDOW:
+                retry_at = now + backoff(row.attempt)
+                retries.append({
+                    "account": row.account_id, "subscription": row.subscription_id,
+                    "connector": row.connector, "event": row.event_id,
+                    "event_type": row.event_type, "message_id": row.message_id, "url": row.url,
+                    "body": row.body, "headers": row.headers, "attempt": row.attempt + 1,
+                    "state": "pending", "next_attempt_at": retry_at, "first_attempt_at": first,
+                    "created_at": now})
+            row.state = "delivered" if attempt.ok else "failed"
+            row.status_code = attempt.status_code
+            row.duration_ms = round(attempt.duration_ms, 1)
+            row.error = (None if attempt.ok
+                         else (attempt.error or f"HTTP {attempt.status_code}")[:MAX_ERROR_LENGTH])
+            row.next_attempt_at = retry_at
+            _finish_attempt.rowcount(id=row.id, state=row.state, status_code=row.status_code,
+                                     duration_ms=row.duration_ms, error=row.error,
+                                     next_attempt_at=retry_at)
+        if retries:
+            DeliveryRow.insert_many(retries).execute()
+    return [_record(rows[a.delivery_id]) for a in attempts]
+
+
 def record_attempt(delivery_id: int, *, ok: bool, status_code: int | None,
                    duration_ms: float, error: str | None = None) -> Delivery:
-    """Record how an attempt went; a failure queues the next attempt unless the window closed."""
-    now = utcnow()
-    with transaction():
-        row = DeliveryRow.get_by_id(delivery_id)
-        row.state = "delivered" if ok else "failed"
-        row.status_code = status_code
-        row.duration_ms = round(duration_ms, 1)
-        row.error = None if ok else (error or f"HTTP {status_code}")[:MAX_ERROR_LENGTH]
-        row.next_attempt_at = None
-        first = row.first_attempt_at or now
-        if not ok and now - first < RETRY_WINDOW:
-            retry_at = now + backoff(row.attempt)
-            row.next_attempt_at = retry_at
-            DeliveryRow.create(
-                account=row.account_id, subscription=row.subscription_id,
-                connector=row.connector, event=row.event_id, event_type=row.event_type,
-                message_id=row.message_id, url=row.url, body=row.body, headers=row.headers,
-                attempt=row.attempt + 1, state="pending", next_attempt_at=retry_at,
-                first_attempt_at=first)
-        row.save()
-    return _record(row)
+    """Record one attempt (see `record_attempts`)."""
+    return record_attempts([Attempt(delivery_id, ok, status_code, duration_ms, error)])[0]
 
 
 # --- the admin's view -------------------------------------------------------------------

@@ -1,0 +1,172 @@
+"""Webhook delivery rate, and what delivering costs the API's latency (issue 5).
+
+    .venv/bin/python bench/webhooks.py [--events 4000] [--seconds 6] [--rounds 3]
+
+Runs the API (as `tempclock serve` does), a receiver on loopback, and the dispatcher
+in its own process (as the host runs it). Each round measures the API's p50 under a
+steady read load (wrk, authenticated `GET /api/v1/workers?id=N`) twice: once with
+nothing to deliver (the baseline), once while the dispatcher works through a queue of
+`--events` webhook deliveries. Targets: ≥ 200 deliveries/s; p50 with delivery within
+10% of the baseline measured in the same round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from _common import ChildServer, scratch_dir, serve_forever, wrk
+
+TARGET_RATE = 200
+TARGET_P50_RATIO = 1.10
+STATE = "bench.json"
+
+
+def receiver_app():
+    """A bare ASGI sink: reads the body, answers 204."""
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        more = True
+        while more:
+            message = await receive()
+            more = message.get("more_body", False)
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def serve(kind: str, port: int, data_dir: Path) -> None:
+    if kind == "api":
+        from api.config import load_config
+        from api.http import create_app
+        from api.store import open_store
+
+        open_store(load_config(data_dir))
+        serve_forever(create_app(), port)
+    else:
+        serve_forever(receiver_app(), port)
+
+
+def seed(data_dir: Path, receiver_url: str) -> dict:
+    from api.config import load_config
+    from api.services import accounts, keys, locations, webhooks, workers
+    from api.store import close_store, open_store
+
+    open_store(load_config(data_dir))
+    account = accounts.create_account("Bench Staffing", api_enabled=True)
+    site = locations.create_location(account.id, locations.LocationCreate(name="Leeds DC"))
+    worker = workers.create_worker(account.id, workers.WorkerCreate(
+        first_name="Ann", last_name="Nowak", employee_ref="B1", location_id=site.id))
+    key = keys.issue_key(account.id, "Bench", rate_limit=keys.MAX_RATE_LIMIT).plaintext
+    webhooks.create_webhook(account.id, webhooks.WebhookCreate(url=receiver_url + "/hook",
+                                                               events=["worker_updated"]))
+    close_store()
+    return {"key": key, "worker_id": worker.id, "account_id": account.id}
+
+
+def queue_events(data_dir: Path, account_id: int, worker_id: int, count: int) -> None:
+    """`count` worker_updated events in the outbox, as a burst of changes would leave them."""
+    from api.config import load_config
+    from api.services import workers
+    from api.store import close_store, database, open_store
+    from api.store.models import Event, utcnow
+
+    open_store(load_config(data_dir))
+    data = json.dumps(json.loads(json.dumps(workers.get_worker(account_id, worker_id),
+                                            default=str)))
+    now = utcnow()
+    with database.atomic():
+        for start in range(0, count, 500):
+            Event.insert_many([{"account": account_id, "type": "worker_updated", "data": data,
+                                "created_at": now + dt.timedelta(seconds=1)}
+                               for _ in range(min(500, count - start))]).execute()
+    close_store()
+
+
+def delivered(data_dir: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(data_dir / "tempclock.db") as conn:
+        return conn.execute("SELECT COUNT(*) FROM webhook_delivery WHERE state = 'delivered'"
+                            ).fetchone()[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--serve", choices=["api", "receiver"])
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--data-dir", type=Path)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.data_dir)
+        return
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from api.config import load_config
+    from api.dispatcher import start_process
+
+    data_dir = scratch_dir("webhooks") / "data"
+    data_dir.mkdir()
+    receiver = ChildServer(__file__, "receiver", data_dir, ready_path="/")
+    state = seed(data_dir, receiver.url)
+    api = ChildServer(__file__, "api", data_dir)
+    url = f"{api.url}/api/v1/workers?id={state['worker_id']}"
+    headers = {"Authorization": f"Bearer {state['key']}"}
+    base_p50, busy_p50, rates = [], [], []
+    process, stop = start_process(load_config(data_dir))  # the host's dispatcher, idle
+    try:
+        wrk(url, seconds=2, connections=args.connections, headers=headers)  # warm up
+        for round_no in range(1, args.rounds + 1):
+            quiet = wrk(url, seconds=args.seconds, connections=args.connections,
+                        headers=headers)
+            before = delivered(data_dir)
+            queue_events(data_dir, state["account_id"], state["worker_id"], args.events)
+            started = time.monotonic()
+            busy = wrk(url, seconds=args.seconds, connections=args.connections,
+                       headers=headers)
+            while delivered(data_dir) - before < args.events:
+                if time.monotonic() - started > 300:
+                    raise SystemExit("deliveries did not finish within 5 minutes")
+                time.sleep(0.05)
+            took = time.monotonic() - started
+            rate = args.events / took
+            base_p50.append(quiet["p50_ms"])
+            busy_p50.append(busy["p50_ms"])
+            rates.append(rate)
+            print(f"round {round_no}: baseline p50 {quiet['p50_ms']:.2f} ms "
+                  f"({quiet['rps']:.0f} req/s); while delivering p50 {busy['p50_ms']:.2f} ms "
+                  f"({busy['rps']:.0f} req/s); {args.events} deliveries in {took:.1f} s = "
+                  f"{rate:.0f}/s")
+    finally:
+        stop.set()
+        process.join(30)
+        api.stop()
+        receiver.stop()
+    rate = statistics.median(rates)
+    ratio = statistics.median(b / q for b, q in zip(busy_p50, base_p50, strict=True))
+    print(f"\nwebhook deliveries/s (median): {rate:.0f}   target ≥ {TARGET_RATE}: "
+          f"{'met' if rate >= TARGET_RATE else 'NOT met'}")
+    print(f"API p50 while delivering / baseline (median of rounds): {ratio:.3f}   "
+          f"target ≤ {TARGET_P50_RATIO:.2f}: {'met' if ratio <= TARGET_P50_RATIO else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
