@@ -94,3 +94,53 @@ class RequestChart(QWidget):
         if not self.counts:
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "No requests in this period")
         painter.end()
+
+
+class KeyErrorsChart(QWidget):
+    """One bar per key: its requests (teal) with its errors (red) over them, busiest first."""
+
+    ROW = 22
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[tuple[str, int, int]] = []  # name, requests, errors
+        self.setMinimumHeight(self.ROW * 4)
+
+    def set_rows(self, rows: list[tuple[str, int, int]]) -> None:
+        self.rows = rows[:5]
+        self.setToolTip("\n".join(f"{name}: {n} requests, {e} errors" for name, n, e in rows))
+        self.update()
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        font = QFont(self.font())
+        font.setPointSizeF(8.5)
+        painter.setFont(font)
+        if not self.rows:
+            painter.setPen(TEXT)
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No requests")
+            painter.end()
+            return
+        label_width, number_width = 120, 96
+        bar_left = label_width + 8
+        bar_width = max(20, self.width() - bar_left - number_width - 8)
+        peak = max(n for _name, n, _e in self.rows) or 1
+        for n, (name, requests, errors) in enumerate(self.rows):
+            top = n * self.ROW + 3
+            painter.setPen(QColor("#1e293b"))
+            elided = painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight,
+                                                      label_width)
+            painter.drawText(QRectF(0, top, label_width, self.ROW - 6),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, elided)
+            whole = QRectF(bar_left, top + 3, bar_width, self.ROW - 12)
+            painter.fillRect(whole, QColor("#f1f5f9"))
+            used = QRectF(whole.left(), whole.top(), bar_width * requests / peak, whole.height())
+            painter.fillRect(used, REQUESTS)
+            failed = QRectF(whole.left(), whole.top(), bar_width * errors / peak, whole.height())
+            painter.fillRect(failed, ERRORS)
+            painter.setPen(ERRORS if errors else TEXT)
+            painter.drawText(QRectF(bar_left + bar_width + 8, top, number_width, self.ROW - 6),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                             f"{errors} err / {requests}")
+        painter.end()

@@ -10,17 +10,14 @@ import threading
 from pathlib import Path
 
 import msgspec
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QProgressDialog,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QTextBrowser,
     QVBoxLayout,
 )
@@ -28,7 +25,7 @@ from PySide6.QtWidgets import (
 from api.services import keys, log_stats
 from api.services.api_logs import ApiLog
 from tempclock_desktop import session as kinds
-from tempclock_desktop.chart import RequestChart
+from tempclock_desktop.chart import KeyErrorsChart, RequestChart
 from tempclock_desktop.formatting import duration_ms, when_precise
 from tempclock_desktop.messages import show_error, show_notice
 from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
@@ -150,15 +147,8 @@ class ApiLogsPanel(Panel):
         row.addLayout(chart_column, 3)
         key_column = QVBoxLayout()
         key_column.addWidget(label("Errors per key, last 24 hours", "SectionTitle"))
-        self.per_key = QTableWidget(0, 4)
-        self.per_key.setHorizontalHeaderLabels(["Key", "Requests", "Errors", "401/403"])
-        self.per_key.verticalHeader().hide()
-        self.per_key.setShowGrid(False)
-        self.per_key.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.per_key.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.per_key.verticalHeader().setDefaultSectionSize(24)
-        self.per_key.setFixedHeight(130)
-        key_column.addWidget(self.per_key)
+        self.per_key = KeyErrorsChart()
+        key_column.addWidget(self.per_key, 1)
         row.addLayout(key_column, 2)
         stats.body.addLayout(row)
         self.content.addWidget(stats)
@@ -335,18 +325,10 @@ class ApiLogsPanel(Panel):
         errors = sum(c.errors for c in stats.per_minute)
         self.chart_title.setText(f"Requests per minute, last 24 hours — {total} requests, "
                                  f"{errors} errors")
-        self.per_key.setRowCount(len(stats.per_key))
-        for row, traffic in enumerate(stats.per_key):
-            name = traffic.key_name if traffic.key_id is not None else "Unattributed"
-            for column, text in enumerate((name, str(traffic.requests), str(traffic.errors),
-                                           str(traffic.auth_failures))):
-                item = QTableWidgetItem(text)
-                if column:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
-                                          | Qt.AlignmentFlag.AlignVCenter)
-                if column >= 2 and text != "0":
-                    item.setForeground(Qt.GlobalColor.darkRed)
-                self.per_key.setItem(row, column, item)
+        self.per_key.set_rows([
+            (traffic.key_name if traffic.key_id is not None else "Unattributed",
+             traffic.requests, traffic.errors)
+            for traffic in stats.per_key])
         # A refused key of the account is the more urgent: it may be leaked.
         ranked = sorted(stats.bursts, key=lambda b: (b.unknown_key, -b.failures))
         self.show_burst(ranked[0] if ranked else None, more=len(ranked) - 1)
