@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 from pathlib import Path
 
-from _common import ChildServer, scratch_dir, serve_forever, wrk
+from _common import ChildServer, cpu_seconds, scratch_dir, serve_forever, wrk
 
 TARGET_RATIO = 0.40
 STATE_FILE = "bench.json"
@@ -97,16 +98,20 @@ def main() -> None:
         sample.raise_for_status()
         (data_dir / "worker.json").write_bytes(sample.content)
         bare = ChildServer(__file__, "bare", data_dir, ready_path="/bare")
-        targets = {"bare Litestar JSON": (bare.url + "/bare", None),
-                   "full pipeline": (full.url + path, auth)}
-        for url, headers in targets.values():  # warm up
+        targets = {"bare Litestar JSON": (bare.url + "/bare", None, bare),
+                   "full pipeline": (full.url + path, auth, full)}
+        for url, headers, _ in targets.values():  # warm up
             wrk(url, seconds=2, connections=args.connections, headers=headers)
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
         # Alternate short runs so both see the same background load on this machine.
         for _ in range(args.rounds):
-            for name, (url, headers) in targets.items():
-                runs[name].append(wrk(url, seconds=args.seconds,
-                                      connections=args.connections, headers=headers))
+            for name, (url, headers, server) in targets.items():
+                cpu_before = cpu_seconds(server.process.pid)
+                result = wrk(url, seconds=args.seconds, connections=args.connections,
+                             headers=headers)
+                used = cpu_seconds(server.process.pid) - cpu_before
+                result["cpu_us"] = used / max(1, result["requests"]) * 1e6
+                runs[name].append(result)
     finally:
         full.stop()
         if bare is not None:
@@ -121,10 +126,14 @@ def main() -> None:
         each = ", ".join(f"{r['rps']:.0f}" for r in results)
         print(f"  {name:<20} {median['rps']:>7.0f} req/s (runs: {each})   "
               f"p50 {median['p50_ms']:6.2f} ms   p99 {median['p99_ms']:6.2f} ms   "
+              f"server CPU {median['cpu_us']:5.0f} us/request   "
               f"non-2xx {sum(r['non_2xx'] for r in results)}")
     ratio = medians["full pipeline"]["rps"] / medians["bare Litestar JSON"]["rps"]
     verdict = "MET" if ratio >= TARGET_RATIO else "NOT MET"
     print(f"  ratio full/bare (medians): {ratio:.2f}  (target >= {TARGET_RATIO:.2f}: {verdict})")
+    cpu_ratio = medians["bare Litestar JSON"]["cpu_us"] / medians["full pipeline"]["cpu_us"]
+    print(f"  server CPU per request, bare/full: {cpu_ratio:.2f}  (less sensitive to other "
+          f"load on the machine; load average now {os.getloadavg()[0]:.1f})")
     if any(r["non_2xx"] for r in runs["full pipeline"]):
         sys.exit("the full pipeline answered errors")
 
