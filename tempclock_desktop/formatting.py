@@ -20,6 +20,13 @@ def when(value: dt.datetime | None, tz: zoneinfo.ZoneInfo | None = None,
     return empty if moment is None else moment.strftime("%Y-%m-%d %H:%M")
 
 
+def when_short(value: dt.datetime | None, tz: zoneinfo.ZoneInfo | None = None,
+               empty: str = "—") -> str:
+    """`Tue 10 Mar 07:02`: for lists already narrowed to a few weeks."""
+    moment = local(value, tz)
+    return empty if moment is None else moment.strftime("%a %d %b %H:%M")
+
+
 def when_precise(value: dt.datetime | None) -> str:
     moment = local(value)
     return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")

@@ -4,7 +4,7 @@ bar and the system tray, and the question on close whether to keep the API runni
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -106,10 +106,13 @@ class MainWindow(QMainWindow):
                 self._panel_types[key] = panel_type
                 item = QListWidgetItem(theme.icon(panel_type.icon_name, theme.SIDEBAR_INK),
                                        panel_type.title)
+                item.setToolTip(f"{panel_type.title} (Ctrl+{len(self._panel_types)})"
+                                if len(self._panel_types) <= 9 else panel_type.title)
                 item.setData(Qt.ItemDataRole.UserRole, key)
                 item.setSizeHint(QSize(0, 36))
                 self.nav.addItem(item)
         self.nav.currentItemChanged.connect(self._nav_changed)
+        self._shortcuts()
 
         self._status_bar()
         self.tray = self._tray()
@@ -220,6 +223,25 @@ class MainWindow(QMainWindow):
             if reason == QSystemTrayIcon.ActivationReason.Trigger else None)
         tray.show()
         return tray
+
+    def _shortcuts(self) -> None:
+        """Ctrl+1… opens the panels in sidebar order; F5 reloads the one shown."""
+        for n, key in enumerate(self._panel_types, start=1):
+            if n > 9:
+                break
+            action = QAction(self)
+            action.setShortcut(QKeySequence(f"Ctrl+{n}"))
+            action.triggered.connect(lambda _checked=False, key=key: self.show_panel(key))
+            self.addAction(action)
+        reload = QAction(self)
+        reload.setShortcut(QKeySequence(Qt.Key.Key_F5))
+        reload.triggered.connect(lambda: self._current_panel().refresh())
+        self.addAction(reload)
+
+    def _current_panel(self) -> Panel:
+        widget = self.stack.currentWidget()
+        assert isinstance(widget, Panel)
+        return widget
 
     # --- navigation and accounts --------------------------------------------------
 

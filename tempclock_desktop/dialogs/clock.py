@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
+    QSpinBox,
     QWidget,
 )
 
@@ -23,7 +24,7 @@ from api.services.clocking import EntryChanges
 from api.services.errors import Invalid
 from api.services.timesheets import TimeEntry
 from tempclock_desktop.choices import Choices
-from tempclock_desktop.dialogs.fields import text_or_none
+from tempclock_desktop.dialogs.fields import TimeSpan, text_or_none, worker_items
 from tempclock_desktop.dialogs.form import FormDialog
 from tempclock_desktop.widgets import combo_pick, fill_combo, label
 
@@ -65,11 +66,6 @@ class MomentField(QWidget):
         return self.edit.dateTime().toPython().astimezone()  # this computer's zone
 
 
-def _worker_items(choices: Choices) -> list[tuple[str, int]]:
-    ordered = sorted(choices.workers, key=lambda w: (w.last_name, w.first_name))
-    return [(f"{w.name} ({w.employee_ref})" if w.employee_ref else w.name, w.id) for w in ordered]
-
-
 class ClockInDialog(FormDialog):
     """Clock a worker in by hand; `payload` is a ClockIn."""
 
@@ -80,7 +76,7 @@ class ClockInDialog(FormDialog):
         self.worker = QComboBox()
         self.worker.setEditable(True)
         self.worker.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        fill_combo(self.worker, _worker_items(choices))
+        fill_combo(self.worker, worker_items(choices.workers))
         self.location = QComboBox()
         fill_combo(self.location, [(loc.name, loc.id) for loc in choices.locations])
         self.worker.currentIndexChanged.connect(lambda _i: self._worker_changed())
@@ -201,3 +197,69 @@ class EntryEditDialog(FormDialog):
         if not changes:
             raise Invalid("Nothing was changed", field="clock_in")
         return EntryEdit(changes=EntryChanges(**changes), reason=self.reason.toPlainText())
+
+
+class ManualEntry(msgspec.Struct, kw_only=True):
+    worker_id: int
+    location_id: int
+    clock_in: dt.datetime  # naive: the site's local time
+    clock_out: dt.datetime
+    break_minutes: int
+    notes: str | None
+
+    @property
+    def breaks(self) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The unpaid break, placed in the middle of the entry."""
+        if not self.break_minutes:
+            return []
+        length = dt.timedelta(minutes=self.break_minutes)
+        start = self.clock_in + (self.clock_out - self.clock_in - length) / 2
+        return [(start.replace(microsecond=0), start.replace(microsecond=0) + length)]
+
+
+class EntryAddDialog(FormDialog):
+    """Record a finished entry after the fact (a missed clock-in beyond the backdating limit);
+    `payload` is a ManualEntry."""
+
+    def __init__(self, parent: QWidget | None, choices: Choices,
+                 save: Callable[[ManualEntry], Any]) -> None:
+        super().__init__(parent, "Add a timesheet entry", save_text="Add entry", save=save)
+        self.setMinimumWidth(600)
+        self.assigned = {w.id: w.location_id for w in choices.workers}
+        self.worker = QComboBox()
+        fill_combo(self.worker, worker_items(choices.workers))
+        self.location = QComboBox()
+        fill_combo(self.location, [(loc.name, loc.id) for loc in choices.locations])
+        self.worker.currentIndexChanged.connect(lambda _i: self._worker_changed())
+        self.times = TimeSpan()
+        self.times.day.setDate(self.times.day.date().addDays(-1))
+        self.break_minutes = QSpinBox()
+        self.break_minutes.setRange(0, 24 * 60)
+        self.break_minutes.setSingleStep(15)
+        self.break_minutes.setValue(30)
+        self.break_minutes.setSuffix(" min, mid-shift")
+        self.notes = QLineEdit()
+        self.notes.setPlaceholderText("e.g. Forgot to clock in; confirmed by the site manager")
+        self.add_row("Worker", self.worker, "worker_id")
+        self.add_row("Site", self.location, "location_id")
+        self.add_row("Worked", self.times, "clock_out")
+        self.times.setToolTip("The site's local time")
+        self.add_row("Unpaid break", self.break_minutes, "breaks")
+        self.add_row("Notes", self.notes, "notes")
+        self._worker_changed()
+
+    def _worker_changed(self) -> None:
+        site = self.assigned.get(self.worker.currentData())
+        if site is not None:
+            combo_pick(self.location, site)
+
+    def check(self) -> str | None:
+        return None if self.worker.currentData() is not None else "Choose a worker"
+
+    @property
+    def payload(self) -> ManualEntry:
+        start, end = self.times.span
+        return ManualEntry(worker_id=self.worker.currentData(),
+                           location_id=self.location.currentData(), clock_in=start,
+                           clock_out=end, break_minutes=self.break_minutes.value(),
+                           notes=text_or_none(self.notes))

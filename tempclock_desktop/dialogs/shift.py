@@ -8,22 +8,13 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QDate, QTime
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDateEdit,
-    QHBoxLayout,
-    QLineEdit,
-    QSpinBox,
-    QTimeEdit,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox, QWidget
 
 from api.services.shifts import Shift, ShiftCreate, ShiftUpdate
 from tempclock_desktop.choices import Choices
-from tempclock_desktop.dialogs.fields import text_or_none
+from tempclock_desktop.dialogs.fields import TimeSpan, text_or_none, worker_items
 from tempclock_desktop.dialogs.form import FormDialog
-from tempclock_desktop.widgets import combo_pick, fill_combo, label
+from tempclock_desktop.widgets import combo_pick, fill_combo
 
 
 class ShiftDialog(FormDialog):
@@ -34,31 +25,14 @@ class ShiftDialog(FormDialog):
                  worker_id: int | None = None, day: dt.date | None = None) -> None:
         super().__init__(parent, "Edit shift" if shift else "New shift",
                          save_text="Save" if shift else "Create shift", save=save)
+        self.setMinimumWidth(600)
         self.shift = shift
         self.zones = {loc.id: loc.timezone for loc in choices.locations}
         self.location = QComboBox()
         fill_combo(self.location, [(loc.name, loc.id) for loc in choices.locations])
         self.worker = QComboBox()
-        fill_combo(self.worker, [(f"{w.name} ({w.employee_ref})" if w.employee_ref else w.name,
-                                  w.id) for w in sorted(choices.workers,
-                                                        key=lambda w: (w.last_name, w.first_name))],
-                   none="Open shift (no worker yet)")
-        self.day = QDateEdit()
-        self.day.setCalendarPopup(True)
-        self.day.setDisplayFormat("ddd d MMM yyyy")
-        self.start = QTimeEdit(QTime(6, 0))
-        self.end = QTimeEdit(QTime(14, 0))
-        for edit in (self.start, self.end):
-            edit.setDisplayFormat("HH:mm")
-            edit.timeChanged.connect(lambda _t: self._times_changed())
-        times = QWidget()
-        row = QHBoxLayout(times)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.start)
-        row.addWidget(label("to"))
-        row.addWidget(self.end)
-        self.overnight = label("", "Muted")
-        row.addWidget(self.overnight, 1)
+        fill_combo(self.worker, worker_items(choices.workers), none="Open shift (no worker yet)")
+        self.times = TimeSpan()
         self.break_minutes = QSpinBox()
         self.break_minutes.setRange(0, 24 * 60)
         self.break_minutes.setSingleStep(15)
@@ -68,8 +42,8 @@ class ShiftDialog(FormDialog):
         self.notes = QLineEdit()
         self.add_row("Site", self.location, "location_id")
         self.add_row("Worker", self.worker, "worker_id")
-        self.add_row("Day", self.day, "start")
-        self.add_row("Time (site's local)", times, "end")
+        self.add_row("When", self.times, "end")
+        self.times.setToolTip("The site's local time")
         self.add_row("Unpaid break", self.break_minutes, "break_minutes")
         self.add_row("Role", self.role, "role")
         self.add_row("Notes", self.notes, "notes")
@@ -78,13 +52,8 @@ class ShiftDialog(FormDialog):
         else:
             combo_pick(self.location, location_id)
             combo_pick(self.worker, worker_id)
-            when = day or dt.date.today()
-            self.day.setDate(QDate(when.year, when.month, when.day))
+            self.times.set_day(day or dt.date.today())
             self.break_minutes.setValue(30)
-        self._times_changed()
-
-    def _zone(self) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(self.zones.get(self.location.currentData(), "UTC"))
 
     def _fill(self, shift: Shift) -> None:
         if self.location.findData(shift.location_id) < 0:
@@ -94,31 +63,14 @@ class ShiftDialog(FormDialog):
             self.worker.addItem(shift.worker_name or "", shift.worker_id)
         combo_pick(self.worker, shift.worker_id)
         tz = zoneinfo.ZoneInfo(self.zones.get(shift.location_id, "UTC"))
-        start, end = shift.start.astimezone(tz), shift.end.astimezone(tz)
-        self.day.setDate(QDate(start.year, start.month, start.day))
-        self.start.setTime(QTime(start.hour, start.minute))
-        self.end.setTime(QTime(end.hour, end.minute))
+        self.times.set_span(shift.start.astimezone(tz), shift.end.astimezone(tz))
         self.break_minutes.setValue(shift.break_minutes)
         self.role.setText(shift.role or "")
         self.notes.setText(shift.notes or "")
 
-    def _times_changed(self) -> None:
-        ends_next_day = self.end.time() <= self.start.time()
-        self.overnight.setText("ends the next day" if ends_next_day else "")
-
-    @property
-    def span(self) -> tuple[dt.datetime, dt.datetime]:
-        """Start and end as naive local times at the site (the service reads them so)."""
-        day = self.day.date().toPython()
-        start = dt.datetime.combine(day, self.start.time().toPython())
-        end = dt.datetime.combine(day, self.end.time().toPython())
-        if end <= start:
-            end += dt.timedelta(days=1)
-        return start, end
-
     @property
     def payload(self) -> ShiftCreate | ShiftUpdate:
-        start, end = self.span
+        start, end = self.times.span
         values = {
             "location_id": self.location.currentData(),
             "worker_id": self.worker.currentData(),

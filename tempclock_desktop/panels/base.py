@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -166,6 +167,13 @@ class RecordPanel(Panel):
         for widget in (self.edit_button, self.deactivate_button, self.add_button):
             self.header_actions.addWidget(widget)
         self.content.addLayout(bar)
+        for keys, slot in ((QKeySequence.StandardKey.Find, self.search.setFocus),
+                           (QKeySequence.StandardKey.New, lambda: self.open_editor(None))):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self.add_button.setToolTip(f"Add a {self.noun} (Ctrl+N)")
+        self.search.setToolTip("Ctrl+F")
 
         self.model = RecordTableModel(self.columns(), lambda _cursor: [],
                                       muted=self._is_inactive, parent=self)

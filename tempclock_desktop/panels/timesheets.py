@@ -29,10 +29,12 @@ from tempclock_desktop.dialogs.clock import (
     ClockInDialog,
     ClockOut,
     ClockOutDialog,
+    EntryAddDialog,
     EntryEdit,
     EntryEditDialog,
+    ManualEntry,
 )
-from tempclock_desktop.formatting import hours, when
+from tempclock_desktop.formatting import hours, when, when_short
 from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
@@ -70,6 +72,8 @@ class TimesheetsPanel(Panel):
 
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
+        self.add_entry_button = button("Add entry…", "add", on_click=self.add_entry,
+                                       tip="Record a shift someone forgot to clock")
         self.clock_in_button = button("Clock in…", "clock_in", on_click=self.clock_in)
         self.clock_out_button = button("Clock out…", "clock_out", on_click=self.clock_out)
         self.edit_button = button("Correct…", "edit", on_click=self.edit_selected)
@@ -77,7 +81,8 @@ class TimesheetsPanel(Panel):
                                      on_click=lambda: self.set_status("disputed"))
         self.approve_button = button("Approve", "check", role="primary",
                                      on_click=lambda: self.set_status("approved"))
-        for widget in (self.clock_in_button, self.clock_out_button, self.edit_button,
+        for widget in (self.add_entry_button, self.clock_in_button, self.clock_out_button,
+                       self.edit_button,
                        self.dispute_button, self.approve_button):
             self.header_actions.addWidget(widget)
 
@@ -109,9 +114,9 @@ class TimesheetsPanel(Panel):
             [
                 Column("Worker", lambda v: v.entry.worker_name),
                 Column("Site", lambda v: v.entry.location_name),
-                Column("Clock in", lambda v: when(v.entry.clock_in, v.zone),
+                Column("Clock in", lambda v: when_short(v.entry.clock_in, v.zone),
                        lambda v: v.entry.clock_in),
-                Column("Clock out", lambda v: when(v.entry.clock_out, v.zone, "on site"),
+                Column("Clock out", lambda v: when_short(v.entry.clock_out, v.zone, "on site"),
                        lambda v: v.entry.clock_out.isoformat() if v.entry.clock_out else "~"),
                 Column("Break", lambda v: f"{v.entry.break_minutes} min",
                        lambda v: v.entry.break_minutes, align_right=True),
@@ -131,8 +136,9 @@ class TimesheetsPanel(Panel):
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self.table.horizontalHeader().sortIndicatorChanged.connect(
             lambda _c, _o: self.model.load_all())
-        for n, width in enumerate((170, 190, 130, 130, 70, 70, 90, 70)):
+        for n, width in enumerate((140, 150, 140, 140, 68, 74, 100, 76)):
             self.table.horizontalHeader().resizeSection(n, width)
+        self.model.reloaded.connect(self._fit_columns)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.table.doubleClicked.connect(lambda _i: self.edit_selected())
 
@@ -158,7 +164,7 @@ class TimesheetsPanel(Panel):
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([900, 330])
+        splitter.setSizes([940, 280])
         self.content.addWidget(splitter, 1)
         self._sites_loaded_for: int | None = None
         self._selection()
@@ -199,6 +205,11 @@ class TimesheetsPanel(Panel):
         Operation(self, lambda: timesheets.timesheet_totals(account_id, base),
                   success=self._show_totals).run()
         self.detail.clear()
+
+    def _fit_columns(self) -> None:
+        """Times, breaks and hours take the room their text needs (fonts differ)."""
+        for column in (2, 3, 4, 5, 6):
+            self.table.resizeColumnToContents(column)
 
     def _sites_loaded(self, sites: list[locations.Location]) -> None:
         current = self.site.currentData()
@@ -302,6 +313,21 @@ class TimesheetsPanel(Panel):
 
         def show(choices) -> None:
             dialog = ClockInDialog(self, choices, save)
+            dialog.saved.connect(self._changed)
+            dialog.open()
+
+        Operation(self, lambda: load_choices(account_id, want_workers=True), success=show).run()
+
+    def add_entry(self) -> None:
+        account_id = self.session.account_id
+
+        def save(entry: ManualEntry) -> timesheets.TimeEntry:
+            return clocking.record_entry(account_id, entry.worker_id, entry.location_id,
+                                         entry.clock_in, entry.clock_out, breaks=entry.breaks,
+                                         notes=entry.notes, source="desktop")
+
+        def show(choices) -> None:
+            dialog = EntryAddDialog(self, choices, save)
             dialog.saved.connect(self._changed)
             dialog.open()
 

@@ -14,11 +14,16 @@ from desktop_helpers import (
     settle,
     visible_message_box,
 )
-from PySide6.QtCore import QDate, QTime
+from PySide6.QtCore import Qt, QTime
 
 from api.services import accounts, clocking, timesheets
 from tempclock_desktop.dialogs.catalogue import DepartmentDialog
-from tempclock_desktop.dialogs.clock import ClockInDialog, ClockOutDialog, EntryEditDialog
+from tempclock_desktop.dialogs.clock import (
+    ClockInDialog,
+    ClockOutDialog,
+    EntryAddDialog,
+    EntryEditDialog,
+)
 from tempclock_desktop.dialogs.location import LocationDialog
 from tempclock_desktop.dialogs.shift import ShiftDialog
 from tempclock_desktop.dialogs.worker import WorkerDialog
@@ -156,9 +161,9 @@ def test_a_shift_is_scheduled_in_the_week_grid_and_an_overlap_is_refused(
     panel.new_button.click()
     dialog = find_dialog(qtbot, panel, ShiftDialog)
     assert dialog.worker.currentData() == worker.id
-    assert dialog.day.date().toPython() == monday
-    dialog.start.setTime(QTime(6, 0))
-    dialog.end.setTime(QTime(14, 0))
+    assert dialog.times.day.date().toPython() == monday
+    dialog.times.start.setTime(QTime(6, 0))
+    dialog.times.end.setTime(QTime(14, 0))
     dialog.save_button.click()
     qtbot.waitUntil(lambda: panel.grid.item(row, 0) is not None
                     and panel.grid.item(row, 0).text().startswith("06:00–14:00"))
@@ -166,14 +171,27 @@ def test_a_shift_is_scheduled_in_the_week_grid_and_an_overlap_is_refused(
     panel.grid.setCurrentCell(row, 1)
     panel.new_button.click()
     clash = find_dialog(qtbot, panel, ShiftDialog)
-    clash.day.setDate(QDate(monday.year, monday.month, monday.day))
-    clash.start.setTime(QTime(10, 0))
-    clash.end.setTime(QTime(18, 0))
+    clash.times.set_day(monday)
+    clash.times.start.setTime(QTime(10, 0))
+    clash.times.end.setTime(QTime(18, 0))
     clash.save_button.click()
     qtbot.waitUntil(lambda: "overlapping" in clash.error_text)
     assert f"Worker {worker.id} already has shift" in clash.error_text
     assert clash.isVisible()
     clash.reject()
+
+    # Moved to the evening by double-clicking it, then cancelled: the cell empties.
+    panel.grid.cellDoubleClicked.emit(row, 0)
+    edit = find_dialog(qtbot, panel, ShiftDialog)
+    assert edit.shift is not None
+    edit.times.start.setTime(QTime(22, 0))
+    edit.times.end.setTime(QTime(6, 0))  # overnight
+    edit.save_button.click()
+    qtbot.waitUntil(lambda: panel.grid.item(row, 0).text().startswith("22:00–06:00"))
+    panel.grid.setCurrentCell(row, 0)
+    panel.cancel_button.click()
+    click_button(visible_message_box(qtbot, "Cancel the"), "Cancel shift")
+    qtbot.waitUntil(lambda: panel.grid.item(row, 0).text() == "")
 
 
 def test_a_worker_is_clocked_in_and_out_from_the_office_and_the_entry_approved(
@@ -210,6 +228,24 @@ def test_a_worker_is_clocked_in_and_out_from_the_office_and_the_entry_approved(
     assert (entry.status, entry.source) == ("approved", "desktop")
     qtbot.waitUntil(lambda: panel.totals.rowCount() == 1)
     assert panel.totals.item(0, 0).text() == worker.name
+
+
+def test_a_forgotten_shift_is_added_by_hand_with_its_break(qtbot, start_desktop, account, site,
+                                                           worker):
+    desktop = start_desktop()
+    panel = desktop.window.show_panel("timesheets")
+    settle(qtbot)
+    panel.add_entry_button.click()
+    dialog = find_dialog(qtbot, panel, EntryAddDialog)
+    dialog.worker.setCurrentIndex(dialog.worker.findData(worker.id))
+    dialog.times.start.setTime(QTime(8, 0))
+    dialog.times.end.setTime(QTime(16, 30))
+    dialog.break_minutes.setValue(30)
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: gone(dialog))
+    qtbot.waitUntil(lambda: column_texts(panel.proxy, 5) == ["8.00 h"])
+    entry = timesheets.list_entries(account.id).data[0]
+    assert (entry.source, entry.break_minutes, entry.total_hours) == ("desktop", 30, 8.0)
 
 
 def test_a_correction_needs_a_reason_and_keeps_it(qtbot, start_desktop, account, site, worker):
@@ -271,3 +307,15 @@ def test_switching_accounts_shows_only_that_accounts_data(qtbot, start_desktop, 
     settle(qtbot)
     assert desktop.session.account_id == other
     assert keys_panel.model.rowCount() == 0
+
+
+def test_keyboard_opens_panels_and_finds_records(qtbot, start_desktop):
+    desktop = start_desktop()
+    window = desktop.window
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    assert window.stack.currentWidget() is window.panel("workers")
+    qtbot.keyClick(window.panel("workers").table, Qt.Key.Key_F,
+                   Qt.KeyboardModifier.ControlModifier)
+    assert window.panel("workers").search.hasFocus()
