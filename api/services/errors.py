@@ -25,6 +25,7 @@ class DomainError(Exception):
 
     kind: Kind = Kind.INVALID
     code: str = "invalid"
+    identity: object | None = None  # a refused API key's identity, for logs only
 
     def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
         super().__init__(message)

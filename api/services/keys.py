@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import msgspec
 
 from api.services.common import clean_text, emit, fetch, transaction, utc, utcnow
-from api.services.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from api.services.errors import DomainError, Forbidden, Invalid, NotFound, Unauthenticated
 from api.store.models import Account as AccountRow
 from api.store.models import ApiKey as ApiKeyRow
 from api.store.prepared import Prepared
@@ -276,12 +276,6 @@ def verify_key(presented: str, scope: str | None = None) -> KeyIdentity:
     row = _key_by_hash.one(digest=digest)
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         raise Unauthenticated("Invalid API key", code="key_unknown")
-    if row.revoked_at is not None:
-        raise Unauthenticated("This API key has been revoked", code="key_revoked")
-    if row.expires_at is not None and row.expires_at <= utcnow():
-        raise Unauthenticated("This API key has expired", code="key_expired")
-    if not row.api_enabled:
-        raise Forbidden("API access is not enabled for this account", code="api_disabled")
     identity = KeyIdentity(
         key_id=row.id,
         account_id=row.account_id,
@@ -290,6 +284,17 @@ def verify_key(presented: str, scope: str | None = None) -> KeyIdentity:
         scopes=frozenset(_scopes(row.scopes)),
         rate_limit=row.rate_limit,
     )
+    refusal: DomainError | None = None
+    if row.revoked_at is not None:
+        refusal = Unauthenticated("This API key has been revoked", code="key_revoked")
+    elif row.expires_at is not None and row.expires_at <= utcnow():
+        refusal = Unauthenticated("This API key has expired", code="key_expired")
+    elif not row.api_enabled:
+        refusal = Forbidden("API access is not enabled for this account", code="api_disabled")
+    if refusal is not None:
+        # Whose key it was, for the request log (never sent to the client).
+        refusal.identity = identity
+        raise refusal
     if scope is not None:
         require_scope(identity, scope)
     return identity
@@ -298,8 +303,10 @@ def verify_key(presented: str, scope: str | None = None) -> KeyIdentity:
 def require_scope(identity: KeyIdentity, scope: str) -> None:
     """Refuse with `scope_missing`, naming the scope, unless the key carries it (or all)."""
     if not identity.allows(scope):
-        raise Forbidden(f"This API key lacks the required scope: {scope}", code="scope_missing",
-                        scope=scope)
+        refusal = Forbidden(f"This API key lacks the required scope: {scope}",
+                            code="scope_missing", scope=scope)
+        refusal.identity = identity
+        raise refusal
 
 
 class _KeyUsage:

@@ -83,6 +83,20 @@ def test_a_revoked_key_is_refused_on_the_very_next_verify(account):
     assert _code(excinfo) == "key_revoked"
 
 
+def test_a_refusal_of_a_real_key_still_says_whose_key_it_was(account):
+    issued = keys.issue_key(account.id, "Old ATS", scopes=["workers:read"])
+    with pytest.raises(Forbidden) as missing_scope:
+        keys.verify_key(issued.plaintext, "clock:write")
+    keys.revoke_key(issued.key.id)
+    with pytest.raises(Unauthenticated) as revoked:
+        keys.verify_key(issued.plaintext)
+    for refusal in (missing_scope.value, revoked.value):
+        assert (refusal.identity.key_id, refusal.identity.account_id) == (issued.key.id,
+                                                                          account.id)
+        assert refusal.identity.name == "Old ATS"
+        assert "identity" not in refusal.details  # never part of what a client is told
+
+
 def test_an_expired_key_is_refused(account):
     issued = keys.issue_key(account.id, "Temp", expires_on=dt.date.today() + dt.timedelta(days=1))
     ApiKey.update(expires_at=dt.datetime(2020, 1, 1)).where(ApiKey.id == issued.key.id).execute()
