@@ -3,8 +3,9 @@
     .venv/bin/python bench/timesheets_scale.py [--requests 300] [--keep]
 
 Setup: 2,000 workers over 25 sites in 10 time zones, one year of completed entries
-(500 per worker, 1,000,000 in all) bulk-inserted straight into SQLite, each with the
-local `work_date` of its clock-in in its site's zone (as clocking stores it).
+(500 per worker, 1,000,000 in all) bulk-inserted straight into SQLite in clock-in
+order (as they accumulate in real use), each with the local `work_date` of its
+clock-in in its site's zone (as clocking stores it).
 Then one client asks `GET /api/v1/timesheets?date_from=..&date_to=..` (7 days)
 `&location_id=..&limit=100` for random sites and weeks, sequentially, over loopback,
 and checks each page's pagination total against a direct count.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import statistics
 import sys
@@ -66,27 +68,28 @@ def build(data_dir: Path) -> dict:
     zones = {s.id: zoneinfo.ZoneInfo(s.timezone) for s in sites}
     rng = random.Random(7)
     started = time.perf_counter()
-    rows: list[list[object]] = []
+    entries: list[tuple[dt.datetime, int, int, dt.date]] = []
+    for index, worker_id in enumerate(worker_ids):
+        site = sites[index % SITES].id
+        tz = zones[site]
+        for i in range(ENTRIES_PER_WORKER):
+            day = first_day + dt.timedelta(days=i * DAYS // ENTRIES_PER_WORKER)
+            local_start = dt.datetime.combine(day, dt.time(6 if i % 2 == 0 else 15,
+                                                           rng.randrange(60)), tz)
+            clock_in = local_start.astimezone(dt.UTC).replace(tzinfo=None)
+            entries.append((clock_in, worker_id, site, local_start.date()))
+    entries.sort()  # ids follow clock-in time, as they do when people clock in
     cursor = database.cursor()
     with database.atomic():
-        for index, worker_id in enumerate(worker_ids):
-            site = sites[index % SITES].id
-            tz = zones[site]
-            for i in range(ENTRIES_PER_WORKER):
-                day = first_day + dt.timedelta(days=i * DAYS // ENTRIES_PER_WORKER)
-                local_start = dt.datetime.combine(day, dt.time(6 if i % 2 == 0 else 15,
-                                                               rng.randrange(60)), tz)
-                clock_in = local_start.astimezone(dt.UTC).replace(tzinfo=None)
+        for start in range(0, len(entries), 50_000):
+            rows = []
+            for clock_in, worker_id, site, work_date in entries[start:start + 50_000]:
                 clock_out = clock_in + dt.timedelta(hours=8)
-                values = (account.id, worker_id, site, clock_in, clock_out,
-                          local_start.date(), 1800, 8 * 3600 - 1800, "completed", "import",
-                          False, clock_out, clock_out)
+                values = (account.id, worker_id, site, clock_in, clock_out, work_date, 1800,
+                          8 * 3600 - 1800, "completed", "import", False, clock_out, clock_out)
                 converted = [c.db_value(v) for c, v in zip(columns, values, strict=True)]
                 rows.append([converted[n] for n in order])
-            if len(rows) >= 50_000:
-                cursor.executemany(sql, rows)
-                rows.clear()
-        cursor.executemany(sql, rows)
+            cursor.executemany(sql, rows)
     database.execute_sql("ANALYZE")
     total = TimeEntry.select().count()
     print(f"setup: {WORKERS} workers, {SITES} sites, {total:,} entries inserted in "
@@ -189,13 +192,29 @@ def main() -> None:
     finally:
         server.stop()
 
+    # The same kind of query straight through the service, to split HTTP from the store.
+    from api.services import timesheets
+
+    service_ms: list[float] = []
+    for _ in range(100):
+        site = rng.choice(state["sites"])
+        start = first_day + dt.timedelta(days=rng.randrange(DAYS - 7))
+        params = timesheets.TimeEntryFilter(date_from=start, date_to=start + dt.timedelta(days=6),
+                                            location_id=site, limit=100)
+        began = time.perf_counter()
+        timesheets.list_entries(state["account_id"], params)
+        service_ms.append((time.perf_counter() - began) * 1000)
+
     print(f"GET /timesheets?date_from..date_to (7 days)&location_id&limit=100 over "
           f"1,000,000 entries: {len(timings)} sequential requests over loopback")
     print(f"  pagination total per page: median {statistics.median(totals):.0f} entries")
     p50, p95, p99 = (percentile(timings, p) for p in (50, 95, 99))
     print(f"  latency p50 {p50:.1f} ms   p95 {p95:.1f} ms   p99 {p99:.1f} ms   "
           f"max {max(timings):.1f} ms")
-    print(f"  target p95 <= {TARGET_P95_MS:.0f} ms: {'MET' if p95 <= TARGET_P95_MS else 'NOT MET'}")
+    print(f"  the same queries in process (timesheets.list_entries, no HTTP): "
+          f"p50 {percentile(service_ms, 50):.1f} ms   p95 {percentile(service_ms, 95):.1f} ms")
+    print(f"  target p95 <= {TARGET_P95_MS:.0f} ms: {'MET' if p95 <= TARGET_P95_MS else 'NOT MET'}"
+          f"   (load average {os.getloadavg()[0]:.1f})")
     if p95 > TARGET_P95_MS:
         sys.exit(1)
 
