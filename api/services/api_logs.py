@@ -90,6 +90,7 @@ _COLUMNS = (
     ApiLogRow.duration_ms, ApiLogRow.client, ApiLogRow.user_agent, ApiLogRow.request_id,
     ApiLogRow.error_code,
 )
+_CREATED_AT = ApiLogRow.created_at.db_value
 _insert_sql: tuple[object, str, list[int]] | None = None
 
 
@@ -109,8 +110,9 @@ def _insert_statement() -> tuple[str, list[int]]:
 
 
 def _row(e: ApiLogEntry) -> tuple[object, ...]:
-    values = (
-        e.created_at.astimezone(dt.UTC).replace(tzinfo=None),
+    # Plain text and numbers go to the driver as they are; only the time needs its field.
+    return (
+        _CREATED_AT(e.created_at.astimezone(dt.UTC).replace(tzinfo=None)),
         e.account_id,
         e.key_id,
         _clip(e.key_name, 100),
@@ -125,7 +127,6 @@ def _row(e: ApiLogEntry) -> tuple[object, ...]:
         e.request_id[:64],
         _clip(e.error_code, 50),
     )
-    return tuple(v if v is None else c.db_value(v) for c, v in zip(_COLUMNS, values, strict=True))
 
 
 def write_logs(entries: Sequence[ApiLogEntry]) -> int:
