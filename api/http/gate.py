@@ -45,11 +45,12 @@ PUBLIC_PATHS = frozenset({"/api/v1/openapi.json"})
 class RequestContext:
     """What the gate learned about a request; handlers and the error mapping read it."""
 
-    __slots__ = ("error_code", "identity", "rate", "request_id")
+    __slots__ = ("error_code", "identity", "rate", "refused", "request_id")
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
         self.identity: keys.KeyIdentity | None = None
+        self.refused: keys.KeyIdentity | None = None  # a known key that was refused
         self.rate: RateDecision | None = None
         self.error_code: str | None = None
 
@@ -126,6 +127,7 @@ class AuthGate:
         except DomainError as error:
             info = problem_of(error)
             context.error_code = info.code
+            context.refused = error.identity  # type: ignore[assignment]  # revoked, expired...
             if error.kind is Kind.UNAUTHENTICATED:
                 self.limiter.count_auth_failure(address)
                 return 401, info, [(b"www-authenticate", b'Bearer realm="TempClock API"')]
@@ -146,7 +148,7 @@ class AuthGate:
 
     def _log(self, scope: Scope, context: RequestContext, status: int, started: float,
              address: str) -> None:
-        identity = context.identity
+        identity = context.identity or context.refused
         user_agent = _header(scope, b"user-agent")
         self.log_writer.record(ApiLogEntry(
             created_at=dt.datetime.now(dt.UTC),

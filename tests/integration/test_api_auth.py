@@ -203,6 +203,14 @@ def test_requests_with_valid_and_invalid_keys_are_logged_without_the_key(api, te
         assert tenant.key[16:] not in text and unknown[8:] not in text
 
 
+def test_a_revoked_keys_requests_are_logged_under_its_name(api, tenant, client):
+    keys.revoke_key(tenant.key_id)
+    refused = client.get("/workers")
+    entry = logs_of(refused.headers["x-request-id"])
+    assert (entry.status, entry.error_code, entry.key_id, entry.account_id, entry.key_name) == (
+        401, "key_revoked", tenant.key_id, tenant.account_id, "Integration")
+
+
 def test_a_request_without_any_key_is_not_logged(api):
     with api.client() as c:
         response = c.get("/workers")
