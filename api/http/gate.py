@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import os
 import time
 from typing import Any
@@ -30,6 +31,8 @@ from api.http.ratelimit import RateDecision, RateLimiter
 from api.services import keys
 from api.services.api_logs import ApiLogEntry, ApiLogWriter
 from api.services.errors import DomainError, Kind, Unauthenticated
+
+log = logging.getLogger("api.http")
 
 PUBLIC_PREFIXES = ("/docs",)
 _REQUEST_IDS = itertools.count(1)
@@ -131,6 +134,11 @@ class AuthGate:
             if error.kind is Kind.UNAUTHENTICATED:
                 self.limiter.count_auth_failure(address)
                 return 401, info, [(b"www-authenticate", b'Bearer realm="TempClock API"')]
+            return info.status, info, []
+        except Exception as error:  # the store failed us: a 500, logged, like any other
+            log.error("key check failed (request %s)", context.request_id, exc_info=error)
+            info = problem_of(error)
+            context.error_code = info.code
             return info.status, info, []
         context.identity = identity
         decision = self.limiter.take_for_key(identity.key_id, identity.rate_limit)
