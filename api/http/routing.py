@@ -167,8 +167,11 @@ def _snake(name: str) -> str:
 
 # --- the endpoint decorator ----------------------------------------------------------
 
-# Handlers run here: peewee keeps one connection per thread, so 32 threads = 32 connections.
-_handler_threads = ThreadPoolExecutor(max_workers=32, thread_name_prefix="api-handler")
+# Handlers run on these threads (peewee keeps one connection per thread). Reads and writes
+# have their own: a write can wait seconds for SQLite's write lock, and reads must not queue
+# behind it. Few read threads: under the GIL more only add contention, not throughput.
+_read_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="api-read")
+_write_threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="api-write")
 _DECORATORS = {"GET": get, "POST": post, "PUT": put, "PATCH": patch, "DELETE": delete}
 _ALWAYS = (400, 401, 403, 429)
 
@@ -201,11 +204,12 @@ def endpoint(
 
         # Our own thread hop rather than `sync_to_thread=True`, which Litestar 2.25 applies
         # twice to a handler registered on several paths (and anyio's hop costs more).
+        threads = _read_threads if method == "GET" else _write_threads
+
         @functools.wraps(fn)
         async def on_worker_thread(*args: Any, **values: Any) -> Any:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(_handler_threads,
-                                              functools.partial(fn, *args, **values))
+            return await loop.run_in_executor(threads, functools.partial(fn, *args, **values))
 
         return route(on_worker_thread)
 
