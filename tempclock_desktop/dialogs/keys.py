@@ -7,14 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from PySide6.QtCore import QDate, Qt, QTimer
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDialog,
     QGridLayout,
-    QHBoxLayout,
-    QLabel,
     QLineEdit,
     QSpinBox,
     QVBoxLayout,
@@ -22,10 +18,10 @@ from PySide6.QtWidgets import (
 )
 
 from api.services.keys import DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT, SCOPES, IssuedKey
-from tempclock_desktop import theme
 from tempclock_desktop.dialogs.fields import OptionalDate
 from tempclock_desktop.dialogs.form import FormDialog
-from tempclock_desktop.widgets import button, label
+from tempclock_desktop.dialogs.reveal import SecretRevealDialog
+from tempclock_desktop.widgets import label
 
 SCOPE_HELP = {
     "workers:read": "Read workers",
@@ -105,55 +101,25 @@ class IssueKeyDialog(FormDialog):
                           expires_on=self.expires.value, rate_limit=self.rate_limit.value())
 
 
-class KeyRevealDialog(QDialog):
-    """Shows a newly issued key once. The key lives only in this dialog, which deletes
-    itself on close: there is no way to open it again."""
+class KeyRevealDialog(SecretRevealDialog):
+    """Shows a newly issued key once."""
 
     def __init__(self, parent: QWidget | None, issued: IssuedKey) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Your new API key")
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setModal(True)
-        self.setMinimumWidth(600)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(22, 20, 22, 18)
-        outer.setSpacing(12)
-        outer.addWidget(label(f"API key “{issued.key.name}” issued", "SectionTitle"))
-        outer.addWidget(label("Give this key to the integration now. It is the only time "
-                              "TempClock shows it: only a hash is stored.", "Muted", wrap=True))
-        row = QHBoxLayout()
-        self.key_text = QLineEdit(issued.plaintext)
-        self.key_text.setObjectName("KeyText")
-        self.key_text.setReadOnly(True)
-        self.key_text.setMinimumWidth(430)
-        self.key_text.setCursorPosition(0)
-        row.addWidget(self.key_text, 1)
-        self.copy_button = button("Copy", "copy", role="primary", on_click=self.copy)
-        row.addWidget(self.copy_button)
-        outer.addLayout(row)
-        warning = QWidget()
-        warning.setObjectName("Banner")
-        warning.setProperty("kind", "warning")
-        line = QHBoxLayout(warning)
-        line.setContentsMargins(10, 8, 10, 8)
-        sign = QLabel()
-        sign.setPixmap(theme.pixmap("warning", "#b45309", 18))
-        line.addWidget(sign, 0, Qt.AlignmentFlag.AlignTop)
-        line.addWidget(label("This key will not be shown again. If it is lost, revoke it and "
-                             "issue a new one.", wrap=True), 1)
-        outer.addWidget(warning)
-        details = (f"Prefix {issued.key.prefix}… · "
-                   f"{'full access' if not issued.key.scopes else ', '.join(issued.key.scopes)}"
-                   f" · {issued.key.rate_limit} requests/minute")
-        outer.addWidget(label(details, "Muted", wrap=True))
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        self.done_button = button("I have stored the key", on_click=self.accept)
-        buttons.addWidget(self.done_button)
-        outer.addLayout(buttons)
+        scopes = "full access" if not issued.key.scopes else ", ".join(issued.key.scopes)
+        super().__init__(
+            parent,
+            title="Your new API key",
+            heading=f"API key “{issued.key.name}” issued",
+            intro="Give this key to the integration now. It is the only time TempClock "
+                  "shows it: only a hash is stored.",
+            secret=issued.plaintext,
+            warning="This key will not be shown again. If it is lost, revoke it and issue "
+                    "a new one.",
+            details=f"Prefix {issued.key.prefix}… · {scopes} · "
+                    f"{issued.key.rate_limit} requests/minute",
+            done_text="I have stored the key",
+        )
 
-    def copy(self) -> None:
-        """Put the key on the clipboard."""
-        QGuiApplication.clipboard().setText(self.key_text.text())
-        self.copy_button.setText("Copied")
-        QTimer.singleShot(2000, self.copy_button, lambda: self.copy_button.setText("Copy"))
+    @property
+    def key_text(self) -> QLineEdit:
+        return self.secret_text
