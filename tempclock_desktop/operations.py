@@ -5,6 +5,7 @@ Modelled on Anki's `QueryOp`: the operation is a plain function that calls
 thread; `failure` receives the exception there too, and when no failure callback
 is given the error is shown to the admin in words. A callback whose `parent`
 widget has been destroyed meanwhile is dropped, so closing a dialog mid-load is safe.
+A long operation can take a `cancel` event it checks now and then; quitting sets it.
 
     Operation(self, lambda: workers.list_workers(account_id),
               success=self._show_workers).run()
@@ -13,6 +14,7 @@ widget has been destroyed meanwhile is dropped, so closing a dialog mid-load is 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -96,7 +98,7 @@ class Operation(Generic[T]):
     `op` must not touch widgets: read what it needs from them before, as values.
     With `progress`, `op` is called with one argument, a `report(done, total, what)`
     function it may call from the pool thread; `progress` receives each report on
-    the GUI thread.
+    the GUI thread. `cancel` is an event `op` watches; `cancel_operations()` sets it.
     """
 
     def __init__(
@@ -107,12 +109,14 @@ class Operation(Generic[T]):
         success: Callable[[T], None] | None = None,
         failure: Callable[[BaseException], None] | None = None,
         progress: Progress | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self._parent = parent
         self._op = op
         self._success = success
         self._failure = failure
         self._progress = progress
+        self.cancel = cancel
         self._relay: _Relay | None = None
 
     def run(self) -> None:
@@ -150,6 +154,13 @@ class Operation(Generic[T]):
             self._failure(error)
         else:
             show_error(self._parent, error)
+
+
+def cancel_operations() -> None:
+    """Ask every running operation that can be cancelled to stop (on quit)."""
+    for operation in list(_live):
+        if operation.cancel is not None:
+            operation.cancel.set()
 
 
 def wait_for_operations(timeout_ms: int = 10_000) -> bool:

@@ -1,4 +1,5 @@
-"""What the window works on: the configuration, the saved settings and the chosen account.
+"""What the window works on: the configuration, the saved settings, the chosen account and
+the installed plugins.
 
 Panels read `session.account_id` when they start an operation, and listen to
 `account_changed` (reload everything) and `data_changed(kind)` (another panel
@@ -8,16 +9,20 @@ changed workers, shifts... so views that show them refresh).
 from __future__ import annotations
 
 import contextlib
+import threading
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from api.config import Config
 from api.services.accounts import Account
+from plugins.manager import PluginHost, load_plugins
 from tempclock_desktop.settings import DesktopSettings, save_settings
 
 # The kinds of data a change can touch, as `data_changed` names them.
 WORKERS, LOCATIONS, DEPARTMENTS, COST_CODES = "workers", "locations", "departments", "cost_codes"
 SHIFTS, ENTRIES, KEYS, ACCOUNTS = "shifts", "entries", "keys", "accounts"
+CONNECTORS, WEBHOOKS = "connectors", "webhooks"
 
 
 class Session(QObject):
@@ -25,12 +30,32 @@ class Session(QObject):
     accounts_changed = Signal(list)  # every Account
     data_changed = Signal(str, object)  # one of the kinds above, the panel that changed it
 
-    def __init__(self, config: Config, settings: DesktopSettings) -> None:
+    def __init__(self, config: Config, settings: DesktopSettings,
+                 plugins: PluginHost | None = None) -> None:
         super().__init__()
         self.config = config
         self.settings = settings
         self.accounts: list[Account] = []
         self.account: Account | None = None
+        self._plugins = plugins
+        self._plugins_lock = threading.Lock()
+
+    @property
+    def exports_dir(self) -> Path:
+        """Where connector exports are written (as `tempclock connectors run` writes them)."""
+        return self.config.data_dir / "exports"
+
+    def plugin_host(self) -> PluginHost:
+        """The installed plugins, loaded on first use (it imports them: call it on the pool)."""
+        with self._plugins_lock:
+            if self._plugins is None:
+                self._plugins = load_plugins()
+            return self._plugins
+
+    def close_plugins(self) -> None:
+        with self._plugins_lock:
+            if self._plugins is not None:
+                self._plugins.close()
 
     @property
     def account_id(self) -> int:
