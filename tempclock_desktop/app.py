@@ -1,4 +1,5 @@
-"""Starting the desktop app: the store, the window, the embedded API; and stopping it all.
+"""Starting the desktop app: the store, the window, the embedded API and its event
+dispatcher; and stopping it all.
 
 `Desktop.start()` is what `tempclock` (no arguments), `tempclock desktop` and the
 `tempclock-desktop` GUI script run; tests and the screenshot script use it too.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -17,10 +18,12 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from api.config import Config, load_config
 from api.store import close_store, open_store
+from plugins.manager import PluginHost
 from tempclock_desktop import theme
+from tempclock_desktop.dispatcher import EmbeddedDispatcher
 from tempclock_desktop.main_window import MainWindow
-from tempclock_desktop.operations import wait_for_operations
-from tempclock_desktop.server import EmbeddedServer
+from tempclock_desktop.operations import cancel_operations, wait_for_operations
+from tempclock_desktop.server import RUNNING, EmbeddedServer
 from tempclock_desktop.session import Session
 from tempclock_desktop.settings import load_settings
 
@@ -40,40 +43,58 @@ def application(argv: list[str] | None = None) -> QApplication:
 
 @dataclass
 class Desktop:
-    """A running desktop: the window, what it works on, and the server it hosts."""
+    """A running desktop: the window, what it works on, the server and the dispatcher."""
 
     config: Config
     session: Session
     server: EmbeddedServer
+    dispatcher: EmbeddedDispatcher
     window: MainWindow
+    stopped: bool = field(default=False, init=False)
 
     @classmethod
-    def start(cls, config: Config, *, serve: bool | None = None,
-              port: int | None = None) -> Desktop:
+    def start(cls, config: Config, *, serve: bool | None = None, port: int | None = None,
+              plugins: PluginHost | None = None) -> Desktop:
         """Open the store (creating the data directory), build the window, start the API.
 
         `serve` overrides the saved "start the API" setting; `port` the saved port, for
-        this run only (0: any free port).
+        this run only (0: any free port). `plugins` replaces the installed plugins,
+        loaded otherwise when a panel first needs them. Whenever the API comes up, the
+        dispatcher process is started too if it is not running; it runs until `stop()`.
         """
         open_store(config)
         settings = load_settings(config)
-        session = Session(config, settings)
+        session = Session(config, settings, plugins)
         server = EmbeddedServer()
-        window = MainWindow(session, server)
+        dispatcher = EmbeddedDispatcher(config)
+
+        def deliver_while_serving(state: str) -> None:
+            if state == RUNNING:
+                dispatcher.start()
+
+        server.state_changed.connect(deliver_while_serving)
+        window = MainWindow(session, server, dispatcher)
         if settings.start_server if serve is None else serve:
             server.start(settings.host, settings.port if port is None else port)
-        return cls(config, session, server, window)
+        return cls(config, session, server, dispatcher, window)
 
     def stop(self) -> None:
-        """Stop the API (in-flight requests finish, logs flush), wait for background work,
-        close the store."""
+        """Stop the API (in-flight requests finish, logs flush) and the dispatcher (sends in
+        flight are recorded), cancel and wait for background work, close the store.
+        Stopping twice does nothing more."""
+        if self.stopped:
+            return
+        self.stopped = True
         self.window.quitting = True
+        cancel_operations()  # a long connector run stops while the rest shuts down
         self.server.shutdown()
+        self.dispatcher.shutdown()
         self.window.close()
         wait_for_operations()
         QApplication.processEvents()
         self.window.deleteLater()
         QApplication.processEvents()
+        self.session.close_plugins()
         close_store()
 
 

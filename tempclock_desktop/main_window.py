@@ -1,7 +1,10 @@
-"""The main window: a sidebar of panels, the account switcher, server state in the status
-bar and the system tray, and the question on close whether to keep the API running."""
+"""The main window: a sidebar of panels, the account switcher, the state of the server and
+of webhook delivery in the status bar and the system tray, and the question on close
+whether to keep the API running."""
 
 from __future__ import annotations
+
+import html
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -23,7 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from api.services import accounts
+from tempclock_desktop import dispatcher as delivery
 from tempclock_desktop import theme
+from tempclock_desktop.dispatcher import EmbeddedDispatcher
 from tempclock_desktop.messages import show_error
 from tempclock_desktop.operations import Operation, activity
 from tempclock_desktop.panels.api_keys import ApiKeysPanel
@@ -59,6 +64,11 @@ STATE_TEXT = {
 }
 STATE_COLOUR = {"running": "#16a34a", "starting": "#f59e0b", "stopping": "#f59e0b",
                 "failed": "#dc2626", "stopped": "#9ca3af"}
+DELIVERY_TEXT = {
+    delivery.RUNNING: "Webhook delivery on",
+    delivery.STOPPED: "Webhook delivery off",
+    delivery.FAILED: "Webhook delivery stopped unexpectedly",
+}
 
 
 def accounts_for_desktop() -> list[accounts.Account]:
@@ -76,10 +86,13 @@ class MainWindow(QMainWindow):
 
     ready = Signal()  # the accounts are loaded and the first panel shows data
 
-    def __init__(self, session: Session, server: EmbeddedServer) -> None:
+    def __init__(self, session: Session, server: EmbeddedServer,
+                 dispatcher: EmbeddedDispatcher) -> None:
         super().__init__()
         self.session = session
         self.server = server
+        self.dispatcher = dispatcher
+        self._pill_lines = {"server": "", "delivery": ""}
         self.quitting = False
         self.setWindowTitle("TempClock")
         self.resize(1360, 840)
@@ -120,6 +133,8 @@ class MainWindow(QMainWindow):
         session.account_changed.connect(self._account_changed)
         server.state_changed.connect(self._server_state)
         self._server_state(server.state)
+        dispatcher.state_changed.connect(self._delivery_state)
+        self._delivery_state(dispatcher.state)
         self.show_panel("on_site")
         Operation(self, accounts_for_desktop, success=self._accounts_loaded).run()
         server.failed.connect(lambda _message, _in_use: self.show_panel("server"))
@@ -190,7 +205,10 @@ class MainWindow(QMainWindow):
         self.server_status = QLabel()
         self.server_status.setTextFormat(Qt.TextFormat.RichText)
         self.server_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        bar.addWidget(self.server_status, 1)
+        bar.addWidget(self.server_status)
+        self.delivery_status = QLabel()
+        self.delivery_status.setTextFormat(Qt.TextFormat.RichText)
+        bar.addWidget(self.delivery_status, 1)
         self.activity_label = QLabel("")
         self.activity_label.setObjectName("Muted")
         bar.addPermanentWidget(self.activity_label)
@@ -251,7 +269,7 @@ class MainWindow(QMainWindow):
         if panel is None:
             panel = self._panel_types[key](self.session)
             if isinstance(panel, ServerPanel):
-                panel.attach(self.server)
+                panel.attach(self.server, self.dispatcher)
             if isinstance(panel, ApiLogsPanel):
                 panel.revoke_requested.connect(self._revoke_from_logs)
             self.panels[key] = panel
@@ -328,7 +346,8 @@ class MainWindow(QMainWindow):
         if state == RUNNING and server.warning:
             text += " · <span style='color:#b45309'>exposed on the local network</span>"
         self.server_status.setText(text)
-        self.server_pill.setText(pill)
+        self._pill_lines["server"] = pill
+        self.server_pill.setText("<br>".join(self._pill_lines.values()))
         if self.tray is not None:
             name = "tray_up" if state == RUNNING else ("tray_error" if state == FAILED
                                                         else "tray_down")
@@ -337,6 +356,15 @@ class MainWindow(QMainWindow):
                                  + (f" at {server.url}" if state == RUNNING else ""))
             self.tray_server_action.setText("Stop the API" if state == RUNNING
                                             else "Start the API")
+
+    def _delivery_state(self, state: str) -> None:
+        dot = _dot(STATE_COLOUR[state])
+        text = f"{dot} {DELIVERY_TEXT[state]}"
+        self.delivery_status.setText(
+            text + (f": {html.escape(self.dispatcher.error or '')} Restart it in Server "
+                    "&amp; settings." if state == delivery.FAILED else ""))
+        self._pill_lines["delivery"] = text
+        self.server_pill.setText("<br>".join(self._pill_lines.values()))
 
     def _tray_toggle_server(self) -> None:
         if self.server.running:

@@ -1,5 +1,6 @@
-"""Server & settings: start and stop the API, where it listens, log retention, the data folder,
-accounts. A port already in use is shown here with a free port to switch to."""
+"""Server & settings: start and stop the API, where it listens, webhook delivery, log
+retention, the data folder, accounts. A port already in use is shown here with a free port
+to switch to; a delivery process that died, with a way to restart it."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from PySide6.QtWidgets import (
 from api.config import DEFAULT_HOST
 from api.server import exposure_warning
 from api.services import accounts
+from tempclock_desktop import dispatcher as delivery
 from tempclock_desktop import session as kinds
+from tempclock_desktop.dispatcher import EmbeddedDispatcher
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
 from tempclock_desktop.server import (
@@ -50,6 +53,7 @@ class ServerPanel(Panel):
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
         self.server: EmbeddedServer | None = None
+        self.dispatcher: EmbeddedDispatcher | None = None
         page = QWidget()
         column = QVBoxLayout(page)
         column.setContentsMargins(0, 0, 0, 0)
@@ -92,6 +96,20 @@ class ServerPanel(Panel):
         self.exposure_label.setStyleSheet("color: #b45309;")
         status.body.addWidget(self.exposure_label)
         column.addWidget(status)
+
+        sender = Card()
+        row = QHBoxLayout()
+        texts = QVBoxLayout()
+        self.delivery_label = label("", "SectionTitle")
+        texts.addWidget(self.delivery_label)
+        self.delivery_text = label("", "Muted", wrap=True)
+        texts.addWidget(self.delivery_text)
+        row.addLayout(texts, 1)
+        self.restart_delivery_button = button("Restart delivery", "play", role="primary",
+                                              on_click=self.restart_delivery)
+        row.addWidget(self.restart_delivery_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        sender.body.addLayout(row)
+        column.addWidget(sender)
 
         listen = Card()
         listen.body.addWidget(label("Where the API listens", "SectionTitle"))
@@ -167,13 +185,41 @@ class ServerPanel(Panel):
 
     # --- the server -------------------------------------------------------------------
 
-    def attach(self, server: EmbeddedServer) -> None:
+    def attach(self, server: EmbeddedServer, dispatcher: EmbeddedDispatcher) -> None:
         self.server = server
         server.state_changed.connect(lambda _state: self._show_state())
         server.failed.connect(self._failed)
         self._show_state()
         if server.state == FAILED and server.error:
             self._failed(server.error, server.port_in_use)
+        self.dispatcher = dispatcher
+        dispatcher.state_changed.connect(lambda _state: self._show_delivery())
+        self._show_delivery()
+
+    def restart_delivery(self) -> None:
+        """Start the dispatcher process again (after it died, or before the API runs)."""
+        if self.dispatcher is not None:
+            self.dispatcher.start()
+
+    def _show_delivery(self) -> None:
+        dispatcher = self.dispatcher
+        if dispatcher is None:
+            return
+        state = dispatcher.state
+        self.delivery_label.setText({
+            delivery.RUNNING: "Webhook delivery is on",
+            delivery.FAILED: "Webhook delivery stopped unexpectedly",
+        }.get(state, "Webhook delivery is off"))
+        about = ("A separate process sends webhooks and connector pushes (such as CRM push) "
+                 "as events happen, retrying for a day when a receiver is down.")
+        self.delivery_text.setText({
+            delivery.RUNNING: f"{about} It is running (process {dispatcher.pid}).",
+            delivery.FAILED: f"{dispatcher.error} Events keep being recorded and nothing is "
+                             "lost: they are sent once delivery runs again.",
+        }.get(state, f"{about} It starts with the API; events wait until it runs."))
+        self.restart_delivery_button.setVisible(state != delivery.RUNNING)
+        self.restart_delivery_button.setText("Restart delivery" if state == delivery.FAILED
+                                             else "Start delivery")
 
     def start_server(self, host: str | None = None, port: int | None = None) -> bool:
         """Start the API with the saved host and port (or those given)."""

@@ -1,8 +1,10 @@
 """Fixtures for driving the real desktop app offscreen: a window on a temp SQLite store,
-optionally serving the real API on a free loopback port, and helpers to find dialogs."""
+optionally serving the real API on a free loopback port (with the real dispatcher process
+beside it), and helpers to find dialogs."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 
 import httpx
@@ -20,8 +22,9 @@ def start_desktop(qtbot, config):
     application()
     started: list[Desktop] = []
 
-    def start(*, serve: bool = False, port: int | None = 0, wait: bool = True) -> Desktop:
-        desktop = Desktop.start(config, serve=serve, port=port)
+    def start(*, serve: bool = False, port: int | None = 0, wait: bool = True,
+              plugins=None) -> Desktop:
+        desktop = Desktop.start(config, serve=serve, port=port, plugins=plugins)
         started.append(desktop)
         desktop.window.show()
         if wait:
@@ -39,6 +42,9 @@ def start_desktop(qtbot, config):
     QApplication.processEvents()
     leftovers = [t.name for t in threading.enumerate() if t.name.startswith("tempclock-api")]
     assert not leftovers, f"server threads left running: {leftovers}"
+    dispatchers = [p.pid for p in multiprocessing.active_children()
+                   if p.name == "tempclock-dispatcher"]
+    assert not dispatchers, f"dispatcher processes left running: {dispatchers}"
 
 
 @pytest.fixture
