@@ -31,6 +31,7 @@ from api.http.ratelimit import RateDecision, RateLimiter
 from api.services import keys
 from api.services.api_logs import ApiLogEntry, ApiLogWriter
 from api.services.errors import DomainError, Kind, Unauthenticated
+from api.services.verified_keys import VerifiedKeys
 
 log = logging.getLogger("api.http")
 
@@ -84,6 +85,7 @@ class AuthGate:
         self.app = app
         self.limiter = limiter
         self.log_writer = log_writer
+        self.verified_keys = VerifiedKeys()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -126,7 +128,7 @@ class AuthGate:
                                        f"address; retry in {blocked.reset} seconds")
             return 429, info, [(b"retry-after", str(blocked.reset).encode())]
         try:
-            identity = keys.verify_key(presented_key(authorization))
+            identity = self.verified_keys.verify(presented_key(authorization))
         except DomainError as error:
             info = problem_of(error)
             context.error_code = info.code

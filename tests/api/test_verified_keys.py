@@ -1,0 +1,62 @@
+"""Remembered verifications stay exact: any change committed elsewhere is seen on the next check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+
+from api.services import accounts, keys
+from api.services.errors import DomainError
+from api.services.verified_keys import VerifiedKeys
+from api.store import database
+
+
+def elsewhere(action) -> None:
+    """Run `action` on another thread, hence another connection (as the desktop or CLI would)."""
+    thread = threading.Thread(target=lambda: (action(), database.close()))
+    thread.start()
+    thread.join()
+
+
+def refusal(checker: VerifiedKeys, key: str) -> str:
+    with pytest.raises(DomainError) as refused:
+        checker.verify(key)
+    return refused.value.code
+
+
+def test_a_remembered_key_revoked_elsewhere_is_refused_next_time(account):
+    issued = keys.issue_key(account.id, "ATS")
+    checker = VerifiedKeys()
+    assert checker.verify(issued.plaintext).key_id == issued.key.id
+    assert checker.verify(issued.plaintext).key_id == issued.key.id  # remembered
+    elsewhere(lambda: keys.revoke_key(issued.key.id))
+    assert refusal(checker, issued.plaintext) == "key_revoked"
+
+
+def test_a_remembered_key_of_an_account_switched_off_elsewhere_is_refused(account):
+    issued = keys.issue_key(account.id, "ATS")
+    checker = VerifiedKeys()
+    checker.verify(issued.plaintext)
+    elsewhere(lambda: accounts.set_api_enabled(account.id, False))
+    assert refusal(checker, issued.plaintext) == "api_disabled"
+
+
+def test_a_remembered_key_is_refused_once_it_expires_though_nothing_changed(account):
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    issued = keys.issue_key(account.id, "Short-lived", expires_at=expires)
+    checker = VerifiedKeys()
+    checker.verify(issued.plaintext)
+    time.sleep(max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds()) + 0.05)
+    assert refusal(checker, issued.plaintext) == "key_expired"
+
+
+def test_a_refused_key_is_checked_again_every_time(account):
+    issued = keys.issue_key(account.id, "ATS")
+    elsewhere(lambda: keys.revoke_key(issued.key.id))
+    checker = VerifiedKeys()
+    assert refusal(checker, issued.plaintext) == "key_revoked"
+    assert refusal(checker, keys.generate_key()) == "key_unknown"
+    assert refusal(checker, "tc_live_nope") == "key_malformed"
