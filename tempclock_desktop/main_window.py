@@ -35,6 +35,7 @@ from tempclock_desktop.panels.api_keys import ApiKeysPanel
 from tempclock_desktop.panels.api_logs import ApiLogsPanel
 from tempclock_desktop.panels.base import Panel
 from tempclock_desktop.panels.catalogue import CostCodesPanel, DepartmentsPanel
+from tempclock_desktop.panels.connectors import ConnectorsPanel
 from tempclock_desktop.panels.locations import LocationsPanel
 from tempclock_desktop.panels.on_site import OnSitePanel
 from tempclock_desktop.panels.server import ServerPanel
@@ -51,6 +52,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, type[Panel]], ...]], ...] = (
     ("TIME", (("shifts", ShiftsPanel), ("timesheets", TimesheetsPanel))),
     ("PEOPLE & SITES", (("workers", WorkersPanel), ("locations", LocationsPanel),
                         ("departments", DepartmentsPanel), ("cost_codes", CostCodesPanel))),
+    ("INTEGRATIONS", (("connectors", ConnectorsPanel),)),
     ("API & SETTINGS", (("api_keys", ApiKeysPanel), ("api_logs", ApiLogsPanel),
                         ("server", ServerPanel))),
 )

@@ -1,0 +1,225 @@
+"""Connectors panel: the installed connectors and a plugin that failed to load, the settings
+form generated from what a connector declares, dry runs and runs with progress and Cancel,
+the run history with bad rows by line, and the per-account switch."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from desktop_helpers import column_texts, settle
+from PySide6.QtWidgets import QPlainTextEdit, QPushButton
+
+from api.services import connectors, workers
+from plugins import Connector, Setting, hookimpl
+from plugins.manager import load_plugins
+
+ATS_EXPORT = """Candidate ID,Forename,Surname,Site,Start Date
+C-1,Ana,Popescu,Leeds DC,02/03/2026
+C-2,,Nowak,Leeds DC,02/03/2026
+C-3,Jonas,Kazlauskas,Leeds DC,02/03/2026
+C-4,Marek,Wojcik,Hull Docks,02/03/2026
+C-5,Siobhan,Byrne,,31/02/2026
+C-6,Liam,Walsh,,
+"""
+
+
+class BrokenPlugin:
+    @hookimpl
+    def register_connectors(self, register):
+        raise RuntimeError("licence server unreachable")
+
+
+class SlowSync(Connector):
+    """Works through many small batches until it is cancelled."""
+
+    id = "slow-sync"
+    name = "Slow sync"
+    kind = "ats"
+    capabilities = frozenset({"import_workers"})
+    settings = (Setting("batches", "Batches", type="integer", default=5000),)
+    started = threading.Event()
+
+    def run(self, context):
+        total = context.settings["batches"]
+        for n in range(total):
+            context.check_cancelled()
+            context.count("batches")
+            context.progress(n, total, f"batch {n}")
+            self.started.set()
+            threading.Event().wait(0.01)  # one batch's work
+
+
+class SlowPlugin:
+    @hookimpl
+    def register_connectors(self, register):
+        register(SlowSync())
+
+
+@pytest.fixture
+def plugins():
+    """The installed plugins, plus one that fails to load and one with a long-running connector
+    (the desktop closes the host when it stops)."""
+    host = load_plugins()
+    host.add_plugin(BrokenPlugin(), "broken_plugin")
+    host.add_plugin(SlowPlugin(), "slow_plugin")
+    return host
+
+
+def open_connector(qtbot, start_desktop, plugins, connector_id: str):
+    desktop = start_desktop(plugins=plugins)
+    panel = desktop.window.show_panel("connectors")
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 4)
+    panel.select_connector(connector_id)
+    settle(qtbot)
+    assert panel.current.id == connector_id
+    return desktop, panel
+
+
+def test_installed_connectors_and_a_plugin_that_failed_to_load_are_shown(
+        qtbot, start_desktop, plugins):
+    desktop, panel = open_connector(qtbot, start_desktop, plugins, "ats-csv")
+    names = column_texts(panel.model, 0)
+    assert {"ATS import (CSV)", "Payroll export (CSV)", "CRM push", "Slow sync"} == set(names)
+    row = names.index("ATS import (CSV)")
+    assert [panel.model.data(panel.model.index(row, c)) for c in range(6)][1:] == [
+        "ATS", "1.0.0", f"tempclock {plugins.connectors['ats-csv'].package_version}",
+        "Imports workers", "Off"]
+    assert "plugin ats_csv" in panel.meta_label.text()
+
+    assert panel.problems.isVisible()
+    (problem,) = panel.problems.texts
+    assert "broken_plugin" in problem
+    assert "failed while registering its connectors" in problem
+    assert "licence server unreachable" in problem
+    toggle = panel.problems.findChild(QPushButton, "DetailsToggle")
+    traceback_view = panel.problems.findChild(QPlainTextEdit, "Details")
+    assert not traceback_view.isVisible()
+    toggle.click()
+    assert traceback_view.isVisible()
+    assert "RuntimeError: licence server unreachable" in traceback_view.toPlainText()
+
+
+def test_a_dry_run_reports_bad_rows_by_line_and_writes_nothing_and_a_run_imports(
+        qtbot, start_desktop, plugins, account, make_location, tmp_path):
+    make_location(account.id, "Leeds DC")
+    export = tmp_path / "ats.csv"
+    export.write_text(ATS_EXPORT, encoding="utf-8")
+    desktop, panel = open_connector(qtbot, start_desktop, plugins, "ats-csv")
+    form = panel.form
+    assert set(form.fields) == {"file", "mapping", "date_format", "create_departments",
+                                "deactivate_missing"}
+    form.fields["file"].input.text.setText(str(export))
+
+    with qtbot.waitSignal(panel.run_finished, timeout=15_000) as finished:
+        panel.dry_run_button.click()
+    run = finished.args[0]
+    assert (run.dry_run, run.status) == (True, "succeeded")
+    assert column_texts(panel.history, 1) == ["Dry run"]
+    assert column_texts(panel.history, 2) == ["Succeeded"]
+    assert column_texts(panel.history, 3) == ["3 created · 6 rows · 3 errors"]
+    detail = panel.run_detail.toPlainText()
+    assert "Nothing was written" in detail
+    assert "Line 3\nfirst name is empty" in detail
+    assert "Line 5\nunknown location 'Hull Docks'" in detail
+    assert "Line 6\n'31/02/2026' is not a date" in detail
+    assert workers.list_workers(account.id).data == []  # a dry run writes nothing
+
+    with qtbot.waitSignal(panel.run_finished, timeout=15_000) as finished:
+        panel.run_button.click()
+    assert finished.args[0].status == "succeeded"
+    assert column_texts(panel.history, 1) == ["Run", "Dry run"]  # newest first
+    assert column_texts(panel.history, 3)[0] == "3 created · 6 rows · 3 errors"
+    assert "Rows not imported (3)" in panel.run_detail.toPlainText()
+
+    people = desktop.window.show_panel("workers")
+    qtbot.waitUntil(lambda: sorted(column_texts(people.proxy, 0)) == [
+        "Ana Popescu", "Jonas Kazlauskas", "Liam Walsh"])
+    # The run used the form's values; Save keeps them for next time.
+    assert connectors.get_config(account.id, "ats-csv").settings == {}
+
+
+def test_a_long_run_shows_progress_and_is_cancelled(qtbot, start_desktop, plugins):
+    SlowSync.started.clear()
+    desktop, panel = open_connector(qtbot, start_desktop, plugins, "slow-sync")
+    assert panel.form.fields["batches"].input.value() == 5000
+    panel.run_button.click()
+    qtbot.waitUntil(SlowSync.started.is_set)
+    qtbot.waitUntil(lambda: "Slow sync: run:" in panel.run_status.text()
+                    and "of 5,000 · batch" in panel.run_status.text())
+    assert panel.progress.isVisible() and panel.progress.maximum() == 5000
+    assert not panel.run_button.isEnabled() and not panel.dry_run_button.isEnabled()
+
+    with qtbot.waitSignal(panel.run_finished, timeout=15_000) as finished:
+        panel.cancel_button.click()
+    run = finished.args[0]
+    assert run.status == "cancelled"
+    assert 0 < run.counts["batches"] < 5000
+    assert column_texts(panel.history, 2) == ["Cancelled"]
+    assert "Cancelled by the admin" in panel.run_detail.toPlainText()
+    assert not panel.cancel_button.isVisible() and panel.run_button.isEnabled()
+
+
+def test_a_bad_setting_is_refused_with_the_message_by_its_field(
+        qtbot, start_desktop, plugins, account):
+    desktop, panel = open_connector(qtbot, start_desktop, plugins, "crm-push")
+    form = panel.form
+    form.fields["url"].input.setText("ftp://crm.example.com/in")
+    panel.save_button.click()
+    qtbot.waitUntil(lambda: form.field_error("url") == "CRM endpoint URL must be an http(s) URL")
+    assert form.field_error("events") == ""
+    assert connectors.get_config(account.id, "crm-push").updated_at is None  # nothing saved
+
+    panel.select_connector("ats-csv")
+    settle(qtbot)
+    panel.run_button.click()  # no file chosen
+    qtbot.waitUntil(lambda: panel.form.field_error("file") == "CSV file is required")
+    assert column_texts(panel.history, 0) == []
+
+
+def test_a_connector_is_switched_on_and_off_per_account_and_it_persists(
+        qtbot, start_desktop, plugins, account):
+    desktop, panel = open_connector(qtbot, start_desktop, plugins, "crm-push")
+    panel.enabled.click()  # no URL yet: refused, and the switch goes back
+    qtbot.waitUntil(lambda: panel.form.field_error("url") == "CRM endpoint URL is required")
+    assert not panel.enabled.isChecked()
+
+    form = panel.form
+    form.fields["url"].input.setText("http://127.0.0.1:9/crm")
+    form.fields["events"].input.boxes["clock_in"].setChecked(True)
+    form.fields["authorization"].input.setText("Bearer s3cret")
+    panel.save_button.click()
+    qtbot.waitUntil(lambda: connectors.get_config(account.id, "crm-push").updated_at is not None)
+    settle(qtbot)
+    saved = connectors.get_config(account.id, "crm-push").settings
+    assert saved["events"] == ["clock_in", "worker_created", "worker_updated"]
+    assert saved["authorization"] == "Bearer s3cret"
+    secret = panel.form.fields["authorization"].input
+    assert secret.text() == "" and "Saved" in secret.placeholderText()  # never shown back
+
+    panel.enabled.click()
+    qtbot.waitUntil(lambda: connectors.get_config(account.id, "crm-push").enabled)
+    row = column_texts(panel.model, 0).index("CRM push")
+    assert column_texts(panel.model, 5)[row] == "Enabled"
+
+    panel.refresh()  # as after a restart: read back from the store
+    settle(qtbot)
+    panel.select_connector("crm-push")
+    assert panel.enabled.isChecked()
+    assert panel.form.values["authorization"] == "Bearer s3cret"  # kept though not shown
+    panel.enabled.click()
+    qtbot.waitUntil(lambda: not connectors.get_config(account.id, "crm-push").enabled)
+    assert connectors.get_config(account.id, "crm-push").settings["authorization"] == "Bearer s3cret"
+
+
+def test_an_export_is_written_to_the_exports_folder_of_the_data_directory(
+        qtbot, start_desktop, plugins, config):
+    desktop, panel = open_connector(qtbot, start_desktop, plugins, "payroll-csv")
+    assert panel.exports_button.isVisible()
+    assert panel.form.fields["period"].input.currentText() == "Last week"
+    with qtbot.waitSignal(panel.run_finished, timeout=15_000) as finished:
+        panel.run_button.click()
+    assert finished.args[0].status == "succeeded"
+    written = sorted(p.name for p in (config.data_dir / "exports").glob("payroll_*.csv"))
+    assert len(written) == 3
+    assert f"files in {config.data_dir / 'exports'}" in panel.run_status.text()
