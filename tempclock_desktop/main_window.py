@@ -41,6 +41,7 @@ from tempclock_desktop.panels.on_site import OnSitePanel
 from tempclock_desktop.panels.server import ServerPanel
 from tempclock_desktop.panels.shifts import ShiftsPanel
 from tempclock_desktop.panels.timesheets import TimesheetsPanel
+from tempclock_desktop.panels.webhooks import WebhooksPanel
 from tempclock_desktop.panels.workers import WorkersPanel
 from tempclock_desktop.server import FAILED, RUNNING, STARTING, STOPPING, EmbeddedServer
 from tempclock_desktop.session import Session
@@ -52,7 +53,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, type[Panel]], ...]], ...] = (
     ("TIME", (("shifts", ShiftsPanel), ("timesheets", TimesheetsPanel))),
     ("PEOPLE & SITES", (("workers", WorkersPanel), ("locations", LocationsPanel),
                         ("departments", DepartmentsPanel), ("cost_codes", CostCodesPanel))),
-    ("INTEGRATIONS", (("connectors", ConnectorsPanel),)),
+    ("INTEGRATIONS", (("connectors", ConnectorsPanel), ("webhooks", WebhooksPanel))),
     ("API & SETTINGS", (("api_keys", ApiKeysPanel), ("api_logs", ApiLogsPanel),
                         ("server", ServerPanel))),
 )
@@ -272,6 +273,10 @@ class MainWindow(QMainWindow):
             panel = self._panel_types[key](self.session)
             if isinstance(panel, ServerPanel):
                 panel.attach(self.server, self.dispatcher)
+            if isinstance(panel, WebhooksPanel):
+                panel.attach(self.dispatcher)
+            if isinstance(panel, ConnectorsPanel):
+                panel.deliveries_requested.connect(self._show_connector_deliveries)
             if isinstance(panel, ApiLogsPanel):
                 panel.revoke_requested.connect(self._revoke_from_logs)
             self.panels[key] = panel
@@ -324,6 +329,11 @@ class MainWindow(QMainWindow):
     def reload_accounts(self) -> None:
         """Read the account list again (after one was added or renamed)."""
         Operation(self, accounts.list_accounts, success=self.session.set_accounts).run()
+
+    def _show_connector_deliveries(self, connector_id: str) -> None:
+        webhooks_panel = self.show_panel("webhooks")
+        assert isinstance(webhooks_panel, WebhooksPanel)
+        webhooks_panel.show_connector_deliveries(connector_id)
 
     def _revoke_from_logs(self, key_id: int, name: str, prefix: str) -> None:
         keys_panel = self.panel("api_keys")

@@ -1,0 +1,113 @@
+"""Adding or editing a webhook subscription, and the one-time reveal of its signing secret."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QLineEdit, QVBoxLayout, QWidget
+
+from api.services.webhooks import (
+    EVENTS,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookSubscription,
+    WebhookUpdate,
+)
+from tempclock_desktop.dialogs.form import FormDialog
+from tempclock_desktop.dialogs.reveal import SecretRevealDialog
+from tempclock_desktop.widgets import label
+
+EVENT_HELP = {
+    "*": "Every standard event below (not ping, not the clock.* alerts)",
+    "clock_in": "A worker clocked in",
+    "clock_out": "A worker clocked out",
+    "worker_created": "A worker was added",
+    "worker_updated": "A worker was changed",
+    "shift_created": "A shift was scheduled",
+    "ping": "Test deliveries (Send ping reaches the webhook anyway)",
+    "clock.geofence_breach": "Alert: clocked in outside a site's geofence",
+    "clock.geofence_refused": "Alert: a clock-in was refused by the geofence",
+    "clock.low_gps_confidence": "Alert: a clock-in with an imprecise location",
+}
+
+
+class WebhookDialog(FormDialog):
+    """URL, events, description (and, when editing, whether it is active).
+
+    `payload` is a `WebhookCreate` or a `WebhookUpdate`.
+    """
+
+    def __init__(self, parent: QWidget | None, webhook: WebhookSubscription | None,
+                 save: Callable[[Any], Any]) -> None:
+        super().__init__(parent, "Edit webhook" if webhook else "Add webhook",
+                         save_text="Save" if webhook else "Add webhook", save=save)
+        self.setMinimumWidth(600)
+        self.webhook = webhook
+        self.url = QLineEdit(webhook.url if webhook else "")
+        self.url.setPlaceholderText("https://example.com/tempclock-events")
+        address = QWidget()
+        column = QVBoxLayout(address)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(3)
+        column.addWidget(self.url)
+        column.addWidget(label("HTTPS, or plain http:// to this computer (127.0.0.1, localhost)",
+                               "FieldHelp"))
+        self.add_row("URL", address)
+        self.fields["url"] = self.url
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(16)
+        grid.setVerticalSpacing(4)
+        chosen = webhook.events if webhook else ["*"]
+        self.event_boxes: dict[str, QCheckBox] = {}
+        for n, event in enumerate(EVENTS):
+            box = QCheckBox("All events (*)" if event == "*" else event)
+            box.setToolTip(EVENT_HELP.get(event, event))
+            box.setChecked(event in chosen)
+            grid.addWidget(box, n // 2, n % 2)
+            self.event_boxes[event] = box
+        events = QWidget()
+        column = QVBoxLayout(events)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(grid)
+        column.addWidget(label("The clock.* alerts are sent only when ticked.", "FieldHelp"))
+        self.add_row("Events", events, "events")
+        self.description = QLineEdit(webhook.description if webhook else "")
+        self.description.setPlaceholderText("What receives it, e.g. Bullhorn sync")
+        self.add_row("Description", self.description, "description")
+        self.active = QCheckBox("Active (deliveries are sent)")
+        self.active.setChecked(webhook.active if webhook else True)
+        self.add_row("", self.active, "active")
+
+    @property
+    def events(self) -> list[str]:
+        return [event for event, box in self.event_boxes.items() if box.isChecked()]
+
+    @property
+    def payload(self) -> WebhookCreate | WebhookUpdate:
+        values = {"url": self.url.text().strip(), "events": self.events,
+                  "description": self.description.text(), "active": self.active.isChecked()}
+        if self.webhook is None:
+            return WebhookCreate(**values)
+        return WebhookUpdate(**values)
+
+
+class WebhookSecretDialog(SecretRevealDialog):
+    """Shows a new webhook's signing secret once."""
+
+    def __init__(self, parent: QWidget | None, created: WebhookCreated) -> None:
+        events = ", ".join(created.events)
+        super().__init__(
+            parent,
+            title="Your webhook's signing secret",
+            heading="Webhook added",
+            intro=f"Deliveries to {created.url} are signed with this secret. Give it to the "
+                  "receiving system now so it can check that each delivery comes from "
+                  "TempClock (X-TempClock-Signature, or the Standard Webhooks headers).",
+            secret=created.secret,
+            warning="This secret will not be shown again. If it is lost, delete the webhook "
+                    "and add it again.",
+            details=f"Events: {events}" + (f" · {created.description}"
+                                           if created.description else ""),
+            done_text="I have stored the secret",
+        )
