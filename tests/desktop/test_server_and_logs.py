@@ -162,12 +162,18 @@ def test_a_burst_of_refused_requests_raises_the_alert(qtbot, start_desktop, api_
         client.get("/api/v1/timesheets", headers={"Authorization": f"Bearer {narrow}"})
     panel = desktop.window.show_panel("api_logs")
     qtbot.waitUntil(lambda: panel.model.rowCount() == 12, timeout=10_000)
-    panel.refresh_stats()
-    qtbot.waitUntil(lambda: panel.banner.isVisible(), timeout=10_000)
+
+    def stats_count_all_twelve() -> bool:
+        # A refresh started while the log writer was still catching up counts fewer;
+        # refresh_stats() does nothing while one is under way.
+        panel.refresh_stats()
+        return (panel.per_key.rows[:1] == [("Payroll export", 12, 12)]
+                and "12 times" in panel.banner.text.text())
+
+    qtbot.waitUntil(stats_count_all_twelve, timeout=10_000)
+    assert panel.banner.isVisible()
     assert "Possible compromised key: “Payroll export”" in panel.banner.text.text()
-    assert "12 times" in panel.banner.text.text()
     assert panel.banner_revoke.isVisible()
-    assert panel.per_key.rows[0] == ("Payroll export", 12, 12)
     panel.banner_show.click()
     assert panel.auth_only.isChecked()
     qtbot.waitUntil(lambda: column_texts(panel.model, 4) == ["403"] * 12)
