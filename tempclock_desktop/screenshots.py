@@ -1,16 +1,22 @@
 """`python -m tempclock_desktop.screenshots OUT_DIR`: a PNG of every panel, offscreen.
 
-Loads the demo agency into a temporary data directory, serves the API on a free
-loopback port, sends it some traffic (including a burst of refused requests, so
-the API Logs alert shows), then photographs each panel, the issue-key dialog
-and the one-time key reveal dialog. Anyone can look at the UI without a display.
+Loads the demo agency into a temporary data directory, saves settings for the
+first-party connectors and runs the ATS import (a dry run, then for real, from an
+export with bad rows) and the payroll export, subscribes webhooks (one to a receiver
+on loopback, one to a closed port), serves the API on a free loopback port with its
+dispatcher delivering, sends it some traffic (including a burst of refused requests,
+so the API Logs alert shows), then photographs each panel, the other connectors'
+settings forms, the main dialogs, the webhook secret and the one-time key reveal.
+Anyone can look at the UI without a display.
 """
 
 from __future__ import annotations
 
+import http.server
 import os
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -21,16 +27,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from api.config import load_config  # noqa: E402
-from api.services import accounts, demo, keys  # noqa: E402
+from api.services import accounts, connectors, demo, keys, webhooks, workers  # noqa: E402
 from api.store import close_store, open_store  # noqa: E402
+from plugins.manager import load_plugins  # noqa: E402
 from tempclock_desktop.app import Desktop, application  # noqa: E402
 from tempclock_desktop.dialogs.clock import ClockInDialog  # noqa: E402
 from tempclock_desktop.dialogs.keys import IssueKeyDialog, KeyRevealDialog  # noqa: E402
 from tempclock_desktop.dialogs.location import LocationDialog  # noqa: E402
 from tempclock_desktop.dialogs.shift import ShiftDialog  # noqa: E402
+from tempclock_desktop.dialogs.webhooks import WebhookDialog, WebhookSecretDialog  # noqa: E402
 from tempclock_desktop.dialogs.worker import WorkerDialog  # noqa: E402
 from tempclock_desktop.main_window import SECTIONS  # noqa: E402
 from tempclock_desktop.operations import running_operations  # noqa: E402
+from tempclock_desktop.panels.webhooks import EVERYTHING  # noqa: E402
 
 SIZE = (1440, 900)
 
@@ -72,6 +81,94 @@ def _traffic(base: str, good: str, narrow: str) -> None:
         _request(f"{base}/api/v1/workers", f"tc_live_{n:040x}")  # not a key: 401
 
 
+class _Receiver:
+    """A webhook receiver on loopback that answers 200 to every POST and counts them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.count += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+ATS_EXPORT = """Candidate ID,Forename,Surname,Email,Site,Department,Start Date,Status
+ATS-2001,Olena,Kovalenko,olena.k@example.com,Leeds Distribution Centre,Warehouse,02/03/2026,Placed
+ATS-2002,Tomasz,Wójcik,t.wojcik@example.com,Warsaw Fulfilment Hub,Warehouse,02/03/2026,Placed
+ATS-2003,,Popescu,ana.popescu@example.com,Bucharest Assembly Plant,Assembly,09/03/2026,Placed
+ATS-2004,Jonas,Kazlauskas,jonas.k@example.com,Vilnius Parcel Centre,Drivers,09/03/2026,Placed
+ATS-2005,Siobhan,Byrne,s.byrne@example.com,Dublin Food Packing,Food Production,31/02/2026,Placed
+ATS-2006,Marek,Nowicki,marek.n@example.com,Hull Docks,Warehouse,16/03/2026,Placed
+ATS-2007,Ioana,Dumitru,ioana.d@example.com,Bucharest Assembly Plant,Assembly,16/03/2026,Placed
+ATS-2008,Liam,Walsh,liam.walsh@example.com,Manchester Airport Logistics,Security,16/03/2026,Left
+"""
+
+
+def _integrations(account_id: int, folder: Path, receiver_url: str) -> None:
+    """Connector settings and runs, and webhooks, as an agency that uses them would have."""
+    host = load_plugins()
+    try:
+        ats = host.connector("ats-csv").connector
+        payroll = host.connector("payroll-csv").connector
+        crm = host.connector("crm-push").connector
+        webhooks.create_webhook(account_id, webhooks.WebhookCreate(
+            url=f"{receiver_url}/tempclock", events=["*"],
+            description="Bullhorn sync (this PC)"))
+        closed = webhooks.create_webhook(account_id, webhooks.WebhookCreate(
+            url="http://127.0.0.1:9/events", events=["clock_in", "clock_out"],
+            description="Old payroll bridge (switched off)"))
+        connectors.save_settings(account_id, crm, {
+            "url": f"{receiver_url}/crm", "events": ["worker_created", "worker_updated"],
+            "mapping": "externalId=employee_ref; firstName=first_name; lastName=last_name",
+            "authorization": "Bearer crm-demo-token"})
+        connectors.set_enabled(account_id, crm, True)
+        export = folder / "ats-export.csv"
+        export.write_text(ATS_EXPORT, encoding="utf-8")
+        connectors.save_settings(account_id, ats, {"file": str(export)})
+        connectors.run_connector(account_id, ats, dry_run=True)
+        connectors.run_connector(account_id, ats)
+        connectors.save_settings(account_id, payroll, {"period": "last_week",
+                                                        "rounding_minutes": "15"})
+        connectors.run_connector(account_id, payroll,
+                                 export_dir=folder / "data" / "exports")
+        first = workers.list_workers(account_id, workers.WorkerFilter(limit=1)).data[0]
+        workers.update_worker(account_id, first.id, workers.WorkerUpdate(role="Team leader"))
+        webhooks.ping_webhook(account_id, closed.id)
+    finally:
+        host.close()
+
+
+def _wait_for_deliveries(app: QApplication, receiver: _Receiver, timeout: float = 20.0) -> None:
+    """Until the dispatcher process has delivered what was queued (the count stops rising)."""
+    deadline = time.monotonic() + timeout
+    seen, still_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if receiver.count != seen:
+            seen, still_since = receiver.count, time.monotonic()
+        elif seen > 0 and time.monotonic() - still_since > 0.5:
+            return
+        time.sleep(0.05)
+
+
 def _edit_first(panel) -> None:
     panel.table.selectRow(0)
     panel.open_editor(panel.selected())
@@ -105,6 +202,8 @@ def take(out_dir: Path) -> list[Path]:
         narrow = keys.issue_key(account.id, "Payroll export", scopes=["workers:read"]).plaintext
         keys.issue_key(account.id, "Old CRM sync")
         keys.revoke_key(keys.list_keys(account.id)[0].id)
+        receiver = _Receiver()
+        _integrations(account.id, Path(temp), receiver.url)
         close_store()
 
         desktop = Desktop.start(config, serve=True, port=0)
@@ -119,6 +218,7 @@ def take(out_dir: Path) -> list[Path]:
         _traffic(desktop.server.url, good, narrow)
         time.sleep(0.6)  # the log writer batches every 0.25 s
         try:
+            _wait_for_deliveries(app, receiver)
             n = 0
             for _caption, entries in SECTIONS:
                 for key, _panel in entries:
@@ -129,6 +229,19 @@ def take(out_dir: Path) -> list[Path]:
                         panel.refresh_stats()  # type: ignore[attr-defined]
                         settle(app)
                     written.append(_grab(window, out_dir / f"{n:02d}-{key}.png"))
+            webhooks_panel = window.show_panel("webhooks")
+            webhooks_panel.show_filter.setCurrentIndex(  # type: ignore[attr-defined]
+                webhooks_panel.show_filter.findData(EVERYTHING))  # type: ignore[attr-defined]
+            webhooks_panel.show_deliveries()  # type: ignore[attr-defined]
+            settle(app)
+            n += 1
+            written.append(_grab(window, out_dir / f"{n:02d}-webhooks-everything-sent.png"))
+            connectors_panel = window.show_panel("connectors")
+            for connector_id in ("payroll-csv", "crm-push"):
+                n += 1
+                connectors_panel.select_connector(connector_id)  # type: ignore[attr-defined]
+                settle(app)
+                written.append(_grab(window, out_dir / f"{n:02d}-connectors-{connector_id}.png"))
             for key, open_dialog, kind in _DIALOGS:
                 n += 1
                 panel = window.show_panel(key)
@@ -139,6 +252,22 @@ def take(out_dir: Path) -> list[Path]:
                 written.append(_grab(dialog, out_dir / f"{n:02d}-{dialog.objectName()}.png"))
                 dialog.reject()
                 settle(app)
+            webhooks_panel = window.show_panel("webhooks")
+            settle(app)
+            webhooks_panel.open_editor(None)  # type: ignore[attr-defined]
+            settle(app)
+            dialog = webhooks_panel.findChild(WebhookDialog)
+            dialog.url.setText("https://hooks.sagepayroll.example/tempclock")
+            dialog.description.setText("Sage payroll bureau")
+            n += 1
+            written.append(_grab(dialog, out_dir / f"{n:02d}-add-webhook-dialog.png"))
+            dialog.accept()
+            settle(app)
+            secret = webhooks_panel.findChild(WebhookSecretDialog)
+            n += 1
+            written.append(_grab(secret, out_dir / f"{n:02d}-webhook-secret-dialog.png"))
+            secret.accept()
+            settle(app)
             keys_panel = window.show_panel("api_keys")
             settle(app)
             keys_panel.issue()  # type: ignore[attr-defined]
@@ -157,6 +286,7 @@ def take(out_dir: Path) -> list[Path]:
             settle(app)
         finally:
             desktop.stop()
+            receiver.close()
     return written
 
 

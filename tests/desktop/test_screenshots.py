@@ -1,7 +1,9 @@
-"""The screenshot script writes a non-empty PNG of every panel and of the key dialogs."""
+"""The screenshot script writes a non-empty PNG of every panel, of the connector settings
+forms, and of the key and webhook dialogs; it leaves no server or dispatcher running."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 
 from PySide6.QtGui import QImage
@@ -18,8 +20,12 @@ def test_every_panel_and_the_key_reveal_dialog_is_photographed(qtbot, tmp_path):
     assert names[-1].endswith("key-reveal-dialog.png")
     for key in panels:
         assert any(name.endswith(f"-{key}.png") for name in names), key
+    for shot in ("connectors-payroll-csv", "connectors-crm-push", "add-webhook-dialog",
+                 "webhook-secret-dialog"):
+        assert any(name.endswith(f"-{shot}.png") for name in names), shot
     for path in written:
         image = QImage(str(path))
         assert path.stat().st_size > 5_000, path
         assert image.width() >= 400 and image.height() >= 200, path
     assert not [t for t in threading.enumerate() if t.name.startswith("tempclock-api")]
+    assert not multiprocessing.active_children()
