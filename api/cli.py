@@ -26,6 +26,7 @@ from api.services.errors import DomainError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+DISPATCHER_STOP_S = 15
 
 
 class Output(msgspec.Struct):
@@ -335,8 +336,14 @@ def db_upgrade(config: Any) -> Output:
     default=None,
     help="Data directory (default: $TEMPCLOCK_DATA_DIR or the user data directory).",
 )
-def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
-    """Serve the integrator API without the desktop app (Ctrl+C stops it gracefully)."""
+@click.option("--no-dispatch", "dispatch", flag_value=False, default=True,
+              help="Don't deliver webhooks or feed connectors from this process.")
+def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: bool) -> None:
+    """Serve the integrator API without the desktop app (Ctrl+C stops it gracefully).
+
+    Webhook deliveries and connector events run alongside, in a process of their own.
+    """
+    from api.dispatcher import start_process as start_dispatcher
     from api.http import create_app
     from api.server import build_server, exposure_warning
     from api.store import close_store, open_store
@@ -356,9 +363,17 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         click.echo(f"TempClock API: http://{shown}:{config.port}/api/v1/  "
                    f"(docs: http://{shown}:{config.port}/docs; data: {config.database_label})",
                    err=True)
-        # uvicorn re-raises Ctrl+C once it has shut down gracefully.
-        with contextlib.suppress(KeyboardInterrupt):
-            server.run()
+        # Webhooks and connectors are served by a process of their own.
+        dispatcher, stop_dispatcher = (start_dispatcher(config) if dispatch
+                                       else (None, None))
+        try:
+            # uvicorn re-raises Ctrl+C once it has shut down gracefully.
+            with contextlib.suppress(KeyboardInterrupt):
+                server.run()
+        finally:
+            if dispatcher is not None:
+                stop_dispatcher.set()
+                dispatcher.join(DISPATCHER_STOP_S)
     finally:
         close_store()
     if not server.started:

@@ -262,12 +262,16 @@ def run_forever(config: Config, stop: multiprocessing.synchronize.Event | None =
     open_store(config)
     dispatcher = Dispatcher(plugins=load_plugins(), export_dir=config.data_dir / "exports")
     dispatcher.start()
+    parent = os.getppid()
     try:
         while stop is None or not stop.is_set():
             if stop is None:
                 time.sleep(0.5)
             else:
                 stop.wait(0.5)
+            if os.getppid() != parent:
+                log.warning("the host process is gone; the dispatcher stops")
+                break
     except KeyboardInterrupt:
         pass
     finally:
