@@ -563,7 +563,7 @@ class ConnectorsPanel(Panel):
             self.run_status.setText("")
             form.show_refusal(error)
 
-        Operation(self, work, success=lambda run: self._run_done(installed, run),
+        Operation(self, work, success=lambda run: self._run_done(account_id, installed, run),
                   failure=failed, progress=self._run_progress, cancel=cancel).run()
 
     def _run_progress(self, done: int, total: int, message: str) -> None:
@@ -590,7 +590,8 @@ class ConnectorsPanel(Panel):
         self._cancel = None
         self._update_run_controls()
 
-    def _run_done(self, installed: InstalledConnector, run: ConnectorRun) -> None:
+    def _run_done(self, account_id: int, installed: InstalledConnector,
+                  run: ConnectorRun) -> None:
         self._run_over()
         kind = "Dry run" if run.dry_run else "Run"
         text = f"{installed.connector.name}: {kind} {run.status} at {clock(run.finished_at)}"
@@ -601,7 +602,8 @@ class ConnectorsPanel(Panel):
         if not run.dry_run and "import_workers" in installed.connector.capabilities:
             self.session.notify(kinds.WORKERS)
             self.session.notify(kinds.DEPARTMENTS)
-        if self.current is not None and self.current.id == installed.id:
+        shown = self.session.account_id == account_id and self.current is not None
+        if shown and self.current.id == installed.id:  # the admin may have moved on
             self.history.prepend([run])
             self.history_table.selectRow(0)
         self.run_finished.emit(run)
