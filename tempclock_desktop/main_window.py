@@ -70,7 +70,7 @@ STATE_COLOUR = {"running": "#16a34a", "starting": "#f59e0b", "stopping": "#f59e0
 DELIVERY_TEXT = {
     delivery.RUNNING: "Webhook delivery on",
     delivery.STOPPED: "Webhook delivery off",
-    delivery.FAILED: "Webhook delivery stopped unexpectedly",
+    delivery.FAILED: "Webhook delivery stopped",
 }
 
 
