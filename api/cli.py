@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import inspect
 import re
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -366,8 +367,11 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
         # Webhooks and connectors are served by a process of their own.
         dispatcher, stop_dispatcher = (start_dispatcher(config) if dispatch
                                        else (None, None))
+        # uvicorn re-raises the signal that stopped it once it has shut down gracefully:
+        # Ctrl+C becomes KeyboardInterrupt, and SIGTERM a normal exit, so the cleanup
+        # below (stopping the dispatcher, closing the store) runs for both.
+        signal.signal(signal.SIGTERM, _exit_cleanly)
         try:
-            # uvicorn re-raises Ctrl+C once it has shut down gracefully.
             with contextlib.suppress(KeyboardInterrupt):
                 server.run()
         finally:
@@ -379,6 +383,10 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
     if not server.started:
         _fail(False, "server_error", f"could not serve on {config.host}:{config.port} "
                                      "(is the port in use?)")
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 _SINCE = re.compile(r"(\d+)\s*([smhd])")
