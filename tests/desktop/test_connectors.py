@@ -198,9 +198,9 @@ def test_a_connector_is_switched_on_and_off_per_account_and_it_persists(
     assert secret.text() == "" and "Saved" in secret.placeholderText()  # never shown back
 
     panel.enabled.click()
-    qtbot.waitUntil(lambda: connectors.get_config(account.id, "crm-push").enabled)
     row = column_texts(panel.model, 0).index("CRM push")
-    assert column_texts(panel.model, 5)[row] == "Enabled"
+    qtbot.waitUntil(lambda: column_texts(panel.model, 5)[row] == "Enabled")
+    assert connectors.get_config(account.id, "crm-push").enabled
 
     panel.refresh()  # as after a restart: read back from the store
     settle(qtbot)

@@ -136,6 +136,7 @@ def test_what_a_connector_sends_is_listed_with_the_webhooks_deliveries(
     connectors_panel.form.fields["url"].input.setText(f"{receiver.url}/crm")
     connectors_panel.save_button.click()
     qtbot.waitUntil(lambda: connectors.get_config(account.id, "crm-push").updated_at is not None)
+    settle(qtbot)
     connectors_panel.enabled.click()
     qtbot.waitUntil(lambda: connectors.get_config(account.id, "crm-push").enabled)
 
