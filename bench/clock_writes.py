@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import ChildServer, scratch_dir, serve_forever, wrk
+from _common import ChildServer, cpu_seconds, scratch_dir, serve_forever, wrk
 
 TARGET = 1_000
 WORKERS_PER_RUN = 2_000
@@ -150,7 +150,9 @@ def main() -> None:
         spy = profile(server.process.pid, args.seconds - 2) if args.profile else None
         main_run = LUA % {"first": state["first"] + WORKERS_PER_RUN, "count": WORKERS_PER_RUN,
                           "key": state["key"]}
+        cpu_before = cpu_seconds(server.process.pid)
         result, errors = run_wrk(url, main_run, args.seconds, args.connections)
+        cpu_used = cpu_seconds(server.process.pid) - cpu_before
         if spy is not None:
             spy.wait()
     finally:
@@ -171,6 +173,9 @@ def main() -> None:
           f"SQLite WAL + synchronous=FULL")
     print(f"  {result['requests']:,} clock actions: {rate:,.0f} actions/s sustained   "
           f"p50 {result['p50_ms']:.1f} ms   p99 {result['p99_ms']:.1f} ms")
+    per_action = cpu_used / max(1, result["requests"])
+    print(f"  server CPU {per_action * 1e6:,.0f} us per action ({cpu_used / args.seconds:.2f} "
+          f"cores busy): one core could do {1 / per_action:,.0f} actions/s")
     print(f"  errors: {len(errors)} (non-2xx: {result['non_2xx']})   duplicate open entries: "
           f"{len(duplicates)}   entries opened {opened:,}, closed {closed:,}")
     for line in errors[:5]:
