@@ -92,7 +92,7 @@ def profile(pid: int, seconds: int) -> subprocess.Popen | None:
         return None
     out = Path(tempfile.gettempdir()) / "clock_writes.spy"
     return subprocess.Popen([spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "200",
-                             "--nonblocking", "-f", "raw", "-o", str(out)],
+                             "--nonblocking", "--gil", "-f", "raw", "-o", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -112,7 +112,7 @@ def print_profile(top: int = 18) -> None:
         own[frames[-1]] += int(n)
         for frame in set(frames):
             inside[frame] += int(n)
-    print(f"profile (py-spy, {total} samples of all server threads, idle waits included):")
+    print(f"profile (py-spy --gil: {total} samples of the thread holding the GIL):")
     print("  own time:")
     for frame, n in own.most_common(top):
         print(f"    {n / total:6.1%}  {frame[:110]}")

@@ -56,7 +56,7 @@ def _openapi_config() -> OpenAPIConfig:
     )
 
 
-SWITCH_INTERVAL_S = 0.0005
+SWITCH_INTERVAL_S = 0.0001
 
 
 def _hand_back_the_gil_quickly() -> None:

@@ -82,6 +82,7 @@ class KeyIdentity(msgspec.Struct, frozen=True, kw_only=True):
     prefix: str
     scopes: frozenset[str]
     rate_limit: int
+    expires_at: dt.datetime | None = None  # naive UTC, as stored
 
     def allows(self, scope: str) -> bool:
         return not self.scopes or scope in self.scopes
@@ -283,6 +284,7 @@ def verify_key(presented: str, scope: str | None = None) -> KeyIdentity:
         prefix=row.prefix,
         scopes=frozenset(_scopes(row.scopes)),
         rate_limit=row.rate_limit,
+        expires_at=row.expires_at,
     )
     refusal: DomainError | None = None
     if row.revoked_at is not None:

@@ -57,11 +57,8 @@ class VerifiedKeys:
                 return known.identity
         identity = keys.verify_key(presented)
         if stamp is not None:
-            expires = keys.get_key(identity.key_id).expires_at
             with self._lock:
                 if len(self._known) >= MAX_REMEMBERED:
                     self._known.clear()
-                self._known[digest] = _Verified(
-                    stamp, identity,
-                    None if expires is None else expires.astimezone(dt.UTC).replace(tzinfo=None))
+                self._known[digest] = _Verified(stamp, identity, identity.expires_at)
         return identity
