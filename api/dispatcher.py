@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import contextlib
+import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -110,7 +111,7 @@ class Dispatcher:
             deliveries.advance_cursor("plugins", events[-1].id)
         return len(events)
 
-    def _enabled(self, account_id: int) -> list[str]:
+    def _enabled(self, account_id: int) -> dict[str, dt.datetime]:
         now = time.monotonic()
         cached = self._enabled_cache.get(account_id)
         if cached is None or now - cached[0] > 2.0:
@@ -124,7 +125,9 @@ class Dispatcher:
         context = connector_svc.AccountContext(event.account_id, event=event,
                                                export_dir=self.export_dir)
         self.plugins.call_event_hooks(event, context)
-        for connector_id in self._enabled(event.account_id):
+        for connector_id, enabled_at in self._enabled(event.account_id).items():
+            if event.created_at < enabled_at:
+                continue  # it happened before the admin switched the connector on
             loaded = self.plugins.connectors.get(connector_id)
             if loaded is None or "receive_events" not in loaded.connector.capabilities:
                 continue

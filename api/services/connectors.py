@@ -115,17 +115,23 @@ def save_settings(account_id: int, connector: Connector,
 
 
 def set_enabled(account_id: int, connector: Connector, enabled: bool) -> ConnectorConfig:
-    """Switch a connector on or off for the account; enabling checks its saved settings."""
+    """Switch a connector on or off for the account; enabling checks its saved settings.
+
+    A connector switched on hears the account's events from that moment on.
+    """
+    config = get_config(account_id, connector.id)
     if enabled:
-        check_settings(connector.settings, get_config(account_id, connector.id).settings)
+        check_settings(connector.settings, config.settings)
+    if enabled and not config.enabled:
+        return _store(account_id, connector.id, enabled=True, enabled_at=utcnow())
     return _store(account_id, connector.id, enabled=bool(enabled))
 
 
-def enabled_connectors(account_id: int) -> list[str]:
-    """Ids of the connectors switched on for the account."""
-    rows = ConfigRow.select(ConfigRow.connector).where((ConfigRow.account == account_id)
-                                                       & ConfigRow.enabled)
-    return [row.connector for row in rows]
+def enabled_connectors(account_id: int) -> dict[str, dt.datetime]:
+    """The connectors switched on for the account, with when each was (aware UTC)."""
+    rows = (ConfigRow.select(ConfigRow.connector, ConfigRow.enabled_at, ConfigRow.updated_at)
+            .where((ConfigRow.account == account_id) & ConfigRow.enabled))
+    return {row.connector: utc(row.enabled_at or row.updated_at) for row in rows}
 
 
 def _public(declared: Iterable[Setting], settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -310,6 +310,7 @@ class ConnectorConfig(BaseModel):
     account = ForeignKeyField(Account, on_delete="CASCADE")
     connector = CharField(max_length=64)
     enabled = BooleanField(default=False)
+    enabled_at = DateTimeField(null=True)  # events before this are not the connector's
     settings = TextField(default="{}")
     updated_at = DateTimeField(default=utcnow)
 

@@ -229,3 +229,22 @@ def test_plugin_hooks_hear_events_and_a_failing_one_stops_nothing(account, worke
     assert heard == [("clock_in", worker.id, account.id)]
     assert [(p.plugin, p.stage) for p in host.problems] == [("broken", "clock_in")]
     assert len(receiver.wait_for(1)) == 1
+
+
+def test_a_connector_switched_on_later_hears_only_what_happens_from_then_on(account, worker,
+                                                                           receiver):
+    crm = CrmPush()
+    host = PluginHost()
+    host.add_plugin(__import__("plugins.crm_push", fromlist=["x"]), "crm_push")
+    workers.update_worker(account.id, worker.id, workers.WorkerUpdate(role="Before"))
+    connectors.save_settings(account.id, crm, {"url": receiver.url + "/crm",
+                                               "events": "worker_updated"})
+    connectors.set_enabled(account.id, crm, True)
+    workers.update_worker(account.id, worker.id, workers.WorkerUpdate(role="After"))
+    dispatcher = Dispatcher(plugins=host, senders=2)
+    try:
+        dispatcher.run_once()
+    finally:
+        dispatcher.stop()
+    (request,) = receiver.wait_for(1)
+    assert json.loads(request["body"])["data"]["role"] == "After"
