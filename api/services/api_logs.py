@@ -176,26 +176,28 @@ def list_logs(
             since = since.astimezone(dt.UTC).replace(tzinfo=None)
         query = query.where(ApiLogRow.created_at >= since)
     rows = query.order_by(ApiLogRow.id.desc()).limit(limit)
-    return [
-        ApiLog(
-            id=row.id,
-            created_at=utc(row.created_at),
-            account_id=row.account_id,
-            key_id=row.key_id,
-            key_name=row.key_name,
-            key_prefix=row.key_prefix,
-            method=row.method,
-            path=row.path,
-            query=row.query,
-            status=row.status,
-            duration_ms=row.duration_ms,
-            client=row.client,
-            user_agent=row.user_agent,
-            request_id=row.request_id,
-            error_code=row.error_code,
-        )
-        for row in rows
-    ]
+    return [record_of(row) for row in rows]
+
+
+def record_of(row: ApiLogRow) -> ApiLog:
+    """A stored log row as the record listings show."""
+    return ApiLog(
+        id=row.id,
+        created_at=utc(row.created_at),
+        account_id=row.account_id,
+        key_id=row.key_id,
+        key_name=row.key_name,
+        key_prefix=row.key_prefix,
+        method=row.method,
+        path=row.path,
+        query=row.query,
+        status=row.status,
+        duration_ms=row.duration_ms,
+        client=row.client,
+        user_agent=row.user_agent,
+        request_id=row.request_id,
+        error_code=row.error_code,
+    )
 
 
 def prune_logs(now: dt.datetime | None = None) -> int:

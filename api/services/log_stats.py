@@ -18,8 +18,8 @@ import itertools
 import msgspec
 from peewee import SQL, fn
 
-from api.services.api_logs import ApiLog
-from api.services.common import utc, utcnow
+from api.services.api_logs import ApiLog, record_of
+from api.services.common import utcnow
 from api.services.errors import Invalid
 from api.store import is_postgres
 from api.store.models import ApiLog as ApiLogRow
@@ -47,26 +47,6 @@ def _naive(value: dt.datetime | None) -> dt.datetime | None:
     if value is None or value.tzinfo is None:
         return value
     return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def _record(row: ApiLogRow) -> ApiLog:
-    return ApiLog(
-        id=row.id,
-        created_at=utc(row.created_at),
-        account_id=row.account_id,
-        key_id=row.key_id,
-        key_name=row.key_name,
-        key_prefix=row.key_prefix,
-        method=row.method,
-        path=row.path,
-        query=row.query,
-        status=row.status,
-        duration_ms=row.duration_ms,
-        client=row.client,
-        user_agent=row.user_agent,
-        request_id=row.request_id,
-        error_code=row.error_code,
-    )
 
 
 def _scopes(account_id: int, filters: LogFilter) -> list[int | None]:
@@ -121,7 +101,7 @@ def browse_logs(account_id: int, filters: LogFilter | None = None, *,
         if newer_than_id is not None:
             query = query.where(ApiLogRow.id > newer_than_id)
         rows = query.order_by(ApiLogRow.created_at.desc(), ApiLogRow.id.desc()).limit(limit)
-        streams.append([_record(row) for row in rows])
+        streams.append([record_of(row) for row in rows])
     merged = heapq.merge(*streams, key=lambda r: (r.created_at, r.id), reverse=True)
     return list(itertools.islice(merged, limit))
 
