@@ -16,6 +16,13 @@ from api.services.errors import Invalid
 from api.store.models import Event as EventRow
 
 DEFAULT_FEED_LIMIT = 100
+# The outbox also keeps the admin's own changes (keys, accounts, connectors, webhook
+# settings) as an audit trail; the feed carries the agency's data, as webhooks do.
+ADMIN_EVENTS = (
+    "account_created", "account_updated", "api_key_issued", "api_key_revoked",
+    "connector_run", "connector_updated", "delivery_requeued", "ping",
+    "webhook_created", "webhook_deleted", "webhook_updated",
+)
 
 
 class Event(msgspec.Struct, kw_only=True):
@@ -45,7 +52,8 @@ def list_events(account_id: int, params: EventFilter | None = None) -> Page[Even
     if params.after_id < 0:
         raise Invalid("after_id must be 0 or more", field="after_id")
     query = EventRow.select().where((EventRow.account == account_id)
-                                    & (EventRow.id > params.after_id))
+                                    & (EventRow.id > params.after_id)
+                                    & EventRow.type.not_in(ADMIN_EVENTS))
     rows = list(query.order_by(EventRow.id).limit(params.limit + 1))
     has_more = len(rows) > params.limit
     rows = rows[: params.limit]

@@ -89,3 +89,16 @@ def test_the_events_feed_lists_every_change_in_order_after_an_id(client, tenant)
     assert page["pagination"]["has_more"] is True
     assert client.get(f"/events?after_id={ids[-1]}").json()["data"] == []
     assert client.get("/events?limit=101").status_code == 400
+
+
+def test_the_feed_carries_the_agencys_data_not_the_admins_settings(client, tenant):
+    from api.services import keys
+
+    last = client.get("/events?limit=100").json()["data"][-1]["id"]
+    keys.issue_key(tenant.account_id, "Another integration")  # an admin change
+    created = client.post("/webhooks", json={"url": "https://crm.example.com/hook",
+                                             "events": ["clock_in"]}).json()["data"]
+    client.post(f"/webhooks/{created['id']}/ping")
+    client.post("/clock", json={"worker_id": tenant.worker.id, "action": "in"})
+    feed = client.get(f"/events?after_id={last}").json()["data"]
+    assert [e["event"] for e in feed] == ["clock_in"]
