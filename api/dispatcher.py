@@ -256,16 +256,23 @@ class Dispatcher:
             self.plugins.close()
 
 
-def run_forever(config: Config, stop: multiprocessing.synchronize.Event | None = None) -> None:
-    """Run a dispatcher with every installed plugin until `stop` is set (a process target)."""
+def run_forever(config: Config, stop: multiprocessing.synchronize.Event | None = None,
+                parent: int | None = None) -> None:
+    """Run a dispatcher with every installed plugin until `stop` is set (a process target).
+
+    It also stops when the process `parent` (by default the one that started it) is gone.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per delivery
     # Background work: when the CPU is short, the API answering requests goes first.
     with contextlib.suppress(OSError, AttributeError):
         os.nice(DISPATCHER_NICENESS)
     open_store(config)
     dispatcher = Dispatcher(plugins=load_plugins(), export_dir=config.data_dir / "exports")
     dispatcher.start()
-    parent = os.getppid()
+    # The host's pid comes from the host: a host killed while this process was still
+    # importing would otherwise leave it adopted, reading its new parent as the host.
+    parent = os.getppid() if parent is None else parent
     try:
         while stop is None or not stop.is_set():
             if stop is None:
@@ -286,7 +293,7 @@ def start_process(config: Config) -> tuple[multiprocessing.Process, multiprocess
     """Start the dispatcher in a process of its own; set the returned event to stop it."""
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
-    process = context.Process(target=run_forever, args=(config, stop),
+    process = context.Process(target=run_forever, args=(config, stop, os.getpid()),
                               name="tempclock-dispatcher", daemon=True)
     process.start()
     return process, stop
