@@ -325,6 +325,63 @@ def db_upgrade(config: Any) -> Output:
     return Output({"applied": applied, "database": config.database_label}, text)
 
 
+def _size(size_bytes: int) -> str:
+    return (f"{size_bytes / 1_048_576:.1f} MB" if size_bytes >= 1_048_576
+            else f"{size_bytes / 1024:.0f} KB")
+
+
+@contextlib.contextmanager
+def _backup_errors():
+    from api.store.backup import BackupError
+
+    try:
+        yield
+    except BackupError as error:
+        raise CommandError(error.message, error.code) from None
+
+
+@store_command(db, "backup", open_db=False)
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--keep", type=click.IntRange(min=1), default=None,
+              help="When PATH is a folder: then delete all but the newest N dated backups there.")
+def db_backup(path: Path, keep: int | None, config: Any) -> Output:
+    """Back up the store to PATH: a new file, or a folder to put a dated file in.
+
+    Safe while TempClock is serving. SQLite stores only (PostgreSQL: use pg_dump).
+    """
+    from api.store import backup
+
+    with _backup_errors():
+        made = backup.backup_store(config, path)
+        removed = backup.prune_backups(path, keep) if keep and path.is_dir() else []
+    text = (f"Backed up {config.database_label} to {made.path} ({_size(made.size_bytes)}): "
+            f"{made.holds}")
+    if removed:
+        text += f"\nDeleted {len(removed)} older backup{'s' * (len(removed) != 1)}."
+    return Output({**msgspec.to_builtins(made), "deleted": [str(p) for p in removed]}, text)
+
+
+@store_command(db, "restore", open_db=False)
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def db_restore(path: Path, config: Any) -> Output:
+    """Replace the store with the backup at PATH, after checking it.
+
+    Refused while TempClock (the desktop, `tempclock serve`) uses the store. The
+    store it replaces is kept beside it as tempclock.db.before-restore-<time>.
+    """
+    from api.store import backup
+
+    with _backup_errors():
+        restored = backup.restore_store(config, path)
+    lines = [f"Restored {restored.store} from {restored.backup.path}: "
+             f"{restored.backup.holds}"]
+    if restored.upgraded:
+        lines.append("Upgraded the restored store: " + ", ".join(restored.upgraded))
+    if restored.replaced:
+        lines.append(f"The store it replaced is kept as {restored.replaced}")
+    return Output(msgspec.to_builtins(restored), "\n".join(lines))
+
+
 # --- the API server and its logs ------------------------------------------------------
 
 

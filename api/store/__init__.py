@@ -16,6 +16,7 @@ from playhouse import db_url
 from playhouse.migrations import Runner
 
 from api.config import Config
+from api.store import lock
 from api.store.models import MODELS, database
 
 __all__ = ["MODELS", "close_store", "database", "is_postgres", "migrate", "open_store"]
@@ -56,6 +57,9 @@ def open_store(config: Config, *, upgrade: bool = True) -> Database:
     """Bind the models to the configured database and apply pending migrations."""
     close_store()
     db = _connect(config)
+    if isinstance(db, SqliteDatabase) and db.database != ":memory:":
+        # Held while the store is open, so a restore never overwrites it under us (lock.py).
+        lock.hold(Path(db.database))
     database.initialize(db)
     db.connect(reuse_if_open=True)
     if upgrade:
@@ -78,6 +82,7 @@ def close_store() -> None:
     if db is not None and not db.is_closed():
         db.close()
     database.initialize(None)
+    lock.release()
 
 
 def is_postgres() -> bool:

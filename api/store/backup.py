@@ -1,0 +1,336 @@
+"""Backups of the SQLite store: made online while TempClock serves, restored while nothing uses it.
+
+- `backup_store` copies the store with SQLite's online backup API in one step: one
+  read transaction, so the copy is a consistent snapshot, and in WAL mode readers
+  never block writers, so the API keeps answering meanwhile. The copy is written
+  beside its destination, made a single self-contained file, verified, flushed to
+  disk and only then renamed into place: a backup file is whole or absent.
+- `verify_backup` checks a file before it is trusted: `PRAGMA integrity_check` and a
+  schema this version knows (an older one is upgraded on restore; a newer one refused).
+- `restore_store` is refused while another process uses the store (the store lock,
+  `api.store.lock`). It verifies a private copy of the backup, keeps the store it
+  replaces aside as `<store>.before-restore-<time>`, and copies the backup in
+  through SQLite, never by swapping files under open connections.
+- Scheduled backups are files named `tempclock-YYYYMMDD-HHMMSS.db` in one folder;
+  `prune_backups` keeps the newest few and never touches any other file.
+
+PostgreSQL stores are backed up with PostgreSQL's own tools (`pg_dump`, `pg_restore`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import re
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+from peewee import SqliteDatabase
+from playhouse import db_url
+from playhouse.migrations import Migration
+
+from api.config import Config
+from api.store import BUSY_TIMEOUT_S, MIGRATIONS_DIR, SQLITE_PRAGMAS, lock, migrate
+from api.store.models import MODELS, utcnow
+
+__all__ = [
+    "Backup",
+    "BackupError",
+    "Restored",
+    "backup_store",
+    "list_backups",
+    "prune_backups",
+    "restore_store",
+    "store_file",
+    "verify_backup",
+]
+
+_NAME = re.compile(r"tempclock-(\d{8}-\d{6})\.db")
+_STAMP = "%Y%m%d-%H%M%S"
+# What a backup summary counts: table, and its name for one and for many.
+_COUNTED = {"account": ("account", "accounts"), "worker": ("worker", "workers"),
+            "time_entry": ("time entry", "time entries"), "shift": ("shift", "shifts"),
+            "event": ("event", "events")}
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done, with a code for `--json`."""
+
+    def __init__(self, message: str, code: str = "backup_error") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class Backup(msgspec.Struct, kw_only=True):
+    """A verified backup file: where it is, its size, schema and what it holds."""
+
+    path: str
+    size_bytes: int
+    migrations: list[str]
+    counts: dict[str, int]
+    created_at: dt.datetime | None = None  # from a dated backup's name
+
+    @property
+    def holds(self) -> str:
+        """What it holds, in words: "2 accounts, 142 workers, ..."."""
+        return ", ".join(f"{n} {_COUNTED[table][n != 1]}" for table, n in self.counts.items())
+
+
+class Restored(msgspec.Struct, kw_only=True):
+    """A finished restore: the store, the backup it now holds, and where the old store went."""
+
+    store: str
+    backup: Backup
+    replaced: str | None  # None when there was no store to replace
+    upgraded: list[str]  # migrations applied to bring an older backup up to date
+
+
+# --- where the store is ---------------------------------------------------------------
+
+
+def store_file(config: Config) -> Path:
+    """The SQLite file of the configured store; PostgreSQL stores are refused with advice."""
+    if config.database_url is None:
+        return config.sqlite_path
+    if not config.uses_sqlite:
+        raise BackupError(
+            f"{config.database_label} is a PostgreSQL store: back it up with PostgreSQL's own "
+            "tools (pg_dump -Fc -f tempclock.dump DBNAME; restore with pg_restore --clean "
+            "-d DBNAME tempclock.dump), which are safe while TempClock serves.",
+            "unsupported")
+    name = db_url.parse(config.database_url)["database"]
+    if not name or name == ":memory:":
+        raise BackupError("An in-memory store cannot be backed up", "unsupported")
+    return Path(name).expanduser().resolve()
+
+
+def _related(path: Path) -> list[Path]:
+    """The file and the journal files SQLite may keep beside it."""
+    return [path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))]
+
+
+@contextlib.contextmanager
+def _connection(path: Path) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+@contextlib.contextmanager
+def _sqlite_errors(doing: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise BackupError(f"{doing}: {error}", "database_error") from None
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy the database `source` into `target` through SQLite, in one step.
+
+    One step is one read transaction on the source: a consistent snapshot that
+    concurrent writers neither block nor restart.
+    """
+    with _connection(source) as src, _connection(target) as dst:
+        src.backup(dst)
+
+
+# --- checking a backup ----------------------------------------------------------------
+
+
+def _known_migrations() -> list[str]:
+    return [m.name for m in Migration.load_directory(str(MIGRATIONS_DIR))]
+
+
+def verify_backup(path: Path) -> Backup:
+    """Check that `path` is a whole TempClock store this version can use; its summary.
+
+    Opens the file, so pass a copy when the file must stay untouched.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BackupError(f"{path} does not exist or is not a file", "not_found")
+    try:
+        with _connection(path) as db:
+            problems = [row[0] for row in db.execute("PRAGMA integrity_check")]
+            if problems != ["ok"]:
+                raise BackupError(f"{path} is damaged (integrity check: "
+                                  f"{'; '.join(problems[:5])})", "backup_damaged")
+            tables = {row[0] for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "schema_migration" not in tables:
+                raise BackupError(f"{path} is not a TempClock store (no schema history)",
+                                  "not_a_backup")
+            applied = [row[0] for row in db.execute(
+                "SELECT name FROM schema_migration ORDER BY name")]
+            counts = {name: db.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]  # noqa: S608 - fixed names
+                      for name in _COUNTED if name in tables}
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"{path} is not a readable SQLite database ({error})",
+                          "not_a_backup") from None
+    known = _known_migrations()
+    newer = sorted(set(applied) - set(known))
+    if newer:
+        raise BackupError(f"{path} was made by a newer TempClock (schema {', '.join(newer)}); "
+                          "upgrade TempClock before restoring it", "backup_too_new")
+    if applied == known:
+        missing = sorted(m._meta.table_name for m in MODELS
+                         if m._meta.table_name not in tables)
+        if missing:
+            raise BackupError(f"{path} lacks tables of its schema: {', '.join(missing)}",
+                              "backup_damaged")
+    return Backup(path=str(path), size_bytes=path.stat().st_size, migrations=applied,
+                  counts=counts, created_at=_taken_at(path))
+
+
+def _taken_at(path: Path) -> dt.datetime | None:
+    """When a dated backup was taken, from its name (UTC); None for other names."""
+    match = _NAME.fullmatch(path.name)
+    return None if match is None else dt.datetime.strptime(match.group(1), _STAMP).replace(
+        tzinfo=dt.UTC)
+
+
+# --- making one -----------------------------------------------------------------------
+
+
+def backup_name(now: dt.datetime | None = None) -> str:
+    """The file name of a backup taken at `now` (UTC): `tempclock-YYYYMMDD-HHMMSS.db`."""
+    now = now or utcnow()
+    return f"tempclock-{now.strftime(_STAMP)}.db"
+
+
+def backup_store(config: Config, destination: Path, *, now: dt.datetime | None = None) -> Backup:
+    """Back up the store to `destination` (a new file, or a folder to put a dated file in).
+
+    Safe while the store is serving. The file appears only once it is complete,
+    verified and on disk.
+    """
+    source = store_file(config)
+    if not source.is_file():
+        raise BackupError(f"There is no store at {source} to back up", "not_found")
+    destination = Path(destination).expanduser()
+    if destination.is_dir():
+        destination = destination / backup_name(now)
+    destination = destination.resolve()
+    if destination in _related(source):
+        raise BackupError("A backup cannot be written over the store itself", "invalid")
+    if destination.exists():
+        raise BackupError(f"{destination} already exists; choose a new name or folder",
+                          "exists")
+    if not destination.parent.is_dir():
+        raise BackupError(f"The folder {destination.parent} does not exist", "not_found")
+    partial = destination.with_name(f".{destination.name}.partial")
+    try:
+        with _sqlite_errors("The backup failed"):
+            with lock.shared(source):
+                _copy(source, partial)
+            with _connection(partial) as copy:
+                # The copy is in WAL mode like the store; a backup is one self-contained file.
+                copy.execute("PRAGMA journal_mode = DELETE")
+        verified = verify_backup(partial)
+        _fsync(partial)
+        partial.replace(destination)
+        with contextlib.suppress(OSError):  # not every platform can open a directory
+            _fsync(destination.parent)
+    finally:
+        for path in _related(partial):
+            path.unlink(missing_ok=True)
+    verified.path, verified.created_at = str(destination), _taken_at(destination)
+    return verified
+
+
+# --- restoring one --------------------------------------------------------------------
+
+
+def restore_store(config: Config, source: Path, *, now: dt.datetime | None = None) -> Restored:
+    """Replace the store's contents with the backup `source`.
+
+    Refused (`store_in_use`) while another process uses the store; the calling
+    process must have stopped its own server. The replaced store is kept aside.
+    """
+    target = store_file(config)
+    source = Path(source).expanduser().resolve()
+    if not source.is_file():
+        raise BackupError(f"{source} does not exist or is not a file", "not_found")
+    if source in _related(target):
+        raise BackupError("That file is the store itself, not a backup of it", "invalid")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with _sqlite_errors("The restore failed"), lock.exclusive(target):
+            staged = target.with_name(f".{target.name}.restoring")
+            try:
+                # Verify and copy from a private copy: the backup file is never opened in
+                # place, and what is checked is exactly what is restored.
+                shutil.copyfile(source, staged)
+                verified = verify_backup(staged)
+                replaced = None
+                if target.exists():
+                    stamp = (now or utcnow()).strftime(_STAMP)
+                    replaced = target.with_name(f"{target.name}.before-restore-{stamp}")
+                    _copy(target, replaced)
+                    with _connection(replaced) as old:
+                        old.execute("PRAGMA journal_mode = DELETE")
+                    _fsync(replaced)
+                _copy(staged, target)
+            finally:
+                for path in _related(staged):
+                    path.unlink(missing_ok=True)
+            upgraded = _upgrade(target)
+    except lock.StoreInUse as error:
+        raise BackupError(str(error), "store_in_use") from None
+    verified.path, verified.created_at = str(source), _taken_at(source)
+    return Restored(store=str(target), backup=verified,
+                    replaced=None if replaced is None else str(replaced), upgraded=upgraded)
+
+
+def _upgrade(path: Path) -> list[str]:
+    """Apply the migrations an older backup lacks."""
+    db = SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT_S,
+                        lock_type="IMMEDIATE")
+    try:
+        with db.connection_context():
+            return migrate(db)
+    finally:
+        db.close()
+
+
+# --- a folder of scheduled backups --------------------------------------------------------
+
+
+def list_backups(directory: Path) -> list[Path]:
+    """The dated backup files in `directory`, newest first (other files are ignored)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = [p for p in directory.iterdir() if _NAME.fullmatch(p.name) and p.is_file()]
+    return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def latest_backup_at(directory: Path) -> dt.datetime | None:
+    """When the newest dated backup in `directory` was taken (UTC), or None."""
+    found = list_backups(directory)
+    return _taken_at(found[0]) if found else None
+
+
+def prune_backups(directory: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` dated backups in `directory`; returns those deleted."""
+    if keep < 1:
+        raise BackupError("Keep at least one backup", "invalid")
+    removed = list_backups(directory)[keep:]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
