@@ -8,7 +8,9 @@ stopped (so nothing is lost when the host stops):
   enabled for its account that receive events (at least once: a crash may repeat
   an event; `event.id` lets a plugin notice);
 - delivery: due deliveries are POSTed by a pool of senders, signed, with a
-  timeout; every attempt is recorded and failures are retried with backoff.
+  timeout; every attempt is recorded and failures are retried with backoff;
+- retention: every hour, API logs and finished deliveries older than their
+  account's retention are pruned in small batches (`api.services.retention`).
 
 `tempclock serve` and the desktop run it in a process of its own
 (`start_process`), so a slow receiver or a busy plugin never slows the API.
@@ -35,7 +37,7 @@ import msgspec
 
 from api.config import Config
 from api.services import connectors as connector_svc
-from api.services import deliveries
+from api.services import deliveries, retention
 from api.services.common import utc
 from api.store import close_store, database, open_store
 from plugins.connectors import Event
@@ -48,6 +50,7 @@ CONNECT_TIMEOUT_S = 5.0
 SEND_TIMEOUT_S = 10.0
 RECORD_EVERY_S = 0.05
 DISPATCHER_NICENESS = 10
+RETENTION_EVERY_S = 3600.0
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
@@ -74,11 +77,14 @@ class Dispatcher:
 
     def __init__(self, *, plugins: PluginHost | None = None, export_dir: Path | None = None,
                  senders: int = 8, poll_interval: float = 0.2,
-                 send_timeout: float = SEND_TIMEOUT_S) -> None:
+                 send_timeout: float = SEND_TIMEOUT_S,
+                 retention_every: float = RETENTION_EVERY_S) -> None:
         self.plugins = plugins
         self.export_dir = export_dir
         self.senders = senders
         self.poll_interval = poll_interval
+        self.retention_every = retention_every
+        self._next_pruning = 0.0  # the first pass runs at start
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=senders,
@@ -206,6 +212,17 @@ class Dispatcher:
         finally:
             self._in_flight.release()
 
+    def prune(self) -> int:
+        """Prune old logs and deliveries when a pass is due; returns 0 (never busy)."""
+        if time.monotonic() < self._next_pruning:
+            return 0
+        self._next_pruning = time.monotonic() + self.retention_every
+        pruned = retention.prune(stop=self._stop)
+        if pruned.api_logs or pruned.deliveries:
+            log.info("retention: pruned %d API log entries and %d delivery records",
+                     pruned.api_logs, pruned.deliveries)
+        return 0
+
     def run_once(self) -> None:
         """One pass of every stage, waiting for the sends (tests use this)."""
         self.fan_out()
@@ -237,7 +254,8 @@ class Dispatcher:
     def start(self) -> None:
         """Run the stages on background threads until `stop()`."""
         for name, stage in (("fan-out", self.fan_out), ("plugins", self.notify_plugins),
-                            ("delivery", self._deliver), ("recorder", self._record)):
+                            ("delivery", self._deliver), ("recorder", self._record),
+                            ("retention", self.prune)):
             thread = threading.Thread(target=self._loop, args=(stage, name),
                                       name=f"dispatcher-{name}", daemon=True)
             thread.start()

@@ -22,7 +22,7 @@ from api.http.gate import AuthGate
 from api.http.ratelimit import RateLimiter
 from api.http.routing import identity_of
 from api.services import idempotency
-from api.services.api_logs import ApiLogWriter, prune_logs
+from api.services.api_logs import ApiLogWriter
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1024 * 1024
@@ -78,7 +78,7 @@ def create_app(
     writer, started with the app and flushed when it shuts down.
     """
     limiter = limiter or RateLimiter()
-    writer = log_writer or ApiLogWriter(maintenance=(prune_logs, idempotency.purge_expired))
+    writer = log_writer or ApiLogWriter(maintenance=(idempotency.purge_expired,))
     api = Router(
         API_PREFIX,
         route_handlers=list(CONTROLLERS),

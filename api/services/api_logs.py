@@ -20,10 +20,9 @@ from urllib.parse import parse_qsl, urlencode
 import msgspec
 
 from api.services import keys
-from api.services.common import transaction, utc, utcnow
+from api.services.common import transaction, utc
 from api.services.errors import Invalid
 from api.store import database
-from api.store.models import Account as AccountRow
 from api.store.models import ApiLog as ApiLogRow
 
 log = logging.getLogger(__name__)
@@ -200,24 +199,6 @@ def record_of(row: ApiLogRow) -> ApiLog:
     )
 
 
-def prune_logs(now: dt.datetime | None = None) -> int:
-    """Delete entries older than their account's retention (logs of no account: 90 days)."""
-    now = now or utcnow()
-    deleted = 0
-    with transaction():
-        for account_id, days in AccountRow.select(AccountRow.id,
-                                                  AccountRow.log_retention_days).tuples():
-            deleted += (ApiLogRow.delete()
-                        .where((ApiLogRow.account == account_id)
-                               & (ApiLogRow.created_at < now - dt.timedelta(days=days)))
-                        .execute())
-        deleted += (ApiLogRow.delete()
-                    .where(ApiLogRow.account.is_null()
-                           & (ApiLogRow.created_at < now - dt.timedelta(days=90)))
-                    .execute())
-    return deleted
-
-
 _STOP = object()
 
 
@@ -227,7 +208,8 @@ class ApiLogWriter:
     `record` never blocks. Entries are written about `interval` seconds after the first
     of a batch arrives, `batch_size` rows per insert; `close` writes whatever is left
     before returning.
-    `maintenance` callables (pruning old logs, say) run every `maintenance_every` seconds.
+    `maintenance` callables (purging expired records, say) run every `maintenance_every`
+    seconds. (Old logs are pruned by the dispatcher: `api.services.retention`.)
     """
 
     def __init__(
@@ -235,7 +217,7 @@ class ApiLogWriter:
         *,
         interval: float = 0.25,
         batch_size: int = 500,
-        maintenance: Iterable[Callable[[], object]] = (prune_logs,),
+        maintenance: Iterable[Callable[[], object]] = (),
         maintenance_every: float = 3600.0,
     ) -> None:
         self.interval = interval
