@@ -246,14 +246,12 @@ def lock_for_update(model: type[Model], ident: int) -> None:
         model.select(model.id).where(model.id == ident).for_update().execute()
 
 
-_OUTBOX_LOCK = 72_616_001  # any constant: serialises outbox inserts on PostgreSQL
-
-
 def emit(account_id: int, event_type: str, record: msgspec.Struct | dict[str, Any]) -> int:
-    """Append an event to the outbox, in the transaction of the change it reports; returns its id."""
-    if is_postgres():
-        # Holding this lock to commit makes outbox ids follow commit order.
-        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_OUTBOX_LOCK,))
+    """Append an event to the outbox, in the transaction of the change it reports; returns its id.
+
+    Outbox ids follow commit order: writers are serialised (SQLite's BEGIN IMMEDIATE,
+    and on PostgreSQL the lock every transaction takes first, see `api.store`).
+    """
     return _insert_event.insert(
         account=account_id,
         type=event_type,

@@ -3,7 +3,9 @@
 SQLite (the default) runs in WAL mode with foreign keys on, a busy timeout,
 `synchronous=FULL` so an acknowledged write survives a power cut, and every
 write transaction started as `BEGIN IMMEDIATE` so writers queue instead of
-failing half way. `TEMPCLOCK_DATABASE_URL` switches to any playhouse `db_url`.
+failing half way. `TEMPCLOCK_DATABASE_URL` switches to any playhouse `db_url`;
+on PostgreSQL a write transaction likewise starts by taking one lock (see
+`_WritersQueue`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,58 @@ SQLITE_PRAGMAS = {
 }
 
 
+WRITE_LOCK = 72_616_001  # the PostgreSQL advisory lock every write transaction takes first
+
+
+class _WritersQueue:
+    """PostgreSQL's `BEGIN IMMEDIATE`: every transaction takes `WRITE_LOCK` first.
+
+    Writers queue as they do on SQLite, so outbox ids follow commit order (the
+    dispatcher and `/events` read them by id), and since every writer takes this lock
+    before any row lock, writers in several processes never deadlock. Readers never
+    wait for it (they run outside transactions).
+    """
+
+    def begin(self, *args, **kwargs) -> None:
+        super().begin(*args, **kwargs)
+        self.execute_sql("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+
+
+_queued_classes: dict[type, type] = {}
+BIGINT = range(-(2**63), 2**63)
+
+
+def _refuse_numbers_beyond_bigint() -> None:
+    """Make psycopg2 refuse an int no column can hold, with OverflowError as sqlite3 does.
+
+    Otherwise PostgreSQL compares it as a NUMERIC and answers "not found" where SQLite
+    says "out of range" (the API maps OverflowError to a 400).
+    """
+    try:
+        from psycopg2.extensions import ISQLQuote, adapters, register_adapter
+    except ImportError:  # another driver; peewee reports a missing one when connecting
+        return
+    plain = adapters[(int, ISQLQuote)]
+    if getattr(plain, "checks_bigint", False):
+        return
+
+    def adapt(value: int):
+        if value not in BIGINT:
+            raise OverflowError("Python int too large to convert to PostgreSQL BIGINT")
+        return plain(value)
+
+    adapt.checks_bigint = True  # type: ignore[attr-defined]
+    register_adapter(int, adapt)
+
+
+def _queued(db: PostgresqlDatabase, url: str) -> PostgresqlDatabase:
+    _refuse_numbers_beyond_bigint()
+    base = type(db)
+    cls = _queued_classes.get(base) or _queued_classes.setdefault(
+        base, type(f"Queued{base.__name__}", (_WritersQueue, base), {}))
+    return cls(**db_url.parse(url))
+
+
 def _connect(config: Config) -> Database:
     if config.database_url is None:
         config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -45,6 +99,8 @@ def _connect(config: Config) -> Database:
             lock_type="IMMEDIATE",
         )
     db = db_url.connect(config.database_url)
+    if isinstance(db, PostgresqlDatabase):
+        return _queued(db, config.database_url)
     if isinstance(db, SqliteDatabase):
         # A sqlite:// URL gets the same durability settings as the default file.
         db = SqliteDatabase(
