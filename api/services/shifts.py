@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
-from peewee import JOIN
+from peewee import JOIN, IntegrityError
 
 from api.services.common import (
     ListParams,
@@ -230,15 +230,23 @@ def _check(account_id: int, row: ShiftRow) -> None:
 
 
 def _save(account_id: int, row: ShiftRow, event: str) -> Shift:
-    with transaction():
-        _check(account_id, row)
-        if row.status != "cancelled":
-            row.status = "open" if row.worker_id is None else "scheduled"
-        row.work_date = local_date(row.start, zone(row.location.timezone))
-        row.updated_at = utcnow()
-        row.save()
-        record = get_shift(account_id, row.id)
-        emit(account_id, event, record)
+    try:
+        with transaction():
+            _check(account_id, row)
+            if row.status != "cancelled":
+                row.status = "open" if row.worker_id is None else "scheduled"
+            row.work_date = local_date(row.start, zone(row.location.timezone))
+            row.updated_at = utcnow()
+            row.save()
+            record = get_shift(account_id, row.id)
+            emit(account_id, event, record)
+    except IntegrityError as error:
+        if "shift_no_overlap_per_worker" not in str(error):
+            raise
+        # PostgreSQL's exclusion constraint (migration 0006) held where the check above
+        # did not see the clash.
+        raise Conflict(f"Worker {row.worker_id} already has a shift overlapping this time",
+                       code="shift_overlap") from None
     return record
 
 
