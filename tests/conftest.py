@@ -1,4 +1,4 @@
-"""Shared fixtures: a real SQLite store in a temp directory, and small factories."""
+"""Shared fixtures: a real store (SQLite, and PostgreSQL too: see store_backends.py), factories."""
 
 from __future__ import annotations
 
@@ -7,17 +7,42 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+import store_backends  # noqa: E402
 
 from api.config import load_config  # noqa: E402
 from api.services import accounts, locations, workers  # noqa: E402
 from api.store import close_store, open_store  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: runs on SQLite only, no PostgreSQL run")
+    config.addinivalue_line("markers", "postgres_only: runs on PostgreSQL only")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        marks = {mark.name for mark in metafunc.definition.iter_markers()}
+        params = store_backends.params_for(metafunc.definition.path, marks)
+        if params is not None:
+            metafunc.parametrize("backend", params, indirect=True, scope="module")
+
+
+def pytest_sessionfinish(session):
+    store_backends.close()
+
+
+@pytest.fixture(scope="module")
+def backend(request):
+    """The store a test runs on: "sqlite", or "postgres" (store, service and API tests)."""
+    return getattr(request, "param", "sqlite")
+
+
 @pytest.fixture
-def config(tmp_path, monkeypatch):
-    """The configuration of a fresh data directory (SQLite unless TEMPCLOCK_DATABASE_URL)."""
+def config(tmp_path, monkeypatch, backend):
+    """The configuration of a fresh data directory and a fresh database of the test's backend."""
     monkeypatch.delenv("TEMPCLOCK_DATA_DIR", raising=False)
-    return load_config(tmp_path / "data")
+    with store_backends.database_for(backend, monkeypatch):
+        yield load_config(tmp_path / "data")
 
 
 @pytest.fixture

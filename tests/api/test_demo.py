@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from api.services import accounts, demo, locations, shifts, timesheets, workers
 from api.services.timesheets import TimeEntryFilter
 
@@ -30,6 +32,8 @@ def test_demo_data_is_a_realistic_agency_with_overnight_shifts(account):
     assert overnight
 
 
+# Seeded in Python, so the same on every store; the test above loads it on PostgreSQL too.
+@pytest.mark.sqlite_only
 def test_demo_is_the_same_agency_every_time(store):
     def load(name):
         account = accounts.create_account(name)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from api.config import load_config
 from api.services import accounts, workers
 from api.store import close_store, migrate, open_store
@@ -77,6 +79,7 @@ def test_a_store_made_by_an_older_version_is_upgraded_in_place(tmp_path):
         close_store()
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_full_sync(store):
     pragma = lambda name: store.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
     assert pragma("journal_mode") == "wal"
@@ -85,6 +88,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_full_sync(store):
     assert pragma("busy_timeout") >= 5000
 
 
+@pytest.mark.sqlite_only
 def test_write_transactions_begin_immediate(store):
     statements = []
     store._state.conn.set_trace_callback(statements.append)

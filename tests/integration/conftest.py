@@ -1,4 +1,4 @@
-"""A real API server on a loopback port, over a real SQLite file, and helpers to talk to it.
+"""A real API server on a loopback port, over a real store, and helpers to talk to it.
 
 Each test module gets its own data directory and server (module scope: starting
 one takes a fraction of a second). Tests create their data through the services,
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+import store_backends
 
 from api.config import Config, load_config
 from api.http import create_app
@@ -66,12 +67,14 @@ def start_api(config: Config, **limiter_options: object) -> Api:
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory) -> Iterator[Api]:
-    """A real server for the whole module, over a fresh SQLite file."""
-    running = start_api(load_config(tmp_path_factory.mktemp("data")))
-    yield running
-    running.thread.stop()
-    close_store()
+def api(tmp_path_factory, backend) -> Iterator[Api]:
+    """A real server for the whole module, over a fresh store of the module's backend."""
+    with pytest.MonkeyPatch.context() as monkeypatch, \
+            store_backends.database_for(backend, monkeypatch):
+        running = start_api(load_config(tmp_path_factory.mktemp("data")))
+        yield running
+        running.thread.stop()
+        close_store()
 
 
 def issue(account_id: int, name: str = "Integration", **options: object) -> tuple[str, int]:
