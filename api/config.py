@@ -3,7 +3,8 @@
 Resolution order for the data directory: the `--data-dir` option, then
 `TEMPCLOCK_DATA_DIR`, then the platform's user data directory. The database is
 `TEMPCLOCK_DATABASE_URL` when set (any playhouse `db_url`, e.g. PostgreSQL),
-else a SQLite file inside the data directory.
+else a SQLite file inside the data directory. `TEMPCLOCK_REDIS_URL` names the
+Redis server whose rate limits several `tempclock serve` workers share.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Config:
 
     data_dir: Path
     database_url: str | None = None
+    redis_url: str | None = None
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
 
@@ -65,6 +67,7 @@ def load_config(
     return Config(
         data_dir=Path(data_dir).expanduser().resolve(),
         database_url=url,
+        redis_url=env.get("TEMPCLOCK_REDIS_URL") or None,
         host=host or env.get("TEMPCLOCK_HOST") or DEFAULT_HOST,
         port=port or int(env.get("TEMPCLOCK_PORT") or DEFAULT_PORT),
     )

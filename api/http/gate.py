@@ -105,7 +105,14 @@ class AuthGate:
         address = client[0] if client else ""
         status = [500]
         try:
-            refusal = self._admit(context, authorization, address)
+            try:
+                refusal = self._admit(context, authorization, address)
+            except Exception as error:  # the rate-limit store (Redis) failed us: a logged 500
+                log.error("rate limit check failed (request %s)", context.request_id,
+                          exc_info=error)
+                info = problem_of(error)
+                context.error_code = info.code
+                refusal = (info.status, info, [])
             if refusal is not None:
                 status[0] = refusal[0]
                 await _send_problem(send, *refusal, context, request_id_header)

@@ -1,14 +1,17 @@
 """Rate limits: a rolling window per bucket (a key, or a client address), exact under concurrency.
 
-The storage is an interface so several server processes can share one (Redis,
-later); the in-memory store serves the single-process host. Its one operation
-is atomic: "take a slot in bucket B with limit L over window W" answers whether
-it was allowed, how many remain, and how long until the next slot frees.
+The storage is an interface so several server processes can share one: the
+in-memory store serves the single-process host, `RedisRateLimitStore` the
+workers of `tempclock serve --workers N`. Its one operation is atomic: "take a
+slot in bucket B with limit L over window W" answers whether it was allowed, how
+many remain, and how long until the next slot frees.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 import threading
 import time
 from collections import deque
@@ -90,6 +93,71 @@ class MemoryRateLimitStore:
         """Forget buckets with nothing left in their window (idle keys and addresses)."""
         for bucket in [b for b, t in self._logs.items() if not t or t[-1] <= now - window]:
             del self._logs[bucket]
+
+
+# The sliding log of MemoryRateLimitStore as one Lua script, which Redis runs atomically:
+# a sorted set of the request times (Redis's own clock, so every process agrees) still in
+# the window. Returns whether the slot was allowed, how many slots are taken, and the
+# microseconds until the oldest one leaves the window.
+_SLIDING_LOG = """
+local bucket, limit, window = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+redis.call('ZREMRANGEBYSCORE', bucket, '-inf', now - window)
+local taken = redis.call('ZCARD', bucket)
+local allowed = taken < limit
+if allowed and ARGV[3] == '1' then
+  redis.call('ZADD', bucket, now, ARGV[4])
+  redis.call('PEXPIRE', bucket, math.ceil(window / 1000))
+  taken = taken + 1
+end
+local wait = 0
+if taken >= limit then
+  wait = tonumber(redis.call('ZRANGE', bucket, 0, 0, 'WITHSCORES')[2]) + window - now
+end
+return {allowed and 1 or 0, taken, wait}
+"""
+
+
+class RedisRateLimitStore:
+    """Sliding logs in Redis, shared by every process that uses the same server.
+
+    Exact across processes: each decision is one Lua script, which Redis runs alone.
+    `namespace` keeps apart the buckets of stores that share one Redis (key ids are
+    only unique within a store).
+    """
+
+    PREFIX = "tempclock:rate:"
+    TIMEOUT_S = 2.0
+
+    def __init__(self, url: str, namespace: str = "") -> None:
+        import redis
+
+        self.prefix = f"{self.PREFIX}{namespace}:" if namespace else self.PREFIX
+        self.client = redis.Redis.from_url(url, socket_timeout=self.TIMEOUT_S,
+                                           socket_connect_timeout=self.TIMEOUT_S)
+        self._script = self.client.register_script(_SLIDING_LOG)
+        # Each slot is a member of the sorted set, so each needs a name of its own.
+        self._tag = os.urandom(6).hex()
+        self._slots = itertools.count()
+
+    def check(self) -> None:
+        """Raise (redis.ConnectionError...) unless the server answers."""
+        self.client.ping()
+
+    def acquire(self, bucket: str, limit: int, window: int) -> RateDecision:
+        return self._decide(bucket, limit, window, take=True)
+
+    def peek(self, bucket: str, limit: int, window: int) -> RateDecision:
+        return self._decide(bucket, limit, window, take=False)
+
+    def _decide(self, bucket: str, limit: int, window: int, *, take: bool) -> RateDecision:
+        slot = f"{self._tag}:{next(self._slots)}"
+        allowed, taken, wait_us = self._script(
+            keys=[self.prefix + bucket], args=[limit, window * 1_000_000, int(take), slot])
+        remaining = max(0, limit - int(taken))
+        reset = 0 if remaining else max(1, math.ceil(int(wait_us) / 1_000_000))
+        return RateDecision(bool(allowed), limit, remaining, reset, window)
 
 
 class RateLimiter:
