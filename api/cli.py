@@ -396,31 +396,53 @@ def db_restore(path: Path, config: Any) -> Output:
 )
 @click.option("--no-dispatch", "dispatch", flag_value=False, default=True,
               help="Don't deliver webhooks or feed connectors from this process.")
-def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: bool) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Server processes. More than one needs PostgreSQL (TEMPCLOCK_DATABASE_URL) "
+                   "and Redis for the shared rate limits (TEMPCLOCK_REDIS_URL).")
+@click.option("--expose", is_flag=True,
+              help="Allow a --host other machines can reach (the local network).")
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="TLS certificate (PEM): serve HTTPS. Needs --keyfile.")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="The certificate's private key (PEM).")
+def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: bool,
+          workers: int, expose: bool, certfile: Path | None, keyfile: Path | None) -> None:
     """Serve the integrator API without the desktop app (Ctrl+C stops it gracefully).
 
-    Webhook deliveries and connector events run alongside, in a process of their own.
+    Webhook deliveries and connector events run alongside, in a process of their own
+    (one, however many --workers serve requests).
     """
     from api.dispatcher import start_process as start_dispatcher
     from api.http import create_app
-    from api.server import build_server, exposure_warning
+    from api.server import build_server, exposure_warning, limiter_for, run_workers
     from api.store import close_store, open_store
 
     config = load_config(data_dir, host=host, port=port)
+    refusal = _serve_refusal(config, workers, expose, certfile, keyfile)
+    if refusal:
+        _fail(False, "invalid", refusal)
     try:
         open_store(config)
     except (PeeweeException, OSError) as error:
         _fail(False, "database_error", f"cannot open the store at {config.database_label}: "
                                        f"{error}")
+    started = True
     try:
-        warning = exposure_warning(config.host, config.port)
+        tls = certfile is not None
+        warning = exposure_warning(config.host, config.port, tls=tls)
         if warning:
             click.secho(warning, err=True, fg="yellow")
-        server = build_server(create_app(), config.host, config.port, log_level="info")
+        if workers == 1:
+            server = build_server(create_app(limiter=limiter_for(config)), config.host,
+                                  config.port, log_level="info", certfile=certfile,
+                                  keyfile=keyfile)
+        else:
+            close_store()  # migrated; the workers open their own connections
         shown = f"[{config.host}]" if ":" in config.host else config.host
-        click.echo(f"TempClock API: http://{shown}:{config.port}/api/v1/  "
-                   f"(docs: http://{shown}:{config.port}/docs; data: {config.database_label})",
-                   err=True)
+        base = f"{'https' if tls else 'http'}://{shown}:{config.port}"
+        click.echo(f"TempClock API: {base}/api/v1/  (docs: {base}/docs; data: "
+                   f"{config.database_label}"
+                   + (f"; {workers} workers" if workers > 1 else "") + ")", err=True)
         # Webhooks and connectors are served by a process of their own.
         dispatcher, stop_dispatcher = (start_dispatcher(config) if dispatch
                                        else (None, None))
@@ -430,16 +452,49 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
         signal.signal(signal.SIGTERM, _exit_cleanly)
         try:
             with contextlib.suppress(KeyboardInterrupt):
-                server.run()
+                if workers == 1:
+                    server.run()
+                    started = server.started
+                else:
+                    run_workers(config, workers, certfile=certfile, keyfile=keyfile)
+        except SystemExit as stop:  # uvicorn could not bind (it has logged why)
+            started = stop.code in (0, None)
         finally:
             if dispatcher is not None:
                 stop_dispatcher.set()
                 dispatcher.join(DISPATCHER_STOP_S)
     finally:
         close_store()
-    if not server.started:
+    if not started:
         _fail(False, "server_error", f"could not serve on {config.host}:{config.port} "
                                      "(is the port in use?)")
+
+
+def _serve_refusal(config: Any, workers: int, expose: bool, certfile: Path | None,
+                   keyfile: Path | None) -> str | None:
+    """Why `serve` will not start with these options, in one line; None when it will."""
+    from api.server import is_loopback
+
+    if not is_loopback(config.host) and not expose:
+        return (f"--host {config.host} makes the API reachable from other machines; add "
+                "--expose to confirm (and --certfile/--keyfile to encrypt it with TLS)")
+    if (certfile is None) != (keyfile is None):
+        return "--certfile and --keyfile go together (the certificate and its private key)"
+    if workers > 1 and config.uses_sqlite:
+        return (f"--workers {workers} needs PostgreSQL: SQLite serves one process; set "
+                "TEMPCLOCK_DATABASE_URL=postgresql://... or serve with one worker")
+    if workers > 1 and config.redis_url is None:
+        return (f"--workers {workers} needs a rate-limit store the workers share: set "
+                "TEMPCLOCK_REDIS_URL=redis://...")
+    if workers > 1:
+        from api.http.ratelimit import RedisRateLimitStore
+
+        try:
+            RedisRateLimitStore(config.redis_url).check()
+        except Exception as error:  # noqa: BLE001 - any failure to reach it, in one line
+            where = config.redis_url.rpartition("@")[2]  # without a password
+            return f"cannot reach Redis at {where}: {error}"
+    return None
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

@@ -288,6 +288,7 @@ def run_forever(config: Config, stop: multiprocessing.synchronize.Event | None =
     open_store(config)
     dispatcher = Dispatcher(plugins=load_plugins(), export_dir=config.data_dir / "exports")
     dispatcher.start()
+    log.info("the dispatcher is running (process %d)", os.getpid())
     # The host's pid comes from the host: a host killed while this process was still
     # importing would otherwise leave it adopted, reading its new parent as the host.
     parent = os.getppid() if parent is None else parent

@@ -3,17 +3,26 @@
 `build_server` makes a `uvicorn.Server` for an app; `run` serves in the
 foreground (uvicorn handles SIGINT and SIGTERM: in-flight requests finish, then
 the app's shutdown hooks flush the logs). The desktop runs `server.run()` on a
-thread and stops it with `stop_server`.
+thread and stops it with `stop_server`. `run_workers` serves from several
+processes (`tempclock serve --workers N`), each building its app with `worker_app`.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+if TYPE_CHECKING:
+    from api.config import Config
+    from api.http.ratelimit import RateLimiter
+
 GRACEFUL_TIMEOUT_S = 10
+WORKER_APP = "api.server:worker_app"
 
 
 def is_loopback(host: str) -> bool:
@@ -30,26 +39,22 @@ def is_loopback(host: str) -> bool:
             return False
 
 
-def exposure_warning(host: str, port: int) -> str | None:
+def exposure_warning(host: str, port: int, *, tls: bool = False) -> str | None:
     """The warning to show when the API would be reachable from other machines."""
     if is_loopback(host):
         return None
+    unencrypted = ("" if tls else " Traffic is not encrypted: serve HTTPS with a certificate "
+                                   "and its key (--certfile, --keyfile).")
     return (f"WARNING: the TempClock API is exposed on {host}:{port}, reachable from other "
             "machines on the network. Anyone who has a valid API key can use it from there; "
-            "serve on 127.0.0.1 unless integrations on other machines need it.")
+            f"serve on 127.0.0.1 unless integrations on other machines need it.{unencrypted}")
 
 
-def build_server(
-    app: object,
-    host: str = "127.0.0.1",
-    port: int = 8787,
-    *,
-    log_level: str = "warning",
-    access_log: bool = False,
-    graceful_timeout: int = GRACEFUL_TIMEOUT_S,
-) -> uvicorn.Server:
-    """A uvicorn server for `app` (not started). Lifespan on, so the app's hooks run."""
-    config = uvicorn.Config(
+def _uvicorn_config(app: Any, host: str, port: int, *, log_level: str, access_log: bool,
+                    graceful_timeout: int, certfile: Path | None, keyfile: Path | None,
+                    **options: Any) -> uvicorn.Config:
+    """The settings every server of ours runs with (lifespan on, so the app's hooks run)."""
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -60,8 +65,76 @@ def build_server(
         server_header=False,
         proxy_headers=False,
         backlog=2048,
+        ssl_certfile=None if certfile is None else str(certfile),
+        ssl_keyfile=None if keyfile is None else str(keyfile),
+        **options,
     )
-    return uvicorn.Server(config)
+
+
+def build_server(
+    app: object,
+    host: str = "127.0.0.1",
+    port: int = 8787,
+    *,
+    log_level: str = "warning",
+    access_log: bool = False,
+    graceful_timeout: int = GRACEFUL_TIMEOUT_S,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+) -> uvicorn.Server:
+    """A uvicorn server for `app` (not started); HTTPS when given a certificate and key."""
+    return uvicorn.Server(_uvicorn_config(
+        app, host, port, log_level=log_level, access_log=access_log,
+        graceful_timeout=graceful_timeout, certfile=certfile, keyfile=keyfile))
+
+
+def limiter_for(config: Config) -> RateLimiter:
+    """The API's rate limits: in Redis when `TEMPCLOCK_REDIS_URL` is set, else in memory."""
+    from api.http.ratelimit import RateLimiter, RedisRateLimitStore
+
+    return RateLimiter(None if config.redis_url is None
+                       else RedisRateLimitStore(config.redis_url, config.database_label))
+
+
+def worker_app() -> object:
+    """The app one process of `run_workers` serves (uvicorn calls this in each worker).
+
+    The configuration comes from the environment `run_workers` hands down; the
+    parent has already applied the migrations.
+    """
+    from api.config import load_config
+    from api.http import create_app
+    from api.store import open_store
+
+    config = load_config()
+    open_store(config, upgrade=False)
+    return create_app(limiter=limiter_for(config))
+
+
+def run_workers(config: Config, workers: int, *, log_level: str = "info",
+                certfile: Path | None = None, keyfile: Path | None = None) -> None:
+    """Serve the API from `workers` processes sharing one socket, until SIGINT or SIGTERM.
+
+    Each worker is a fresh process that builds its own app (`worker_app`); the store
+    must be one they can all share (PostgreSQL) and so must the rate limits (Redis).
+    Raises SystemExit when the address cannot be bound.
+    """
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ["TEMPCLOCK_DATA_DIR"] = str(config.data_dir)
+    for name, value in (("TEMPCLOCK_DATABASE_URL", config.database_url),
+                        ("TEMPCLOCK_REDIS_URL", config.redis_url)):
+        if value is not None:
+            os.environ[name] = value
+    settings = _uvicorn_config(
+        WORKER_APP, config.host, config.port, log_level=log_level, access_log=False,
+        graceful_timeout=GRACEFUL_TIMEOUT_S, certfile=certfile, keyfile=keyfile,
+        factory=True, workers=workers)
+    sock = settings.bind_socket()
+    try:
+        Multiprocess(settings, sockets=[sock]).run()
+    finally:
+        sock.close()
 
 
 def stop_server(server: uvicorn.Server) -> None:

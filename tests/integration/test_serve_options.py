@@ -1,0 +1,223 @@
+"""`tempclock serve` beyond one process on one PC: several workers, the LAN, TLS.
+
+With `--workers N` several processes serve on PostgreSQL with one rate limit in Redis:
+the limit of a key holds across them exactly (API.md: a fresh key gives exactly 60
+successes however the requests are spread), and webhook delivery runs once, in the
+parent's dispatcher, not once per worker. An address other machines can reach needs
+`--expose`; `--certfile`/`--keyfile` serve HTTPS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import store_backends
+
+from api.services import accounts, keys, locations, webhooks, workers
+
+WORKERS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """`tempclock serve` with `args` in a child process, stopped with SIGTERM."""
+
+    def __init__(self, data_dir: Path, *args: str, scheme: str = "http",
+                 verify: object = True) -> None:
+        self.port = free_port()
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self.log = data_dir.parent / f"serve-{self.port}.log"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port),
+             "--data-dir", str(data_dir), *args],
+            stdout=subprocess.DEVNULL, stderr=self.log.open("w"),
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{self.url}/docs", timeout=1, verify=verify)
+                return
+            except httpx.TransportError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"tempclock serve did not start:\n{self.output}")
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.output
+
+
+@pytest.fixture
+def agency(store):
+    account = accounts.create_account("Acme Staffing", api_enabled=True)
+    site = locations.create_location(account.id, locations.LocationCreate(
+        name="Leeds DC", timezone="Europe/London"))
+    worker = workers.create_worker(account.id, workers.WorkerCreate(
+        first_name="Ann", last_name="Nowak", location_id=site.id))
+    return account, worker
+
+
+@pytest.fixture
+def two_workers(config, agency, monkeypatch):
+    if store_backends.REDIS_URL is None:
+        pytest.skip(store_backends.NO_REDIS)
+    monkeypatch.setenv("TEMPCLOCK_REDIS_URL", store_backends.REDIS_URL)
+    served = Served(config.data_dir, "--workers", str(WORKERS))
+    yield served
+    served.stop()
+
+
+async def _burst(url: str, key: str, count: int) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=count, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        headers = {"Authorization": f"Bearer {key}"}
+        return await asyncio.gather(*(client.get("/api/v1/workers", headers=headers)
+                                      for _ in range(count)))
+
+
+@pytest.mark.postgres_only
+def test_two_hundred_simultaneous_requests_with_a_fresh_key_give_exactly_sixty(two_workers,
+                                                                               agency):
+    account, _ = agency
+    key = keys.issue_key(account.id, "Burst").plaintext  # the default limit: 60 a minute
+    responses = asyncio.run(_burst(two_workers.url, key, 200))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 60, statuses
+    assert statuses.count(429) == 140
+    refused = next(r for r in responses if r.status_code == 429)
+    assert refused.json()["message"] == "Rate limit exceeded. Maximum 60 requests per minute."
+    assert int(refused.headers["Retry-After"]) >= 1
+    # A request id starts with its process's tag: both workers answered.
+    assert len({r.headers["X-Request-ID"][:16] for r in responses}) == WORKERS
+
+
+@pytest.mark.postgres_only
+def test_with_two_workers_one_dispatcher_delivers_each_webhook_once(two_workers, agency,
+                                                                    receiver):
+    account, worker = agency
+    webhooks.create_webhook(account.id, webhooks.WebhookCreate(
+        url=f"{receiver.url}/hook", events=["clock_in"]))
+    key = keys.issue_key(account.id, "Clock").plaintext
+    with httpx.Client(base_url=f"{two_workers.url}/api/v1",
+                      headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
+        answer = client.post("/clock", json={"worker_id": worker.id, "action": "in"})
+        assert answer.status_code == 201, answer.text
+    assert len(receiver.wait_for(1, timeout=30)) == 1
+    time.sleep(1.0)  # a second dispatcher would have delivered it again by now
+    assert len(receiver.requests) == 1
+    output = two_workers.stop()
+    assert output.count("the dispatcher is running") == 1, output
+    assert output.count("Application startup complete") == WORKERS
+
+
+def test_several_workers_refuse_sqlite_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("TEMPCLOCK_DATABASE_URL", raising=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "serve", "--workers", "2", "--data-dir",
+         str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "Error: --workers 2 needs PostgreSQL: SQLite serves one process; set "
+        "TEMPCLOCK_DATABASE_URL=postgresql://... or serve with one worker"]
+
+
+@pytest.mark.postgres_only
+def test_several_workers_need_the_shared_rate_limit_store(config, monkeypatch):
+    monkeypatch.delenv("TEMPCLOCK_REDIS_URL", raising=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "serve", "--workers", "2", "--data-dir",
+         str(config.data_dir)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "Error: --workers 2 needs a rate-limit store the workers share: set "
+        "TEMPCLOCK_REDIS_URL=redis://..."]
+
+
+# --- the local network and TLS -----------------------------------------------------------
+
+
+def serve_refusal(tmp_path: Path, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "serve", "--data-dir", str(tmp_path / "data"),
+         "--port", str(free_port()), *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    (line,) = done.stderr.splitlines()
+    return line
+
+
+def test_an_address_other_machines_reach_needs_expose(tmp_path):
+    assert serve_refusal(tmp_path, "--host", "0.0.0.0") == (
+        "Error: --host 0.0.0.0 makes the API reachable from other machines; add --expose to "
+        "confirm (and --certfile/--keyfile to encrypt it with TLS)")
+
+
+def test_a_certificate_needs_its_key(tmp_path, certificate):
+    cert, _ = certificate
+    assert serve_refusal(tmp_path, "--certfile", str(cert)) == (
+        "Error: --certfile and --keyfile go together (the certificate and its private key)")
+
+
+@pytest.fixture
+def certificate(tmp_path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, made with openssl."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=TempClock test", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+         "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def test_exposed_on_the_lan_it_serves_https_with_the_given_certificate(tmp_path, certificate):
+    cert, key = certificate
+    trusted = ssl.create_default_context(cafile=str(cert))
+    served = Served(tmp_path / "data", "--host", "0.0.0.0", "--expose", "--certfile",
+                    str(cert), "--keyfile", str(key), scheme="https", verify=trusted)
+    try:
+        answer = httpx.get(f"{served.url}/api/v1/workers", verify=trusted, timeout=10)
+        assert answer.status_code == 401
+        assert answer.json()["code"] == "key_missing"
+        with pytest.raises(httpx.TransportError):  # plain HTTP is not served
+            httpx.get(f"http://127.0.0.1:{served.port}/api/v1/workers", timeout=5)
+    finally:
+        output = served.stop()
+    assert f"TempClock API: https://0.0.0.0:{served.port}/api/v1/" in output
+    assert "WARNING: the TempClock API is exposed on 0.0.0.0" in output
+    assert "not encrypted" not in output
+
+
+def test_exposed_without_tls_it_warns_that_traffic_is_not_encrypted(tmp_path):
+    served = Served(tmp_path / "data", "--host", "0.0.0.0", "--expose")
+    output = served.stop()
+    assert "WARNING: the TempClock API is exposed on 0.0.0.0" in output
+    assert "Traffic is not encrypted" in output
