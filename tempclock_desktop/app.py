@@ -75,7 +75,8 @@ class Desktop:
         server.state_changed.connect(deliver_while_serving)
         window = MainWindow(session, server, dispatcher)
         if settings.start_server if serve is None else serve:
-            server.start(settings.host, settings.port if port is None else port)
+            server.start(settings.host, settings.port if port is None else port,
+                         settings.tls_files)
         return cls(config, session, server, dispatcher, window)
 
     def stop(self) -> None:

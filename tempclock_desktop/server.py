@@ -15,6 +15,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import uvicorn
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -57,11 +58,11 @@ def free_port_near(host: str, port: int, tries: int = 50) -> int | None:
     return None
 
 
-def url_for(host: str, port: int) -> str:
+def url_for(host: str, port: int, tls: bool = False) -> str:
     """The address integrators use (a LAN-wide bind is shown as this machine's loopback)."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
     shown = f"[{shown}]" if ":" in shown else shown
-    return f"http://{shown}:{port}"
+    return f"{'https' if tls else 'http'}://{shown}:{port}"
 
 
 class EmbeddedServer(QObject):
@@ -77,6 +78,7 @@ class EmbeddedServer(QObject):
         self.state = STOPPED
         self.host = "127.0.0.1"
         self.port = 0
+        self.tls: tuple[str | None, str | None] = (None, None)  # certificate, key
         self.error: str | None = None
         self.port_in_use = False
         self._server: uvicorn.Server | None = None
@@ -88,7 +90,7 @@ class EmbeddedServer(QObject):
 
     @property
     def url(self) -> str:
-        return url_for(self.host, self.port)
+        return url_for(self.host, self.port, self.tls[0] is not None)
 
     @property
     def api_url(self) -> str:
@@ -101,17 +103,19 @@ class EmbeddedServer(QObject):
     @property
     def warning(self) -> str | None:
         """The plain warning shown while the API is reachable from other machines."""
-        return exposure_warning(self.host, self.port)
+        return exposure_warning(self.host, self.port, tls=self.tls[0] is not None)
 
     @property
     def running(self) -> bool:
         return self.state == RUNNING
 
-    def start(self, host: str, port: int) -> bool:
-        """Start serving on host:port; False (and `failed`) when it cannot even bind."""
+    def start(self, host: str, port: int,
+              tls: tuple[str | None, str | None] = (None, None)) -> bool:
+        """Start serving on host:port (HTTPS with `tls`, a certificate and its key files);
+        False (and `failed`) when it cannot even bind."""
         if self.state in (STARTING, RUNNING, STOPPING):
             return True
-        self.host, self.port, self.error = host, port, None
+        self.host, self.port, self.tls, self.error = host, port, tls, None
         try:
             sock = bind(host, port)
         except OSError as error:
@@ -135,8 +139,11 @@ class EmbeddedServer(QObject):
     def _serve(self, sock: socket.socket) -> None:
         try:
             app = self._app_factory()
+            certfile, keyfile = self.tls
             server = build_server(app, self.host, self.port,
-                                  graceful_timeout=GRACEFUL_TIMEOUT_S)
+                                  graceful_timeout=GRACEFUL_TIMEOUT_S,
+                                  certfile=certfile and Path(certfile),
+                                  keyfile=keyfile and Path(keyfile))
             server.config.log_config = None  # the desktop keeps the process's logging
             self._server = server
             server.run(sockets=[sock])

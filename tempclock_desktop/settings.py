@@ -21,10 +21,19 @@ class DesktopSettings(msgspec.Struct, kw_only=True):
     port: int = 8787
     account_id: int | None = None  # the account shown last time
     start_server: bool = True
+    certfile: str | None = None  # TLS certificate and key (PEM), used on the LAN
+    keyfile: str | None = None
 
     @property
     def lan_exposed(self) -> bool:
         return self.host not in ("127.0.0.1", "localhost", "::1")
+
+    @property
+    def tls_files(self) -> tuple[str | None, str | None]:
+        """The certificate and key to serve HTTPS with: only when exposed on the LAN."""
+        if self.lan_exposed and self.certfile and self.keyfile:
+            return self.certfile, self.keyfile
+        return None, None
 
 
 def settings_path(config: Config) -> Path:

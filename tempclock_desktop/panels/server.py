@@ -4,6 +4,8 @@ to switch to; a delivery process that died, with a way to restart it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
@@ -40,8 +42,10 @@ from tempclock_desktop.widgets import Banner, Card, button, label
 
 LAN_WARNING = (
     "Other computers on your network will be able to reach the API. Anyone there who has a "
-    "valid key can read and change your agency's data, and traffic is not encrypted. Only "
-    "choose this when an integration runs on another machine.")
+    "valid key can read and change your agency's data. Without a certificate, requests and "
+    "their keys cross the network unencrypted: give a TLS certificate and its private key "
+    "(PEM files, from your IT provider or a certificate authority) to serve HTTPS instead. "
+    "Only choose this when an integration runs on another machine.")
 
 
 class ServerPanel(Panel):
@@ -124,6 +128,23 @@ class ServerPanel(Panel):
         self.lan_warning = Banner("warning")
         self.lan_warning.show_message(LAN_WARNING)
         listen.body.addWidget(self.lan_warning)
+        # HTTPS on the LAN: the certificate and key files (both, or neither for plain HTTP).
+        self.tls_fields = QWidget()
+        tls_form = QGridLayout(self.tls_fields)
+        tls_form.setContentsMargins(0, 0, 0, 0)
+        self.certfile = QLineEdit()
+        self.certfile.setPlaceholderText("Certificate file (.pem), for HTTPS")
+        self.keyfile = QLineEdit()
+        self.keyfile.setPlaceholderText("Its private key file (.pem)")
+        for row, (text, field) in enumerate((("TLS certificate", self.certfile),
+                                             ("Private key", self.keyfile))):
+            tls_form.addWidget(label(text), row, 0)
+            tls_form.addWidget(field, row, 1)
+        self.tls_error = label("", wrap=True)
+        self.tls_error.setStyleSheet("color: #b91c1c;")
+        self.tls_error.hide()
+        tls_form.addWidget(self.tls_error, 2, 0, 1, 2)
+        listen.body.addWidget(self.tls_fields)
         port_row = QHBoxLayout()
         port_row.addWidget(label("Port"))
         self.port = QSpinBox()
@@ -226,7 +247,8 @@ class ServerPanel(Panel):
         assert self.server is not None
         settings = self.session.settings
         self.port_banner.hide()
-        return self.server.start(host or settings.host, settings.port if port is None else port)
+        return self.server.start(host or settings.host, settings.port if port is None else port,
+                                 settings.tls_files)
 
     def stop_server(self) -> None:
         if self.server is not None:
@@ -272,8 +294,10 @@ class ServerPanel(Panel):
         self.docs_button.setEnabled(running)
         self.copy_url_button.setEnabled(running)
         warning = exposure_warning(server.host, server.port) if running else None
+        https = server.tls[0] is not None
         self.exposure_label.setText("Exposed on the local network: other computers can reach "
-                                    "this API." if warning else "")
+                                    f"this API{' over HTTPS' if https else ', unencrypted'}."
+                                    if warning else "")
         self.exposure_label.setVisible(bool(warning))
         if running:
             self.port_banner.hide()
@@ -294,16 +318,32 @@ class ServerPanel(Panel):
         settings = self.session.settings
         (self.lan if settings.lan_exposed else self.loopback).setChecked(True)
         self.port.setValue(settings.port)
+        self.certfile.setText(settings.certfile or "")
+        self.keyfile.setText(settings.keyfile or "")
         self._exposure_changed()
 
     def _exposure_changed(self) -> None:
         self.lan_warning.setVisible(self.lan.isChecked())
+        self.tls_fields.setVisible(self.lan.isChecked())
+
+    def _tls_refusal(self, certfile: str, keyfile: str) -> str | None:
+        if bool(certfile) != bool(keyfile):
+            return "Give both the certificate and its private key, or neither (plain HTTP)."
+        missing = [f for f in (certfile, keyfile) if f and not Path(f).is_file()]
+        return f"No such file: {missing[0]}" if missing else None
 
     def apply_listen_settings(self) -> None:
-        """Save host and port, and restart the API on them."""
+        """Save host, port and the TLS files, and restart the API on them."""
         settings = self.session.settings
+        certfile, keyfile = self.certfile.text().strip(), self.keyfile.text().strip()
+        refusal = self.lan.isChecked() and self._tls_refusal(certfile, keyfile)
+        self.tls_error.setText(refusal or "")
+        self.tls_error.setVisible(bool(refusal))
+        if refusal:
+            return
         settings.host = LAN_HOST if self.lan.isChecked() else DEFAULT_HOST
         settings.port = self.port.value()
+        settings.certfile, settings.keyfile = certfile or None, keyfile or None
         self.session.save_settings()
         server = self.server
         if server is None:
