@@ -1,0 +1,166 @@
+"""`tempclock serve` in a child process, for tests that kill it or restart it, and clients
+that clock workers against it meanwhile.
+
+(`test_api_serve.Served` is the graceful one the curl examples use.) Output goes to a
+file, never a pipe nobody reads, so a chatty server or its dispatcher never blocks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+START_TIMEOUT_S = 30
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def children_of(pid: int) -> set[int]:
+    """The processes `pid` started (its dispatcher, that one's resource tracker); Linux only."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found |= {int(p) for p in (task / "children").read_text().split()}
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether process `pid` is alive (a zombie is not); Linux only."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+class Server:
+    """`tempclock serve` on a free loopback port, with its webhook dispatcher."""
+
+    def __init__(self, config, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        with log.open("w") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port),
+                 "--data-dir", str(config.data_dir)],
+                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{self.url}/docs", timeout=1)
+                return
+            except httpx.TransportError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.02)
+        self.process.kill()
+        self.process.wait()
+        raise AssertionError(f"tempclock serve did not start:\n{log.read_text()}")
+
+    def kill(self) -> set[int]:
+        """SIGKILL the server; returns the processes it had started, left to fend for themselves."""
+        children = children_of(self.process.pid)
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        return children
+
+    def stop(self) -> None:
+        """Stop gracefully (SIGTERM): requests in flight finish, the dispatcher stops."""
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(30)
+        assert self.process.returncode == 0, self.log.read_text()
+
+
+@dataclass
+class Acknowledged:
+    """A clock action the server answered with a 2xx."""
+
+    action: str
+    worker_id: int
+    entry_id: int
+    at: str  # the clock_in or clock_out the response showed
+    sent: float  # time.monotonic() when the request went out
+    answered: float  # and when its answer arrived
+
+
+@dataclass
+class Load:
+    """Clients clocking workers against whichever server is up, recording what was acknowledged."""
+
+    key: str
+    url: str = ""
+    stop: threading.Event = field(default_factory=threading.Event)
+    acknowledged: list[Acknowledged] = field(default_factory=list)
+    refused: int = 0
+    unexpected: list[str] = field(default_factory=list)
+    lost_connections: int = 0
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self, groups: list[list[int]], seed: int) -> None:
+        """One client thread per group of workers (groups may share workers)."""
+        for n, worker_ids in enumerate(groups):
+            thread = threading.Thread(target=self._client, args=(worker_ids, seed + n),
+                                      daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def finish(self) -> None:
+        """Stop the clients; returns once each has had its last answer."""
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(15)
+
+    def _client(self, worker_ids: list[int], seed: int) -> None:
+        rng = random.Random(seed)
+        clocked_in: dict[int, bool] = dict.fromkeys(worker_ids, False)
+        headers = {"Authorization": f"Bearer {self.key}"}
+        with httpx.Client(timeout=httpx.Timeout(10, connect=2), headers=headers) as http:
+            while not self.stop.is_set():
+                worker_id = rng.choice(worker_ids)
+                action = "out" if clocked_in[worker_id] else "in"
+                sent = time.monotonic()
+                try:
+                    response = http.post(f"{self.url}/api/v1/clock",
+                                         json={"worker_id": worker_id, "action": action})
+                except httpx.TransportError:
+                    self.lost_connections += 1  # the server is down: nothing was acknowledged
+                    time.sleep(0.1)  # leave the CPU to the server starting again
+                    continue
+                if response.status_code in (200, 201):
+                    entry = response.json()["data"]
+                    self.acknowledged.append(Acknowledged(
+                        action, worker_id, entry["id"],
+                        entry["clock_in"] if action == "in" else entry["clock_out"],
+                        sent, time.monotonic()))
+                    clocked_in[worker_id] = action == "in"
+                elif response.status_code == 409:
+                    # Another client moved a shared worker, or a write committed just before
+                    # a kill was never acknowledged: learn the worker's state.
+                    self.refused += 1
+                    code = response.json()["code"]
+                    clocked_in[worker_id] = code == "already_clocked_in"
+                else:
+                    self.unexpected.append(f"{response.status_code} {response.text[:300]}")
+
+
+def stored_time(value: str) -> str:
+    """A time as a response shows it, as the store keeps it (naive UTC, ISO with a space)."""
+    return dt.datetime.fromisoformat(value).astimezone(dt.UTC).replace(tzinfo=None).isoformat(
+        sep=" ")
