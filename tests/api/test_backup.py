@@ -1,0 +1,236 @@
+"""Backups of the SQLite store: one verified file each, restored only over a store nobody uses,
+the replaced store kept aside; damaged, foreign and too-new backups refused."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playhouse.migrations import Runner
+
+from api.config import Config
+from api.services import clocking, workers
+from api.store import MIGRATIONS_DIR, _connect, close_store, migrate, open_store
+from api.store.backup import (
+    BackupError,
+    backup_store,
+    latest_backup_at,
+    list_backups,
+    prune_backups,
+    restore_store,
+)
+
+pytestmark = pytest.mark.sqlite_only
+
+
+def names(account_id: int) -> list[str]:
+    return [w.first_name for w in workers.list_workers(account_id).data]
+
+
+def rows(path: Path, sql: str) -> list[tuple]:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return db.execute(sql).fetchall()
+
+
+@contextlib.contextmanager
+def another_process_using(config: Config):
+    """A separate process with the store open, as a running server has it."""
+    code = ("import sys; from api.config import load_config; from api.store import open_store; "
+            f"open_store(load_config({str(config.data_dir)!r})); print('open', flush=True); "
+            "sys.stdin.read()")
+    process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "open"
+        yield
+    finally:
+        process.stdin.close()
+        process.wait(30)
+        process.stdout.close()
+
+
+@pytest.fixture
+def staffed(account, make_worker):
+    make_worker(account.id, "Before")
+    return account
+
+
+def test_a_backup_is_one_self_contained_verified_file_with_the_store_in_it(config, staffed, site,
+                                                                           tmp_path):
+    ann = workers.list_workers(staffed.id).data[0]
+    clocking.clock_in(staffed.id, ann.id, location_id=site.id)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    made = backup_store(config, folder)
+    path = Path(made.path)
+    assert re.fullmatch(r"tempclock-\d{8}-\d{6}\.db", path.name)
+    assert [p.name for p in folder.iterdir()] == [path.name]  # no journal, no partial file
+    assert rows(path, "PRAGMA journal_mode") == [("delete",)]
+    assert rows(path, "SELECT first_name FROM worker") == [("Before",)]
+    assert made.counts == {"account": 1, "worker": 1, "time_entry": 1, "shift": 0,
+                           "event": made.counts["event"]}
+    assert made.holds.startswith("1 account, 1 worker, 1 time entry, 0 shifts")
+    assert made.size_bytes == path.stat().st_size
+    assert made.created_at == latest_backup_at(folder)
+
+
+def test_a_backup_never_replaces_a_file_or_the_store(config, staffed, tmp_path):
+    taken = tmp_path / "monday.db"
+    taken.write_text("something the admin keeps")
+    with pytest.raises(BackupError) as refusal:
+        backup_store(config, taken)
+    assert refusal.value.code == "exists"
+    assert taken.read_text() == "something the admin keeps"
+    with pytest.raises(BackupError) as refusal:
+        backup_store(config, config.sqlite_path.with_name("tempclock.db-wal"))
+    assert refusal.value.code == "invalid"
+
+
+def test_restoring_brings_back_the_backup_and_keeps_the_replaced_store_aside(
+        config, staffed, make_worker, tmp_path):
+    made = backup_store(config, tmp_path / "monday.db")
+    make_worker(staffed.id, "After")
+    close_store()
+
+    restored = restore_store(config, Path(made.path))
+    assert restored.store == str(config.sqlite_path)
+    assert restored.upgraded == []
+    replaced = Path(restored.replaced)
+    assert replaced.parent == config.data_dir and "before-restore" in replaced.name
+    assert rows(replaced, "SELECT first_name FROM worker ORDER BY id") == [("Before",), ("After",)]
+    assert Path(made.path).exists()  # the backup itself is left as it was
+
+    open_store(config)
+    assert names(staffed.id) == ["Before"]
+    make_worker(staffed.id, "Later")  # the restored store works as ever
+    assert names(staffed.id) == ["Before", "Later"]
+
+
+def test_restoring_is_refused_while_another_process_uses_the_store(config, staffed, make_worker,
+                                                                   tmp_path):
+    made = backup_store(config, tmp_path / "monday.db")
+    make_worker(staffed.id, "After")
+    close_store()
+    with another_process_using(config):
+        with pytest.raises(BackupError) as refusal:
+            restore_store(config, Path(made.path))
+        assert refusal.value.code == "store_in_use"
+        assert "quit it first" in refusal.value.message
+    assert list(config.data_dir.glob("*before-restore*")) == []
+    open_store(config)
+    assert names(staffed.id) == ["Before", "After"]  # untouched
+
+    # This process's own use does not count: the desktop restores after stopping its server.
+    restore_store(config, Path(made.path))
+    assert names(staffed.id) == ["Before"]
+
+
+@pytest.mark.parametrize("damage", ["garbage in its pages", "not a database", "another app's"])
+def test_a_damaged_or_foreign_backup_is_refused_and_the_store_left_alone(config, staffed,
+                                                                         tmp_path, damage):
+    bad = tmp_path / "bad.db"
+    if damage == "garbage in its pages":
+        shutil.copyfile(backup_store(config, tmp_path / "good.db").path, bad)
+        with bad.open("r+b") as f:
+            f.seek(4096 * 3)
+            f.write(b"\xde\xad\xbe\xef" * 4096)
+    elif damage == "not a database":
+        bad.write_text("payroll.csv, not a backup")
+    else:
+        with contextlib.closing(sqlite3.connect(bad)) as other:
+            other.execute("CREATE TABLE notes (text)")
+    close_store()
+    with pytest.raises(BackupError) as refusal:
+        restore_store(config, bad)
+    assert refusal.value.code in ("backup_damaged", "not_a_backup")
+    assert list(config.data_dir.glob("*before-restore*")) == []
+    assert list(config.data_dir.glob(".*")) == []  # the private copy is gone
+    open_store(config)
+    assert names(staffed.id) == ["Before"]
+
+
+def test_a_backup_made_by_a_newer_version_is_refused(config, staffed, tmp_path):
+    path = Path(backup_store(config, tmp_path / "future.db").path)
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("INSERT INTO schema_migration (name, applied) VALUES ('9999_future', '')")
+    close_store()
+    with pytest.raises(BackupError) as refusal:
+        restore_store(config, path)
+    assert refusal.value.code == "backup_too_new"
+    assert "9999_future" in refusal.value.message
+
+
+def test_a_backup_made_by_an_older_version_is_upgraded_when_restored(config, staffed, tmp_path):
+    path = Path(backup_store(config, tmp_path / "old.db").path)
+    db = _connect(Config(data_dir=tmp_path / "old", database_url=f"sqlite:///{path}"))
+    latest = Runner(db, str(MIGRATIONS_DIR)).down()
+    db.close()
+    close_store()
+
+    restored = restore_store(config, path)
+    assert restored.upgraded == latest
+    assert latest[0] not in restored.backup.migrations
+    open_store(config)
+    assert migrate() == []
+    assert names(staffed.id) == ["Before"]
+
+
+def test_only_the_newest_dated_backups_are_kept_and_nothing_else_is_touched(tmp_path):
+    stamps = ["20260301-020000", "20260302-020000", "20260303-020000", "20260303-140000"]
+    for stamp in stamps:
+        (tmp_path / f"tempclock-{stamp}.db").write_text(stamp)
+    (tmp_path / "notes.txt").write_text("keep me")
+    (tmp_path / "tempclock-copy.db").write_text("not a dated backup")
+    removed = prune_backups(tmp_path, keep=2)
+    assert sorted(p.name for p in removed) == ["tempclock-20260301-020000.db",
+                                               "tempclock-20260302-020000.db"]
+    assert [p.name for p in list_backups(tmp_path)] == ["tempclock-20260303-140000.db",
+                                                        "tempclock-20260303-020000.db"]
+    assert (tmp_path / "notes.txt").exists() and (tmp_path / "tempclock-copy.db").exists()
+    assert latest_backup_at(tmp_path).isoformat() == "2026-03-03T14:00:00+00:00"
+
+
+def test_a_postgresql_store_is_backed_up_with_its_own_tools(tmp_path):
+    config = Config(data_dir=tmp_path, database_url="postgresql://tc:s3cret@db.example/tempclock")
+    for attempt in (lambda: backup_store(config, tmp_path),
+                    lambda: restore_store(config, tmp_path / "x.db")):
+        with pytest.raises(BackupError) as refusal:
+            attempt()
+        assert refusal.value.code == "unsupported"
+        assert "pg_dump" in refusal.value.message and "s3cret" not in refusal.value.message
+
+
+def test_the_cli_backs_up_keeps_a_few_and_restores(tmp_path):
+    data = tmp_path / "data"
+    folder = tmp_path / "backups"
+    folder.mkdir()
+
+    def tc(*args: str, ok: bool = True) -> dict:
+        done = subprocess.run([sys.executable, "-m", "api.cli", *args, "--json",
+                               "--data-dir", str(data)], capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert (done.returncode == 0) == ok, done.stderr + done.stdout
+        return json.loads(done.stdout)
+
+    tc("accounts", "create", "Acme")
+    first = tc("db", "backup", str(folder / "first.db"))
+    assert first["counts"]["account"] == 1 and first["deleted"] == []
+    tc("accounts", "create", "Rival")
+    dated = tc("db", "backup", str(folder), "--keep", "1")
+    assert Path(dated["path"]).parent == folder
+    assert tc("db", "backup", str(folder / "first.db"), ok=False)["code"] == "exists"
+
+    restored = tc("db", "restore", str(folder / "first.db"))
+    assert restored["backup"]["counts"]["account"] == 1
+    assert Path(restored["replaced"]).exists()
+    assert [a["name"] for a in tc("accounts", "list")["accounts"]] == ["Acme"]
+    refused = tc("db", "restore", str(folder / "missing.db"), ok=False)
+    assert refused == {"error": True, "code": "not_found",
+                       "message": f"{folder / 'missing.db'} does not exist or is not a file"}
