@@ -9,6 +9,7 @@ many remain, and how long until the next slot frees.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import os
@@ -134,9 +135,13 @@ class RedisRateLimitStore:
         import redis
 
         self.prefix = f"{self.PREFIX}{namespace}:" if namespace else self.PREFIX
+        # One connection (the gate asks from the event loop's thread only): no pool to go
+        # through on every request.
         self.client = redis.Redis.from_url(url, socket_timeout=self.TIMEOUT_S,
-                                           socket_connect_timeout=self.TIMEOUT_S)
-        self._script = self.client.register_script(_SLIDING_LOG)
+                                           socket_connect_timeout=self.TIMEOUT_S,
+                                           single_connection_client=True)
+        self._no_script = redis.exceptions.NoScriptError
+        self._sha = hashlib.sha1(_SLIDING_LOG.encode()).hexdigest()  # noqa: S324 - Redis's name
         # Each slot is a member of the sorted set, so each needs a name of its own.
         self._tag = os.urandom(6).hex()
         self._slots = itertools.count()
@@ -152,9 +157,12 @@ class RedisRateLimitStore:
         return self._decide(bucket, limit, window, take=False)
 
     def _decide(self, bucket: str, limit: int, window: int, *, take: bool) -> RateDecision:
-        slot = f"{self._tag}:{next(self._slots)}"
-        allowed, taken, wait_us = self._script(
-            keys=[self.prefix + bucket], args=[limit, window * 1_000_000, int(take), slot])
+        args = (self.prefix + bucket, limit, window * 1_000_000, int(take),
+                f"{self._tag}:{next(self._slots)}")
+        try:
+            allowed, taken, wait_us = self.client.evalsha(self._sha, 1, *args)
+        except self._no_script:  # a restarted Redis has forgotten it; EVAL caches it again
+            allowed, taken, wait_us = self.client.eval(_SLIDING_LOG, 1, *args)
         remaining = max(0, limit - int(taken))
         reset = 0 if remaining else max(1, math.ceil(int(wait_us) / 1_000_000))
         return RateDecision(bool(allowed), limit, remaining, reset, window)

@@ -72,3 +72,10 @@ def test_keys_and_addresses_are_limited_apart(store):
     assert limiter.address_blocked(address) is None
     limiter.count_auth_failure(address)
     assert limiter.address_blocked(address) is not None
+
+
+def test_a_redis_that_forgot_the_script_is_given_it_again(store):
+    bucket = fresh()
+    assert store.acquire(bucket, 2, 60).allowed
+    store.client.script_flush()  # as after Redis restarts
+    assert store.acquire(bucket, 2, 60).remaining == 0
