@@ -119,6 +119,31 @@ def test_two_hundred_simultaneous_requests_with_a_fresh_key_give_exactly_sixty(t
     assert len({r.headers["X-Request-ID"][:16] for r in responses}) == WORKERS
 
 
+async def _together(url: str, key: str, requests: list[tuple[str, dict]]) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=f"{url}/api/v1", limits=limits, timeout=60,
+                                 headers={"Authorization": f"Bearer {key}"}) as client:
+        return await asyncio.gather(*(client.post(path, json=body) for path, body in requests))
+
+
+@pytest.mark.postgres_only
+def test_across_workers_a_worker_is_clocked_in_once_and_booked_on_one_shift(two_workers,
+                                                                            agency):
+    account, worker = agency
+    key = keys.issue_key(account.id, "Kiosks", rate_limit=1000).plaintext
+    clock_ins = asyncio.run(_together(two_workers.url, key, [
+        ("/clock", {"worker_id": worker.id, "action": "in"})] * 20))
+    assert sorted(r.status_code for r in clock_ins) == [201] + [409] * 19
+    assert {r.json()["code"] for r in clock_ins if r.status_code == 409} == {
+        "already_clocked_in"}
+    shifts = asyncio.run(_together(two_workers.url, key, [
+        ("/shifts", {"location_id": worker.location_id, "worker_id": worker.id,
+                     "start": f"2026-03-10T{6 + n % 3:02d}:00:00Z",
+                     "end": f"2026-03-10T{14 + n % 3:02d}:00:00Z"}) for n in range(20)]))
+    assert sorted(r.status_code for r in shifts) == [201] + [409] * 19
+    assert len({r.headers["X-Request-ID"][:16] for r in clock_ins + shifts}) == WORKERS
+
+
 @pytest.mark.postgres_only
 def test_with_two_workers_one_dispatcher_delivers_each_webhook_once(two_workers, agency,
                                                                     receiver):
