@@ -325,21 +325,6 @@ def db_upgrade(config: Any) -> Output:
     return Output({"applied": applied, "database": config.database_label}, text)
 
 
-def _size(size_bytes: int) -> str:
-    return (f"{size_bytes / 1_048_576:.1f} MB" if size_bytes >= 1_048_576
-            else f"{size_bytes / 1024:.0f} KB")
-
-
-@contextlib.contextmanager
-def _backup_errors():
-    from api.store.backup import BackupError
-
-    try:
-        yield
-    except BackupError as error:
-        raise CommandError(error.message, error.code) from None
-
-
 @store_command(db, "backup", open_db=False)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--keep", type=click.IntRange(min=1), default=None,
@@ -349,16 +334,15 @@ def db_backup(path: Path, keep: int | None, config: Any) -> Output:
 
     Safe while TempClock is serving. SQLite stores only (PostgreSQL: use pg_dump).
     """
-    from api.store import backup
+    from api.services import backups
 
-    with _backup_errors():
-        made = backup.backup_store(config, path)
-        removed = backup.prune_backups(path, keep) if keep and path.is_dir() else []
-    text = (f"Backed up {config.database_label} to {made.path} ({_size(made.size_bytes)}): "
-            f"{made.holds}")
-    if removed:
-        text += f"\nDeleted {len(removed)} older backup{'s' * (len(removed) != 1)}."
-    return Output({**msgspec.to_builtins(made), "deleted": [str(p) for p in removed]}, text)
+    done = backups.back_up(config, path, keep=keep)
+    made = done.backup
+    size = backups.size_in_words(made.size_bytes)
+    text = f"Backed up {config.database_label} to {made.path} ({size}): {made.holds}"
+    if done.deleted:
+        text += f"\nDeleted {len(done.deleted)} older backup{'s' * (len(done.deleted) != 1)}."
+    return Output({**msgspec.to_builtins(made), "deleted": done.deleted}, text)
 
 
 @store_command(db, "restore", open_db=False)
@@ -369,10 +353,9 @@ def db_restore(path: Path, config: Any) -> Output:
     Refused while TempClock (the desktop, `tempclock serve`) uses the store. The
     store it replaces is kept beside it as tempclock.db.before-restore-<time>.
     """
-    from api.store import backup
+    from api.services import backups
 
-    with _backup_errors():
-        restored = backup.restore_store(config, path)
+    restored = backups.restore(config, path)
     lines = [f"Restored {restored.store} from {restored.backup.path}: "
              f"{restored.backup.holds}"]
     if restored.upgraded:

@@ -28,11 +28,13 @@ from PySide6.QtWidgets import (
 from api.services import accounts
 from tempclock_desktop import dispatcher as delivery
 from tempclock_desktop import theme
+from tempclock_desktop.backups import BackupSchedule
 from tempclock_desktop.dispatcher import EmbeddedDispatcher
 from tempclock_desktop.messages import show_error
 from tempclock_desktop.operations import Operation, activity
 from tempclock_desktop.panels.api_keys import ApiKeysPanel
 from tempclock_desktop.panels.api_logs import ApiLogsPanel
+from tempclock_desktop.panels.backups import BackupsPanel
 from tempclock_desktop.panels.base import Panel
 from tempclock_desktop.panels.catalogue import CostCodesPanel, DepartmentsPanel
 from tempclock_desktop.panels.connectors import ConnectorsPanel
@@ -55,7 +57,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, type[Panel]], ...]], ...] = (
                         ("departments", DepartmentsPanel), ("cost_codes", CostCodesPanel))),
     ("INTEGRATIONS", (("connectors", ConnectorsPanel), ("webhooks", WebhooksPanel))),
     ("API & SETTINGS", (("api_keys", ApiKeysPanel), ("api_logs", ApiLogsPanel),
-                        ("server", ServerPanel))),
+                        ("server", ServerPanel), ("backups", BackupsPanel))),
 )
 
 STATE_TEXT = {
@@ -95,6 +97,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self.server = server
         self.dispatcher = dispatcher
+        self.backup_schedule = BackupSchedule(session, self)  # the daily backup, while it runs
         self._pill_lines = {"server": "", "delivery": ""}
         self.quitting = False
         self.setWindowTitle("TempClock")
@@ -275,6 +278,8 @@ class MainWindow(QMainWindow):
                 panel.attach(self.server, self.dispatcher)
             if isinstance(panel, WebhooksPanel):
                 panel.attach(self.dispatcher)
+            if isinstance(panel, BackupsPanel):
+                panel.attach(self.server, self.dispatcher, self.backup_schedule)
             if isinstance(panel, ConnectorsPanel):
                 panel.deliveries_requested.connect(self._show_connector_deliveries)
             if isinstance(panel, ApiLogsPanel):

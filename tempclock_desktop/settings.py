@@ -23,6 +23,9 @@ class DesktopSettings(msgspec.Struct, kw_only=True):
     start_server: bool = True
     certfile: str | None = None  # TLS certificate and key (PEM), used on the LAN
     keyfile: str | None = None
+    backup_daily: bool = True  # a dated backup a day, kept `backup_keep` deep
+    backup_keep: int = 7
+    backup_folder: str | None = None  # None: `backups` in the data directory
 
     @property
     def lan_exposed(self) -> bool:

@@ -46,6 +46,7 @@ __all__ = [
     "prune_backups",
     "restore_store",
     "store_file",
+    "taken_at",
     "verify_backup",
 ]
 
@@ -177,8 +178,8 @@ def verify_backup(path: Path) -> Backup:
                                   "not_a_backup")
             applied = [row[0] for row in db.execute(
                 "SELECT name FROM schema_migration ORDER BY name")]
-            counts = {name: db.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]  # noqa: S608 - fixed names
-                      for name in _COUNTED if name in tables}
+            counts = {name: db.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]  # noqa: S608
+                      for name in _COUNTED if name in tables}  # fixed table names, not input
     except sqlite3.DatabaseError as error:
         raise BackupError(f"{path} is not a readable SQLite database ({error})",
                           "not_a_backup") from None
@@ -194,10 +195,10 @@ def verify_backup(path: Path) -> Backup:
             raise BackupError(f"{path} lacks tables of its schema: {', '.join(missing)}",
                               "backup_damaged")
     return Backup(path=str(path), size_bytes=path.stat().st_size, migrations=applied,
-                  counts=counts, created_at=_taken_at(path))
+                  counts=counts, created_at=taken_at(path))
 
 
-def _taken_at(path: Path) -> dt.datetime | None:
+def taken_at(path: Path) -> dt.datetime | None:
     """When a dated backup was taken, from its name (UTC); None for other names."""
     match = _NAME.fullmatch(path.name)
     return None if match is None else dt.datetime.strptime(match.group(1), _STAMP).replace(
@@ -249,7 +250,7 @@ def backup_store(config: Config, destination: Path, *, now: dt.datetime | None =
     finally:
         for path in _related(partial):
             path.unlink(missing_ok=True)
-    verified.path, verified.created_at = str(destination), _taken_at(destination)
+    verified.path, verified.created_at = str(destination), taken_at(destination)
     return verified
 
 
@@ -292,7 +293,7 @@ def restore_store(config: Config, source: Path, *, now: dt.datetime | None = Non
             upgraded = _upgrade(target)
     except lock.StoreInUse as error:
         raise BackupError(str(error), "store_in_use") from None
-    verified.path, verified.created_at = str(source), _taken_at(source)
+    verified.path, verified.created_at = str(source), taken_at(source)
     return Restored(store=str(target), backup=verified,
                     replaced=None if replaced is None else str(replaced), upgraded=upgraded)
 
@@ -323,7 +324,7 @@ def list_backups(directory: Path) -> list[Path]:
 def latest_backup_at(directory: Path) -> dt.datetime | None:
     """When the newest dated backup in `directory` was taken (UTC), or None."""
     found = list_backups(directory)
-    return _taken_at(found[0]) if found else None
+    return taken_at(found[0]) if found else None
 
 
 def prune_backups(directory: Path, keep: int) -> list[Path]:
