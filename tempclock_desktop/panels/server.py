@@ -162,8 +162,9 @@ class ServerPanel(Panel):
         grid.setSpacing(12)
         logs = Card()
         logs.body.addWidget(label("API log retention", "SectionTitle"))
-        logs.body.addWidget(label("How long this account's API request logs are kept.",
-                                  "Muted", wrap=True))
+        logs.body.addWidget(label("How long this account's API request logs and webhook "
+                                  "delivery records are kept; older ones are deleted in the "
+                                  "background.", "Muted", wrap=True))
         retention_row = QHBoxLayout()
         self.retention = QSpinBox()
         self.retention.setRange(1, 3650)
