@@ -241,7 +241,12 @@ def transaction():
 
 
 def lock_for_update(model: type[Model], ident: int) -> None:
-    """Serialise writers on one row. SQLite's BEGIN IMMEDIATE already serialises all writers."""
+    """Serialise writers on one row.
+
+    Today every writer is serialised anyway (SQLite's BEGIN IMMEDIATE, PostgreSQL's
+    writers' lock in `api.store`); this row lock keeps the per-worker rules safe on
+    PostgreSQL should writers ever run side by side.
+    """
     if is_postgres():
         model.select(model.id).where(model.id == ident).for_update().execute()
 
