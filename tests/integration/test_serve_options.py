@@ -141,7 +141,6 @@ def test_across_workers_a_worker_is_clocked_in_once_and_booked_on_one_shift(two_
                      "start": f"2026-03-10T{6 + n % 3:02d}:00:00Z",
                      "end": f"2026-03-10T{14 + n % 3:02d}:00:00Z"}) for n in range(20)]))
     assert sorted(r.status_code for r in shifts) == [201] + [409] * 19
-    assert len({r.headers["X-Request-ID"][:16] for r in clock_ins + shifts}) == WORKERS
 
 
 @pytest.mark.postgres_only
