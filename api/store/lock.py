@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ WAIT_FOR_RESTORE_S = 120.0  # a restore copies the store once; this is generous
 
 # The lock file of each store this process holds shared, by the store's path.
 _held: dict[Path, int] = {}
+_mutex = threading.Lock()
 
 
 class StoreInUse(Exception):
@@ -63,11 +65,8 @@ def _open(database: Path) -> int:
     return os.open(lock_path(database), os.O_RDWR | os.O_CREAT, 0o600)
 
 
-def hold(database: Path, *, wait: float = WAIT_FOR_RESTORE_S) -> None:
-    """Hold the store at `database` shared (once per process), waiting out a restore."""
-    database = database.resolve()
-    if database in _held:
-        return
+def _shared_lock(database: Path, wait: float) -> int:
+    """A new lock file descriptor holding the store shared, once no restore is running."""
     fd = _open(database)
     deadline = time.monotonic() + wait
     while not _flock(fd, _shared()):
@@ -76,29 +75,47 @@ def hold(database: Path, *, wait: float = WAIT_FOR_RESTORE_S) -> None:
             raise StoreInUse(f"{database} is being restored from a backup; try again when "
                              "the restore has finished")
         time.sleep(0.05)
-    _held[database] = fd
+    return fd
+
+
+def hold(database: Path, *, wait: float = WAIT_FOR_RESTORE_S) -> None:
+    """Hold the store at `database` shared (once per process), waiting out a restore."""
+    database = database.resolve()
+    with _mutex:
+        if database in _held:
+            return
+    fd = _shared_lock(database, wait)
+    with _mutex:
+        if database in _held:  # another thread took it meanwhile
+            os.close(fd)
+        else:
+            _held[database] = fd
 
 
 def release(database: Path | None = None) -> None:
     """Stop holding the store at `database` (or every store this process holds)."""
-    paths = list(_held) if database is None else [database.resolve()]
-    for path in paths:
-        fd = _held.pop(path, None)
-        if fd is not None:
-            os.close(fd)  # closing the file drops its lock
+    with _mutex:
+        paths = list(_held) if database is None else [database.resolve()]
+        for path in paths:
+            fd = _held.pop(path, None)
+            if fd is not None:
+                os.close(fd)  # closing the file drops its lock
 
 
 @contextlib.contextmanager
-def shared(database: Path) -> Iterator[None]:
-    """Hold the store at `database` shared for a while (unless this process holds it already)."""
+def shared(database: Path, *, wait: float = WAIT_FOR_RESTORE_S) -> Iterator[None]:
+    """Hold the store at `database` shared for a while (a no-op if this process holds it)."""
     database = database.resolve()
-    mine = database in _held
-    hold(database)
+    with _mutex:
+        mine = database in _held
+    if mine:
+        yield
+        return
+    fd = _shared_lock(database, wait)  # its own descriptor: the process's hold is not touched
     try:
         yield
     finally:
-        if not mine:
-            release(database)
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -109,7 +126,8 @@ def exclusive(database: Path) -> Iterator[None]:
     stopping its own server); it is given up meanwhile and taken again after.
     """
     database = database.resolve()
-    mine = database in _held
+    with _mutex:
+        mine = database in _held
     release(database)
     fd = _open(database)
     try:

@@ -10,6 +10,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from playhouse.migrations import Runner
 
 from api.config import Config
 from api.services import clocking, workers
-from api.store import MIGRATIONS_DIR, _connect, close_store, migrate, open_store
+from api.store import MIGRATIONS_DIR, _connect, close_store, lock, migrate, open_store
 from api.store.backup import (
     BackupError,
     backup_store,
@@ -130,6 +132,34 @@ def test_restoring_is_refused_while_another_process_uses_the_store(config, staff
     # This process's own use does not count: the desktop restores after stopping its server.
     restore_store(config, Path(made.path))
     assert names(staffed.id) == ["Before"]
+
+
+def test_a_backup_made_during_a_restore_waits_for_it_and_the_store_stays_held(config, staffed,
+                                                                             tmp_path):
+    made = backup_store(config, tmp_path / "monday.db")
+    restoring, finished = threading.Event(), threading.Event()
+
+    def restore_slowly() -> None:  # a restore in this process, as the desktop runs one
+        with lock.exclusive(config.sqlite_path):
+            restoring.set()
+            time.sleep(0.3)
+        finished.set()
+
+    thread = threading.Thread(target=restore_slowly)
+    thread.start()
+    assert restoring.wait(10)
+    during = backup_store(config, tmp_path / "during.db")
+    assert finished.is_set()  # it waited for the restore to finish
+    thread.join()
+    assert during.counts["account"] == 1
+    # This process still has its store open: another process may not restore over it.
+    code = ("from api.config import load_config; from api.store.backup import BackupError, "
+            f"restore_store\ntry: restore_store(load_config({str(config.data_dir)!r}), "
+            f"__import__('pathlib').Path({made.path!r}))\n"
+            "except BackupError as e: print(e.code)")
+    refused = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=60, check=True)
+    assert refused.stdout.strip() == "store_in_use", refused.stderr
 
 
 @pytest.mark.parametrize("damage", ["garbage in its pages", "not a database", "another app's"])
