@@ -103,17 +103,19 @@ class PostgresServer:
         import psycopg2
 
         parts = urlsplit(self.url)
-        conn = psycopg2.connect(
-            dbname=parts.path.lstrip("/") or "postgres", user=parts.username,
-            password=parts.password, host=parts.hostname, port=parts.port or 5432)
-        conn.autocommit = True
-        cursor = conn.cursor()
         template = f"{self._prefix}_template"
-        cursor.execute("SHOW server_version_num")
-        # Copying the files is several times faster than the default (WAL_LOG) since 15.
-        copy = " STRATEGY FILE_COPY" if int(cursor.fetchone()[0]) >= 150000 else ""
         made: set[str] = set()
+        conn = None
         try:
+            conn = psycopg2.connect(
+                dbname=parts.path.lstrip("/") or "postgres", user=parts.username,
+                password=parts.password, host=parts.hostname, port=parts.port or 5432,
+                connect_timeout=10)
+            conn.autocommit = True
+            cursor = conn.cursor()
+            cursor.execute("SHOW server_version_num")
+            # Copying the files is several times faster than the default (WAL_LOG) since 15.
+            copy = " STRATEGY FILE_COPY" if int(cursor.fetchone()[0]) >= 150000 else ""
             cursor.execute(f"DROP DATABASE IF EXISTS {template}")
             cursor.execute(f"CREATE DATABASE {template}")
             self._migrate(template)
@@ -125,15 +127,16 @@ class PostgresServer:
             job = self._jobs.get()
             if job[0] == "stop":
                 break
+            if template_error is not None:
+                if job[0] != "drop":
+                    (self._spares if job[0] == "spare" else job[1]).put(template_error)
+                continue
             if job[0] == "drop":
                 with contextlib.suppress(Exception):  # tried again when the session ends
                     cursor.execute(f"DROP DATABASE IF EXISTS {job[1]} WITH (FORCE)")
                     made.discard(job[1])
                 continue
             reply = self._spares if job[0] == "spare" else job[1]
-            if job[0] == "spare" and template_error is not None:
-                reply.put(template_error)
-                continue
             name = f"{self._prefix}_{next(self._names)}"
             try:
                 cursor.execute(f"CREATE DATABASE {name}"
@@ -143,8 +146,11 @@ class PostgresServer:
                 continue
             made.add(name)
             reply.put(with_database(self.url, name))
-        for name in [*made, template]:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if conn is None:
+            return
+        with contextlib.suppress(Exception):
+            for name in [*made, template]:
+                cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.close()
 
     def _migrate(self, name: str) -> None:
