@@ -116,6 +116,12 @@ class PostgresServer:
             cursor.execute("SHOW server_version_num")
             # Copying the files is several times faster than the default (WAL_LOG) since 15.
             copy = " STRATEGY FILE_COPY" if int(cursor.fetchone()[0]) >= 150000 else ""
+            # Databases of test runs that were killed before they could drop them.
+            cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE 'tc\\_test\\_%'")
+            for (stale,) in cursor.fetchall():
+                if not _running(int(stale.split("_")[2])):
+                    with contextlib.suppress(Exception):
+                        cursor.execute(f"DROP DATABASE IF EXISTS {stale} WITH (FORCE)")
             cursor.execute(f"DROP DATABASE IF EXISTS {template}")
             cursor.execute(f"CREATE DATABASE {template}")
             self._migrate(template)
@@ -148,8 +154,8 @@ class PostgresServer:
             reply.put(with_database(self.url, name))
         if conn is None:
             return
-        with contextlib.suppress(Exception):
-            for name in [*made, template]:
+        for name in [*made, template]:
+            with contextlib.suppress(Exception):
                 cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.close()
 
@@ -164,6 +170,16 @@ class PostgresServer:
             migrate(db)
         finally:
             db.close()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 _server: PostgresServer | None = None
