@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 
+import msgspec
 from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -66,6 +67,38 @@ def _hand_back_the_gil_quickly() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
 
 
+# Fields a request struct leaves optional (so a missing one gets TempClock's "Missing
+# required field: ..." message from the services) that the API still requires.
+_REQUIRED_BODY_FIELDS = {
+    "ClockRequest": ("worker_id", "action"),
+    "ShiftCreate": ("location_id", "start", "end"),
+    "WebhookCreate": ("url",),
+}
+
+
+def _describe_request_bodies(app: Litestar) -> None:
+    """Say in the OpenAPI document what the request structs enforce: no unknown fields
+    (`forbid_unknown_fields`, answered with 400) and the fields the API requires."""
+    components = app.openapi_schema.components.schemas or {}
+    for struct in _request_structs():
+        schema = components.get(struct.__name__)
+        if schema is None:
+            continue
+        schema.additional_properties = False
+        required = _REQUIRED_BODY_FIELDS.get(struct.__name__, ())
+        if required:
+            schema.required = sorted({*(schema.required or ()), *required})
+
+
+def _request_structs() -> list[type[msgspec.Struct]]:
+    from api.services import clocking, shifts, webhooks, workers
+
+    return [value for module in (clocking, shifts, webhooks, workers)
+            for value in vars(module).values()
+            if isinstance(value, type) and issubclass(value, msgspec.Struct)
+            and value.__struct_config__.forbid_unknown_fields]
+
+
 def create_app(
     *,
     limiter: RateLimiter | None = None,
@@ -90,7 +123,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=_openapi_config(),
         request_max_body_size=MAX_BODY_BYTES,
-        on_startup=[_hand_back_the_gil_quickly, writer.start],
+        on_startup=[_hand_back_the_gil_quickly, writer.start, _describe_request_bodies],
         on_shutdown=[lambda: writer.close()],
         debug=debug,
         logging_config=None,
