@@ -27,7 +27,7 @@ from litestar.types import Method
 
 from api.http.errors import error_responses
 from api.services import keys
-from api.services.common import MAX_LIMIT, Page, transaction
+from api.services.common import MAX_LIMIT, Page, reads_are_local, transaction
 from api.services.errors import Unauthenticated
 
 T = TypeVar("T")
@@ -295,9 +295,15 @@ def endpoint(
         # Our own thread hop rather than `sync_to_thread=True`, which Litestar 2.25 applies
         # twice to a handler registered on several paths (and anyio's hop costs more).
         threads = _read_threads if method == "GET" else _write_threads
+        reads_inline = method == "GET"
 
         @functools.wraps(fn)
         async def on_worker_thread(*args: Any, **values: Any) -> Any:
+            if reads_inline and reads_are_local():
+                # A read of a local SQLite file is a bounded page of indexed rows, and in
+                # WAL mode it never waits for a lock: answering it here costs about half
+                # what the hop to a thread and back does.
+                return fn(*args, **values)
             return await threads.run(functools.partial(fn, *args, **values))
 
         return route(on_worker_thread)

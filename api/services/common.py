@@ -235,6 +235,11 @@ def fetch_one(prepared: Prepared, what: str, ident: int, **params: Any) -> Any:
 # --- writes -----------------------------------------------------------------
 
 
+def reads_are_local() -> bool:
+    """Whether reads go to a file in this process (SQLite) rather than across a socket."""
+    return not is_postgres()
+
+
 def transaction():
     """A write transaction (BEGIN IMMEDIATE on SQLite), nested ones become savepoints."""
     return database.atomic()
