@@ -9,6 +9,7 @@ from peewee import IntegrityError
 
 from api.services.common import clean_text, emit, transaction, utc, utcnow
 from api.services.errors import Conflict, Invalid, NotFound
+from api.services.keys import changed_key_validity
 from api.store.models import Account as AccountRow
 
 
@@ -73,6 +74,8 @@ def _update(account_id: int, **changes: object) -> Account:
             row = _get(account_id)
             for field, value in changes.items():
                 setattr(row, field, value)
+            if "api_enabled" in changes:
+                changed_key_validity()
             row.updated_at = utcnow()
             row.save()
             record = _record(row)

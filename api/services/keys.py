@@ -22,6 +22,7 @@ from api.services.common import clean_text, emit, fetch, transaction, utc, utcno
 from api.services.errors import DomainError, Forbidden, Invalid, NotFound, Unauthenticated
 from api.store.models import Account as AccountRow
 from api.store.models import ApiKey as ApiKeyRow
+from api.store.models import AuthState
 from api.store.prepared import Prepared
 
 KEY_PREFIX = "tc_live_"
@@ -240,6 +241,26 @@ def _get(key_id: int, account_id: int | None) -> ApiKeyRow:
     return row
 
 
+_bump = Prepared(
+    lambda p: AuthState.update(generation=AuthState.generation + 1).where(AuthState.id == 1)
+)
+_generation = Prepared(lambda p: AuthState.select(AuthState.generation).where(AuthState.id == 1))
+
+
+def key_generation() -> int:
+    """A number that moves whenever a key stops being usable before its expiry.
+
+    Call `changed_key_validity` in the transaction of any such change; a verified key
+    may be trusted without another lookup for as long as this number stands still.
+    """
+    return _generation.scalar() or 0
+
+
+def changed_key_validity() -> None:
+    """Move `key_generation` (in the caller's transaction)."""
+    _bump.rowcount()
+
+
 def revoke_key(key_id: int, account_id: int | None = None) -> ApiKey:
     """Revoke a key; the very next request presenting it is refused. Revoking twice is harmless."""
     with transaction():
@@ -247,6 +268,7 @@ def revoke_key(key_id: int, account_id: int | None = None) -> ApiKey:
         if row.revoked_at is None:
             row.revoked_at = utcnow()
             row.save(only=[ApiKeyRow.revoked_at])
+            changed_key_validity()
             record = _record(row)
             emit(row.account_id, "api_key_revoked", _audit(record))
         else:

@@ -68,6 +68,16 @@ class ApiKey(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
+class AuthState(BaseModel):
+    """One row: `generation` moves whenever a key is revoked or an account's API access changes.
+
+    Request checks remember verified keys for as long as it stands still.
+    """
+
+    id = AutoField()
+    generation = IntegerField(default=0)
+
+
 class Department(BaseModel):
     """A department of the agency's workforce (warehouse, drivers, cleaning...)."""
 
@@ -392,6 +402,7 @@ class ConnectorRun(BaseModel):
 MODELS: tuple[type[BaseModel], ...] = (
     Account,
     ApiKey,
+    AuthState,
     Department,
     CostCode,
     Location,

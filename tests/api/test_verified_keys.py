@@ -60,3 +60,21 @@ def test_a_refused_key_is_checked_again_every_time(account):
     assert refusal(checker, issued.plaintext) == "key_revoked"
     assert refusal(checker, keys.generate_key()) == "key_unknown"
     assert refusal(checker, "tc_live_nope") == "key_malformed"
+
+
+def test_unrelated_writes_do_not_make_a_remembered_key_be_checked_again(account, monkeypatch):
+    from api.services import workers
+
+    issued = keys.issue_key(account.id, "ATS")
+    checker = VerifiedKeys()
+    checker.verify(issued.plaintext)
+    full_checks = []
+    real = keys.verify_key
+    monkeypatch.setattr(keys, "verify_key", lambda key: full_checks.append(key) or real(key))
+    elsewhere(lambda: workers.create_worker(account.id, workers.WorkerCreate(
+        first_name="Busy", last_name="Writer")))  # the clock-ins of a busy morning, say
+    assert checker.verify(issued.plaintext).key_id == issued.key.id
+    assert full_checks == []
+    elsewhere(lambda: keys.revoke_key(issued.key.id))
+    assert refusal(checker, issued.plaintext) == "key_revoked"
+    assert full_checks == [issued.plaintext]
