@@ -11,7 +11,6 @@ import sys
 
 import msgspec
 from litestar import Litestar, Router
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
@@ -21,7 +20,7 @@ from api.http.docs import OPENAPI_PATH, docs_routes
 from api.http.errors import EXCEPTION_HANDLERS
 from api.http.gate import AuthGate
 from api.http.ratelimit import RateLimiter
-from api.http.routing import identity_of
+from api.http.routing import check_scope
 from api.services import idempotency
 from api.services.api_logs import ApiLogWriter
 
@@ -115,8 +114,8 @@ def create_app(
     api = Router(
         API_PREFIX,
         route_handlers=list(CONTROLLERS),
-        dependencies={"identity": Provide(identity_of, sync_to_thread=False)},
         security=[{"bearer": []}],
+        before_request=check_scope,
     )
     app = Litestar(
         route_handlers=[api, *docs_routes()],

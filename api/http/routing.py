@@ -2,7 +2,7 @@
 
 Every endpoint answers on its clean path and its TempClock `.php` path; each gets
 an `operation_id` (distinct per path, as OpenAPI requires), the scope it needs in
-its `opt` (checked by the `identity` dependency), the error responses it can give in
+its `opt` (checked before the handler gets its `identity`), the error responses it can give in
 the OpenAPI document, and runs synchronously on a worker thread (peewee keeps one
 connection per thread).
 """
@@ -19,11 +19,10 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
-from litestar import delete, get, patch, post, put
-from litestar.connection import ASGIConnection
+from litestar import Request, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
-from litestar.types import Method
+from litestar.types import Method, Scope
 
 from api.http.errors import error_responses
 from api.services import keys
@@ -71,20 +70,30 @@ Identity = NamedDependency[keys.KeyIdentity]
 """The verified key a request speaks for (handlers take `identity: Identity`)."""
 
 
-def identity_of(request: ASGIConnection) -> keys.KeyIdentity:
-    """The `identity` dependency: the verified key of this request, checked for the route's scope.
+def identity_of(scope: Scope, needed: str) -> keys.KeyIdentity:
+    """The verified key of this request, checked for the scope its route needs.
 
-    The gate verified the key; the scope a route needs is in its `opt` (set by
-    `endpoint`, which refuses a handler without `identity`, so no route skips this).
-    Checked here rather than in a guard because Litestar copies the route handler
-    for every guard call, which costs more than the rest of the check.
+    The gate verified the key and left it in the ASGI scope; `endpoint` hands it to
+    the handler's `identity` parameter after this check (so no route skips it). Not a
+    Litestar dependency or guard: those build a request object or copy the route
+    handler on every call, which cost more than the rest of the check.
     """
-    context = request.scope.get("tempclock")
+    context = scope.get("tempclock")
     identity = getattr(context, "identity", None)
     if identity is None:  # only when the app is served without its gate
         raise Unauthenticated("Missing API key", code="key_missing")
-    keys.require_scope(identity, request.route_handler.opt["scope"])
+    keys.require_scope(identity, needed)
     return identity
+
+
+async def check_scope(request: Request) -> None:
+    """Refuse a key without the route's scope before its parameters or body are read.
+
+    A `before_request` hook of the API router, so a key lacking the scope gets its 403
+    whatever else is wrong with the request; the handler checks again when it takes
+    its `identity`.
+    """
+    identity_of(request.scope, request.route_handler.opt["scope"])
 
 
 # --- paths and operation ids ---------------------------------------------------------
@@ -147,13 +156,7 @@ def query_of(struct: type[S]) -> Callable[..., S]:
                                             default=default, annotation=annotated))
         annotations[field.name] = annotated
 
-    # Depending on `identity` (unused) makes Litestar resolve the two one after the other:
-    # independent dependencies are resolved in a task group, which costs more than both.
-    parameters.append(inspect.Parameter("identity", inspect.Parameter.KEYWORD_ONLY,
-                                        annotation=Identity))
-    annotations["identity"] = Identity
-
-    def read(identity: keys.KeyIdentity, **values: Any) -> S:
+    def read(**values: Any) -> S:
         return struct(**values)
 
     read.__name__ = read.__qualname__ = f"read_{_snake(struct.__name__)}"
@@ -278,6 +281,7 @@ def endpoint(
     **kwargs: Any,
 ) -> Any:
     """Declare an API endpoint: run on a worker thread, scoped, with its error responses."""
+    needed = scope
     route = _DECORATORS[method](
         paths,
         operation_id=_operation_id(operation_id),
@@ -298,7 +302,8 @@ def endpoint(
         reads_inline = method == "GET"
 
         @functools.wraps(fn)
-        async def on_worker_thread(*args: Any, **values: Any) -> Any:
+        async def on_worker_thread(*args: Any, scope: Scope, **values: Any) -> Any:
+            values["identity"] = identity_of(scope, needed)
             if reads_inline and reads_are_local():
                 # A read of a local SQLite file is a bounded page of indexed rows, and in
                 # WAL mode it never waits for a lock: answering it here costs about half
@@ -306,6 +311,15 @@ def endpoint(
                 return fn(*args, **values)
             return await threads.run(functools.partial(fn, *args, **values))
 
+        # Litestar sees the handler's parameters with `identity` swapped for the ASGI
+        # scope (a reserved parameter it passes as it is).
+        signature = inspect.signature(fn)
+        on_worker_thread.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
+            *(p for p in signature.parameters.values() if p.name != "identity"),
+            inspect.Parameter("scope", inspect.Parameter.KEYWORD_ONLY, annotation=Scope),
+        ])
+        on_worker_thread.__annotations__ = {
+            **{k: v for k, v in fn.__annotations__.items() if k != "identity"}, "scope": Scope}
         return route(on_worker_thread)
 
     return decorate

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 import msgspec
+import peewee
 from peewee import IntegrityError, Model, ModelSelect
 
 from api.services.errors import Invalid, NotFound
@@ -240,9 +241,26 @@ def reads_are_local() -> bool:
     return not is_postgres()
 
 
-def transaction():
+class _Atomic(peewee._atomic):
+    """`database.atomic()` whose savepoints all have one name.
+
+    Peewee names each savepoint after a fresh uuid4 (a getrandom call, and a new
+    statement for SQLite to compile, twice per nested block). One name is enough:
+    SQLite and PostgreSQL release or roll back the most recent savepoint of a name,
+    which is the innermost open block, as `with` blocks nest.
+    """
+
+    def __enter__(self) -> Any:
+        if self.db.transaction_depth() == 0 or isinstance(self.db.top_transaction(),
+                                                          peewee._manual):
+            return super().__enter__()
+        self._helper = peewee._savepoint(self.db, "tempclock_savepoint")
+        return self._helper.__enter__()
+
+
+def transaction() -> Any:
     """A write transaction (BEGIN IMMEDIATE on SQLite), nested ones become savepoints."""
-    return database.atomic()
+    return _Atomic(database)
 
 
 def lock_for_update(model: type[Model], ident: int) -> None:

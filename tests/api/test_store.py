@@ -97,3 +97,22 @@ def test_write_transactions_begin_immediate(store):
     finally:
         store._state.conn.set_trace_callback(None)
     assert "BEGIN IMMEDIATE" in statements
+
+
+def test_a_refused_inner_write_undoes_only_itself_at_any_depth(store):
+    from api.services.common import transaction
+
+    with transaction():
+        kept = accounts.create_account("Kept")
+        with transaction():
+            accounts.create_account("Kept too")
+            with pytest.raises(RuntimeError), transaction():
+                accounts.create_account("Undone")
+                with transaction():
+                    accounts.create_account("Undone with it")
+                raise RuntimeError("refused")
+            accounts.create_account("Kept after")
+    names = {a.name for a in accounts.list_accounts()}
+    assert {"Kept", "Kept too", "Kept after"} <= names
+    assert not names & {"Undone", "Undone with it"}
+    assert accounts.get_account(kept.id).name == "Kept"

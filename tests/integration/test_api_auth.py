@@ -135,6 +135,14 @@ def test_a_key_without_the_scope_is_forbidden_and_told_which(api, tenant, method
         assert c.request(method, path, json=body).status_code not in (401, 403)
 
 
+def test_a_key_without_the_scope_hears_so_before_anything_about_its_request(api, tenant):
+    key, _ = issue(tenant.account_id, scopes=["events:read"])
+    with api.client(key) as c:
+        assert problem(c.get("/workers?limit=lots"), 403, "scope_missing")
+        assert problem(c.post("/clock", json={"worker_id": "x", "surprise": 1}), 403,
+                       "scope_missing")
+
+
 def test_a_key_with_no_scopes_has_full_access(client):
     for path in ("/workers", "/timesheets", "/events", "/webhooks", "/on-site-now"):
         assert client.get(path).status_code == 200
