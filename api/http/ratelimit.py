@@ -156,8 +156,6 @@ class RedisRateLimitStore:
         return self._decide(bucket, limit, window, take=True)
 
     def peek(self, bucket: str, limit: int, window: int) -> RateDecision:
-        if not self._logs.get(bucket):  # nothing counted (every well-behaved client address)
-            return RateDecision(True, limit, limit, 0, window)
         return self._decide(bucket, limit, window, take=False)
 
     def _decide(self, bucket: str, limit: int, window: int, *, take: bool) -> RateDecision:

@@ -247,8 +247,17 @@ class GroupCommit(HandlerThreads):
                             outcomes.append((future, None, error))
             except BaseException as error:  # the commit failed: nothing of the batch is kept
                 outcomes = [(future, None, error) for _, future in jobs]
-            for future, result, error in outcomes:
-                future.get_loop().call_soon_threadsafe(_settle, future, result, error)
+            # One wake-up of each event loop for the whole group, not one per request.
+            by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+            for outcome in outcomes:
+                by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
+            for loop, settled in by_loop.items():
+                loop.call_soon_threadsafe(_settle_all, settled)
+
+
+def _settle_all(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in outcomes:
+        _settle(future, result, error)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

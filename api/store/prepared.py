@@ -19,6 +19,7 @@ from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
 
+import peewee
 from peewee import (
     Alias,
     CharField,
@@ -141,6 +142,23 @@ class _Compiled:
         return rows
 
 
+_wrap_errors = peewee.__exception_wrapper__  # peewee's errors for the driver's
+
+
+def _run(db: Any, sql: str, args: list[Any]) -> Any:
+    """`db.execute_sql`, straight on the connection of an open SQLite store.
+
+    Peewee's path (connection checks, debug logging, a fresh cursor) costs as much
+    as SQLite's own work for a primary-key lookup, and these run on every request.
+    The driver's errors still become peewee's, and query hooks still see the query.
+    """
+    state = db._state
+    if state.closed or db.query_hooks or not isinstance(db, peewee.SqliteDatabase):
+        return db.execute_sql(sql, args)
+    with _wrap_errors:
+        return state.conn.execute(sql, args)
+
+
 class Prepared:
     """A query compiled once per database and run with named values."""
 
@@ -161,13 +179,12 @@ class Prepared:
     def execute(self, **params: Any) -> Any:
         """Run it; returns the DB-API cursor."""
         compiled = self._get()
-        return compiled.db.execute_sql(compiled.sql, compiled.args(params))
+        return _run(compiled.db, compiled.sql, compiled.args(params))
 
     def rows(self, **params: Any) -> list[Any]:
         """Every row, as named tuples with values converted by their fields."""
         compiled = self._get()
-        cursor = compiled.db.execute_sql(compiled.sql, compiled.args(params))
-        return compiled.make_rows(cursor)
+        return compiled.make_rows(_run(compiled.db, compiled.sql, compiled.args(params)))
 
     def one(self, **params: Any) -> Any | None:
         """The first row, or None."""
@@ -182,7 +199,7 @@ class Prepared:
     def insert(self, **params: Any) -> int:
         """Run a prepared insert; returns the new row's id."""
         compiled = self._get()
-        cursor = compiled.db.execute_sql(compiled.sql, compiled.args(params))
+        cursor = _run(compiled.db, compiled.sql, compiled.args(params))
         if compiled.db.returning_clause:  # PostgreSQL: INSERT ... RETURNING id
             return cursor.fetchone()[0]
         return cursor.lastrowid
