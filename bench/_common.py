@@ -108,6 +108,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def host_speed() -> str:
+    """How fast this machine runs Python right now (shared machines drift by half within
+    minutes): the best of five `sum(range(100))` timings, as `python -m timeit` reports."""
+    import timeit
+
+    best = min(timeit.repeat("sum(range(100))", number=100_000, repeat=5)) / 100_000
+    return (f"host: sum(range(100)) {best * 1e9:.0f} ns, load average "
+            f"{os.getloadavg()[0]:.1f}")
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]

@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import ChildServer, cpu_seconds, scratch_dir, serve_forever, wrk
+from _common import ChildServer, cpu_seconds, host_speed, scratch_dir, serve_forever, wrk
 
 TARGET = 1_000
 WORKERS_PER_RUN = 2_000
@@ -150,9 +150,11 @@ def main() -> None:
         spy = profile(server.process.pid, args.seconds - 2) if args.profile else None
         main_run = LUA % {"first": state["first"] + WORKERS_PER_RUN, "count": WORKERS_PER_RUN,
                           "key": state["key"]}
+        speed_before = host_speed()
         cpu_before = cpu_seconds(server.process.pid)
         result, errors = run_wrk(url, main_run, args.seconds, args.connections)
         cpu_used = cpu_seconds(server.process.pid) - cpu_before
+        speed_after = host_speed()
         if spy is not None:
             spy.wait()
     finally:
@@ -178,6 +180,7 @@ def main() -> None:
           f"cores busy): one core could do {1 / per_action:,.0f} actions/s")
     print(f"  errors: {len(errors)} (non-2xx: {result['non_2xx']})   duplicate open entries: "
           f"{len(duplicates)}   entries opened {opened:,}, closed {closed:,}")
+    print(f"  {speed_before} before the run; {speed_after.removeprefix('host: ')} after")
     for line in errors[:5]:
         print(f"    {line[:200]}")
     ok = rate >= TARGET and not errors and not result["non_2xx"] and not duplicates

@@ -15,6 +15,7 @@ import inspect
 import queue
 import re
 import threading
+import typing
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -31,7 +32,8 @@ from api.services.errors import Unauthenticated
 
 T = TypeVar("T")
 Query = NamedDependency
-"""A filter struct read from the query string by a `query_of` dependency (`params: Query[F]`)."""
+"""A filter struct read from the query string: a handler taking `params: Query[F]` is
+documented with the fields of F as query parameters and gets them as one F."""
 S = TypeVar("S", bound=msgspec.Struct)
 
 MAX_ID = 2**63 - 1  # the largest id the store can hold
@@ -134,14 +136,13 @@ def _is_int(hint: Any) -> bool:
     return hint is int or int in getattr(hint, "__args__", ())
 
 
-def query_of(struct: type[S]) -> Callable[..., S]:
-    """A dependency that reads the fields of `struct` from the query string.
+def query_parameters(struct: type[msgspec.Struct]) -> list[inspect.Parameter]:
+    """The fields of a filter struct as query parameters of a handler's signature.
 
-    Litestar documents each field as a query parameter and refuses a bad value
-    with a 400 naming it; the handler receives the struct the service takes.
+    Litestar documents each as a query parameter and refuses a bad value with a 400
+    naming it; `endpoint` builds the struct from them for the handler's `params`.
     """
     parameters = []
-    annotations: dict[str, Any] = {}
     for field in msgspec.structs.fields(struct):
         hint = field.type
         constraints: dict[str, Any] = dict(_BOUNDS.get(field.name, {}))
@@ -154,15 +155,7 @@ def query_of(struct: type[S]) -> Callable[..., S]:
         default = None if field.default is msgspec.NODEFAULT else field.default
         parameters.append(inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY,
                                             default=default, annotation=annotated))
-        annotations[field.name] = annotated
-
-    def read(**values: Any) -> S:
-        return struct(**values)
-
-    read.__name__ = read.__qualname__ = f"read_{_snake(struct.__name__)}"
-    read.__signature__ = inspect.Signature(parameters, return_annotation=struct)  # type: ignore[attr-defined]
-    read.__annotations__ = {**annotations, "return": struct}
-    return read
+    return parameters
 
 
 def _snake(name: str) -> str:
@@ -301,9 +294,16 @@ def endpoint(
     )
 
     def decorate(fn: Callable[..., Any]) -> Any:
-        if "identity" not in inspect.signature(fn).parameters:
+        signature = inspect.signature(fn)
+        if "identity" not in signature.parameters:
             raise TypeError(f"{fn.__qualname__}: an API endpoint takes `identity: Identity`, "
                             "which checks the scope of its route")
+        struct: type[msgspec.Struct] | None = None
+        fields: list[inspect.Parameter] = []
+        if "params" in signature.parameters:
+            struct = typing.get_args(typing.get_type_hints(fn, include_extras=True)["params"])[0]
+            fields = query_parameters(struct)
+        names = tuple(field.name for field in fields)
 
         # Our own thread hop rather than `sync_to_thread=True`, which Litestar 2.25 applies
         # twice to a handler registered on several paths (and anyio's hop costs more).
@@ -313,6 +313,8 @@ def endpoint(
         @functools.wraps(fn)
         async def on_worker_thread(*args: Any, scope: Scope, **values: Any) -> Any:
             values["identity"] = identity_of(scope, needed)
+            if struct is not None:
+                values["params"] = struct(**{name: values.pop(name) for name in names})
             if reads_inline and reads_are_local():
                 # A read of a local SQLite file is a bounded page of indexed rows, and in
                 # WAL mode it never waits for a lock: answering it here costs about half
@@ -320,15 +322,20 @@ def endpoint(
                 return fn(*args, **values)
             return await threads.run(functools.partial(fn, *args, **values))
 
-        # Litestar sees the handler's parameters with `identity` swapped for the ASGI
-        # scope (a reserved parameter it passes as it is).
-        signature = inspect.signature(fn)
+        # Litestar sees the handler's parameters with `identity` swapped for the ASGI scope
+        # (a reserved parameter it passes as it is) and `params` for the fields of its
+        # struct: plain parameters cost a third less than a dependency reading them.
+        replaced = ("identity", "params")
         on_worker_thread.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
-            *(p for p in signature.parameters.values() if p.name != "identity"),
+            *(p for p in signature.parameters.values() if p.name not in replaced),
+            *fields,
             inspect.Parameter("scope", inspect.Parameter.KEYWORD_ONLY, annotation=Scope),
         ])
         on_worker_thread.__annotations__ = {
-            **{k: v for k, v in fn.__annotations__.items() if k != "identity"}, "scope": Scope}
+            **{k: v for k, v in fn.__annotations__.items() if k not in replaced},
+            **{field.name: field.annotation for field in fields},
+            "scope": Scope,
+        }
         return route(on_worker_thread)
 
     return decorate

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from litestar import Controller
-from litestar.di import Provide
 from litestar.params import FromPath
 
-from api.http.routing import Identity, One, Query, both_paths, endpoint, one_or_page, query_of
+from api.http.routing import Identity, One, Query, both_paths, endpoint, one_or_page
 from api.services import cost_codes
 from api.services.common import Page
 from api.services.cost_codes import CostCode, CostCodeFilter
@@ -15,7 +14,6 @@ from api.services.cost_codes import CostCode, CostCodeFilter
 class CostCodeController(Controller):
     path = "/"
     tags = ["Cost codes"]
-    dependencies = {"params": Provide(query_of(CostCodeFilter), sync_to_thread=False)}
 
     @endpoint("GET", both_paths("cost-codes", "/cost_codes.php"), operation_id="list_cost_codes",
               scope="cost_codes:read", summary="List cost codes, or one with ?id=")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from litestar import Controller
-from litestar.di import Provide
 from litestar.params import FromPath
 
-from api.http.routing import Identity, One, Query, both_paths, endpoint, one_or_page, query_of
+from api.http.routing import Identity, One, Query, both_paths, endpoint, one_or_page
 from api.services import departments
 from api.services.common import Page
 from api.services.departments import Department, DepartmentFilter
@@ -15,7 +14,6 @@ from api.services.departments import Department, DepartmentFilter
 class DepartmentController(Controller):
     path = "/"
     tags = ["Departments"]
-    dependencies = {"params": Provide(query_of(DepartmentFilter), sync_to_thread=False)}
 
     @endpoint("GET", both_paths("departments"), operation_id="list_departments",
               scope="departments:read", summary="List departments, or one with ?id=")

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller
-from litestar.di import Provide
 
-from api.http.routing import Identity, Query, both_paths, endpoint, query_of
+from api.http.routing import Identity, Query, both_paths, endpoint
 from api.services import events
 from api.services.common import Page
 from api.services.events import Event, EventFilter
@@ -14,7 +13,6 @@ from api.services.events import Event, EventFilter
 class EventController(Controller):
     path = "/"
     tags = ["Events"]
-    dependencies = {"params": Provide(query_of(EventFilter), sync_to_thread=False)}
 
     @endpoint("GET", both_paths("events"), operation_id="list_events", scope="events:read",
               summary="Changes after an event id, oldest first", errors=(),

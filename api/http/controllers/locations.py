@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from litestar import Controller
-from litestar.di import Provide
 from litestar.params import FromPath
 
-from api.http.routing import Identity, One, Query, both_paths, endpoint, one_or_page, query_of
+from api.http.routing import Identity, One, Query, both_paths, endpoint, one_or_page
 from api.services import locations
 from api.services.common import Page
 from api.services.locations import Location, LocationFilter
@@ -15,7 +14,6 @@ from api.services.locations import Location, LocationFilter
 class LocationController(Controller):
     path = "/"
     tags = ["Locations"]
-    dependencies = {"params": Provide(query_of(LocationFilter), sync_to_thread=False)}
 
     @endpoint("GET", both_paths("locations"), operation_id="list_locations",
               scope="locations:read", summary="List work sites, or one with ?id=")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, Response
-from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
 
 from api.http.idempotent import IdempotencyKey, respond_once
@@ -15,7 +14,6 @@ from api.http.routing import (
     both_paths,
     endpoint,
     one_or_page,
-    query_of,
 )
 from api.services import shifts
 from api.services.common import Page
@@ -25,7 +23,6 @@ from api.services.shifts import Shift, ShiftCreate, ShiftFilter
 class ShiftController(Controller):
     path = "/"
     tags = ["Shifts"]
-    dependencies = {"params": Provide(query_of(ShiftFilter), sync_to_thread=False)}
 
     @endpoint("GET", both_paths("shifts"), operation_id="list_shifts", scope="shifts:read",
               summary="List scheduled shifts, or one with ?id=")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from litestar import Controller
-from litestar.di import Provide
 from litestar.params import FromPath
 
-from api.http.routing import Identity, One, Query, both_paths, endpoint, one_or_page, query_of
+from api.http.routing import Identity, One, Query, both_paths, endpoint, one_or_page
 from api.services import timesheets
 from api.services.common import Page
 from api.services.timesheets import TimeEntry, TimeEntryFilter
@@ -15,7 +14,6 @@ from api.services.timesheets import TimeEntry, TimeEntryFilter
 class TimesheetController(Controller):
     path = "/"
     tags = ["Timesheets"]
-    dependencies = {"params": Provide(query_of(TimeEntryFilter), sync_to_thread=False)}
 
     @endpoint("GET", both_paths("timesheets"), operation_id="list_time_entries",
               scope="timesheets:read",

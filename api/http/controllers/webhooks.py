@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, Response
-from litestar.di import Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.http.idempotent import IdempotencyKey, respond_once
@@ -17,7 +16,6 @@ from api.http.routing import (
     WithMessage,
     both_paths,
     endpoint,
-    query_of,
 )
 from api.services import webhooks
 from api.services.common import Page
@@ -38,7 +36,6 @@ WebhookId = Annotated[int, QueryParameter(name="id", ge=1, le=MAX_ID,
 class WebhookController(Controller):
     path = "/"
     tags = ["Webhooks"]
-    dependencies = {"params": Provide(query_of(WebhookFilter), sync_to_thread=False)}
 
     @endpoint("GET", both_paths("webhooks"), operation_id="list_webhooks", scope="webhooks:read",
               summary="List subscriptions, or one with its recent deliveries with ?id=")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, Response
-from litestar.di import Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.http.idempotent import IdempotencyKey, respond_once
@@ -18,7 +17,6 @@ from api.http.routing import (
     both_paths,
     endpoint,
     one_or_page,
-    query_of,
 )
 from api.services import workers
 from api.services.common import Page
@@ -30,7 +28,6 @@ WorkerId = Annotated[int, QueryParameter(name="id", ge=1, le=MAX_ID, description
 class WorkerController(Controller):
     path = "/"
     tags = ["Workers"]
-    dependencies = {"params": Provide(query_of(WorkerFilter), sync_to_thread=False)}
 
     @endpoint("GET", both_paths("workers"), operation_id="list_workers", scope="workers:read",
               summary="List workers, or one worker with ?id=")
