@@ -35,7 +35,7 @@ from api.services.common import (
     zone,
 )
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, require
-from api.services.timesheets import TimeEntry, get_entry
+from api.services.timesheets import BreakPeriod, TimeEntry, get_entry
 from api.store.models import Break as BreakRow
 from api.store.models import CostCode as CostCodeRow
 from api.store.models import EntryEdit as EntryEditRow
@@ -251,16 +251,18 @@ def _geo_event(entry_or_worker: dict[str, object], location: Any, geo: Geofence)
     }
 
 
-def _close_breaks(entry_id: int, at: dt.datetime) -> int:
-    """End an open break at `at`; returns the entry's total break seconds."""
+def _close_breaks(entry_id: int, at: dt.datetime) -> tuple[int, list[BreakPeriod]]:
+    """End an open break at `at`; returns the entry's total break seconds and its breaks."""
     total = 0
+    periods = []
     for row in _breaks.rows(entry=entry_id):
         end = row.end
         if end is None:
             end = max(at, row.start)
             _end_break.rowcount(id=row.id, end=end)
         total += int((end - row.start).total_seconds())
-    return total
+        periods.append(BreakPeriod(start=utc(row.start), end=utc(end)))
+    return total, periods
 
 
 # --- actions ------------------------------------------------------------------------
@@ -345,7 +347,7 @@ def clock_in(
                     created_at=now,
                     updated_at=now,
                 )
-                record = get_entry(account_id, entry_id)
+                record = get_entry(account_id, entry_id, breaks=[])  # a new entry has none
                 emit(account_id, "clock_in", record)
                 if geo.breach:
                     emit(account_id, "clock.geofence_breach",
@@ -387,7 +389,7 @@ def clock_out(
             raise Invalid("Clock-out cannot be before the clock-in at "
                           f"{entry.clock_in.isoformat()}Z", field="timestamp")
         geo = geofence(location, position)
-        break_seconds = _close_breaks(entry.id, at)
+        break_seconds, periods = _close_breaks(entry.id, at)
         if notes:
             notes = f"{entry.notes}\n{notes}" if entry.notes else notes
         _close_entry.rowcount(
@@ -398,7 +400,7 @@ def clock_out(
             notes=notes or entry.notes,
             updated_at=now,
         )
-        record = get_entry(account_id, entry.id)
+        record = get_entry(account_id, entry.id, breaks=periods)
         emit(account_id, "clock_out", record)
         if geo.within is False:
             emit(account_id, "clock.geofence_breach",
@@ -442,9 +444,9 @@ def end_break(account_id: int, worker_id: int, *,
         at = _moment(timestamp, location, now)
         if at < breaks[-1].start:
             raise Invalid("A break cannot end before it started", field="timestamp")
-        _touch_entry.rowcount(id=entry.id, break_seconds=_close_breaks(entry.id, at),
-                              updated_at=now)
-        record = get_entry(account_id, entry.id)
+        break_seconds, periods = _close_breaks(entry.id, at)
+        _touch_entry.rowcount(id=entry.id, break_seconds=break_seconds, updated_at=now)
+        record = get_entry(account_id, entry.id, breaks=periods)
         emit(account_id, "break_end", record)
     return record
 

@@ -179,11 +179,13 @@ _breaks_of_one = Prepared(
 )
 
 
-def get_entry(account_id: int, entry_id: int) -> TimeEntry:
-    """One time entry of the account, or NotFound."""
+def get_entry(account_id: int, entry_id: int,
+              breaks: list[BreakPeriod] | None = None) -> TimeEntry:
+    """One time entry of the account, or NotFound; `breaks` when the caller has them in hand."""
     row = fetch_one(_one, "Time entry", entry_id, account=account_id)
-    breaks = [BreakPeriod(start=utc(b.start), end=utc(b.end))
-              for b in _breaks_of_one.rows(entry=entry_id)]
+    if breaks is None:
+        breaks = [BreakPeriod(start=utc(b.start), end=utc(b.end))
+                  for b in _breaks_of_one.rows(entry=entry_id)]
     return _record(row, breaks)
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from api.services import clocking, locations, workers
+from api.services import clocking, locations, timesheets, workers
 from api.services.clocking import ClockRequest, Position
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound
 from api.store import database
@@ -231,6 +231,7 @@ def test_clocking_out_ends_an_open_break_and_excludes_it_from_hours(account, wor
     assert entry.breaks[0].end == entry.clock_out
     assert entry.break_minutes == 60
     assert entry.total_hours == 3.0
+    assert entry == timesheets.get_entry(account.id, entry.id)  # as it was stored
 
 
 # --- geofence ----------------------------------------------------------------------
