@@ -86,6 +86,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_full_sync(store):
     assert pragma("foreign_keys") == 1
     assert pragma("synchronous") == 2  # FULL
     assert pragma("busy_timeout") >= 5000
+    assert pragma("temp_store") == 2  # MEMORY: savepoint journals never spill to a file
 
 
 @pytest.mark.sqlite_only
