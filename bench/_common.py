@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def answers(url: str, process: subprocess.Popen, timeout: float) -> bool:
+    """Wait until `url` answers; False if `process` exits or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return True
+        except httpx.TransportError:
+            if process.poll() is not None:
+                return False
+            time.sleep(0.05)
+    return False
+
+
+def print_runs(runs: dict[str, list[dict[str, float]]], width: int) -> dict[str, dict[str, float]]:
+    """One line per server: median req/s (and each run's), p50, p99, CPU; returns the medians."""
+    medians = {}
+    for name, results in runs.items():
+        median = {k: statistics.median(r[k] for r in results) for k in results[0]}
+        medians[name] = median
+        each = ", ".join(f"{r['rps']:.0f}" for r in results)
+        print(f"  {name:<{width}} {median['rps']:>7.0f} req/s (runs: {each})   "
+              f"p50 {median['p50_ms']:6.2f} ms   p99 {median['p99_ms']:6.2f} ms   "
+              f"server CPU {median['cpu_us']:5.0f} us/request   "
+              f"non-2xx {sum(r['non_2xx'] for r in results)}")
+    return medians
+
+
 class ChildServer:
     """`python bench/<script> --serve KIND --port P --data-dir D` in a child process."""
 
@@ -45,16 +74,8 @@ class ChildServer:
             [sys.executable, script, "--serve", kind, "--port", str(self.port),
              "--data-dir", str(data_dir)],
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(self.url + ready_path, timeout=1)
-                return
-            except httpx.TransportError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"{kind} server exited") from None
-                time.sleep(0.05)
-        raise RuntimeError(f"{kind} server did not start")
+        if not answers(self.url + ready_path, self.process, 30):
+            raise RuntimeError(f"{kind} server did not start (or exited)")
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)

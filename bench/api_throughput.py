@@ -18,7 +18,15 @@ import statistics
 import sys
 from pathlib import Path
 
-from _common import ChildServer, cpu_seconds, host_speed, scratch_dir, serve_forever, wrk
+from _common import (
+    ChildServer,
+    cpu_seconds,
+    host_speed,
+    print_runs,
+    scratch_dir,
+    serve_forever,
+    wrk,
+)
 
 TARGET_RATIO = 0.40
 STATE_FILE = "bench.json"
@@ -121,15 +129,7 @@ def main() -> None:
 
     print(f"wrk -t1 -c{args.connections}, {args.rounds} alternating runs of {args.seconds}s "
           "each; uvicorn with tempclock serve's settings, one child process per server")
-    medians = {}
-    for name, results in runs.items():
-        median = {k: statistics.median(r[k] for r in results) for k in results[0]}
-        medians[name] = median
-        each = ", ".join(f"{r['rps']:.0f}" for r in results)
-        print(f"  {name:<20} {median['rps']:>7.0f} req/s (runs: {each})   "
-              f"p50 {median['p50_ms']:6.2f} ms   p99 {median['p99_ms']:6.2f} ms   "
-              f"server CPU {median['cpu_us']:5.0f} us/request   "
-              f"non-2xx {sum(r['non_2xx'] for r in results)}")
+    medians = print_runs(runs, 20)
     # Each round's full run is set against the bare run just before it: the machine's speed
     # drifts by half within minutes here, and adjacent runs share it.
     ratios = [f["rps"] / b["rps"]

@@ -22,15 +22,13 @@ import argparse
 import asyncio
 import os
 import signal
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from _common import ROOT, cpu_seconds, free_port, scratch_dir, wrk
+from _common import ROOT, answers, cpu_seconds, free_port, print_runs, scratch_dir, wrk
 
 WORKERS = 2
 BURST = 200
@@ -83,14 +81,8 @@ class Serve:
             [sys.executable, "-m", "api.cli", "serve", "--no-dispatch", "--port",
              str(self.port), "--data-dir", str(data_dir), *args],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
-        for _ in range(600):
-            try:
-                httpx.get(f"{self.url}/docs", timeout=1)
-                return
-            except httpx.TransportError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.1)
+        if answers(f"{self.url}/docs", self.process, 60):
+            return
         raise RuntimeError(f"tempclock serve did not start:\n{self.log.read_text()}")
 
     def pids(self) -> list[int]:
@@ -187,15 +179,7 @@ def main() -> None:
     print(f"wrk -t1 -c{args.connections}, {args.rounds} alternating runs of {args.seconds}s "
           f"each; authenticated GET /api/v1/workers?id=N; {os.cpu_count()} CPUs; "
           "tempclock serve --no-dispatch")
-    medians = {}
-    for name_, results in runs.items():
-        median = {k: statistics.median(r[k] for r in results) for k in results[0]}
-        medians[name_] = median
-        each = ", ".join(f"{r['rps']:.0f}" for r in results)
-        print(f"  {name_:<26} {median['rps']:>7.0f} req/s (runs: {each})   "
-              f"p50 {median['p50_ms']:6.2f} ms   p99 {median['p99_ms']:6.2f} ms   "
-              f"server CPU {median['cpu_us']:5.0f} us/request   "
-              f"non-2xx {sum(r['non_2xx'] for r in results)}")
+    medians = print_runs(runs, 26)
     names = list(runs)
     ratio = medians[names[1]]["rps"] / medians[names[0]]["rps"]
     print(f"  ratio {names[1]} / {names[0]} (medians): {ratio:.2f}")

@@ -3,27 +3,11 @@ certificate."""
 
 from __future__ import annotations
 
-import shutil
 import ssl
-import subprocess
 
 import httpx
-import pytest
 
 from tempclock_desktop.server import RUNNING
-
-
-@pytest.fixture
-def certificate(tmp_path):
-    """A self-signed certificate for 127.0.0.1 and its key, made with openssl."""
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=TempClock test", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-         "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
-    return cert, key
 
 
 def test_the_lan_choice_explains_the_exposure_and_offers_https(qtbot, start_desktop):

@@ -31,6 +31,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def answers(url: str, process: subprocess.Popen, timeout: float, *,
+            verify: object = True, every: float = 0.05) -> bool:
+    """Wait until the server at `url` answers `/docs`; False if `process` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/docs", timeout=1, verify=verify)
+            return True
+        except httpx.TransportError:
+            if process.poll() is not None:
+                return False
+            time.sleep(every)
+    return False
+
+
 def children_of(pid: int) -> set[int]:
     """The processes `pid` started (its dispatcher, that one's resource tracker); Linux only."""
     found: set[int] = set()
@@ -61,15 +76,8 @@ class Server:
                 [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port),
                  "--data-dir", str(config.data_dir)],
                 stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{self.url}/docs", timeout=1)
-                return
-            except httpx.TransportError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.02)
+        if answers(self.url, self.process, START_TIMEOUT_S, every=0.02):
+            return
         self.process.kill()
         self.process.wait()
         raise AssertionError(f"tempclock serve did not start:\n{log.read_text()}")

@@ -6,22 +6,15 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
+from serving import answers, free_port
 
 from api.server import exposure_warning
 from api.services import accounts, api_logs, keys, locations, workers
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Served:
@@ -35,15 +28,8 @@ class Served:
              "--data-dir", str(config.data_dir)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{self.url}/docs", timeout=1)
-                return
-            except httpx.TransportError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.05)
+        if answers(self.url, self.process, 20):
+            return
         self.process.kill()
         raise RuntimeError(f"tempclock serve did not start: {self.process.communicate()}")
 

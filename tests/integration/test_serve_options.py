@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -23,16 +21,11 @@ from pathlib import Path
 import httpx
 import pytest
 import store_backends
+from serving import answers, free_port
 
 from api.services import accounts, keys, locations, webhooks, workers
 
 WORKERS = 2
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Served:
@@ -48,15 +41,8 @@ class Served:
              "--data-dir", str(data_dir), *args],
             stdout=subprocess.DEVNULL, stderr=self.log.open("w"),
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{self.url}/docs", timeout=1, verify=verify)
-                return
-            except httpx.TransportError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.1)
+        if answers(self.url, self.process, 60, verify=verify, every=0.1):
+            return
         self.stop()
         raise RuntimeError(f"tempclock serve did not start:\n{self.output}")
 
@@ -207,19 +193,6 @@ def test_a_certificate_needs_its_key(tmp_path, certificate):
     cert, _ = certificate
     assert serve_refusal(tmp_path, "--certfile", str(cert)) == (
         "Error: --certfile and --keyfile go together (the certificate and its private key)")
-
-
-@pytest.fixture
-def certificate(tmp_path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key, made with openssl."""
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=TempClock test", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-         "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
-    return cert, key
 
 
 def test_exposed_on_the_lan_it_serves_https_with_the_given_certificate(tmp_path, certificate):
