@@ -71,12 +71,29 @@ def agency(store):
     return account, worker
 
 
+def _answering_processes(url: str, count: int, timeout: float) -> set[str]:
+    """The process tags (request-id prefixes) seen answering `url` until `count` have
+    answered or time runs out. The first worker up takes every connection while the
+    others are still importing, so a test about all of them waits for all of them."""
+    tags: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while len(tags) < count and time.monotonic() < deadline:
+        with httpx.Client(base_url=url, timeout=5) as client:  # a fresh connection each round
+            tags.add(client.get("/docs").headers["X-Request-ID"][:16])
+        time.sleep(0.05)
+    return tags
+
+
 @pytest.fixture
 def two_workers(config, agency, monkeypatch):
     if store_backends.REDIS_URL is None:
         pytest.skip(store_backends.NO_REDIS)
     monkeypatch.setenv("TEMPCLOCK_REDIS_URL", store_backends.REDIS_URL)
     served = Served(config.data_dir, "--workers", str(WORKERS))
+    up = _answering_processes(served.url, WORKERS, 60)
+    if len(up) < WORKERS:
+        served.stop()
+        raise RuntimeError(f"only {len(up)} of {WORKERS} workers answered:\n{served.output}")
     yield served
     served.stop()
 
