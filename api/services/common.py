@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import re
+import threading
 import zoneinfo
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
@@ -17,6 +19,8 @@ from api.services.errors import Invalid, NotFound
 from api.store import database, is_postgres
 from api.store.models import Event, utcnow
 from api.store.prepared import Prepared, Slot, fetch_rows, save
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "MAX_LIMIT",
@@ -256,6 +260,43 @@ class _Atomic(peewee._atomic):
             return super().__enter__()
         self._helper = peewee._savepoint(self.db, "tempclock_savepoint")
         return self._helper.__enter__()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        if not isinstance(self._helper, peewee._transaction):  # a savepoint
+            return super().__exit__(exc_type, exc, tb)
+        try:
+            result = super().__exit__(exc_type, exc, tb)
+        finally:
+            callbacks, _after_commit.callbacks = getattr(_after_commit, "callbacks", []), []
+        if exc_type is None:  # committed (a failed commit raised above)
+            for callback in callbacks:
+                _run_after_commit(callback)
+        return result
+
+
+_after_commit = threading.local()
+
+
+def _run_after_commit(callback: Callable[[], None]) -> None:
+    try:
+        callback()
+    except Exception:  # the data is committed; a callback only tells others about it
+        log.exception("after-commit callback %r failed", callback)
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` when this thread's open transaction commits; at once if none is open.
+
+    It never runs if the transaction rolls back; an error in it is logged, not raised
+    (the data is committed by then).
+    """
+    if database.transaction_depth() == 0:
+        _run_after_commit(callback)
+        return
+    pending = getattr(_after_commit, "callbacks", None)
+    if pending is None:
+        pending = _after_commit.callbacks = []
+    pending.append(callback)
 
 
 def transaction() -> Any:

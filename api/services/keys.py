@@ -19,8 +19,17 @@ from collections.abc import Iterable
 
 import msgspec
 
-from api.services.common import clean_text, emit, fetch, transaction, utc, utcnow
+from api.services.common import (
+    after_commit,
+    clean_text,
+    emit,
+    fetch,
+    transaction,
+    utc,
+    utcnow,
+)
 from api.services.errors import DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+from api.store import database, signals
 from api.store.models import Account as AccountRow
 from api.store.models import ApiKey as ApiKeyRow
 from api.store.models import AuthState
@@ -258,8 +267,17 @@ def key_generation() -> int:
 
 
 def changed_key_validity() -> None:
-    """Move `key_generation` (in the caller's transaction)."""
+    """Move `key_generation` (in the caller's transaction), and signal it once committed.
+
+    The signal (`api.store.signals`) lets a server trust its remembered generation with a
+    `stat` instead of a query per request; the generation itself stays the truth.
+    """
     _bump.rowcount()
+    db = database.obj
+    after_commit(lambda: signals.announce(db, KEY_SIGNAL))
+
+
+KEY_SIGNAL = "keys"
 
 
 def revoke_key(key_id: int, account_id: int | None = None) -> ApiKey:

@@ -78,3 +78,54 @@ def test_unrelated_writes_do_not_make_a_remembered_key_be_checked_again(account,
     elsewhere(lambda: keys.revoke_key(issued.key.id))
     assert refusal(checker, issued.plaintext) == "key_revoked"
     assert full_checks == [issued.plaintext]
+
+
+@pytest.mark.sqlite_only  # the signal beside the store; PostgreSQL is asked every time
+def test_a_revocation_whose_committer_died_before_signalling_is_refused_within_a_second(
+        account, monkeypatch):
+    from api.store import signals
+
+    issued = keys.issue_key(account.id, "ATS")
+    checker = VerifiedKeys()
+    checker.verify(issued.plaintext)
+    # The committer dies between its commit and its signal beside the store.
+    monkeypatch.setattr(signals, "announce", lambda db, name: None)
+    elsewhere(lambda: keys.revoke_key(issued.key.id))
+    time.sleep(signals.RECHECK_S + 0.05)
+    assert refusal(checker, issued.plaintext) == "key_revoked"
+
+
+def test_a_revocation_rolled_back_leaves_the_key_working(account):
+    from api.services.common import transaction
+
+    issued = keys.issue_key(account.id, "ATS")
+    checker = VerifiedKeys()
+    checker.verify(issued.plaintext)
+
+    def revoke_then_fail() -> None:
+        with pytest.raises(RuntimeError), transaction():
+            keys.revoke_key(issued.key.id)
+            raise RuntimeError("the admin's batch failed half way")
+
+    elsewhere(revoke_then_fail)
+    assert checker.verify(issued.plaintext).key_id == issued.key.id
+    assert [k.status for k in keys.list_keys(account.id)] == ["Active"]
+
+
+@pytest.mark.sqlite_only
+def test_a_signal_file_deleted_under_a_running_server_still_lets_revocations_through(account):
+    import os
+
+    from api.store import signals
+
+    issued = keys.issue_key(account.id, "ATS")
+    checker = VerifiedKeys()
+    checker.verify(issued.plaintext)
+    os.remove(signals.signal_path(database.obj, keys.KEY_SIGNAL))  # a tidy-minded admin
+    elsewhere(lambda: keys.revoke_key(issued.key.id))  # signals into a new file
+    time.sleep(signals.RECHECK_S + 0.05)
+    assert refusal(checker, issued.plaintext) == "key_revoked"
+    other = keys.issue_key(account.id, "CRM")
+    checker.verify(other.plaintext)
+    elsewhere(lambda: keys.revoke_key(other.key.id))  # the new file is watched from now on
+    assert refusal(checker, other.plaintext) == "key_revoked"
