@@ -356,41 +356,54 @@ class _KeyUsage:
     """`last_used_at` kept in memory per request and written in one batch now and then.
 
     Kept as seconds since the epoch: `time.time()` costs a fraction of building a
-    datetime, and this runs on every request.
+    datetime, and this runs on every request. Noting takes no lock (storing one dict
+    item is atomic under the GIL); a flush copies what was noted and writes only the
+    keys whose time moved since the last successful flush, so a failed flush loses
+    nothing and is simply done again.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: dict[int, float] = {}
+        self._flushing = threading.Lock()
+        self._noted: dict[int, float] = {}
+        self._written: dict[int, float] = {}
+        self._written_to: object = None
 
     def note(self, key_id: int, when: float) -> None:
-        with self._lock:
-            self._pending[key_id] = when
+        self._noted[key_id] = when
 
     def latest(self, key_id: int, stored: dt.datetime | None) -> dt.datetime | None:
-        pending = self._pending.get(key_id)
-        if pending is None:
+        noted = self._noted.get(key_id)
+        if noted is None:
             return stored
-        noted = _naive_utc(pending)
-        return stored if stored is not None and stored >= noted else noted
+        when = _naive_utc(noted)
+        return stored if stored is not None and stored >= when else when
 
     def flush(self) -> int:
-        with self._lock:
-            pending, self._pending = self._pending, {}
-        if not pending:
-            return 0
-        with transaction():
-            for key_id, seconds in pending.items():
-                when = _naive_utc(seconds)
-                (
-                    ApiKeyRow.update(last_used_at=when)
-                    .where(
-                        (ApiKeyRow.id == key_id)
-                        & (ApiKeyRow.last_used_at.is_null() | (ApiKeyRow.last_used_at < when))
+        with self._flushing:
+            if self._written_to is not database.obj:
+                if self._written_to is not None:
+                    # Another store since (a restore, a test): what was noted may be of
+                    # the old one's keys.
+                    self._noted = {}
+                self._written, self._written_to = {}, database.obj
+            noted = self._noted.copy()
+            changed = {k: v for k, v in noted.items() if self._written.get(k) != v}
+            if not changed:
+                return 0
+            with transaction():
+                for key_id, seconds in changed.items():
+                    when = _naive_utc(seconds)
+                    (
+                        ApiKeyRow.update(last_used_at=when)
+                        .where(
+                            (ApiKeyRow.id == key_id)
+                            & (ApiKeyRow.last_used_at.is_null()
+                               | (ApiKeyRow.last_used_at < when))
+                        )
+                        .execute()
                     )
-                    .execute()
-                )
-        return len(pending)
+            self._written.update(changed)
+            return len(changed)
 
 
 def _naive_utc(seconds: float) -> dt.datetime:

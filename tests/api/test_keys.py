@@ -6,6 +6,7 @@ import datetime as dt
 import zlib
 
 import pytest
+from peewee import OperationalError
 
 from api.services import accounts, keys
 from api.services.errors import Forbidden, NotFound, Unauthenticated
@@ -183,6 +184,24 @@ def test_last_used_is_remembered_in_memory_and_written_in_one_batch(account):
     assert ApiKey.get_by_id(issued.key.id).last_used_at is None  # no write per request
     assert keys.flush_key_usage() == 1
     assert ApiKey.get_by_id(issued.key.id).last_used_at == when
+
+
+def test_last_used_times_survive_a_failed_write_and_are_written_next_time(account, monkeypatch):
+    issued = keys.issue_key(account.id, "ATS")
+    keys.flush_key_usage()
+    when = dt.datetime(2026, 5, 1, 12, 0)
+    keys.note_key_used(issued.key.id, when)
+
+    def locked():
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(keys, "transaction", locked)
+    with pytest.raises(OperationalError):
+        keys.flush_key_usage()
+    monkeypatch.undo()
+    assert keys.flush_key_usage() == 1
+    assert ApiKey.get_by_id(issued.key.id).last_used_at == when
+    assert keys.flush_key_usage() == 0  # nothing new since
 
 
 def test_revoking_another_accounts_key_is_not_found(account, other_account):
