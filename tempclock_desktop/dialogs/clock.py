@@ -66,12 +66,11 @@ class MomentField(QWidget):
         return self.edit.dateTime().toPython().astimezone()  # this computer's zone
 
 
-class ClockInDialog(FormDialog):
-    """Clock a worker in by hand; `payload` is a ClockIn."""
+class WorkerAtSiteDialog(FormDialog):
+    """A form that opens with a worker (searchable by typing) and a site that follows the
+    worker's assignment; `check` asks for the worker."""
 
-    def __init__(self, parent: QWidget | None, choices: Choices,
-                 save: Callable[[ClockIn], Any]) -> None:
-        super().__init__(parent, "Clock a worker in", save_text="Clock in", save=save)
+    def add_worker_and_site(self, choices: Choices) -> None:
         self.assigned = {w.id: w.location_id for w in choices.workers}
         self.worker = QComboBox()
         self.worker.setEditable(True)
@@ -80,13 +79,8 @@ class ClockInDialog(FormDialog):
         self.location = QComboBox()
         fill_combo(self.location, [(loc.name, loc.id) for loc in choices.locations])
         self.worker.currentIndexChanged.connect(lambda _i: self._worker_changed())
-        self.moment = MomentField()
-        self.notes = QLineEdit()
-        self.notes.setPlaceholderText("e.g. Phone dead, clocked in by the office")
         self.add_row("Worker", self.worker, "worker_id")
         self.add_row("Site", self.location, "location_id")
-        self.add_row("Time", self.moment, "timestamp")
-        self.add_row("Notes", self.notes, "notes")
         self._worker_changed()
 
     def _worker_changed(self) -> None:
@@ -96,6 +90,20 @@ class ClockInDialog(FormDialog):
 
     def check(self) -> str | None:
         return None if self.worker.currentData() is not None else "Choose a worker"
+
+
+class ClockInDialog(WorkerAtSiteDialog):
+    """Clock a worker in by hand; `payload` is a ClockIn."""
+
+    def __init__(self, parent: QWidget | None, choices: Choices,
+                 save: Callable[[ClockIn], Any]) -> None:
+        super().__init__(parent, "Clock a worker in", save_text="Clock in", save=save)
+        self.add_worker_and_site(choices)
+        self.moment = MomentField()
+        self.notes = QLineEdit()
+        self.notes.setPlaceholderText("e.g. Phone dead, clocked in by the office")
+        self.add_row("Time", self.moment, "timestamp")
+        self.add_row("Notes", self.notes, "notes")
 
     @property
     def payload(self) -> ClockIn:
@@ -217,7 +225,7 @@ class ManualEntry(msgspec.Struct, kw_only=True):
         return [(start.replace(microsecond=0), start.replace(microsecond=0) + length)]
 
 
-class EntryAddDialog(FormDialog):
+class EntryAddDialog(WorkerAtSiteDialog):
     """Record a finished entry after the fact (a missed clock-in beyond the backdating limit);
     `payload` is a ManualEntry."""
 
@@ -225,12 +233,7 @@ class EntryAddDialog(FormDialog):
                  save: Callable[[ManualEntry], Any]) -> None:
         super().__init__(parent, "Add a timesheet entry", save_text="Add entry", save=save)
         self.setMinimumWidth(600)
-        self.assigned = {w.id: w.location_id for w in choices.workers}
-        self.worker = QComboBox()
-        fill_combo(self.worker, worker_items(choices.workers))
-        self.location = QComboBox()
-        fill_combo(self.location, [(loc.name, loc.id) for loc in choices.locations])
-        self.worker.currentIndexChanged.connect(lambda _i: self._worker_changed())
+        self.add_worker_and_site(choices)
         self.times = TimeSpan()
         self.times.day.setDate(self.times.day.date().addDays(-1))
         self.break_minutes = QSpinBox()
@@ -240,21 +243,10 @@ class EntryAddDialog(FormDialog):
         self.break_minutes.setSuffix(" min, mid-shift")
         self.notes = QLineEdit()
         self.notes.setPlaceholderText("e.g. Forgot to clock in; confirmed by the site manager")
-        self.add_row("Worker", self.worker, "worker_id")
-        self.add_row("Site", self.location, "location_id")
         self.add_row("Worked", self.times, "clock_out")
         self.times.setToolTip("The site's local time")
         self.add_row("Unpaid break", self.break_minutes, "breaks")
         self.add_row("Notes", self.notes, "notes")
-        self._worker_changed()
-
-    def _worker_changed(self) -> None:
-        site = self.assigned.get(self.worker.currentData())
-        if site is not None:
-            combo_pick(self.location, site)
-
-    def check(self) -> str | None:
-        return None if self.worker.currentData() is not None else "Choose a worker"
 
     @property
     def payload(self) -> ManualEntry:
