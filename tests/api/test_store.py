@@ -117,3 +117,25 @@ def test_a_refused_inner_write_undoes_only_itself_at_any_depth(store):
     assert {"Kept", "Kept too", "Kept after"} <= names
     assert not names & {"Undone", "Undone with it"}
     assert accounts.get_account(kept.id).name == "Kept"
+
+
+def test_after_commit_work_runs_once_the_outermost_transaction_commits_and_never_on_rollback(
+        store):
+    from api.services.common import after_commit, transaction
+
+    ran: list[str] = []
+    after_commit(lambda: ran.append("no transaction: at once"))
+    with transaction():
+        with transaction():  # a savepoint: its work waits for the outer commit
+            after_commit(lambda: ran.append("inner"))
+        after_commit(lambda: ran.append("outer"))
+        assert ran == ["no transaction: at once"]
+    assert ran == ["no transaction: at once", "inner", "outer"]
+    with pytest.raises(RuntimeError), transaction():
+        after_commit(lambda: ran.append("rolled back"))
+        raise RuntimeError("refused")
+    with transaction():
+        after_commit(lambda: 1 / 0)  # logged; the committed data stands
+        accounts.create_account("Committed Anyway")
+    assert ran == ["no transaction: at once", "inner", "outer"]
+    assert [a.name for a in accounts.list_accounts()] == ["Committed Anyway"]
