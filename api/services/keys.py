@@ -269,8 +269,9 @@ def key_generation() -> int:
 def changed_key_validity() -> None:
     """Move `key_generation` (in the caller's transaction), and signal it once committed.
 
-    The signal (`api.store.signals`) lets a server trust its remembered generation with a
-    `stat` instead of a query per request; the generation itself stays the truth.
+    The signal (`api.store.signals`) lets a server on SQLite trust its remembered
+    generation with a memory read instead of a query per request; the generation itself
+    stays the truth.
     """
     _bump.rowcount()
     db = database.obj

@@ -7,8 +7,8 @@ revokes a key or changes an account's API access, whichever process commits it
 refused from the next request, exactly as without the memory. A refused key is
 never remembered. On PostgreSQL the generation is one primary-key lookup per
 request; on SQLite it is read again only when the committer's signal beside the
-store moved (`api.store.signals`: one `stat`, a tenth of the lookup's cost) or a
-second has passed.
+store moved (`api.store.signals`: a token in a memory-mapped file, read for a
+twentieth of the lookup's cost) or a second has passed.
 """
 
 from __future__ import annotations
