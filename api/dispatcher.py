@@ -97,7 +97,6 @@ class Dispatcher:
             timeout=httpx.Timeout(send_timeout, connect=CONNECT_TIMEOUT_S),
             limits=httpx.Limits(max_connections=senders, max_keepalive_connections=senders),
             headers={"User-Agent": USER_AGENT}, follow_redirects=False)
-        self._enabled_cache: dict[int, tuple[float, list[str]]] = {}
 
     # --- one pass of each stage (tests call these directly) ----------------------------
 
@@ -111,29 +110,28 @@ class Dispatcher:
     def notify_plugins(self, limit: int = 200) -> int:
         """Hand new events to plugin hooks and event-receiving connectors; returns how many."""
         events = deliveries.pending_events(deliveries.cursor("plugins"), limit)
+        # Which connectors are on, read after the events and once per pass: a connector
+        # switched on before an event was written is seen here (a longer memory would
+        # let the events of the next moments pass it by, and the cursor moves on).
+        enabled: dict[int, dict[str, dt.datetime]] = {}
         for row in events:
             event = Event(id=row.id, type=row.type, account_id=row.account_id,
                           created_at=utc(row.created_at), data=msgspec.json.decode(row.data))
-            self._to_plugins(event)
+            if self.plugins is None:
+                continue
+            if event.account_id not in enabled:
+                enabled[event.account_id] = connector_svc.enabled_connectors(event.account_id)
+            self._to_plugins(event, enabled[event.account_id])
         if events:
             deliveries.advance_cursor("plugins", events[-1].id)
         return len(events)
 
-    def _enabled(self, account_id: int) -> dict[str, dt.datetime]:
-        now = time.monotonic()
-        cached = self._enabled_cache.get(account_id)
-        if cached is None or now - cached[0] > 2.0:
-            cached = (now, connector_svc.enabled_connectors(account_id))
-            self._enabled_cache[account_id] = cached
-        return cached[1]
-
-    def _to_plugins(self, event: Event) -> None:
-        if self.plugins is None:
-            return
+    def _to_plugins(self, event: Event, enabled: dict[str, dt.datetime]) -> None:
+        assert self.plugins is not None
         context = connector_svc.AccountContext(event.account_id, event=event,
                                                export_dir=self.export_dir)
         self.plugins.call_event_hooks(event, context)
-        for connector_id, enabled_at in self._enabled(event.account_id).items():
+        for connector_id, enabled_at in enabled.items():
             if event.created_at < enabled_at:
                 continue  # it happened before the admin switched the connector on
             loaded = self.plugins.connectors.get(connector_id)

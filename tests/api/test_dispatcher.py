@@ -231,6 +231,26 @@ def test_plugin_hooks_hear_events_and_a_failing_one_stops_nothing(account, worke
     assert len(receiver.wait_for(1)) == 1
 
 
+def test_a_connector_switched_on_while_the_dispatcher_runs_hears_the_very_next_event(
+        account, worker, receiver):
+    crm = CrmPush()
+    host = PluginHost()
+    host.add_plugin(__import__("plugins.crm_push", fromlist=["x"]), "crm_push")
+    connectors.save_settings(account.id, crm, {"url": receiver.url + "/crm",
+                                               "events": "worker_updated"})
+    dispatcher = Dispatcher(plugins=host, senders=2)
+    try:
+        workers.update_worker(account.id, worker.id, workers.WorkerUpdate(role="Off"))
+        dispatcher.run_once()  # the account's events are read while the connector is off
+        connectors.set_enabled(account.id, crm, True)
+        workers.update_worker(account.id, worker.id, workers.WorkerUpdate(role="On"))
+        dispatcher.run_once()  # a moment later: nothing the dispatcher remembers may hide it
+    finally:
+        dispatcher.stop()
+    (request,) = receiver.wait_for(1)
+    assert json.loads(request["body"])["data"]["role"] == "On"
+
+
 def test_a_connector_switched_on_later_hears_only_what_happens_from_then_on(account, worker,
                                                                            receiver):
     crm = CrmPush()
