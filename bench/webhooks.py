@@ -1,6 +1,6 @@
 """Webhook delivery rate, and what delivering costs the API's latency (issue 5).
 
-    .venv/bin/python bench/webhooks.py [--events 4000] [--seconds 6] [--rounds 3]
+    .venv/bin/python bench/webhooks.py [--events 4000] [--seconds 6] [--rounds 5]
 
 Runs the API (as `tempclock serve` does), a receiver on loopback, and the dispatcher
 in its own process (as the host runs it). Each round measures the API's p50 under a
@@ -109,7 +109,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=4000)
     parser.add_argument("--seconds", type=int, default=6)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds of baseline then delivery; the verdict is their median "
+                             "ratio (single rounds vary by about 10% here)")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--serve", choices=["api", "receiver"])
     parser.add_argument("--port", type=int)
