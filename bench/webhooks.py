@@ -111,7 +111,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=5,
                         help="rounds of baseline then delivery; the verdict is their median "
-                             "ratio (single rounds vary by about 10% here)")
+                             "ratio (single rounds vary by about 10%% here)")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--serve", choices=["api", "receiver"])
     parser.add_argument("--port", type=int)
