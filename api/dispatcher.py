@@ -114,11 +114,9 @@ class Dispatcher:
         # switched on before an event was written is seen here (a longer memory would
         # let the events of the next moments pass it by, and the cursor moves on).
         enabled: dict[int, dict[str, dt.datetime]] = {}
-        for row in events:
+        for row in events if self.plugins is not None else ():
             event = Event(id=row.id, type=row.type, account_id=row.account_id,
                           created_at=utc(row.created_at), data=msgspec.json.decode(row.data))
-            if self.plugins is None:
-                continue
             if event.account_id not in enabled:
                 enabled[event.account_id] = connector_svc.enabled_connectors(event.account_id)
             self._to_plugins(event, enabled[event.account_id])
@@ -127,7 +125,7 @@ class Dispatcher:
         return len(events)
 
     def _to_plugins(self, event: Event, enabled: dict[str, dt.datetime]) -> None:
-        assert self.plugins is not None
+        assert self.plugins is not None  # notify_plugins calls this only with plugins
         context = connector_svc.AccountContext(event.account_id, event=event,
                                                export_dir=self.export_dir)
         self.plugins.call_event_hooks(event, context)

@@ -68,7 +68,6 @@ def _mapping(path: str) -> tuple[mmap.mmap, int] | None:
 
 class _Seen(NamedTuple):
     db: Any
-    path: str
     mapping: mmap.mmap
     inode: int
     token: bytes
@@ -116,5 +115,5 @@ class Watched:
             now = time.monotonic()
             token = mapping[:TOKEN_SIZE]  # before the read: a change after it moves it again
             value = self.read()
-            self._seen = _Seen(db, path, mapping, inode, token, value, now)
+            self._seen = _Seen(db, mapping, inode, token, value, now)
             return value

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 
 import pytest
 
 from api.services import accounts, keys
+from api.services.common import transaction
 from api.services.errors import DomainError
 from api.services.verified_keys import VerifiedKeys
-from api.store import database
+from api.store import database, signals
 
 
 def elsewhere(action) -> None:
@@ -83,8 +85,6 @@ def test_unrelated_writes_do_not_make_a_remembered_key_be_checked_again(account,
 @pytest.mark.sqlite_only  # the signal beside the store; PostgreSQL is asked every time
 def test_a_revocation_whose_committer_died_before_signalling_is_refused_within_a_second(
         account, monkeypatch):
-    from api.store import signals
-
     issued = keys.issue_key(account.id, "ATS")
     checker = VerifiedKeys()
     checker.verify(issued.plaintext)
@@ -96,8 +96,6 @@ def test_a_revocation_whose_committer_died_before_signalling_is_refused_within_a
 
 
 def test_a_revocation_rolled_back_leaves_the_key_working(account):
-    from api.services.common import transaction
-
     issued = keys.issue_key(account.id, "ATS")
     checker = VerifiedKeys()
     checker.verify(issued.plaintext)
@@ -114,10 +112,6 @@ def test_a_revocation_rolled_back_leaves_the_key_working(account):
 
 @pytest.mark.sqlite_only
 def test_a_signal_file_deleted_under_a_running_server_still_lets_revocations_through(account):
-    import os
-
-    from api.store import signals
-
     issued = keys.issue_key(account.id, "ATS")
     checker = VerifiedKeys()
     checker.verify(issued.plaintext)
