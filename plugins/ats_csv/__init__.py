@@ -1,134 +1,47 @@
 """ATS import (CSV): workers and their assignments from an applicant-tracking-system export.
 
-Upserts by employee reference. Columns are matched by name (common ATS headers
-are recognised: "Candidate ID", "Forename", "Site"...) or by an explicit mapping.
-Every bad row is reported with its line number and reason; the good rows are
-imported. A dry run reports what would change and writes nothing.
+Upserts by employee reference. A run is a sequence of named steps:
+
+    read the file (table.py: read_file → decode → detect_dialect → parse_rows)
+    → match columns (columns.py) → parse rows (rows.py) → write batches
+    → deactivate missing
+
+Every bad row is reported with its line number and reason and left alone; the
+good rows are imported. A dry run reports what would change and writes nothing.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
-import re
-from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from plugins import Connector, ConnectorContext, Setting, hookimpl
 
-__version__ = "1.0.0"
+from .columns import FIELDS, ColumnMatch, header_recogniser, match_columns, parse_mapping
+from .rows import RowReader, parse_date
+from .table import Row, Table, read_table, undecoded_cell
 
-FIELDS: dict[str, tuple[str, ...]] = {
-    "employee_ref": ("employee ref", "employee reference", "employee id", "employee number",
-                     "candidate id", "candidate ref", "worker id", "payroll number", "ref"),
-    "first_name": ("first name", "forename", "given name", "firstname"),
-    "last_name": ("last name", "surname", "family name", "lastname"),
-    "email": ("email", "email address", "e-mail"),
-    "phone": ("phone", "mobile", "phone number", "mobile number", "telephone"),
-    "role": ("role", "job title", "position"),
-    "location": ("location", "site", "client site", "placement site", "work location",
-                 "location id"),
-    "department": ("department", "dept", "division"),
-    "assignment_starts_on": ("assignment start", "start date", "placement start", "starts on"),
-    "assignment_ends_on": ("assignment end", "end date", "placement end", "ends on"),
-    "active": ("active", "status"),
-    "preferred_language": ("language", "preferred language"),
-}
-REQUIRED = ("employee_ref", "first_name", "last_name")
-LANGUAGES = {"en": "en", "english": "en", "pl": "pl", "polish": "pl", "polski": "pl",
-             "ro": "ro", "romanian": "ro", "română": "ro", "lt": "lt", "lithuanian": "lt",
-             "lietuvių": "lt"}
-ACTIVE = {"1", "yes", "y", "true", "active", "placed", "working", "current"}
-INACTIVE = {"0", "no", "n", "false", "inactive", "left", "finished", "ended", "archived"}
-REPORT_CHANGES = 50  # changes listed in the run log (all are counted)
+__all__ = ["FIELDS", "AtsCsvImport", "parse_date", "parse_mapping"]
+__version__ = "1.1.0"
+
+REPORT_CHANGES = 50  # changes listed one by one in the run log (all are counted)
+REPORT_DEACTIVATIONS = 100  # likewise for workers deactivated as missing
 BATCH = 500  # rows written together
 
 
-def _key(header: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", header.casefold()).strip()
+@dataclass
+class Imported:
+    """What a run learnt from the file's rows, for the steps after the import."""
 
+    present: dict[str, int] = field(default_factory=dict)  # every employee ref → first line
+    errors: int = 0  # rows reported as not imported
+    reported: int = 0  # changes listed in the log so far
 
-def parse_mapping(text: str) -> dict[str, str]:
-    """`"employee_ref=Candidate ID; first_name=Forename"` → {field: column header}."""
-    mapping: dict[str, str] = {}
-    for part in re.split(r"[;\n]", text or ""):
-        if not part.strip():
-            continue
-        field, sep, column = part.partition("=")
-        field = field.strip()
-        if not sep or field not in FIELDS or not column.strip():
-            raise ValueError(f"Bad column mapping {part.strip()!r}: write field=Column Header, "
-                             f"fields are {', '.join(FIELDS)}")
-        mapping[field] = column.strip()
-    return mapping
-
-
-def match_columns(headers: list[str], explicit: Mapping[str, str]) -> dict[str, int]:
-    """{field: column index}, from the explicit mapping first, then by known header names."""
-    by_key = {_key(h): i for i, h in enumerate(headers)}
-    found: dict[str, int] = {}
-    for field, column in explicit.items():
-        if _key(column) not in by_key:
-            raise ValueError(f"The mapping names column {column!r}, which the file does not have "
-                             f"(its columns: {', '.join(headers)})")
-        found[field] = by_key[_key(column)]
-    for field, aliases in FIELDS.items():
-        if field in found:
-            continue
-        for name in (field.replace("_", " "), *aliases):
-            if name in by_key:
-                found[field] = by_key[name]
-                break
-    missing = [f for f in REQUIRED if f not in found]
-    if missing:
-        raise ValueError(f"The file has no column for {', '.join(missing)} "
-                         f"(its columns: {', '.join(headers)}); add a column mapping")
-    return found
-
-
-def parse_date(text: str, order: str) -> dt.date:
-    text = text.strip()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        pass
-    parts = re.split(r"[./-]", text)
-    if len(parts) == 3 and all(p.isdigit() for p in parts):
-        a, b, c = (int(p) for p in parts)
-        day, month = (b, a) if order == "MM/DD/YYYY" else (a, b)
-        if c < 100:
-            c += 2000
-        try:
-            return dt.date(c, month, day)
-        except ValueError:
-            pass
-    raise ValueError(f"{text!r} is not a date (use YYYY-MM-DD or {order})")
-
-
-def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The header and (line number, cells) of every non-empty row; any common delimiter."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252")  # Excel on Windows
-    sample = text[:8192]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    try:
-        headers = next(reader)
-    except StopIteration:
-        raise ValueError(f"{path.name} is empty") from None
-    rows = []
-    for cells in reader:
-        if any(cell.strip() for cell in cells):
-            rows.append((reader.line_num, cells))
-    return headers, rows
+    def reject(self, context: ConnectorContext, line: int, reason: str) -> None:
+        """Report a row that was not imported."""
+        context.row_error(line, reason)
+        self.errors += 1
 
 
 class AtsCsvImport(Connector):
@@ -141,7 +54,8 @@ class AtsCsvImport(Connector):
     capabilities = frozenset({"import_workers"})
     settings = (
         Setting("file", "CSV file", type="path", required=True,
-                help="The export from your ATS (UTF-8 or Excel CSV; comma, semicolon or tab)."),
+                help="The export from your ATS: any CSV Excel saves (UTF-8, Windows or "
+                     "Unicode text; comma, semicolon or tab)."),
         Setting("mapping", "Column mapping", type="text", default="",
                 help="Only if the headers are unusual: field=Column Header; ... "
                      "Fields: " + ", ".join(FIELDS)),
@@ -154,124 +68,138 @@ class AtsCsvImport(Connector):
                 type="boolean", default=False,
                 help="For a full export: anyone with an employee reference who is not in "
                      "the file is set inactive."),
+        Setting("deactivate_despite_errors", "Deactivate even if some rows have errors",
+                type="boolean", default=False,
+                help="Normally a file with bad rows deactivates nobody, since it may be "
+                     "incomplete."),
     )
 
     def run(self, context: ConnectorContext) -> None:
+        """Import the file in the settings: read it, match columns, write rows, deactivate."""
         settings = context.settings
         path = Path(settings["file"]).expanduser()
-        if not path.is_file():
-            raise ValueError(f"No such file: {path}")
-        headers, rows = read_rows(path)
-        columns = match_columns(headers, parse_mapping(settings.get("mapping") or ""))
-        locations = {loc["name"].casefold(): loc["id"] for loc in context.locations()}
-        location_ids = set(locations.values())
-        departments = {d["name"].casefold(): d["id"] for d in context.departments()}
-        seen: dict[str, int] = {}
-        batch: list[tuple[int, dict[str, Any]]] = []
-        reported = [0]
-        context.log(f"{len(rows)} rows in {path.name}; columns: "
-                    + ", ".join(f"{f}←{headers[i]!r}" for f, i in columns.items()))
-        for done, (line, cells) in enumerate(rows, start=1):
-            try:
-                fields = self._fields(cells, columns, settings, locations, location_ids,
-                                      departments, context)
-                ref = fields["employee_ref"]
-                if ref in seen:
-                    raise ValueError(f"employee reference {ref!r} already appears on line "
-                                     f"{seen[ref]}")
-                seen[ref] = line
-                batch.append((line, fields))
-            except ValueError as error:
-                context.row_error(line, str(error))
-            if len(batch) >= BATCH or done == len(rows):
-                context.check_cancelled()
-                self._write(context, batch, reported)
-                batch = []
-                context.progress(done, len(rows), f"line {line}")
-        context.count("rows", len(rows))
-        if settings.get("deactivate_missing"):
-            self._deactivate_missing(context, seen)
-        context.progress(len(rows), len(rows), "done")
+        mapping = parse_mapping(settings["mapping"])
+        table = read_table(path, header_recogniser(mapping))
+        columns = match_columns(table.headers, mapping)
+        log_what_was_read(context, path, table, columns)
+        imported = import_rows(context, table, columns)
+        if settings["deactivate_missing"]:
+            deactivate_missing(context, imported)
+        context.progress(len(table.rows), len(table.rows), "done")
 
-    def _fields(self, cells: list[str], columns: dict[str, int], settings: Mapping[str, Any],
-                locations: dict[str, int], location_ids: set[int], departments: dict[str, int],
-                context: ConnectorContext) -> dict[str, Any]:
-        def cell(field: str) -> str:
-            index = columns.get(field)
-            return cells[index].strip() if index is not None and index < len(cells) else ""
 
-        fields: dict[str, Any] = {}
-        for field in REQUIRED:
-            value = cell(field)
-            if not value:
-                raise ValueError(f"{field.replace('_', ' ')} is empty")
-            fields[field] = value
-        for field in ("email", "phone", "role"):
-            if field in columns:
-                fields[field] = cell(field) or None
-        if "location" in columns:
-            fields["location_id"] = self._location(cell("location"), locations, location_ids)
-        if "department" in columns:
-            name = cell("department")
-            if not name:
-                fields["department_id"] = None
-            elif name.casefold() in departments:
-                fields["department_id"] = departments[name.casefold()]
-            elif settings.get("create_departments"):
-                created = context.ensure_department(name)
-                departments[name.casefold()] = created["id"]
-                fields["department_id"] = created["id"]
-            else:
-                raise ValueError(f"unknown department {name!r}")
-        for field in ("assignment_starts_on", "assignment_ends_on"):
-            if field in columns:
-                value = cell(field)
-                fields[field] = parse_date(value, settings["date_format"]) if value else None
-        if "active" in columns and cell("active"):
-            value = cell("active").casefold()
-            if value not in ACTIVE | INACTIVE:
-                raise ValueError(f"status {cell('active')!r} is neither active nor inactive")
-            fields["active"] = value in ACTIVE
-        if "preferred_language" in columns and cell("preferred_language"):
-            value = cell("preferred_language").casefold()
-            if value not in LANGUAGES:
-                raise ValueError(f"language {cell('preferred_language')!r} is not one of "
-                                 "English, Polish, Romanian, Lithuanian")
-            fields["preferred_language"] = LANGUAGES[value]
-        return fields
+def log_what_was_read(context: ConnectorContext, path: Path, table: Table,
+                      columns: ColumnMatch) -> None:
+    """Say in the run log how the file was read and which columns were left out."""
+    context.log(f"{len(table.rows)} rows in {path.name}; encoding: {table.decoded.describe()}; "
+                f"delimiter: {table.delimiter_name}")
+    context.log("columns: " + ", ".join(f"{name}←{table.headers[index]!r}"
+                                        for name, index in columns.fields.items()))
+    if columns.ignored:
+        context.log("columns not imported: " + ", ".join(map(repr, columns.ignored)))
 
-    @staticmethod
-    def _write(context: ConnectorContext, batch: list[tuple[int, dict[str, Any]]],
-               reported: list[int]) -> None:
-        results = context.upsert_workers([fields for _, fields in batch])
-        for (line, fields), (outcome, error) in zip(batch, results, strict=True):
-            if error is not None:
-                context.row_error(line, error)
-                continue
-            context.count(outcome)
-            if outcome != "unchanged" and reported[0] < REPORT_CHANGES:
-                reported[0] += 1
-                verb = "would be " if context.dry_run else ""
-                context.log(f"line {line}: {fields['employee_ref']} {fields['first_name']} "
-                            f"{fields['last_name']} {verb}{outcome}")
 
-    @staticmethod
-    def _location(value: str, locations: dict[str, int], location_ids: set[int]) -> int | None:
-        if not value:
+def import_rows(context: ConnectorContext, table: Table, columns: ColumnMatch) -> Imported:
+    """Parse every row and write the good ones in batches; bad rows are reported by line."""
+    reader = RowReader(context, columns.fields)
+    imported = Imported()
+    batch: list[tuple[int, dict[str, Any]]] = []
+    for done, row in enumerate(table.rows, start=1):
+        fields = parse_row(context, reader, row, imported, table)
+        if fields is not None:
+            batch.append((row.line, fields))
+        if len(batch) >= BATCH or done == len(table.rows):
+            context.check_cancelled()
+            write_batch(context, batch, imported)
+            batch = []
+            context.progress(done, len(table.rows), f"line {row.line}")
+    context.count("rows", len(table.rows))
+    return imported
+
+
+def parse_row(context: ConnectorContext, reader: RowReader, row: Row, imported: Imported,
+              table: Table) -> dict[str, Any] | None:
+    """The worker fields of one row, or None when the row is reported as not imported.
+
+    Its employee reference counts as present in the file whatever happens to the
+    row, so a rejected row never makes its worker look "missing".
+    """
+    ref = reader.cell(row.cells, "employee_ref")
+    if ref and not undecoded_cell(ref):
+        if ref in imported.present:
+            imported.reject(context, row.line, f"employee reference {ref!r} already appears "
+                                               f"on line {imported.present[ref]}")
             return None
-        if value.isdigit() and int(value) in location_ids:
-            return int(value)
-        if value.casefold() in locations:
-            return locations[value.casefold()]
-        raise ValueError(f"unknown location {value!r}")
+        imported.present[ref] = row.line
+    if row.undecodable:
+        imported.reject(context, row.line, f"not valid {table.decoded.encoding} (a character "
+                                           "saved in another encoding?): row not imported")
+        return None
+    try:
+        return reader.worker_fields(row.cells)
+    except ValueError as error:
+        imported.reject(context, row.line, str(error))
+        return None
 
-    @staticmethod
-    def _deactivate_missing(context: ConnectorContext, present: dict[str, int]) -> None:
-        for worker in context.workers(active=True):
-            ref = worker.get("employee_ref")
-            if ref and ref not in present:
-                context.upsert_worker({"employee_ref": ref, "active": False})
-                context.count("deactivated")
+
+def write_batch(context: ConnectorContext, batch: list[tuple[int, dict[str, Any]]],
+                imported: Imported) -> None:
+    """Upsert a batch of workers; count each outcome and list the first changes in the log."""
+    if not batch:
+        return
+    results = context.upsert_workers([fields for _, fields in batch])
+    for (line, fields), (outcome, error) in zip(batch, results, strict=True):
+        if error is not None:
+            imported.reject(context, line, error)
+            continue
+        context.count(outcome)
+        if outcome != "unchanged" and imported.reported < REPORT_CHANGES:
+            imported.reported += 1
+            verb = "would be " if context.dry_run else ""
+            context.log(f"line {line}: {fields['employee_ref']} {fields['first_name']} "
+                        f"{fields['last_name']} {verb}{outcome}")
+
+
+def deactivate_missing(context: ConnectorContext, imported: Imported) -> None:
+    """Set inactive every active worker whose employee reference is nowhere in the file.
+
+    Skipped, with the reason in the log, when the file has no rows, or has rows
+    with errors and the admin has not chosen to deactivate despite errors.
+    """
+    reason = deactivation_refused(context, imported)
+    if reason:
+        context.log(f"Deactivation skipped: {reason}", level="warning")
+        return
+    missing = [worker for worker in context.workers(active=True)
+               if worker.get("employee_ref") and worker["employee_ref"] not in imported.present]
+    context.check_cancelled()
+    verb = "would be deactivated" if context.dry_run else "deactivated"
+    for start in range(0, len(missing), BATCH):
+        chunk = missing[start:start + BATCH]
+        results = context.upsert_workers([{"employee_ref": worker["employee_ref"],
+                                           "active": False} for worker in chunk])
+        for number, (worker, (_, error)) in enumerate(zip(chunk, results, strict=True),
+                                                      start=start + 1):
+            who = f"{worker['employee_ref']} {worker['first_name']} {worker['last_name']}"
+            if error is not None:
+                context.log(f"{who} could not be deactivated: {error}", level="warning")
+                continue
+            context.count("deactivated")
+            if number <= REPORT_DEACTIVATIONS:
+                context.log(f"{who} {verb} (not in the file)")
+    if len(missing) > REPORT_DEACTIVATIONS:
+        context.log(f"... and {len(missing) - REPORT_DEACTIVATIONS} more {verb}")
+
+
+def deactivation_refused(context: ConnectorContext, imported: Imported) -> str | None:
+    """Why deactivating the missing would be unsafe for this file, or None."""
+    if not imported.present:
+        return "the file has no rows with an employee reference (an empty export?)"
+    if imported.errors and not context.settings["deactivate_despite_errors"]:
+        rows = "1 row has" if imported.errors == 1 else f"{imported.errors} rows have"
+        return (f"{rows} errors, so the file may be incomplete; fix them, or set "
+                "\"Deactivate even if some rows have errors\"")
+    return None
 
 
 @hookimpl

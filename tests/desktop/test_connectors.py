@@ -108,7 +108,7 @@ def test_a_dry_run_reports_bad_rows_by_line_and_writes_nothing_and_a_run_imports
     desktop, panel = open_connector(qtbot, start_desktop, plugins, "ats-csv")
     form = panel.form
     assert set(form.fields) == {"file", "mapping", "date_format", "create_departments",
-                                "deactivate_missing"}
+                                "deactivate_missing", "deactivate_despite_errors"}
     form.fields["file"].input.text.setText(str(export))
 
     with qtbot.waitSignal(panel.run_finished, timeout=15_000) as finished:

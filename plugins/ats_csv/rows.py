@@ -1,0 +1,125 @@
+"""One row of an ATS export → the worker fields `context.upsert_workers` takes.
+
+Each column kind has its own small reader (names, contact details, site,
+department, assignment dates, status, language); a value that cannot be used
+raises ValueError with the reason the run reports for that row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from plugins import ConnectorContext
+
+from .columns import REQUIRED
+
+LANGUAGES = {"en": "en", "english": "en", "pl": "pl", "polish": "pl", "polski": "pl",
+             "ro": "ro", "romanian": "ro", "română": "ro", "lt": "lt", "lithuanian": "lt",
+             "lietuvių": "lt"}
+ACTIVE = {"1", "yes", "y", "true", "active", "placed", "working", "current"}
+INACTIVE = {"0", "no", "n", "false", "inactive", "left", "finished", "ended", "archived"}
+TEXT_FIELDS = ("email", "phone", "role")
+DATE_FIELDS = ("assignment_starts_on", "assignment_ends_on")
+
+
+def parse_date(text: str, order: str) -> dt.date:
+    """A date written as YYYY-MM-DD, or in `order` ("DD/MM/YYYY" or "MM/DD/YYYY", any separator)."""
+    text = text.strip()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    parts = re.split(r"[./-]", text)
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        a, b, c = (int(p) for p in parts)
+        day, month = (b, a) if order == "MM/DD/YYYY" else (a, b)
+        if c < 100:
+            c += 2000
+        try:
+            return dt.date(c, month, day)
+        except ValueError:
+            pass
+    raise ValueError(f"{text!r} is not a date (use YYYY-MM-DD or {order})")
+
+
+class RowReader:
+    """Reads rows against one account's sites and departments (one reader per run)."""
+
+    def __init__(self, context: ConnectorContext, columns: Mapping[str, int]) -> None:
+        self.context = context
+        self.columns = columns
+        self.date_order = context.settings["date_format"]
+        self.create_departments = context.settings["create_departments"]
+        sites = context.locations()
+        self.locations = {site["name"].casefold(): site["id"] for site in sites}
+        self.location_ids = {site["id"] for site in sites}
+        self.departments = {dept["name"].casefold(): dept["id"]
+                            for dept in context.departments()}
+
+    def cell(self, cells: list[str], field: str) -> str:
+        """The stripped value of `field` in a row ("" when the column is absent or short)."""
+        index = self.columns.get(field)
+        return cells[index].strip() if index is not None and index < len(cells) else ""
+
+    def worker_fields(self, cells: list[str]) -> dict[str, Any]:
+        """The fields of the worker a row describes; only the file's columns are set."""
+        fields = self._names(cells)
+        for field in TEXT_FIELDS:
+            if field in self.columns:
+                fields[field] = self.cell(cells, field) or None
+        if "location" in self.columns:
+            fields["location_id"] = self._location(self.cell(cells, "location"))
+        if "department" in self.columns:
+            fields["department_id"] = self._department(self.cell(cells, "department"))
+        for field in DATE_FIELDS:
+            if field in self.columns:
+                value = self.cell(cells, field)
+                fields[field] = parse_date(value, self.date_order) if value else None
+        if self.cell(cells, "active"):
+            fields["active"] = self._active(self.cell(cells, "active"))
+        if self.cell(cells, "preferred_language"):
+            fields["preferred_language"] = self._language(self.cell(cells, "preferred_language"))
+        return fields
+
+    def _names(self, cells: list[str]) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for field in REQUIRED:
+            value = self.cell(cells, field)
+            if not value:
+                raise ValueError(f"{field.replace('_', ' ')} is empty")
+            fields[field] = value
+        return fields
+
+    def _location(self, value: str) -> int | None:
+        if not value:
+            return None
+        if value.isdigit() and int(value) in self.location_ids:
+            return int(value)
+        if value.casefold() in self.locations:
+            return self.locations[value.casefold()]
+        raise ValueError(f"unknown location {value!r}")
+
+    def _department(self, name: str) -> int | None:
+        if not name:
+            return None
+        if name.casefold() not in self.departments:
+            if not self.create_departments:
+                raise ValueError(f"unknown department {name!r}")
+            self.departments[name.casefold()] = self.context.ensure_department(name)["id"]
+        return self.departments[name.casefold()]
+
+    @staticmethod
+    def _active(value: str) -> bool:
+        if value.casefold() not in ACTIVE | INACTIVE:
+            raise ValueError(f"status {value!r} is neither active nor inactive")
+        return value.casefold() in ACTIVE
+
+    @staticmethod
+    def _language(value: str) -> str:
+        if value.casefold() not in LANGUAGES:
+            raise ValueError(f"language {value!r} is not one of "
+                             "English, Polish, Romanian, Lithuanian")
+        return LANGUAGES[value.casefold()]
