@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import functools
 import inspect
+import logging
 import re
 import signal
 import sys
@@ -39,21 +40,35 @@ class Output(msgspec.Struct):
 
 
 class CommandError(Exception):
-    """A refusal outside the domain (a bad path, an unusable store)."""
+    """A refusal outside the domain (a bad path, an unusable store, a failed run).
 
-    def __init__(self, message: str, code: str = "error") -> None:
+    `details` are added to the `--json` error object (a failed run's `run_id`).
+    """
+
+    def __init__(self, message: str, code: str = "error",
+                 details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.details = details or {}
 
 
 def _print_json(value: Any) -> None:
     click.echo(msgspec.json.encode(value).decode())
 
 
-def _fail(as_json: bool, code: str, message: str) -> None:
+def _one_line(message: str) -> str:
+    """A message on one line: whitespace runs collapsed, control characters escaped."""
+    text = " ".join(str(message).split())
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: repr(m.group())[1:-1], text)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates too
+
+
+def _fail(as_json: bool, code: str, message: str,
+          details: dict[str, Any] | None = None) -> None:
+    message = _one_line(message)
     if as_json:
-        _print_json({"error": True, "code": code, "message": message})
+        _print_json({"error": True, "code": code, "message": message, **(details or {})})
     else:
         click.echo(f"Error: {message}", err=True)
     sys.exit(EXIT_ERROR)
@@ -89,7 +104,7 @@ def store_command(group: click.Group, name: str | None = None, *, open_db: bool 
             except DomainError as error:
                 _fail(as_json, error.code, error.message)
             except CommandError as error:
-                _fail(as_json, error.code, error.message)
+                _fail(as_json, error.code, error.message, error.details)
             except PeeweeException as error:  # an unreadable or locked store, for instance
                 _fail(as_json, "database_error", f"database error: {error}")
             except (OSError, ValueError) as error:
@@ -578,10 +593,15 @@ def _settings_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 def connectors_run(name: str, account_id: int, pairs: tuple[str, ...], dry_run: bool,
                    config: Any) -> Output:
-    """Run connector NAME (an import or export) for an account, with a progress bar."""
+    """Run connector NAME (an import or export) for an account, with a progress bar.
+
+    A run that does not succeed is one `Error: <reason> (run N)` line and a non-zero
+    exit; its traceback, if any, stays in the run record, never on the terminal.
+    """
     from api.services import connectors as svc
 
     overrides = _settings_pairs(pairs)
+    logging.getLogger(svc.log.name).addHandler(logging.NullHandler())  # the record keeps it
     host = _plugin_host()
     try:
         try:
@@ -594,16 +614,22 @@ def connectors_run(name: str, account_id: int, pairs: tuple[str, ...], dry_run: 
                                     on_progress=progress.update)
     finally:
         host.close()
+    if run.status != "succeeded":
+        raise CommandError(f"{run.message or run.status} (run {run.id})", f"run_{run.status}",
+                           {"run_id": run.id})
+    return Output(msgspec.to_builtins(run), _run_summary(loaded.connector.name, run))
+
+
+def _run_summary(connector_name: str, run: Any) -> str:
     counts = ", ".join(f"{n} {k}" for k, n in sorted(run.counts.items())) or "nothing counted"
-    lines = [f"{loaded.connector.name}: {run.status}{' (dry run)' if dry_run else ''}: {counts}"]
-    if run.message:
-        lines.append(run.message)
+    lines = [f"{connector_name}: {run.status}{' (dry run)' if run.dry_run else ''}: {counts}"]
     lines += [f"  line {e.line}: {e.reason}" for e in run.errors[:20]]
     if len(run.errors) > 20:
         lines.append(f"  ... and {len(run.errors) - 20} more rows with errors")
-    lines += [f"  {line}" for line in run.log[-30:]] if dry_run else []
-    return Output(msgspec.to_builtins(run), "\n".join(lines),
-                  exit_code=0 if run.status == "succeeded" else EXIT_ERROR)
+    shown = run.log[-30:] if run.dry_run else [
+        line for line in run.log if line.startswith("warning:")][-30:]
+    lines += [f"  {line}" for line in shown]
+    return "\n".join(lines)
 
 
 class _Progress:

@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ log = logging.getLogger("tempclock.connectors")
 COMMIT_EVERY_ROWS = 250
 COMMIT_EVERY_S = 0.25  # never hold the write lock longer than this while a run writes
 MAX_ROW_ERRORS = 10_000
+MAX_MESSAGE = 2_000  # characters of a failed run's message
 
 
 class ConnectorConfig(msgspec.Struct, kw_only=True):
@@ -61,6 +63,7 @@ class ConnectorRun(msgspec.Struct, kw_only=True):
     log: list[str]
     started_at: dt.datetime
     finished_at: dt.datetime | None
+    traceback: str | None = None  # of a failed run: for whoever debugs the connector
 
 
 # --- settings ----------------------------------------------------------------------
@@ -341,17 +344,19 @@ class AccountContext:
 
 def _run_record(row: RunRow) -> ConnectorRun:
     errors = msgspec.json.decode(row.errors or "[]")
+    errors = errors if isinstance(errors, dict) else {}
     return ConnectorRun(
         id=row.id,
         connector=row.connector,
         dry_run=row.dry_run,
         status=row.status,
         counts=msgspec.json.decode(row.counts or "{}"),
-        errors=[RowError(*e) for e in errors.get("rows", [])] if isinstance(errors, dict) else [],
-        message=errors.get("message") if isinstance(errors, dict) else None,
-        log=errors.get("log", []) if isinstance(errors, dict) else [],
+        errors=[RowError(*e) for e in errors.get("rows", [])],
+        message=errors.get("message"),
+        log=errors.get("log", []),
         started_at=utc(row.started_at),
         finished_at=utc(row.finished_at),
+        traceback=errors.get("traceback"),
     )
 
 
@@ -368,17 +373,12 @@ def run_connector(
     """Run a connector's import or export for an account and record the run.
 
     Settings are the account's saved ones with `overrides` on top. A connector
-    that raises fails its run (the message is kept, the host carries on); one that
-    sees `Cancelled` ends as `cancelled`. Writes made before a failure stay, as
-    each batch commits on its own; a dry run writes nothing.
+    that raises anything (even `SystemExit`) fails its run: the message and the
+    traceback are kept in the run record, and the host carries on. One that sees
+    `Cancelled` ends as `cancelled`. Writes made before a failure stay, as each
+    batch commits on its own; a dry run writes nothing.
     """
-    if not ({"import_workers", "export_timesheets"} & set(connector.capabilities)):
-        raise Invalid(f"{connector.name} only receives events; there is nothing to run",
-                      field="connector")
-    if not AccountRow.select(AccountRow.id).where(AccountRow.id == account_id).exists():
-        raise NotFound.of("Account", account_id)
-    saved = get_config(account_id, connector.id).settings
-    settings = check_settings(connector.settings, {**saved, **(overrides or {})})
+    settings = _settings_for_run(account_id, connector, overrides)
     with transaction():
         row = RunRow.create(account=account_id, connector=connector.id, dry_run=dry_run,
                             settings=msgspec.json.encode(_public(connector.settings,
@@ -386,30 +386,61 @@ def run_connector(
     context = AccountContext(account_id, connector_id=connector.id, settings=settings,
                              dry_run=dry_run, export_dir=export_dir, on_progress=on_progress,
                              cancel=cancel)
-    status, message = "succeeded", None
     try:
         connector.run(context)
         context.commit()
     except Cancelled:
         context.commit()
-        status, message = "cancelled", "Cancelled by the admin"
-    except Exception as error:  # noqa: BLE001 - a connector's failure is its run's, not ours
+        return _finish_run(row, context, "cancelled", "Cancelled by the admin")
+    except KeyboardInterrupt:
+        context.rollback()
+        _finish_run(row, context, "cancelled", "Interrupted")
+        raise
+    except BaseException as error:  # noqa: BLE001 - a connector's failure is its run's, not ours
         context.rollback()
         log.exception("connector %s failed for account %s", connector.id, account_id)
-        status, message = "failed", f"{type(error).__name__}: {error}"
+        return _finish_run(row, context, "failed", _failure_message(error),
+                           traceback.format_exc())
+    return _finish_run(row, context, "succeeded")
+
+
+def _settings_for_run(account_id: int, connector: Connector,
+                      overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not ({"import_workers", "export_timesheets"} & set(connector.capabilities)):
+        raise Invalid(f"{connector.name} only receives events; there is nothing to run",
+                      field="connector")
+    if not AccountRow.select(AccountRow.id).where(AccountRow.id == account_id).exists():
+        raise NotFound.of("Account", account_id)
+    saved = get_config(account_id, connector.id).settings
+    return check_settings(connector.settings, {**saved, **(overrides or {})})
+
+
+def _failure_message(error: BaseException) -> str:
+    """A connector's `ValueError` is its reason in words; anything else is named by its type."""
+    try:
+        text = str(error)
+    except Exception:  # noqa: BLE001 - an exception whose message itself raises
+        text = ""
+    if isinstance(error, ValueError) and text:
+        return text[:MAX_MESSAGE]
+    return (f"{type(error).__name__}: {text}" if text else type(error).__name__)[:MAX_MESSAGE]
+
+
+def _finish_run(row: RunRow, context: AccountContext, status: str, message: str | None = None,
+                trace: str | None = None) -> ConnectorRun:
     with transaction():
         row.status = status
         row.counts = msgspec.json.encode(context.counts).decode()
         rows = sorted(context.row_errors, key=lambda e: e.line)
         row.errors = msgspec.json.encode({"rows": rows, "message": message,
-                                          "log": context.lines[-200:]}).decode()
+                                          "log": context.lines[-200:],
+                                          "traceback": trace}).decode()
         row.finished_at = utcnow()
         row.save()
-        record = _run_record(row)
-        emit(account_id, "connector_run", {"id": row.id, "connector": connector.id,
-                                           "status": status, "counts": context.counts,
-                                           "dry_run": dry_run})
-    return record
+        emit(row.account_id, "connector_run", {"id": row.id, "connector": row.connector,
+                                               "status": status, "counts": context.counts,
+                                               "dry_run": row.dry_run})
+    return _run_record(row)
 
 
 def list_runs(account_id: int, connector_id: str | None = None,

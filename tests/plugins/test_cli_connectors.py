@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,4 +72,123 @@ def test_a_failed_run_exits_non_zero_with_its_reason(tmp_path):
     result = tc(tmp_path, "connectors", "run", "ats-csv", "--account", "1", "--set",
                 f"file={tmp_path / 'absent.csv'}", ok=False)
     assert result.returncode == 1
-    assert "failed" in result.stdout and "No such file" in result.stdout
+    line = one_line_error(result)
+    assert line.startswith("Error: No such file: ") and line.endswith("(run 1)")
+
+
+def one_line_error(result) -> str:
+    """The run failed as the README promises: one `Error: ...` line, non-zero, no traceback."""
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def run_ats(data_dir, csv_path, *more):
+    return tc(data_dir, "connectors", "run", "ats-csv", "--account", "1", "--set",
+              f"file={csv_path}", *more, ok=False)
+
+
+def test_a_file_that_cannot_be_imported_is_one_error_line_with_the_run_id(tmp_path):
+    tc(tmp_path, "accounts", "create", "Acme")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "folder.csv").mkdir()
+    (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 40)
+    (tmp_path / "book.xlsx").write_bytes(b"PK\x03\x04" + bytes(500))
+    (tmp_path / "loop.csv").symlink_to(tmp_path / "loop.csv")
+    (tmp_path / "names.csv").write_text("Candidate ID,Forename,Surname\nC1,Ann,Nowak\n")
+    expected = {
+        "absent.csv": "No such file",
+        "empty.csv": "is empty",
+        "folder.csv": "is a folder",
+        "binary.csv": "not a text (CSV) file",
+        "book.xlsx": "Excel workbook",
+        "loop.csv": "Cannot read",
+    }
+    for name, words in expected.items():
+        line = one_line_error(run_ats(tmp_path, tmp_path / name))
+        assert words in line, line
+        assert re.search(r"\(run \d+\)$", line), line
+    mapped = one_line_error(run_ats(tmp_path, tmp_path / "names.csv", "--set",
+                                    "mapping=employee_ref=Payroll No"))
+    assert "The mapping names column 'Payroll No', which the file does not have" in mapped
+
+
+def test_an_unreadable_file_is_one_error_line(tmp_path):
+    if os.geteuid() == 0:  # root reads anything: make it unreadable another way
+        target = tmp_path / "unreadable.csv"
+        target.mkdir()
+        (target / "x").write_text("")
+        target = tmp_path / "unreadable.csv" / "x" / "deeper.csv"
+    else:
+        target = tmp_path / "unreadable.csv"
+        target.write_text("Candidate ID,Forename,Surname\n")
+        target.chmod(0)
+    tc(tmp_path, "accounts", "create", "Acme")
+    line = one_line_error(run_ats(tmp_path, target))
+    assert str(target) in line
+
+
+def test_bad_account_and_bad_settings_are_one_error_line(tmp_path):
+    tc(tmp_path, "accounts", "create", "Acme")
+    csv_file = tmp_path / "ats.csv"
+    csv_file.write_text("Candidate ID,Forename,Surname\nC1,Ann,Nowak\n")
+    for args in (["--account", "99", "--set", f"file={csv_file}"],
+                 ["--account", "x"],
+                 ["--account", "1", "--set", f"file={csv_file}", "--set", "date_format=YMD"],
+                 ["--account", "1", "--set", "=x"],
+                 ["--account", "1", "--set", f"file={csv_file}", "--set",
+                  "deactivate_missing=perhaps"]):
+        one_line_error(tc(tmp_path, "connectors", "run", "ats-csv", *args, ok=False))
+
+
+RAISING = '''
+from plugins import Connector, Setting, hookimpl
+
+
+class Raising(Connector):
+    id = "raising"
+    name = "Raising"
+    kind = "ats"
+    version = "0.1.0"
+    capabilities = frozenset({"import_workers"})
+    settings = (Setting("how", "How", default="runtime"),)
+
+    def run(self, context):
+        how = context.settings["how"]
+        if how == "exit":
+            raise SystemExit(0)
+        if how == "keyerror":
+            return {}["missing"]
+        raise RuntimeError("licence server unreachable\\nsecond line\\x1b[31m")
+
+
+@hookimpl
+def register_connectors(register):
+    register(Raising())
+'''
+
+
+def test_a_connector_that_raises_fails_its_run_in_one_line_without_a_traceback(tmp_path):
+    site = tmp_path / "site"
+    (site / "raising_plugin-0.1.0.dist-info").mkdir(parents=True)
+    (site / "raising_plugin.py").write_text(RAISING)
+    (site / "raising_plugin-0.1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: raising-plugin\nVersion: 0.1.0\n")
+    (site / "raising_plugin-0.1.0.dist-info" / "entry_points.txt").write_text(
+        "[tempclock]\nraising = raising_plugin\n")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    tc(tmp_path, "accounts", "create", "Acme", env=env)
+    for how, words in (("runtime", "RuntimeError: licence server unreachable second line"),
+                       ("exit", "SystemExit: 0"), ("keyerror", "KeyError: 'missing'")):
+        result = tc(tmp_path, "connectors", "run", "raising", "--account", "1", "--set",
+                    f"how={how}", env=env, ok=False)
+        line = one_line_error(result)
+        assert words in line and "\x1b" not in line, line
+        as_json = tc(tmp_path, "connectors", "run", "raising", "--account", "1", "--set",
+                     f"how={how}", "--json", env=env, ok=False)
+        assert as_json.returncode == 1 and "Traceback" not in as_json.stderr
+        answer = json.loads(as_json.stdout)
+        assert answer["error"] is True and answer["code"] == "run_failed"
+        assert answer["run_id"] > 0
