@@ -289,71 +289,106 @@ def upsert_workers(account_id: int, items: Sequence[WorkerUpdate]) -> list[Upser
     Each item writes only the fields it sets; a new worker needs first and last name.
     A bad item comes back as an `error` outcome with its domain error and the others
     go ahead. Fires `worker_created` / `worker_updated` for each change.
+
+    Steps: clean the references → load the workers they name → plan each item's
+    change → save the changes and emit their events.
     """
     results: list[Upserted | None] = [None] * len(items)
-    known: set[tuple[type, int]] = set()
     with transaction():
-        planned: list[tuple[int, WorkerRow, str]] = []
-        fields_of: list[dict[str, Any]] = [set_fields(item) for item in items]
-        refs: list[str | None] = []
-        for n, fields in enumerate(fields_of):
-            try:
-                refs.append(clean_text(fields.get("employee_ref"), "employee_ref",
-                                       max_length=50, required=True))
-            except DomainError as error:
-                refs.append(None)
-                results[n] = Upserted("error", None, error)
-        existing: dict[str, WorkerRow] = {}
-        wanted = [ref for ref in refs if ref]
-        for start in range(0, len(wanted), IMPORT_BATCH):
-            chunk = wanted[start:start + IMPORT_BATCH]
-            for row in WorkerRow.select().where((WorkerRow.account == account_id)
-                                                & WorkerRow.employee_ref.in_(chunk)):
-                existing[row.employee_ref] = row
-        seen: dict[str, int] = {}
-        for n, (fields, ref) in enumerate(zip(fields_of, refs, strict=True)):
-            if results[n] is not None or ref is None:
-                continue
-            try:
-                if ref in seen:
-                    raise Conflict(f"Employee reference {ref!r} appears twice in this import",
-                                   code="duplicate_employee_ref")
-                seen[ref] = n
-                columns = _columns(account_id, {**fields, "employee_ref": ref}, known)
-                row = existing.get(ref)
-                if row is None:
-                    for name in ("first_name", "last_name"):
-                        require(columns.get(name), name)
-                    row = WorkerRow(account=account_id, **columns)
-                    _check(row)
-                    planned.append((n, row, "created"))
-                    continue
-                changed = False
-                for column, value in columns.items():
-                    attribute = f"{column}_id" if column in ("location", "department") else column
-                    if getattr(row, attribute) != value:
-                        setattr(row, column, value)
-                        changed = True
-                _check(row)
-                if changed:
-                    planned.append((n, row, "updated"))
-                else:
-                    results[n] = Upserted("unchanged", row.id, None)
-            except DomainError as error:
-                results[n] = Upserted("error", None, error)
-        now = utcnow()
-        for n, row, outcome in planned:
-            row.updated_at = now
-            save(row)
-            results[n] = Upserted(outcome, row.id, None)
-        ids = [row.id for _, row, _ in planned]
-        records: dict[int, Worker] = {}
-        for start in range(0, len(ids), IMPORT_BATCH):
-            for row in _query(account_id).where(WorkerRow.id.in_(ids[start:start + IMPORT_BATCH])):
-                records[row.id] = _record(row)
-        for _, row, outcome in planned:
-            emit(account_id, f"worker_{outcome}", records[row.id])
+        fields_of = [set_fields(item) for item in items]
+        refs = _clean_refs(fields_of, results)
+        existing = _workers_by_ref(account_id, [ref for ref in refs if ref])
+        planned = _plan_upserts(account_id, fields_of, refs, existing, results)
+        _save_planned(account_id, planned, results)
     return [result for result in results if result is not None]
+
+
+def _clean_refs(fields_of: list[dict[str, Any]],
+                results: list[Upserted | None]) -> list[str | None]:
+    """Each item's employee reference, or None with its error recorded in `results`."""
+    refs: list[str | None] = []
+    for n, fields in enumerate(fields_of):
+        try:
+            refs.append(clean_text(fields.get("employee_ref"), "employee_ref",
+                                   max_length=50, required=True))
+        except DomainError as error:
+            refs.append(None)
+            results[n] = Upserted("error", None, error)
+    return refs
+
+
+def _workers_by_ref(account_id: int, refs: list[str]) -> dict[str, WorkerRow]:
+    """The account's workers with these references, read in chunks of `IMPORT_BATCH`."""
+    existing: dict[str, WorkerRow] = {}
+    for start in range(0, len(refs), IMPORT_BATCH):
+        chunk = refs[start:start + IMPORT_BATCH]
+        for row in WorkerRow.select().where((WorkerRow.account == account_id)
+                                            & WorkerRow.employee_ref.in_(chunk)):
+            existing[row.employee_ref] = row
+    return existing
+
+
+def _plan_upserts(account_id: int, fields_of: list[dict[str, Any]], refs: list[str | None],
+                  existing: dict[str, WorkerRow],
+                  results: list[Upserted | None]) -> list[tuple[int, WorkerRow, str]]:
+    """(item index, row, "created" | "updated") for each change; other outcomes go to results."""
+    planned: list[tuple[int, WorkerRow, str]] = []
+    known: set[tuple[type, int]] = set()
+    seen: set[str] = set()
+    for n, (fields, ref) in enumerate(zip(fields_of, refs, strict=True)):
+        if results[n] is not None or ref is None:
+            continue
+        try:
+            if ref in seen:
+                raise Conflict(f"Employee reference {ref!r} appears twice in this import",
+                               code="duplicate_employee_ref")
+            seen.add(ref)
+            columns = _columns(account_id, {**fields, "employee_ref": ref}, known)
+            row, outcome = _apply_columns(account_id, existing.get(ref), columns)
+        except DomainError as error:
+            results[n] = Upserted("error", None, error)
+            continue
+        if outcome == "unchanged":
+            results[n] = Upserted(outcome, row.id, None)
+        else:
+            planned.append((n, row, outcome))
+    return planned
+
+
+def _apply_columns(account_id: int, row: WorkerRow | None,
+                   columns: dict[str, Any]) -> tuple[WorkerRow, str]:
+    """A new row, or `row` with `columns` set, and whether it was created, updated or unchanged."""
+    if row is None:
+        for name in ("first_name", "last_name"):
+            require(columns.get(name), name)
+        row = WorkerRow(account=account_id, **columns)
+        _check(row)
+        return row, "created"
+    changed = False
+    for column, value in columns.items():
+        attribute = f"{column}_id" if column in ("location", "department") else column
+        if getattr(row, attribute) != value:
+            setattr(row, column, value)
+            changed = True
+    _check(row)
+    return row, "updated" if changed else "unchanged"
+
+
+def _save_planned(account_id: int, planned: list[tuple[int, WorkerRow, str]],
+                  results: list[Upserted | None]) -> None:
+    """Save the planned rows, then emit one event per change with the worker as it now is."""
+    now = utcnow()
+    for n, row, outcome in planned:
+        row.updated_at = now
+        save(row)
+        results[n] = Upserted(outcome, row.id, None)
+    ids = [row.id for _, row, _ in planned]
+    records: dict[int, Worker] = {}
+    for start in range(0, len(ids), IMPORT_BATCH):
+        for row in _query(account_id).where(WorkerRow.id.in_(ids[start:start + IMPORT_BATCH])):
+            records[row.id] = _record(row)
+    for _, row, outcome in planned:
+        emit(account_id, f"worker_{outcome}", records[row.id])
 
 
 def upsert_worker(account_id: int, data: WorkerUpdate) -> tuple[str, Worker]:
