@@ -83,7 +83,7 @@ def test_installed_connectors_and_a_plugin_that_failed_to_load_are_shown(
     assert {"ATS import (CSV)", "Payroll export (CSV)", "CRM push", "Slow sync"} == set(names)
     row = names.index("ATS import (CSV)")
     assert [panel.model.data(panel.model.index(row, c)) for c in range(6)][1:] == [
-        "ATS", "1.0.0", f"tempclock {plugins.connectors['ats-csv'].package_version}",
+        "ATS", "1.1.0", f"tempclock {plugins.connectors['ats-csv'].package_version}",
         "Imports workers", "Off"]
     assert "plugin ats_csv" in panel.meta_label.text()
 
