@@ -587,7 +587,8 @@ def _settings_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
 
 @store_command(connectors, "run")
 @click.argument("name")
-@click.option("--account", "account_id", type=int, required=True, help="The account to run for.")
+@click.option("--account", "account_id", type=click.IntRange(1, 2**63 - 1), required=True,
+              help="The account to run for.")
 @click.option("--set", "pairs", multiple=True, metavar="NAME=VALUE",
               help="A setting for this run (repeatable); saved settings fill the rest.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")

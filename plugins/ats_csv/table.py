@@ -25,11 +25,14 @@ from pathlib import Path
 
 MAX_BYTES = 256 * 1024 * 1024  # far above any ATS export; stops a wrong file filling memory
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-BYTE_ORDER_MARKS = (  # (mark, codec, name); UTF-8 first: its mark is the longest prefix test
+BYTE_ORDER_MARKS = (  # (mark, codec, name); UTF-32 before UTF-16, whose LE mark it starts with
     (codecs.BOM_UTF8, "utf-8", "UTF-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32 LE"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32 BE"),
     (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16 LE"),
     (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16 BE"),
 )
+UTF16_SAMPLE = 4096  # bytes looked at to recognise UTF-16 written without a byte-order mark
 WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx (zip), .xls (OLE)
 # Bytes the decoder could not read become lone surrogates (the "surrogateescape" handler).
 _UNDECODED = re.compile("[\udc80-\udcff]")
@@ -130,7 +133,7 @@ def decode(raw: bytes) -> Decoded:
             decoded = _decode_marked(raw[len(mark):], codec, name)
             break
     else:
-        decoded = _decode_unmarked(raw)
+        decoded = _decode_utf16_unmarked(raw) or _decode_unmarked(raw)
     if "\x00" in decoded.text:
         raise ValueError("This is not a text (CSV) file: it contains NUL bytes")
     return decoded
@@ -145,6 +148,16 @@ def _decode_marked(raw: bytes, codec: str, name: str) -> Decoded:
     except UnicodeDecodeError as error:
         raise ValueError(f"The file is marked as {name} but byte {error.start} is not valid "
                          f"{name}; save it again from Excel") from None
+
+
+def _decode_utf16_unmarked(raw: bytes) -> Decoded | None:
+    """UTF-16 without a mark: mostly-Latin text has a NUL in (nearly) every other byte only."""
+    sample = raw[:UTF16_SAMPLE] if len(raw) % 2 == 0 else b""
+    for codec, name, high, low in (("utf-16-le", "UTF-16 LE", sample[1::2], sample[::2]),
+                                   ("utf-16-be", "UTF-16 BE", sample[::2], sample[1::2])):
+        if sample and high.count(0) >= 0.7 * len(high) and low.count(0) <= 0.05 * len(low):
+            return _decode_marked(raw, codec, name)
+    return None
 
 
 def _decode_unmarked(raw: bytes, *, cp1252_allowed: bool = True) -> Decoded:
@@ -181,7 +194,10 @@ def detect_dialect(text: str, known_header: Callable[[str], bool]) -> Dialect:
         header = lines.readline()
 
     def score(delimiter: str) -> tuple[int, int]:
-        cells = next(csv.reader([header.rstrip("\r\n")], delimiter=delimiter), [])
+        try:
+            cells = next(csv.reader([header.rstrip("\r\n")], delimiter=delimiter), [])
+        except csv.Error:  # parse_rows reports it with its line
+            return (0, 0)
         return (sum(1 for cell in cells if known_header(cell)),
                 sum(1 for cell in cells if cell.strip()))
 
@@ -214,8 +230,8 @@ def parse_rows(decoded: Decoded, dialect: Dialect) -> tuple[list[str], list[Row]
             else:
                 rows.append(Row(start, cells, undecodable))
     except csv.Error as error:
-        raise ValueError(f"line {last_line + 1}: {error}: the file's quoting is broken, "
-                         "nothing was imported") from None
+        raise ValueError(f"line {last_line + 1} cannot be read as CSV ({error}; is a quote "
+                         "left open?): nothing was imported") from None
     if headers is None:
         raise ValueError("The file has no header line")
     return headers, rows

@@ -98,6 +98,10 @@ def test_a_file_that_cannot_be_imported_is_one_error_line_with_the_run_id(tmp_pa
     (tmp_path / "book.xlsx").write_bytes(b"PK\x03\x04" + bytes(500))
     (tmp_path / "loop.csv").symlink_to(tmp_path / "loop.csv")
     (tmp_path / "names.csv").write_text("Candidate ID,Forename,Surname\nC1,Ann,Nowak\n")
+    (tmp_path / "open-quote.csv").write_text('Candidate ID,Forename,Surname\nC1,"Ann,N\nC2,B,S\n')
+    (tmp_path / "one-long-line.csv").write_text("x" * 200_000)
+    (tmp_path / "sep-only.csv").write_text("sep=;\r\n")
+    os.mkfifo(tmp_path / "pipe.csv")
     expected = {
         "absent.csv": "No such file",
         "empty.csv": "is empty",
@@ -105,6 +109,10 @@ def test_a_file_that_cannot_be_imported_is_one_error_line_with_the_run_id(tmp_pa
         "binary.csv": "not a text (CSV) file",
         "book.xlsx": "Excel workbook",
         "loop.csv": "Cannot read",
+        "open-quote.csv": "line 2 cannot be read as CSV (unexpected end of data",
+        "one-long-line.csv": "line 1 cannot be read as CSV (field larger than field limit",
+        "sep-only.csv": "no header line",
+        "pipe.csv": "is not a regular file",
     }
     for name, words in expected.items():
         line = one_line_error(run_ats(tmp_path, tmp_path / name))
@@ -135,6 +143,7 @@ def test_bad_account_and_bad_settings_are_one_error_line(tmp_path):
     csv_file = tmp_path / "ats.csv"
     csv_file.write_text("Candidate ID,Forename,Surname\nC1,Ann,Nowak\n")
     for args in (["--account", "99", "--set", f"file={csv_file}"],
+                 ["--account", "99999999999999999999", "--set", f"file={csv_file}"],
                  ["--account", "x"],
                  ["--account", "1", "--set", f"file={csv_file}", "--set", "date_format=YMD"],
                  ["--account", "1", "--set", "=x"],
