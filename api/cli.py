@@ -602,7 +602,7 @@ def connectors_run(name: str, account_id: int, pairs: tuple[str, ...], dry_run: 
     from api.services import connectors as svc
 
     overrides = _settings_pairs(pairs)
-    logging.getLogger(svc.log.name).addHandler(logging.NullHandler())  # the record keeps it
+    logging.getLogger("tempclock").addHandler(logging.NullHandler())  # the run record keeps it
     host = _plugin_host()
     try:
         try:
@@ -634,14 +634,14 @@ def _run_summary(connector_name: str, run: Any) -> str:
 
 
 class _Progress:
-    """A click progress bar on stderr that appears once a run reports its size."""
+    """A click progress bar on stderr that appears once a run reports its size (on a terminal)."""
 
     def __init__(self) -> None:
         self._bar = None
         self._done = 0
 
     def update(self, done: int, total: int | None, message: str) -> None:
-        if self._bar is None and total:
+        if self._bar is None and total and sys.stderr.isatty():
             self._bar = click.progressbar(length=total, label="Working", file=sys.stderr)
             self._bar.__enter__()
         if self._bar is not None:

@@ -249,3 +249,11 @@ def test_a_header_only_file_deactivates_nobody(account, tmp_path):
     result = run(account, export(tmp_path, FULL.encode(), "b.csv"), deactivate_missing=True)
     assert everyone(account)["E1"].active
     assert any(re.search("deactivation skipped", line, re.I) for line in result.log)
+
+
+def test_a_failed_run_says_why_in_words_and_keeps_the_traceback_in_its_record(account, tmp_path):
+    result = run(account, str(tmp_path / "absent.csv"))
+    assert result.status == "failed"
+    assert result.message == f"No such file: {tmp_path / 'absent.csv'}"
+    assert "Traceback" in result.traceback and "ValueError" in result.traceback
+    assert connectors.list_runs(account.id)[0].traceback == result.traceback

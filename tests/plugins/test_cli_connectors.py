@@ -165,6 +165,8 @@ class Raising(Connector):
     settings = (Setting("how", "How", default="runtime"),)
 
     def run(self, context):
+        context.progress(1, 10, "first of ten")
+        context.log("about to fail", level="warning")
         how = context.settings["how"]
         if how == "exit":
             raise SystemExit(0)
@@ -177,16 +179,25 @@ class Raising(Connector):
 def register_connectors(register):
     register(Raising())
 '''
+BROKEN = '''
+from plugins import hookimpl
+
+
+@hookimpl
+def register_connectors(register):
+    raise RuntimeError("this plugin is broken too")
+'''
 
 
 def test_a_connector_that_raises_fails_its_run_in_one_line_without_a_traceback(tmp_path):
     site = tmp_path / "site"
     (site / "raising_plugin-0.1.0.dist-info").mkdir(parents=True)
     (site / "raising_plugin.py").write_text(RAISING)
+    (site / "broken_plugin.py").write_text(BROKEN)  # its warning must not reach stderr either
     (site / "raising_plugin-0.1.0.dist-info" / "METADATA").write_text(
         "Metadata-Version: 2.1\nName: raising-plugin\nVersion: 0.1.0\n")
     (site / "raising_plugin-0.1.0.dist-info" / "entry_points.txt").write_text(
-        "[tempclock]\nraising = raising_plugin\n")
+        "[tempclock]\nraising = raising_plugin\nbroken = broken_plugin\n")
     env = {**os.environ, "PYTHONPATH": str(site)}
     tc(tmp_path, "accounts", "create", "Acme", env=env)
     for how, words in (("runtime", "RuntimeError: licence server unreachable second line"),
@@ -201,3 +212,17 @@ def test_a_connector_that_raises_fails_its_run_in_one_line_without_a_traceback(t
         answer = json.loads(as_json.stdout)
         assert answer["error"] is True and answer["code"] == "run_failed"
         assert answer["run_id"] > 0
+
+
+def test_a_run_that_skips_deactivation_says_so_on_the_terminal(tmp_path):
+    tc(tmp_path, "accounts", "create", "Acme")
+    first = tmp_path / "first.csv"
+    first.write_text("Candidate ID,Forename,Surname\nC1,Ann,Nowak\nC2,Bob,Smith\n")
+    tc(tmp_path, "connectors", "run", "ats-csv", "--account", "1", "--set", f"file={first}")
+    second = tmp_path / "second.csv"
+    second.write_text("Candidate ID,Forename,Surname\nC1,Ann,Nowak\nC3,,Jones\n")
+    result = tc(tmp_path, "connectors", "run", "ats-csv", "--account", "1", "--set",
+                f"file={second}", "--set", "deactivate_missing=yes")
+    assert "line 3: first name is empty" in result.stdout
+    assert "Deactivation skipped: 1 row has errors" in result.stdout
+    assert "deactivated" not in result.stdout.replace("Deactivation skipped", "")
