@@ -12,7 +12,7 @@ good rows are imported. A dry run reports what would change and writes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,21 +30,9 @@ REPORT_DEACTIVATIONS = 100  # likewise for workers deactivated as missing
 BATCH = 500  # rows written together
 
 
-@dataclass
-class Imported:
-    """What a run learnt from the file's rows, for the steps after the import."""
-
-    present: dict[str, int] = field(default_factory=dict)  # every employee ref → first line
-    errors: int = 0  # rows reported as not imported
-    reported: int = 0  # changes listed in the log so far
-
-    def reject(self, context: ConnectorContext, line: int, reason: str) -> None:
-        """Report a row that was not imported."""
-        context.row_error(line, reason)
-        self.errors += 1
-
-
 class AtsCsvImport(Connector):
+    """Creates and updates an account's workers from an ATS's CSV export."""
+
     id = "ats-csv"
     name = "ATS import (CSV)"
     kind = "ats"
@@ -82,9 +70,10 @@ class AtsCsvImport(Connector):
         table = read_table(path, header_recogniser(mapping))
         columns = match_columns(table.headers, mapping)
         log_what_was_read(context, path, table, columns)
-        imported = import_rows(context, table, columns)
+        rows = RowImport(context, table, columns)
+        rows.run()
         if settings["deactivate_missing"]:
-            deactivate_missing(context, imported)
+            deactivate_missing(context, rows.present, rows.errors)
         context.progress(len(table.rows), len(table.rows), "done")
 
 
@@ -99,79 +88,90 @@ def log_what_was_read(context: ConnectorContext, path: Path, table: Table,
         context.log("columns not imported: " + ", ".join(map(repr, columns.ignored)))
 
 
-def import_rows(context: ConnectorContext, table: Table, columns: ColumnMatch) -> Imported:
-    """Parse every row and write the good ones in batches; bad rows are reported by line."""
-    reader = RowReader(context, columns.fields)
-    imported = Imported()
-    batch: list[tuple[int, dict[str, Any]]] = []
-    for done, row in enumerate(table.rows, start=1):
-        fields = parse_row(context, reader, row, imported, table)
-        if fields is not None:
-            batch.append((row.line, fields))
-        if len(batch) >= BATCH or done == len(table.rows):
-            context.check_cancelled()
-            write_batch(context, batch, imported)
-            batch = []
-            context.progress(done, len(table.rows), f"line {row.line}")
-    context.count("rows", len(table.rows))
-    return imported
+class RowImport:
+    """One run's rows: parse each, write them in batches, remember every reference seen.
 
-
-def parse_row(context: ConnectorContext, reader: RowReader, row: Row, imported: Imported,
-              table: Table) -> dict[str, Any] | None:
-    """The worker fields of one row, or None when the row is reported as not imported.
-
-    Its employee reference counts as present in the file whatever happens to the
-    row, so a rejected row never makes its worker look "missing".
+    A connector object is shared by every account, so a run's state lives here.
     """
-    ref = reader.cell(row.cells, "employee_ref")
-    if ref and not undecoded_cell(ref):
-        if ref in imported.present:
-            imported.reject(context, row.line, f"employee reference {ref!r} already appears "
-                                               f"on line {imported.present[ref]}")
-            return None
-        imported.present[ref] = row.line
-    if row.undecodable:
-        imported.reject(context, row.line, f"not valid {table.decoded.encoding} (a character "
-                                           "saved in another encoding?): row not imported")
-        return None
-    try:
-        return reader.worker_fields(row.cells)
-    except ValueError as error:
-        imported.reject(context, row.line, str(error))
-        return None
+
+    def __init__(self, context: ConnectorContext, table: Table, columns: ColumnMatch) -> None:
+        self.context = context
+        self.table = table
+        self.reader = RowReader(context, columns.fields)
+        self.present: dict[str, int] = {}  # every employee reference in the file → first line
+        self.errors = 0  # rows reported as not imported
+        self.listed = 0  # changes listed in the log so far
+
+    def run(self) -> None:
+        """Parse every row and write the good ones in batches; bad rows are reported by line."""
+        rows = self.table.rows
+        batch: list[tuple[int, dict[str, Any]]] = []
+        for done, row in enumerate(rows, start=1):
+            fields = self.parse(row)
+            if fields is not None:
+                batch.append((row.line, fields))
+            if len(batch) >= BATCH or done == len(rows):
+                self.context.check_cancelled()
+                self.write(batch)
+                batch = []
+                self.context.progress(done, len(rows), f"line {row.line}")
+        self.context.count("rows", len(rows))
+
+    def parse(self, row: Row) -> dict[str, Any] | None:
+        """The worker fields of one row, or None when the row is reported as not imported.
+
+        Its employee reference counts as present in the file whatever happens to the
+        row, so a rejected row never makes its worker look "missing".
+        """
+        ref = self.reader.cell(row.cells, "employee_ref")
+        if ref and not undecoded_cell(ref):
+            if ref in self.present:
+                return self.reject(row.line, f"employee reference {ref!r} already appears on "
+                                             f"line {self.present[ref]}")
+            self.present[ref] = row.line
+        if row.undecodable:
+            return self.reject(row.line, f"not valid {self.table.decoded.encoding} (a character "
+                                         "saved in another encoding?): row not imported")
+        try:
+            return self.reader.worker_fields(row.cells)
+        except ValueError as error:
+            return self.reject(row.line, str(error))
+
+    def write(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        """Upsert a batch of workers; count each outcome and list the first changes in the log."""
+        if not batch:
+            return
+        results = self.context.upsert_workers([fields for _, fields in batch])
+        verb = "would be " if self.context.dry_run else ""
+        for (line, fields), (outcome, error) in zip(batch, results, strict=True):
+            if error is not None:
+                self.reject(line, error)
+                continue
+            self.context.count(outcome)
+            if outcome != "unchanged" and self.listed < REPORT_CHANGES:
+                self.listed += 1
+                self.context.log(f"line {line}: {fields['employee_ref']} {fields['first_name']} "
+                                 f"{fields['last_name']} {verb}{outcome}")
+
+    def reject(self, line: int, reason: str) -> None:
+        """Report a row that is not imported."""
+        self.context.row_error(line, reason)
+        self.errors += 1
 
 
-def write_batch(context: ConnectorContext, batch: list[tuple[int, dict[str, Any]]],
-                imported: Imported) -> None:
-    """Upsert a batch of workers; count each outcome and list the first changes in the log."""
-    if not batch:
-        return
-    results = context.upsert_workers([fields for _, fields in batch])
-    for (line, fields), (outcome, error) in zip(batch, results, strict=True):
-        if error is not None:
-            imported.reject(context, line, error)
-            continue
-        context.count(outcome)
-        if outcome != "unchanged" and imported.reported < REPORT_CHANGES:
-            imported.reported += 1
-            verb = "would be " if context.dry_run else ""
-            context.log(f"line {line}: {fields['employee_ref']} {fields['first_name']} "
-                        f"{fields['last_name']} {verb}{outcome}")
-
-
-def deactivate_missing(context: ConnectorContext, imported: Imported) -> None:
+def deactivate_missing(context: ConnectorContext, present: Mapping[str, int],
+                       errors: int) -> None:
     """Set inactive every active worker whose employee reference is nowhere in the file.
 
     Skipped, with the reason in the log, when the file has no rows, or has rows
     with errors and the admin has not chosen to deactivate despite errors.
     """
-    reason = deactivation_refused(context, imported)
+    reason = deactivation_refused(context, present, errors)
     if reason:
         context.log(f"Deactivation skipped: {reason}", level="warning")
         return
     missing = [worker for worker in context.workers(active=True)
-               if worker.get("employee_ref") and worker["employee_ref"] not in imported.present]
+               if worker.get("employee_ref") and worker["employee_ref"] not in present]
     context.check_cancelled()
     verb = "would be deactivated" if context.dry_run else "deactivated"
     for start in range(0, len(missing), BATCH):
@@ -191,12 +191,13 @@ def deactivate_missing(context: ConnectorContext, imported: Imported) -> None:
         context.log(f"... and {len(missing) - REPORT_DEACTIVATIONS} more {verb}")
 
 
-def deactivation_refused(context: ConnectorContext, imported: Imported) -> str | None:
+def deactivation_refused(context: ConnectorContext, present: Mapping[str, int],
+                         errors: int) -> str | None:
     """Why deactivating the missing would be unsafe for this file, or None."""
-    if not imported.present:
+    if not present:
         return "the file has no rows with an employee reference (an empty export?)"
-    if imported.errors and not context.settings["deactivate_despite_errors"]:
-        rows = "1 row has" if imported.errors == 1 else f"{imported.errors} rows have"
+    if errors and not context.settings["deactivate_despite_errors"]:
+        rows = "1 row has" if errors == 1 else f"{errors} rows have"
         return (f"{rows} errors, so the file may be incomplete; fix them, or set "
                 "\"Deactivate even if some rows have errors\"")
     return None
