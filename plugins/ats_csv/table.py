@@ -120,9 +120,10 @@ def read_file(path: Path) -> bytes:
 
 
 def decode(raw: bytes) -> Decoded:
-    """The file's text: a byte-order mark decides; else strict UTF-8; else Windows-1252.
+    """The file's text: a byte-order mark decides; else UTF-16 if it looks so; else UTF-8;
+    else Windows-1252.
 
-    Only when strict UTF-8 fails is the file looked at line by line (see
+    Only when strict UTF-8 fails is the file looked at more closely (see
     `_decode_unmarked`), so a clean file costs one decode.
     """
     if raw.startswith(WORKBOOK_SIGNATURES):
@@ -143,10 +144,14 @@ def _decode_marked(raw: bytes, codec: str, name: str) -> Decoded:
     if codec == "utf-8":
         unmarked = _decode_unmarked(raw, cp1252_allowed=False)
         return Decoded(unmarked.text, name, byte_order_mark=True, damaged=unmarked.damaged)
+    return _decode_strictly(raw, codec, name, byte_order_mark=True)
+
+
+def _decode_strictly(raw: bytes, codec: str, name: str, *, byte_order_mark: bool) -> Decoded:
     try:
-        return Decoded(raw.decode(codec), name, byte_order_mark=True)
+        return Decoded(raw.decode(codec), name, byte_order_mark=byte_order_mark)
     except UnicodeDecodeError as error:
-        raise ValueError(f"The file is marked as {name} but byte {error.start} is not valid "
+        raise ValueError(f"The file reads as {name} but byte {error.start} is not valid "
                          f"{name}; save it again from Excel") from None
 
 
@@ -156,7 +161,7 @@ def _decode_utf16_unmarked(raw: bytes) -> Decoded | None:
     for codec, name, high, low in (("utf-16-le", "UTF-16 LE", sample[1::2], sample[::2]),
                                    ("utf-16-be", "UTF-16 BE", sample[::2], sample[1::2])):
         if sample and high.count(0) >= 0.7 * len(high) and low.count(0) <= 0.05 * len(low):
-            return _decode_marked(raw, codec, name)
+            return _decode_strictly(raw, codec, name, byte_order_mark=False)
     return None
 
 

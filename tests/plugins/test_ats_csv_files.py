@@ -257,3 +257,17 @@ def test_a_failed_run_says_why_in_words_and_keeps_the_traceback_in_its_record(ac
     assert result.message == f"No such file: {tmp_path / 'absent.csv'}"
     assert "Traceback" in result.traceback and "ValueError" in result.traceback
     assert connectors.list_runs(account.id)[0].traceback == result.traceback
+
+
+def test_a_file_marked_as_utf16_that_is_not_is_refused_in_words(account, tmp_path):
+    data = ("\ufeff" + joined("\t", "\r\n")).encode("utf-16-le") + b"\x00"
+    result = run(account, export(tmp_path, data))
+    assert result.status == "failed"
+    assert result.message.startswith("The file reads as UTF-16 LE but byte ")
+    assert everyone(account) == {}
+
+
+def test_the_run_log_names_the_encoding_and_its_byte_order_mark(account, tmp_path):
+    result = run(account, export(tmp_path, ("\ufeff" + joined("\t", "\r\n")).encode("utf-16")))
+    assert any("encoding: UTF-16 LE with byte-order mark; delimiter: tab" in line
+               for line in result.log)
