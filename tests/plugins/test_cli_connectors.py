@@ -59,12 +59,14 @@ def test_bad_requests_are_one_line_errors(tmp_path):
     tc(tmp_path, "accounts", "create", "Acme")
     unknown = tc(tmp_path, "connectors", "run", "nope", "--account", "1", ok=False)
     assert unknown.returncode == 1
-    assert unknown.stderr.strip().startswith("Error: No connector 'nope' (installed: ")
+    assert one_line_error(unknown).startswith("Error: No connector 'nope' (installed: ")
     missing = tc(tmp_path, "connectors", "run", "ats-csv", "--account", "1", ok=False)
     assert missing.stderr.strip() == "Error: CSV file is required"
     bad_set = tc(tmp_path, "connectors", "run", "ats-csv", "--account", "1", "--set", "file",
                  ok=False)
-    assert "write NAME=VALUE" in bad_set.stderr
+    assert "write NAME=VALUE" in one_line_error(bad_set)
+    events_only = tc(tmp_path, "connectors", "run", "crm-push", "--account", "1", ok=False)
+    assert "only receives events" in one_line_error(events_only)
 
 
 def test_a_failed_run_exits_non_zero_with_its_reason(tmp_path):
