@@ -110,7 +110,9 @@ class Connector:
 
         Report progress with `context.progress`, count what happened with
         `context.count`, report a bad input row with `context.row_error` and carry on;
-        call `context.check_cancelled()` between units of work. Raise to fail the run.
+        tell the admin what they must check with `context.needs_attention`; write files
+        with `context.write_csv`; call `context.check_cancelled()` between units of
+        work. Raise to fail the run.
         """
         raise NotImplementedError(f"connector {self.id!r} does not implement run()")
 
