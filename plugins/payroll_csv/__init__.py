@@ -297,9 +297,10 @@ def report_not_paid(context: ConnectorContext, period: PeriodTime, first: dt.dat
     context.count("excluded_entries", len(period.not_paid) - period.still_open)
     if not period.not_paid:
         return
+    many = len(period.not_paid) != 1
     context.log(f"The export for {first} to {last} is incomplete: {len(period.not_paid):,} "
-                f"entries are not paid ({period.still_open:,} still clocked in)",
-                level="warning")
+                f"{'entries are' if many else 'entry is'} not paid "
+                f"({period.still_open:,} still clocked in)", level="warning")
     for item in sorted(period.not_paid, key=NotPaid.sort_key):
         context.needs_attention(item.message(period.paid_statuses))
 
