@@ -150,6 +150,10 @@ def _plain(record: msgspec.Struct) -> dict[str, Any]:
     return msgspec.to_builtins(record, builtin_types=(dt.datetime, dt.date))
 
 
+def _rows(n: int) -> str:
+    return f"{n:,} row{'' if n == 1 else 's'}"
+
+
 class AccountContext:
     """A connector's view of one account for one run (implements `plugins.ConnectorContext`).
 
@@ -327,11 +331,10 @@ class AccountContext:
                   rows: Iterable[Sequence[Any]]) -> Path:
         path = Path(self.export_dir, Path(name).expanduser())
         if self.dry_run:
-            self.log(f"Dry run: would write {sum(1 for _ in rows):,} rows to {path}")
+            self.log(f"Dry run: would write {_rows(sum(1 for _ in rows))} to {path}")
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
-        written = write_csv(path, header, rows)
-        self.log(f"Wrote {written:,} rows to {path}")
+        self.log(f"Wrote {_rows(write_csv(path, header, rows))} to {path}")
         return path
 
     # reporting

@@ -99,7 +99,12 @@ def worked_seconds(entry: dict[str, Any]) -> tuple[int, int]:
     clock_out = entry["clock_out"]
     breaks = sum(int(((b["end"] or clock_out) - b["start"]).total_seconds())
                  for b in entry["breaks"])
+    if round(breaks / 60) != entry["break_minutes"]:  # a break known only by its length
+        breaks = entry["break_minutes"] * 60
     return int((clock_out - entry["clock_in"]).total_seconds()) - breaks, breaks
+
+
+LineKey = tuple[int, dt.date, str, str]  # worker id, date, cost code, department
 
 
 def _hours(minutes: int) -> str:
@@ -124,8 +129,8 @@ class DailyLine:
     worked_seconds: int = 0
     minutes: int = 0  # the worked time once rounded (set by `PayrollTotals.of`)
 
-    @classmethod
-    def key(cls, entry: dict[str, Any]) -> tuple[int, dt.date, str, str]:
+    @staticmethod
+    def key(entry: dict[str, Any]) -> LineKey:
         """Which line an entry belongs to."""
         return (entry["worker_id"], entry["work_date"], entry["cost_code"] or "",
                 entry["department"] or "")
@@ -182,7 +187,7 @@ class NotPaid:
                     "clocked out, so not paid")
         return (f"{who} at {entry['location_name']}: {clock_in} to "
                 f"{local_time(entry['clock_out'], self.tz)} is {entry['status']}, so not paid "
-                f"(this export pays {' and '.join(paid)} time)")
+                f"(this export pays {' and '.join(paid) or 'no'} time)")
 
     def sort_key(self) -> tuple[str, dt.datetime]:
         return (self.entry["worker_name"], self.entry["clock_in"])
@@ -193,7 +198,7 @@ class PeriodTime:
     """A pay period's entries: the paid ones as daily lines, the others set aside."""
 
     paid_statuses: tuple[str, ...]
-    lines: dict[tuple, DailyLine] = field(default_factory=dict)
+    lines: dict[LineKey, DailyLine] = field(default_factory=dict)
     not_paid: list[NotPaid] = field(default_factory=list)
     paid_entries: int = 0
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from plugins import safe_cell, write_csv
+from api.services import connectors
+from plugins import Connector, safe_cell, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -151,3 +152,33 @@ def test_no_module_writes_csv_except_through_the_shared_writer():
                  for line in _csv_writer_calls(path.read_text(encoding="utf-8"))]
     assert offenders == [], ("write CSV with plugins.write_csv (or context.write_csv), which "
                              f"makes cells spreadsheet-safe; found csv writers at {offenders}")
+
+
+# --- through a connector's context -----------------------------------------------------------
+
+
+class Roster(Connector):
+    """Writes the account's workers to a CSV file through its context."""
+
+    id = "roster-csv"
+    name = "Roster"
+    kind = "payroll"
+    capabilities = frozenset({"export_timesheets"})
+
+    def run(self, context):
+        rows = ([w["employee_ref"], f"{w['first_name']} {w['last_name']}", -1.5]
+                for w in context.workers())
+        context.log(str(context.write_csv("rosters/roster.csv", ["ref", "name", "hours"], rows)))
+
+
+def test_a_connector_writes_spreadsheet_safe_csv_under_its_export_folder(account, make_worker,
+                                                                         tmp_path):
+    make_worker(account.id, "@SUM(A1)", "Nowak", employee_ref="=1+1")
+    dry = connectors.run_connector(account.id, Roster(), dry_run=True, export_dir=tmp_path)
+    assert dry.status == "succeeded" and not (tmp_path / "rosters").exists()
+    assert f"info: Dry run: would write 1 row to {tmp_path / 'rosters' / 'roster.csv'}" in dry.log
+    run = connectors.run_connector(account.id, Roster(), export_dir=tmp_path)
+    assert f"info: Wrote 1 row to {tmp_path / 'rosters' / 'roster.csv'}" in run.log
+    with (tmp_path / "rosters" / "roster.csv").open(encoding="utf-8", newline="") as handle:
+        assert list(csv.reader(handle)) == [["ref", "name", "hours"],
+                                            ["'=1+1", "'@SUM(A1) Nowak", "-1.5"]]
