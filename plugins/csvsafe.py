@@ -28,6 +28,7 @@ __all__ = ["safe_cell", "write_csv"]
 
 # Blanks and invisible characters a spreadsheet or importer may drop before it looks.
 _IGNORABLE = r"\s\u00a0\u200b-\u200f\u2028-\u202f\u205f-\u2064\u3000\ufeff"
+_NUMBERS = (int, float, Decimal)
 _FORMULA = re.compile(rf"[{_IGNORABLE}]*[=+\-@\t\r\n\uff1d\uff0b\uff0d\uff20]")
 
 
@@ -37,14 +38,15 @@ def safe_cell(value: Any) -> Any:
     `None` is an empty cell; `int`, `float` and `Decimal` stay numbers; anything else
     is written as its text.
     """
-    if value is None:
-        return ""
-    if isinstance(value, int | float | Decimal):
-        return value
-    text = value if isinstance(value, str) else str(value)
-    if text and not text[0].isalnum() and _FORMULA.match(text):
-        return "'" + text
-    return text
+    if value.__class__ is not str:  # text first: it is most cells, and the only danger
+        if value is None:
+            return ""
+        if isinstance(value, _NUMBERS):
+            return value
+        value = str(value)
+    if value and not value[0].isalnum() and _FORMULA.match(value):
+        return "'" + value
+    return value
 
 
 def write_csv(path: str | os.PathLike[str], header: Sequence[Any],
@@ -63,9 +65,9 @@ def write_csv(path: str | os.PathLike[str], header: Sequence[Any],
     try:
         with part.open("w", newline="", encoding="utf-8") as handle:
             out = csv.writer(handle)
-            out.writerow([safe_cell(cell) for cell in header])
+            out.writerow(list(map(safe_cell, header)))
             for row in rows:
-                out.writerow([safe_cell(cell) for cell in row])
+                out.writerow(list(map(safe_cell, row)))
                 written += 1
             handle.flush()
             os.fsync(handle.fileno())

@@ -98,7 +98,7 @@ def worked_seconds(entry: dict[str, Any]) -> tuple[int, int]:
     """
     clock_out = entry["clock_out"]
     breaks = sum(int(((b["end"] or clock_out) - b["start"]).total_seconds())
-                 for b in entry["breaks"])
+                 for b in entry["breaks"]) if entry["breaks"] else 0
     if round(breaks / 60) != entry["break_minutes"]:  # a break known only by its length
         breaks = entry["break_minutes"] * 60
     return int((clock_out - entry["clock_in"]).total_seconds()) - breaks, breaks
@@ -109,6 +109,10 @@ LineKey = tuple[int, dt.date, str, str]  # worker id, date, cost code, departmen
 
 def _hours(minutes: int) -> str:
     return f"{minutes / 60:.2f}"
+
+
+def _hhmm(moment: dt.datetime) -> str:
+    return f"{moment.hour:02d}:{moment.minute:02d}"
 
 
 @dataclass(slots=True)
@@ -144,14 +148,14 @@ class DailyLine:
 
     def add(self, entry: dict[str, Any], tz: ZoneInfo) -> None:
         """Add a closed entry, its clock times read at its site (`tz`)."""
-        clock_in, clock_out = entry["clock_in"].astimezone(tz), entry["clock_out"].astimezone(tz)
+        clock_in, clock_out = entry["clock_in"], entry["clock_out"]
         worked, breaks = worked_seconds(entry)
         self.locations.add(entry["location_name"])
         self.entries += 1
         if self.first_in is None or clock_in < self.first_in:
-            self.first_in = clock_in
+            self.first_in = clock_in.astimezone(tz)
         if self.last_out is None or clock_out > self.last_out:
-            self.last_out = clock_out
+            self.last_out = clock_out.astimezone(tz)
         self.break_seconds += breaks
         self.worked_seconds += worked
 
@@ -165,7 +169,7 @@ class DailyLine:
     def row(self) -> list[Any]:
         return [self.employee_ref, self.worker, self.date.isoformat(), self.department,
                 self.cost_code, "; ".join(sorted(self.locations)), self.entries,
-                f"{self.first_in:%H:%M}", f"{self.last_out:%H:%M}", self.break_minutes,
+                _hhmm(self.first_in), _hhmm(self.last_out), self.break_minutes,
                 _hours(self.minutes)]
 
 
