@@ -227,7 +227,7 @@ class AccountContext:
     def time_entries(self, date_from: dt.date, date_to: dt.date, *,
                      statuses: Iterable[str] = ("completed", "approved")
                      ) -> Iterator[dict[str, Any]]:
-        wanted = set(statuses)
+        wanted = {statuses} if isinstance(statuses, str) else set(statuses)
         unknown = sorted(wanted - set(timesheets.STATUSES))
         if unknown:
             raise ValueError(f"Unknown entry status {unknown[0]!r}; "

@@ -198,6 +198,7 @@ def test_a_connector_reads_open_entries_through_its_context(account, site, worke
     context = connectors.AccountContext(account.id)
     (entry,) = context.time_entries(FIRST, LAST, statuses=("open",))
     assert (entry["status"], entry["clock_out"], entry["total_hours"]) == ("open", None, None)
+    assert [e["id"] for e in context.time_entries(FIRST, LAST, statuses="open")] == [entry["id"]]
     assert list(context.time_entries(FIRST, LAST)) == []  # closed entries only, by default
     with pytest.raises(ValueError, match="Unknown entry status 'pending'"):
         list(context.time_entries(FIRST, LAST, statuses=("pending",)))
