@@ -598,12 +598,24 @@ def connectors_run(name: str, account_id: int, pairs: tuple[str, ...], dry_run: 
     lines = [f"{loaded.connector.name}: {run.status}{' (dry run)' if dry_run else ''}: {counts}"]
     if run.message:
         lines.append(run.message)
+    lines += _attention_lines(run.needs_attention)
     lines += [f"  line {e.line}: {e.reason}" for e in run.errors[:20]]
     if len(run.errors) > 20:
         lines.append(f"  ... and {len(run.errors) - 20} more rows with errors")
     lines += [f"  {line}" for line in run.log[-30:]] if dry_run else []
     return Output(msgspec.to_builtins(run), "\n".join(lines),
                   exit_code=0 if run.status == "succeeded" else EXIT_ERROR)
+
+
+def _attention_lines(items: list[str], shown: int = 50) -> list[str]:
+    """A run's "needs attention" list, for people: never left unsaid."""
+    if not items:
+        return []
+    lines = [f"Needs attention ({len(items)}): check these before using the output."]
+    lines += [f"  ! {item}" for item in items[:shown]]
+    if len(items) > shown:
+        lines.append(f"  ... and {len(items) - shown} more (--json lists them all)")
+    return lines
 
 
 class _Progress:
