@@ -624,13 +624,26 @@ def connectors_run(name: str, account_id: int, pairs: tuple[str, ...], dry_run: 
 def _run_summary(connector_name: str, run: Any) -> str:
     counts = ", ".join(f"{n} {k}" for k, n in sorted(run.counts.items())) or "nothing counted"
     lines = [f"{connector_name}: {run.status}{' (dry run)' if run.dry_run else ''}: {counts}"]
+    lines += _attention_lines(run.needs_attention)
     lines += [f"  line {e.line}: {e.reason}" for e in run.errors[:20]]
     if len(run.errors) > 20:
         lines.append(f"  ... and {len(run.errors) - 20} more rows with errors")
+    told = {f"warning: {item}" for item in run.needs_attention}
     shown = run.log[-30:] if run.dry_run else [
-        line for line in run.log if line.startswith("warning:")][-30:]
+        line for line in run.log if line.startswith("warning:") and line not in told][-30:]
     lines += [f"  {line}" for line in shown]
     return "\n".join(lines)
+
+
+def _attention_lines(items: list[str], shown: int = 50) -> list[str]:
+    """A run's "needs attention" list, for people: never left unsaid."""
+    if not items:
+        return []
+    lines = [f"Needs attention ({len(items)}): check these before using the output."]
+    lines += [f"  ! {item}" for item in items[:shown]]
+    if len(items) > shown:
+        lines.append(f"  ... and {len(items) - shown} more (--json lists them all)")
+    return lines
 
 
 class _Progress:

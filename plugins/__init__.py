@@ -13,6 +13,7 @@ from plugins.connectors import (
     SettingsError,
     clean_settings,
 )
+from plugins.csvsafe import safe_cell, write_csv
 from plugins.hookspecs import hookimpl, hookspec
 
 __all__ = [
@@ -25,4 +26,6 @@ __all__ = [
     "clean_settings",
     "hookimpl",
     "hookspec",
+    "safe_cell",
+    "write_csv",
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -110,7 +110,9 @@ class Connector:
 
         Report progress with `context.progress`, count what happened with
         `context.count`, report a bad input row with `context.row_error` and carry on;
-        call `context.check_cancelled()` between units of work. Raise to fail the run.
+        tell the admin what they must check with `context.needs_attention`; write files
+        with `context.write_csv`; call `context.check_cancelled()` between units of
+        work. Raise to fail the run.
         """
         raise NotImplementedError(f"connector {self.id!r} does not implement run()")
 
@@ -159,7 +161,12 @@ class ConnectorContext(Protocol):
     def time_entries(self, date_from: dt.date, date_to: dt.date, *,
                      statuses: Iterable[str] = ("completed", "approved")
                      ) -> Iterator[dict[str, Any]]:
-        """Closed entries whose local clock-in date falls in [date_from, date_to]."""
+        """Entries with one of `statuses` whose local clock-in date is in [date_from, date_to].
+
+        Statuses are `open`, `completed`, `approved` and `disputed`; an `open` entry
+        (clocked in, not yet out) has `clock_out` and `total_hours` None. Raises
+        `ValueError` for an unknown status.
+        """
         ...
 
     # --- writing (refused, and only counted, in a dry run) ---
@@ -188,6 +195,18 @@ class ConnectorContext(Protocol):
         """Queue a JSON POST of `payload` to `url`, retried with backoff like a webhook."""
         ...
 
+    def write_csv(self, name: str | Path, header: Sequence[Any],
+                  rows: Iterable[Sequence[Any]]) -> Path:
+        """Write a spreadsheet-safe CSV file; returns its path (in a dry run, where it would be).
+
+        `name` is a file name or path; a relative one is taken under `export_dir`, and
+        missing folders are created. Cells that a spreadsheet would run as a formula
+        are neutralised (see `plugins.safe_cell`); the file appears whole or not at all.
+        In a dry run `rows` are read and counted but nothing is written. The run's log
+        says what was (or would be) written.
+        """
+        ...
+
     # --- reporting ---
     def progress(self, done: int, total: int | None = None, message: str = "") -> None:
         """Report how far the run is (`total` None when unknown)."""
@@ -203,6 +222,17 @@ class ConnectorContext(Protocol):
 
     def log(self, message: str, *, level: str = "info") -> None:
         """Write to the run's log (shown in the run history)."""
+        ...
+
+    def needs_attention(self, message: str) -> None:
+        """Tell the admin something they must see before trusting what the run produced.
+
+        For a run that succeeds but is not the whole story: an export that leaves out
+        entries still open, records that could not be matched. Each message is kept in
+        the run record's `needs_attention` list, written to its log as a warning, and
+        shown by the CLI and the desktop next to the run's outcome. Say what, who and
+        why in words the admin knows; one message per thing to look at.
+        """
         ...
 
     def check_cancelled(self) -> None:

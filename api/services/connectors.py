@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from api.store.models import Account as AccountRow
 from api.store.models import ConnectorConfig as ConfigRow
 from api.store.models import ConnectorRun as RunRow
 from plugins.connectors import Cancelled, Connector, Event, Setting, SettingsError, clean_settings
+from plugins.csvsafe import write_csv
 
 log = logging.getLogger("tempclock.connectors")
 
@@ -34,6 +35,7 @@ COMMIT_EVERY_ROWS = 250
 COMMIT_EVERY_S = 0.25  # never hold the write lock longer than this while a run writes
 MAX_ROW_ERRORS = 10_000
 MAX_MESSAGE = 2_000  # characters of a failed run's message
+MAX_NEEDS_ATTENTION = 1_000  # messages kept per run; the rest are counted in the last one
 
 
 class ConnectorConfig(msgspec.Struct, kw_only=True):
@@ -59,6 +61,8 @@ class ConnectorRun(msgspec.Struct, kw_only=True):
     status: str  # running | succeeded | failed | cancelled
     counts: dict[str, int]
     errors: list[RowError]
+    #: What the admin must look at before trusting the output (empty when nothing).
+    needs_attention: list[str]
     message: str | None
     log: list[str]
     started_at: dt.datetime
@@ -149,6 +153,10 @@ def _plain(record: msgspec.Struct) -> dict[str, Any]:
     return msgspec.to_builtins(record, builtin_types=(dt.datetime, dt.date))
 
 
+def _rows(n: int) -> str:
+    return f"{n:,} row{'' if n == 1 else 's'}"
+
+
 class AccountContext:
     """A connector's view of one account for one run (implements `plugins.ConnectorContext`).
 
@@ -175,6 +183,8 @@ class AccountContext:
         self.export_dir = export_dir or Path.cwd()
         self.counts: dict[str, int] = {}
         self.row_errors: list[RowError] = []
+        self.attention: list[str] = []
+        self.attention_untold = 0
         self.lines: list[str] = []
         self._on_progress = on_progress
         self._cancel = cancel or threading.Event()
@@ -220,8 +230,13 @@ class AccountContext:
     def time_entries(self, date_from: dt.date, date_to: dt.date, *,
                      statuses: Iterable[str] = ("completed", "approved")
                      ) -> Iterator[dict[str, Any]]:
-        wanted = set(statuses)
-        params = timesheets.TimeEntryFilter(date_from=date_from, date_to=date_to)
+        wanted = {statuses} if isinstance(statuses, str) else set(statuses)
+        unknown = sorted(wanted - set(timesheets.STATUSES))
+        if unknown:
+            raise ValueError(f"Unknown entry status {unknown[0]!r}; "
+                             f"use any of: {', '.join(timesheets.STATUSES)}")
+        params = timesheets.TimeEntryFilter(date_from=date_from, date_to=date_to,
+                                            entry_filter="all")
         for entry in timesheets.iter_entries(self.account_id, params):
             if entry.status in wanted:
                 yield _plain(entry)
@@ -315,6 +330,16 @@ class AccountContext:
             headers=headers, event_id=self._event.id if self._event else None,
             event_type=self._event.type if self._event else "connector")
 
+    def write_csv(self, name: str | Path, header: Sequence[Any],
+                  rows: Iterable[Sequence[Any]]) -> Path:
+        path = Path(self.export_dir, Path(name).expanduser())
+        if self.dry_run:
+            self.log(f"Dry run: would write {_rows(sum(1 for _ in rows))} to {path}")
+            return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.log(f"Wrote {_rows(write_csv(path, header, rows))} to {path}")
+        return path
+
     # reporting
     def progress(self, done: int, total: int | None = None, message: str = "") -> None:
         if self._on_progress is not None:
@@ -334,6 +359,19 @@ class AccountContext:
                 ("DEBUG", "INFO", "WARNING", "ERROR") else logging.INFO,
                 "%s: %s", self.connector_id, message)
 
+    def needs_attention(self, message: str) -> None:
+        if len(self.attention) < MAX_NEEDS_ATTENTION:
+            self.attention.append(message)
+        else:
+            self.attention_untold += 1
+        self.log(message, level="warning")
+
+    def attention_list(self) -> list[str]:
+        """What needs attention, as the run record keeps it."""
+        if not self.attention_untold:
+            return list(self.attention)
+        return [*self.attention, f"...and {self.attention_untold:,} more"]
+
     def check_cancelled(self) -> None:
         if self._cancel.is_set():
             raise Cancelled("cancelled by the admin")
@@ -352,6 +390,7 @@ def _run_record(row: RunRow) -> ConnectorRun:
         status=row.status,
         counts=msgspec.json.decode(row.counts or "{}"),
         errors=[RowError(*e) for e in errors.get("rows", [])],
+        needs_attention=errors.get("needs_attention", []),
         message=errors.get("message"),
         log=errors.get("log", []),
         started_at=utc(row.started_at),
@@ -433,14 +472,17 @@ def _finish_run(row: RunRow, context: AccountContext, status: str, message: str 
         row.counts = msgspec.json.encode(context.counts).decode()
         rows = sorted(context.row_errors, key=lambda e: e.line)
         row.errors = msgspec.json.encode({"rows": rows, "message": message,
+                                          "needs_attention": context.attention_list(),
                                           "log": context.lines[-200:],
                                           "traceback": trace}).decode()
         row.finished_at = utcnow()
         row.save()
+        record = _run_record(row)
         emit(row.account_id, "connector_run", {"id": row.id, "connector": row.connector,
                                                "status": status, "counts": context.counts,
+                                               "needs_attention": len(record.needs_attention),
                                                "dry_run": row.dry_run})
-    return _run_record(row)
+    return record
 
 
 def list_runs(account_id: int, connector_id: str | None = None,

@@ -3,10 +3,10 @@ last 24 hours; and an alert when a key (or an unknown key) is refused again and 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import html
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from api.services import keys, log_stats
 from api.services.api_logs import ApiLog
+from plugins import Cancelled, write_csv
 from tempclock_desktop import session as kinds
 from tempclock_desktop.chart import KeyErrorsChart, RequestChart
 from tempclock_desktop.formatting import duration_ms, when_precise
@@ -73,27 +74,40 @@ def key_text(log: ApiLog) -> str:
     return f"{log.key_name} · {log.key_prefix}…"
 
 
-def export_csv(path: Path, account_id: int, filters: log_stats.LogFilter,
-               report, cancelled: threading.Event) -> int:
-    """Write every request matching the filters to a CSV file, newest first (on the pool)."""
+def _csv_rows(account_id: int, filters: log_stats.LogFilter, report,
+              cancelled: threading.Event) -> Iterator[list]:
+    """The requests matching the filters as CSV rows, newest first, a page at a time.
+
+    Raises `Cancelled` once the admin cancels, so no partial file is left behind.
+    """
     written = 0
     cursor = None
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        out = csv.writer(handle)
-        out.writerow(CSV_COLUMNS)
-        while not cancelled.is_set():
-            page = log_stats.browse_logs(account_id, filters, before=cursor, limit=1000)
-            for log in page:
-                out.writerow([log.created_at.isoformat().replace("+00:00", "Z"), log.account_id,
-                              log.key_id, log.key_name, log.key_prefix, log.method, log.path,
-                              log.query, log.status, f"{log.duration_ms:.1f}", log.client,
-                              log.user_agent, log.request_id, log.error_code])
-            written += len(page)
-            report(written, 0, "")
-            if len(page) < 1000:
-                break
-            cursor = (page[-1].created_at, page[-1].id)
-    return written
+    while True:
+        if cancelled.is_set():
+            raise Cancelled("export cancelled")
+        page = log_stats.browse_logs(account_id, filters, before=cursor, limit=1000)
+        for log in page:
+            yield [log.created_at.isoformat().replace("+00:00", "Z"), log.account_id,
+                   log.key_id, log.key_name, log.key_prefix, log.method, log.path,
+                   log.query, log.status, f"{log.duration_ms:.1f}", log.client,
+                   log.user_agent, log.request_id, log.error_code]
+        written += len(page)
+        report(written, 0, "")
+        if len(page) < 1000:
+            return
+        cursor = (page[-1].created_at, page[-1].id)
+
+
+def export_csv(path: Path, account_id: int, filters: log_stats.LogFilter,
+               report, cancelled: threading.Event) -> int:
+    """Write every request matching the filters to a spreadsheet-safe CSV file (on the pool).
+
+    Returns the number of requests written; a cancelled export writes no file.
+    """
+    try:
+        return write_csv(path, CSV_COLUMNS, _csv_rows(account_id, filters, report, cancelled))
+    except Cancelled:
+        return 0
 
 
 class Stats(msgspec.Struct):

@@ -43,7 +43,7 @@ from tempclock_desktop.formatting import clock, when, when_precise
 from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
-from tempclock_desktop.widgets import Card, button, hline, label, table_view
+from tempclock_desktop.widgets import Banner, Card, button, hline, label, table_view
 
 KIND_TEXT = {"ats": "ATS", "crm": "CRM", "payroll": "Payroll"}
 CAPABILITY_TEXT = {"import_workers": "Imports workers",
@@ -53,7 +53,8 @@ RUNNABLE = frozenset({"import_workers", "export_timesheets"})
 STAGE_TEXT = {"import": "could not be imported",
               "register": "was refused",
               "register_connectors": "failed while registering its connectors"}
-COUNT_ORDER = ("created", "updated", "unchanged", "deactivated", "rows", "entries", "errors")
+COUNT_ORDER = ("created", "updated", "unchanged", "deactivated", "rows", "entries", "open_entries",
+               "excluded_entries", "errors")
 SHOWN_BAD_ROWS = 1000  # in the run detail; the history keeps up to 10,000
 PROGRESS_EVERY_S = 0.05  # a connector may report per row: pass on at most this often
 
@@ -121,6 +122,21 @@ def throttled(report: Callable[[int, int, str], None],
     return on_progress
 
 
+def status_text(run: ConnectorRun) -> str:
+    """A run's outcome in a word or two: a success with items to check says so."""
+    if run.status == "succeeded" and run.needs_attention:
+        return "Needs attention"
+    return run.status.capitalize()
+
+
+def attention_summary(run: ConnectorRun) -> str:
+    """`2 things need attention`, or empty when there is nothing to check."""
+    n = len(run.needs_attention)
+    if not n:
+        return ""
+    return f"{n:,} thing{'s' if n != 1 else ''} need{'s' if n == 1 else ''} attention"
+
+
 def run_detail_html(run: ConnectorRun, connector_name: str) -> str:
     """What the run detail view shows: outcome, counts, every bad row, the log."""
     esc = html.escape
@@ -132,6 +148,11 @@ def run_detail_html(run: ConnectorRun, connector_name: str) -> str:
         parts.append("<p>Nothing was written: a dry run only shows what would change.</p>")
     if run.message:
         parts.append(f"<p style='color:#b91c1c'>{esc(run.message)}</p>")
+    if run.needs_attention:
+        items = "".join(f"<li>{esc(item)}</li>" for item in run.needs_attention)
+        parts.append(f"<p style='color:#b45309'><b>Needs attention ({len(run.needs_attention):,})"
+                     "</b>: check these before using what the run produced.</p>"
+                     f"<ul>{items}</ul>")
     parts.append(f"<p><b>Counts:</b> {esc(counts_text(run.counts))}</p>")
     if run.errors:
         shown = run.errors[:SHOWN_BAD_ROWS]
@@ -346,13 +367,15 @@ class ConnectorsPanel(Panel):
         self.run_status = label("", "Muted", wrap=True)
         self.run_status.setTextFormat(Qt.TextFormat.PlainText)
         column.addWidget(self.run_status)
+        self.attention_banner = Banner("warning")
+        column.addWidget(self.attention_banner)
 
         self.history = RecordTableModel(
             [
                 Column("Started", lambda r: when(r.started_at)),
                 Column("Type", lambda r: "Dry run" if r.dry_run else "Run"),
-                Column("Status", lambda r: r.status.capitalize(),
-                       tooltip=lambda r: r.message or ""),
+                Column("Status", status_text,
+                       tooltip=lambda r: r.message or attention_summary(r)),
                 Column("Counts", lambda r: counts_text(r.counts),
                        tooltip=lambda r: counts_text(r.counts)),
             ],
@@ -596,6 +619,8 @@ class ConnectorsPanel(Panel):
         kind = "Dry run" if run.dry_run else "Run"
         text = f"{installed.connector.name}: {kind} {run.status} at {clock(run.finished_at)}"
         text += f" · {counts_text(run.counts)}"
+        if run.needs_attention:
+            text += f" · {attention_summary(run)}: see below"
         if "export_timesheets" in installed.connector.capabilities and run.status == "succeeded":
             text += f" · files in {self.session.exports_dir}"
         self.run_status.setText(text)
@@ -613,12 +638,23 @@ class ConnectorsPanel(Panel):
             self.history_table.selectRow(0)
         else:
             self.run_detail.clear()
+            self.attention_banner.hide()
 
     def _run_selected(self) -> None:
         rows = self.history_table.selectionModel().selectedRows()
         if rows and self.current is not None:
             run = self.history.data(rows[0], RECORD_ROLE)
             self.run_detail.setHtml(run_detail_html(run, self.current.connector.name))
+            self._show_attention(run)
+
+    def _show_attention(self, run: ConnectorRun) -> None:
+        if not run.needs_attention:
+            self.attention_banner.hide()
+            return
+        kind = "dry run" if run.dry_run else "run"
+        self.attention_banner.show_message(
+            f"<b>This {kind} is not the whole story: {html.escape(attention_summary(run))}."
+            "</b> Check the list in the run details below before you use what it produced.")
 
     def open_exports(self) -> None:
         """Open the folder connector exports are written to."""

