@@ -168,7 +168,7 @@ def deactivate_missing(context: ConnectorContext, present: Mapping[str, int],
     """
     reason = deactivation_refused(context, present, errors)
     if reason:
-        context.log(f"Deactivation skipped: {reason}", level="warning")
+        context.needs_attention(f"Deactivation skipped: {reason}")
         return
     missing = [worker for worker in context.workers(active=True)
                if worker.get("employee_ref") and worker["employee_ref"] not in present]
@@ -182,7 +182,7 @@ def deactivate_missing(context: ConnectorContext, present: Mapping[str, int],
                                                       start=start + 1):
             who = f"{worker['employee_ref']} {worker['first_name']} {worker['last_name']}"
             if error is not None:
-                context.log(f"{who} could not be deactivated: {error}", level="warning")
+                context.needs_attention(f"{who} could not be deactivated: {error}")
                 continue
             context.count("deactivated")
             if number <= REPORT_DEACTIVATIONS:

@@ -218,6 +218,7 @@ def test_a_file_with_row_errors_deactivates_nobody_unless_the_admin_says_so(acco
     assert all(w.active for w in everyone(account).values())
     assert any("deactivation skipped" in line.lower() and "1 row" in line
                for line in result.log)
+    assert any("Deactivation skipped" in item for item in result.needs_attention)
 
 
 def test_a_row_that_cannot_be_decoded_still_counts_its_worker_as_present(account, tmp_path):
