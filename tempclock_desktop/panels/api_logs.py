@@ -1,5 +1,9 @@
 """API logs: every request that presented a key, live, filterable, exportable; a chart of the
-last 24 hours; and an alert when a key (or an unknown key) is refused again and again."""
+last 24 hours; and an alert when a key (or an unknown key) is refused again and again.
+
+What clients sent (paths, queries, user agents) is shown with control characters
+escaped (`printable`), and refusals for being over a limit as one row per client,
+key and minute with their count."""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from api.services import keys, log_stats
 from api.services.api_logs import ApiLog
+from api.services.display import printable
 from tempclock_desktop import session as kinds
 from tempclock_desktop.chart import KeyErrorsChart, RequestChart
 from tempclock_desktop.formatting import duration_ms, when_precise
@@ -62,7 +67,9 @@ REFUSALS = {
     "key_revoked": "Revoked key",
     "key_expired": "Expired key",
     "api_disabled": "Key of an account with API access off",
-    "missing_key": "No key",
+    "key_missing": "No key",
+    "auth_scheme_unsupported": "No key (another scheme)",
+    "rate_limited": "Refused: too many failed attempts",
 }
 
 
@@ -70,7 +77,7 @@ def key_text(log: ApiLog) -> str:
     """A request's key as the admin knows it: name and prefix, or why there is none."""
     if log.key_id is None:
         return REFUSALS.get(log.error_code or "", "Unrecognised key")
-    return f"{log.key_name} · {log.key_prefix}…"
+    return printable(f"{log.key_name} · {log.key_prefix}…")
 
 
 def export_csv(path: Path, account_id: int, filters: log_stats.LogFilter,
@@ -182,9 +189,12 @@ class ApiLogsPanel(Panel):
             [
                 Column("Time", lambda r: when_precise(r.created_at)),
                 Column("Key", key_text),
-                Column("Method", lambda r: r.method),
-                Column("Path", lambda r: r.path + (f"?{r.query}" if r.query else "")),
+                Column("Method", lambda r: printable(r.method)),
+                Column("Path", lambda r: printable(r.path + (f"?{r.query}" if r.query else ""))),
                 Column("Status", lambda r: str(r.status)),
+                Column("Count", lambda r: f"×{r.count:,}" if r.count > 1 else "", align_right=True,
+                       tooltip=lambda r: f"{r.count:,} requests in this minute, refused alike"
+                       if r.count > 1 else ""),
                 Column("Duration", lambda r: duration_ms(r.duration_ms), align_right=True),
                 Column("Client", lambda r: r.client),
                 Column("Request id", lambda r: r.request_id),
@@ -394,10 +404,13 @@ class ApiLogsPanel(Panel):
             ("Duration", duration_ms(log.duration_ms)),
             ("Client", log.client or "—"),
             ("User agent", log.user_agent or "—"),
+            ("Requests", f"{log.count:,} (refused alike within this minute)"
+             if log.count > 1 else "1"),
             ("Request id", log.request_id),
         ]
         cells = "".join(f"<tr><td style='color:#64748b; padding:2px 10px 2px 0'>{esc(k)}</td>"
-                        f"<td style='padding:2px 0'>{esc(v)}</td></tr>" for k, v in rows)
+                        f"<td style='padding:2px 0'>{esc(printable(v))}</td></tr>"
+                        for k, v in rows)
         self.detail.setHtml(f"<b>Request {log.id}</b><table>{cells}</table>")
 
     def _revoke_selected(self) -> None:
