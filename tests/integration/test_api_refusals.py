@@ -2,7 +2,8 @@
 keys are limited like any other, and a flood of refusals leaves a few counted log rows.
 
 Each test sends from a loopback address of its own (127.0.0.x), so the failures of one
-never block another; the server only counts 5 failures per address or key prefix.
+never block another; the server only counts 5 failures per address or key prefix. Every
+test runs with the in-memory limits and with the Redis ones `serve --workers N` shares.
 """
 
 from __future__ import annotations
@@ -10,22 +11,31 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
+import store_backends
 from conftest import Api, issue, make_tenant, start_api
 
 from api.config import load_config
+from api.http.ratelimit import RedisRateLimitStore
 from api.services import accounts, api_logs, keys
 
 FAILURES_ALLOWED = 5
-_addresses = itertools.count(2)
+_addresses = itertools.count()  # 127.0.0.2 and on: never reused
 
 
-@pytest.fixture(scope="module")
-def guarded(tmp_path_factory) -> Iterator[Api]:
-    running = start_api(load_config(tmp_path_factory.mktemp("guarded")),
+@pytest.fixture(scope="module", params=[
+    "memory",
+    pytest.param("redis", marks=pytest.mark.skipif(store_backends.REDIS_URL is None,
+                                                   reason=store_backends.NO_REDIS)),
+])
+def guarded(request, tmp_path_factory) -> Iterator[Api]:
+    store = (RedisRateLimitStore(store_backends.REDIS_URL, namespace=uuid.uuid4().hex)
+             if request.param == "redis" else None)
+    running = start_api(load_config(tmp_path_factory.mktemp("guarded")), store=store,
                         auth_failures_per_window=FAILURES_ALLOWED)
     yield running
     running.thread.stop()
@@ -39,7 +49,8 @@ def client_from(api: Api, address: str, key: str | None = None) -> httpx.Client:
 
 
 def fresh_address() -> str:
-    return f"127.0.0.{next(_addresses)}"
+    n = next(_addresses)
+    return f"127.0.{n // 250}.{n % 250 + 2}"
 
 
 def block(api: Api, address: str) -> None:
