@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from api.http.ratelimit import RedisRateLimitStore
 from api.services import accounts, api_logs, keys
 
 FAILURES_ALLOWED = 5
+TEMPCLOCK = [sys.executable, "-m", "api.cli"]
 _addresses = itertools.count()  # 127.0.0.2 and on: never reused
 
 
@@ -169,6 +172,13 @@ def test_a_flood_of_refusals_from_a_blocked_address_is_logged_as_a_few_counted_r
     assert sum(r.count for r in rows) == flooding + 1  # every refusal is there, counted
     assert len(rows) <= 4  # one per minute (a flood may straddle a minute, or two)
     assert all(r.error_code == "rate_limited" and r.key_id is None for r in rows)
+    shown = subprocess.run([*TEMPCLOCK, "logs", "--status", "429", "--limit", "10000",
+                            "--data-dir", str(guarded.config.data_dir)],
+                           capture_output=True, text=True, timeout=60, check=True).stdout
+    header, _rule, *lines = shown.splitlines()
+    count_at = header.index("Count")
+    mine = [line for line in lines if address in line]
+    assert sum(int(line[count_at:].split()[0]) for line in mine) == flooding + 1
 
 
 def test_a_flood_from_a_refused_known_key_is_counted_under_its_name(guarded):
