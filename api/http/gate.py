@@ -195,7 +195,7 @@ class AuthGate:
                                presented: str | None) -> Refusal:
         """No key, or none of ours: 401, or 429 once the address or the key prefix has
         failed too often."""
-        prefix = presented[:PRESENTED_PREFIX_LENGTH] if presented else None
+        prefix = presented[:PRESENTED_PREFIX_LENGTH].lower() if presented else None
         blocked = self.limiter.failures_blocked(address, prefix)
         if blocked is not None:
             context.error_code = "rate_limited"

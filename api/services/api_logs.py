@@ -207,11 +207,13 @@ class RefusalTally:
     grows as more arrive (the row is written with the first, raised with the rest).
 
     Remembers the rows of the last two minutes only, so a flood costs neither disk nor
-    memory; a remembered row that is gone (a restore, say) is simply written again.
+    memory; a remembered row that is gone (a restore, say) is simply written again. A
+    row is known by its id and its request id, so another row that took its id (in a
+    restored store) is never counted up.
     """
 
     def __init__(self) -> None:
-        self._rows: dict[_TallyKey, int] = {}
+        self._rows: dict[_TallyKey, tuple[int, str]] = {}  # its row's id and request id
 
     def write(self, entries: Sequence[ApiLogEntry]) -> int:
         """Add a batch of refusals to their rows in one transaction; returns how many."""
@@ -226,21 +228,23 @@ class RefusalTally:
         with transaction():
             for tally_key, (first, count) in groups.items():
                 self._add(tally_key, first, count)
-        latest = max(groups)[0]
+        latest = max(minute for minute, _client, _key in groups)
         self._rows = {k: v for k, v in self._rows.items()
                       if k[0] >= latest - dt.timedelta(minutes=1)}
         return len(entries)
 
     def _add(self, tally_key: _TallyKey, first: ApiLogEntry, count: int) -> None:
-        row_id = self._rows.get(tally_key)
-        if row_id is not None and (ApiLogRow
-                                   .update(count=ApiLogRow.count + count)
-                                   .where(ApiLogRow.id == row_id)
-                                   .execute()):
+        known = self._rows.get(tally_key)
+        if known is not None and (ApiLogRow
+                                  .update(count=ApiLogRow.count + count)
+                                  .where((ApiLogRow.id == known[0])
+                                         & (ApiLogRow.request_id == known[1]))
+                                  .execute()):
             return
-        values = _row(msgspec.structs.replace(first, count=count))
-        self._rows[tally_key] = ApiLogRow.insert(dict(zip(_COLUMNS, values,
-                                                          strict=True))).execute()
+        values = dict(zip(_COLUMNS, _row(msgspec.structs.replace(first, count=count)),
+                          strict=True))
+        self._rows[tally_key] = (ApiLogRow.insert(values).execute(),
+                                 values[ApiLogRow.request_id])
 
 
 def _status_range(status: str) -> tuple[int, int]:
