@@ -24,6 +24,7 @@ import msgspec
 from peewee import PeeweeException
 
 from api.config import load_config
+from api.services.display import json_printable, printable
 from api.services.errors import DomainError
 
 EXIT_ERROR = 1
@@ -54,7 +55,12 @@ class CommandError(Exception):
 
 
 def _print_json(value: Any) -> None:
-    click.echo(msgspec.json.encode(value).decode())
+    click.echo(json_printable(msgspec.json.encode(value).decode()))
+
+
+def _error_line(message: str) -> None:
+    """`Error: ...` on stderr, one line whatever the message holds."""
+    click.echo(f"Error: {printable(message)}", err=True)
 
 
 def _one_line(message: str) -> str:
@@ -70,7 +76,7 @@ def _fail(as_json: bool, code: str, message: str,
     if as_json:
         _print_json({"error": True, "code": code, "message": message, **(details or {})})
     else:
-        click.echo(f"Error: {message}", err=True)
+        _error_line(message)
     sys.exit(EXIT_ERROR)
 
 
@@ -115,7 +121,7 @@ def store_command(group: click.Group, name: str | None = None, *, open_db: bool 
             if as_json:
                 _print_json(result.data)
             else:
-                click.echo(result.text)
+                click.echo(printable(result.text, keep_newlines=True))
             if result.exit_code:
                 sys.exit(result.exit_code)
 
@@ -127,7 +133,8 @@ def store_command(group: click.Group, name: str | None = None, *, open_db: bool 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     if not rows:
         return "(none)"
-    cells = [[("" if v is None else str(v)) for v in row] for row in [headers, *rows]]
+    cells = [[("" if v is None else printable(str(v))) for v in row]
+             for row in [headers, *rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
              for row in cells]
@@ -526,17 +533,21 @@ def _since(value: str | None) -> dt.datetime | None:
 @click.option("--limit", type=int, default=100, show_default=True, help="At most this many.")
 def logs(account_id: int | None, key_id: int | None, status: str | None, since: str | None,
          limit: int) -> Output:
-    """Show API requests that presented a key, newest first (never the keys themselves)."""
+    """Show API requests that presented a key, newest first (never the keys themselves).
+
+    Refusals for being over a limit show as one row per client, key and minute: Count
+    says how many requests it stands for."""
     from api.services import api_logs
 
     found = api_logs.list_logs(account_id=account_id, key_id=key_id, status=status,
                                since=_since(since), limit=limit)
     rows = [[e.created_at.strftime("%Y-%m-%d %H:%M:%S"), e.account_id, e.key_id,
              e.key_prefix and f"{e.key_prefix}...", e.method,
-             e.path + (f"?{e.query}" if e.query else ""), e.status, f"{e.duration_ms:.1f}",
-             e.client, e.error_code, e.request_id] for e in found]
-    headers = ["Time (UTC)", "Account", "Key", "Prefix", "Method", "Path", "Status", "ms",
-               "Client", "Error", "Request id"]
+             e.path + (f"?{e.query}" if e.query else ""), e.status, e.count,
+             f"{e.duration_ms:.1f}", e.client, e.user_agent, e.error_code, e.request_id]
+            for e in found]
+    headers = ["Time (UTC)", "Account", "Key", "Prefix", "Method", "Path", "Status", "Count",
+               "ms", "Client", "User agent", "Error", "Request id"]
     return Output({"logs": [msgspec.to_builtins(e) for e in found]}, _table(headers, rows))
 
 
@@ -677,7 +688,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_ERROR)
     except click.ClickException as error:
-        click.echo(f"Error: {error.format_message()}", err=True)
+        _error_line(error.format_message())
         sys.exit(error.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from api.services.log_stats import MinuteCount
+from tempclock_desktop.messages import plain_tip
 
 REQUESTS = QColor("#14b8a6")
 ERRORS = QColor("#dc2626")
@@ -108,7 +109,8 @@ class KeyErrorsChart(QWidget):
 
     def set_rows(self, rows: list[tuple[str, int, int]]) -> None:
         self.rows = rows[:5]
-        self.setToolTip("\n".join(f"{name}: {n} requests, {e} errors" for name, n, e in rows))
+        self.setToolTip(plain_tip("\n".join(f"{name}: {n} requests, {e} errors"
+                                            for name, n, e in rows)))
         self.update()
 
     def paintEvent(self, _event) -> None:  # noqa: N802

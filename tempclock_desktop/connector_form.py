@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from plugins.connectors import Connector, Setting
 from tempclock_desktop.dialogs.fields import OptionalDate
-from tempclock_desktop.messages import describe
+from tempclock_desktop.messages import describe, plain_tip
 from tempclock_desktop.widgets import button, label
 
 NUMBER_LIMIT = 1_000_000_000
@@ -208,7 +208,7 @@ class MultiChoiceInput(QWidget):
         self.boxes: dict[str, QCheckBox] = {}
         for n, choice in enumerate(setting.choices):
             box = QCheckBox(choice_text(choice))
-            box.setToolTip(choice)
+            box.setToolTip(plain_tip(choice))
             box.toggled.connect(lambda _on: self.changed.emit())
             grid.addWidget(box, n // 3, n % 3)
             self.boxes[choice] = box
@@ -321,7 +321,7 @@ class SettingField(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(3)
         self.input: Any = INPUTS.get(setting.type, TextInput)(setting)
-        self.input.setToolTip(setting.help)
+        self.input.setToolTip(plain_tip(setting.help or ""))
         column.addWidget(self.input)
         if setting.help:
             column.addWidget(label(setting.help, "FieldHelp", wrap=True))

@@ -47,6 +47,7 @@ from tempclock_desktop.panels.webhooks import WebhooksPanel
 from tempclock_desktop.panels.workers import WorkersPanel
 from tempclock_desktop.server import FAILED, RUNNING, STARTING, STOPPING, EmbeddedServer
 from tempclock_desktop.session import Session
+from tempclock_desktop.widgets import label
 
 DEFAULT_ACCOUNT_NAME = "My agency"
 
@@ -183,8 +184,7 @@ class MainWindow(QMainWindow):
         self.account_switcher.setObjectName("AccountSwitcher")
         self.account_switcher.activated.connect(self._switcher_used)
         box.addWidget(self.account_switcher)
-        self.account_name = QLabel()
-        self.account_name.setObjectName("AppTitle")
+        self.account_name = label("", "AppTitle")
         self.account_name.setStyleSheet("font-size: 10.5pt;")
         box.addWidget(self.account_name)
         column.addWidget(self.account_box)
@@ -218,8 +218,7 @@ class MainWindow(QMainWindow):
         self.activity_label = QLabel("")
         self.activity_label.setObjectName("Muted")
         bar.addPermanentWidget(self.activity_label)
-        self.data_label = QLabel(str(self.session.config.database_label))
-        self.data_label.setObjectName("Muted")
+        self.data_label = label(str(self.session.config.database_label), "Muted")
         bar.addPermanentWidget(self.data_label)
         activity.busy_changed.connect(self._busy)
 
@@ -351,10 +350,11 @@ class MainWindow(QMainWindow):
         server = self.server
         colour = STATE_COLOUR[state]
         if state == RUNNING:
-            text = f"{_dot(colour)} API running at <b>{server.api_url}</b>"
-            pill = f"{_dot(colour)} API running<br><span style='color:#94a3b8'>{server.url}</span>"
+            text = f"{_dot(colour)} API running at <b>{html.escape(server.api_url)}</b>"
+            pill = (f"{_dot(colour)} API running<br><span style='color:#94a3b8'>"
+                    f"{html.escape(server.url)}</span>")
         elif state == FAILED:
-            text = f"{_dot(colour)} API not running: {server.error or ''}"
+            text = f"{_dot(colour)} API not running: {html.escape(server.error or '')}"
             pill = f"{_dot(colour)} API not running"
         elif state in (STARTING, STOPPING):
             text = pill = f"{_dot(colour)} {STATE_TEXT[state]}"

@@ -2,7 +2,9 @@
 
 The one mapping from domain errors to desktop messages (the HTTP layer has its
 own). Message boxes open window-modal and return at once, so no nested event
-loop runs while background work is delivering its results.
+loop runs while background work is delivering its results. Whatever the admin
+reads is plain text: message boxes never render markup, and tooltips holding user
+data go through `plain_tip`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 
 from peewee import PeeweeException
 from PySide6.QtCore import Qt
+from PySide6.QtGui import Qt as QtText  # Qt's text helpers (mightBeRichText...)
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from api.services.errors import DomainError
@@ -32,8 +35,16 @@ def describe(error: BaseException) -> str:
     return f"Something went wrong: {error or type(error).__name__}"
 
 
+def plain_tip(text: str) -> str:
+    """`text` as a tooltip shows it literally (Qt renders a tooltip that looks like markup)."""
+    if not QtText.mightBeRichText(text):
+        return text
+    return QtText.convertFromPlainText(text, Qt.WhiteSpaceMode.WhiteSpaceNormal)
+
+
 def _box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str) -> QMessageBox:
     box = QMessageBox(icon, title, text, QMessageBox.StandardButton.NoButton, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # messages carry names: never markup
     box.setObjectName("MessageBox")
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     return box

@@ -1,4 +1,10 @@
-"""Small widgets every panel shares: cards, banners, empty states, search, tables."""
+"""Small widgets every panel shares: cards, banners, empty states, search, tables.
+
+User data (names, paths, descriptions, user agents) is always shown as plain text:
+Qt guesses that a label or a tooltip starting with a tag is markup, so `label` is
+plain unless told `rich` (then anything of the user's in it goes through
+`html.escape`), and tooltips go through `messages.plain_tip`.
+"""
 
 from __future__ import annotations
 
@@ -43,8 +49,11 @@ def button(text: str, icon_name: str | None = None, *, role: str | None = None,
     return widget
 
 
-def label(text: str = "", name: str | None = None, *, wrap: bool = False) -> QLabel:
+def label(text: str = "", name: str | None = None, *, wrap: bool = False,
+          rich: bool = False) -> QLabel:
+    """A label showing `text` as it is; `rich` for markup of our own around escaped data."""
     widget = QLabel(text)
+    widget.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
     if name:
         widget.setObjectName(name)
     widget.setWordWrap(wrap)
@@ -84,8 +93,9 @@ class Banner(QFrame):
         row.addLayout(self.actions)
         self.hide()
 
-    def show_message(self, html: str) -> None:
-        self.text.setText(html)
+    def show_message(self, markup: str) -> None:
+        """Show `markup` (rich text: escape anything of the user's in it)."""
+        self.text.setText(markup)
         self.show()
 
 

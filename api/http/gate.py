@@ -7,12 +7,15 @@ page and the OpenAPI document are public. For every request it:
 1. gives it an `X-Request-ID`;
 2. refuses (401, `WWW-Authenticate: Bearer`) a missing header, another scheme or a
    key `keys.verify_key` rejects, and (403) a key whose account has the API off;
-   failed attempts count against the client address, which is refused (429) once
-   it has failed too often, before its key is even looked at;
-3. counts the request against the key's rolling window, refusing with 429 and
-   `Retry-After` when it is full, and puts the rate-limit headers on the response;
+   attempts with no key of ours count against the client address and the presented
+   key's prefix, and once either has failed too often they are refused with 429;
+   a valid key is never refused for what others did from its address;
+3. counts every request presenting a known key (admitted or refused) against the
+   key's rolling window, refusing with 429 and `Retry-After` when it is full, and
+   puts the rate-limit headers on the response;
 4. hands the request on with its `KeyIdentity` (the per-route scope check is a guard);
-5. queues an API log entry (if a key was presented) for the background writer.
+5. queues an API log entry (if a key was presented, or a 429) for the background
+   writer, which aggregates the 429s.
 """
 
 from __future__ import annotations
@@ -78,6 +81,17 @@ def presented_key(authorization: bytes | None) -> str:
     return key.strip()
 
 
+Refusal = tuple[int, ProblemInfo, list[tuple[bytes, bytes]]]
+PRESENTED_PREFIX_LENGTH = len(keys.KEY_PREFIX) + keys.DISPLAY_HEX  # as listings show a key
+
+
+def _challenge(error: DomainError) -> list[tuple[bytes, bytes]]:
+    """`WWW-Authenticate` for a 401."""
+    if error.kind is Kind.UNAUTHENTICATED:
+        return [(b"www-authenticate", b'Bearer realm="TempClock API"')]
+    return []
+
+
 class AuthGate:
     """ASGI wrapper around the Litestar router; see the module docstring."""
 
@@ -121,47 +135,78 @@ class AuthGate:
             headers = [request_id_header, *context.rate.headers()]
             await self.app(scope, receive, _with_headers(send, headers, status))
         finally:
-            if authorization is not None:
+            # Keyless requests are not logged, except the refusals of a blocked address
+            # (aggregated by the writer: see api_logs).
+            if authorization is not None or status[0] == 429:
                 self._log(scope, context, status[0], started, address)
 
     def _admit(self, context: RequestContext, authorization: bytes | None,
-               address: str) -> tuple[int, ProblemInfo, list[tuple[bytes, bytes]]] | None:
+               address: str) -> Refusal | None:
         """None when the request may go on; else the status, problem and headers to refuse with."""
-        blocked = self.limiter.address_blocked(address)
-        if blocked is not None:
-            context.error_code = "rate_limited"
-            info = ProblemInfo(status=429, code="rate_limited",
-                               message="Too many failed authentication attempts from this "
-                                       f"address; retry in {blocked.reset} seconds")
-            return 429, info, [(b"retry-after", str(blocked.reset).encode())]
+        presented: str | None = None
         try:
-            identity = self.verified_keys.verify(presented_key(authorization))
+            presented = presented_key(authorization)
+            identity = self.verified_keys.verify(presented)
         except DomainError as error:
-            info = problem_of(error)
-            context.error_code = info.code
-            context.refused = error.identity  # type: ignore[assignment]  # revoked, expired...
-            if error.kind is Kind.UNAUTHENTICATED:
-                self.limiter.count_auth_failure(address)
-                return 401, info, [(b"www-authenticate", b'Bearer realm="TempClock API"')]
-            return info.status, info, []
+            known: keys.KeyIdentity | None = error.identity  # type: ignore[assignment]
+            if known is not None:  # revoked, expired, API off: its own window still counts
+                context.refused = known
+                return self._refuse_known_key(context, known, error)
+            return self._refuse_failed_attempt(context, error, address, presented)
         except Exception as error:  # the store failed us: a 500, logged, like any other
             log.error("key check failed (request %s)", context.request_id, exc_info=error)
             info = problem_of(error)
             context.error_code = info.code
             return info.status, info, []
         context.identity = identity
-        decision = self.limiter.take_for_key(identity.key_id, identity.rate_limit)
-        context.rate = decision
-        if not decision.allowed:
-            context.error_code = "rate_limited"
-            info = ProblemInfo(status=429, code="rate_limited",
-                               message=f"Rate limit exceeded. Maximum {identity.rate_limit} "
-                                       "requests per minute.",
-                               details={"retry_after": decision.reset})
-            return 429, info, [(b"retry-after", str(decision.reset).encode()),
-                               *decision.headers()]
+        decision = self._take_slot(context, identity)
+        if decision is not None:
+            return decision
         keys.note_key_used(identity.key_id)
         return None
+
+    def _take_slot(self, context: RequestContext,
+                   identity: keys.KeyIdentity) -> Refusal | None:
+        """Count the request against its key's window: the 429 when the window is full."""
+        decision = self.limiter.take_for_key(identity.key_id, identity.rate_limit)
+        context.rate = decision
+        if decision.allowed:
+            return None
+        context.error_code = "rate_limited"
+        info = ProblemInfo(status=429, code="rate_limited",
+                           message=f"Rate limit exceeded. Maximum {identity.rate_limit} "
+                                   "requests per minute.",
+                           details={"retry_after": decision.reset})
+        return 429, info, [(b"retry-after", str(decision.reset).encode()), *decision.headers()]
+
+    def _refuse_known_key(self, context: RequestContext, known: keys.KeyIdentity,
+                          error: DomainError) -> Refusal:
+        """A known key refused (revoked, expired, API off): its refusal, or 429 once its
+        window is full, so refusing it costs no more than serving it."""
+        over_limit = self._take_slot(context, known)
+        if over_limit is not None:
+            return over_limit
+        info = problem_of(error)
+        context.error_code = info.code
+        assert context.rate is not None
+        return info.status, info, [*_challenge(error), *context.rate.headers()]
+
+    def _refuse_failed_attempt(self, context: RequestContext, error: DomainError, address: str,
+                               presented: str | None) -> Refusal:
+        """No key, or none of ours: 401, or 429 once the address or the key prefix has
+        failed too often."""
+        prefix = presented[:PRESENTED_PREFIX_LENGTH].lower() if presented else None
+        blocked = self.limiter.failures_blocked(address, prefix)
+        if blocked is not None:
+            context.error_code = "rate_limited"
+            info = ProblemInfo(status=429, code="rate_limited",
+                               message="Too many failed authentication attempts; retry in "
+                                       f"{blocked.reset} seconds")
+            return 429, info, [(b"retry-after", str(blocked.reset).encode())]
+        self.limiter.count_auth_failure(address, prefix)
+        info = problem_of(error)
+        context.error_code = info.code
+        return info.status, info, _challenge(error)
 
     def _log(self, scope: Scope, context: RequestContext, status: int, started: float,
              address: str) -> None:

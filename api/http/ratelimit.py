@@ -171,7 +171,14 @@ class RedisRateLimitStore:
 
 
 class RateLimiter:
-    """The two limits of the API: per key, and per client address for failed authentication."""
+    """The limits of the API: per key, and for failed authentication per client address and
+    per presented key prefix.
+
+    Failures never stand in a valid key's way: the gate asks `failures_blocked` only
+    about a request whose key was refused, so one broken client cannot lock out the
+    other integrations on its PC, while guessing (from one address, or at one key's
+    prefix from many) is refused with 429 once it has failed too often.
+    """
 
     def __init__(
         self,
@@ -185,14 +192,24 @@ class RateLimiter:
         self.auth_failures_per_window = auth_failures_per_window
 
     def take_for_key(self, key_id: int, limit: int) -> RateDecision:
-        """Count a request that passed authentication against its key's limit."""
+        """Count a request presenting a known key (admitted or refused) against its limit."""
         return self.store.acquire(f"key:{key_id}", limit, self.window)
 
-    def address_blocked(self, address: str) -> RateDecision | None:
-        """The refusal for an address that failed authentication too often, else None."""
-        decision = self.store.peek(f"addr:{address}", self.auth_failures_per_window, self.window)
-        return None if decision.allowed else decision
+    def _failure_buckets(self, address: str, prefix: str | None) -> list[str]:
+        buckets = [f"addr:{address}"]
+        if prefix:
+            buckets.append(f"prefix:{prefix}")
+        return buckets
 
-    def count_auth_failure(self, address: str) -> RateDecision:
-        """Count a failed authentication against the client address."""
-        return self.store.acquire(f"addr:{address}", self.auth_failures_per_window, self.window)
+    def failures_blocked(self, address: str, prefix: str | None) -> RateDecision | None:
+        """The refusal for a failed attempt from an address, or at a key prefix, that has
+        failed too often (the one blocked longest), else None."""
+        refusals = [decision for bucket in self._failure_buckets(address, prefix)
+                    if not (decision := self.store.peek(bucket, self.auth_failures_per_window,
+                                                        self.window)).allowed]
+        return max(refusals, key=lambda d: d.reset, default=None)
+
+    def count_auth_failure(self, address: str, prefix: str | None) -> None:
+        """Count a failed authentication against the client address and the key prefix."""
+        for bucket in self._failure_buckets(address, prefix):
+            self.store.acquire(bucket, self.auth_failures_per_window, self.window)

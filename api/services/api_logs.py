@@ -2,8 +2,12 @@
 
 Entries are written behind the request by `ApiLogWriter`, a background thread
 that inserts them in batches (the request never waits on the database) and
-flushes everything it holds when closed, so a graceful stop loses none. A log
-never holds a key: not in the path, not in the query, not in any field.
+flushes everything it holds when closed, so a graceful stop loses none.
+Refusals for being over a limit (429: a blocked address, a key past its window)
+are aggregated: one row per client address, key and minute, whose `count` grows,
+so a flood of refusals is seen without filling the disk.
+A log never holds a key: not in the path, not in the query, not in any field,
+however it was encoded (see `redact`).
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import queue
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 import msgspec
 
@@ -28,7 +33,15 @@ from api.store.models import ApiLog as ApiLogRow
 log = logging.getLogger(__name__)
 
 MAX_LIST = 10_000
-_KEYISH_VALUE = re.compile(r"tc_(live|test)_[0-9A-Za-z]*", re.IGNORECASE)
+REDACTED = "[redacted]"
+# A key or what is left of one, however it was written: in any case, split by spaces,
+# '+' or punctuation, or only the hex of its secret part (32 hex characters or more).
+_KEY_SHAPED = re.compile(
+    r"(?<![0-9a-z])tc[\W_]{0,3}(?:live|test)[\W_]{0,3}(?:[0-9a-z][\s+\-_.:,;\x00-\x1f\x7f]{0,3})*"
+    r"|(?<![0-9a-f])[0-9a-f]{32,}",
+    re.IGNORECASE,
+)
+_DECODING_ROUNDS = 4  # percent-encoding undone this many times over (double-encoded keys)
 _KEYISH_NAME = re.compile(r"(^|_)(key|api_?key|token|access_?token|secret|password|auth"
                           r"|authorization)$", re.IGNORECASE)
 _KEYISH_QUERY = re.compile(r"(^|[&;_])(key|api_?key|token|access_?token|secret|password|auth"
@@ -53,6 +66,7 @@ class ApiLogEntry(msgspec.Struct, kw_only=True):
     user_agent: str
     request_id: str
     error_code: str | None
+    count: int = 1  # requests the entry stands for (aggregated refusals)
 
 
 class ApiLog(ApiLogEntry, kw_only=True):
@@ -61,22 +75,55 @@ class ApiLog(ApiLogEntry, kw_only=True):
     id: int
 
 
+def _decoded(text: str) -> str:
+    """`text` with its percent-encoding undone (several times over) and its characters in
+    their compatibility form (a full-width key is still a key)."""
+    for _ in range(_DECODING_ROUNDS):
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return unicodedata.normalize("NFKC", text)
+
+
+def _key_shaped(text: str) -> bool:
+    return _KEY_SHAPED.search(_decoded(text)) is not None
+
+
+def redact(text: str) -> str:
+    """`text` with everything shaped like a key replaced by `[redacted]`.
+
+    Looked for after percent-decoding, in any letter case: a text that holds a key only
+    in an encoded form is kept decoded, with the key replaced.
+    """
+    if not text:
+        return text
+    plain = _decoded(text)
+    if _KEY_SHAPED.search(plain) is None:
+        return text
+    return _KEY_SHAPED.sub(REDACTED, plain)
+
+
 def redact_query(query: str) -> str:
-    """The query string without anything that looks like a key, token or secret."""
-    if not query or not (_KEYISH_QUERY.search(query) or _KEYISH_VALUE.search(query)):
+    """The query string without its key, token or secret parameters (by name) and without
+    any parameter whose name or value is shaped like a key (however it was encoded)."""
+    if not query:
+        return query
+    plain = _decoded(query)
+    if not (_KEYISH_QUERY.search(plain) or _KEY_SHAPED.search(plain)):
         return query
     kept = [
         (name, value)
         for name, value in parse_qsl(query, keep_blank_values=True)
-        if not _KEYISH_NAME.search(name) and not _KEYISH_VALUE.search(value)
-        and not _KEYISH_VALUE.search(name)
+        if not _KEYISH_NAME.search(_decoded(name)) and not _key_shaped(name)
+        and not _key_shaped(value)
     ]
-    return urlencode(kept)
+    return redact(urlencode(kept))
 
 
 def redact_path(path: str) -> str:
-    """The path with any key-looking segment replaced (a key pasted into a URL by mistake)."""
-    return _KEYISH_VALUE.sub("[redacted]", path)
+    """The path with any key-looking part replaced (a key pasted into a URL by mistake)."""
+    return redact(path)
 
 
 def _clip(value: str | None, length: int) -> str | None:
@@ -87,7 +134,7 @@ _COLUMNS = (
     ApiLogRow.created_at, ApiLogRow.account, ApiLogRow.key, ApiLogRow.key_name,
     ApiLogRow.key_prefix, ApiLogRow.method, ApiLogRow.path, ApiLogRow.query, ApiLogRow.status,
     ApiLogRow.duration_ms, ApiLogRow.client, ApiLogRow.user_agent, ApiLogRow.request_id,
-    ApiLogRow.error_code,
+    ApiLogRow.error_code, ApiLogRow.count,
 )
 _CREATED_AT = ApiLogRow.created_at.db_value
 _ROWS_PER_INSERT = 100
@@ -118,17 +165,18 @@ def _row(e: ApiLogEntry) -> tuple[object, ...]:
         _CREATED_AT(e.created_at.astimezone(dt.UTC).replace(tzinfo=None)),
         e.account_id,
         e.key_id,
-        _clip(e.key_name, 100),
-        _clip(e.key_prefix, 32),
-        e.method[:10],
+        _clip(e.key_name and redact(e.key_name), 100),
+        _clip(e.key_prefix, 32),  # as listings show it: never more of the key
+        redact(e.method)[:10],
         redact_path(e.path)[:500],
         redact_query(e.query)[:4000],
         e.status,
         round(e.duration_ms, 3),
-        e.client[:64],
-        e.user_agent[:300],
-        e.request_id[:64],
-        _clip(e.error_code, 50),
+        redact(e.client)[:64],
+        redact(e.user_agent)[:300],
+        e.request_id[:64],  # ours: 32 hex, never a key
+        _clip(e.error_code and redact(e.error_code), 50),
+        e.count,
     )
 
 
@@ -144,6 +192,59 @@ def write_logs(entries: Sequence[ApiLogEntry]) -> int:
             sql, order = _insert_statement(len(chunk))
             cursor.execute(sql, [values[n] for values in chunk for n in order])
     return len(rows)
+
+
+def aggregated(entry: ApiLogEntry) -> bool:
+    """Whether an entry is a refusal for being over a limit, kept as part of a tally."""
+    return entry.status == 429
+
+
+_TallyKey = tuple[dt.datetime, str, int | None]  # minute, client address, key id
+
+
+class RefusalTally:
+    """Aggregated refusals: one row per client address, key and minute, whose `count`
+    grows as more arrive (the row is written with the first, raised with the rest).
+
+    Remembers the rows of the last two minutes only, so a flood costs neither disk nor
+    memory; a remembered row that is gone (a restore, say) is simply written again. A
+    row is known by its id and its request id, so another row that took its id (in a
+    restored store) is never counted up.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[_TallyKey, tuple[int, str]] = {}  # its row's id and request id
+
+    def write(self, entries: Sequence[ApiLogEntry]) -> int:
+        """Add a batch of refusals to their rows in one transaction; returns how many."""
+        groups: dict[_TallyKey, tuple[ApiLogEntry, int]] = {}
+        for entry in entries:
+            minute = entry.created_at.replace(second=0, microsecond=0)
+            tally_key = (minute, entry.client, entry.key_id)
+            first, count = groups.get(tally_key, (entry, 0))
+            groups[tally_key] = (first, count + entry.count)
+        if not groups:
+            return 0
+        with transaction():
+            for tally_key, (first, count) in groups.items():
+                self._add(tally_key, first, count)
+        latest = max(minute for minute, _client, _key in groups)
+        self._rows = {k: v for k, v in self._rows.items()
+                      if k[0] >= latest - dt.timedelta(minutes=1)}
+        return len(entries)
+
+    def _add(self, tally_key: _TallyKey, first: ApiLogEntry, count: int) -> None:
+        known = self._rows.get(tally_key)
+        if known is not None and (ApiLogRow
+                                  .update(count=ApiLogRow.count + count)
+                                  .where((ApiLogRow.id == known[0])
+                                         & (ApiLogRow.request_id == known[1]))
+                                  .execute()):
+            return
+        values = dict(zip(_COLUMNS, _row(msgspec.structs.replace(first, count=count)),
+                          strict=True))
+        self._rows[tally_key] = (ApiLogRow.insert(values).execute(),
+                                 values[ApiLogRow.request_id])
 
 
 def _status_range(status: str) -> tuple[int, int]:
@@ -203,6 +304,7 @@ def record_of(row: ApiLogRow) -> ApiLog:
         user_agent=row.user_agent,
         request_id=row.request_id,
         error_code=row.error_code,
+        count=row.count,
     )
 
 
@@ -233,6 +335,7 @@ class ApiLogWriter:
         self.maintenance_every = maintenance_every
         self.written = 0
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._tally = RefusalTally()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -298,8 +401,11 @@ class ApiLogWriter:
                 database.close()
 
     def _write(self, batch: list[ApiLogEntry]) -> None:
-        for start in range(0, len(batch), self.batch_size):
-            self._retry(write_logs, batch[start:start + self.batch_size])
+        plain = [entry for entry in batch if not aggregated(entry)]
+        for start in range(0, len(plain), self.batch_size):
+            self._retry(write_logs, plain[start:start + self.batch_size])
+        if len(plain) < len(batch):
+            self._retry(self._tally.write, [entry for entry in batch if aggregated(entry)])
         self._retry(keys.flush_key_usage)
 
     def _retry(self, write: Callable[..., int], *args: object) -> None:
@@ -311,6 +417,6 @@ class ApiLogWriter:
                               attempt)
                 time.sleep(0.2 * attempt)
             else:
-                if write is write_logs:
+                if write is not keys.flush_key_usage:
                     self.written += written
                 return

@@ -26,6 +26,10 @@ from api.store.models import ApiLog as ApiLogRow
 
 MAX_PAGE = 1000
 AUTH_FAILURES = (401, 403)
+# A row may stand for several requests (aggregated refusals): every count sums `count`.
+_REQUESTS = fn.SUM(ApiLogRow.count)
+_ERRORS = fn.SUM(SQL('CASE WHEN status >= 400 THEN "count" ELSE 0 END'))
+_REFUSED = fn.SUM(SQL('CASE WHEN status IN (401, 403) THEN "count" ELSE 0 END'))
 
 
 class LogFilter(msgspec.Struct, kw_only=True):
@@ -165,29 +169,27 @@ def requests_per_minute(account_id: int, since: dt.datetime, until: dt.datetime 
     if include_unattributed:
         scope = scope | ApiLogRow.account.is_null()
     query = (ApiLogRow
-             .select(minute.alias("minute"), fn.COUNT(ApiLogRow.id),
-                     fn.SUM(SQL("CASE WHEN status >= 400 THEN 1 ELSE 0 END")))
+             .select(minute.alias("minute"), _REQUESTS, _ERRORS)
              .where(scope & (ApiLogRow.created_at >= _naive(since))))
     if until is not None:
         query = query.where(ApiLogRow.created_at < _naive(until))
     rows = query.group_by(minute).order_by(minute).tuples()
-    return [MinuteCount(minute=_moment(m), requests=n, errors=int(e or 0)) for m, n, e in rows]
+    return [MinuteCount(minute=_moment(m), requests=int(n), errors=int(e or 0))
+            for m, n, e in rows]
 
 
 def traffic_by_key(account_id: int, since: dt.datetime) -> list[KeyTraffic]:
     """Requests, errors and 401/403s per key since `since`, busiest first; unattributed last."""
-    failed = fn.SUM(SQL("CASE WHEN status >= 400 THEN 1 ELSE 0 END"))
-    refused = fn.SUM(SQL("CASE WHEN status IN (401, 403) THEN 1 ELSE 0 END"))
     found = []
     for scope in (account_id, None):
         where = ApiLogRow.account.is_null() if scope is None else ApiLogRow.account == scope
         rows = (ApiLogRow
                 .select(ApiLogRow.key, fn.MAX(ApiLogRow.key_name), fn.MAX(ApiLogRow.key_prefix),
-                        fn.COUNT(ApiLogRow.id), failed, refused)
+                        _REQUESTS, _ERRORS, _REFUSED)
                 .where(where & (ApiLogRow.created_at >= _naive(since)))
                 .group_by(ApiLogRow.key)
                 .tuples())
-        found.extend(KeyTraffic(key_id=k, key_name=name, key_prefix=prefix, requests=n,
+        found.extend(KeyTraffic(key_id=k, key_name=name, key_prefix=prefix, requests=int(n),
                                 errors=int(e or 0), auth_failures=int(a or 0))
                      for k, name, prefix, n, e, a in rows)
     return sorted(found, key=lambda t: (t.key_id is None, -t.requests))
@@ -205,19 +207,19 @@ def auth_failure_bursts(account_id: int, *, window: dt.timedelta = dt.timedelta(
         where = ApiLogRow.account.is_null() if scope is None else ApiLogRow.account == scope
         rows = (ApiLogRow
                 .select(group, fn.MAX(ApiLogRow.key_name), fn.MAX(ApiLogRow.key_prefix),
-                        fn.COUNT(ApiLogRow.id), fn.MIN(ApiLogRow.created_at),
+                        _REQUESTS, fn.MIN(ApiLogRow.created_at),
                         fn.MAX(ApiLogRow.created_at))
                 .where(where & (ApiLogRow.created_at >= start)
                        & ApiLogRow.status.in_(AUTH_FAILURES))
                 .group_by(group)
-                .having(fn.COUNT(ApiLogRow.id) >= threshold)
+                .having(threshold <= _REQUESTS)
                 .tuples())
         for ident, name, prefix, count, first, last in rows:
             bursts.append(Burst(
                 key_id=None if scope is None else ident,
                 key_name=name, key_prefix=prefix,
                 client=ident if scope is None else None,
-                failures=count, first_at=_moment(first), last_at=_moment(last)))
+                failures=int(count), first_at=_moment(first), last_at=_moment(last)))
     return sorted(bursts, key=lambda b: -b.failures)
 
 

@@ -4,8 +4,11 @@ A verified key is reused only while `keys.key_generation()` stands still and the
 key has not reached its expiry. The generation moves in the very transaction that
 revokes a key or changes an account's API access, whichever process commits it
 (the desktop app, `tempclock keys revoke`, another worker), so a revocation is
-refused from the next request, exactly as without the memory. A refused key is
-never remembered. On PostgreSQL the generation is one primary-key lookup per
+refused from the next request, exactly as without the memory. A known key that was
+refused (revoked, expired, its account's API off) is remembered the same way, so a
+client that keeps presenting it costs no lookup: revoked and expired keys never come
+back, and switching the API on moves the generation. Unknown keys are never
+remembered (nothing bounds how many there are). On PostgreSQL the generation is one primary-key lookup per
 request; on SQLite it is read again only when the committer's signal beside the
 store moved (`api.store.signals`: a token in a memory-mapped file, read for a
 twentieth of the lookup's cost) or a second has passed.
@@ -13,12 +16,14 @@ twentieth of the lookup's cost) or a second has passed.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import threading
 from typing import NamedTuple
 
 from api.services import keys
 from api.services.common import utcnow
+from api.services.errors import DomainError
 from api.store import database
 from api.store.signals import Watched
 
@@ -29,6 +34,7 @@ class _Verified(NamedTuple):
     stamp: tuple[int, int]
     identity: keys.KeyIdentity
     expires_at: dt.datetime | None  # naive UTC, as stored
+    refusal: DomainError | None = None  # why a known key is refused
 
 
 _generation = Watched(keys.KEY_SIGNAL, keys.key_generation)
@@ -52,12 +58,23 @@ class VerifiedKeys:
         stamp = _stamp()  # read first: a change committed after this moves it for the next request
         digest = keys.hash_key(presented)
         known = self._known.get(digest)
-        if (known is not None and known.stamp == stamp
-                and (known.expires_at is None or utcnow() < known.expires_at)):
-            return known.identity
-        identity = keys.verify_key(presented)
+        if known is not None and known.stamp == stamp:
+            if known.refusal is not None:
+                raise copy.copy(known.refusal)  # a fresh one: tracebacks never pile up
+            if known.expires_at is None or utcnow() < known.expires_at:
+                return known.identity
+        try:
+            identity = keys.verify_key(presented)
+        except DomainError as refusal:
+            if refusal.identity is not None:
+                self._remember(digest, _Verified(stamp, refusal.identity,  # type: ignore[arg-type]
+                                                 None, refusal))
+            raise
+        self._remember(digest, _Verified(stamp, identity, identity.expires_at))
+        return identity
+
+    def _remember(self, digest: str, verified: _Verified) -> None:
         with self._lock:
             if len(self._known) >= MAX_REMEMBERED:
                 self._known.clear()
-            self._known[digest] = _Verified(stamp, identity, identity.expires_at)
-        return identity
+            self._known[digest] = verified

@@ -337,7 +337,8 @@ class DispatchCursor(BaseModel):
 
 
 class ApiLog(BaseModel):
-    """One API request that presented a key, valid or not. Never holds the key itself."""
+    """One API request that presented a key, valid or not, or one minute of a client's
+    refusals for being over a limit (`count` of them). Never holds the key itself."""
 
     id = AutoField()
     # Indexed by the composite indexes below (a row is written per request: few indexes).
@@ -355,6 +356,7 @@ class ApiLog(BaseModel):
     request_id = CharField(max_length=64)
     error_code = CharField(max_length=50, null=True)
     created_at = DateTimeField(default=utcnow, index=True)
+    count = IntegerField(default=1)  # requests this row stands for (aggregated 429s)
 
     class Meta:
         indexes = (

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 from api.services.errors import DomainError, Invalid
 from tempclock_desktop.messages import describe
 from tempclock_desktop.operations import Operation
+from tempclock_desktop.widgets import label
 
 
 class FormDialog(QDialog):
@@ -44,8 +44,7 @@ class FormDialog(QDialog):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(20, 18, 20, 16)
         outer.setSpacing(12)
-        heading = QLabel(title)
-        heading.setObjectName("SectionTitle")
+        heading = label(title, "SectionTitle")
         outer.addWidget(heading)
         self.form = QFormLayout()
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -54,9 +53,7 @@ class FormDialog(QDialog):
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         outer.addLayout(self.form)
         self.body = outer
-        self.error = QLabel()
-        self.error.setObjectName("FormError")
-        self.error.setWordWrap(True)
+        self.error = label("", "FormError", wrap=True)
         self.error.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                         | QDialogButtonBox.StandardButton.Cancel)

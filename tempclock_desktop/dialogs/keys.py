@@ -71,7 +71,7 @@ class IssueKeyDialog(FormDialog):
         column = QVBoxLayout(scopes)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(grid)
-        self.access = label("", "Muted", wrap=True)
+        self.access = label("", "Muted", wrap=True, rich=True)  # our own markup only
         column.addWidget(self.access)
         self.add_row("Scopes", scopes, "scopes")
         self.expires = OptionalDate("Expires after")

@@ -24,7 +24,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
-from tempclock_desktop.messages import describe
+from tempclock_desktop.messages import describe, plain_tip
 from tempclock_desktop.operations import Operation
 
 Index = QModelIndex | QPersistentModelIndex
@@ -103,7 +103,7 @@ class RecordTableModel(QAbstractTableModel):
         if role == RECORD_ROLE:
             return record
         if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
-            return column.tooltip(record)
+            return plain_tip(column.tooltip(record))
         if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and self._muted and self._muted(record):

@@ -1,5 +1,9 @@
 """API logs: every request that presented a key, live, filterable, exportable; a chart of the
-last 24 hours; and an alert when a key (or an unknown key) is refused again and again."""
+last 24 hours; and an alert when a key (or an unknown key) is refused again and again.
+
+What clients sent (paths, queries, user agents) is shown with control characters
+escaped (`printable`), and refusals for being over a limit as one row per client,
+key and minute with their count."""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from api.services import keys, log_stats
 from api.services.api_logs import ApiLog
+from api.services.display import printable
 from plugins import Cancelled, write_csv
 from tempclock_desktop import session as kinds
 from tempclock_desktop.chart import KeyErrorsChart, RequestChart
@@ -53,7 +58,7 @@ STATUSES = (("All statuses", None), ("2xx success", 2), ("3xx redirect", 3),
             ("4xx refused", 4), ("5xx server error", 5))
 CSV_COLUMNS = ("time", "account_id", "key_id", "key_name", "key_prefix", "method", "path",
                "query", "status", "duration_ms", "client", "user_agent", "request_id",
-               "error_code")
+               "error_code", "count")
 
 
 REFUSALS = {
@@ -63,7 +68,9 @@ REFUSALS = {
     "key_revoked": "Revoked key",
     "key_expired": "Expired key",
     "api_disabled": "Key of an account with API access off",
-    "missing_key": "No key",
+    "key_missing": "No key",
+    "auth_scheme_unsupported": "No key (another scheme)",
+    "rate_limited": "Refused: too many failed attempts",
 }
 
 
@@ -71,7 +78,7 @@ def key_text(log: ApiLog) -> str:
     """A request's key as the admin knows it: name and prefix, or why there is none."""
     if log.key_id is None:
         return REFUSALS.get(log.error_code or "", "Unrecognised key")
-    return f"{log.key_name} · {log.key_prefix}…"
+    return printable(f"{log.key_name} · {log.key_prefix}…")
 
 
 def _csv_rows(account_id: int, filters: log_stats.LogFilter, report,
@@ -90,7 +97,7 @@ def _csv_rows(account_id: int, filters: log_stats.LogFilter, report,
             yield [log.created_at.isoformat().replace("+00:00", "Z"), log.account_id,
                    log.key_id, log.key_name, log.key_prefix, log.method, log.path,
                    log.query, log.status, f"{log.duration_ms:.1f}", log.client,
-                   log.user_agent, log.request_id, log.error_code]
+                   log.user_agent, log.request_id, log.error_code, log.count]
         written += len(page)
         report(written, 0, "")
         if len(page) < 1000:
@@ -196,9 +203,12 @@ class ApiLogsPanel(Panel):
             [
                 Column("Time", lambda r: when_precise(r.created_at)),
                 Column("Key", key_text),
-                Column("Method", lambda r: r.method),
-                Column("Path", lambda r: r.path + (f"?{r.query}" if r.query else "")),
+                Column("Method", lambda r: printable(r.method)),
+                Column("Path", lambda r: printable(r.path + (f"?{r.query}" if r.query else ""))),
                 Column("Status", lambda r: str(r.status)),
+                Column("Count", lambda r: f"×{r.count:,}" if r.count > 1 else "", align_right=True,
+                       tooltip=lambda r: f"{r.count:,} requests in this minute, refused alike"
+                       if r.count > 1 else ""),
                 Column("Duration", lambda r: duration_ms(r.duration_ms), align_right=True),
                 Column("Client", lambda r: r.client),
                 Column("Request id", lambda r: r.request_id),
@@ -408,10 +418,13 @@ class ApiLogsPanel(Panel):
             ("Duration", duration_ms(log.duration_ms)),
             ("Client", log.client or "—"),
             ("User agent", log.user_agent or "—"),
+            ("Requests", f"{log.count:,} (refused alike within this minute)"
+             if log.count > 1 else "1"),
             ("Request id", log.request_id),
         ]
         cells = "".join(f"<tr><td style='color:#64748b; padding:2px 10px 2px 0'>{esc(k)}</td>"
-                        f"<td style='padding:2px 0'>{esc(v)}</td></tr>" for k, v in rows)
+                        f"<td style='padding:2px 0'>{esc(printable(v))}</td></tr>"
+                        for k, v in rows)
         self.detail.setHtml(f"<b>Request {log.id}</b><table>{cells}</table>")
 
     def _revoke_selected(self) -> None:

@@ -8,6 +8,7 @@ replaces the store (what it held is kept beside it), then starts both again as t
 from __future__ import annotations
 
 import datetime as dt
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -151,7 +152,7 @@ class BackupsPanel(Panel):
     def _show_schedule_state(self) -> None:
         error = self.schedule.last_error if self.schedule is not None else None
         if error:
-            self.banner.show_message(f"<b>The daily backup failed.</b> {error}")
+            self.banner.show_message(f"<b>The daily backup failed.</b> {html.escape(error)}")
         else:
             self.banner.hide()
 

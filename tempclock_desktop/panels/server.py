@@ -4,6 +4,7 @@ to switch to; a delivery process that died, with a way to restart it."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
@@ -256,6 +257,7 @@ class ServerPanel(Panel):
             self.server.stop()
 
     def _failed(self, message: str, port_in_use: bool) -> None:
+        message = html.escape(message)
         if not port_in_use:
             self.port_banner.show_message(f"<b>The API is not running.</b> {message}")
             self.suggested_port.hide()

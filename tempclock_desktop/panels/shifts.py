@@ -22,7 +22,7 @@ from api.services import locations, shifts, workers
 from tempclock_desktop import session as kinds
 from tempclock_desktop.choices import every, load_choices
 from tempclock_desktop.dialogs.shift import ShiftDialog
-from tempclock_desktop.messages import confirm
+from tempclock_desktop.messages import confirm, plain_tip
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel, load_demo_data
 from tempclock_desktop.widgets import EmptyState, button, combo_pick, fill_combo, label
@@ -181,10 +181,10 @@ class ShiftsPanel(Panel):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 if found:
                     item.setBackground(QBrush(OPEN if worker_id is None else SCHEDULED))
-                    item.setToolTip("\n".join(
+                    item.setToolTip(plain_tip("\n".join(
                         f"{s.start.astimezone(zone):%H:%M}–{s.end.astimezone(zone):%H:%M}, "
                         f"{s.break_minutes} min break" + (f"\n{s.notes}" if s.notes else "")
-                        for s in found))
+                        for s in found)))
                     hours += sum((s.end - s.start).total_seconds() / 3600
                                  - s.break_minutes / 60 for s in found)
                 self.grid.setItem(r, c, item)

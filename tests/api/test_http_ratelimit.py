@@ -75,11 +75,20 @@ def test_idle_buckets_are_forgotten():
 
 def test_failed_authentications_block_an_address_after_the_allowance():
     limiter = RateLimiter(auth_failures_per_window=2)
-    assert limiter.address_blocked("10.0.0.1") is None
-    limiter.count_auth_failure("10.0.0.1")
-    limiter.count_auth_failure("10.0.0.1")
-    assert limiter.address_blocked("10.0.0.1") is not None
-    assert limiter.address_blocked("10.0.0.2") is None
+    assert limiter.failures_blocked("10.0.0.1", None) is None
+    limiter.count_auth_failure("10.0.0.1", "tc_live_aaaa1111")
+    limiter.count_auth_failure("10.0.0.1", "tc_live_bbbb2222")
+    assert limiter.failures_blocked("10.0.0.1", None) is not None
+    assert limiter.failures_blocked("10.0.0.2", "tc_live_cccc3333") is None
+
+
+def test_failures_at_one_key_prefix_block_it_from_every_address():
+    limiter = RateLimiter(auth_failures_per_window=2)
+    limiter.count_auth_failure("10.0.0.1", "tc_live_aaaa1111")
+    limiter.count_auth_failure("10.0.0.2", "tc_live_aaaa1111")
+    blocked = limiter.failures_blocked("10.0.0.3", "tc_live_aaaa1111")
+    assert blocked is not None and blocked.reset >= 1
+    assert limiter.failures_blocked("10.0.0.3", "tc_live_dddd4444") is None
 
 
 def test_headers_name_limit_remaining_and_reset():

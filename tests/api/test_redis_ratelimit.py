@@ -69,9 +69,22 @@ def test_keys_and_addresses_are_limited_apart(store):
     assert limiter.take_for_key(key, 1).allowed
     assert not limiter.take_for_key(key, 1).allowed
     address = f"10.{uuid.uuid4().int % 250}.0.1"
-    assert limiter.address_blocked(address) is None
-    limiter.count_auth_failure(address)
-    assert limiter.address_blocked(address) is not None
+    assert limiter.failures_blocked(address, None) is None
+    limiter.count_auth_failure(address, None)
+    assert limiter.failures_blocked(address, None) is not None
+
+
+def test_failures_are_limited_per_address_and_per_key_prefix_as_in_memory(store):
+    limiter = RateLimiter(RedisRateLimitStore(store_backends.REDIS_URL,
+                                              namespace=uuid.uuid4().hex),
+                          auth_failures_per_window=2)
+    limiter.count_auth_failure("10.0.0.1", "tc_live_aaaa1111")
+    limiter.count_auth_failure("10.0.0.2", "tc_live_aaaa1111")
+    assert limiter.failures_blocked("10.0.0.3", "tc_live_aaaa1111") is not None
+    assert limiter.failures_blocked("10.0.0.3", "tc_live_bbbb2222") is None
+    limiter.count_auth_failure("10.0.0.1", "tc_live_bbbb2222")
+    blocked = limiter.failures_blocked("10.0.0.1", "tc_live_cccc3333")
+    assert blocked is not None and 1 <= blocked.reset <= 60
 
 
 def test_a_redis_that_forgot_the_script_is_given_it_again(store):

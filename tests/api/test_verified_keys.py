@@ -55,13 +55,42 @@ def test_a_remembered_key_is_refused_once_it_expires_though_nothing_changed(acco
     assert refusal(checker, issued.plaintext) == "key_expired"
 
 
-def test_a_refused_key_is_checked_again_every_time(account):
+def test_a_refused_key_stays_refused(account):
     issued = keys.issue_key(account.id, "ATS")
     elsewhere(lambda: keys.revoke_key(issued.key.id))
     checker = VerifiedKeys()
     assert refusal(checker, issued.plaintext) == "key_revoked"
+    assert refusal(checker, issued.plaintext) == "key_revoked"
     assert refusal(checker, keys.generate_key()) == "key_unknown"
     assert refusal(checker, "tc_live_nope") == "key_malformed"
+
+
+def test_a_refused_known_key_is_not_looked_up_again_until_something_changes(account,
+                                                                             monkeypatch):
+    issued = keys.issue_key(account.id, "ATS")
+    elsewhere(lambda: accounts.set_api_enabled(account.id, False))
+    checker = VerifiedKeys()
+    full_checks = []
+    real = keys.verify_key
+    monkeypatch.setattr(keys, "verify_key", lambda key: full_checks.append(key) or real(key))
+    refusals = [refusal(checker, issued.plaintext) for _ in range(100)]
+    assert refusals == ["api_disabled"] * 100 and len(full_checks) == 1
+    with pytest.raises(DomainError) as refused:
+        checker.verify(issued.plaintext)
+    assert refused.value.identity.key_id == issued.key.id  # still named in the logs
+    elsewhere(lambda: accounts.set_api_enabled(account.id, True))
+    assert checker.verify(issued.plaintext).key_id == issued.key.id
+    assert len(full_checks) == 2
+
+
+def test_unknown_keys_are_looked_up_every_time(account, monkeypatch):
+    checker = VerifiedKeys()
+    full_checks = []
+    real = keys.verify_key
+    monkeypatch.setattr(keys, "verify_key", lambda key: full_checks.append(key) or real(key))
+    unknown = keys.generate_key()
+    assert [refusal(checker, unknown) for _ in range(3)] == ["key_unknown"] * 3
+    assert len(full_checks) == 3
 
 
 def test_unrelated_writes_do_not_make_a_remembered_key_be_checked_again(account, monkeypatch):

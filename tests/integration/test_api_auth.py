@@ -169,9 +169,9 @@ def test_an_address_that_keeps_failing_is_slowed_down(tmp_path):
             refused = c.get("/workers", headers=bad)
             assert refused.status_code == 429
             assert int(refused.headers["retry-after"]) >= 1
-            # Not even a right key is tried from an address that is guessing.
-            blocked = c.get("/workers", headers={"Authorization": f"Bearer {good.key}"})
-            assert blocked.status_code == 429
+            # A right key is still admitted: others on the same PC are not locked out.
+            admitted = c.get("/workers", headers={"Authorization": f"Bearer {good.key}"})
+            assert admitted.status_code == 200
     finally:
         guarded.thread.stop()
 
