@@ -159,6 +159,12 @@ class Receiver:
         self.server.server_close()
 
 
+def allow_internal_targets(*account_ids: int) -> None:
+    """Let accounts send to receivers on this PC, as the admin does (desktop or CLI)."""
+    for account_id in account_ids:
+        accounts.allow_internal_targets(account_id, True, by="tests (admin)")
+
+
 @pytest.fixture
 def receiver():
     server = Receiver()

@@ -20,6 +20,7 @@ import msgspec
 
 from api.services import cost_codes, departments, locations, timesheets, workers
 from api.services.common import MAX_LIMIT, emit, transaction, utc, utcnow
+from api.services.egress import check_account_url
 from api.services.errors import DomainError, Invalid, NotFound
 from api.store import database
 from api.store.models import Account as AccountRow
@@ -93,6 +94,14 @@ def check_settings(declared: Iterable[Setting], values: Mapping[str, Any]) -> di
         raise Invalid(error.message, field=error.name) from None
 
 
+def _check_targets(account_id: int, declared: Iterable[Setting],
+                   settings: Mapping[str, Any]) -> None:
+    """URL settings (a CRM's endpoint, say) pass the account's egress policy, like webhooks."""
+    for setting in declared:
+        if setting.type == "url" and settings.get(setting.name):
+            check_account_url(account_id, settings[setting.name], field=setting.name)
+
+
 def _store(account_id: int, connector_id: str, **columns: Any) -> ConnectorConfig:
     with transaction():
         row = _config_row(account_id, connector_id)
@@ -110,6 +119,7 @@ def save_settings(account_id: int, connector: Connector,
                   values: Mapping[str, Any]) -> ConnectorConfig:
     """Check and keep a connector's settings for the account."""
     cleaned = check_settings(connector.settings, values)
+    _check_targets(account_id, connector.settings, cleaned)
     return _store(account_id, connector.id,
                   settings=msgspec.json.encode(cleaned).decode())
 
@@ -121,7 +131,8 @@ def set_enabled(account_id: int, connector: Connector, enabled: bool) -> Connect
     """
     config = get_config(account_id, connector.id)
     if enabled:
-        check_settings(connector.settings, config.settings)
+        _check_targets(account_id, connector.settings,
+                       check_settings(connector.settings, config.settings))
     if enabled and not config.enabled:
         return _store(account_id, connector.id, enabled=True, enabled_at=utcnow())
     return _store(account_id, connector.id, enabled=bool(enabled))

@@ -17,6 +17,13 @@ from api.store.models import WebhookDelivery
 from plugins import hookimpl
 from plugins.crm_push import CrmPush
 from plugins.manager import PluginHost
+from tests.conftest import allow_internal_targets
+
+
+@pytest.fixture(autouse=True)
+def receivers_on_this_pc_allowed(account):
+    """The receivers here are on loopback: the admin has allowed internal targets."""
+    allow_internal_targets(account.id)
 
 
 @pytest.fixture
@@ -66,6 +73,7 @@ def test_subscribers_get_only_the_events_they_chose(account, other_account, work
     breaches = subscribe(account, receiver, ["clock.geofence_breach"], "/breaches")
     paused = subscribe(account, receiver, ["*"], "/paused")
     webhooks.update_webhook(account.id, paused.id, webhooks.WebhookUpdate(active=False))
+    allow_internal_targets(other_account.id)
     theirs = subscribe(other_account, receiver, ["*"], "/theirs")
     make_worker(other_account.id, "Tom", "Theirs")  # another agency's change
     clocking.clock_in(account.id, worker.id)
