@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 
 import msgspec
 from peewee import IntegrityError
@@ -109,6 +110,14 @@ def set_log_retention(account_id: int, days: int) -> Account:
     return _update(account_id, log_retention_days=days)
 
 
+def local_admin(program: str) -> str:
+    """Who makes an admin's change on this PC, for the record: the program and the OS user."""
+    try:
+        return f"{program}:{getpass.getuser()}"
+    except (OSError, KeyError):  # no user name in this environment
+        return program
+
+
 def allow_internal_targets(account_id: int, allowed: bool, *, by: str) -> Account:
     """Let the account's webhooks and connectors send to this PC and the office network (or stop).
 
@@ -132,6 +141,7 @@ def allow_internal_targets(account_id: int, allowed: bool, *, by: str) -> Accoun
 __all__ = [
     "Account",
     "allow_internal_targets",
+    "local_admin",
     "create_account",
     "get_account",
     "list_accounts",

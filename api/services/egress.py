@@ -126,6 +126,7 @@ def parse_target(url: str, field: str = "url") -> Target:
     try:
         parsed = httpx.URL(url)
         port = parsed.port
+        parsed.host  # noqa: B018 - decoding checks each xn-- label is valid IDNA
     except (httpx.InvalidURL, UnicodeError, ValueError) as error:
         raise _bad(field, f"is not a valid URL ({error})") from None
     if parsed.scheme not in ("https", "http"):
