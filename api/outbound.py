@@ -8,8 +8,9 @@ to a checked address. TLS is still verified against the name in the URL.
 
 httpx has no public setting for the network backend of its connection pool, so
 `PolicedTransport` replaces the pool it builds with one that has ours: the one
-place we lean on httpx internals (`HTTPTransport._pool`), pinned by
-tests/api/test_outbound.py, which fails with a clear message if an upgrade moves it.
+place we lean on httpx internals (`HTTPTransport._pool`). An upgrade that moves it
+fails at start with a message saying so, and tests/integration/test_api_egress.py
+("a name that resolves to this PC is refused when connecting") checks the effect.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ class PolicedTransport(httpx.HTTPTransport):
 
     def __init__(self, *, allow_internal: bool, limits: httpx.Limits) -> None:
         super().__init__(limits=limits, trust_env=False)
+        if not isinstance(getattr(self, "_pool", None), httpcore.ConnectionPool):
+            raise RuntimeError("httpx.HTTPTransport no longer keeps its pool in `_pool`: "
+                               "api/outbound.py must be updated for this httpx version")
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,

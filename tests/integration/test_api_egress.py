@@ -138,10 +138,10 @@ def test_a_loopback_subscription_is_refused_at_delivery_once_the_allowance_is_wi
 
 def test_a_name_that_resolves_to_this_pc_is_refused_when_connecting(receiver, connections):
     """The check at connect time, after the lookup: the name passes nothing by."""
+    import httpx
+
     from api import outbound
     from api.services.egress import Refused
-
-    import httpx
 
     port = receiver.server.server_address[1]
     client = outbound.delivery_client(allow_internal=False, timeout=httpx.Timeout(5.0),
