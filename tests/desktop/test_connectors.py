@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QPushButton
 from api.services import connectors, workers
 from plugins import Connector, Setting, hookimpl
 from plugins.manager import load_plugins
+from tests.conftest import allow_internal_targets
 
 ATS_EXPORT = """Candidate ID,Forename,Surname,Site,Start Date
 C-1,Ana,Popescu,Leeds DC,02/03/2026
@@ -179,6 +180,7 @@ def test_a_bad_setting_is_refused_with_the_message_by_its_field(
 
 def test_a_connector_is_switched_on_and_off_per_account_and_it_persists(
         qtbot, start_desktop, plugins, account):
+    allow_internal_targets(account.id)  # the CRM endpoint below is on this PC
     desktop, panel = open_connector(qtbot, start_desktop, plugins, "crm-push")
     panel.enabled.click()  # no URL yet: refused, and the switch goes back
     qtbot.waitUntil(lambda: panel.form.field_error("url") == "CRM endpoint URL is required")
@@ -223,3 +225,21 @@ def test_an_export_is_written_to_the_exports_folder_of_the_data_directory(
     written = sorted(p.name for p in (config.data_dir / "exports").glob("payroll_*.csv"))
     assert len(written) == 3
     assert f"files in {config.data_dir / 'exports'}" in panel.run_status.text()
+
+
+def test_a_crm_endpoint_inside_the_office_is_refused_by_its_field_until_allowed(
+        qtbot, start_desktop, plugins, account):
+    desktop, panel = open_connector(qtbot, start_desktop, plugins, "crm-push")
+    expected = {"http://127.0.0.1:9/crm": "internal address not allowed",
+                "https://169.254.169.254/latest/meta-data/": "internal address not allowed",
+                "https://10.0.0.7/crm": "internal address not allowed",
+                "https://localhost/crm": "internal address not allowed",
+                "https://xn--/crm": "is not a valid URL"}
+    for url, reason in expected.items():
+        panel.form.clear_errors()
+        panel.form.fields["url"].input.setText(url)
+        panel.save_button.click()
+        qtbot.waitUntil(lambda: panel.form.field_error("url") != "")
+        assert reason in panel.form.field_error("url"), url
+        settle(qtbot)
+    assert connectors.get_config(account.id, "crm-push").updated_at is None
