@@ -85,6 +85,7 @@ class Dispatcher:
         self.export_dir = export_dir
         self.senders = senders
         self.poll_interval = poll_interval
+        self.send_timeout = send_timeout
         self.retention_every = retention_every
         self._next_pruning = 0.0  # the first pass runs at start
         self._stop = threading.Event()
@@ -222,12 +223,12 @@ class Dispatcher:
         client = self._clients[outbound.internal_allowed]
         try:
             with client.stream("POST", outbound.url, content=body, headers=headers) as response:
-                drained = 0
-                for chunk in response.iter_raw():
-                    drained += len(chunk)
-                    if drained > DRAINED_BYTES:
-                        break
                 status = response.status_code
+                deadline, drained = time.monotonic() + self.send_timeout, 0
+                for chunk in response.iter_raw():  # a long or slow answer is cut short
+                    drained += len(chunk)
+                    if drained > DRAINED_BYTES or time.monotonic() > deadline:
+                        break
         except self._http_error as exc:
             return None, False, self._failure_reason(exc), False
         ok = 200 <= status < 300

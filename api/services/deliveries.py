@@ -177,7 +177,7 @@ def queue_connector_delivery(
 
     The same connector, event and URL are queued once, however often this is called.
     """
-    url = check_account_url(account_id, url)
+    url = check_account_url(account_id, url, lookup=False)  # no lookup per event: sending checks
     body = msgspec.json.encode(payload).decode()
     extra = {str(k): str(v) for k, v in (headers or {}).items()}
     message_id = f"msg_{event_id or 0}_{connector}"[:64]

@@ -220,8 +220,14 @@ def internal_targets_allowed(account_id: int) -> bool:
     return bool(row and row.internal_targets_allowed)
 
 
-def check_account_url(account_id: int, url: str | None, field: str = "url") -> str:
-    """A receiver URL the account may save: cleaned text, parsed, checked, looked up briefly."""
+def check_account_url(account_id: int, url: str | None, field: str = "url", *,
+                      lookup: bool = True) -> str:
+    """A receiver URL the account may use: cleaned text, parsed and checked.
+
+    With `lookup` (when an admin or integrator saves it) its name is also looked up
+    briefly, so a name that points inside is refused there and then.
+    """
     url = clean_text(url, field, max_length=MAX_URL_LENGTH, required=True)
-    check_url(url, allow_internal=internal_targets_allowed(account_id), field=field, lookup=True)
+    check_url(url, allow_internal=internal_targets_allowed(account_id), field=field,
+              lookup=lookup)
     return url
