@@ -16,14 +16,26 @@ def up(migrator, db):
                             DateTimeField(null=True)),
         migrator.add_column('account', 'internal_targets_changed_by',
                             CharField(max_length=200, null=True)))
+    class WebhookDelivery(Model):
+        error = TextField(null=True)
+        class Meta:
+            database = db
+            table_name = 'webhook_delivery'
+
+    class IdempotencyRecord(Model):
+        response_body = TextField()
+        class Meta:
+            database = db
+            table_name = 'idempotency_record'
+
     # "HTTP 500: <body>" becomes "HTTP 500".
-    db.execute_sql("UPDATE webhook_delivery SET error = substr(error, 1, 8) "
-                   "WHERE error LIKE 'HTTP ___:%'")
-    rows = db.execute_sql("SELECT id, response_body FROM idempotency_record "
-                          "WHERE response_body LIKE '%whsec_%'").fetchall()
-    for row_id, body in rows:
-        db.execute_sql("UPDATE idempotency_record SET response_body = %s WHERE id = %s"
-                       .replace('%s', db.param), (_without_secret(body), row_id))
+    (WebhookDelivery.update(error=fn.SUBSTR(WebhookDelivery.error, 1, 8))
+     .where(WebhookDelivery.error ** 'HTTP ___:%')
+     .execute())
+    kept = IdempotencyRecord.select().where(IdempotencyRecord.response_body.contains('whsec_'))
+    for record in kept:
+        record.response_body = _without_secret(record.response_body)
+        record.save()
 
 
 def _without_secret(body):
