@@ -192,8 +192,9 @@ class WebhooksPanel(Panel):
                 "Webhooks and connectors send only to public HTTPS addresses. Allow this PC "
                 "and the office network for a receiver inside the office.")
         if account.internal_targets_changed_at is not None:
-            text += (f" Last changed by {account.internal_targets_changed_by}, "
-                     f"{when(account.internal_targets_changed_at)}.")
+            program, _, user = (account.internal_targets_changed_by or "").partition(":")
+            who = f"{user} ({program})" if user else program
+            text += f" Last changed by {who}, {when(account.internal_targets_changed_at)}."
         self.internal_text.setText(text)
 
     def _switch_internal_targets(self, on: bool) -> None:

@@ -205,7 +205,7 @@ def test_internal_addresses_wait_for_the_admin_and_a_record_never_shows_the_answ
     assert not accounts.get_account(account.id).internal_targets_allowed
     allow_internal_targets(qtbot, desktop, panel)
     assert panel.internal_targets.isChecked()
-    assert "Last changed by desktop:" in panel.internal_text.text()
+    assert "(desktop)," in panel.internal_text.text()
     assert accounts.get_account(account.id).internal_targets_changed_by.startswith("desktop:")
 
     receiver.status, receiver.reply = 500, b"Internal admin page: SECRET-DATA"
