@@ -318,10 +318,13 @@ class AccountContext:
                 headers: Mapping[str, str] | None = None) -> None:
         from api.services import deliveries
 
-        deliveries.queue_connector_delivery(
-            self.account_id, self.connector_id or "plugin", url, payload,
-            headers=headers, event_id=self._event.id if self._event else None,
-            event_type=self._event.type if self._event else "connector")
+        try:
+            deliveries.queue_connector_delivery(
+                self.account_id, self.connector_id or "plugin", url, payload,
+                headers=headers, event_id=self._event.id if self._event else None,
+                event_type=self._event.type if self._event else "connector")
+        except DomainError as error:  # plugins know ValueError, not our errors
+            raise ValueError(error.message) from None
 
     # reporting
     def progress(self, done: int, total: int | None = None, message: str = "") -> None:

@@ -276,3 +276,18 @@ def test_a_connector_switched_on_later_hears_only_what_happens_from_then_on(acco
         dispatcher.stop()
     (request,) = receiver.wait_for(1)
     assert json.loads(request["body"])["data"]["role"] == "After"
+
+
+def test_a_connector_cannot_deliver_where_the_egress_policy_refuses(account, receiver):
+    from api.services import accounts
+
+    context = connectors.AccountContext(account.id, connector_id="crm-push")
+    for url in ("https://169.254.169.254/latest/meta-data/", "https://xn--/", "ftp://x/",
+                "https://[::ffff:169.254.169.254]/", "http://2130706433/"):
+        with pytest.raises(ValueError, match="internal address not allowed|url"):
+            context.deliver(url, {"a": 1})
+    context.deliver(receiver.url + "/crm", {"a": 1})  # allowed for this account
+    accounts.allow_internal_targets(account.id, False, by="tests (admin)")
+    with pytest.raises(ValueError, match="internal address not allowed"):
+        context.deliver(receiver.url + "/crm", {"a": 2})
+    assert len(deliveries.list_deliveries(account.id, connector="crm-push")) == 1
