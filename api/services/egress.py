@@ -145,11 +145,15 @@ def parse_target(url: str, field: str = "url") -> Target:
                   port=port or (443 if parsed.scheme == "https" else 80), address=address)
 
 
-def check_address(address: Address, *, allow_internal: bool, shown: str | None = None,
+def check_address(address: Address, *, allow_internal: bool, name: str | None = None,
                   field: str = "url") -> AddressKind:
-    """Refuse an address the policy does not allow; returns its kind."""
+    """Refuse an address the policy does not allow; returns its kind.
+
+    `name` is the host name it was looked up for, if any (the refusal names it, not the address).
+    """
     kind = classify(address)
-    where = f"{shown} → {address}" if shown and shown != str(address) else str(address)
+    # A name's answer is not repeated: an API caller must not map the office network with it.
+    where = f"{name} resolves to an internal address" if name else str(address)
     if kind is AddressKind.FORBIDDEN:
         raise Refused(f"{INTERNAL_NOT_ALLOWED} ({where}: link-local, metadata, multicast or "
                       "reserved addresses are never allowed)", field=field,
@@ -186,7 +190,7 @@ def resolve(host: str, port: int, *, allow_internal: bool, field: str = "url") -
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     for found in addresses:
         check_address(ipaddress.ip_address(found.split("%")[0]), allow_internal=allow_internal,
-                      shown=host, field=field)
+                      name=host, field=field)
     return addresses
 
 
