@@ -224,15 +224,22 @@ class Dispatcher:
         try:
             with client.stream("POST", outbound.url, content=body, headers=headers) as response:
                 status = response.status_code
-                deadline, drained = time.monotonic() + self.send_timeout, 0
-                for chunk in response.iter_raw():  # a long or slow answer is cut short
-                    drained += len(chunk)
-                    if drained > DRAINED_BYTES or time.monotonic() > deadline:
-                        break
+                self._drain(response)
         except self._http_error as exc:
             return None, False, self._failure_reason(exc), False
         ok = 200 <= status < 300
         return status, ok, None if ok else f"HTTP {status}", False
+
+    def _drain(self, response) -> None:
+        """Read a short answer to its end (its connection is then reused); never keep it."""
+        deadline, drained = time.monotonic() + self.send_timeout, 0
+        try:
+            for chunk in response.iter_raw():  # a long or slow answer is cut short
+                drained += len(chunk)
+                if drained > DRAINED_BYTES or time.monotonic() > deadline:
+                    return
+        except self._http_error:
+            return  # the status has arrived: it is what counts
 
     def prune(self) -> int:
         """Prune old logs and deliveries when a pass is due; returns 0 (never busy)."""
