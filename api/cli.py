@@ -238,6 +238,27 @@ def accounts_rename(account_id: int, name: str) -> Output:
     return Output(_account_data(account), f"Account {account.id} is now {account.name!r}")
 
 
+@store_command(accounts, "allow-internal-targets")
+@click.argument("account_id", type=int)
+@click.option("--deny", is_flag=True, help="Withdraw the allowance (the default again).")
+def accounts_allow_internal_targets(account_id: int, deny: bool) -> Output:
+    """Let ACCOUNT_ID's webhooks and connectors send to this PC and the office network.
+
+    By default they may send only to public HTTPS addresses. The change is recorded
+    with who made it and when; deliveries already queued follow it when sent.
+    """
+    from api.services import accounts as svc
+
+    account = svc.allow_internal_targets(account_id, not deny, by=svc.local_admin("cli"))
+    state = "no longer" if deny else "now"
+    return Output({**_account_data(account),
+                   "internal_targets_allowed": account.internal_targets_allowed,
+                   "changed_by": account.internal_targets_changed_by,
+                   "changed_at": account.internal_targets_changed_at},
+                  f"Account {account.id} {account.name!r} may {state} send to internal "
+                  "addresses (this PC and the office network)")
+
+
 @cli.group()
 def keys() -> None:
     """Issue, list and revoke API keys."""

@@ -38,6 +38,8 @@ from api.config import Config
 from api.services import connectors as connector_svc
 from api.services import deliveries, retention
 from api.services.common import utc
+from api.services.egress import check_url
+from api.services.errors import DomainError
 from api.store import close_store, database, open_store
 from plugins.connectors import Event
 from plugins.manager import PluginHost, load_plugins
@@ -50,6 +52,7 @@ SEND_TIMEOUT_S = 10.0
 RECORD_EVERY_S = 0.05
 DISPATCHER_NICENESS = 10
 RETENTION_EVERY_S = 3600.0
+DRAINED_BYTES = 64 * 1024  # a short answer is read (and dropped) so its connection is reused
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
@@ -82,6 +85,7 @@ class Dispatcher:
         self.export_dir = export_dir
         self.senders = senders
         self.poll_interval = poll_interval
+        self.send_timeout = send_timeout
         self.retention_every = retention_every
         self._next_pruning = 0.0  # the first pass runs at start
         self._stop = threading.Event()
@@ -92,11 +96,19 @@ class Dispatcher:
         self._results: queue.Queue[deliveries.Attempt] = queue.Queue()
         import httpx  # here: 0.14 s of imports that only the dispatcher's process needs
 
+        from api import outbound
+
         self._http_error = httpx.HTTPError
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(send_timeout, connect=CONNECT_TIMEOUT_S),
-            limits=httpx.Limits(max_connections=senders, max_keepalive_connections=senders),
-            headers={"User-Agent": USER_AGENT}, follow_redirects=False)
+        self._failure_reason = outbound.failure_reason
+        # One client per egress allowance; each account's deliveries use the one it has now.
+        self._clients = {
+            allowed: outbound.delivery_client(
+                allow_internal=allowed, timeout=httpx.Timeout(send_timeout,
+                                                              connect=CONNECT_TIMEOUT_S),
+                limits=httpx.Limits(max_connections=senders,
+                                    max_keepalive_connections=senders),
+                user_agent=USER_AGENT)
+            for allowed in (False, True)}
 
     # --- one pass of each stage (tests call these directly) ----------------------------
 
@@ -186,29 +198,48 @@ class Dispatcher:
         return len(results)
 
     def _send(self, outbound: deliveries.Outbound) -> None:
+        started = time.perf_counter()
         try:
-            body = outbound.body.encode()
-            headers = {"Content-Type": "application/json",
-                       "X-TempClock-Event": outbound.event_type,
-                       "X-TempClock-Delivery": outbound.message_id, **outbound.headers}
-            if outbound.secret:
-                headers.update(sign(outbound.secret, outbound.message_id, int(time.time()),
-                                    body))
-            started = time.perf_counter()
-            try:
-                response = self._client.post(outbound.url, content=body, headers=headers)
-                status, error = response.status_code, None
-                ok = 200 <= status < 300
-                if not ok:
-                    error = f"HTTP {status}: {response.text[:200]}"
-            except self._http_error as exc:
-                status, ok, error = None, False, f"{type(exc).__name__}: {exc}"
-            duration = (time.perf_counter() - started) * 1000
-            self._results.put(deliveries.Attempt(outbound.id, ok, status, duration, error))
-        except Exception:  # noqa: BLE001 - keep the sender alive; the claim times out and retries
-            log.exception("sending delivery %s failed", outbound.id)
+            status, ok, error, final = self._post(outbound)
+        except DomainError as refused:  # an invalid URL, or the egress policy: not retried
+            status, ok, error, final = None, False, refused.message, True
+        except Exception as exc:  # noqa: BLE001 - recorded as failed, never a retry loop
+            log.warning("delivery %s failed: %s", outbound.id, type(exc).__name__)
+            status, ok, error, final = None, False, f"{type(exc).__name__}: {exc}", True
         finally:
             self._in_flight.release()
+        duration = (time.perf_counter() - started) * 1000
+        self._results.put(deliveries.Attempt(outbound.id, ok, status, duration, error, final))
+
+    def _post(self, outbound: deliveries.Outbound) -> tuple[int | None, bool, str | None, bool]:
+        """POST one delivery: (status, ok, short reason, final). Never keeps the answer's body."""
+        check_url(outbound.url, allow_internal=outbound.internal_allowed)
+        body = outbound.body.encode()
+        headers = {"Content-Type": "application/json",
+                   "X-TempClock-Event": outbound.event_type,
+                   "X-TempClock-Delivery": outbound.message_id, **outbound.headers}
+        if outbound.secret:
+            headers.update(sign(outbound.secret, outbound.message_id, int(time.time()), body))
+        client = self._clients[outbound.internal_allowed]
+        try:
+            with client.stream("POST", outbound.url, content=body, headers=headers) as response:
+                status = response.status_code
+                self._drain(response)
+        except self._http_error as exc:
+            return None, False, self._failure_reason(exc), False
+        ok = 200 <= status < 300
+        return status, ok, None if ok else f"HTTP {status}", False
+
+    def _drain(self, response) -> None:
+        """Read a short answer to its end (its connection is then reused); never keep it."""
+        deadline, drained = time.monotonic() + self.send_timeout, 0
+        try:
+            for chunk in response.iter_raw():  # a long or slow answer is cut short
+                drained += len(chunk)
+                if drained > DRAINED_BYTES or time.monotonic() > deadline:
+                    return
+        except self._http_error:
+            return  # the status has arrived: it is what counts
 
     def prune(self) -> int:
         """Prune old logs and deliveries when a pass is due; returns 0 (never busy)."""
@@ -267,7 +298,8 @@ class Dispatcher:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.record_results()
         database.close()
-        self._client.close()
+        for client in self._clients.values():
+            client.close()
         if self.plugins is not None:
             self.plugins.close()
 

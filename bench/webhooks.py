@@ -72,6 +72,7 @@ def seed(data_dir: Path, receiver_url: str) -> dict:
     worker = workers.create_worker(account.id, workers.WorkerCreate(
         first_name="Ann", last_name="Nowak", employee_ref="B1", location_id=site.id))
     key = keys.issue_key(account.id, "Bench", rate_limit=keys.MAX_RATE_LIMIT).plaintext
+    accounts.allow_internal_targets(account.id, True, by="bench")  # the receiver is on this PC
     webhooks.create_webhook(account.id, webhooks.WebhookCreate(url=receiver_url + "/hook",
                                                                events=["worker_updated"]))
     close_store()

@@ -192,7 +192,11 @@ class ConnectorContext(Protocol):
 
     def deliver(self, url: str, payload: Mapping[str, Any], *,
                 headers: Mapping[str, str] | None = None) -> None:
-        """Queue a JSON POST of `payload` to `url`, retried with backoff like a webhook."""
+        """Queue a JSON POST of `payload` to `url`, retried with backoff like a webhook.
+
+        Raises `ValueError` when the URL is malformed or the host's egress policy refuses
+        it (HTTPS to a public address, unless the admin allowed internal targets).
+        """
         ...
 
     def write_csv(self, name: str | Path, header: Sequence[Any],

@@ -129,6 +129,8 @@ def _integrations(account_id: int, folder: Path, receiver_url: str) -> None:
         ats = host.connector("ats-csv").connector
         payroll = host.connector("payroll-csv").connector
         crm = host.connector("crm-push").connector
+        # The receivers run on this PC: the admin has allowed internal targets.
+        accounts.allow_internal_targets(account_id, True, by=accounts.local_admin("desktop"))
         webhooks.create_webhook(account_id, webhooks.WebhookCreate(
             url=f"{receiver_url}/tempclock", events=["*"],
             description="Bullhorn sync (this PC)"))

@@ -115,6 +115,7 @@ class Receiver:
         self.fail_next = 0
         self.status = 200
         self.delay = 0.0
+        self.reply = b"ok"  # the body of every answer
         self.arrived = threading.Condition()
         receiver = self
 
@@ -135,9 +136,9 @@ class Receiver:
                     receiver.arrived.notify_all()
                 status = 503 if failing else receiver.status
                 self.send_response(status)
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Length", str(len(receiver.reply)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(receiver.reply)
 
             def log_message(self, *args):
                 pass
@@ -157,6 +158,12 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def allow_internal_targets(*account_ids: int) -> None:
+    """Let accounts send to receivers on this PC, as the admin does (desktop or CLI)."""
+    for account_id in account_ids:
+        accounts.allow_internal_targets(account_id, True, by="tests (admin)")
 
 
 @pytest.fixture

@@ -27,11 +27,14 @@ def respond_once(
     operation: str,
     data: msgspec.Struct,
     act: Callable[[], tuple[int, msgspec.Struct]],
+    replayed: Callable[[Any], msgspec.Struct] | None = None,
 ) -> Response[Any]:
     """Run `act` (returning status and envelope) once per idempotency key.
 
     Without a key it simply runs. With one, a retry of the same request gets the
     first response back; a failed request keeps nothing, so its retry runs again.
+    `replayed` turns the envelope into what is kept and replayed, when that must
+    differ (a secret shown once is neither kept nor shown again).
     """
     if key is None:
         status, envelope = act()
@@ -51,5 +54,6 @@ def respond_once(
         idempotency.release(account_id, key)
         raise
     body = msgspec.json.encode(envelope)
-    idempotency.complete(account_id, key, status, body)
+    kept = body if replayed is None else msgspec.json.encode(replayed(envelope))
+    idempotency.complete(account_id, key, status, kept)
     return Response(body, status_code=status, media_type="application/json")

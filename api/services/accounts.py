@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 
 import msgspec
 from peewee import IntegrityError
@@ -18,6 +19,9 @@ class Account(msgspec.Struct, kw_only=True):
     name: str
     api_enabled: bool
     log_retention_days: int
+    internal_targets_allowed: bool = False
+    internal_targets_changed_at: dt.datetime | None = None
+    internal_targets_changed_by: str | None = None
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -28,6 +32,9 @@ def _record(row: AccountRow) -> Account:
         name=row.name,
         api_enabled=row.api_enabled,
         log_retention_days=row.log_retention_days,
+        internal_targets_allowed=row.internal_targets_allowed,
+        internal_targets_changed_at=utc(row.internal_targets_changed_at),
+        internal_targets_changed_by=row.internal_targets_changed_by,
         created_at=utc(row.created_at),
         updated_at=utc(row.updated_at),
     )
@@ -103,8 +110,38 @@ def set_log_retention(account_id: int, days: int) -> Account:
     return _update(account_id, log_retention_days=days)
 
 
+def local_admin(program: str) -> str:
+    """Who makes an admin's change on this PC, for the record: the program and the OS user."""
+    try:
+        return f"{program}:{getpass.getuser()}"
+    except (OSError, KeyError):  # no user name in this environment
+        return program
+
+
+def allow_internal_targets(account_id: int, allowed: bool, *, by: str) -> Account:
+    """Let the account's webhooks and connectors send to this PC and the office network (or stop).
+
+    An admin's decision, kept with who made it and when (also as an event). Deliveries
+    already queued are checked against the setting when they are sent.
+    """
+    by = clean_text(by, "by", max_length=200, required=True)
+    now = utcnow()
+    with transaction():
+        row = _get(account_id)
+        row.internal_targets_allowed = bool(allowed)
+        row.internal_targets_changed_at = row.updated_at = now
+        row.internal_targets_changed_by = by
+        row.save()
+        record = _record(row)
+        emit(row.id, "internal_targets_changed",
+             {"account_id": row.id, "allowed": bool(allowed), "by": by, "at": utc(now)})
+    return record
+
+
 __all__ = [
     "Account",
+    "allow_internal_targets",
+    "local_admin",
     "create_account",
     "get_account",
     "list_accounts",

@@ -21,6 +21,7 @@ import msgspec
 
 from api.services import cost_codes, departments, locations, timesheets, workers
 from api.services.common import MAX_LIMIT, emit, transaction, utc, utcnow
+from api.services.egress import check_account_url
 from api.services.errors import DomainError, Invalid, NotFound
 from api.store import database
 from api.store.models import Account as AccountRow
@@ -100,6 +101,14 @@ def check_settings(declared: Iterable[Setting], values: Mapping[str, Any]) -> di
         raise Invalid(error.message, field=error.name) from None
 
 
+def _check_targets(account_id: int, declared: Iterable[Setting],
+                   settings: Mapping[str, Any]) -> None:
+    """URL settings (a CRM's endpoint, say) pass the account's egress policy, like webhooks."""
+    for setting in declared:
+        if setting.type == "url" and settings.get(setting.name):
+            check_account_url(account_id, settings[setting.name], field=setting.name)
+
+
 def _store(account_id: int, connector_id: str, **columns: Any) -> ConnectorConfig:
     with transaction():
         row = _config_row(account_id, connector_id)
@@ -117,6 +126,7 @@ def save_settings(account_id: int, connector: Connector,
                   values: Mapping[str, Any]) -> ConnectorConfig:
     """Check and keep a connector's settings for the account."""
     cleaned = check_settings(connector.settings, values)
+    _check_targets(account_id, connector.settings, cleaned)
     return _store(account_id, connector.id,
                   settings=msgspec.json.encode(cleaned).decode())
 
@@ -128,7 +138,8 @@ def set_enabled(account_id: int, connector: Connector, enabled: bool) -> Connect
     """
     config = get_config(account_id, connector.id)
     if enabled:
-        check_settings(connector.settings, config.settings)
+        _check_targets(account_id, connector.settings,
+                       check_settings(connector.settings, config.settings))
     if enabled and not config.enabled:
         return _store(account_id, connector.id, enabled=True, enabled_at=utcnow())
     return _store(account_id, connector.id, enabled=bool(enabled))
@@ -325,10 +336,13 @@ class AccountContext:
                 headers: Mapping[str, str] | None = None) -> None:
         from api.services import deliveries
 
-        deliveries.queue_connector_delivery(
-            self.account_id, self.connector_id or "plugin", url, payload,
-            headers=headers, event_id=self._event.id if self._event else None,
-            event_type=self._event.type if self._event else "connector")
+        try:
+            deliveries.queue_connector_delivery(
+                self.account_id, self.connector_id or "plugin", url, payload,
+                headers=headers, event_id=self._event.id if self._event else None,
+                event_type=self._event.type if self._event else "connector")
+        except DomainError as error:  # plugins know ValueError, not our errors
+            raise ValueError(error.message) from None
 
     def write_csv(self, name: str | Path, header: Sequence[Any],
                   rows: Iterable[Sequence[Any]]) -> Path:

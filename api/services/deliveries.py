@@ -18,9 +18,11 @@ import msgspec
 from peewee import JOIN, fn
 
 from api.services.common import emit, fetch, transaction, utc, utcnow
+from api.services.egress import check_account_url
 from api.services.errors import Conflict, Invalid
 from api.services.webhooks import EVENTS as WEBHOOK_EVENTS
-from api.services.webhooks import check_url, subscribed
+from api.services.webhooks import subscribed
+from api.store.models import Account as AccountRow
 from api.store.models import DispatchCursor
 from api.store.models import Event as EventRow
 from api.store.models import WebhookDelivery as DeliveryRow
@@ -53,6 +55,7 @@ class Outbound(msgspec.Struct, kw_only=True):
     secret: str | None
     attempt: int
     created_at: dt.datetime
+    internal_allowed: bool  # the account's egress allowance, read when claimed
 
 
 class Delivery(msgspec.Struct, kw_only=True):
@@ -174,7 +177,7 @@ def queue_connector_delivery(
 
     The same connector, event and URL are queued once, however often this is called.
     """
-    url = check_url(url)
+    url = check_account_url(account_id, url, lookup=False)  # no lookup per event: sending checks
     body = msgspec.json.encode(payload).decode()
     extra = {str(k): str(v) for k, v in (headers or {}).items()}
     message_id = f"msg_{event_id or 0}_{connector}"[:64]
@@ -207,9 +210,12 @@ def claim_due(limit: int) -> list[Outbound]:
         rows = list(
             DeliveryRow.select(DeliveryRow, SubscriptionRow.url.alias("sub_url"),
                                SubscriptionRow.secret.alias("sub_secret"),
-                               SubscriptionRow.active.alias("sub_active"))
+                               SubscriptionRow.active.alias("sub_active"),
+                               AccountRow.internal_targets_allowed.alias("internal_allowed"))
             .join(SubscriptionRow, on=(DeliveryRow.subscription == SubscriptionRow.id),
                   join_type=JOIN.LEFT_OUTER)
+            .switch(DeliveryRow)
+            .join(AccountRow, on=(DeliveryRow.account == AccountRow.id))
             .where((DeliveryRow.state == "pending") & (DeliveryRow.next_attempt_at <= now))
             .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
             .limit(limit)
@@ -233,6 +239,7 @@ def claim_due(limit: int) -> list[Outbound]:
             url=r.url or r.sub_url, body=r.body or bodies.get(r.event_id, "{}"),
             headers=msgspec.json.decode(r.headers) if r.headers else {},
             secret=r.sub_secret, attempt=r.attempt, created_at=utc(r.created_at),
+            internal_allowed=bool(r.internal_allowed),
         )
         for r in rows
         if r.url or r.sub_url
@@ -247,6 +254,7 @@ class Attempt(NamedTuple):
     status_code: int | None
     duration_ms: float
     error: str | None = None
+    final: bool = False  # no retry: the URL is invalid or the egress policy refuses it
 
 
 _finish_attempt = Prepared(
@@ -274,7 +282,7 @@ def record_attempts(attempts: Sequence[Attempt]) -> list[Delivery]:
             row = rows[attempt.delivery_id]
             first = row.first_attempt_at or now
             retry_at = None
-            if not attempt.ok and now - first < RETRY_WINDOW:
+            if not attempt.ok and not attempt.final and now - first < RETRY_WINDOW:
                 retry_at = now + backoff(row.attempt)
                 retries.append({
                     "account": row.account_id, "subscription": row.subscription_id,

@@ -1,7 +1,8 @@
 """Webhook subscriptions: an integrator's URL, the events it wants, and its signing secret.
 
-The secret is shown once, when the subscription is created. URLs must be HTTPS,
-except loopback addresses (for a receiver on the same PC). Delivery itself is
+The secret is shown once, when the subscription is created (an idempotent replay
+of the creation omits it). URLs pass the egress policy (`api.services.egress`):
+HTTPS to a public address unless the admin allowed internal targets. Delivery itself is
 the dispatcher's job: it reads the outbox and records each attempt as a
 `WebhookDelivery`, which `get_webhook` lists as the subscription's recent deliveries.
 """
@@ -10,9 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import ipaddress
 import secrets
-from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -29,6 +28,7 @@ from api.services.common import (
     utc,
     utcnow,
 )
+from api.services.egress import check_account_url
 from api.services.errors import Invalid
 from api.store.models import WebhookDelivery as DeliveryRow
 from api.store.models import WebhookSubscription as SubscriptionRow
@@ -49,7 +49,7 @@ EVENTS: tuple[str, ...] = (
 OPT_IN_EVENTS = frozenset({"clock.geofence_breach", "clock.geofence_refused",
                            "clock.low_gps_confidence"})
 RECENT_DELIVERIES = 20
-MAX_URL_LENGTH = 2000
+REPLAY_NOTE = "The signing secret was shown only in the first response"
 
 
 class WebhookSubscription(msgspec.Struct, kw_only=True):
@@ -63,9 +63,12 @@ class WebhookSubscription(msgspec.Struct, kw_only=True):
 
 
 class WebhookCreated(WebhookSubscription, kw_only=True):
-    """A new subscription with its signing secret, shown only in this response."""
+    """A new subscription with its signing secret, shown only in the creating response.
 
-    secret: str
+    A replay of that response (same Idempotency-Key) carries `secret: null`.
+    """
+
+    secret: str | None
 
 
 class WebhookDelivery(msgspec.Struct, kw_only=True):
@@ -109,32 +112,6 @@ class PingQueued(msgspec.Struct, kw_only=True):
     subscription_id: int
     event_id: int
     delivery_id: int
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str | None) -> str:
-    """A receiver URL: HTTPS with a host, or plain HTTP to a loopback address."""
-    url = clean_text(url, "url", max_length=MAX_URL_LENGTH, required=True)
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        raise Invalid(f"{url!r} is not a valid URL", field="url") from None
-    if not host or parts.scheme not in ("https", "http"):
-        raise Invalid("url must be an absolute https:// URL", field="url")
-    if parts.scheme == "http" and not _is_loopback(host):
-        raise Invalid("url must use HTTPS (plain HTTP is allowed only for loopback addresses)",
-                      field="url", code="webhook_url_insecure")
-    return url
 
 
 def check_events(events: list[str]) -> list[str]:
@@ -185,7 +162,7 @@ def _delivery(row: DeliveryRow) -> WebhookDelivery:
 
 def create_webhook(account_id: int, data: WebhookCreate) -> WebhookCreated:
     """Subscribe a URL to events. The returned secret is never shown again."""
-    url = check_url(data.url)
+    url = check_account_url(account_id, data.url)
     events = check_events(data.events)
     description = clean_text(data.description, "description", max_length=500) or ""
     with transaction():
@@ -195,6 +172,11 @@ def create_webhook(account_id: int, data: WebhookCreate) -> WebhookCreated:
         record = _record(row)
         emit(account_id, "webhook_created", record)
     return WebhookCreated(**msgspec.structs.asdict(record), secret=row.secret)
+
+
+def as_replayed(created: WebhookCreated) -> WebhookCreated:
+    """The creation as a replay shows it (and as it is kept for one): all but the secret."""
+    return msgspec.structs.replace(created, secret=None)
 
 
 def list_webhooks(account_id: int,
@@ -224,7 +206,7 @@ def update_webhook(account_id: int, webhook_id: int, data: WebhookUpdate) -> Web
     with transaction():
         row = fetch(SubscriptionRow, account_id, webhook_id, "Webhook")
         if "url" in fields:
-            row.url = check_url(fields["url"])
+            row.url = check_account_url(account_id, fields["url"])
         if "events" in fields:
             row.events = " ".join(check_events(fields["events"]))
         if "description" in fields:

@@ -48,6 +48,10 @@ class Account(BaseModel):
     name = CharField(max_length=200, unique=True)
     api_enabled = BooleanField(default=False)
     log_retention_days = IntegerField(default=90)
+    # Webhooks and connectors may send to this PC and the office network (an admin's choice).
+    internal_targets_allowed = BooleanField(default=False)
+    internal_targets_changed_at = DateTimeField(null=True)
+    internal_targets_changed_by = CharField(max_length=200, null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 

@@ -63,7 +63,8 @@ class CrmPush(Connector):
     events = ("worker_created", "worker_updated")
     settings = (
         Setting("url", "CRM endpoint URL", type="url", required=True,
-                help="HTTPS, or http:// to this PC."),
+                help="HTTPS to a public address; this PC or the office network only when "
+                     "internal targets are allowed for the account."),
         Setting("events", "Events to send", type="multichoice",
                 default=["worker_created", "worker_updated"], choices=EVENTS),
         Setting("mapping", "Field mapping", type="text", default="",

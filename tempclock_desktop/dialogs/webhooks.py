@@ -51,8 +51,9 @@ class WebhookDialog(FormDialog):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(3)
         column.addWidget(self.url)
-        column.addWidget(label("HTTPS, or plain http:// to this computer (127.0.0.1, localhost)",
-                               "FieldHelp"))
+        column.addWidget(label("HTTPS to a public address. This computer and the office "
+                               "network only when allowed on the Webhooks page.", "FieldHelp",
+                               wrap=True))
         self.add_row("URL", address)
         self.fields["url"] = self.url
         grid = QGridLayout()

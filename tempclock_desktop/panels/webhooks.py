@@ -1,11 +1,13 @@
 """Webhooks: subscriptions (added with their secret shown once, edited, switched on and off,
 deleted, pinged) and their deliveries, updating live; what connectors such as CRM push
-send is listed the same way. A failed or delivered attempt can be sent again."""
+send is listed the same way. A failed or delivered attempt can be sent again. The
+account's switch for internal targets (this PC, the office network) lives here too."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QSplitter,
@@ -14,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.services import deliveries, webhooks
+from api.services import accounts, deliveries, webhooks
 from api.services.deliveries import Delivery
 from api.services.webhooks import WebhookCreated, WebhookSubscription
 from tempclock_desktop import dispatcher as delivery
@@ -23,11 +25,11 @@ from tempclock_desktop.choices import page_of
 from tempclock_desktop.dialogs.webhooks import WebhookDialog, WebhookSecretDialog
 from tempclock_desktop.dispatcher import EmbeddedDispatcher
 from tempclock_desktop.formatting import duration_ms, when, when_precise
-from tempclock_desktop.messages import confirm
+from tempclock_desktop.messages import confirm, show_error
 from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
-from tempclock_desktop.widgets import Banner, EmptyState, button, label, table_view
+from tempclock_desktop.widgets import Banner, Card, EmptyState, button, label, table_view
 
 LIVE_MS = 1000  # how often deliveries are looked at again
 SHOWN_DELIVERIES = 100
@@ -63,6 +65,7 @@ class WebhooksPanel(Panel):
                        self.delete_button, self.add_button):
             self.header_actions.addWidget(widget)
 
+        self.content.addWidget(self._internal_targets_card())
         self.delivery_banner = Banner("warning")
         self.start_delivery_button = button("Start delivery", "play",
                                             on_click=self._start_delivery)
@@ -165,6 +168,64 @@ class WebhooksPanel(Panel):
         self._selection()
         self._delivery_selection()
 
+    # --- where deliveries may go ------------------------------------------------------
+
+    def _internal_targets_card(self) -> Card:
+        card = Card(margins=10)
+        row = QHBoxLayout()
+        self.internal_text = label("", "Muted", wrap=True)
+        row.addWidget(self.internal_text, 1)
+        self.internal_targets = QCheckBox("Allow this PC and the office network")
+        self.internal_targets.setObjectName("Switch")
+        self.internal_targets.clicked.connect(self._switch_internal_targets)
+        row.addWidget(self.internal_targets, 0, Qt.AlignmentFlag.AlignVCenter)
+        card.body.addLayout(row)
+        return card
+
+    def _show_internal_targets(self, account) -> None:
+        if account is None:
+            return
+        allowed = account.internal_targets_allowed
+        self.internal_targets.setChecked(allowed)
+        text = ("Webhooks and connectors may also send to this PC and the office network."
+                if allowed else
+                "Webhooks and connectors send only to public HTTPS addresses. Allow this PC "
+                "and the office network for a receiver inside the office.")
+        if account.internal_targets_changed_at is not None:
+            program, _, user = (account.internal_targets_changed_by or "").partition(":")
+            who = f"{user} ({program})" if user else program
+            text += f" Last changed by {who}, {when(account.internal_targets_changed_at)}."
+        self.internal_text.setText(text)
+
+    def _switch_internal_targets(self, on: bool) -> None:
+        """Allow (after asking) or withdraw sending to internal addresses for the account."""
+        account_id = self.session.account_id
+        self._show_internal_targets(self.session.account)  # until the change is made
+
+        def done(account) -> None:
+            self.internal_targets.setEnabled(True)
+            self.session.update_account(account)
+            self._show_internal_targets(account)
+
+        def failed(error) -> None:
+            self.internal_targets.setEnabled(True)
+            show_error(self, error)
+
+        def apply() -> None:
+            self.internal_targets.setEnabled(False)
+            Operation(self, lambda: accounts.allow_internal_targets(
+                account_id, on, by=accounts.local_admin("desktop")),
+                success=done, failure=failed).run()
+
+        if not on:
+            apply()
+            return
+        confirm(self, "Allow internal addresses",
+                "Let this account's webhooks and connectors send to this PC and the office "
+                "network?\n\nAnyone with one of its API keys that may change webhooks can "
+                "then make this PC send requests to machines inside your office. Allow it "
+                "only for a receiver you run yourself.", "Allow", apply)
+
     # --- delivery process ------------------------------------------------------------
 
     def attach(self, dispatcher: EmbeddedDispatcher) -> None:
@@ -193,6 +254,7 @@ class WebhooksPanel(Panel):
 
     def reload(self) -> None:
         account_id, session = self.session.account_id, self.session
+        self._show_internal_targets(session.account)
         self.model.set_fetch(lambda after: page_of(webhooks.list_webhooks, account_id,
                                                    webhooks.WebhookFilter, after))
 

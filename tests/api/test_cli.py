@@ -124,3 +124,36 @@ def test_the_data_directory_comes_from_the_environment_too(tmp_path):
                             capture_output=True, text=True, env=env, timeout=60, check=True)
     assert json.loads(result.stdout)["name"] == "Env Agency"
     assert (tmp_path / "env-dir" / "tempclock.db").exists()
+
+
+def test_internal_targets_are_allowed_and_withdrawn_with_who_and_when_recorded(tc):
+    from api.config import load_config
+    from api.services import webhooks
+    from api.services.errors import Invalid
+    from api.store import close_store, open_store
+    from api.store.models import Event
+
+    tc("accounts", "create", "Acme")
+    allowed = one_json(tc("accounts", "allow-internal-targets", "1", "--json"))
+    assert allowed["internal_targets_allowed"] is True
+    assert allowed["changed_by"].startswith("cli:") and allowed["changed_at"].endswith("Z")
+    open_store(load_config(tc.data_dir))
+    try:
+        hook = webhooks.create_webhook(1, webhooks.WebhookCreate(url="http://127.0.0.1:9/hook"))
+        assert hook.url == "http://127.0.0.1:9/hook"
+    finally:
+        close_store()
+    said = tc("accounts", "allow-internal-targets", "1", "--deny").stdout
+    assert "no longer" in said
+    open_store(load_config(tc.data_dir))
+    try:
+        with pytest.raises(Invalid, match="internal address not allowed"):
+            webhooks.create_webhook(1, webhooks.WebhookCreate(url="http://127.0.0.1:9/hook"))
+        audit = [json.loads(e.data) for e in Event.select()
+                 .where(Event.type == "internal_targets_changed").order_by(Event.id)]
+    finally:
+        close_store()
+    assert [(a["allowed"], a["by"].startswith("cli:")) for a in audit] == [(True, True),
+                                                                          (False, True)]
+    refused = tc("accounts", "allow-internal-targets", "99", ok=False)
+    assert refused.returncode == 1 and refused.stderr.strip() == "Error: Account 99 not found"

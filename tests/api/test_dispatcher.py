@@ -17,6 +17,13 @@ from api.store.models import WebhookDelivery
 from plugins import hookimpl
 from plugins.crm_push import CrmPush
 from plugins.manager import PluginHost
+from tests.conftest import allow_internal_targets
+
+
+@pytest.fixture(autouse=True)
+def receivers_on_this_pc_allowed(account):
+    """The receivers here are on loopback: the admin has allowed internal targets."""
+    allow_internal_targets(account.id)
 
 
 @pytest.fixture
@@ -66,6 +73,7 @@ def test_subscribers_get_only_the_events_they_chose(account, other_account, work
     breaches = subscribe(account, receiver, ["clock.geofence_breach"], "/breaches")
     paused = subscribe(account, receiver, ["*"], "/paused")
     webhooks.update_webhook(account.id, paused.id, webhooks.WebhookUpdate(active=False))
+    allow_internal_targets(other_account.id)
     theirs = subscribe(other_account, receiver, ["*"], "/theirs")
     make_worker(other_account.id, "Tom", "Theirs")  # another agency's change
     clocking.clock_in(account.id, worker.id)
@@ -268,3 +276,18 @@ def test_a_connector_switched_on_later_hears_only_what_happens_from_then_on(acco
         dispatcher.stop()
     (request,) = receiver.wait_for(1)
     assert json.loads(request["body"])["data"]["role"] == "After"
+
+
+def test_a_connector_cannot_deliver_where_the_egress_policy_refuses(account, receiver):
+    from api.services import accounts
+
+    context = connectors.AccountContext(account.id, connector_id="crm-push")
+    for url in ("https://169.254.169.254/latest/meta-data/", "https://xn--/", "ftp://x/",
+                "https://[::ffff:169.254.169.254]/", "http://2130706433/"):
+        with pytest.raises(ValueError, match="internal address not allowed|url"):
+            context.deliver(url, {"a": 1})
+    context.deliver(receiver.url + "/crm", {"a": 1})  # allowed for this account
+    accounts.allow_internal_targets(account.id, False, by="tests (admin)")
+    with pytest.raises(ValueError, match="internal address not allowed"):
+        context.deliver(receiver.url + "/crm", {"a": 2})
+    assert len(deliveries.list_deliveries(account.id, connector="crm-push")) == 1

@@ -79,6 +79,41 @@ def test_a_store_made_by_an_older_version_is_upgraded_in_place(tmp_path):
         close_store()
 
 
+def test_an_upgrade_forgets_receivers_answers_and_replayable_secrets(tmp_path):
+    from playhouse.migrations import Runner
+
+    from api.store import MIGRATIONS_DIR, _connect
+    from api.store.models import IdempotencyRecord, WebhookDelivery, database
+
+    config = load_config(tmp_path)
+    db = _connect(config)
+    database.initialize(db)
+    Runner(db, str(MIGRATIONS_DIR)).up(target="0008_auth_generation")  # before 0011
+    secret = "whsec_" + "A" * 43 + "="
+    for sql in (
+        "INSERT INTO account (name, api_enabled, log_retention_days, created_at, updated_at) "
+        "VALUES ('Old Agency', 1, 90, '2026-01-01', '2026-01-01')",
+        "INSERT INTO webhook_delivery (account_id, event_type, attempt, state, status_code, "
+        "error, created_at) VALUES (1, 'clock_in', 1, 'failed', 500, "
+        "'HTTP 500: root:x:0:0 internal page', '2026-01-01')",
+        "INSERT INTO idempotency_record (account_id, key, method, path, request_hash, "
+        "status_code, response_body, created_at) VALUES (1, 'k1', 'POST', '/api/v1/webhooks', "
+        f"'h', 201, '{{\"data\":{{\"id\":1,\"secret\":\"{secret}\"}},\"message\":\"m\"}}',"
+        " '2026-01-01')",
+    ):
+        db.execute_sql(sql)
+    close_store()
+
+    open_store(config)
+    try:
+        assert WebhookDelivery.get().error == "HTTP 500"
+        kept = IdempotencyRecord.get().response_body
+        assert secret not in kept and '"secret":null' in kept
+        assert accounts.get_account(1).internal_targets_allowed is False
+    finally:
+        close_store()
+
+
 @pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_full_sync(store):
     pragma = lambda name: store.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QPushButton
 from api.services import clocking, connectors, workers
 from plugins import Connector, Setting, hookimpl
 from plugins.manager import load_plugins
+from tests.conftest import allow_internal_targets
 
 ATS_EXPORT = """Candidate ID,Forename,Surname,Site,Start Date
 C-1,Ana,Popescu,Leeds DC,02/03/2026
@@ -181,6 +182,7 @@ def test_a_bad_setting_is_refused_with_the_message_by_its_field(
 
 def test_a_connector_is_switched_on_and_off_per_account_and_it_persists(
         qtbot, start_desktop, plugins, account):
+    allow_internal_targets(account.id)  # the CRM endpoint below is on this PC
     desktop, panel = open_connector(qtbot, start_desktop, plugins, "crm-push")
     panel.enabled.click()  # no URL yet: refused, and the switch goes back
     qtbot.waitUntil(lambda: panel.form.field_error("url") == "CRM endpoint URL is required")
@@ -248,3 +250,21 @@ def test_a_payroll_run_that_leaves_out_an_open_entry_warns_the_admin(
     assert "Needs attention (1)" in detail
     assert (f"Ann Nowak ({worker.employee_ref}) at Leeds DC: clocked in 2026-03-03 06:00 GMT "
             "and not clocked out, so not paid") in detail
+
+
+def test_a_crm_endpoint_inside_the_office_is_refused_by_its_field_until_allowed(
+        qtbot, start_desktop, plugins, account):
+    desktop, panel = open_connector(qtbot, start_desktop, plugins, "crm-push")
+    expected = {"http://127.0.0.1:9/crm": "internal address not allowed",
+                "https://169.254.169.254/latest/meta-data/": "internal address not allowed",
+                "https://10.0.0.7/crm": "internal address not allowed",
+                "https://localhost/crm": "internal address not allowed",
+                "https://xn--/crm": "is not a valid URL"}
+    for url, reason in expected.items():
+        panel.form.clear_errors()
+        panel.form.fields["url"].input.setText(url)
+        panel.save_button.click()
+        qtbot.waitUntil(lambda: panel.form.field_error("url") != "")
+        assert reason in panel.form.field_error("url"), url
+        settle(qtbot)
+    assert connectors.get_config(account.id, "crm-push").updated_at is None

@@ -20,12 +20,20 @@ from desktop_helpers import (
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from api.services import connectors, webhooks, workers
+from api.services import accounts, connectors, deliveries, webhooks, workers
 from tempclock_desktop import dispatcher as delivery
 from tempclock_desktop.dialogs.webhooks import WebhookDialog, WebhookSecretDialog
 from tempclock_desktop.panels.webhooks import CONNECTOR, EVERYTHING
 
 DELIVERY_MS = 20_000  # the dispatcher process has to start first
+
+
+def allow_internal_targets(qtbot, desktop, panel) -> None:
+    """Switch on sending to this PC and the office network, as the admin does, confirming."""
+    panel.internal_targets.click()
+    click_button(visible_message_box(qtbot, "Let this account's webhooks"), "Allow")
+    qtbot.waitUntil(lambda: desktop.session.account.internal_targets_allowed)
+    settle(qtbot)
 
 
 def add_webhook(qtbot, panel, url: str, description: str = "") -> WebhookSecretDialog:
@@ -45,6 +53,7 @@ def test_a_webhook_is_added_with_its_secret_shown_once_pinged_and_redelivered(
     settle(qtbot)
     assert panel.stack.currentWidget() is panel.empty
     assert not panel.delivery_banner.isVisible()
+    allow_internal_targets(qtbot, desktop, panel)  # the receiver is on this PC
 
     reveal = add_webhook(qtbot, panel, f"{receiver.url}/hook", "Bullhorn sync")
     secret = reveal.secret_text.text()
@@ -129,6 +138,7 @@ def test_a_webhook_is_refused_in_words_then_edited_switched_off_and_on_and_delet
 def test_what_a_connector_sends_is_listed_with_the_webhooks_deliveries(
         qtbot, start_desktop, account, receiver):
     desktop = start_desktop(serve=True)
+    allow_internal_targets(qtbot, desktop, desktop.window.show_panel("webhooks"))
     connectors_panel = desktop.window.show_panel("connectors")
     qtbot.waitUntil(lambda: connectors_panel.model.rowCount() >= 3)
     connectors_panel.select_connector("crm-push")
@@ -172,3 +182,50 @@ def test_while_delivery_is_off_the_panel_says_so_and_starts_it(qtbot, start_desk
     qtbot.waitUntil(lambda: panel.delivery_banner.isVisible(), timeout=15_000)
     assert "stopped unexpectedly" in panel.delivery_banner.text.text()
     assert panel.start_delivery_button.text() == "Restart delivery"
+
+
+def test_internal_addresses_wait_for_the_admin_and_a_record_never_shows_the_answer(
+        qtbot, start_desktop, account, receiver):
+    desktop = start_desktop(serve=True)
+    panel = desktop.window.show_panel("webhooks")
+    settle(qtbot)
+    assert not panel.internal_targets.isChecked()
+    assert "only to public HTTPS addresses" in panel.internal_text.text()
+    panel.add_button.click()
+    dialog = find_dialog(qtbot, panel, WebhookDialog)
+    dialog.url.setText(f"{receiver.url}/hook")
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: "internal address not allowed" in dialog.error_text)
+    dialog.reject()
+
+    panel.internal_targets.click()  # asks first; cancelling changes nothing
+    click_button(visible_message_box(qtbot, "Let this account's webhooks"), "Cancel")
+    settle(qtbot)
+    assert not panel.internal_targets.isChecked()
+    assert not accounts.get_account(account.id).internal_targets_allowed
+    allow_internal_targets(qtbot, desktop, panel)
+    assert panel.internal_targets.isChecked()
+    assert "(desktop)," in panel.internal_text.text()
+    assert accounts.get_account(account.id).internal_targets_changed_by.startswith("desktop:")
+
+    receiver.status, receiver.reply = 500, b"Internal admin page: SECRET-DATA"
+    add_webhook(qtbot, panel, f"{receiver.url}/hook").done_button.click()
+    settle(qtbot)
+    panel.table.selectRow(0)
+    panel.ping_button.click()
+    qtbot.waitUntil(lambda: "Failed" in column_texts(panel.deliveries, 4), timeout=DELIVERY_MS)
+    failed = column_texts(panel.deliveries, 4).index("Failed")
+    assert column_texts(panel.deliveries, 8)[failed] == "HTTP 500"
+    shown = [column_texts(panel.deliveries, n) for n in range(panel.deliveries.columnCount())]
+    assert "SECRET-DATA" not in str(shown)
+
+    panel.internal_targets.click()  # withdrawing asks nothing
+    qtbot.waitUntil(lambda: not accounts.get_account(account.id).internal_targets_allowed)
+    sent = len(receiver.requests)
+    (delivery_id,) = [d.id for d in deliveries.list_deliveries(account.id)
+                      if d.state == "failed"]
+    deliveries.redeliver(account.id, delivery_id)
+    qtbot.waitUntil(lambda: any((d.error or "").startswith("internal address not allowed")
+                                for d in deliveries.list_deliveries(account.id)),
+                    timeout=DELIVERY_MS)
+    assert len(receiver.requests) == sent

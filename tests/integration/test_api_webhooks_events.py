@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.store.models import WebhookDelivery
+from tests.conftest import allow_internal_targets
 
 PATH_STYLES = ["", ".php"]
 
@@ -50,9 +51,11 @@ def test_a_subscription_is_updated_pinged_and_deleted(client, style):
     assert client.get(f"/webhooks/{hook['id']}").status_code == 404
 
 
-def test_plain_http_is_refused_except_to_loopback(client):
+def test_plain_http_is_refused_except_to_loopback_when_internal_targets_are_allowed(client,
+                                                                                  tenant):
     refused = client.post("/webhooks", json={"url": "http://ats.example/hook"})
     assert refused.status_code == 400 and refused.json()["code"] == "webhook_url_insecure"
+    allow_internal_targets(tenant.account_id)
     for url in ("http://127.0.0.1:9000/hook", "http://localhost/hook", "http://[::1]:8080/x"):
         assert client.post("/webhooks", json={"url": url}).status_code == 201, url
     for url in ("ftp://ats.example/x", "https://", "not a url"):

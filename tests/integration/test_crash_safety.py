@@ -21,6 +21,7 @@ import pytest
 from serving import Load, Server, running, stored_time
 
 from api.services import accounts, deliveries, keys, locations, webhooks, workers
+from tests.conftest import allow_internal_targets
 
 pytestmark = [pytest.mark.sqlite_only,
               pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -41,6 +42,7 @@ def agency(store, receiver):
     staff = [workers.create_worker(account.id, workers.WorkerCreate(
         first_name=f"W{n}", last_name="Temp", location_id=site.id)).id
         for n in range(CLIENTS * OWN_WORKERS + SHARED_WORKERS)]
+    allow_internal_targets(account.id)  # the receiver is on this PC
     subscription = webhooks.create_webhook(account.id, webhooks.WebhookCreate(
         url=f"{receiver.url}/hook", events=["clock_in", "clock_out"]))
     key = keys.issue_key(account.id, "Load", rate_limit=keys.MAX_RATE_LIMIT).plaintext

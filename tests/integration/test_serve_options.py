@@ -24,6 +24,7 @@ import store_backends
 from serving import answers, free_port
 
 from api.services import accounts, keys, locations, webhooks, workers
+from tests.conftest import allow_internal_targets
 
 WORKERS = 2
 
@@ -150,6 +151,7 @@ def test_across_workers_a_worker_is_clocked_in_once_and_booked_on_one_shift(two_
 def test_with_two_workers_one_dispatcher_delivers_each_webhook_once(two_workers, agency,
                                                                     receiver):
     account, worker = agency
+    allow_internal_targets(account.id)  # the receiver is on this PC
     webhooks.create_webhook(account.id, webhooks.WebhookCreate(
         url=f"{receiver.url}/hook", events=["clock_in"]))
     key = keys.issue_key(account.id, "Clock").plaintext

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from api.services import accounts, keys, locations, webhooks, workers
+from tests.conftest import allow_internal_targets
 from tests.integration.test_api_serve import Served
 
 
@@ -36,6 +37,7 @@ def test_a_clock_in_through_the_api_reaches_a_webhook_receiver(config, store, re
     site = locations.create_location(account.id, locations.LocationCreate(name="Leeds DC"))
     worker = workers.create_worker(account.id, workers.WorkerCreate(
         first_name="Ann", last_name="Nowak", location_id=site.id))
+    allow_internal_targets(account.id)  # the receiver is on this PC
     hook = webhooks.create_webhook(account.id, webhooks.WebhookCreate(
         url=f"{receiver.url}/tempclock", events=["clock_in"]))
     key = keys.issue_key(account.id, "ATS").plaintext

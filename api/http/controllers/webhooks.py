@@ -53,8 +53,10 @@ class WebhookController(Controller):
     @endpoint("POST", both_paths("webhooks"), operation_id="create_webhook",
               scope="webhooks:write", summary="Subscribe a URL to events", errors=(),
               status_code=201,
-              description="The response carries the signing `secret`; it is never shown again. "
-                          "URLs must be HTTPS, except loopback addresses.")
+              description="The response carries the signing `secret`; it is never shown again "
+                          "(a replay with the same Idempotency-Key has `secret: null`). URLs "
+                          "must be HTTPS to a public address unless the admin allowed internal "
+                          "targets for the account.")
     def create_webhook(self, request: Request, identity: Identity, data: JSONBody[WebhookCreate],
                        idempotency_key: IdempotencyKey = None
                        ) -> Response[WithMessage[WebhookCreated]]:
@@ -63,7 +65,11 @@ class WebhookController(Controller):
             return 201, WithMessage(created, f"Webhook {created.id} created; store its secret "
                                              "now, it will not be shown again")
 
-        return respond_once(request, identity, idempotency_key, "create_webhook", data, create)
+        def replayed(sent: WithMessage[WebhookCreated]) -> WithMessage[WebhookCreated]:
+            return WithMessage(webhooks.as_replayed(sent.data), webhooks.REPLAY_NOTE)
+
+        return respond_once(request, identity, idempotency_key, "create_webhook", data, create,
+                            replayed)
 
     @endpoint("PUT", both_paths("webhooks"), operation_id="update_webhook",
               scope="webhooks:write", summary="Change a subscription given by ?id=")
