@@ -106,17 +106,22 @@ for n, instant in enumerate(sys.argv[2:]):
         print(json.dumps({"instant": instant, "error": f"{type(error).__name__}: {error}"}))
         continue
     zones = {s.id: ZoneInfo(s.timezone) for s in locations.list_locations(account.id).data}
-    hours = set()
+    hours, days = set(), set()
     for shift in every(shifts.list_shifts, account.id, shifts.ShiftFilter):
         tz = zones[shift.location_id]
         hours.add((shift.start.astimezone(tz).hour, shift.end.astimezone(tz).hour))
+        days.add(shift.start.astimezone(tz).date())
+    today = dt.datetime.now(dt.UTC).date()
+    monday = today - dt.timedelta(days=today.weekday())
+    week = {monday + dt.timedelta(days=n) for n in range(7)}
     lengths = {}
     for entry in timesheets.iter_entries(account.id, timesheets.TimeEntryFilter()):
         span = (entry.clock_out - entry.clock_in).total_seconds() - entry.break_minutes * 60
         lengths[entry.id] = abs(round(span / 3600, 2) - entry.total_hours) < 0.02
     print(json.dumps({"instant": instant, "now": dt.datetime.now(dt.UTC).isoformat(),
                       "workers": summary.workers, "entries": summary.time_entries,
-                      "rota_hours": sorted(hours), "hours_add_up": all(lengths.values())}))
+                      "rota_hours": sorted(hours), "hours_add_up": all(lengths.values()),
+                      "week_covered": week <= days}))
 """
 
 
@@ -138,3 +143,4 @@ def test_the_demo_loads_at_every_clock_change_of_the_year(tmp_path):
         # Every shift starts and ends on the hour of the local rota, whatever the clock did.
         assert set(map(tuple, result["rota_hours"])) <= {(6, 14), (14, 22), (22, 6), (10, 16)}
         assert result["hours_add_up"], result
+        assert result["week_covered"], result  # shifts on every day of that week
