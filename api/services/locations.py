@@ -218,8 +218,9 @@ def _check_centre(row: LocationRow) -> None:
     if (row.latitude is None) != (row.longitude is None):
         raise Invalid("latitude and longitude must be given together", field="latitude")
     if row.geofence_mode != "off" and row.latitude is None:
-        raise Invalid(f"settings.geofence_mode {row.geofence_mode!r} needs the location's "
-                      "latitude and longitude", field="settings.geofence_mode")
+        raise Invalid("A geofence needs the location's latitude and longitude "
+                      f"(settings.geofence_mode is {row.geofence_mode!r})",
+                      field="settings.geofence_mode")
 
 
 def list_locations(account_id: int, params: LocationFilter | None = None) -> Page[Location]:

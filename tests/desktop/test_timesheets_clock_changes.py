@@ -3,12 +3,16 @@ totals by worker, and each night under the local date it was clocked in."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from clock_changes import NIGHTS, needs_faketime, record_nights
-from desktop_helpers import column_texts, settle
-from PySide6.QtCore import QDate
+from desktop_helpers import column_texts, find_dialog, gone, settle
+from PySide6.QtCore import QDate, QTime
 
-pytestmark = needs_faketime
+from api.services import timesheets
+from api.services.timesheets import TimeEntryFilter
+from tempclock_desktop.dialogs.clock import EntryAddDialog
 
 
 @pytest.fixture
@@ -30,6 +34,7 @@ def _show(qtbot, panel, first: QDate, last: QDate, rows: int) -> None:
     settle(qtbot)
 
 
+@needs_faketime
 def test_timesheets_panel_shows_eight_and_ten_hour_nights_and_their_totals(
         qtbot, start_desktop, nights):
     desktop = start_desktop()
@@ -49,6 +54,7 @@ def test_timesheets_panel_shows_eight_and_ten_hour_nights_and_their_totals(
     assert "36.00 hours" in panel.totals_label.text()
 
 
+@needs_faketime
 @pytest.mark.parametrize("night", NIGHTS, ids=[f"{n.zone} {n.clocked_in_on}" for n in NIGHTS])
 def test_timesheets_panel_files_a_night_under_the_date_it_began(qtbot, start_desktop, nights,
                                                                 night):
@@ -63,3 +69,32 @@ def test_timesheets_panel_files_a_night_under_the_date_it_began(qtbot, start_des
     _show(qtbot, panel, day.addDays(1), day.addDays(1), rows=0)
     qtbot.waitUntil(lambda: panel.totals_label.text().startswith("0 closed entries"))
     assert panel.proxy.rowCount() == 0  # the morning it ended is not its day
+
+
+def test_a_night_added_by_hand_across_the_spring_change_keeps_its_break_inside(
+        qtbot, start_desktop, account, make_location, make_worker):
+    # Warsaw skips 02:00-03:00 on 29 March 2026: the middle of a 22:00-08:00 night by the
+    # wall clock (02:45) lies in that hour; its break must be placed by the hours worked.
+    warsaw = make_location(account.id, "Warsaw Hub", timezone="Europe/Warsaw",
+                           latitude=52.3007, longitude=21.0380)
+    worker = make_worker(account.id, "Piotr", "Zielinski", location_id=warsaw.id)
+    desktop = start_desktop()
+    panel = desktop.window.show_panel("timesheets")
+    settle(qtbot)
+    _show(qtbot, panel, QDate(2026, 3, 28), QDate(2026, 3, 28), rows=0)
+    panel.add_entry_button.click()
+    dialog = find_dialog(qtbot, panel, EntryAddDialog)
+    dialog.worker.setCurrentIndex(dialog.worker.findData(worker.id))
+    assert dialog.location.currentData() == warsaw.id
+    dialog.times.set_day(dt.date(2026, 3, 28))
+    dialog.times.start.setTime(QTime(22, 0))
+    dialog.times.end.setTime(QTime(8, 0))
+    dialog.break_minutes.setValue(30)
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: gone(dialog))
+    qtbot.waitUntil(lambda: column_texts(panel.proxy, 5) == ["8.50 h"])
+    (entry,) = timesheets.list_entries(account.id, TimeEntryFilter(worker_id=worker.id)).data
+    (pause,) = entry.breaks
+    assert entry.clock_in < pause.start < pause.end < entry.clock_out
+    assert pause.end - pause.start == dt.timedelta(minutes=30)
+    assert pause.start - entry.clock_in == entry.clock_out - pause.end  # mid-shift
