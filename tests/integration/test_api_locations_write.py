@@ -210,3 +210,21 @@ def test_the_openapi_document_shows_the_location_writes(client):
     schemas = document["components"]["schemas"]
     create = next(s for name, s in schemas.items() if name.endswith("LocationCreate"))
     assert set(create["required"]) == {"name", "timezone"}
+
+
+def test_the_openapi_document_names_the_scope_each_location_operation_needs(client):
+    document = client.get("/openapi.json").json()
+    needs = {op["operationId"]: op["security"] for path in document["paths"].values()
+             for op in path.values() if isinstance(op, dict) and "operationId" in op}
+    assert needs["create_location"] == [{"bearer": ["locations:write"]}]
+    assert needs["update_location_by_path"] == [{"bearer": ["locations:write"]}]
+    assert needs["list_locations"] == [{"bearer": ["locations:read"]}]
+
+
+def test_a_retried_create_with_the_same_idempotency_key_makes_one_site(client):
+    headers = {"Idempotency-Key": "site-create-1"}
+    first = client.post("/locations", json=NEW_SITE, headers=headers)
+    again = client.post("/locations", json=NEW_SITE, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json()["data"]["id"] == first.json()["data"]["id"]
+    assert again.headers["idempotent-replayed"] == "true"
