@@ -333,6 +333,116 @@ def keys_revoke(key_id: int) -> Output:
     return Output(_key_data(key), f"Revoked key {key.id} {key.name!r} ({key.display_prefix})")
 
 
+@cli.group()
+def locations() -> None:
+    """List, create and change work sites (time zone, geofence, backdating window)."""
+
+
+def _site_options(fn: Callable[..., Output]) -> Callable[..., Output]:
+    """The fields of a site as options; one left out is not set (or not changed)."""
+    options = [
+        click.option("--name", default=None, help="The site's name."),
+        click.option("--timezone", default=None,
+                     help="IANA time zone, e.g. Europe/London or America/New_York."),
+        click.option("--address-line1", default=None),
+        click.option("--address-line2", default=None),
+        click.option("--city", default=None),
+        click.option("--postcode", default=None),
+        click.option("--country", default=None, help="Two-letter ISO code, e.g. GB."),
+        click.option("--latitude", type=float, default=None, help="Centre, in degrees."),
+        click.option("--longitude", type=float, default=None, help="Centre, in degrees."),
+        click.option("--capacity", type=int, default=None, help="Workers the site holds."),
+        click.option("--active/--inactive", "active", default=None,
+                     help="Whether workers may clock in there."),
+        click.option("--geofence-mode", default=None, help="off, allow, warn or block."),
+        click.option("--geofence-radius-m", type=int, default=None, help="Fence radius (m)."),
+        click.option("--gps-accuracy-threshold", type=int, default=None,
+                     help="A GPS fix less accurate than this (m) is flagged."),
+        click.option("--kiosk-language", default=None, help="en, pl, ro or lt."),
+        click.option("--max-backdate-hours", type=int, default=None,
+                     help="How far back a clock action may be dated."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _site_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """The options given, as the fields of a LocationCreate / LocationUpdate."""
+    from api.services.locations import LocationSettings
+
+    given = {name: value for name, value in values.items() if value is not None}
+    settings = {name: given.pop(name) for name in LocationSettings.__struct_fields__
+                if name in given}
+    return {**given, "settings": settings} if settings else given
+
+
+def _site_data(site: Any) -> dict[str, Any]:
+    return msgspec.to_builtins(site)
+
+
+def _site_text(verb: str, site: Any) -> str:
+    s = site.settings
+    return (f"{verb} location {site.id} {site.name!r} ({site.timezone}; geofence "
+            f"{s.geofence_mode}; backdating up to {s.max_backdate_hours} h)")
+
+
+@store_command(locations, "list")
+@click.option("--account", "account_id", type=int, required=True, help="The account's sites.")
+def locations_list(account_id: int) -> Output:
+    """List an account's sites with their time zones and who is on site."""
+    from api.services import accounts as account_svc
+    from api.services import locations as svc
+
+    account_svc.get_account(account_id)
+    found: list[Any] = []
+    while True:
+        page = svc.list_locations(account_id, svc.LocationFilter(
+            limit=100, after_id=found[-1].id if found else None))
+        found += page.data
+        if not page.pagination.has_more:
+            break
+    rows = [[s.id, s.name, s.city, s.country, s.timezone, s.settings.geofence_mode,
+             s.settings.max_backdate_hours, s.on_site, "yes" if s.active else "no"]
+            for s in found]
+    headers = ["ID", "Name", "City", "Country", "Time zone", "Geofence", "Backdate h",
+               "On site", "Active"]
+    return Output({"locations": [_site_data(s) for s in found]}, _table(headers, rows))
+
+
+@store_command(locations, "create")
+@click.option("--account", "account_id", type=int, required=True, help="The account the site is for.")
+@_site_options
+def locations_create(account_id: int, **values: Any) -> Output:
+    """Create a site: --name and --timezone are required."""
+    from api.services import accounts as account_svc
+    from api.services import locations as svc
+
+    account_svc.get_account(account_id)
+    fields = _site_fields(values)
+    for required in ("name", "timezone"):
+        if required not in fields:
+            raise CommandError(f"Missing option --{required}", "missing_field")
+    site = svc.create_location(account_id, msgspec.convert(fields, svc.LocationCreate))
+    return Output(_site_data(site), _site_text("Created", site))
+
+
+@store_command(locations, "update")
+@click.argument("location_id", type=int)
+@click.option("--account", "account_id", type=int, required=True, help="The site's account.")
+@_site_options
+def locations_update(location_id: int, account_id: int, **values: Any) -> Output:
+    """Change LOCATION_ID: only the options given change."""
+    from api.services import locations as svc
+
+    fields = _site_fields(values)
+    if not fields:
+        raise CommandError("Nothing to change: give at least one option (see --help)",
+                           "missing_field")
+    site = svc.update_location(account_id, location_id, msgspec.convert(fields, svc.LocationUpdate))
+    return Output(_site_data(site), _site_text("Updated", site))
+
+
 @store_command(cli, "demo")
 @click.option("--account", "account_id", type=int, required=True,
               help="An empty account to fill.")

@@ -68,7 +68,7 @@ def seed(data_dir: Path, receiver_url: str) -> dict:
 
     open_store(load_config(data_dir))
     account = accounts.create_account("Bench Staffing", api_enabled=True)
-    site = locations.create_location(account.id, locations.LocationCreate(name="Leeds DC"))
+    site = locations.create_location(account.id, locations.LocationCreate(name="Leeds DC", timezone="Europe/London"))
     worker = workers.create_worker(account.id, workers.WorkerCreate(
         first_name="Ann", last_name="Nowak", employee_ref="B1", location_id=site.id))
     key = keys.issue_key(account.id, "Bench", rate_limit=keys.MAX_RATE_LIMIT).plaintext

@@ -115,8 +115,7 @@ def create_app(
     writer = log_writer or ApiLogWriter(maintenance=(idempotency.purge_expired,))
     api = Router(
         API_PREFIX,
-        route_handlers=list(CONTROLLERS),
-        security=[{"bearer": []}],
+        route_handlers=list(CONTROLLERS),  # each declares its bearer scope (`endpoint`)
         before_request=check_scope,
     )
     app = Litestar(

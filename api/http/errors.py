@@ -112,7 +112,9 @@ def _validation(exc: ValidationException) -> ProblemInfo:
     source = problem.get("source")
     if source == "body":
         at = _AT_PATH.search(message)
-        prefix = f"{at.group(1)}." if at and at.group(1) else ""
+        # Litestar names the object holding a nested unknown or missing field in `key`.
+        parent = at.group(1) if at and at.group(1) else (key if key != "data" else "")
+        prefix = f"{parent}." if parent else ""
         message = _AT_PATH.sub("", message)
         if m := _UNKNOWN_FIELD.fullmatch(message):
             return ProblemInfo(status=400, code="unknown_field",

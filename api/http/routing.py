@@ -288,6 +288,7 @@ def endpoint(
         paths,
         operation_id=_operation_id(operation_id),
         opt={"scope": scope},
+        security=[{"bearer": [scope]}],  # the OpenAPI document names the scope it needs
         summary=summary,
         responses={**error_responses(*_ALWAYS, *errors), **(responses or {})},
         **kwargs,

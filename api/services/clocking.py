@@ -281,89 +281,131 @@ def clock_in(
 ) -> TimeEntry:
     """Open a time entry for a worker. Fires `clock_in` (and geofence / GPS events).
 
-    The location defaults to the worker's assigned one.
+    The location defaults to the worker's assigned one. Checks the worker, then the
+    site and the time, then decides the geofence; a refusal by the fence is itself an
+    event, kept even though the clock-in is refused.
     """
     _check_source(source)
     notes = clean_text(notes, "notes", max_length=2000, multiline=True)
-    refusal: Forbidden | None = None
     try:
         with transaction():
-            worker = _get_worker(account_id, worker_id)
-            if not worker.active:
-                raise Conflict(f"Worker {worker.id} is inactive and cannot clock in",
-                               code="worker_inactive")
-            if location_id is None and worker.location_id is None:
-                raise Invalid("Missing required field: location_id (the worker has no "
-                              "assigned location)", field="location_id", code="missing_field")
-            location = _get_location(account_id, location_id or worker.location_id)
-            if not location.active:
-                raise Conflict(f"Location {location.id} is inactive", code="location_inactive")
+            worker = _worker_free_to_clock_in(account_id, worker_id)
+            location = _site_to_clock_in_at(account_id, worker, location_id)
             if cost_code_id is not None:
                 fetch(CostCodeRow, account_id, cost_code_id, "Cost code")
             now = utcnow()
             at = _moment(timestamp, location, now)
             geo = geofence(location, position)
-            lock_for_update(WorkerRow, worker.id)
-            latest = _latest_entry.one(worker=worker.id)
-            if latest is not None and latest.clock_out is None:
-                raise Conflict(f"Worker {worker.id} is already clocked in",
-                               code="already_clocked_in", entry_id=latest.id)
-            if latest is not None and (latest.clock_out > at or latest.clock_in >= at):
-                raise Conflict(f"Worker {worker.id} has time entry {latest.id} at or after "
-                               "this time", code="entry_overlap", entry_id=latest.id)
+            _refuse_a_second_entry(worker.id, at)
             if geo.refused:
-                refusal = Forbidden(
-                    f"Clock-in refused: {geo.distance_meters:.0f} m from {location.name}, "
-                    f"outside its {location.geofence_radius_m} m geofence",
-                    code="geofence_refused",
-                    distance_meters=geo.distance_meters,
-                )
-                # The refusal itself is an event integrators may subscribe to.
-                emit(account_id, "clock.geofence_refused",
-                     _geo_event({"worker_id": worker.id, "timestamp": at.isoformat() + "Z"},
-                                location, geo))
+                refusal = _refuse_outside_fence(account_id, worker.id, location, geo, at)
             else:
-                shift = _matching_shift(worker.id, location.id, at)
-                if cost_code_id is None and shift is not None:
-                    cost_code_id = shift.cost_code_id
-                entry_id = _insert_entry.insert(
-                    account=account_id,
-                    worker=worker.id,
-                    location=location.id,
-                    department=worker.department_id,
-                    cost_code=cost_code_id,
-                    shift=None if shift is None else shift.id,
-                    clock_in=at,
-                    work_date=local_date(at, zone(location.timezone)),
-                    status="open",
-                    source=source,
-                    latitude=position.latitude,
-                    longitude=position.longitude,
-                    gps_accuracy=position.accuracy,
-                    within_geofence=geo.within,
-                    distance_meters=geo.distance_meters,
-                    low_gps_confidence=geo.low_confidence,
-                    notes=notes,
-                    created_at=now,
-                    updated_at=now,
-                )
-                record = get_entry(account_id, entry_id, breaks=[])  # a new entry has none
-                emit(account_id, "clock_in", record)
-                if geo.breach:
-                    emit(account_id, "clock.geofence_breach",
-                         _geo_event({"entry_id": entry_id, "worker_id": worker.id},
-                                    location, geo))
-                if geo.low_confidence:
-                    emit(account_id, "clock.low_gps_confidence",
-                         {"entry_id": entry_id, "worker_id": worker.id,
-                          "gps_accuracy": position.accuracy,
-                          "threshold": location.gps_accuracy_threshold})
+                return _start_entry(account_id, worker, location, geo, _NewEntry(
+                    at=at, now=now, cost_code_id=cost_code_id, notes=notes,
+                    position=position, source=source))
     except IntegrityError:
         # Only reachable when a concurrent writer slipped past the check: the index held.
         raise Conflict(f"Worker {worker_id} is already clocked in",
                        code="already_clocked_in") from None
-    if refusal is not None:
-        raise refusal
+    raise refusal  # after the commit that kept the refusal's event
+
+
+class _NewEntry(NamedTuple):
+    """What a clock-in brings besides the worker, the site and the fence."""
+
+    at: dt.datetime
+    now: dt.datetime
+    cost_code_id: int | None
+    notes: str | None
+    position: Position
+    source: str
+
+
+def _worker_free_to_clock_in(account_id: int, worker_id: int) -> Any:
+    """The worker, if in the account and active."""
+    worker = _get_worker(account_id, worker_id)
+    if not worker.active:
+        raise Conflict(f"Worker {worker.id} is inactive and cannot clock in",
+                       code="worker_inactive")
+    return worker
+
+
+def _site_to_clock_in_at(account_id: int, worker: Any, location_id: int | None) -> Any:
+    """The site asked for, else the worker's assigned one; it must be open."""
+    if location_id is None and worker.location_id is None:
+        raise Invalid("Missing required field: location_id (the worker has no "
+                      "assigned location)", field="location_id", code="missing_field")
+    location = _get_location(account_id, location_id or worker.location_id)
+    if not location.active:
+        raise Conflict(f"Location {location.id} is inactive", code="location_inactive")
+    return location
+
+
+def _refuse_a_second_entry(worker_id: int, at: dt.datetime) -> None:
+    """Refuse a clock-in while the worker is clocked in, or at or before their latest entry."""
+    lock_for_update(WorkerRow, worker_id)
+    latest = _latest_entry.one(worker=worker_id)
+    if latest is None:
+        return
+    if latest.clock_out is None:
+        raise Conflict(f"Worker {worker_id} is already clocked in",
+                       code="already_clocked_in", entry_id=latest.id)
+    if latest.clock_out > at or latest.clock_in >= at:
+        raise Conflict(f"Worker {worker_id} has time entry {latest.id} at or after "
+                       "this time", code="entry_overlap", entry_id=latest.id)
+
+
+def _refuse_outside_fence(account_id: int, worker_id: int, location: Any, geo: Geofence,
+                          at: dt.datetime) -> Forbidden:
+    """The refusal of a confident fix outside a blocking fence, and its event."""
+    emit(account_id, "clock.geofence_refused",
+         _geo_event({"worker_id": worker_id, "timestamp": at.isoformat() + "Z"}, location, geo))
+    return Forbidden(
+        f"Clock-in refused: {geo.distance_meters:.0f} m from {location.name}, "
+        f"outside its {location.geofence_radius_m} m geofence",
+        code="geofence_refused",
+        distance_meters=geo.distance_meters,
+    )
+
+
+def _start_entry(account_id: int, worker: Any, location: Any, geo: Geofence,
+                 new: _NewEntry) -> TimeEntry:
+    """Insert the open entry (its shift and cost code found) and emit its events."""
+    shift = _matching_shift(worker.id, location.id, new.at)
+    cost_code_id = new.cost_code_id
+    if cost_code_id is None and shift is not None:
+        cost_code_id = shift.cost_code_id
+    entry_id = _insert_entry.insert(
+        account=account_id,
+        worker=worker.id,
+        location=location.id,
+        department=worker.department_id,
+        cost_code=cost_code_id,
+        shift=None if shift is None else shift.id,
+        clock_in=new.at,
+        work_date=local_date(new.at, zone(location.timezone)),
+        status="open",
+        source=new.source,
+        latitude=new.position.latitude,
+        longitude=new.position.longitude,
+        gps_accuracy=new.position.accuracy,
+        within_geofence=geo.within,
+        distance_meters=geo.distance_meters,
+        low_gps_confidence=geo.low_confidence,
+        notes=new.notes,
+        created_at=new.now,
+        updated_at=new.now,
+    )
+    record = get_entry(account_id, entry_id, breaks=[])  # a new entry has none
+    emit(account_id, "clock_in", record)
+    if geo.breach:
+        emit(account_id, "clock.geofence_breach",
+             _geo_event({"entry_id": entry_id, "worker_id": worker.id}, location, geo))
+    if geo.low_confidence:
+        emit(account_id, "clock.low_gps_confidence",
+             {"entry_id": entry_id, "worker_id": worker.id,
+              "gps_accuracy": new.position.accuracy,
+              "threshold": location.gps_accuracy_threshold})
     return record
 
 

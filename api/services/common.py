@@ -60,16 +60,21 @@ def as_naive_utc(value: dt.datetime, tz: zoneinfo.ZoneInfo | None = None) -> dt.
     return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+# Names the system's zone folder carries that are not IANA zones.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
 @functools.lru_cache(maxsize=1)
-def _known_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+def zone_names() -> frozenset[str]:
+    """The IANA time zone names a location may have."""
+    return frozenset(zoneinfo.available_timezones()) - _NOT_ZONES
 
 
 @functools.lru_cache(maxsize=512)
 def zone(name: str) -> zoneinfo.ZoneInfo:
     """The IANA zone called `name`, or an `Invalid` error naming the field."""
-    if name not in _known_zones():
-        raise Invalid(f"Unknown time zone: {name!r} (use an IANA name such as Europe/London)",
+    if name not in zone_names():
+        raise Invalid(f"timezone {name!r} is not an IANA time zone name such as Europe/London",
                       field="timezone")
     return zoneinfo.ZoneInfo(name)
 

@@ -1,16 +1,22 @@
 """A realistic, deterministic demo data set for an agency, loaded through the services.
 
 Seven client sites in five countries (real coordinates and zones), departments,
-cost codes, 72 workers, two weeks of shifts (day, late and overnight) with their
-time entries and breaks, next week's rota, and a few workers clocked in now.
-The same day always gives the same data.
+cost codes, 72 workers (no two with the same name), two weeks of shifts (day, late and
+overnight) with their time entries and breaks, next week's rota, and a few workers
+clocked in now. The same day always gives the same data.
+
+Shifts start and end on the hour of the local rota; everything after that (clock-in,
+breaks, clock-out) is reckoned in UTC from those instants, so a night across a clock
+change lasts an hour less or more, as it does for the people working it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 import unicodedata
+import zoneinfo
 from collections.abc import Callable
 
 import msgspec
@@ -108,7 +114,7 @@ def load_demo(account_id: int, *, progress: Progress | None = None) -> DemoSumma
         raise Conflict("This account already has workers; load demo data into an empty account",
                        code="account_not_empty")
     rng = random.Random(SEED)  # noqa: S311 - demo data, not secrets
-    now = utcnow().replace(second=0, microsecond=0)
+    now = utcnow().replace(second=0, microsecond=0, tzinfo=dt.UTC)
     report = progress or (lambda done, total, what: None)
     with transaction():
         site_ids, dept_ids, code_ids = _catalogue(account_id)
@@ -160,15 +166,26 @@ class _Staff(msgspec.Struct):
     pattern: str
 
 
+def _name_pools(rng: random.Random) -> dict[str, list[tuple[str, str]]]:
+    """Every first and last name pairing of each language, shuffled: drawn without repeats."""
+    pools = {}
+    for language, (firsts, lasts) in NAMES.items():
+        pool = list(itertools.product(firsts, lasts))
+        rng.shuffle(pool)
+        pools[language] = pool
+    return pools
+
+
 def _workers(account_id: int, rng: random.Random, site_ids: list[int],
              dept_ids: dict[str, int]) -> list[_Staff]:
     staff = []
     today = utcnow().date()
+    names = _name_pools(rng)
     for n in range(WORKERS):
         site = n % len(SITES)
         languages, depts = SITE_STAFF[site]
         language = rng.choice(languages)
-        first, last = rng.choice(NAMES[language][0]), rng.choice(NAMES[language][1])
+        first, last = names[language].pop()
         department = rng.choice(depts)
         ascii_last = unicodedata.normalize("NFKD", last.replace("ł", "l")).encode("ascii", "ignore")
         worker = workers.create_worker(account_id, workers.WorkerCreate(
@@ -198,7 +215,7 @@ def _rota(account_id: int, rng: random.Random, now: dt.datetime, staff: list[_St
     active = staff[:-2]
     for member in staff:
         tz = zone(SITES[member.site][7])
-        local_today = now.replace(tzinfo=dt.UTC).astimezone(tz).date()
+        local_today = now.astimezone(tz).date()
         hour, length = PATTERNS[member.pattern]
         cost_code = rng.choice(code_ids[member.department])
         last_day = FUTURE_DAYS if member in active else -3
@@ -206,38 +223,49 @@ def _rota(account_id: int, rng: random.Random, now: dt.datetime, staff: list[_St
             day = local_today + dt.timedelta(days=offset)
             if day.weekday() >= 5 and rng.random() < 0.8:
                 continue  # most weekends off
-            start = dt.datetime.combine(day, dt.time(hour), tzinfo=tz)
-            end = start + dt.timedelta(hours=length)
-            start_utc = start.astimezone(dt.UTC).replace(tzinfo=None)
-            end_utc = end.astimezone(dt.UTC).replace(tzinfo=None)
+            start, end = _on_rota(day, hour, length, tz)
             shifts.create_shift(account_id, shifts.ShiftCreate(
                 location_id=member.location_id, worker_id=member.worker_id, start=start, end=end,
                 cost_code_id=cost_code,
                 role=None, break_minutes=30,
             ))
             counts["shifts"] += 1
-            if end_utc <= now:
+            if end <= now:
                 _worked(account_id, rng, now, member, start, end, cost_code)
                 counts["time_entries"] += 1
-            elif start_utc <= now and member in active and rng.random() < 0.85:
-                clocked_in = min(now, start_utc + dt.timedelta(minutes=rng.randint(-8, 6)))
+            elif start <= now and member in active and rng.random() < 0.85:
+                clocked_in = min(now, start + dt.timedelta(minutes=rng.randint(-8, 6)))
                 clocking.clock_in(account_id, member.worker_id, location_id=member.location_id,
-                                  timestamp=clocked_in.replace(tzinfo=dt.UTC),
-                                  position=_near(rng, member.site), source="kiosk")
+                                  timestamp=clocked_in, position=_near(rng, member.site),
+                                  source="kiosk")
                 counts["time_entries"] += 1
                 counts["open_entries"] += 1
     # A handful of open shifts nobody has picked up yet.
     for n in range(5):
         member = staff[n]
         tz = zone(SITES[member.site][7])
-        day = now.replace(tzinfo=dt.UTC).astimezone(tz).date() + dt.timedelta(days=2 + n)
-        start = dt.datetime.combine(day, dt.time(10), tzinfo=tz)
+        day = now.astimezone(tz).date() + dt.timedelta(days=2 + n)
+        start, end = _on_rota(day, 10, 6, tz)
         shifts.create_shift(account_id, shifts.ShiftCreate(
-            location_id=member.location_id, start=start, end=start + dt.timedelta(hours=6),
+            location_id=member.location_id, start=start, end=end,
             role="Cover", notes="Open shift: first come, first served",
         ))
         counts["shifts"] += 1
     return counts
+
+
+def _on_rota(day: dt.date, hour: int, length: int,
+             tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC start and end of a rota shift from `hour` for `length` hours of the local clock.
+
+    Each end is placed on the local clock separately and converted on its own: adding
+    hours to an aware datetime is wall-clock arithmetic in Python, which lands in the
+    hour a spring clock change skips. An hour that does not exist reads as the one after.
+    """
+    end_day = day + dt.timedelta(days=(hour + length) // 24)
+    start = dt.datetime.combine(day, dt.time(hour), tzinfo=tz)
+    end = dt.datetime.combine(end_day, dt.time((hour + length) % 24), tzinfo=tz)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
 def _near(rng: random.Random, site: int) -> clocking.Position:
@@ -249,7 +277,7 @@ def _near(rng: random.Random, site: int) -> clocking.Position:
 def _worked(account_id: int, rng: random.Random, now: dt.datetime, member: _Staff,
             start: dt.datetime, end: dt.datetime, cost_code: int) -> None:
     clock_in = start + dt.timedelta(minutes=rng.randint(-10, 12))
-    clock_out = min(end + dt.timedelta(minutes=rng.randint(-5, 25)), now.replace(tzinfo=dt.UTC))
+    clock_out = min(end + dt.timedelta(minutes=rng.randint(-5, 25)), now)
     break_start = start + dt.timedelta(hours=4, minutes=rng.randint(-30, 30))
     break_end = break_start + dt.timedelta(minutes=rng.choice((15, 30, 30, 30, 45)))
     entry = clocking.record_entry(
@@ -259,7 +287,7 @@ def _worked(account_id: int, rng: random.Random, now: dt.datetime, member: _Staf
         source=rng.choice(("kiosk", "kiosk", "kiosk", "api")),
     )
     # Last week's time is mostly approved; this week's mostly waits for the admin.
-    age = now.replace(tzinfo=dt.UTC) - clock_out
+    age = now - clock_out
     roll = rng.random()
     if roll < 0.04:
         timesheets.set_entry_status(account_id, entry.id, "disputed")

@@ -47,6 +47,7 @@ SCOPES: tuple[str, ...] = (
     "timesheets:read",
     "clock:write",
     "locations:read",
+    "locations:write",
     "shifts:read",
     "shifts:write",
     "departments:read",

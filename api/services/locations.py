@@ -46,6 +46,8 @@ class LocationSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
 
 
 class LocationSettingsUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Changes to a site's clocking settings; fields left UNSET stay as they are."""
+
     geofence_mode: str | UnsetType = UNSET
     geofence_radius_m: int | UnsetType = UNSET
     gps_accuracy_threshold: int | UnsetType = UNSET
@@ -73,6 +75,8 @@ class Location(msgspec.Struct, kw_only=True):
 
 
 class LocationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A new site: `name` and `timezone` (an IANA name) required."""
+
     name: str
     address_line1: str = ""
     address_line2: str = ""
@@ -81,13 +85,15 @@ class LocationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     country: str = ""
     latitude: float | None = None
     longitude: float | None = None
-    timezone: str = "UTC"
+    timezone: str
     capacity: int | None = None
     active: bool = True
     settings: LocationSettings = msgspec.field(default_factory=LocationSettings)
 
 
 class LocationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Changes to a site; fields left UNSET stay as they are."""
+
     name: str | UnsetType = UNSET
     address_line1: str | UnsetType = UNSET
     address_line2: str | UnsetType = UNSET
@@ -212,7 +218,8 @@ def _check_centre(row: LocationRow) -> None:
     if (row.latitude is None) != (row.longitude is None):
         raise Invalid("latitude and longitude must be given together", field="latitude")
     if row.geofence_mode != "off" and row.latitude is None:
-        raise Invalid("A geofence needs the location's latitude and longitude",
+        raise Invalid("A geofence needs the location's latitude and longitude "
+                      f"(settings.geofence_mode is {row.geofence_mode!r})",
                       field="settings.geofence_mode")
 
 

@@ -214,15 +214,22 @@ class ManualEntry(msgspec.Struct, kw_only=True):
     clock_out: dt.datetime
     break_minutes: int
     notes: str | None
+    zone: zoneinfo.ZoneInfo  # the site's
 
     @property
     def breaks(self) -> list[tuple[dt.datetime, dt.datetime]]:
-        """The unpaid break, placed in the middle of the entry."""
+        """The unpaid break, placed in the middle of the time worked.
+
+        Reckoned in UTC: the middle by the wall clock can fall in the hour a spring
+        clock change skips.
+        """
         if not self.break_minutes:
             return []
         length = dt.timedelta(minutes=self.break_minutes)
-        start = self.clock_in + (self.clock_out - self.clock_in - length) / 2
-        return [(start.replace(microsecond=0), start.replace(microsecond=0) + length)]
+        start, end = (moment.replace(tzinfo=self.zone).astimezone(dt.UTC)
+                      for moment in (self.clock_in, self.clock_out))
+        middle = (start + (end - start - length) / 2).replace(microsecond=0)
+        return [(middle, middle + length)]
 
 
 class EntryAddDialog(WorkerAtSiteDialog):
@@ -234,6 +241,7 @@ class EntryAddDialog(WorkerAtSiteDialog):
         super().__init__(parent, "Add a timesheet entry", save_text="Add entry", save=save)
         self.setMinimumWidth(600)
         self.add_worker_and_site(choices)
+        self.zones = {loc.id: zoneinfo.ZoneInfo(loc.timezone) for loc in choices.locations}
         self.times = TimeSpan()
         self.times.day.setDate(self.times.day.date().addDays(-1))
         self.break_minutes = QSpinBox()
@@ -251,7 +259,9 @@ class EntryAddDialog(WorkerAtSiteDialog):
     @property
     def payload(self) -> ManualEntry:
         start, end = self.times.span
-        return ManualEntry(worker_id=self.worker.currentData(),
-                           location_id=self.location.currentData(), clock_in=start,
-                           clock_out=end, break_minutes=self.break_minutes.value(),
-                           notes=text_or_none(self.notes))
+        site = self.location.currentData()
+        return ManualEntry(worker_id=self.worker.currentData(), location_id=site,
+                           clock_in=start, clock_out=end,
+                           break_minutes=self.break_minutes.value(),
+                           notes=text_or_none(self.notes),
+                           zone=self.zones.get(site, zoneinfo.ZoneInfo("UTC")))

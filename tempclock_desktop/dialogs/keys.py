@@ -29,6 +29,7 @@ SCOPE_HELP = {
     "timesheets:read": "Read time entries and who is on site",
     "clock:write": "Clock workers in and out",
     "locations:read": "Read locations",
+    "locations:write": "Create and update locations",
     "shifts:read": "Read shifts",
     "shifts:write": "Create shifts",
     "departments:read": "Read departments",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from api.services.common import zone_names
 from api.services.locations import (
     GEOFENCE_MODES,
     LANGUAGES,
@@ -67,7 +67,7 @@ class LocationDialog(FormDialog):
         self.longitude = NumberField(-180, 180, 6, "e.g. -1.4436")
         self.timezone = QComboBox()
         self.timezone.setEditable(True)
-        zones = sorted(zoneinfo.available_timezones())
+        zones = sorted(zone_names())
         self.timezone.addItems(zones)
         self.timezone.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.timezone.setCurrentText("Europe/London")

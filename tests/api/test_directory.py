@@ -138,6 +138,7 @@ def test_out_of_range_paging_is_refused_not_clamped(account, params):
     ],
 )
 def test_bad_location_fields_are_refused(account, fields, field):
+    fields = {"timezone": "Europe/London", **fields}
     with pytest.raises(Invalid) as excinfo:
         locations.create_location(account.id, locations.LocationCreate(name="Site", **fields))
     assert excinfo.value.field == field

@@ -107,6 +107,8 @@ ROUTES = [
     ("GET", "/timesheets", None, "timesheets:read"),
     ("POST", "/clock", {"worker_id": 1, "action": "in"}, "clock:write"),
     ("GET", "/locations", None, "locations:read"),
+    ("POST", "/locations", {"name": "A", "timezone": "Europe/London"}, "locations:write"),
+    ("PATCH", "/locations?id=1", {"name": "B"}, "locations:write"),
     ("GET", "/shifts", None, "shifts:read"),
     ("POST", "/shifts", {"location_id": 1}, "shifts:write"),
     ("GET", "/departments", None, "departments:read"),

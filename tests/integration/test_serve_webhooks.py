@@ -34,7 +34,7 @@ def alive(pid: int) -> bool:
 
 def test_a_clock_in_through_the_api_reaches_a_webhook_receiver(config, store, receiver):
     account = accounts.create_account("Acme Staffing", api_enabled=True)
-    site = locations.create_location(account.id, locations.LocationCreate(name="Leeds DC"))
+    site = locations.create_location(account.id, locations.LocationCreate(name="Leeds DC", timezone="Europe/London"))
     worker = workers.create_worker(account.id, workers.WorkerCreate(
         first_name="Ann", last_name="Nowak", location_id=site.id))
     allow_internal_targets(account.id)  # the receiver is on this PC

@@ -1,14 +1,29 @@
-"""Locations (work sites): list, one."""
+"""Locations (work sites): list, one, create, update."""
 
 from __future__ import annotations
 
-from litestar import Controller
-from litestar.params import FromPath
+from typing import Annotated
 
-from api.http.routing import Identity, One, Query, both_paths, endpoint, one_or_page
+from litestar import Controller, Request, Response
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from api.http.idempotent import IdempotencyKey, respond_once
+from api.http.routing import (
+    MAX_ID,
+    Identity,
+    One,
+    Query,
+    WithMessage,
+    both_paths,
+    endpoint,
+    one_or_page,
+)
 from api.services import locations
 from api.services.common import Page
-from api.services.locations import Location, LocationFilter
+from api.services.locations import Location, LocationCreate, LocationFilter, LocationUpdate
+
+LocationId = Annotated[int, QueryParameter(name="id", ge=1, le=MAX_ID,
+                                           description="The location to change.")]
 
 
 class LocationController(Controller):
@@ -27,3 +42,33 @@ class LocationController(Controller):
               scope="locations:read", summary="One work site")
     def get_location(self, identity: Identity, location_id: FromPath[int]) -> One[Location]:
         return One(locations.get_location(identity.account_id, location_id))
+
+    @endpoint("POST", both_paths("locations"), operation_id="create_location",
+              scope="locations:write", summary="Create a work site (name and IANA time zone)",
+              errors=(409,), status_code=201)
+    def create_location(self, request: Request, identity: Identity,
+                        data: JSONBody[LocationCreate],
+                        idempotency_key: IdempotencyKey = None) -> Response[WithMessage[Location]]:
+        def create() -> tuple[int, WithMessage[Location]]:
+            location = locations.create_location(identity.account_id, data)
+            return 201, WithMessage(location, f"Location {location.id} created")
+
+        return respond_once(request, identity, idempotency_key, "create_location", data, create)
+
+    @endpoint("PATCH", both_paths("locations"), operation_id="update_location",
+              scope="locations:write", summary="Update a work site given by ?id=",
+              errors=(404, 409))
+    def update_location(self, identity: Identity, data: JSONBody[LocationUpdate],
+                        location_id: LocationId) -> WithMessage[Location]:
+        return _update(identity, location_id, data)
+
+    @endpoint("PATCH", "/locations/{location_id:int}", operation_id="update_location_by_path",
+              scope="locations:write", summary="Update a work site", errors=(404, 409))
+    def update_location_by_path(self, identity: Identity, data: JSONBody[LocationUpdate],
+                                location_id: FromPath[int]) -> WithMessage[Location]:
+        return _update(identity, location_id, data)
+
+
+def _update(identity: Identity, location_id: int, data: LocationUpdate) -> WithMessage[Location]:
+    location = locations.update_location(identity.account_id, location_id, data)
+    return WithMessage(location, f"Location {location.id} updated")
