@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from api.services import cost_codes, departments, locations, timesheets, workers
+from api.services import cost_codes, departments, locations, periods, timesheets, workers
 from api.services.common import MAX_LIMIT, emit, transaction, utc, utcnow
 from api.services.errors import DomainError, Invalid, NotFound
 from api.store import database
@@ -176,6 +176,7 @@ class AccountContext:
         self._on_progress = on_progress
         self._cancel = cancel or threading.Event()
         self._event = event
+        self.exported: list[periods.ExportedPeriod] = []
         self._txn = None
         self._pending_rows = 0
         self._txn_started = 0.0
@@ -312,6 +313,17 @@ class AccountContext:
             headers=headers, event_id=self._event.id if self._event else None,
             event_type=self._event.type if self._event else "connector")
 
+    def mark_exported(self, date_from: dt.date, date_to: dt.date) -> None:
+        """Note the pay period this run exported; `run_connector` records it on success."""
+        try:
+            period = periods.check_period(date_from, date_to)
+        except DomainError as error:
+            raise ValueError(error.message) from None
+        if self.dry_run:
+            self.log(f"Dry run: {date_from} to {date_to} stays open for corrections")
+        else:
+            self.exported.append(period)
+
     # reporting
     def progress(self, done: int, total: int | None = None, message: str = "") -> None:
         if self._on_progress is not None:
@@ -370,7 +382,9 @@ def run_connector(
     Settings are the account's saved ones with `overrides` on top. A connector
     that raises fails its run (the message is kept, the host carries on); one that
     sees `Cancelled` ends as `cancelled`. Writes made before a failure stay, as
-    each batch commits on its own; a dry run writes nothing.
+    each batch commits on its own; a dry run writes nothing. The pay periods the
+    connector marked exported are recorded (and lock their time) only when the run
+    succeeded and was not a dry run.
     """
     if not ({"import_workers", "export_timesheets"} & set(connector.capabilities)):
         raise Invalid(f"{connector.name} only receives events; there is nothing to run",
@@ -405,10 +419,12 @@ def run_connector(
                                           "log": context.lines[-200:]}).decode()
         row.finished_at = utcnow()
         row.save()
+        exported = context.exported if status == "succeeded" and not dry_run else []
+        periods.record_exported(account_id, connector.id, row.id, exported)
         record = _run_record(row)
         emit(account_id, "connector_run", {"id": row.id, "connector": connector.id,
                                            "status": status, "counts": context.counts,
-                                           "dry_run": dry_run})
+                                           "dry_run": dry_run, "exported": exported})
     return record
 
 

@@ -161,6 +161,7 @@ class PayrollCsvExport(Connector):
             context.log(f"Wrote {out_dir / stem}.csv and its worker and cost code totals")
         context.count("lines", len(rows))
         context.count("workers", len(workers))
+        context.mark_exported(first, last)  # the host locks the period if the run succeeds
 
 
 def _hhmm(moment: dt.datetime) -> str:
