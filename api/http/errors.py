@@ -112,7 +112,9 @@ def _validation(exc: ValidationException) -> ProblemInfo:
     source = problem.get("source")
     if source == "body":
         at = _AT_PATH.search(message)
-        prefix = f"{at.group(1)}." if at and at.group(1) else ""
+        # Litestar cuts the msgspec path (` - at $.breaks[0]`) off the message into `key`.
+        path = at.group(1) if at else ("" if key == "data" else key)
+        prefix = f"{path}." if path else ""
         message = _AT_PATH.sub("", message)
         if m := _UNKNOWN_FIELD.fullmatch(message):
             return ProblemInfo(status=400, code="unknown_field",
