@@ -486,6 +486,9 @@ def clock(account_id: int, request: ClockRequest, *, source: str = "api") -> Tim
 # future times, breaks inside the entry) and the locks of `api.services.periods`.
 
 Span = tuple[dt.datetime, dt.datetime]
+MAX_WRITTEN_ENTRY_HOURS = 24  # longer is a typo (a wrong day or year), not a shift
+MAX_WRITTEN_ENTRY = dt.timedelta(hours=MAX_WRITTEN_ENTRY_HOURS)
+MAX_BREAKS = 24
 
 
 class BreakSpan(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -495,12 +498,26 @@ class BreakSpan(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     end: dt.datetime
 
 
-def _check_span(tz, start: dt.datetime, end: dt.datetime, breaks: list[Span]) -> list[Span]:
-    """Check a closed entry's times; returns its breaks as sorted stored-UTC pairs."""
+def _check_length(start: dt.datetime, end: dt.datetime, field: str) -> None:
+    if end - start > MAX_WRITTEN_ENTRY:
+        raise Invalid(f"An entry written by hand can be at most {MAX_WRITTEN_ENTRY_HOURS} hours "
+                      "long; write one entry per shift", field=field)
+
+
+def _check_span(tz, start: dt.datetime, end: dt.datetime, breaks: list[Span], *,
+                written: bool = True) -> list[Span]:
+    """Check a closed entry's times; returns its breaks as sorted stored-UTC pairs.
+
+    `written`: the times are being set now, so the entry's length is checked too.
+    """
     if end <= start:
         raise Invalid("clock_out must be after clock_in", field="clock_out")
     if end > utcnow() + CLOCK_SKEW:
         raise Invalid("clock_out cannot be in the future", field="clock_out")
+    if written:
+        _check_length(start, end, "clock_out")
+    if len(breaks) > MAX_BREAKS:
+        raise Invalid(f"An entry can have at most {MAX_BREAKS} breaks", field="breaks")
     spans = sorted((as_naive_utc(b, tz), as_naive_utc(e, tz)) for b, e in breaks)
     previous_end = start
     for b_start, b_end in spans:
@@ -794,13 +811,16 @@ def _check_times(entry: TimeEntryRow, fields: dict[str, Any], breaks: list[Span]
                            code="entry_open")
         if entry.clock_in > utcnow() + CLOCK_SKEW:
             raise Invalid("clock_in cannot be in the future", field="clock_in")
+        if "clock_in" in fields:
+            _check_length(entry.clock_in, utcnow(), "clock_in")  # an open entry runs to now
         first_break = (BreakRow.select(BreakRow.start)
                        .where(BreakRow.entry == entry.id)
                        .order_by(BreakRow.start).first())
         if first_break is not None and first_break.start < entry.clock_in:
             raise Invalid("clock_in cannot be after the entry's first break", field="clock_in")
         return None
-    spans = _check_span(tz, entry.clock_in, entry.clock_out, fields.get("breaks", breaks))
+    spans = _check_span(tz, entry.clock_in, entry.clock_out, fields.get("breaks", breaks),
+                        written="clock_in" in fields or "clock_out" in fields)
     entry.break_seconds = _seconds(spans)
     entry.worked_seconds = (int((entry.clock_out - entry.clock_in).total_seconds())
                             - entry.break_seconds)

@@ -200,3 +200,39 @@ def test_an_inactive_site_takes_no_manual_entry(account, site, worker, make_loca
         clocking.add_entry(account.id, manual(worker, closed, at(3, 6), at(3, 14)),
                            actor=DESKTOP)
     assert excinfo.value.code == "location_inactive"
+
+
+@pytest.mark.sqlite_only
+def test_corrections_made_before_this_version_are_kept_as_the_desktops(tmp_path):
+    from playhouse.migrations import Runner
+
+    from api.config import load_config
+    from api.services import accounts, locations, workers
+    from api.store import MIGRATIONS_DIR, _connect, close_store, open_store
+    from api.store.models import TimeEntry, database
+
+    config = load_config(tmp_path)
+    db = _connect(config)
+    database.initialize(db)
+    Runner(db, str(MIGRATIONS_DIR)).up(target="0008_auth_generation")
+    account = accounts.create_account("Old Agency")
+    site = locations.create_location(account.id, locations.LocationCreate(name="Leeds"))
+    worker = workers.create_worker(account.id, workers.WorkerCreate(first_name="Ann",
+                                                                    last_name="Nowak"))
+    entry = TimeEntry.create(account=account.id, worker=worker.id, location=site.id,
+                             clock_in=at(3, 6), clock_out=at(3, 14), work_date=FIRST,
+                             status="completed")
+    db.execute_sql("INSERT INTO entry_edit (account_id, entry_id, reason, changes, created_at) "
+                   "VALUES (?, ?, 'Badge reader down', ?, '2026-03-04 09:00:00')",
+                   (account.id, entry.id, '{"notes": [null, "late"]}'))
+    close_store()
+
+    open_store(config)
+    try:
+        (change,) = timesheets.entry_history(account.id, entry.id)
+        assert (change.action, change.actor, change.reason) == (
+            "corrected", DESKTOP, "Badge reader down")
+        assert (change.before, change.after) == ({"notes": None}, {"notes": "late"})
+        assert periods.exported_periods(account.id) == []
+    finally:
+        close_store()

@@ -66,6 +66,10 @@ def test_a_night_shift_older_than_the_backdating_limit_is_added_and_listed_as_ma
     ({"id": 5}, "id"),
     ({"source": "kiosk"}, "source"),
     ({"breaks": [{"start": iso(4, 1), "end": iso(4, 2), "paid": True}]}, "breaks[0].paid"),
+    ({"clock_in": "1926-03-03T22:00:00Z", "breaks": []}, "clock_out"),  # a mistyped year
+    ({"clock_in": iso(2, 22), "breaks": []}, "clock_out"),  # 32 hours
+    ({"breaks": [{"start": iso(3, 22, n), "end": iso(3, 22, n) .replace(":00Z", ":30Z")}
+                 for n in range(30)]}, "breaks"),
 ])
 def test_a_bad_manual_entry_is_a_400_naming_the_field(client, tenant, body, field):
     request = night_shift(tenant, **body)
@@ -76,6 +80,36 @@ def test_a_bad_manual_entry_is_a_400_naming_the_field(client, tenant, body, fiel
     problem = response.json()
     assert problem["field"] == field and problem["status"] == 400, problem
     assert client.get("/timesheets?entry_filter=all").json()["data"] == []
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
+                                    "0001-01-01T00:00:00", "2026-02-30T10:00:00Z",
+                                    "2026-03-03T22:00:00+25:00", "yesterday"])
+def test_absurd_times_are_a_400_never_a_500(client, tenant, moment):
+    for body in (night_shift(tenant, clock_in=moment, breaks=[]),
+                 night_shift(tenant, clock_out=moment, breaks=[])):
+        response = client.post("/timesheets", json=body)
+        assert response.status_code == 400, (moment, response.text)
+    entry = added(client, tenant, day=10)
+    for field in ("clock_in", "clock_out"):
+        response = client.patch(f"/timesheets/{entry['id']}", json={field: moment,
+                                                                     "reason": "typo"})
+        assert response.status_code == 400, (field, moment, response.text)
+
+
+def test_an_open_entrys_start_cannot_be_moved_back_beyond_a_day(client, tenant):
+    opened = client.post("/clock", json={"worker_id": tenant.worker.id, "action": "in"})
+    entry_id = opened.json()["data"]["id"]
+    long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    response = client.patch(f"/timesheets/{entry_id}", json={"clock_in": long_ago,
+                                                            "reason": "forgot"})
+    assert response.status_code == 400 and response.json()["field"] == "clock_in"
+    earlier = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moved = client.patch(f"/timesheets/{entry_id}", json={"clock_in": earlier,
+                                                          "reason": "came in early"})
+    assert moved.status_code == 200 and moved.json()["data"]["clock_in"] == earlier
+    assert client.patch(f"/timesheets/{entry_id}", json={
+        "clock_out": earlier, "reason": "x"}).json()["code"] == "entry_open"
 
 
 def test_future_times_and_inactive_or_unknown_workers_are_refused(client, tenant):
@@ -98,7 +132,7 @@ def test_an_overlapping_entry_is_a_409_naming_the_other(client, tenant):
     assert (clash.json()["code"], clash.json()["entry_id"]) == ("entry_overlap", first["id"])
     second = added(client, tenant, day=5)
     moved = client.patch(f"/timesheets/{second['id']}", json={
-        "clock_in": iso(4, 5), "breaks": [], "reason": "wrong night"})
+        "clock_in": iso(4, 5), "clock_out": iso(4, 9), "breaks": [], "reason": "wrong night"})
     assert moved.status_code == 409 and moved.json()["code"] == "entry_overlap"
 
 
