@@ -714,7 +714,7 @@ class EntryCorrection(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 def _snapshot(entry: TimeEntryRow) -> dict[str, Any]:
-    breaks = [(utc(b.start), utc(b.end)) for b in
+    breaks = [BreakPeriod(start=utc(b.start), end=utc(b.end)) for b in
               BreakRow.select().where(BreakRow.entry == entry.id).order_by(BreakRow.start)]
     return {
         "clock_in": utc(entry.clock_in),
@@ -764,7 +764,7 @@ def edit_entry(account_id: int, entry_id: int, changes: EntryChanges, *, reason:
         refuse_approved(entry.id, entry.status)
         refuse_exported(account_id, [entry.work_date])
         tz = _apply_changes(account_id, entry, fields)
-        spans = _check_times(entry, fields, before["breaks"], tz)
+        spans = _check_times(entry, fields, [(b.start, b.end) for b in before["breaks"]], tz)
         _refuse_clash(account_id, entry, tz)
         _save_changes(account_id, entry, spans)
         diff = _diff(before, _snapshot(entry))

@@ -56,6 +56,8 @@ def test_a_night_shift_older_than_the_backdating_limit_is_added_and_listed_as_ma
         assert created["actor"] == {"type": "api_key", "name": "Integration",
                                     "key_id": tenant.key_id}
         assert created["after"]["clock_in"] == iso(3, 22)
+        assert created["after"]["breaks"] == [{"start": iso(4, 2), "end": iso(4, 2, 30)}]
+        assert created["before"]["breaks"] is None
 
 
 @pytest.mark.parametrize("body, field", [
