@@ -273,3 +273,11 @@ def test_a_subscriber_to_timesheet_updated_receives_manual_entries_and_correctio
         assert bodies[1]["data"]["notes"] == "checked"
     assert {hook.id, everything.id} == {s.id for s in webhooks.list_webhooks(
         tenant.account_id).data}
+
+
+def test_a_search_with_control_characters_is_a_400_on_every_store(client):
+    # Found by the stateful fuzzer on PostgreSQL, which refuses NUL in a query (it was a 500).
+    for term in ("a\x00b", "\x07"):
+        response = client.get("/workers", params={"search": term})
+        assert response.status_code == 400 and response.json()["field"] == "search", term
+    assert client.get("/workers", params={"search": "  Nowak "}).json()["data"]
