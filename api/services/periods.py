@@ -11,14 +11,19 @@ A write to time entries (a manual entry, a correction, an import) is refused wit
    A pay period is exported when a payroll connector (capability
    `export_timesheets`) finished a run that was not a dry run and succeeded, and
    said which days it covered (`ConnectorContext.mark_exported`). The lock is
-   account-wide: payroll exports every worker of the period;
+   account-wide: payroll exports every worker of the period. Days that had not
+   begun anywhere when the run finished are not locked (an export of "this week"
+   on a Wednesday locks up to Thursday, UTC, so every zone's today is covered):
+   nothing of them was exported;
 3. it puts time on a worker's **signed-off day**: a new entry, or an entry moved to
    another work date, on a date where the worker already has an approved entry.
    Correcting a not-yet-approved entry that stays on its day is allowed (approve
    the good entries, fix the rest).
 
 A work date is the local date of the clock-in at the entry's location, as
-everywhere else (an overnight shift belongs to the day it started).
+everywhere else (an overnight shift belongs to the day it started). Live clocking
+(`POST /clock`, the kiosk) is never refused by a lock: a worker can always clock out,
+and payroll exports report entries still open when they ran.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from collections.abc import Iterable
 
 import msgspec
 
+from api.services.common import utcnow
 from api.services.errors import Conflict, Invalid
 from api.store.models import ExportedPeriod as ExportedPeriodRow
 from api.store.models import TimeEntry as TimeEntryRow
@@ -61,8 +67,10 @@ def check_period(date_from: object, date_to: object) -> ExportedPeriod:
 def record_exported(account_id: int, connector_id: str, run_id: int | None,
                     periods: Iterable[ExportedPeriod]) -> None:
     """Keep the periods a payroll run exported (call inside the run's closing transaction)."""
+    last_begun = utcnow().date() + dt.timedelta(days=1)  # today somewhere east of UTC
     rows = [{"account": account_id, "connector": connector_id, "run": run_id,
-             "date_from": p.date_from, "date_to": p.date_to} for p in periods]
+             "date_from": p.date_from, "date_to": min(p.date_to, last_begun)}
+            for p in periods if p.date_from <= last_begun]
     if rows:
         ExportedPeriodRow.insert_many(rows).execute()
 

@@ -152,6 +152,28 @@ def test_a_connector_marking_a_period_backwards_fails_its_run(account):
     assert periods.exported_periods(account.id) == []
 
 
+def test_days_that_had_not_begun_when_payroll_ran_stay_open(account, tmp_path):
+    today = dt.datetime.now(dt.UTC).date()
+    run = connectors.run_connector(account.id, PAYROLL, overrides={
+        "period": "custom", "date_from": (today - dt.timedelta(days=2)).isoformat(),
+        "date_to": (today + dt.timedelta(days=4)).isoformat(), "output_dir": str(tmp_path)})
+    assert run.status == "succeeded"
+    assert periods.exported_periods(account.id) == [periods.ExportedPeriod(
+        date_from=today - dt.timedelta(days=2), date_to=today + dt.timedelta(days=1))]
+
+
+def test_a_worker_still_on_site_when_payroll_ran_can_clock_out(account, site, worker, tmp_path):
+    today = dt.datetime.now(dt.UTC).date()
+    entry = clocking.clock_in(account.id, worker.id)
+    assert connectors.run_connector(account.id, PAYROLL, overrides={
+        "period": "custom", "date_from": (today - dt.timedelta(days=7)).isoformat(),
+        "date_to": (today + dt.timedelta(days=1)).isoformat(),  # whatever the site's day
+        "output_dir": str(tmp_path)}).status == "succeeded"
+    assert clocking.clock_out(account.id, worker.id).id == entry.id
+    locked(lambda: clocking.edit_entry(account.id, entry.id, EntryChanges(notes="x"),
+                                       reason="x", actor=DESKTOP))
+
+
 def test_a_workers_approved_day_takes_no_new_time_but_its_other_entries_can_be_fixed(
         account, site, worker):
     morning = clocking.add_entry(account.id, manual(worker, site, at(3, 6), at(3, 10)),
