@@ -419,8 +419,8 @@ def run_connector(
                                           "log": context.lines[-200:]}).decode()
         row.finished_at = utcnow()
         row.save()
-        exported = context.exported if status == "succeeded" and not dry_run else []
-        periods.record_exported(account_id, connector.id, row.id, exported)
+        exported = context.exported if status == "succeeded" and not row.dry_run else []
+        periods.record_exported(row.account_id, row.connector, row.id, exported)
         record = _run_record(row)
         emit(account_id, "connector_run", {"id": row.id, "connector": connector.id,
                                            "status": status, "counts": context.counts,
