@@ -281,3 +281,17 @@ def test_a_search_with_control_characters_is_a_400_on_every_store(client):
         response = client.get("/workers", params={"search": term})
         assert response.status_code == 400 and response.json()["field"] == "search", term
     assert client.get("/workers", params={"search": "  Nowak "}).json()["data"]
+
+
+def test_simultaneous_overlapping_entries_for_one_worker_give_exactly_one(api, tenant):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def post(n: int) -> int:
+        with api.client(tenant.key) as client:
+            shifted = night_shift(tenant, notes=f"attempt {n}")  # distinct bodies, same night
+            return client.post("/timesheets", json=shifted).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = sorted(pool.map(post, range(16)))
+    assert statuses == [201] + [409] * 15
+    assert len(timesheets.list_entries(tenant.account_id).data) == 1
