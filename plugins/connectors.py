@@ -211,6 +211,16 @@ class ConnectorContext(Protocol):
         """
         ...
 
+    def mark_exported(self, date_from: dt.date, date_to: dt.date) -> None:
+        """Say that this run exported the pay period [date_from, date_to] (local work dates).
+
+        For `export_timesheets` connectors, at the end of `run`. The host records the
+        period only if the run succeeds and is not a dry run; from then on time on those
+        days is locked (manual entries and corrections are refused with `period_locked`).
+        Raises `ValueError` when the dates are not two dates in order.
+        """
+        ...
+
     # --- reporting ---
     def progress(self, done: int, total: int | None = None, message: str = "") -> None:
         """Report how far the run is (`total` None when unknown)."""

@@ -7,6 +7,7 @@ through `api.http.errors`. The store must be open before the app serves.
 
 from __future__ import annotations
 
+import re
 import sys
 
 import msgspec
@@ -91,6 +92,20 @@ def _describe_request_bodies(app: Litestar) -> None:
             schema.required = sorted({*(schema.required or ()), *required})
 
 
+def _describe_scopes(app: Litestar) -> None:
+    """Name each operation's scope in its security requirement (OpenAPI 3.1 lets an http
+    scheme list the roles it needs), so integrators see which key an endpoint takes."""
+    paths = app.openapi_schema.paths or {}
+    for route in app.routes:
+        item = paths.get(re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path))
+        for handler in getattr(route, "route_handlers", ()):
+            scope = handler.opt.get("scope")
+            for method in handler.http_methods if scope and item else ():
+                operation = getattr(item, method.lower(), None)
+                if operation is not None:
+                    operation.security = [{"bearer": [scope]}]
+
+
 def _request_structs() -> list[type[msgspec.Struct]]:
     from api.services import clocking, shifts, webhooks, workers
 
@@ -128,6 +143,7 @@ def create_app(
         debug=debug,
         logging_config=None,
     )
+    app.on_startup.append(_describe_scopes)
     app.asgi_handler = AuthGate(app.asgi_handler, limiter=limiter, log_writer=writer)
     app.state.log_writer = writer
     app.state.limiter = limiter

@@ -1,4 +1,5 @@
-"""Replaying creates sent with an `Idempotency-Key` (POST /clock, /shifts, /workers, /webhooks)."""
+"""Replaying creates sent with an `Idempotency-Key` (POST /clock, /shifts, /timesheets, /workers,
+/webhooks)."""
 
 from __future__ import annotations
 

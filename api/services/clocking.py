@@ -35,7 +35,17 @@ from api.services.common import (
     zone,
 )
 from api.services.errors import Conflict, Forbidden, Invalid, NotFound, require
-from api.services.timesheets import BreakPeriod, TimeEntry, get_entry
+from api.services.periods import refuse_approved, refuse_exported, refuse_signed_off_day
+from api.services.timesheets import (
+    Actor,
+    BreakPeriod,
+    TimeEntry,
+    TimeEntryDetail,
+    TimesheetUpdate,
+    change_record,
+    entry_history,
+    get_entry,
+)
 from api.store.models import Break as BreakRow
 from api.store.models import CostCode as CostCodeRow
 from api.store.models import EntryEdit as EntryEditRow
@@ -46,7 +56,7 @@ from api.store.models import Worker as WorkerRow
 from api.store.prepared import Prepared, Slot
 
 ACTIONS = ("in", "out", "break_start", "break_end")
-SOURCES = ("api", "desktop", "kiosk", "import")
+SOURCES = ("api", "desktop", "kiosk", "import", "manual")
 CLOCK_SKEW = dt.timedelta(minutes=1)  # a device clock this far ahead is read as "now"
 EARTH_RADIUS_M = 6_371_008.8
 SHIFT_EARLY = dt.timedelta(hours=1)  # a clock-in this early still belongs to the shift
@@ -493,105 +503,6 @@ def end_break(account_id: int, worker_id: int, *,
     return record
 
 
-def _check_span(tz, start: dt.datetime, end: dt.datetime,
-                breaks: list[tuple[dt.datetime, dt.datetime]]) -> list[tuple[dt.datetime,
-                                                                               dt.datetime]]:
-    """Check a closed entry's times; returns its breaks as sorted stored-UTC pairs."""
-    if end <= start:
-        raise Invalid("clock_out must be after clock_in", field="clock_out")
-    if end > utcnow() + CLOCK_SKEW:
-        raise Invalid("clock_out cannot be in the future", field="clock_out")
-    periods = sorted((as_naive_utc(b, tz), as_naive_utc(e, tz)) for b, e in breaks)
-    previous_end = start
-    for b_start, b_end in periods:
-        if not (previous_end <= b_start < b_end <= end):
-            raise Invalid("Breaks must lie inside the entry, each ending after it starts "
-                          "and none overlapping", field="breaks")
-        previous_end = b_end
-    return periods
-
-
-def _seconds(periods: list[tuple[dt.datetime, dt.datetime]]) -> int:
-    return sum(int((e - b).total_seconds()) for b, e in periods)
-
-
-def _refuse_overlap(worker_id: int, start: dt.datetime, end: dt.datetime | None,
-                    exclude: int | None = None) -> None:
-    """Refuse a span that meets another entry of the worker (an open entry runs on forever)."""
-    query = TimeEntryRow.select(TimeEntryRow.id).where(
-        (TimeEntryRow.worker == worker_id)
-        & (TimeEntryRow.clock_out.is_null() | (TimeEntryRow.clock_out > start))
-    )
-    if end is not None:
-        query = query.where(TimeEntryRow.clock_in < end)
-    if exclude is not None:
-        query = query.where(TimeEntryRow.id != exclude)
-    clash = query.first()
-    if clash is not None:
-        raise Conflict(f"Worker {worker_id} already has time entry {clash.id} in that time",
-                       code="entry_overlap", entry_id=clash.id)
-
-
-def record_entry(
-    account_id: int,
-    worker_id: int,
-    location_id: int,
-    clock_in: dt.datetime,
-    clock_out: dt.datetime,
-    *,
-    breaks: list[tuple[dt.datetime, dt.datetime]] | None = None,
-    cost_code_id: int | None = None,
-    notes: str | None = None,
-    source: str = "import",
-    status: str = "completed",
-) -> TimeEntry:
-    """Record a finished entry after the fact (imports, manual timesheet lines).
-
-    No backdating limit applies, but the entry may not be in the future, its breaks
-    must lie inside it, and it may not overlap another entry of the worker.
-    Fires `entry_created`.
-    """
-    _check_source(source)
-    if status not in ("completed", "approved", "disputed"):
-        raise Invalid("status must be completed, approved or disputed", field="status")
-    notes = clean_text(notes, "notes", max_length=2000, multiline=True)
-    with transaction():
-        worker = fetch(WorkerRow, account_id, worker_id, "Worker")
-        location = fetch(LocationRow, account_id, location_id, "Location")
-        cost_code = (None if cost_code_id is None
-                     else fetch(CostCodeRow, account_id, cost_code_id, "Cost code"))
-        tz = zone(location.timezone)
-        start, end = as_naive_utc(clock_in, tz), as_naive_utc(clock_out, tz)
-        periods = _check_span(tz, start, end, breaks or [])
-        lock_for_update(WorkerRow, worker.id)
-        _refuse_overlap(worker.id, start, end)
-        break_seconds = _seconds(periods)
-        entry = TimeEntryRow.create(
-            account=account_id,
-            worker=worker.id,
-            location=location.id,
-            department=worker.department_id,
-            cost_code=cost_code,
-            shift=getattr(_matching_shift(worker.id, location.id, start), "id", None),
-            clock_in=start,
-            clock_out=end,
-            work_date=local_date(start, tz),
-            break_seconds=break_seconds,
-            worked_seconds=int((end - start).total_seconds()) - break_seconds,
-            status=status,
-            source=source,
-            notes=notes,
-        )
-        if periods:
-            BreakRow.insert_many(
-                [{"account": account_id, "entry": entry.id, "start": b, "end": e}
-                 for b, e in periods]
-            ).execute()
-        record = get_entry(account_id, entry.id)
-        emit(account_id, "entry_created", record)
-    return record
-
-
 def clock(account_id: int, request: ClockRequest, *, source: str = "api") -> TimeEntry:
     """Carry out a `POST /clock` body: dispatch on `action` after checking required fields."""
     worker_id = require(request.worker_id, "worker_id")
@@ -612,6 +523,209 @@ def clock(account_id: int, request: ClockRequest, *, source: str = "api") -> Tim
     return end_break(account_id, worker_id, timestamp=request.timestamp)
 
 
+# --- time written after the fact --------------------------------------------------
+# Manual entries, imports and corrections share the rules of clocking (no overlap, no
+# future times, breaks inside the entry) and the locks of `api.services.periods`.
+
+Span = tuple[dt.datetime, dt.datetime]
+MAX_WRITTEN_ENTRY_HOURS = 24  # longer is a typo (a wrong day or year), not a shift
+MAX_WRITTEN_ENTRY = dt.timedelta(hours=MAX_WRITTEN_ENTRY_HOURS)
+MAX_BREAKS = 24
+
+
+class BreakSpan(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A finished break: `start` and `end` (without an offset, local time at the site)."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+
+def _check_length(start: dt.datetime, end: dt.datetime, field: str) -> None:
+    if end - start > MAX_WRITTEN_ENTRY:
+        raise Invalid(f"An entry written by hand can be at most {MAX_WRITTEN_ENTRY_HOURS} hours "
+                      "long; write one entry per shift", field=field)
+
+
+def _check_span(tz, start: dt.datetime, end: dt.datetime, breaks: list[Span], *,
+                written: bool = True) -> list[Span]:
+    """Check a closed entry's times; returns its breaks as sorted stored-UTC pairs.
+
+    `written`: the times are being set now, so the entry's length is checked too.
+    """
+    if end <= start:
+        raise Invalid("clock_out must be after clock_in", field="clock_out")
+    if end > utcnow() + CLOCK_SKEW:
+        raise Invalid("clock_out cannot be in the future", field="clock_out")
+    if written:
+        _check_length(start, end, "clock_out")
+    if len(breaks) > MAX_BREAKS:
+        raise Invalid(f"An entry can have at most {MAX_BREAKS} breaks", field="breaks")
+    spans = sorted((as_naive_utc(b, tz), as_naive_utc(e, tz)) for b, e in breaks)
+    previous_end = start
+    for b_start, b_end in spans:
+        if not (previous_end <= b_start < b_end <= end):
+            raise Invalid("Breaks must lie inside the entry, each ending after it starts "
+                          "and none overlapping", field="breaks")
+        previous_end = b_end
+    return spans
+
+
+def _seconds(spans: list[Span]) -> int:
+    return sum(int((e - b).total_seconds()) for b, e in spans)
+
+
+def _refuse_overlap(worker_id: int, start: dt.datetime, end: dt.datetime | None,
+                    exclude: int | None = None) -> None:
+    """Refuse a span that meets another entry of the worker (an open entry runs on forever)."""
+    query = TimeEntryRow.select(TimeEntryRow.id).where(
+        (TimeEntryRow.worker == worker_id)
+        & (TimeEntryRow.clock_out.is_null() | (TimeEntryRow.clock_out > start))
+    )
+    if end is not None:
+        query = query.where(TimeEntryRow.clock_in < end)
+    if exclude is not None:
+        query = query.where(TimeEntryRow.id != exclude)
+    clash = query.first()
+    if clash is not None:
+        raise Conflict(f"Worker {worker_id} already has time entry {clash.id} in that time",
+                       code="entry_overlap", entry_id=clash.id)
+
+
+def _replace_breaks(account_id: int, entry_id: int, spans: list[Span]) -> None:
+    BreakRow.delete().where(BreakRow.entry == entry_id).execute()
+    if spans:
+        BreakRow.insert_many(
+            [{"account": account_id, "entry": entry_id, "start": b, "end": e} for b, e in spans]
+        ).execute()
+
+
+def _insert_finished(account_id: int, worker: Any, location: Any, clock_in: dt.datetime,
+                     clock_out: dt.datetime, breaks: list[Span], *, cost_code_id: int | None,
+                     notes: str | None, source: str, status: str) -> int:
+    """Check a closed entry against the rules and the locks, insert it; returns its id."""
+    tz = zone(location.timezone)
+    start, end = as_naive_utc(clock_in, tz), as_naive_utc(clock_out, tz)
+    spans = _check_span(tz, start, end, breaks)
+    work_date = local_date(start, tz)
+    lock_for_update(WorkerRow, worker.id)
+    _refuse_overlap(worker.id, start, end)
+    refuse_exported(account_id, [work_date])
+    refuse_signed_off_day(worker.id, work_date)
+    break_seconds = _seconds(spans)
+    entry = TimeEntryRow.create(
+        account=account_id,
+        worker=worker.id,
+        location=location.id,
+        department=worker.department_id,
+        cost_code=cost_code_id,
+        shift=getattr(_matching_shift(worker.id, location.id, start), "id", None),
+        clock_in=start,
+        clock_out=end,
+        work_date=work_date,
+        break_seconds=break_seconds,
+        worked_seconds=int((end - start).total_seconds()) - break_seconds,
+        status=status,
+        source=source,
+        notes=notes,
+    )
+    _replace_breaks(account_id, entry.id, spans)
+    return entry.id
+
+
+def _cost_code_id(account_id: int, cost_code_id: int | None) -> int | None:
+    if cost_code_id is None:
+        return None
+    return fetch(CostCodeRow, account_id, cost_code_id, "Cost code").id
+
+
+def record_entry(
+    account_id: int,
+    worker_id: int,
+    location_id: int,
+    clock_in: dt.datetime,
+    clock_out: dt.datetime,
+    *,
+    breaks: list[Span] | None = None,
+    cost_code_id: int | None = None,
+    notes: str | None = None,
+    source: str = "import",
+    status: str = "completed",
+) -> TimeEntry:
+    """Record a finished entry brought in from elsewhere (imports, demo data).
+
+    No backdating limit applies, but the entry may not be in the future, its breaks
+    must lie inside it, it may not overlap another entry of the worker, and its day
+    may not be locked (`api.services.periods`). A manual entry an admin or an
+    integrator writes is `add_entry`, which keeps an audit record. Fires
+    `timesheet_updated`.
+    """
+    _check_source(source)
+    if status not in ("completed", "approved", "disputed"):
+        raise Invalid("status must be completed, approved or disputed", field="status")
+    notes = clean_text(notes, "notes", max_length=2000, multiline=True)
+    with transaction():
+        worker = fetch(WorkerRow, account_id, worker_id, "Worker")
+        location = fetch(LocationRow, account_id, location_id, "Location")
+        entry_id = _insert_finished(
+            account_id, worker, location, clock_in, clock_out, breaks or [],
+            cost_code_id=_cost_code_id(account_id, cost_code_id), notes=notes, source=source,
+            status=status)
+        record = get_entry(account_id, entry_id)
+        emit(account_id, "timesheet_updated",
+             TimesheetUpdate(**msgspec.structs.asdict(record), edit=None))
+    return record
+
+
+class EntryCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The body of `POST /timesheets`: a finished entry written by hand, and why.
+
+    Times without an offset are local times at the location.
+    """
+
+    worker_id: int
+    location_id: int
+    clock_in: dt.datetime
+    clock_out: dt.datetime
+    reason: str
+    breaks: list[BreakSpan] = msgspec.field(default_factory=list)
+    cost_code_id: int | None = None
+    notes: str | None = None
+
+
+def _reason(reason: str | None) -> str:
+    return clean_text(reason, "reason", max_length=500, required=True, multiline=True)
+
+
+def _active(row: Any, what: str) -> Any:
+    if not row.active:
+        raise Conflict(f"{what} {row.id} is inactive; time cannot be added for it",
+                       code=f"{what.lower()}_inactive")
+    return row
+
+
+def add_entry(account_id: int, entry: EntryCreate, *, actor: Actor) -> TimeEntryDetail:
+    """Add a finished entry by hand (source `manual`), e.g. a night shift the kiosk never sent.
+
+    No backdating limit applies; the rules of `record_entry` do, the worker and the
+    location must be active, and `reason` is required. The write is audited (who,
+    when, the values, why). Fires `timesheet_updated`.
+    """
+    reason = _reason(entry.reason)
+    notes = clean_text(entry.notes, "notes", max_length=2000, multiline=True)
+    with transaction():
+        worker = _active(fetch(WorkerRow, account_id, entry.worker_id, "Worker"), "Worker")
+        location = _active(fetch(LocationRow, account_id, entry.location_id, "Location"),
+                           "Location")
+        entry_id = _insert_finished(
+            account_id, worker, location, entry.clock_in, entry.clock_out,
+            [(b.start, b.end) for b in entry.breaks],
+            cost_code_id=_cost_code_id(account_id, entry.cost_code_id), notes=notes,
+            source="manual", status="completed")
+        after = _snapshot(TimeEntryRow.get_by_id(entry_id))
+        return _audit(account_id, entry_id, "created", actor, reason,
+                      _diff(dict.fromkeys(after), after))
+
+
 # --- corrections ------------------------------------------------------------------
 
 
@@ -623,21 +737,26 @@ class EntryChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     location_id: int | UnsetType = UNSET
     cost_code_id: int | None | UnsetType = UNSET
     notes: str | None | UnsetType = UNSET
-    breaks: list[tuple[dt.datetime, dt.datetime]] | UnsetType = UNSET
+    breaks: list[Span] | UnsetType = UNSET
 
 
-class EntryChange(msgspec.Struct, kw_only=True):
-    """One correction in an entry's history: what changed (old, new) and why."""
+class EntryCorrection(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The body of `PATCH /timesheets`: what to correct (fields left out stay) and why.
 
-    id: int
-    entry_id: int
+    Times without an offset are local times at the entry's location; `breaks`
+    replaces all of the entry's breaks.
+    """
+
     reason: str
-    changes: dict[str, list[Any]]
-    created_at: dt.datetime
+    clock_in: dt.datetime | UnsetType = UNSET
+    clock_out: dt.datetime | UnsetType = UNSET
+    breaks: list[BreakSpan] | UnsetType = UNSET
+    cost_code_id: int | None | UnsetType = UNSET
+    notes: str | None | UnsetType = UNSET
 
 
 def _snapshot(entry: TimeEntryRow) -> dict[str, Any]:
-    breaks = [(utc(b.start), utc(b.end)) for b in
+    breaks = [BreakPeriod(start=utc(b.start), end=utc(b.end)) for b in
               BreakRow.select().where(BreakRow.entry == entry.id).order_by(BreakRow.start)]
     return {
         "clock_in": utc(entry.clock_in),
@@ -650,90 +769,119 @@ def _snapshot(entry: TimeEntryRow) -> dict[str, Any]:
     }
 
 
-def edit_entry(account_id: int, entry_id: int, changes: EntryChanges, *, reason: str) -> TimeEntry:
-    """Correct an entry, keeping the reason and the old values in its history.
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    return {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+
+
+def _audit(account_id: int, entry_id: int, action: str, actor: Actor, reason: str,
+           diff: dict[str, list[Any]]) -> TimeEntryDetail:
+    """Keep the audit record of a write and emit `timesheet_updated`; returns the entry."""
+    row = EntryEditRow.create(account=account_id, entry=entry_id, action=action,
+                              actor_type=actor.type, actor_key_id=actor.key_id,
+                              actor_name=actor.name[:100], reason=reason,
+                              changes=msgspec.json.encode(diff).decode())
+    record = get_entry(account_id, entry_id)
+    emit(account_id, "timesheet_updated",
+         TimesheetUpdate(**msgspec.structs.asdict(record), edit=change_record(row)))
+    return TimeEntryDetail(**msgspec.structs.asdict(record),
+                           edits=entry_history(account_id, entry_id))
+
+
+def edit_entry(account_id: int, entry_id: int, changes: EntryChanges, *, reason: str,
+               actor: Actor) -> TimeEntryDetail:
+    """Correct an entry, keeping who, when, the old and new values and why in its history.
 
     The same rules as clocking hold (no overlap, no future times, breaks inside the
-    entry). Correcting an approved entry returns it to `completed` for re-approval.
-    Fires `entry_updated`.
+    entry), and locked time is refused with `period_locked` (`api.services.periods`:
+    an approved entry, a day in an exported pay period, a move onto a signed-off
+    day). Fires `timesheet_updated`.
     """
-    reason = clean_text(reason, "reason", max_length=500, required=True, multiline=True)
+    reason = _reason(reason)
     fields = set_fields(changes)
     if not fields:
         raise Invalid("Nothing to change", field="changes")
     with transaction():
         entry = fetch(TimeEntryRow, account_id, entry_id, "Time entry")
         before = _snapshot(entry)
-        if "location_id" in fields:
-            location = fetch(LocationRow, account_id, fields["location_id"], "Location")
-            entry.location = location.id
-        location = LocationRow.get_by_id(entry.location_id)
-        tz = zone(location.timezone)
-        if "cost_code_id" in fields:
-            ident = fields["cost_code_id"]
-            entry.cost_code = (None if ident is None
-                               else fetch(CostCodeRow, account_id, ident, "Cost code").id)
-        if "notes" in fields:
-            entry.notes = clean_text(fields["notes"], "notes", max_length=2000, multiline=True)
-        if "clock_in" in fields:
-            entry.clock_in = as_naive_utc(fields["clock_in"], tz)
-        if "clock_out" in fields:
-            if entry.clock_out is None:
-                raise Conflict(f"Time entry {entry.id} is still open; clock the worker out "
-                               "instead", code="entry_open")
-            entry.clock_out = as_naive_utc(fields["clock_out"], tz)
-        if entry.clock_out is None:
-            if "breaks" in fields:
-                raise Conflict("Breaks of an open entry change by clocking, not by editing",
-                               code="entry_open")
-            if entry.clock_in > utcnow() + CLOCK_SKEW:
-                raise Invalid("clock_in cannot be in the future", field="clock_in")
-            first_break = (BreakRow.select(BreakRow.start)
-                           .where(BreakRow.entry == entry.id)
-                           .order_by(BreakRow.start).first())
-            if first_break is not None and first_break.start < entry.clock_in:
-                raise Invalid("clock_in cannot be after the entry's first break",
-                              field="clock_in")
-        else:
-            breaks = fields.get("breaks", before["breaks"])
-            periods = _check_span(tz, entry.clock_in, entry.clock_out, breaks)
-            entry.break_seconds = _seconds(periods)
-            entry.worked_seconds = (int((entry.clock_out - entry.clock_in).total_seconds())
-                                    - entry.break_seconds)
-            if "breaks" in fields:
-                BreakRow.delete().where(BreakRow.entry == entry.id).execute()
-                if periods:
-                    BreakRow.insert_many(
-                        [{"account": account_id, "entry": entry.id, "start": b, "end": e}
-                         for b, e in periods]
-                    ).execute()
-            if entry.status == "approved":
-                entry.status = "completed"
-        lock_for_update(WorkerRow, entry.worker_id)
-        _refuse_overlap(entry.worker_id, entry.clock_in, entry.clock_out, exclude=entry.id)
-        entry.work_date = local_date(entry.clock_in, tz)
-        entry.updated_at = utcnow()
-        entry.save()
-        after = _snapshot(entry)
-        diff = {name: [before[name], after[name]] for name in before
-                if before[name] != after[name]}
+        refuse_approved(entry.id, entry.status)
+        refuse_exported(account_id, [entry.work_date])
+        tz = _apply_changes(account_id, entry, fields)
+        spans = _check_times(entry, fields, [(b.start, b.end) for b in before["breaks"]], tz)
+        _refuse_clash(account_id, entry, tz)
+        _save_changes(account_id, entry, spans)
+        diff = _diff(before, _snapshot(entry))
         if not diff:
             raise Invalid("Those values are what the entry already has", field="changes")
-        EntryEditRow.create(account=account_id, entry=entry.id, reason=reason,
-                            changes=msgspec.json.encode(diff).decode())
-        record = get_entry(account_id, entry.id)
-        emit(account_id, "entry_updated", {"entry": record, "reason": reason})
-    return record
+        return _audit(account_id, entry.id, "corrected", actor, reason, diff)
 
 
-def entry_history(account_id: int, entry_id: int) -> list[EntryChange]:
-    """An entry's corrections, oldest first."""
-    fetch(TimeEntryRow, account_id, entry_id, "Time entry")
-    rows = (EntryEditRow.select()
-            .where((EntryEditRow.account == account_id) & (EntryEditRow.entry == entry_id))
-            .order_by(EntryEditRow.id))
-    return [
-        EntryChange(id=row.id, entry_id=row.entry_id, reason=row.reason,
-                    changes=msgspec.json.decode(row.changes), created_at=utc(row.created_at))
-        for row in rows
-    ]
+def correct_entry(account_id: int, entry_id: int, correction: EntryCorrection, *,
+                  actor: Actor) -> TimeEntryDetail:
+    """Carry out a `PATCH /timesheets` body (an integrator's correction; the site stays)."""
+    fields = set_fields(correction)
+    reason = fields.pop("reason")
+    if "breaks" in fields:
+        fields["breaks"] = [(b.start, b.end) for b in fields["breaks"]]
+    return edit_entry(account_id, entry_id, EntryChanges(**fields), reason=reason, actor=actor)
+
+
+def _apply_changes(account_id: int, entry: TimeEntryRow, fields: dict[str, Any]):
+    """Set the changed fields on the row (site first: times are read in its zone); its zone."""
+    if "location_id" in fields:
+        entry.location = fetch(LocationRow, account_id, fields["location_id"], "Location").id
+    tz = zone(LocationRow.get_by_id(entry.location_id).timezone)
+    if "cost_code_id" in fields:
+        entry.cost_code = _cost_code_id(account_id, fields["cost_code_id"])
+    if "notes" in fields:
+        entry.notes = clean_text(fields["notes"], "notes", max_length=2000, multiline=True)
+    if "clock_in" in fields:
+        entry.clock_in = as_naive_utc(fields["clock_in"], tz)
+    if "clock_out" in fields:
+        if entry.clock_out is None:
+            raise Conflict(f"Time entry {entry.id} is still open; clock the worker out "
+                           "instead", code="entry_open")
+        entry.clock_out = as_naive_utc(fields["clock_out"], tz)
+    return tz
+
+
+def _check_times(entry: TimeEntryRow, fields: dict[str, Any], breaks: list[Span],
+                 tz) -> list[Span] | None:
+    """Check the corrected times; the breaks to store when they change (None: they stay)."""
+    if entry.clock_out is None:
+        if "breaks" in fields:
+            raise Conflict("Breaks of an open entry change by clocking, not by editing",
+                           code="entry_open")
+        if entry.clock_in > utcnow() + CLOCK_SKEW:
+            raise Invalid("clock_in cannot be in the future", field="clock_in")
+        if "clock_in" in fields:
+            _check_length(entry.clock_in, utcnow(), "clock_in")  # an open entry runs to now
+        first_break = (BreakRow.select(BreakRow.start)
+                       .where(BreakRow.entry == entry.id)
+                       .order_by(BreakRow.start).first())
+        if first_break is not None and first_break.start < entry.clock_in:
+            raise Invalid("clock_in cannot be after the entry's first break", field="clock_in")
+        return None
+    spans = _check_span(tz, entry.clock_in, entry.clock_out, fields.get("breaks", breaks),
+                        written="clock_in" in fields or "clock_out" in fields)
+    entry.break_seconds = _seconds(spans)
+    entry.worked_seconds = (int((entry.clock_out - entry.clock_in).total_seconds())
+                            - entry.break_seconds)
+    return spans if "breaks" in fields else None
+
+
+def _refuse_clash(account_id: int, entry: TimeEntryRow, tz) -> None:
+    """Refuse a corrected entry that meets another of the worker's, or lands on locked time."""
+    lock_for_update(WorkerRow, entry.worker_id)
+    _refuse_overlap(entry.worker_id, entry.clock_in, entry.clock_out, exclude=entry.id)
+    work_date = local_date(entry.clock_in, tz)
+    if work_date != entry.work_date:
+        refuse_exported(account_id, [work_date])
+        refuse_signed_off_day(entry.worker_id, work_date, exclude=entry.id)
+        entry.work_date = work_date
+
+
+def _save_changes(account_id: int, entry: TimeEntryRow, spans: list[Span] | None) -> None:
+    entry.updated_at = utcnow()
+    entry.save()
+    if spans is not None:
+        _replace_breaks(account_id, entry.id, spans)

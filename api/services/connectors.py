@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from api.services import cost_codes, departments, locations, timesheets, workers
+from api.services import cost_codes, departments, locations, periods, timesheets, workers
 from api.services.common import MAX_LIMIT, emit, transaction, utc, utcnow
 from api.services.egress import check_account_url
 from api.services.errors import DomainError, Invalid, NotFound
@@ -200,6 +200,7 @@ class AccountContext:
         self._on_progress = on_progress
         self._cancel = cancel or threading.Event()
         self._event = event
+        self.exported: list[periods.ExportedPeriod] = []
         self._txn = None
         self._pending_rows = 0
         self._txn_started = 0.0
@@ -354,6 +355,17 @@ class AccountContext:
         self.log(f"Wrote {_rows(write_csv(path, header, rows))} to {path}")
         return path
 
+    def mark_exported(self, date_from: dt.date, date_to: dt.date) -> None:
+        """Note the pay period this run exported; `run_connector` records it on success."""
+        try:
+            period = periods.check_period(date_from, date_to)
+        except DomainError as error:
+            raise ValueError(error.message) from None
+        if self.dry_run:
+            self.log(f"Dry run: {date_from} to {date_to} stays open for corrections")
+        else:
+            self.exported.append(period)
+
     # reporting
     def progress(self, done: int, total: int | None = None, message: str = "") -> None:
         if self._on_progress is not None:
@@ -429,7 +441,9 @@ def run_connector(
     that raises anything (even `SystemExit`) fails its run: the message and the
     traceback are kept in the run record, and the host carries on. One that sees
     `Cancelled` ends as `cancelled`. Writes made before a failure stay, as each
-    batch commits on its own; a dry run writes nothing.
+    batch commits on its own; a dry run writes nothing. The pay periods the
+    connector marked exported are recorded (and lock their time) only when the run
+    succeeded and was not a dry run.
     """
     settings = _settings_for_run(account_id, connector, overrides)
     with transaction():
@@ -491,11 +505,13 @@ def _finish_run(row: RunRow, context: AccountContext, status: str, message: str 
                                           "traceback": trace}).decode()
         row.finished_at = utcnow()
         row.save()
+        exported = context.exported if status == "succeeded" and not row.dry_run else []
+        periods.record_exported(row.account_id, row.connector, row.id, exported)
         record = _run_record(row)
         emit(row.account_id, "connector_run", {"id": row.id, "connector": row.connector,
                                                "status": status, "counts": context.counts,
                                                "needs_attention": len(record.needs_attention),
-                                               "dry_run": row.dry_run})
+                                               "dry_run": row.dry_run, "exported": exported})
     return record
 
 

@@ -45,6 +45,7 @@ SCOPES: tuple[str, ...] = (
     "workers:read",
     "workers:write",
     "timesheets:read",
+    "timesheets:write",
     "clock:write",
     "locations:read",
     "locations:write",

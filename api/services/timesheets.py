@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import msgspec
 from peewee import JOIN, fn
@@ -29,13 +30,13 @@ from api.services.errors import Conflict, Invalid
 from api.store.models import Break as BreakRow
 from api.store.models import CostCode as CostCodeRow
 from api.store.models import Department as DepartmentRow
+from api.store.models import EntryEdit as EntryEditRow
 from api.store.models import Location as LocationRow
 from api.store.models import TimeEntry as TimeEntryRow
 from api.store.models import Worker as WorkerRow
 from api.store.prepared import Prepared, fetch_rows
 
 STATUSES = ("open", "completed", "approved", "disputed")
-SOURCES = ("api", "desktop", "kiosk", "import")
 ENTRY_FILTERS = ("shifts", "active", "breaks", "all")
 
 
@@ -73,6 +74,52 @@ class TimeEntry(msgspec.Struct, kw_only=True):
     notes: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class Actor(msgspec.Struct, frozen=True, kw_only=True):
+    """Who wrote to a time entry: an API key (its id and name) or the desktop app."""
+
+    type: str  # api_key | desktop
+    name: str
+    key_id: int | None = None
+
+
+DESKTOP = Actor(type="desktop", name="desktop")
+
+
+def key_actor(key_id: int, name: str) -> Actor:
+    """The actor for a write made with API key `key_id` called `name`."""
+    return Actor(type="api_key", name=name, key_id=key_id)
+
+
+class EntryChange(msgspec.Struct, kw_only=True):
+    """One audited write to an entry: who, when, what it was before and after, and why.
+
+    `action` is `created` (a manual entry: `before` holds nulls) or `corrected`;
+    `before` and `after` hold only the fields that changed.
+    """
+
+    id: int
+    entry_id: int
+    action: str
+    actor: Actor
+    reason: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    created_at: dt.datetime
+
+
+class TimeEntryDetail(TimeEntry, kw_only=True):
+    """One time entry with its audit trail, oldest write first (`GET /timesheets?id=`)."""
+
+    edits: list[EntryChange]
+
+
+class TimesheetUpdate(TimeEntry, kw_only=True):
+    """The `timesheet_updated` event: the entry now, and the audited write (None for an
+    import or an approval)."""
+
+    edit: EntryChange | None
 
 
 class TimeEntryFilter(ListParams, kw_only=True):
@@ -189,6 +236,34 @@ def get_entry(account_id: int, entry_id: int,
     return _record(row, breaks)
 
 
+def change_record(row: EntryEditRow) -> EntryChange:
+    """An `entry_edit` row as the audit record the API shows."""
+    changes = msgspec.json.decode(row.changes)
+    return EntryChange(
+        id=row.id, entry_id=row.entry_id, action=row.action,
+        actor=Actor(type=row.actor_type, name=row.actor_name, key_id=row.actor_key_id),
+        reason=row.reason,
+        before={name: pair[0] for name, pair in changes.items()},
+        after={name: pair[1] for name, pair in changes.items()},
+        created_at=utc(row.created_at))
+
+
+def entry_history(account_id: int, entry_id: int) -> list[EntryChange]:
+    """An entry's audited writes (manual creation, corrections), oldest first."""
+    fetch(TimeEntryRow, account_id, entry_id, "Time entry")
+    rows = (EntryEditRow.select()
+            .where((EntryEditRow.account == account_id) & (EntryEditRow.entry == entry_id))
+            .order_by(EntryEditRow.id))
+    return [change_record(row) for row in rows]
+
+
+def get_entry_detail(account_id: int, entry_id: int) -> TimeEntryDetail:
+    """One time entry of the account with its audit trail (`edits`), or NotFound."""
+    entry = get_entry(account_id, entry_id)
+    return TimeEntryDetail(**msgspec.structs.asdict(entry),
+                           edits=entry_history(account_id, entry_id))
+
+
 def _filtered(account_id: int, params: TimeEntryFilter):
     check_choice(params.entry_filter, "entry_filter", ENTRY_FILTERS)
     if params.date_from and params.date_to and params.date_to < params.date_from:
@@ -297,7 +372,11 @@ def timesheet_totals(account_id: int, params: TimeEntryFilter | None = None) -> 
 
 
 def set_entry_status(account_id: int, entry_id: int, status: str) -> TimeEntry:
-    """Approve or dispute a closed entry (or return it to `completed`). Fires `entry_updated`."""
+    """Approve or dispute a closed entry (or return it to `completed`). Fires `timesheet_updated`.
+
+    Approving locks the entry (and the worker's day) against corrections: see
+    `api.services.periods`.
+    """
     check_choice(status, "status", ("completed", "approved", "disputed"))
     with transaction():
         row = fetch(TimeEntryRow, account_id, entry_id, "Time entry")
@@ -308,7 +387,8 @@ def set_entry_status(account_id: int, entry_id: int, status: str) -> TimeEntry:
         row.updated_at = utcnow()
         row.save()
         record = get_entry(account_id, entry_id)
-        emit(account_id, "entry_updated", record)
+        emit(account_id, "timesheet_updated",
+             TimesheetUpdate(**msgspec.structs.asdict(record), edit=None))
     return record
 
 

@@ -39,6 +39,7 @@ EVENTS: tuple[str, ...] = (
     "worker_created",
     "worker_updated",
     "shift_created",
+    "timesheet_updated",
     "ping",
     "*",
     "clock.geofence_breach",

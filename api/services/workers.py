@@ -213,8 +213,9 @@ def list_workers(account_id: int, params: WorkerFilter | None = None) -> Page[Wo
         query = query.where(WorkerRow.department == params.department_id)
     if params.active is not None:
         query = query.where(WorkerRow.active == params.active)
-    if params.search:
-        term = params.search.strip()
+    # Checked as text: a NUL (which PostgreSQL refuses outright) is a 400, not a 500.
+    term = clean_text(params.search, "search", max_length=200)
+    if term:
         query = query.where(
             WorkerRow.first_name.contains(term)
             | WorkerRow.last_name.contains(term)

@@ -257,6 +257,10 @@ class EntryEdit(BaseModel):
     id = AutoField()
     account = ForeignKeyField(Account, on_delete="CASCADE")
     entry = ForeignKeyField(TimeEntry, backref="edits", on_delete="CASCADE")
+    action = CharField(max_length=10, default="corrected")  # created|corrected
+    actor_type = CharField(max_length=10, default="desktop")  # api_key|desktop
+    actor_key_id = IntegerField(null=True)  # the API key's id (kept after it is revoked)
+    actor_name = CharField(max_length=100, default="desktop")
     reason = TextField()
     changes = TextField()  # JSON: {"field": [old, new]}
     created_at = DateTimeField(default=utcnow)
@@ -405,6 +409,21 @@ class ConnectorRun(BaseModel):
         indexes = ((("account", "connector", "started_at"), False),)
 
 
+class ExportedPeriod(BaseModel):
+    """Days [date_from, date_to] a payroll connector exported; time on them is locked."""
+
+    id = AutoField()
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    run = ForeignKeyField(ConnectorRun, null=True, on_delete="SET NULL")
+    connector = CharField(max_length=100)
+    date_from = DateField()
+    date_to = DateField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("account", "date_from", "date_to"), False),)
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     Account,
     ApiKey,
@@ -423,6 +442,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     ApiLog,
     IdempotencyRecord,
     ConnectorRun,
+    ExportedPeriod,
     ConnectorConfig,
     DispatchCursor,
 )

@@ -369,6 +369,7 @@ class PayrollCsvExport(Connector):
         context.count("entries", period.paid_entries)
         context.count("lines", len(totals.lines))
         context.count("workers", len(totals.workers))
+        context.mark_exported(first, last)  # the host locks the period if the run succeeds
 
 
 @hookimpl

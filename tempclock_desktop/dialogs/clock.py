@@ -1,4 +1,5 @@
-"""Manual clocking from the office (source `desktop`) and corrections that keep a reason."""
+"""Manual clocking from the office (source `desktop`), manual entries (source `manual`) and
+corrections, each keeping a reason."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.services.clocking import EntryChanges
+from api.services.clocking import BreakSpan, EntryChanges, EntryCreate
 from api.services.errors import Invalid
 from api.services.timesheets import TimeEntry
 from tempclock_desktop.choices import Choices
@@ -214,10 +215,11 @@ class ManualEntry(msgspec.Struct, kw_only=True):
     clock_out: dt.datetime
     break_minutes: int
     notes: str | None
+    reason: str
     zone: zoneinfo.ZoneInfo  # the site's
 
     @property
-    def breaks(self) -> list[tuple[dt.datetime, dt.datetime]]:
+    def breaks(self) -> list[BreakSpan]:
         """The unpaid break, placed in the middle of the time worked.
 
         Reckoned in UTC: the middle by the wall clock can fall in the hour a spring
@@ -229,7 +231,14 @@ class ManualEntry(msgspec.Struct, kw_only=True):
         start, end = (moment.replace(tzinfo=self.zone).astimezone(dt.UTC)
                       for moment in (self.clock_in, self.clock_out))
         middle = (start + (end - start - length) / 2).replace(microsecond=0)
-        return [(middle, middle + length)]
+        return [BreakSpan(start=middle, end=middle + length)]
+
+    @property
+    def request(self) -> EntryCreate:
+        """The manual entry as the service takes it."""
+        return EntryCreate(worker_id=self.worker_id, location_id=self.location_id,
+                           clock_in=self.clock_in, clock_out=self.clock_out, breaks=self.breaks,
+                           notes=self.notes, reason=self.reason)
 
 
 class EntryAddDialog(WorkerAtSiteDialog):
@@ -250,11 +259,19 @@ class EntryAddDialog(WorkerAtSiteDialog):
         self.break_minutes.setValue(30)
         self.break_minutes.setSuffix(" min, mid-shift")
         self.notes = QLineEdit()
-        self.notes.setPlaceholderText("e.g. Forgot to clock in; confirmed by the site manager")
+        self.reason = QPlainTextEdit()
+        self.reason.setPlaceholderText("e.g. Forgot to clock in; confirmed by the site manager "
+                                       "(kept with the entry's history)")
+        self.reason.setFixedHeight(70)
         self.add_row("Worked", self.times, "clock_out")
         self.times.setToolTip("The site's local time")
         self.add_row("Unpaid break", self.break_minutes, "breaks")
         self.add_row("Notes", self.notes, "notes")
+        self.add_row("Reason", self.reason, "reason")
+
+    def check(self) -> str | None:
+        return None if self.reason.toPlainText().strip() else \
+            "Give a reason for adding this entry by hand: it is kept with the entry."
 
     @property
     def payload(self) -> ManualEntry:
@@ -263,5 +280,5 @@ class EntryAddDialog(WorkerAtSiteDialog):
         return ManualEntry(worker_id=self.worker.currentData(), location_id=site,
                            clock_in=start, clock_out=end,
                            break_minutes=self.break_minutes.value(),
-                           notes=text_or_none(self.notes),
+                           notes=text_or_none(self.notes), reason=self.reason.toPlainText(),
                            zone=self.zones.get(site, zoneinfo.ZoneInfo("UTC")))

@@ -27,6 +27,7 @@ SCOPE_HELP = {
     "workers:read": "Read workers",
     "workers:write": "Create and update workers",
     "timesheets:read": "Read time entries and who is on site",
+    "timesheets:write": "Add time entries by hand and correct them (audited)",
     "clock:write": "Clock workers in and out",
     "locations:read": "Read locations",
     "locations:write": "Create and update locations",

@@ -25,6 +25,7 @@ EVENT_HELP = {
     "worker_created": "A worker was added",
     "worker_updated": "A worker was changed",
     "shift_created": "A shift was scheduled",
+    "timesheet_updated": "A time entry was added after the fact, corrected, approved or disputed",
     "ping": "Test deliveries (Send ping reaches the webhook anyway)",
     "clock.geofence_breach": "Alert: clocked in outside a site's geofence",
     "clock.geofence_refused": "Alert: a clock-in was refused by the geofence",

@@ -251,11 +251,11 @@ class TimesheetsPanel(Panel):
     def _show_detail(self, view: EntryView) -> None:
         account_id = self.session.account_id
         entry_id = view.entry.id
-        Operation(self, lambda: clocking.entry_history(account_id, entry_id),
+        Operation(self, lambda: timesheets.entry_history(account_id, entry_id),
                   success=lambda history: self._detail(view, history),
                   failure=lambda _e: self._detail(view, [])).run()
 
-    def _detail(self, view: EntryView, history: list[clocking.EntryChange]) -> None:
+    def _detail(self, view: EntryView, history: list[timesheets.EntryChange]) -> None:
         if self.selected() is None or self.selected().id != view.id:
             return
         e, zone = view.entry, view.zone
@@ -273,10 +273,12 @@ class TimesheetsPanel(Panel):
         if e.notes:
             lines.append(f"Notes: {esc(e.notes)}")
         if history:
-            lines.append("<br><b>Corrections</b>")
+            lines.append("<br><b>History</b>")
             for change in history:
-                what = ", ".join(esc(name) for name in change.changes)
-                lines.append(f"{when(change.created_at)}: {what} — “{esc(change.reason)}”")
+                what = "added" if change.action == "created" else \
+                    ", ".join(esc(name) for name in change.after)
+                lines.append(f"{when(change.created_at)}: {what} by {esc(change.actor.name)}"
+                             f" — “{esc(change.reason)}”")
         self.detail.setHtml("<br>".join(lines))
 
     # --- actions ---------------------------------------------------------------------------
@@ -322,9 +324,7 @@ class TimesheetsPanel(Panel):
         account_id = self.session.account_id
 
         def save(entry: ManualEntry) -> timesheets.TimeEntry:
-            return clocking.record_entry(account_id, entry.worker_id, entry.location_id,
-                                         entry.clock_in, entry.clock_out, breaks=entry.breaks,
-                                         notes=entry.notes, source="desktop")
+            return clocking.add_entry(account_id, entry.request, actor=timesheets.DESKTOP)
 
         def show(choices) -> None:
             dialog = EntryAddDialog(self, choices, save)
@@ -355,7 +355,7 @@ class TimesheetsPanel(Panel):
 
         def save(edit: EntryEdit) -> timesheets.TimeEntry:
             return clocking.edit_entry(account_id, view.entry.id, edit.changes,
-                                       reason=edit.reason)
+                                       reason=edit.reason, actor=timesheets.DESKTOP)
 
         def show(choices) -> None:
             dialog = EntryEditDialog(self, view.entry, choices, save)

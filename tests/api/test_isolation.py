@@ -82,8 +82,15 @@ def attempts(me, mine, t):
         "record_entry_their_worker": lambda: clocking.record_entry(
             me, t["worker"], mine["site"], now - dt.timedelta(hours=2), now),
         "edit_their_entry": lambda: clocking.edit_entry(
-            me, t["entry"], clocking.EntryChanges(notes="x"), reason="x"),
-        "their_entry_history": lambda: clocking.entry_history(me, t["entry"]),
+            me, t["entry"], clocking.EntryChanges(notes="x"), reason="x",
+            actor=timesheets.DESKTOP),
+        "add_entry_for_their_worker": lambda: clocking.add_entry(me, clocking.EntryCreate(
+            worker_id=t["worker"], location_id=mine["site"], clock_in=now - dt.timedelta(hours=2),
+            clock_out=now, reason="x"), actor=timesheets.DESKTOP),
+        "add_entry_at_their_site": lambda: clocking.add_entry(me, clocking.EntryCreate(
+            worker_id=mine["worker"], location_id=t["site"], clock_in=now - dt.timedelta(hours=2),
+            clock_out=now, reason="x"), actor=timesheets.DESKTOP),
+        "their_entry_history": lambda: timesheets.entry_history(me, t["entry"]),
         "get_their_entry": lambda: timesheets.get_entry(me, t["entry"]),
         "approve_their_entry": lambda: timesheets.set_entry_status(me, t["entry"], "approved"),
         "revoke_their_key": lambda: keys.revoke_key(t["key"], account_id=me),

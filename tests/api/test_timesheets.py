@@ -88,31 +88,50 @@ def test_entries_can_be_approved_or_disputed_once_closed(account, worker):
     assert timesheets.set_entry_status(account.id, entry.id, "disputed").status == "disputed"
 
 
-def test_a_correction_keeps_its_reason_and_the_old_values(account, worker, site):
+def test_a_correction_keeps_who_when_the_old_and_new_values_and_why(account, worker, site):
+    entry = clocking.record_entry(account.id, worker.id, site.id, ago(30), ago(22))
+    fixed = clocking.edit_entry(account.id, entry.id, EntryChanges(clock_out=ago(21)),
+                                reason="Stayed late for a delivery, confirmed by supervisor",
+                                actor=timesheets.key_actor(7, "Payroll bureau"))
+    assert fixed.total_hours == 9.0
+    (change,) = fixed.edits
+    assert change == timesheets.entry_history(account.id, entry.id)[0]
+    assert change.reason.startswith("Stayed late") and change.action == "corrected"
+    assert (change.actor.type, change.actor.key_id, change.actor.name) == (
+        "api_key", 7, "Payroll bureau")
+    assert change.before == {"clock_out": entry.clock_out.isoformat().replace("+00:00", "Z")}
+    assert change.after == {"clock_out": fixed.clock_out.isoformat().replace("+00:00", "Z")}
+
+
+def test_an_approved_entry_is_locked_until_it_is_disputed(account, worker, site):
     entry = clocking.record_entry(account.id, worker.id, site.id, ago(30), ago(22))
     timesheets.set_entry_status(account.id, entry.id, "approved")
-    fixed = clocking.edit_entry(account.id, entry.id, EntryChanges(clock_out=ago(21)),
-                                reason="Stayed late for a delivery, confirmed by supervisor")
-    assert fixed.total_hours == 9.0
-    assert fixed.status == "completed"  # a corrected entry needs approving again
-    (change,) = clocking.entry_history(account.id, entry.id)
-    assert change.reason.startswith("Stayed late")
-    assert change.changes["clock_out"][0] == entry.clock_out.isoformat().replace("+00:00", "Z")
+    with pytest.raises(Conflict) as excinfo:
+        clocking.edit_entry(account.id, entry.id, EntryChanges(notes="late"), reason="late",
+                            actor=timesheets.DESKTOP)
+    assert excinfo.value.code == "period_locked"
+    assert timesheets.entry_history(account.id, entry.id) == []
+    timesheets.set_entry_status(account.id, entry.id, "disputed")
+    fixed = clocking.edit_entry(account.id, entry.id, EntryChanges(notes="late"),
+                                reason="late", actor=timesheets.DESKTOP)
+    assert fixed.notes == "late" and fixed.status == "disputed"
 
 
 def test_a_correction_needs_a_reason_and_keeps_the_rules(account, worker, site):
     first = clocking.record_entry(account.id, worker.id, site.id, ago(30), ago(22))
     second = clocking.record_entry(account.id, worker.id, site.id, ago(20), ago(14))
     with pytest.raises(Invalid) as excinfo:
-        clocking.edit_entry(account.id, first.id, EntryChanges(clock_out=ago(21)), reason=" ")
+        clocking.edit_entry(account.id, first.id, EntryChanges(clock_out=ago(21)), reason=" ",
+                            actor=timesheets.DESKTOP)
     assert excinfo.value.field == "reason"
     with pytest.raises(Conflict) as excinfo:
         clocking.edit_entry(account.id, first.id, EntryChanges(clock_out=ago(19)),
-                            reason="typo")
+                            reason="typo", actor=timesheets.DESKTOP)
     assert excinfo.value.code == "entry_overlap"
     with pytest.raises(Invalid):
         clocking.edit_entry(account.id, second.id,
-                            EntryChanges(breaks=[(ago(25), ago(24))]), reason="lunch")
+                            EntryChanges(breaks=[(ago(25), ago(24))]), reason="lunch",
+                            actor=timesheets.DESKTOP)
 
 
 def test_on_site_now_lists_who_is_clocked_in_by_site(account, site, worker, make_worker,

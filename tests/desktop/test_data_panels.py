@@ -242,10 +242,16 @@ def test_a_forgotten_shift_is_added_by_hand_with_its_break(qtbot, start_desktop,
     dialog.times.end.setTime(QTime(16, 30))
     dialog.break_minutes.setValue(30)
     dialog.save_button.click()
+    qtbot.waitUntil(lambda: "Give a reason" in dialog.error_text)
+    dialog.reason.setPlainText("Kiosk was offline; site manager confirmed the hours")
+    dialog.save_button.click()
     qtbot.waitUntil(lambda: gone(dialog))
     qtbot.waitUntil(lambda: column_texts(panel.proxy, 5) == ["8.00 h"])
     entry = timesheets.list_entries(account.id).data[0]
-    assert (entry.source, entry.break_minutes, entry.total_hours) == ("desktop", 30, 8.0)
+    assert (entry.source, entry.break_minutes, entry.total_hours) == ("manual", 30, 8.0)
+    (created,) = timesheets.entry_history(account.id, entry.id)
+    assert (created.action, created.actor.type, created.reason) == (
+        "created", "desktop", "Kiosk was offline; site manager confirmed the hours")
 
 
 def test_a_correction_needs_a_reason_and_keeps_it(qtbot, start_desktop, account, site, worker):
@@ -266,10 +272,31 @@ def test_a_correction_needs_a_reason_and_keeps_it(qtbot, start_desktop, account,
     dialog.save_button.click()
     qtbot.waitUntil(lambda: gone(dialog))
     entry = timesheets.list_entries(account.id).data[0]
-    history = clocking.entry_history(account.id, entry.id)
+    history = timesheets.entry_history(account.id, entry.id)
     assert [h.reason for h in history] == ["Badge reader was down; supervisor confirmed start "
                                            "time"]
-    assert list(history[0].changes) == ["clock_in"]
+    assert list(history[0].after) == ["clock_in"] and history[0].actor.name == "desktop"
+
+
+def test_a_correction_of_an_approved_entry_is_refused_in_words_an_admin_understands(
+        qtbot, start_desktop, account, site, worker):
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    entry = clocking.record_entry(account.id, worker.id, site.id, now - dt.timedelta(hours=9),
+                                  now - dt.timedelta(hours=1), source="kiosk")
+    timesheets.set_entry_status(account.id, entry.id, "approved")
+    desktop = start_desktop()
+    panel = desktop.window.show_panel("timesheets")
+    settle(qtbot)
+    qtbot.waitUntil(lambda: column_texts(panel.proxy, 0) == [worker.name])
+    select_row(panel.table, worker.name)
+    panel.edit_button.click()
+    dialog = find_dialog(qtbot, panel, EntryEditDialog)
+    dialog.clock_in.setDateTime(dialog.clock_in.dateTime().addSecs(15 * 60))
+    dialog.reason.setPlainText("Started later than recorded")
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: "approved, so it is locked" in dialog.error_text)
+    assert "dispute it first" in dialog.error_text
+    assert timesheets.get_entry(account.id, entry.id).clock_in == entry.clock_in
 
 
 def test_the_on_site_board_shows_who_is_clocked_in_where(qtbot, start_desktop, account, site,

@@ -92,3 +92,46 @@ def test_an_unexpected_failure_is_a_500_logged_with_its_traceback_and_never_sent
     logged = [r for r in caplog.records if r.name == "api.http"]
     assert logged and logged[0].exc_info is not None
     assert body["request_id"] in logged[0].getMessage()
+
+
+def test_every_operation_names_the_scope_its_key_needs(document):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            (requirement,) = operation["security"]
+            (scope,) = requirement["bearer"]
+            assert re.fullmatch(r"[a-z_]+:(read|write)", scope), (path, method, scope)
+    assert document["paths"]["/api/v1/workers"]["get"]["security"] == [
+        {"bearer": ["workers:read"]}]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/timesheets", "/api/v1/timesheets.php"])
+def test_writing_time_after_the_fact_is_documented_with_its_bodies_and_scope(document, path):
+    schemas = document["components"]["schemas"]
+
+    def body(operation):
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        return schemas[ref.rsplit("/", 1)[1]]
+
+    create = document["paths"][path]["post"]
+    assert create["security"] == [{"bearer": ["timesheets:write"]}]
+    assert {"201", "400", "403", "404", "409"} <= set(create["responses"])
+    assert "Idempotency-Key" in {p["name"] for p in create["parameters"]}
+    assert "period_locked" in create["description"]
+    entry = body(create)
+    assert set(entry["required"]) == {"worker_id", "location_id", "clock_in", "clock_out",
+                                      "reason"}
+    assert entry["additionalProperties"] is False
+    breaks = schemas[entry["properties"]["breaks"]["items"]["$ref"].rsplit("/", 1)[1]]
+    assert breaks["additionalProperties"] is False and set(breaks["required"]) == {"start", "end"}
+    for correct in (document["paths"][path]["patch"],
+                    document["paths"]["/api/v1/timesheets/{entry_id}"]["patch"]):
+        assert correct["security"] == [{"bearer": ["timesheets:write"]}]
+        assert {"200", "400", "403", "404", "409"} <= set(correct["responses"])
+        correction = body(correct)
+        assert correction["required"] == ["reason"]
+        assert correction["additionalProperties"] is False
+        assert "location_id" not in correction["properties"]
+    one = document["paths"]["/api/v1/timesheets/{entry_id}"]["get"]["responses"]["200"]
+    detail = one["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "edits" in schemas[schemas[detail]["properties"]["data"]["$ref"].rsplit("/", 1)[1]][
+        "properties"]

@@ -74,7 +74,7 @@ def test_an_unknown_path_is_a_404(client):
 
 def test_a_wrong_method_is_a_405(client):
     check(client.delete("/workers"), 405, "method_not_allowed", "Method Not Allowed")
-    check(client.post("/timesheets.php", json={}), 405, "method_not_allowed",
+    check(client.delete("/timesheets.php"), 405, "method_not_allowed",
           "Method Not Allowed")
 
 
