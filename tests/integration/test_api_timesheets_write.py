@@ -12,6 +12,7 @@ from conftest import issue, make_tenant
 from api.dispatcher import Dispatcher
 from api.services import connectors, timesheets, webhooks, workers
 from plugins.payroll_csv import PayrollCsvExport
+from tests.conftest import allow_internal_targets
 
 FIRST, LAST = dt.date(2026, 3, 2), dt.date(2026, 3, 8)
 REASON = "Kiosk was offline overnight; the site manager confirmed the hours"
@@ -246,6 +247,7 @@ def test_a_retried_post_with_the_same_idempotency_key_adds_one_entry(client, ten
 
 def test_a_subscriber_to_timesheet_updated_receives_manual_entries_and_corrections(
         client, tenant, receiver):
+    allow_internal_targets(tenant.account_id)  # the receiver is on this PC
     hook = webhooks.create_webhook(tenant.account_id, webhooks.WebhookCreate(
         url=f"{receiver.url}/tempclock", events=["timesheet_updated"]))
     everything = webhooks.create_webhook(tenant.account_id, webhooks.WebhookCreate(
