@@ -29,6 +29,8 @@ from tempclock_desktop.settings import load_settings
 
 log = logging.getLogger(__name__)
 
+STOP_OPERATIONS_MS = 1000  # cancelled background work gets this long; the app stops within 5 s
+
 
 def application(argv: list[str] | None = None) -> QApplication:
     """The one QApplication, styled; it keeps running while only the tray icon shows."""
@@ -91,7 +93,7 @@ class Desktop:
         self.server.shutdown()
         self.dispatcher.shutdown()
         self.window.close()
-        wait_for_operations()
+        wait_for_operations(STOP_OPERATIONS_MS)
         QApplication.processEvents()
         self.window.deleteLater()
         QApplication.processEvents()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -47,3 +49,87 @@ def test_tempclock_opens_the_desktop_with_the_api_and_quits_cleanly(tmp_path, ar
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _group_is_gone(pgid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _dispatcher_pid(log: Path, timeout: float = 30) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = re.search(r"the dispatcher is running \(process (\d+)\)", log.read_text())
+        if found:
+            return int(found.group(1))
+        time.sleep(0.1)
+    raise AssertionError(f"the dispatcher never started:\n{log.read_text()}")
+
+
+def _dispatcher_then_desktop(desktop: subprocess.Popen, dispatcher: int) -> None:
+    os.kill(dispatcher, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(dispatcher, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)  # the desktop reaps it when its watch notices (half a second)
+    desktop.send_signal(signal.SIGTERM)
+
+
+_STOPS = {
+    "SIGTERM to its process group": lambda p, _d: os.killpg(p.pid, signal.SIGTERM),
+    "SIGINT to its process group": lambda p, _d: os.killpg(p.pid, signal.SIGINT),
+    "SIGTERM to the desktop alone": lambda p, _d: p.send_signal(signal.SIGTERM),
+    "SIGTERM to the dispatcher, then the desktop": _dispatcher_then_desktop,
+}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and process groups")
+@pytest.mark.parametrize("how", list(_STOPS))
+def test_the_desktop_stops_within_5_s_with_no_process_left_however_it_is_signalled(
+        tmp_path, how):
+    port = _free_port()
+    log = tmp_path / "desktop.log"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TEMPCLOCK_PORT": str(port),
+           "TEMPCLOCK_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "api.cli", "desktop"], env=env,
+                                   stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    asking = threading.Event()
+
+    def ask_meanwhile() -> None:  # requests in flight while it stops
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            while not asking.is_set():
+                try:
+                    client.get("/api/v1/workers", headers={"Authorization": "Bearer tc_x"})
+                except httpx.TransportError:
+                    time.sleep(0.05)
+
+    client = threading.Thread(target=ask_meanwhile, daemon=True)
+    try:
+        dispatcher = _dispatcher_pid(log)
+        client.start()
+        _STOPS[how](process, dispatcher)
+        signalled = time.monotonic()
+        process.wait(timeout=30)
+        took = time.monotonic() - signalled
+    finally:
+        asking.set()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    client.join(10)
+    output = log.read_text()
+    assert took <= 5, f"the desktop took {took:.1f} s to stop:\n{output}"
+    assert process.returncode == 0, output
+    assert _group_is_gone(process.pid, 5), f"a process of the desktop's group is left:\n{output}"
+    assert "leaked semaphore" not in output, output
