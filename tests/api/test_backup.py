@@ -42,9 +42,15 @@ def rows(path: Path, sql: str) -> list[tuple]:
 
 
 @contextlib.contextmanager
-def another_process_using(config: Config):
-    """A separate process with the store open, as a running server has it."""
-    code = ("import sys; from api.config import load_config; from api.store import open_store; "
+def another_process_using(config: Config, *, without_fcntl: bool = False):
+    """A separate process with the store open, as a running server has it.
+
+    `without_fcntl`: our code there cannot import `fcntl`, as on Windows (the lock
+    library has it already: it is what locks on POSIX).
+    """
+    hide = ("import portalocker; sys.modules['fcntl'] = None; " if without_fcntl else "")
+    code = (f"import sys; {hide}from api.config import load_config; "
+            "from api.store import open_store; "
             f"open_store(load_config({str(config.data_dir)!r})); print('open', flush=True); "
             "sys.stdin.read()")
     process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
@@ -115,12 +121,13 @@ def test_restoring_brings_back_the_backup_and_keeps_the_replaced_store_aside(
     assert names(staffed.id) == ["Before", "Later"]
 
 
+@pytest.mark.parametrize("platform", ["POSIX", "no fcntl, as on Windows"])
 def test_restoring_is_refused_while_another_process_uses_the_store(config, staffed, make_worker,
-                                                                   tmp_path):
+                                                                   tmp_path, platform):
     made = backup_store(config, tmp_path / "monday.db")
     make_worker(staffed.id, "After")
     close_store()
-    with another_process_using(config):
+    with another_process_using(config, without_fcntl=platform != "POSIX"):
         with pytest.raises(BackupError) as refusal:
             restore_store(config, Path(made.path))
         assert refusal.value.code == "store_in_use"
