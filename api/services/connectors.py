@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from api.config import make_private, private_dir
 from api.services import cost_codes, departments, locations, timesheets, workers
 from api.services.common import MAX_LIMIT, emit, transaction, utc, utcnow
 from api.services.errors import DomainError, Invalid, NotFound
@@ -387,6 +388,8 @@ def run_connector(
                              dry_run=dry_run, export_dir=export_dir, on_progress=on_progress,
                              cancel=cancel)
     status, message = "succeeded", None
+    if export_dir is not None:  # the host's exports folder (staff data): this user's only
+        private_dir(export_dir)
     try:
         connector.run(context)
         context.commit()
@@ -397,6 +400,8 @@ def run_connector(
         context.rollback()
         log.exception("connector %s failed for account %s", connector.id, account_id)
         status, message = "failed", f"{type(error).__name__}: {error}"
+    if export_dir is not None:
+        make_private(export_dir)  # what the connector wrote there, whatever modes it chose
     with transaction():
         row.status = status
         row.counts = msgspec.json.encode(context.counts).decode()

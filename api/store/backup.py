@@ -37,7 +37,7 @@ from peewee import SqliteDatabase
 from playhouse import db_url
 from playhouse.migrations import Migration, Runner
 
-from api.config import Config
+from api.config import Config, private_dir, private_file
 from api.store import BUSY_TIMEOUT_S, MIGRATIONS_DIR, SQLITE_PRAGMAS, lock, migrate
 from api.store.models import utcnow
 
@@ -299,7 +299,7 @@ def backup_store(config: Config, destination: Path, *, now: dt.datetime | None =
     try:
         with _sqlite_errors("The backup failed"):
             with lock.shared(source):
-                _copy(source, partial)
+                _copy(source, private_file(partial))
             with _connection(partial) as copy:
                 # The copy is in WAL mode like the store; a backup is one self-contained file.
                 copy.execute("PRAGMA journal_mode = DELETE")
@@ -330,24 +330,24 @@ def restore_store(config: Config, source: Path, *, now: dt.datetime | None = Non
         raise BackupError(f"{source} does not exist or is not a file", "not_found")
     if source in _related(target):
         raise BackupError("That file is the store itself, not a backup of it", "invalid")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     try:
         with _sqlite_errors("The restore failed"), lock.exclusive(target):
             staged = target.with_name(f".{target.name}.restoring")
             try:
                 # Verify and copy from a private copy: the backup file is never opened in
                 # place, and what is checked is exactly what is restored.
-                shutil.copyfile(source, staged)
+                shutil.copyfile(source, private_file(staged))
                 verified = verify_backup(staged, shown=source)
                 replaced = None
                 if target.exists():
                     stamp = (now or utcnow()).strftime(_STAMP)
                     replaced = target.with_name(f"{target.name}.before-restore-{stamp}")
-                    _copy(target, replaced)
+                    _copy(target, private_file(replaced))
                     with _connection(replaced) as old:
                         old.execute("PRAGMA journal_mode = DELETE")
                     _fsync(replaced)
-                _copy(staged, target)
+                _copy(staged, private_file(target))
             finally:
                 for path in _related(staged):
                     path.unlink(missing_ok=True)

@@ -24,7 +24,8 @@ def _free_port() -> int:
 
 
 @pytest.mark.parametrize("args", [[], ["desktop"]], ids=["no arguments", "desktop"])
-def test_tempclock_opens_the_desktop_with_the_api_and_quits_cleanly(tmp_path, args):
+def test_tempclock_opens_the_desktop_with_the_api_and_quits_cleanly(tmp_path, args,
+                                                                    readable_by_others):
     script = shutil.which("tempclock", path=str(Path(sys.executable).parent))
     assert script is not None
     port = _free_port()
@@ -45,6 +46,8 @@ def test_tempclock_opens_the_desktop_with_the_api_and_quits_cleanly(tmp_path, ar
         assert (tmp_path / "data" / "tempclock.db").exists()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+        if os.name == "posix":  # what it wrote is the user's alone
+            assert readable_by_others(tmp_path / "data") == []
     finally:
         if process.poll() is None:
             process.kill()
