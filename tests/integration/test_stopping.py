@@ -40,6 +40,36 @@ def agency(store):
     return staff, key
 
 
+HUNG_PLUGIN = """
+import os
+import pathlib
+import threading
+
+from plugins import hookimpl
+
+
+@hookimpl
+def clock_in(event, context):
+    pathlib.Path(os.environ["TEMPCLOCK_TEST_HUNG"]).touch()
+    threading.Event().wait()  # never returns
+"""
+
+
+@pytest.fixture
+def hung_plugin(tmp_path, monkeypatch):
+    """An installed plugin whose clock_in hook never returns (a module and its entry point)."""
+    site = tmp_path / "site"
+    (site / "tempclock_hangs-1.0.dist-info").mkdir(parents=True)
+    (site / "tempclock_hangs-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: tempclock-hangs\nVersion: 1.0\n")
+    (site / "tempclock_hangs-1.0.dist-info" / "entry_points.txt").write_text(
+        "[tempclock]\nhangs = tempclock_hangs\n")
+    (site / "tempclock_hangs.py").write_text(HUNG_PLUGIN)
+    monkeypatch.setenv("TEMPCLOCK_TEST_HUNG", str(tmp_path / "hung"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]))
+
+
 def dispatcher_pid(server: Server, timeout: float = 30.0) -> int:
     """The dispatcher process `server` started, once it says it is running."""
     deadline = time.monotonic() + timeout
@@ -119,3 +149,31 @@ def test_serve_stops_within_5_s_keeping_every_acknowledged_clock_action(
     assert {ack.entry_id for ack in load.acknowledged} <= entries
     assert {ack.request_id for ack in load.acknowledged} <= logged, (
         "requests answered before the stop are missing from the API log")
+
+
+def test_serve_stops_within_5_s_while_a_plugin_hook_hangs(config, agency, hung_plugin, tmp_path):
+    staff, key = agency
+    server = Server(config, tmp_path / "serve.log", own_group=True)
+    group = server.process.pid
+    try:
+        dispatcher_pid(server)
+        load = Load(key=key, url=server.url)
+        load.start([staff[:1]], 1)
+        deadline = time.monotonic() + 30
+        while not any(a.action == "in" for a in load.acknowledged) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        load.finish()
+        while not (tmp_path / "hung").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (tmp_path / "hung").exists(), "the plugin's hook was never called"
+        os.killpg(group, signal.SIGTERM)
+        signalled = time.monotonic()
+        server.process.wait(timeout=30)
+        took = time.monotonic() - signalled
+    finally:
+        if server.process.poll() is None:
+            os.killpg(group, signal.SIGKILL)
+            server.process.wait()
+    output = server.log.read_text()
+    assert took <= STOP_WITHIN_S, f"stopped after {took:.1f} s:\n{output}"
+    assert group_is_gone(group, STOP_WITHIN_S), "a process of the server's group is left"
