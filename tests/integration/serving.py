@@ -64,6 +64,18 @@ def running(pid: int) -> bool:
     return state != "Z"
 
 
+def group_is_gone(pgid: int, timeout: float) -> bool:
+    """Whether every process of group `pgid` has exited (and been reaped) within `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 class Server:
     """`tempclock serve` on a free loopback port, with its webhook dispatcher."""
 

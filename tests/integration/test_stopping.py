@@ -17,7 +17,7 @@ import sys
 import time
 
 import pytest
-from serving import Load, Server, running
+from serving import Load, Server, group_is_gone, running
 
 from api.services import accounts, keys, locations, workers
 
@@ -79,18 +79,6 @@ def dispatcher_pid(server: Server, timeout: float = 30.0) -> int:
             return int(found.group(1))
         time.sleep(0.05)
     raise AssertionError(f"the dispatcher never started:\n{server.log.read_text()}")
-
-
-def group_is_gone(pgid: int, timeout: float) -> bool:
-    """Whether every process of group `pgid` has exited (and been reaped) within `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def signal_dispatcher_first(server: Server, dispatcher: int) -> None:
