@@ -82,11 +82,18 @@ def load_config(
     )
 
 
+def _chmod(path: str | Path, mode: int) -> None:
+    # Not ours to change (another user's folder), gone meanwhile, or read-only: the store's
+    # opening reports what matters; a mode we cannot set is no reason to refuse to run.
+    if _POSIX and not os.path.islink(path):  # a link's target is not ours to change
+        with contextlib.suppress(OSError):
+            os.chmod(path, mode)
+
+
 def private_dir(path: Path) -> Path:
     """Create the folder `path` (and missing parents) for this user only; tighten it if it exists."""
     path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-    if _POSIX:
-        os.chmod(path, PRIVATE_DIR)
+    _chmod(path, PRIVATE_DIR)
     return path
 
 
@@ -97,8 +104,7 @@ def private_file(path: Path) -> Path:
     files the database file's permissions.
     """
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
-    if _POSIX:
-        os.chmod(path, PRIVATE_FILE)
+    _chmod(path, PRIVATE_FILE)
     return path
 
 
@@ -106,11 +112,9 @@ def make_private(folder: Path) -> None:
     """Tighten `folder` and everything in it: folders 0700, files 0600 (links not followed)."""
     if not _POSIX or not folder.is_dir():
         return
-    os.chmod(folder, PRIVATE_DIR)
+    _chmod(folder, PRIVATE_DIR)
     for root, folders, files in os.walk(folder):
-        for name, mode in [*((n, PRIVATE_DIR) for n in folders),
-                           *((n, PRIVATE_FILE) for n in files)]:
-            path = os.path.join(root, name)
-            if not os.path.islink(path):
-                with contextlib.suppress(FileNotFoundError):  # removed meanwhile
-                    os.chmod(path, mode)
+        for name in folders:
+            _chmod(os.path.join(root, name), PRIVATE_DIR)
+        for name in files:
+            _chmod(os.path.join(root, name), PRIVATE_FILE)
