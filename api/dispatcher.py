@@ -54,7 +54,7 @@ RECORD_EVERY_S = 0.05
 DISPATCHER_NICENESS = 10
 RETENTION_EVERY_S = 3600.0
 STOP_TIMEOUT_S = 1.5  # a stopping dispatcher's sends in flight get this long to finish
-FORCE_WAIT_S = 0.5  # how long a host waits after terminating, then after killing, the process
+FORCE_WAIT_S = 0.5  # how long a host waits for the process it has killed to be gone
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
@@ -359,17 +359,22 @@ class DispatcherProcess:
     def is_alive(self) -> bool:
         return self.process.is_alive()
 
-    def stop(self, timeout: float = STOP_TIMEOUT_S + 0.5) -> None:
-        """Tell the process to stop and wait `timeout` s at most; then terminate, then kill it."""
+    def ask_to_stop(self) -> None:
+        """Tell the process to stop, without waiting (`stop` waits)."""
         self._stop.close()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S + 0.5) -> None:
+        """Tell the process to stop and wait `timeout` s at most; then kill it.
+
+        (Terminating first would not help: the process stops on SIGTERM as it does on
+        this request, and it is already doing that.)
+        """
+        self.ask_to_stop()
         self.process.join(timeout)
         if self.process.exitcode is None:
-            log.warning("the dispatcher (process %s) did not stop within %.1f s; ending it",
+            log.warning("the dispatcher (process %s) did not stop within %.1f s; killing it",
                         self.process.pid, timeout)
-        for force in (self.process.terminate, self.process.kill):
-            if self.process.exitcode is not None:
-                break
-            force()
+            self.process.kill()
             self.process.join(FORCE_WAIT_S)
 
 

@@ -72,6 +72,11 @@ class EmbeddedDispatcher(QObject):
             self._fail("The delivery process stopped unexpectedly"
                        + (f" (exit code {code})." if code is not None else "."))
 
+    def ask_to_stop(self) -> None:
+        """Tell the process to stop without waiting (on quit, while the server stops)."""
+        if self.process is not None:
+            self.process.ask_to_stop()
+
     def shutdown(self) -> None:
         """Stop and wait (on quit): sends in flight are recorded, the process ends, in a
         bounded time (`DispatcherProcess.stop`)."""
