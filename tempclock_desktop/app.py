@@ -8,6 +8,7 @@ dispatcher; and stopping it all.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -117,9 +118,16 @@ def run(data_dir: str | Path | None = None, argv: list[str] | None = None) -> in
     desktop.window.show()
     _quit_on_signals(desktop)
     try:
-        return app.exec()
+        code = app.exec()
     finally:
         desktop.stop()
+    if not wait_for_operations(0):
+        # Background work that ignores its cancellation would hold the exit for ever (Qt
+        # waits for its pool's threads): the store is closed and the logs flushed, so go.
+        log.warning("background work still running at exit is abandoned")
+        logging.shutdown()
+        os._exit(code)
+    return code
 
 
 def _quit_on_signals(desktop: Desktop) -> None:

@@ -136,3 +136,48 @@ def test_the_desktop_stops_within_5_s_with_no_process_left_however_it_is_signall
     assert process.returncode == 0, output
     assert _group_is_gone(process.pid, 5), f"a process of the desktop's group is left:\n{output}"
     assert "leaked semaphore" not in output, output
+
+
+_HUNG_OPERATION = """
+import sys, threading
+from PySide6.QtCore import QTimer
+from tempclock_desktop import app
+from tempclock_desktop.operations import Operation
+
+def start_work_that_ignores_cancelling():
+    window = next(w for w in app.QApplication.topLevelWidgets() if w.isVisible())
+    Operation(window, lambda: threading.Event().wait()).run()
+    print("working", flush=True)
+
+app.application([])
+QTimer.singleShot(500, start_work_that_ignores_cancelling)
+sys.exit(app.run(sys.argv[1]))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_the_desktop_stops_within_5_s_while_background_work_ignores_cancelling(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TEMPCLOCK_PORT": str(_free_port()),
+           "PYTHONUNBUFFERED": "1"}
+    log = tmp_path / "desktop.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-c", _HUNG_OPERATION, str(tmp_path / "data")],
+                                   env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while "working" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "working" in log.read_text(), log.read_text()
+        _dispatcher_pid(log)
+        process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        process.wait(timeout=30)
+        took = time.monotonic() - signalled
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert took <= 5, f"the desktop took {took:.1f} s to stop:\n{log.read_text()}"
+    assert process.returncode == 0, log.read_text()
+    assert _group_is_gone(process.pid, 5)
