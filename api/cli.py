@@ -29,7 +29,6 @@ from api.services.errors import DomainError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-DISPATCHER_STOP_S = 15
 
 
 class Output(msgspec.Struct):
@@ -580,8 +579,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
                    f"{config.database_label}"
                    + (f"; {workers} workers" if workers > 1 else "") + ")", err=True)
         # Webhooks and connectors are served by a process of their own.
-        dispatcher, stop_dispatcher = (start_dispatcher(config) if dispatch
-                                       else (None, None))
+        dispatcher = start_dispatcher(config) if dispatch else None
         # uvicorn re-raises the signal that stopped it once it has shut down gracefully:
         # Ctrl+C becomes KeyboardInterrupt, and SIGTERM a normal exit, so the cleanup
         # below (stopping the dispatcher, closing the store) runs for both.
@@ -597,8 +595,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
             started = stop.code in (0, None)
         finally:
             if dispatcher is not None:
-                stop_dispatcher.set()
-                dispatcher.join(DISPATCHER_STOP_S)
+                dispatcher.stop()
     finally:
         close_store()
     if not started:

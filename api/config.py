@@ -5,10 +5,16 @@ Resolution order for the data directory: the `--data-dir` option, then
 `TEMPCLOCK_DATABASE_URL` when set (any playhouse `db_url`, e.g. PostgreSQL),
 else a SQLite file inside the data directory. `TEMPCLOCK_REDIS_URL` names the
 Redis server whose rate limits several `tempclock serve` workers share.
+
+The data directory holds webhook secrets, connector credentials and staff personal
+data: on POSIX it and every folder in it are 0700, every file 0600 (created so, and a
+directory an older version left readable is tightened when the store opens). On
+Windows the user's profile folder is already private to them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +25,9 @@ APP_NAME = "TempClock"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 SQLITE_FILENAME = "tempclock.db"
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+_POSIX = os.name == "posix"
 
 
 @dataclass(frozen=True)
@@ -71,3 +80,41 @@ def load_config(
         host=host or env.get("TEMPCLOCK_HOST") or DEFAULT_HOST,
         port=port or int(env.get("TEMPCLOCK_PORT") or DEFAULT_PORT),
     )
+
+
+def _chmod(path: str | Path, mode: int) -> None:
+    # Not ours to change (another user's folder), gone meanwhile, or read-only: the store's
+    # opening reports what matters; a mode we cannot set is no reason to refuse to run.
+    if _POSIX and not os.path.islink(path):  # a link's target is not ours to change
+        with contextlib.suppress(OSError):
+            os.chmod(path, mode)
+
+
+def private_dir(path: Path) -> Path:
+    """Create the folder `path` (and missing parents) for this user only; tighten it if it exists."""
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    _chmod(path, PRIVATE_DIR)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` empty unless it exists, readable and writable by this user only.
+
+    Create a file so before SQLite or a copy writes it: SQLite gives its -wal and -shm
+    files the database file's permissions.
+    """
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+    _chmod(path, PRIVATE_FILE)
+    return path
+
+
+def make_private(folder: Path) -> None:
+    """Tighten `folder` and everything in it: folders 0700, files 0600 (links not followed)."""
+    if not _POSIX or not folder.is_dir():
+        return
+    _chmod(folder, PRIVATE_DIR)
+    for root, folders, files in os.walk(folder):
+        for name in folders:
+            _chmod(os.path.join(root, name), PRIVATE_DIR)
+        for name in files:
+            _chmod(os.path.join(root, name), PRIVATE_FILE)

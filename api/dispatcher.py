@@ -28,8 +28,11 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
+import sys
 import threading
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import msgspec
@@ -53,6 +56,8 @@ RECORD_EVERY_S = 0.05
 DISPATCHER_NICENESS = 10
 RETENTION_EVERY_S = 3600.0
 DRAINED_BYTES = 64 * 1024  # a short answer is read (and dropped) so its connection is reused
+STOP_TIMEOUT_S = 1.5  # a stopping dispatcher's sends in flight get this long to finish
+FORCE_WAIT_S = 0.5  # how long a host waits for the process it has killed to be gone
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
@@ -290,12 +295,18 @@ class Dispatcher:
             thread.start()
             self._threads.append(thread)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the loops, let sends in flight finish (up to `timeout` s) and record them."""
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop the loops, let sends in flight finish and record them, all within `timeout` s.
+
+        A send or a plugin hook still running then is left behind (its delivery is
+        claimed, so it is retried after a while; the plugin's event comes again).
+        """
+        deadline = time.monotonic() + timeout
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._wait_for_sends(deadline)
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self.record_results()
         database.close()
         for client in self._clients.values():
@@ -303,13 +314,28 @@ class Dispatcher:
         if self.plugins is not None:
             self.plugins.close()
 
+    def _wait_for_sends(self, deadline: float) -> None:
+        """Wait until every sender is free again (each send gives its place back), or the deadline."""
+        taken = 0
+        while taken < self.senders and self._in_flight.acquire(
+                timeout=max(0.0, deadline - time.monotonic())):
+            taken += 1
+        for _ in range(taken):
+            self._in_flight.release()
 
-def run_forever(config: Config, stop: multiprocessing.synchronize.Event | None = None,
-                parent: int | None = None) -> None:
-    """Run a dispatcher with every installed plugin until `stop` is set (a process target).
 
-    It also stops when the process `parent` (by default the one that started it) is gone.
+def run_forever(config: Config, stop: Connection) -> None:
+    """Run a dispatcher with every installed plugin until told to stop (a process target).
+
+    It stops on SIGTERM or SIGINT (a service manager or Ctrl+C signals the whole process
+    group), and when `stop`, the reading end of a pipe only the host holds the other end
+    of, reports the end of its data: the host closed it, or the host is gone however it
+    died. A pipe, not a shared lock or event, so a host never waits on anything this
+    process held when it was killed.
     """
+    stopping = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda _n, _f: stopping.set())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per delivery
     # Background work: when the CPU is short, the API answering requests goes first.
@@ -319,30 +345,71 @@ def run_forever(config: Config, stop: multiprocessing.synchronize.Event | None =
     dispatcher = Dispatcher(plugins=load_plugins(), export_dir=config.data_dir / "exports")
     dispatcher.start()
     log.info("the dispatcher is running (process %d)", os.getpid())
-    # The host's pid comes from the host: a host killed while this process was still
-    # importing would otherwise leave it adopted, reading its new parent as the host.
-    parent = os.getppid() if parent is None else parent
     try:
-        while stop is None or not stop.is_set():
-            if stop is None:
-                time.sleep(0.5)
-            else:
-                stop.wait(0.5)
-            if os.getppid() != parent:
-                log.warning("the host process is gone; the dispatcher stops")
-                break
-    except KeyboardInterrupt:
-        pass
+        while not stopping.is_set() and not _told_to_stop(stop):
+            pass
     finally:
         dispatcher.stop()
         close_store()
+        log.info("the dispatcher has stopped (process %d)", os.getpid())
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # a closed stream has nothing to flush
+                stream.flush()
+    # Everything is saved; a plugin hook or a send that hangs must not keep the process
+    # alive (the interpreter would join their threads for ever at exit).
+    os._exit(0)
 
 
-def start_process(config: Config) -> tuple[multiprocessing.Process, multiprocessing.synchronize.Event]:
-    """Start the dispatcher in a process of its own; set the returned event to stop it."""
-    context = multiprocessing.get_context("spawn")
-    stop = context.Event()
-    process = context.Process(target=run_forever, args=(config, stop, os.getpid()),
-                              name="tempclock-dispatcher", daemon=True)
-    process.start()
-    return process, stop
+def _told_to_stop(stop: Connection, wait: float = 0.25) -> bool:
+    """Whether the host has closed its end of `stop` (or died), waiting up to `wait` s."""
+    try:
+        return stop.poll(wait)  # readable: the host's end is closed, there is never data
+    except (EOFError, OSError):
+        return True
+
+
+class DispatcherProcess:
+    """The dispatcher's process as its host sees it: started, watched, and stopped in bounded time."""
+
+    def __init__(self, config: Config) -> None:
+        context = multiprocessing.get_context("spawn")
+        reading, self._stop = context.Pipe(duplex=False)
+        self.process = context.Process(target=run_forever, args=(config, reading),
+                                       name="tempclock-dispatcher", daemon=True)
+        self.process.start()
+        reading.close()  # the child has its own copy: the host holds only the writing end
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.process.exitcode
+
+    def is_alive(self) -> bool:
+        return self.process.is_alive()
+
+    def ask_to_stop(self) -> None:
+        """Tell the process to stop, without waiting (`stop` waits)."""
+        self._stop.close()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S + 0.5) -> None:
+        """Tell the process to stop and wait `timeout` s at most; then kill it.
+
+        (Terminating first would not help: the process stops on SIGTERM as it does on
+        this request, and it is already doing that.)
+        """
+        self.ask_to_stop()
+        self.process.join(timeout)
+        if self.process.exitcode is None:
+            log.warning("the dispatcher (process %s) did not stop within %.1f s; killing it",
+                        self.process.pid, timeout)
+            self.process.kill()
+            self.process.join(FORCE_WAIT_S)
+
+
+def start_process(config: Config) -> DispatcherProcess:
+    """Start the dispatcher in a process of its own; `stop()` it when the host stops."""
+    return DispatcherProcess(config)

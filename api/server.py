@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,10 @@ if TYPE_CHECKING:
     from api.config import Config
     from api.http.ratelimit import RateLimiter
 
-GRACEFUL_TIMEOUT_S = 10
+# Every process stops within 5 s of SIGTERM/SIGINT (ARCHITECTURE.md): requests in flight
+# get this long to finish, the log flush and the dispatcher's stop the rest.
+GRACEFUL_TIMEOUT_S = 2
+WORKER_STOP_S = GRACEFUL_TIMEOUT_S + 1.0  # then a worker that has not exited is killed
 WORKER_APP = "api.server:worker_app"
 
 
@@ -132,9 +136,24 @@ def run_workers(config: Config, workers: int, *, log_level: str = "info",
         factory=True, workers=workers)
     sock = settings.bind_socket()
     try:
-        Multiprocess(settings, sockets=[sock]).run()
+        supervisor = Multiprocess(settings, sockets=[sock])
+        # uvicorn waits for its stopping workers without a limit: one stuck in its shutdown
+        # would keep `tempclock serve` from ever exiting.
+        supervisor.join_all = lambda: _join_workers(supervisor.processes)
+        supervisor.run()
     finally:
         sock.close()
+
+
+def _join_workers(workers: list[Any]) -> None:
+    """Wait for stopping uvicorn workers `WORKER_STOP_S` at most, then kill those left."""
+    deadline = time.monotonic() + WORKER_STOP_S
+    for worker in workers:
+        worker.process.join(max(0.0, deadline - time.monotonic()))
+    for worker in workers:
+        if worker.process.exitcode is None:
+            worker.kill()
+            worker.process.join()
 
 
 def stop_server(server: uvicorn.Server) -> None:
@@ -174,8 +193,6 @@ class ServerThread:
             self.error = error
 
     def start(self, timeout: float = 15.0) -> ServerThread:
-        import time
-
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:

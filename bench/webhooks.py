@@ -134,7 +134,7 @@ def main() -> None:
     url = f"{api.url}/api/v1/workers?id={state['worker_id']}"
     headers = {"Authorization": f"Bearer {state['key']}"}
     base_p50, busy_p50, rates = [], [], []
-    process, stop = start_process(load_config(data_dir))  # the host's dispatcher, idle
+    dispatcher = start_process(load_config(data_dir))  # the host's dispatcher, idle
     try:
         wrk(url, seconds=2, connections=args.connections, headers=headers)  # warm up
         for round_no in range(1, args.rounds + 1):
@@ -159,8 +159,7 @@ def main() -> None:
                   f"({busy['rps']:.0f} req/s); {args.events} deliveries in {took:.1f} s = "
                   f"{rate:.0f}/s")
     finally:
-        stop.set()
-        process.join(30)
+        dispatcher.stop()
         api.stop()
         receiver.stop()
     rate = statistics.median(rates)

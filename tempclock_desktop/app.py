@@ -8,6 +8,7 @@ dispatcher; and stopping it all.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from tempclock_desktop.session import Session
 from tempclock_desktop.settings import load_settings
 
 log = logging.getLogger(__name__)
+
+STOP_OPERATIONS_MS = 1000  # cancelled background work gets this long; the app stops within 5 s
 
 
 def application(argv: list[str] | None = None) -> QApplication:
@@ -88,10 +91,11 @@ class Desktop:
         self.stopped = True
         self.window.quitting = True
         cancel_operations()  # a long connector run stops while the rest shuts down
+        self.dispatcher.ask_to_stop()  # it stops while the server does
         self.server.shutdown()
         self.dispatcher.shutdown()
         self.window.close()
-        wait_for_operations()
+        wait_for_operations(STOP_OPERATIONS_MS)
         QApplication.processEvents()
         self.window.deleteLater()
         QApplication.processEvents()
@@ -114,9 +118,16 @@ def run(data_dir: str | Path | None = None, argv: list[str] | None = None) -> in
     desktop.window.show()
     _quit_on_signals(desktop)
     try:
-        return app.exec()
+        code = app.exec()
     finally:
         desktop.stop()
+    if not wait_for_operations(0):
+        # Background work that ignores its cancellation would hold the exit for ever (Qt
+        # waits for its pool's threads): the store is closed and the logs flushed, so go.
+        log.warning("background work still running at exit is abandoned")
+        logging.shutdown()
+        os._exit(code)
+    return code
 
 
 def _quit_on_signals(desktop: Desktop) -> None:

@@ -20,12 +20,11 @@ from pathlib import Path
 import uvicorn
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from api.server import build_server, exposure_warning, stop_server
+from api.server import GRACEFUL_TIMEOUT_S, build_server, exposure_warning, stop_server
 
 log = logging.getLogger(__name__)
 
 STOPPED, STARTING, RUNNING, STOPPING, FAILED = "stopped", "starting", "running", "stopping", "failed"
-GRACEFUL_TIMEOUT_S = 5
 
 
 def _default_app() -> object:
@@ -193,7 +192,7 @@ class EmbeddedServer(QObject):
 
         QTimer.singleShot(10, self, later)
 
-    def shutdown(self, timeout: float = GRACEFUL_TIMEOUT_S + 5) -> None:
+    def shutdown(self, timeout: float = GRACEFUL_TIMEOUT_S + 1) -> None:
         """Stop and wait (on quit): requests finish, logs are flushed, the thread ends."""
         thread = self._thread
         if thread is None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import msgspec
 
-from api.config import DEFAULT_HOST, Config
+from api.config import DEFAULT_HOST, Config, private_dir, private_file
 
 FILENAME = "desktop.json"
 LAN_HOST = "0.0.0.0"  # noqa: S104 - only when the admin explicitly exposes the API
@@ -55,7 +55,7 @@ def load_settings(config: Config) -> DesktopSettings:
 def save_settings(config: Config, settings: DesktopSettings) -> None:
     """Write the settings atomically (a crash never leaves half a file)."""
     path = settings_path(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_suffix(".tmp")
+    private_dir(path.parent)
+    temp = private_file(path.with_suffix(".tmp"))
     temp.write_bytes(msgspec.json.format(msgspec.json.encode(settings)))
     temp.replace(path)

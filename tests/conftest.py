@@ -186,3 +186,21 @@ def certificate(tmp_path) -> tuple[Path, Path]:
          "-subj", "/CN=TempClock test", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
          "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
     return cert, key
+
+
+def _readable_by_others(data: Path) -> list[str]:
+    """Every folder not 0700 and every file not 0600 under `data` (and `data` itself)."""
+    found = []
+    for path in [data, *data.rglob("*")]:
+        mode = path.lstat().st_mode & 0o777
+        if mode != (0o700 if path.is_dir() else 0o600):
+            found.append(f"{path.relative_to(data.parent)} {mode:o}")
+    return found
+
+
+@pytest.fixture
+def readable_by_others():
+    """Lists what under a data directory others could read, under the usual umask 022."""
+    previous = os.umask(0o022)  # files made readable to everyone unless made otherwise
+    yield _readable_by_others
+    os.umask(previous)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import msgspec
 
-from api.config import Config
+from api.config import PRIVATE_DIR, Config
 from api.services.errors import Conflict, Invalid, NotFound
 from api.store import backup as store_backup
 from api.store.backup import Backup, Restored, backup_name
@@ -106,7 +106,7 @@ def back_up_if_due(config: Config, folder: Path, *, keep: int = DEFAULT_KEEP,
     now = now or dt.datetime.now(dt.UTC)
     if latest is not None and now - latest < every:
         return None
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)  # an existing one is the admin's
     return back_up(config, folder, keep=keep)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from api.config import make_private, private_dir
 from api.services import cost_codes, departments, locations, periods, timesheets, workers
 from api.services.common import MAX_LIMIT, emit, transaction, utc, utcnow
 from api.services.egress import check_account_url
@@ -453,6 +454,17 @@ def run_connector(
     context = AccountContext(account_id, connector_id=connector.id, settings=settings,
                              dry_run=dry_run, export_dir=export_dir, on_progress=on_progress,
                              cancel=cancel)
+    if export_dir is None:
+        return _run_and_record(row, connector, context)
+    private_dir(export_dir)  # the host's exports folder (staff data): this user's only
+    try:
+        return _run_and_record(row, connector, context)
+    finally:
+        make_private(export_dir)  # what the connector wrote there, whatever modes it chose
+
+
+def _run_and_record(row: RunRow, connector: Connector, context: AccountContext) -> ConnectorRun:
+    """Run the connector; its outcome, whatever it raised, becomes the run's record."""
     try:
         connector.run(context)
         context.commit()
@@ -465,7 +477,7 @@ def run_connector(
         raise
     except BaseException as error:  # noqa: BLE001 - a connector's failure is its run's, not ours
         context.rollback()
-        log.exception("connector %s failed for account %s", connector.id, account_id)
+        log.exception("connector %s failed for account %s", connector.id, context.account_id)
         return _finish_run(row, context, "failed", _failure_message(error),
                            traceback.format_exc())
     return _finish_run(row, context, "succeeded")

@@ -17,7 +17,7 @@ from peewee import Database, PostgresqlDatabase, SqliteDatabase
 from playhouse import db_url
 from playhouse.migrations import Runner
 
-from api.config import Config
+from api.config import Config, make_private, private_dir, private_file
 from api.store import lock
 from api.store.models import MODELS, database
 
@@ -95,7 +95,9 @@ def _queued(db: PostgresqlDatabase, url: str) -> PostgresqlDatabase:
 
 def _connect(config: Config) -> Database:
     if config.database_url is None:
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(config.data_dir)
+        make_private(config.data_dir)  # a directory an older version made readable to all
+        private_file(config.sqlite_path)
         return SqliteDatabase(
             str(config.sqlite_path),
             pragmas=SQLITE_PRAGMAS,
@@ -106,7 +108,9 @@ def _connect(config: Config) -> Database:
     if isinstance(db, PostgresqlDatabase):
         return _queued(db, config.database_url)
     if isinstance(db, SqliteDatabase):
-        # A sqlite:// URL gets the same durability settings as the default file.
+        # A sqlite:// URL gets the same durability settings and privacy as the default file.
+        if db.database not in ("", ":memory:") and Path(db.database).parent.is_dir():
+            private_file(Path(db.database))
         db = SqliteDatabase(
             db.database, pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT_S, lock_type="IMMEDIATE"
         )

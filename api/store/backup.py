@@ -5,8 +5,11 @@
   never block writers, so the API keeps answering meanwhile. The copy is written
   beside its destination, made a single self-contained file, verified, flushed to
   disk and only then renamed into place: a backup file is whole or absent.
-- `verify_backup` checks a file before it is trusted: `PRAGMA integrity_check` and a
-  schema this version knows (an older one is upgraded on restore; a newer one refused).
+- `verify_backup` checks a file before it is trusted: `PRAGMA integrity_check`,
+  `PRAGMA foreign_key_check`, a schema history this version knows (an older one is
+  upgraded on restore; a newer one refused), and schema objects (tables, indexes,
+  triggers, views) exactly those our migrations create for that history: a crafted
+  file carrying, say, a trigger that undoes key revocations is refused.
 - `restore_store` is refused while another process uses the store (the store lock,
   `api.store.lock`). It verifies a private copy of the backup, keeps the store it
   replaces aside as `<store>.before-restore-<time>`, and copies the backup in
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import re
 import shutil
@@ -31,11 +35,11 @@ from pathlib import Path
 import msgspec
 from peewee import SqliteDatabase
 from playhouse import db_url
-from playhouse.migrations import Migration
+from playhouse.migrations import Migration, Runner
 
-from api.config import Config
+from api.config import Config, private_dir, private_file
 from api.store import BUSY_TIMEOUT_S, MIGRATIONS_DIR, SQLITE_PRAGMAS, lock, migrate
-from api.store.models import MODELS, utcnow
+from api.store.models import utcnow
 
 __all__ = [
     "Backup",
@@ -157,45 +161,102 @@ def _known_migrations() -> list[str]:
     return [m.name for m in Migration.load_directory(str(MIGRATIONS_DIR))]
 
 
-def verify_backup(path: Path) -> Backup:
+def verify_backup(path: Path, *, shown: Path | None = None) -> Backup:
     """Check that `path` is a whole TempClock store this version can use; its summary.
 
-    Opens the file, so pass a copy when the file must stay untouched.
+    Opens the file, so pass a copy when the file must stay untouched (and the original
+    as `shown`, the file the messages name).
     """
     path = Path(path)
+    shown = path if shown is None else shown
     if not path.is_file():
-        raise BackupError(f"{path} does not exist or is not a file", "not_found")
+        raise BackupError(f"{shown} does not exist or is not a file", "not_found")
     try:
         with _connection(path) as db:
-            problems = [row[0] for row in db.execute("PRAGMA integrity_check")]
-            if problems != ["ok"]:
-                raise BackupError(f"{path} is damaged (integrity check: "
-                                  f"{'; '.join(problems[:5])})", "backup_damaged")
+            _check_integrity(shown, db)
+            applied = _schema_history(shown, db)
+            _check_schema(shown, db, applied)
+            _check_references(shown, db)
             tables = {row[0] for row in db.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if "schema_migration" not in tables:
-                raise BackupError(f"{path} is not a TempClock store (no schema history)",
-                                  "not_a_backup")
-            applied = [row[0] for row in db.execute(
-                "SELECT name FROM schema_migration ORDER BY name")]
             counts = {name: db.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]  # noqa: S608
                       for name in _COUNTED if name in tables}  # fixed table names, not input
     except sqlite3.DatabaseError as error:
-        raise BackupError(f"{path} is not a readable SQLite database ({error})",
+        raise BackupError(f"{shown} is not a readable SQLite database ({error})",
                           "not_a_backup") from None
+    return Backup(path=str(path), size_bytes=path.stat().st_size, migrations=list(applied),
+                  counts=counts, created_at=taken_at(path))
+
+
+def _check_integrity(path: Path, db: sqlite3.Connection) -> None:
+    problems = [row[0] for row in db.execute("PRAGMA integrity_check")]
+    if problems != ["ok"]:
+        raise BackupError(f"{path} is damaged (integrity check: {'; '.join(problems[:5])})",
+                          "backup_damaged")
+
+
+def _schema_history(path: Path, db: sqlite3.Connection) -> tuple[str, ...]:
+    """The migrations the file says were applied: a beginning of ours, in order."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "schema_migration" not in tables:
+        raise BackupError(f"{path} is not a TempClock store (no schema history)", "not_a_backup")
+    applied = tuple(row[0] for row in db.execute(
+        "SELECT name FROM schema_migration ORDER BY name"))
     known = _known_migrations()
     newer = sorted(set(applied) - set(known))
     if newer:
         raise BackupError(f"{path} was made by a newer TempClock (schema {', '.join(newer)}); "
                           "upgrade TempClock before restoring it", "backup_too_new")
-    if applied == known:
-        missing = sorted(m._meta.table_name for m in MODELS
-                         if m._meta.table_name not in tables)
-        if missing:
-            raise BackupError(f"{path} lacks tables of its schema: {', '.join(missing)}",
-                              "backup_damaged")
-    return Backup(path=str(path), size_bytes=path.stat().st_size, migrations=applied,
-                  counts=counts, created_at=taken_at(path))
+    if list(applied) != known[:len(applied)]:
+        raise BackupError(f"{path} has a schema history TempClock never wrote (applied: "
+                          f"{', '.join(applied) or 'none'})", "backup_damaged")
+    return applied
+
+
+def _check_schema(path: Path, db: sqlite3.Connection, applied: tuple[str, ...]) -> None:
+    """Refuse a file whose schema objects are not exactly those of its schema history."""
+    found, expected = _schema_of(db), _reference_schema(applied)
+    if found == expected:
+        return
+    differences = ([f"unexpected {kind} {name}" for kind, name, *_ in sorted(found - expected)]
+                   + [f"missing or altered {kind} {name}"
+                      for kind, name, *_ in sorted(expected - found)])
+    raise BackupError(f"{path} is not a store as TempClock makes it, so it is not restored: "
+                      f"{'; '.join(dict.fromkeys(differences))}", "backup_altered")
+
+
+def _check_references(path: Path, db: sqlite3.Connection) -> None:
+    broken = db.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        tables = sorted({row[0] for row in broken})
+        raise BackupError(f"{path} is damaged: {len(broken)} rows of {', '.join(tables)} refer "
+                          "to rows it lacks", "backup_damaged")
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def _schema_of(db: sqlite3.Connection) -> set[tuple[str, str, str, str]]:
+    """Each schema object as its type, name, table and SQL (spacing normalised).
+
+    SQLite's own statistics tables (written by ANALYZE) are not part of the schema.
+    """
+    return {(kind, name, table, _SPACE.sub(" ", sql or "").strip())
+            for kind, name, table, sql in db.execute(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master")
+            if not name.startswith("sqlite_stat")}
+
+
+@functools.lru_cache(maxsize=8)
+def _reference_schema(applied: tuple[str, ...]) -> frozenset[tuple[str, str, str, str]]:
+    """The schema objects our migrations create, up to the last of `applied`."""
+    reference = SqliteDatabase(":memory:")
+    with reference.connection_context():
+        if applied:
+            Runner(reference, str(MIGRATIONS_DIR)).up(target=applied[-1])
+        else:
+            Runner(reference, str(MIGRATIONS_DIR)).History.create_table()
+        return frozenset(_schema_of(reference.connection()))
 
 
 def taken_at(path: Path) -> dt.datetime | None:
@@ -238,11 +299,11 @@ def backup_store(config: Config, destination: Path, *, now: dt.datetime | None =
     try:
         with _sqlite_errors("The backup failed"):
             with lock.shared(source):
-                _copy(source, partial)
+                _copy(source, private_file(partial))
             with _connection(partial) as copy:
                 # The copy is in WAL mode like the store; a backup is one self-contained file.
                 copy.execute("PRAGMA journal_mode = DELETE")
-        verified = verify_backup(partial)
+        verified = verify_backup(partial, shown=destination)
         _fsync(partial)
         partial.replace(destination)
         with contextlib.suppress(OSError):  # not every platform can open a directory
@@ -269,24 +330,24 @@ def restore_store(config: Config, source: Path, *, now: dt.datetime | None = Non
         raise BackupError(f"{source} does not exist or is not a file", "not_found")
     if source in _related(target):
         raise BackupError("That file is the store itself, not a backup of it", "invalid")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     try:
         with _sqlite_errors("The restore failed"), lock.exclusive(target):
             staged = target.with_name(f".{target.name}.restoring")
             try:
                 # Verify and copy from a private copy: the backup file is never opened in
                 # place, and what is checked is exactly what is restored.
-                shutil.copyfile(source, staged)
-                verified = verify_backup(staged)
+                shutil.copyfile(source, private_file(staged))
+                verified = verify_backup(staged, shown=source)
                 replaced = None
                 if target.exists():
                     stamp = (now or utcnow()).strftime(_STAMP)
                     replaced = target.with_name(f"{target.name}.before-restore-{stamp}")
-                    _copy(target, replaced)
+                    _copy(target, private_file(replaced))
                     with _connection(replaced) as old:
                         old.execute("PRAGMA journal_mode = DELETE")
                     _fsync(replaced)
-                _copy(staged, target)
+                _copy(staged, private_file(target))
             finally:
                 for path in _related(staged):
                     path.unlink(missing_ok=True)

@@ -5,9 +5,11 @@ a CLI command) holds the lock shared for as long as the store is open. A restore
 takes it exclusively, so it is refused while any other process uses the store, and
 a process that opens the store during a restore waits for it to finish.
 
-The lock is `flock(2)` on `<database>.lock`: the kernel drops it when its process
-dies, however it dies, so a killed server never leaves the store locked. The file
-itself is never deleted (deleting a lock file races with the next process to open it).
+The lock is taken on `<database>.lock` through portalocker: `flock(2)` on POSIX,
+`LockFileEx` on Windows, both shared or exclusive, and both dropped by the system when
+their process dies, however it dies, so a killed server never leaves the store locked.
+The file itself is never deleted (deleting a lock file races with the next process to
+open it).
 """
 
 from __future__ import annotations
@@ -18,18 +20,19 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
-try:
-    import fcntl
-except ImportError:  # Windows: no flock; see `_flock`
-    fcntl = None  # type: ignore[assignment]
+import portalocker
 
 __all__ = ["StoreInUse", "exclusive", "hold", "lock_path", "release", "shared"]
 
 WAIT_FOR_RESTORE_S = 120.0  # a restore copies the store once; this is generous
 
+_SHARED = portalocker.LockFlags.SHARED | portalocker.LockFlags.NON_BLOCKING
+_EXCLUSIVE = portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING
+
 # The lock file of each store this process holds shared, by the store's path.
-_held: dict[Path, int] = {}
+_held: dict[Path, BinaryIO] = {}
 _mutex = threading.Lock()
 
 
@@ -42,40 +45,30 @@ def lock_path(database: Path) -> Path:
     return database.with_name(database.name + ".lock")
 
 
-def _flock(fd: int, operation: int) -> bool:
+def _lock(file: BinaryIO, flags: portalocker.LockFlags) -> bool:
     """Take or change a lock without waiting; False when another process holds a conflicting one."""
-    if fcntl is None:  # no advisory locks to check: allow, as before this lock existed
-        return True
     try:
-        fcntl.flock(fd, operation | fcntl.LOCK_NB)
-    except BlockingIOError:
+        portalocker.lock(file, flags)
+    except portalocker.exceptions.LockException:
         return False
     return True
 
 
-def _shared() -> int:
-    return fcntl.LOCK_SH if fcntl is not None else 0
+def _open(database: Path) -> BinaryIO:
+    return os.fdopen(os.open(lock_path(database), os.O_RDWR | os.O_CREAT, 0o600), "r+b")
 
 
-def _exclusive() -> int:
-    return fcntl.LOCK_EX if fcntl is not None else 0
-
-
-def _open(database: Path) -> int:
-    return os.open(lock_path(database), os.O_RDWR | os.O_CREAT, 0o600)
-
-
-def _shared_lock(database: Path, wait: float) -> int:
-    """A new lock file descriptor holding the store shared, once no restore is running."""
-    fd = _open(database)
+def _shared_lock(database: Path, wait: float) -> BinaryIO:
+    """A newly opened lock file holding the store shared, once no restore is running."""
+    file = _open(database)
     deadline = time.monotonic() + wait
-    while not _flock(fd, _shared()):
+    while not _lock(file, _SHARED):
         if time.monotonic() > deadline:
-            os.close(fd)
+            file.close()
             raise StoreInUse(f"{database} is being restored from a backup; try again when "
                              "the restore has finished")
         time.sleep(0.05)
-    return fd
+    return file
 
 
 def hold(database: Path, *, wait: float = WAIT_FOR_RESTORE_S) -> None:
@@ -84,12 +77,12 @@ def hold(database: Path, *, wait: float = WAIT_FOR_RESTORE_S) -> None:
     with _mutex:
         if database in _held:
             return
-    fd = _shared_lock(database, wait)
+    file = _shared_lock(database, wait)
     with _mutex:
         if database in _held:  # another thread took it meanwhile
-            os.close(fd)
+            file.close()
         else:
-            _held[database] = fd
+            _held[database] = file
 
 
 def release(database: Path | None = None) -> None:
@@ -97,9 +90,9 @@ def release(database: Path | None = None) -> None:
     with _mutex:
         paths = list(_held) if database is None else [database.resolve()]
         for path in paths:
-            fd = _held.pop(path, None)
-            if fd is not None:
-                os.close(fd)  # closing the file drops its lock
+            file = _held.pop(path, None)
+            if file is not None:
+                file.close()  # closing the file drops its lock
 
 
 @contextlib.contextmanager
@@ -111,11 +104,11 @@ def shared(database: Path, *, wait: float = WAIT_FOR_RESTORE_S) -> Iterator[None
     if mine:
         yield
         return
-    fd = _shared_lock(database, wait)  # its own descriptor: the process's hold is not touched
+    file = _shared_lock(database, wait)  # its own file: the process's hold is not touched
     try:
         yield
     finally:
-        os.close(fd)
+        file.close()
 
 
 @contextlib.contextmanager
@@ -129,13 +122,13 @@ def exclusive(database: Path) -> Iterator[None]:
     with _mutex:
         mine = database in _held
     release(database)
-    fd = _open(database)
+    file = _open(database)
     try:
-        if not _flock(fd, _exclusive()):
+        if not _lock(file, _EXCLUSIVE):
             raise StoreInUse(f"{database} is in use by a running TempClock (the desktop app, "
                              "`tempclock serve` or its webhook delivery); quit it first")
         yield
     finally:
-        os.close(fd)
+        file.close()
         if mine:
             hold(database)

@@ -42,9 +42,15 @@ def rows(path: Path, sql: str) -> list[tuple]:
 
 
 @contextlib.contextmanager
-def another_process_using(config: Config):
-    """A separate process with the store open, as a running server has it."""
-    code = ("import sys; from api.config import load_config; from api.store import open_store; "
+def another_process_using(config: Config, *, without_fcntl: bool = False):
+    """A separate process with the store open, as a running server has it.
+
+    `without_fcntl`: our code there cannot import `fcntl`, as on Windows (the lock
+    library has it already: it is what locks on POSIX).
+    """
+    hide = ("import portalocker; sys.modules['fcntl'] = None; " if without_fcntl else "")
+    code = (f"import sys; {hide}from api.config import load_config; "
+            "from api.store import open_store; "
             f"open_store(load_config({str(config.data_dir)!r})); print('open', flush=True); "
             "sys.stdin.read()")
     process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
@@ -115,12 +121,13 @@ def test_restoring_brings_back_the_backup_and_keeps_the_replaced_store_aside(
     assert names(staffed.id) == ["Before", "Later"]
 
 
+@pytest.mark.parametrize("platform", ["POSIX", "no fcntl, as on Windows"])
 def test_restoring_is_refused_while_another_process_uses_the_store(config, staffed, make_worker,
-                                                                   tmp_path):
+                                                                   tmp_path, platform):
     made = backup_store(config, tmp_path / "monday.db")
     make_worker(staffed.id, "After")
     close_store()
-    with another_process_using(config):
+    with another_process_using(config, without_fcntl=platform != "POSIX"):
         with pytest.raises(BackupError) as refusal:
             restore_store(config, Path(made.path))
         assert refusal.value.code == "store_in_use"
@@ -264,3 +271,72 @@ def test_the_cli_backs_up_keeps_a_few_and_restores(tmp_path):
     refused = tc("db", "restore", str(folder / "missing.db"), ok=False)
     assert refused == {"error": True, "code": "not_found",
                        "message": f"{folder / 'missing.db'} does not exist or is not a file"}
+
+
+# What somebody could slip into a backup file: each must be refused with the store untouched.
+_TAMPERING = {
+    "a trigger that undoes key revocations": (
+        "CREATE TRIGGER keep_keys AFTER UPDATE OF revoked_at ON api_key "
+        "BEGIN UPDATE api_key SET revoked_at = NULL WHERE id = NEW.id; END"),
+    "a view": "CREATE VIEW secrets AS SELECT * FROM api_key",
+    "an extra table": "CREATE TABLE notes (text)",
+    "an extra index": "CREATE INDEX by_name ON api_key (name)",
+    "an altered table": "ALTER TABLE api_key ADD COLUMN note TEXT DEFAULT 'x'",
+    "a dropped index": None,
+    "a table definition rewritten in place": (
+        "PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = replace(sql, "
+        "'revoked_at', 'revoked_at CHECK (revoked_at IS NULL)') WHERE name = 'api_key'"),
+    "a key of an account it lacks": (
+        "PRAGMA foreign_keys = OFF; INSERT INTO api_key (account_id, name, prefix, key_hash, "
+        "scopes, rate_limit, created_at) SELECT 999, name, prefix, key_hash || 'x', scopes, "
+        "rate_limit, created_at FROM api_key"),
+    "a truncated file": None,
+    "not a database at all": None,
+}
+
+
+def _tamper(path: Path, how: str) -> None:
+    if how == "a truncated file":
+        with path.open("r+b") as f:
+            f.truncate(path.stat().st_size // 2)
+        return
+    if how == "not a database at all":
+        path.write_text("first_name,last_name\nAnn,Nowak\n")
+        return
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
+        sql = _TAMPERING[how]
+        if how == "a dropped index":
+            name = db.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
+                              "AND sql IS NOT NULL ORDER BY name").fetchone()[0]
+            sql = f'DROP INDEX "{name}"'
+        db.executescript(sql)
+
+
+def _tempclock(data: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "api.cli", *args, "--data-dir", str(data)],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.parametrize("how", list(_TAMPERING))
+def test_a_crafted_backup_is_refused_with_one_line_and_the_store_untouched(tmp_path, how):
+    data = tmp_path / "data"
+    assert _tempclock(data, "accounts", "create", "Acme").returncode == 0
+    issued = json.loads(_tempclock(data, "keys", "issue", "--account", "1", "--name", "ATS",
+                                   "--json").stdout)
+    crafted = tmp_path / "crafted.db"
+    assert _tempclock(data, "db", "backup", str(crafted)).returncode == 0
+    _tamper(crafted, how)
+    before = crafted.read_bytes()
+
+    refused = _tempclock(data, "db", "restore", str(crafted))
+    assert refused.returncode == 1, refused.stdout
+    assert refused.stderr.startswith("Error: ") and refused.stderr.count("\n") == 1, (
+        refused.stderr)
+    assert "Traceback" not in refused.stderr
+    assert crafted.read_bytes() == before  # the backup file itself is never opened in place
+    assert list(data.glob("*before-restore*")) == [] and list(data.glob(".*")) == []
+
+    # The store is as it was: a revoked key stays revoked.
+    assert _tempclock(data, "keys", "revoke", str(issued["id"])).returncode == 0
+    listed = json.loads(_tempclock(data, "keys", "list", "--json").stdout)
+    assert [k["status"] for k in listed["keys"]] == ["Revoked"]

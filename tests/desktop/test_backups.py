@@ -4,7 +4,9 @@ and restoring refused while another program uses the store."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +147,26 @@ def test_restoring_is_refused_while_another_program_uses_the_store(qtbot, accoun
         holder.wait(30)
         holder.stdout.close()
     qtbot.waitUntil(lambda: desktop.server.state == RUNNING, timeout=TIMEOUT_MS)
+
+
+def test_a_crafted_backup_is_refused_with_a_message_and_the_data_kept(qtbot, account,
+                                                                       start_desktop):
+    add_worker(account.id, "Before")
+    desktop = start_desktop()
+    panel = desktop.window.show_panel("backups")
+    with qtbot.waitSignal(panel.backed_up, timeout=TIMEOUT_MS) as made:
+        panel.backup_button.click()
+    visible_message_box(qtbot, "Backed up to").accept()
+    crafted = made.args[0].backup.path
+    with contextlib.closing(sqlite3.connect(crafted)) as db, db:
+        db.execute("CREATE TRIGGER keep_keys AFTER UPDATE OF revoked_at ON api_key "
+                   "BEGIN UPDATE api_key SET revoked_at = NULL WHERE id = NEW.id; END")
+    add_worker(account.id, "After")
+
+    panel.restore(crafted)
+    click_button(visible_message_box(qtbot, "Restore from this backup?"), "Restore")
+    refusal = visible_message_box(qtbot, "Nothing was restored")
+    assert "not a store as TempClock makes it" in refusal.text()
+    refusal.accept()
+    assert sorted(names(account.id)) == ["After", "Before"]
+    assert list(desktop.config.data_dir.glob("*before-restore*")) == []

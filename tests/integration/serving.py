@@ -64,10 +64,23 @@ def running(pid: int) -> bool:
     return state != "Z"
 
 
+def group_is_gone(pgid: int, timeout: float) -> bool:
+    """Whether every process of group `pgid` has exited (and been reaped) within `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 class Server:
     """`tempclock serve` on a free loopback port, with its webhook dispatcher."""
 
-    def __init__(self, config, log: Path) -> None:
+    def __init__(self, config, log: Path, *, own_group: bool = False) -> None:
+        """Start serving; with `own_group`, in a process group of its own (as a service runs)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -75,7 +88,8 @@ class Server:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port),
                  "--data-dir", str(config.data_dir)],
-                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                start_new_session=own_group)
         if answers(self.url, self.process, START_TIMEOUT_S, every=0.02):
             return
         self.process.kill()
@@ -106,6 +120,7 @@ class Acknowledged:
     at: str  # the clock_in or clock_out the response showed
     sent: float  # time.monotonic() when the request went out
     answered: float  # and when its answer arrived
+    request_id: str = ""  # the X-Request-ID the answer carried (the API log's key)
 
 
 @dataclass
@@ -156,7 +171,7 @@ class Load:
                     self.acknowledged.append(Acknowledged(
                         action, worker_id, entry["id"],
                         entry["clock_in"] if action == "in" else entry["clock_out"],
-                        sent, time.monotonic()))
+                        sent, time.monotonic(), response.headers.get("x-request-id", "")))
                     clocked_in[worker_id] = action == "in"
                 elif response.status_code == 409:
                     # Another client moved a shared worker, or a write committed just before

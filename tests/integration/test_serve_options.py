@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 import store_backends
-from serving import answers, free_port
+from serving import answers, free_port, group_is_gone
 
 from api.services import accounts, keys, locations, webhooks, workers
 from tests.conftest import allow_internal_targets
@@ -41,7 +41,7 @@ class Served:
             [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port),
              "--data-dir", str(data_dir), *args],
             stdout=subprocess.DEVNULL, stderr=self.log.open("w"),
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
         if answers(self.url, self.process, 60, verify=verify, every=0.1):
             return
         self.stop()
@@ -165,6 +165,22 @@ def test_with_two_workers_one_dispatcher_delivers_each_webhook_once(two_workers,
     output = two_workers.stop()
     assert output.count("the dispatcher is running") == 1, output
     assert output.count("Application startup complete") == WORKERS
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("to_group", [True, False],
+                         ids=["SIGTERM to its process group", "SIGTERM to the server alone"])
+def test_with_two_workers_serve_stops_within_5_s_and_leaves_no_process(two_workers, to_group):
+    group = two_workers.process.pid
+    (os.killpg if to_group else os.kill)(group, signal.SIGTERM)
+    signalled = time.monotonic()
+    two_workers.process.wait(30)
+    took = time.monotonic() - signalled
+    output = two_workers.output
+    assert took <= 5, f"stopped after {took:.1f} s:\n{output}"
+    assert two_workers.process.returncode == 0, output
+    assert group_is_gone(group, 5), f"a process of the server's group is left:\n{output}"
+    assert "leaked semaphore" not in output, output
 
 
 def test_several_workers_refuse_sqlite_in_one_line(tmp_path, monkeypatch):
