@@ -93,9 +93,12 @@ async def check_scope(request: Request) -> None:
 
     A `before_request` hook of the API router, so a key lacking the scope gets its 403
     whatever else is wrong with the request; the handler checks again when it takes
-    its `identity`.
+    its `identity`. Litestar's automatic OPTIONS route needs no scope: the gate has
+    already authenticated it.
     """
-    identity_of(request.scope, request.route_handler.opt["scope"])
+    needed = request.route_handler.opt.get("scope")
+    if needed is not None:
+        identity_of(request.scope, needed)
 
 
 # --- paths and operation ids ---------------------------------------------------------
