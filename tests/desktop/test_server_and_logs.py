@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import socket
+import sys
 
 import httpx
 import pytest
@@ -202,3 +203,13 @@ def test_a_new_port_is_saved_and_the_api_restarts_on_it(qtbot, start_desktop, ap
     qtbot.waitUntil(lambda: server.state == RUNNING and server.port == new_port, timeout=15_000)
     assert desktop.session.settings.port == new_port
     assert api_client(server.url).get("/api/v1/workers").status_code == 401
+
+
+def test_serving_the_api_leaves_the_gui_process_on_pythons_switch_interval(start_desktop,
+                                                                           api_client):
+    default = 0.005
+    sys.setswitchinterval(default)  # whatever another test in this process did
+    desktop = start_desktop(serve=True)
+    assert desktop.server.state == RUNNING
+    assert api_client(desktop.server.url).get("/api/v1/workers").status_code == 401
+    assert sys.getswitchinterval() == default
