@@ -68,9 +68,13 @@ def exposure_warning(host: str, port: int, *, tls: bool = False) -> str | None:
 def _uvicorn_config(app: Any, host: str, port: int, *, log_level: str, access_log: bool,
                     graceful_timeout: int, certfile: Path | None, keyfile: Path | None,
                     **options: Any) -> uvicorn.Config:
-    """The settings every server of ours runs with (lifespan on, so the app's hooks run)."""
+    """The settings every server of ours runs with (lifespan on, so the app's hooks run;
+    request headers capped at 64 KiB)."""
+    from api.header_limit import HeaderLimitedProtocol
+
     return uvicorn.Config(
         app,
+        http=HeaderLimitedProtocol,
         host=host,
         port=port,
         lifespan="on",
