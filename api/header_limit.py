@@ -1,4 +1,4 @@
-"""The HTTP protocol our uvicorn servers speak: httptools, with request headers capped at 64 KiB.
+"""The HTTP protocol our uvicorn servers speak: httptools, request headers capped at 64 KiB.
 
 uvicorn's httptools protocol has no limit on the size of a request's headers: the
 parser buffers a header until it is complete, so one 10 MB header is read, and held,
@@ -7,7 +7,8 @@ to more than `MAX_HEADER_BYTES` with a 431 problem (API.md), without reading on:
 the bytes received while the headers are still incomplete pass the limit, or once the
 completed headers add up to more. The connection is then closed after a short linger
 in which whatever the client still sends is discarded unread (so it gets the 431 rather
-than a reset); nothing of it is buffered.
+than a reset); nothing of it is buffered. A request the parser cannot read at all gets
+a 400 problem JSON too, not uvicorn's plain text.
 
 This leans on uvicorn's internals, and only this module does. What it relies on
 (`tests/integration/test_api_header_limit.py` checks each and names the one that broke):
@@ -18,7 +19,9 @@ This leans on uvicorn's internals, and only this module does. What it relies on
   `on_headers_complete` (which starts the ASGI request), `on_body` and
   `on_message_complete` on the protocol;
 - the protocol keeps its connection in `transport` and the request being answered in
-  `cycle` (None before the first), whose `response_complete` says whether it has been.
+  `cycle` (None before the first), whose `response_complete` says whether it has been;
+- a request the parser cannot read is answered by `send_400_response(msg)`, overridden
+  here so that it too is a problem JSON.
 """
 
 from __future__ import annotations
@@ -32,16 +35,14 @@ MAX_HEADER_BYTES = 64 * 1024
 LINGER_S = 2.0
 
 
-def _refusal() -> bytes:
+def _problem_response(status: HTTPStatus, code: str, message: str) -> bytes:
+    """A whole HTTP response carrying the problem JSON of API.md, closing the connection."""
     from api.http.errors import PROBLEM_MEDIA_TYPE, ProblemInfo, problem_body
     from api.http.gate import new_request_id
 
     request_id = new_request_id()
-    body = problem_body(ProblemInfo(
-        status=431, code="headers_too_large",
-        message=f"Request headers too large (at most {MAX_HEADER_BYTES // 1024} KiB in all)",
-    ), request_id)
-    status = HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+    body = problem_body(ProblemInfo(status=status.value, code=code, message=message),
+                        request_id)
     return (f"HTTP/1.1 {status.value} {status.phrase}\r\n"
             f"content-type: {PROBLEM_MEDIA_TYPE}\r\n"
             f"content-length: {len(body)}\r\n"
@@ -101,6 +102,14 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         self._head_open = True
         super().on_message_complete()
 
+    def send_400_response(self, msg: str) -> None:
+        """A request httptools cannot parse (say, control characters in a header): a 400
+        problem, like every other refusal, rather than uvicorn's plain text."""
+        self.transport.write(_problem_response(
+            HTTPStatus.BAD_REQUEST, "malformed_request",
+            "Malformed HTTP request: the request line or a header is not valid HTTP"))
+        self.transport.close()
+
     def _refuse(self) -> None:
         """Answer 431 and stop reading the request; close after a short linger."""
         self._refused = True
@@ -108,7 +117,9 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         if self.cycle is not None and not self.cycle.response_complete:
             transport.close()  # a pipelined request while another is answered: just go
             return
-        transport.write(_refusal())
+        transport.write(_problem_response(
+            HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large",
+            f"Request headers too large (at most {MAX_HEADER_BYTES // 1024} KiB in all)"))
         if transport.can_write_eof():
             transport.write_eof()
         asyncio.get_running_loop().call_later(LINGER_S, transport.close)

@@ -97,3 +97,25 @@ def test_a_ten_megabyte_string_is_a_413_and_a_long_one_within_the_limit_a_400(cl
 def test_the_server_still_answers_after_absurd_bodies(client):
     client.post("/workers", content=deep_arrays(100_000), headers=JSON)
     assert client.get("/workers").status_code == 200
+
+
+@pytest.mark.parametrize("content_type", [
+    "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+    "application/xml", "application/json; charset=utf-16", ""])
+def test_any_content_type_is_read_as_json_and_a_body_that_is_not_json_is_a_400(client,
+                                                                            content_type):
+    # curl -d sends a form content type: the body is read as JSON whatever it is labelled.
+    headers = {"content-type": content_type}
+    check(client.post("/workers", content=b"first_name=A&last_name=B", headers=headers), 400,
+          "malformed_json", "Bad Request")
+    check(client.post("/workers", content=b'<worker first_name="A"/>', headers=headers), 400,
+          "malformed_json", "Bad Request")
+    created = client.post("/workers", content=b'{"first_name": "A", "last_name": "B"}',
+                          headers=headers)
+    assert created.status_code == 201, created.text
+
+
+def test_duplicate_keys_are_read_as_json_reads_them_the_last_one_counting(client):
+    body = b'{"first_name": "First", "first_name": "Last", "last_name": "B"}'
+    created = client.post("/workers", content=body, headers=JSON)
+    assert created.status_code == 201 and created.json()["data"]["first_name"] == "Last"

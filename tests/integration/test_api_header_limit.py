@@ -44,14 +44,15 @@ def test_uvicorn_still_serves_with_the_protocol_class_given_as_http():
 
 @pytest.mark.parametrize("callback", ["data_received", "on_message_begin", "on_url",
                                       "on_header", "on_headers_complete", "on_body",
-                                      "on_message_complete"])
+                                      "on_message_complete", "send_400_response"])
 def test_uvicorns_httptools_protocol_still_has_the_callbacks_the_limit_wraps(callback):
     method = getattr(httptools_impl.HttpToolsProtocol, callback, None)
     assert callable(method), (
         f"ASSUMPTION BROKEN (api/header_limit.py): uvicorn's HttpToolsProtocol has no "
         f"`{callback}` any more (uvicorn {uvicorn.__version__})")
     expected = {"on_url": ["self", "url"], "on_header": ["self", "name", "value"],
-                "on_body": ["self", "body"], "data_received": ["self", "data"]}
+                "on_body": ["self", "body"], "data_received": ["self", "data"],
+                "send_400_response": ["self", "msg"]}
     if callback in expected:
         assert list(inspect.signature(method).parameters) == expected[callback], (
             f"ASSUMPTION BROKEN (api/header_limit.py): HttpToolsProtocol.{callback} takes "
@@ -65,6 +66,7 @@ def test_uvicorns_httptools_protocol_still_feeds_its_parser_and_keeps_transport_
         ("httptools.HttpRequestParser(self)", "the protocol itself receives the callbacks"),
         ("self.transport = transport", "the connection is kept in `transport`"),
         ("self.cycle = RequestResponseCycle(", "the request answered is kept in `cycle`"),
+        ("self.send_400_response(msg)", "an unparsable request is answered by send_400_response"),
     ]:
         assert needle in source, (
             f"ASSUMPTION BROKEN (api/header_limit.py): {meaning} (uvicorn {uvicorn.__version__})")
@@ -164,6 +166,18 @@ def test_a_large_body_is_not_taken_for_headers(api, key):
             big = {"first_name": "x" * 900_000, "last_name": "B"}
             assert client.post("/workers", json=big).status_code == 400  # too long a name
             assert client.get("/workers").status_code == 200
+
+
+@pytest.mark.parametrize("header", [b"Content-Type: \x7f/\x01\r\n", b"X-Name: \x00\r\n",
+                                    b"Bad Header Name: x\r\n", b"X-\xc3\xa9: 1\r\n"])
+def test_a_header_that_is_not_http_is_a_400_problem(api, key, header):
+    received, _ = send_raw(api.thread.port, request_head(key, header))
+    status_line, _, rest = received.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 400 Bad Request", received[:300]
+    head, _, body = rest.partition(b"\r\n\r\n")
+    assert b"content-type: application/problem+json" in head.lower()
+    problem = json.loads(body)
+    assert problem["status"] == 400 and problem["code"] == "malformed_request"
 
 
 def test_the_server_answers_normally_after_refusing(api, key):
