@@ -37,7 +37,8 @@ class HeadLikeGet:
         options = scope["method"] == "OPTIONS"
 
         async def send_as_asked(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and (options
+                                                             or message["status"] == 405):
                 routed = self.allow_of_path.get(scope.get("path_template", "")) if options \
                     else None
                 message["headers"] = [

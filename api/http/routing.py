@@ -153,8 +153,11 @@ def query_parameters(struct: type[msgspec.Struct]) -> list[inspect.Parameter]:
             constraints.setdefault("le", MAX_ID)
             constraints.setdefault("ge", -MAX_ID)
         description = _DESCRIPTIONS.get(field.name)
+        # Litestar 2.25 leaves a bound of 0 out of the document (it tests the bound's truth).
+        extra = {"minimum": 0} if constraints.get("ge") == 0 else None
         annotated = Annotated[hint, QueryParameter(name=field.name, description=description,
-                                                   required=False, **constraints)]
+                                                   required=False, schema_extra=extra,
+                                                   **constraints)]
         default = None if field.default is msgspec.NODEFAULT else field.default
         parameters.append(inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY,
                                             default=default, annotation=annotated))

@@ -65,6 +65,15 @@ def test_filters_are_documented_as_parameters(document):
     assert {"200", "201", "404", "409"} <= set(clock["responses"])
 
 
+def test_paging_parameters_state_the_bounds_the_server_enforces(document, client):
+    for path, item in document["paths"].items():
+        for parameter in item.get("get", {}).get("parameters", []):
+            if parameter["name"] in ("after_id", "offset"):
+                assert parameter["schema"]["minimum"] == 0, (path, parameter)
+    refused = client.get("/workers?after_id=-1")
+    assert refused.status_code == 400 and refused.json()["parameter"] == "after_id"
+
+
 def test_the_docs_page_loads_everything_from_this_server(api):
     page = httpx.get(f"{api.url}/docs")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]

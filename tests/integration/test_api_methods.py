@@ -141,3 +141,12 @@ def test_options_and_head_count_against_the_keys_window(api):
 
 def test_options_of_an_unknown_path_is_a_404(client):
     check(client.options("/no-such-thing"), 404, "not_found", "Not Found")
+
+
+def test_the_public_docs_answer_head_and_options_without_a_key(api):
+    for path in ("/docs", "/api/v1/openapi.json"):
+        got, head = httpx.get(f"{api.url}{path}"), httpx.head(f"{api.url}{path}")
+        assert head.status_code == got.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == str(len(got.content))
+        options = httpx.options(f"{api.url}{path}")
+        assert options.status_code == 204 and allowed(options) == {"GET", "HEAD", "OPTIONS"}
