@@ -7,11 +7,13 @@ through `api.http.errors`. The store must be open before the app serves.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
+from litestar.openapi.spec import Components, OpenAPIType, SecurityScheme, Server, Tag
 
 from api.http.body import ApiRequest
 from api.http.controllers import CONTROLLERS
@@ -77,6 +79,14 @@ def _describe_request_bodies(app: Litestar) -> None:
         required = _REQUIRED_BODY_FIELDS.get(struct.__name__, ())
         if required:
             schema.required = sorted({*(schema.required or ()), *required})
+            for name in required:  # the services refuse a null one as missing too
+                schema.properties[name] = _not_null(schema.properties[name])
+
+
+def _not_null(schema: Any) -> Any:
+    """A property's schema without its `null` alternative."""
+    others = [s for s in schema.one_of or () if getattr(s, "type", None) != OpenAPIType.NULL]
+    return others[0] if len(others) == 1 else schema
 
 
 def _request_structs() -> list[type[msgspec.Struct]]:

@@ -74,6 +74,16 @@ def test_paging_parameters_state_the_bounds_the_server_enforces(document, client
     assert refused.status_code == 400 and refused.json()["parameter"] == "after_id"
 
 
+def test_a_required_body_field_is_documented_as_not_null_and_refused_when_null(document,
+                                                                            client, tenant):
+    clock = document["components"]["schemas"]["ClockRequest"]
+    assert {"worker_id", "action"} <= set(clock["required"])
+    assert clock["properties"]["worker_id"] == {"type": "integer"}
+    assert clock["properties"]["action"]["type"] == "string"
+    refused = client.post("/clock", json={"worker_id": None, "action": "in"})
+    assert refused.status_code == 400 and refused.json()["code"] == "missing_field"
+
+
 @pytest.mark.parametrize("value", ["0.5", "1700000000", "yesterday", "2026-13-01T00:00:00Z"])
 def test_updated_since_takes_only_the_iso_time_the_document_states(document, client, value):
     parameter = next(p for p in document["paths"]["/api/v1/workers"]["get"]["parameters"]
