@@ -103,9 +103,9 @@ def test_head_where_get_is_not_routed_is_a_405_naming_the_allowed_methods(client
 @pytest.mark.parametrize(("method", "path", "allow"), [
     ("TRACE", "/workers", {"GET", "HEAD", "OPTIONS", "PATCH", "POST"}),
     ("PUT", "/departments", {"GET", "HEAD", "OPTIONS"}),
-    ("PATCH", "/locations/1", {"GET", "HEAD", "OPTIONS"}),
+    ("PATCH", "/departments/1", {"GET", "HEAD", "OPTIONS"}),
     ("DELETE", "/clock", {"POST", "OPTIONS"}),
-    ("PROPFIND", "/timesheets.php", {"GET", "HEAD", "OPTIONS"}),
+    ("PROPFIND", "/cost_codes.php", {"GET", "HEAD", "OPTIONS"}),
 ])
 def test_a_method_a_path_does_not_route_is_a_405_problem_with_allow(client, method, path,
                                                                   allow):
