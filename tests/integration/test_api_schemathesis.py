@@ -73,13 +73,15 @@ ALL_PHASES_CHECKS = ("not_a_server_error", "status_code_conformance", "content_t
 def test_schemathesis_with_all_phases_finds_no_server_error_nor_schema_violation(api, fuzzed,
                                                                                 tmp_path):
     """`schemathesis run` as a CI job would: examples, coverage, fuzzing and stateful phases
-    (links inferred from the document), a fixed seed, every check above."""
+    (links inferred from the document), a fixed seed, every check above. One worker:
+    schemathesis 4.32 with several sometimes fails inside hypothesis (SystemError from
+    ast.parse describing a lambda), whatever the API answered."""
     command = [
         str(Path(sys.executable).with_name("schemathesis")), "run",
         f"{api.url}/api/v1/openapi.json", "--url", api.url,
         "-H", f"Authorization: Bearer {fuzzed.key}",
         "--phases", "examples,coverage,fuzzing,stateful", "--seed", "20261203",
-        "--max-examples", "8", "--workers", "2", "--generation-database", "none",
+        "--max-examples", "8", "--workers", "1", "--generation-database", "none",
         "--checks", ",".join(ALL_PHASES_CHECKS),
         "--exclude-operation-id-regex", CALL_OUT_OPERATIONS,
         "--report", "json", "--report-dir", str(tmp_path), "--no-color",
