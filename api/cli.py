@@ -549,7 +549,13 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
     """
     from api.dispatcher import start_process as start_dispatcher
     from api.http import create_app
-    from api.server import build_server, exposure_warning, limiter_for, run_workers
+    from api.server import (
+        build_server,
+        exposure_warning,
+        limiter_for,
+        run_workers,
+        tune_serving_process,
+    )
     from api.store import close_store, open_store
 
     config = load_config(data_dir, host=host, port=port)
@@ -562,6 +568,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
         _fail(False, "database_error", f"cannot open the store at {config.database_label}: "
                                        f"{error}")
     started = True
+    tune_serving_process()
     try:
         tls = certfile is not None
         warning = exposure_warning(config.host, config.port, tls=tls)

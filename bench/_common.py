@@ -87,8 +87,9 @@ class ChildServer:
 
 def serve_forever(app: object, port: int) -> None:
     """Run `app` on loopback with the settings `tempclock serve` uses."""
-    from api.server import build_server
+    from api.server import build_server, tune_serving_process
 
+    tune_serving_process()
     with contextlib.suppress(KeyboardInterrupt):  # the parent stops us with SIGINT
         build_server(app, "127.0.0.1", port, log_level="warning").run()
 

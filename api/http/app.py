@@ -1,6 +1,6 @@
 """`create_app()`: the integrator API of API.md as one Litestar application.
 
-Request path: `AuthGate` (request id, key, rate limit, logs) → Litestar router →
+Request path: `AuthGate` (request id, key, rate limit, logs) → `HeadLikeGet` → Litestar router →
 scope guard → a thin controller → `api/services`. Errors of every kind leave
 through `api.http.errors`. The store must be open before the app serves.
 """
@@ -8,18 +8,20 @@ through `api.http.errors`. The store must be open before the app serves.
 from __future__ import annotations
 
 import re
-import sys
+from typing import Any
 
 import msgspec
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
+from litestar.openapi.spec import Components, OpenAPIType, SecurityScheme, Server, Tag
 
+from api.http.body import ApiRequest
 from api.http.controllers import CONTROLLERS
 from api.http.docs import OPENAPI_PATH, docs_routes
 from api.http.errors import EXCEPTION_HANDLERS
 from api.http.gate import AuthGate
+from api.http.methods import HeadLikeGet
 from api.http.ratelimit import RateLimiter
 from api.http.routing import check_scope
 from api.services import idempotency
@@ -57,18 +59,6 @@ def _openapi_config() -> OpenAPIConfig:
     )
 
 
-SWITCH_INTERVAL_S = 0.002
-
-
-def _hand_back_the_gil_quickly() -> None:
-    # The write thread gives up the GIL inside every SQLite call; with Python's default
-    # 5 ms switch interval it then waits behind the event loop to get it back, holding the
-    # store's write lock all the while. 2 ms keeps group commits moving; shorter ones
-    # (0.1 ms was tried) cost more CPU in GIL hand-overs than they save: measured with
-    # bench/clock_writes.py, 1,090-1,160 against 1,300-1,370 us of CPU per clock action.
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
-
-
 # Fields a request struct leaves optional (so a missing one gets TempClock's "Missing
 # required field: ..." message from the services) that the API still requires.
 _REQUIRED_BODY_FIELDS = {
@@ -90,6 +80,14 @@ def _describe_request_bodies(app: Litestar) -> None:
         required = _REQUIRED_BODY_FIELDS.get(struct.__name__, ())
         if required:
             schema.required = sorted({*(schema.required or ()), *required})
+            for name in required:  # the services refuse a null one as missing too
+                schema.properties[name] = _not_null(schema.properties[name])
+
+
+def _not_null(schema: Any) -> Any:
+    """A property's schema without its `null` alternative."""
+    others = [s for s in schema.one_of or () if getattr(s, "type", None) != OpenAPIType.NULL]
+    return others[0] if len(others) == 1 else schema
 
 
 def _describe_scopes(app: Litestar) -> None:
@@ -138,13 +136,15 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=_openapi_config(),
         request_max_body_size=MAX_BODY_BYTES,
-        on_startup=[_hand_back_the_gil_quickly, writer.start, _describe_request_bodies],
+        request_class=ApiRequest,
+        on_startup=[writer.start, _describe_request_bodies],
         on_shutdown=[lambda: writer.close()],
         debug=debug,
         logging_config=None,
     )
     app.on_startup.append(_describe_scopes)
-    app.asgi_handler = AuthGate(app.asgi_handler, limiter=limiter, log_writer=writer)
+    app.asgi_handler = AuthGate(HeadLikeGet(app.asgi_handler, app), limiter=limiter,
+                               log_writer=writer)
     app.state.log_writer = writer
     app.state.limiter = limiter
     return app

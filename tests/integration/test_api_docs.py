@@ -65,6 +65,37 @@ def test_filters_are_documented_as_parameters(document):
     assert {"200", "201", "404", "409"} <= set(clock["responses"])
 
 
+def test_paging_parameters_state_the_bounds_the_server_enforces(document, client):
+    for path, item in document["paths"].items():
+        for parameter in item.get("get", {}).get("parameters", []):
+            if parameter["name"] in ("after_id", "offset"):
+                assert parameter["schema"]["minimum"] == 0, (path, parameter)
+    refused = client.get("/workers?after_id=-1")
+    assert refused.status_code == 400 and refused.json()["parameter"] == "after_id"
+
+
+def test_a_required_body_field_is_documented_as_not_null_and_refused_when_null(document,
+                                                                            client, tenant):
+    clock = document["components"]["schemas"]["ClockRequest"]
+    assert {"worker_id", "action"} <= set(clock["required"])
+    assert clock["properties"]["worker_id"] == {"type": "integer"}
+    assert clock["properties"]["action"]["type"] == "string"
+    refused = client.post("/clock", json={"worker_id": None, "action": "in"})
+    assert refused.status_code == 400 and refused.json()["code"] == "missing_field"
+
+
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "yesterday", "2026-13-01T00:00:00Z"])
+def test_updated_since_takes_only_the_iso_time_the_document_states(document, client, value):
+    parameter = next(p for p in document["paths"]["/api/v1/workers"]["get"]["parameters"]
+                     if p["name"] == "updated_since")
+    assert parameter["schema"]["format"] == "date-time"
+    refused = client.get("/workers", params={"updated_since": value})
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["code"] == "invalid_parameter"
+    assert refused.json()["parameter"] == "updated_since"
+    assert client.get("/workers?updated_since=2026-03-01T08:00:00%2B01:00").status_code == 200
+
+
 def test_the_docs_page_loads_everything_from_this_server(api):
     page = httpx.get(f"{api.url}/docs")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]

@@ -131,6 +131,19 @@ async def _together(url: str, key: str, requests: list[tuple[str, dict]]) -> lis
 
 
 @pytest.mark.postgres_only
+def test_every_worker_refuses_request_headers_over_64_kib_with_a_431(two_workers):
+    flood = {"X-Flood": "f" * (70 * 1024)}
+    with httpx.Client(base_url=two_workers.url, timeout=30) as client:
+        tags = set()
+        for _ in range(20):  # fresh connections, spread across the workers
+            refused = client.get("/api/v1/workers", headers={**flood, "Connection": "close"})
+            assert refused.status_code == 431 and refused.json()["code"] == "headers_too_large"
+            tags.add(refused.headers["X-Request-ID"][:16])
+        assert client.get("/docs").status_code == 200
+    assert len(tags) == WORKERS
+
+
+@pytest.mark.postgres_only
 def test_across_workers_a_worker_is_clocked_in_once_and_booked_on_one_shift(two_workers,
                                                                             agency):
     account, worker = agency
@@ -241,6 +254,9 @@ def test_exposed_on_the_lan_it_serves_https_with_the_given_certificate(tmp_path,
         assert answer.json()["code"] == "key_missing"
         with pytest.raises(httpx.TransportError):  # plain HTTP is not served
             httpx.get(f"http://127.0.0.1:{served.port}/api/v1/workers", timeout=5)
+        refused = httpx.get(f"{served.url}/api/v1/workers", verify=trusted, timeout=30,
+                            headers={"X-Flood": "f" * (70 * 1024)})
+        assert refused.status_code == 431 and refused.json()["code"] == "headers_too_large"
     finally:
         output = served.stop()
     assert f"TempClock API: https://0.0.0.0:{served.port}/api/v1/" in output

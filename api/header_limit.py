@@ -1,0 +1,125 @@
+"""The HTTP protocol our uvicorn servers speak: httptools, request headers capped at 64 KiB.
+
+uvicorn's httptools protocol has no limit on the size of a request's headers: the
+parser buffers a header until it is complete, so one 10 MB header is read, and held,
+in full. `HeaderLimitedProtocol` refuses a request whose request line and headers come
+to more than `MAX_HEADER_BYTES` with a 431 problem (API.md), without reading on: once
+the bytes received while the headers are still incomplete pass the limit, or once the
+completed headers add up to more. The connection is then closed after a short linger
+in which whatever the client still sends is discarded unread (so it gets the 431 rather
+than a reset); nothing of it is buffered. A request the parser cannot read at all gets
+a 400 problem JSON too, not uvicorn's plain text.
+
+This leans on uvicorn's internals, and only this module does. What it relies on
+(`tests/integration/test_api_header_limit.py` checks each and names the one that broke):
+- `uvicorn.Config(http=<a protocol class>)` serves connections with that class;
+- `uvicorn.protocols.http.httptools_impl.HttpToolsProtocol` feeds each chunk it receives
+  to its httptools parser within `data_received`, and the parser calls back
+  `on_message_begin`, `on_url`, `on_header(name, value)` (once per header, complete),
+  `on_headers_complete` (which starts the ASGI request), `on_body` and
+  `on_message_complete` on the protocol;
+- the protocol keeps its connection in `transport` and the request being answered in
+  `cycle` (None before the first), whose `response_complete` says whether it has been;
+- a request the parser cannot read is answered by `send_400_response(msg)`, overridden
+  here so that it too is a problem JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from http import HTTPStatus
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MAX_HEADER_BYTES = 64 * 1024
+LINGER_S = 2.0
+
+
+def _problem_response(status: HTTPStatus, code: str, message: str) -> bytes:
+    """A whole HTTP response carrying the problem JSON of API.md, closing the connection."""
+    from api.http.errors import PROBLEM_MEDIA_TYPE, ProblemInfo, problem_body
+    from api.http.gate import new_request_id
+
+    request_id = new_request_id()
+    body = problem_body(ProblemInfo(status=status.value, code=code, message=message),
+                        request_id)
+    return (f"HTTP/1.1 {status.value} {status.phrase}\r\n"
+            f"content-type: {PROBLEM_MEDIA_TYPE}\r\n"
+            f"content-length: {len(body)}\r\n"
+            f"x-request-id: {request_id}\r\n"
+            "connection: close\r\n\r\n").encode("latin-1") + body
+
+
+class HeaderLimitedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, refusing requests with more than 64 KiB of headers (431)."""
+
+    _head_open = True  # the next bytes belong to a request line or headers
+    _received_in_head = 0  # bytes received while the current head is incomplete
+    _head_bytes = 0  # the request line and headers parsed so far, exactly
+    _refused = False
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # lingering: discarded unread
+        if self._head_open:  # counted before parsing: completing the head resets the count
+            self._received_in_head += len(data)
+        super().data_received(data)
+        if self._head_open and not self._refused \
+                and self._received_in_head > MAX_HEADER_BYTES:
+            self._refuse()
+
+    def on_message_begin(self) -> None:
+        self._head_bytes = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        if not self._refused:
+            self._head_bytes += len(url)
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._refused:
+            self._head_bytes += len(name) + len(value) + 4  # ": " and CRLF
+            super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self._refused:
+            return
+        self._head_open = False
+        self._received_in_head = 0
+        if self._head_bytes > MAX_HEADER_BYTES:
+            self._refuse()
+            return
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if self._refused:
+            return
+        self._head_open = True
+        super().on_message_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        """A request httptools cannot parse (say, control characters in a header): a 400
+        problem, like every other refusal, rather than uvicorn's plain text."""
+        self.transport.write(_problem_response(
+            HTTPStatus.BAD_REQUEST, "malformed_request",
+            "Malformed HTTP request: the request line or a header is not valid HTTP"))
+        self.transport.close()
+
+    def _refuse(self) -> None:
+        """Answer 431 and stop reading the request; close after a short linger."""
+        self._refused = True
+        transport = self.transport
+        if self.cycle is not None and not self.cycle.response_complete:
+            transport.close()  # a pipelined request while another is answered: just go
+            return
+        transport.write(_problem_response(
+            HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large",
+            f"Request headers too large (at most {MAX_HEADER_BYTES // 1024} KiB in all)"))
+        if transport.can_write_eof():
+            transport.write_eof()
+        asyncio.get_running_loop().call_later(LINGER_S, transport.close)
