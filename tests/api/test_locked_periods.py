@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import msgspec
 import pytest
@@ -229,7 +230,7 @@ def test_corrections_made_before_this_version_are_kept_as_the_desktops(tmp_path)
     from playhouse.migrations import Runner
 
     from api.config import load_config
-    from api.services import accounts, locations, workers
+    from api.services import locations, workers
     from api.store import MIGRATIONS_DIR, _connect, close_store, open_store
     from api.store.models import TimeEntry, database
 
@@ -237,8 +238,12 @@ def test_corrections_made_before_this_version_are_kept_as_the_desktops(tmp_path)
     db = _connect(config)
     database.initialize(db)
     Runner(db, str(MIGRATIONS_DIR)).up(target="0008_auth_generation")
-    account = accounts.create_account("Old Agency")
-    site = locations.create_location(account.id, locations.LocationCreate(name="Leeds"))
+    # The account row as 0008 knew it (later migrations add columns to it).
+    db.execute_sql("INSERT INTO account (name, api_enabled, log_retention_days, created_at, "
+                   "updated_at) VALUES ('Old Agency', 0, 90, '2026-01-01', '2026-01-01')")
+    account = SimpleNamespace(id=1)
+    site = locations.create_location(account.id, locations.LocationCreate(
+        name="Leeds", timezone="Europe/London"))
     worker = workers.create_worker(account.id, workers.WorkerCreate(first_name="Ann",
                                                                     last_name="Nowak"))
     entry = TimeEntry.create(account=account.id, worker=worker.id, location=site.id,
