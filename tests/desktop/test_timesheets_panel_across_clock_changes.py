@@ -90,6 +90,7 @@ def test_a_night_added_by_hand_across_the_spring_change_keeps_its_break_inside(
     dialog.times.start.setTime(QTime(22, 0))
     dialog.times.end.setTime(QTime(8, 0))
     dialog.break_minutes.setValue(30)
+    dialog.reason.setPlainText("The kiosk was offline that night")
     dialog.save_button.click()
     qtbot.waitUntil(lambda: gone(dialog))
     qtbot.waitUntil(lambda: column_texts(panel.proxy, 5) == ["8.50 h"])
