@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -37,6 +37,8 @@ class Panel(QWidget):
     subtitle = ""
     icon_name = ""
     depends_on: tuple[str, ...] = ()  # data kinds whose change makes this panel stale
+    # Another page should open: "panel" or "panel/action" (the main window routes it).
+    open_requested = Signal(str)
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
