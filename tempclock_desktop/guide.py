@@ -137,6 +137,10 @@ class GuidePage(Panel):
         last = index == len(STEPS) - 1
         self.next_button.setText("Finish" if last else "Next")
 
+    def go_to_step(self, key: str) -> None:
+        """Show the step called `key` ("name", "people", "access", "key", "request")."""
+        self.go_to([step for step, _caption in STEPS].index(key))
+
     def _next(self) -> None:
         if self.pages.currentIndex() == len(STEPS) - 1:
             self.closed.emit(True)
@@ -263,6 +267,7 @@ class GuidePage(Panel):
 
     def _issued(self, issued) -> None:
         self.key_field.setText(issued.plaintext)  # only in memory, for the first request
+        self.refresh()
 
     # --- step 5: the first request ------------------------------------------------------------
 

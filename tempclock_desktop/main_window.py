@@ -336,7 +336,9 @@ class MainWindow(QMainWindow):
         shown; "connectors/ats-csv" shows that connector)."""
         key, _, action = target.partition("/")
         if key == GUIDE:
-            self.show_guide()
+            guide = self.show_guide()
+            if action:
+                guide.go_to_step(action)
             return
         panel = self.panel(key) if action in DIALOG_ACTIONS else self.show_panel(key)
         if action == "add":

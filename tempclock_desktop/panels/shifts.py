@@ -127,9 +127,12 @@ class ShiftsPanel(Panel):
         self.grid.cellDoubleClicked.connect(self._cell_activated)
         self.grid.itemSelectionChanged.connect(self._selection)
         self.content.addWidget(self.grid, 1)
-        self.empty = EmptyState("shifts", "No sites to schedule yet",
-                                "Add a location first; then plan who works there each day.")
-        self.empty.add_button(button("Load demo data", "demo", role="primary",
+        self.empty = EmptyState("shifts", "Add a site first",
+                                "Shifts plan who works at which client site each day. Add the "
+                                "site, then its shifts, week by week.")
+        self.empty.add_button(button("Add site…", "add", role="primary",
+                                     on_click=lambda: self.open_requested.emit("locations/add")))
+        self.empty.add_button(button("Load demo data", "demo",
                                      on_click=lambda: load_demo_data(self, self.session)))
         self.empty.hide()
         self.content.addWidget(self.empty, 1)
