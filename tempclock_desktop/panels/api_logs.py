@@ -276,7 +276,8 @@ class ApiLogsPanel(Panel):
 
     def _show_empty(self) -> None:
         """The explanation shows only for an account whose list is empty without filters."""
-        unfiltered = self.filters == log_stats.LogFilter(since=self.filters.since)
+        filters = self.filters
+        unfiltered = filters == log_stats.LogFilter(since=filters.since)
         self.stack.setCurrentIndex(1 if self.model.rowCount() == 0 and unfiltered else 0)
 
     # --- filters and loading -----------------------------------------------------------

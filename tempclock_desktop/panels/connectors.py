@@ -251,6 +251,7 @@ class ConnectorsPanel(Panel):
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
         self.current: InstalledConnector | None = None
+        self._wanted: str | None = None  # asked for before the list had loaded
         self.form: ConnectorSettingsForm | None = None
         self._cancel: threading.Event | None = None  # set while a run is under way
         self._running_name = ""
@@ -430,7 +431,8 @@ class ConnectorsPanel(Panel):
 
     def _loaded(self) -> None:
         self.problems.set_problems(list(self.session.plugin_host().problems))
-        wanted = self.current.id if self.current is not None else None
+        wanted = self._wanted or (self.current.id if self.current is not None else None)
+        self._wanted = None
         row = self.model.row_of(wanted) if wanted is not None else None
         if self.model.rowCount():
             self.table.selectRow(row or 0)
@@ -438,10 +440,12 @@ class ConnectorsPanel(Panel):
             self._show(None)
 
     def select_connector(self, connector_id: str) -> None:
-        """Show the connector with this id (tests, links from elsewhere)."""
+        """Show the connector with this id (tests, links from elsewhere), once it is listed."""
         row = self.model.row_of(connector_id)
         if row is not None:
             self.table.selectRow(row)
+        else:
+            self._wanted = connector_id
 
     def _selection(self) -> None:
         rows = self.table.selectionModel().selectedRows()
