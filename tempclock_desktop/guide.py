@@ -10,7 +10,7 @@ Server & settings. It is built the first time it is shown.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -86,11 +86,9 @@ class GuidePage(Panel):
         for step, build in zip(STEPS, (self._name_step, self._people_step, self._access_step,
                                        self._key_step, self._request_step), strict=True):
             self.pages.addWidget(self._page(step[1], build()))
-        column = QVBoxLayout()
-        column.addWidget(self.pages, 1)
-        column.addLayout(self._navigation())
-        row.addLayout(column, 1)
+        row.addWidget(self.pages, 1)
         self.content.addLayout(row, 1)
+        self.content.addLayout(self._navigation())
         self.go_to(0)
 
     # --- the frame: steps on the left, Back / Next below ---------------------------------
@@ -441,6 +439,7 @@ def _choice(title: str, text: str, actions: list[QPushButton]) -> QWidget:
     card.setObjectName("Card")
     card.body.addWidget(label(title, "SectionTitle"))
     about = label(text, "Muted", wrap=True)
+    about.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
     about.setMinimumHeight(60)
     card.body.addWidget(about, 1)
     for action in actions:

@@ -438,8 +438,7 @@ class MainWindow(QMainWindow):
             turn_on = f"<a href='api_keys' style='{LINK_STYLE}'>Turn it on…</a>"
             text = (f"{_dot(ACCESS_OFF_COLOUR)} API running · access off for {name}: "
                     f"integrations are refused. {turn_on}")
-            pill = (f"{_dot(ACCESS_OFF_COLOUR)} API running · access off<br>"
-                    f"<span style='color:#94a3b8'>for {name}</span> {turn_on}")
+            pill = f"{_dot(ACCESS_OFF_COLOUR)} API running · access off<br>{turn_on}"
         elif state == RUNNING:
             text = f"{_dot(colour)} API running at <b>{html.escape(server.api_url)}</b>"
             pill = (f"{_dot(colour)} API running<br><span style='color:#94a3b8'>"

@@ -48,7 +48,7 @@ def open_issue_key(parent: QWidget, session: Session,
 
 class ApiKeysPanel(Panel):
     title = "API keys"
-    subtitle = ("Keys your integrations (ATS, CRM, payroll) present as Bearer tokens. "
+    subtitle = ("Keys your integrations (ATS, CRM, payroll) use to sign in to the API. "
                 "A key is shown once, when it is issued.")
     icon_name = "api_keys"
     depends_on = (kinds.KEYS, kinds.ACCOUNTS)

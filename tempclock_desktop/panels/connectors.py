@@ -167,6 +167,10 @@ def run_detail_html(run: ConnectorRun, connector_name: str) -> str:
     return "".join(parts)
 
 
+# A connector that never ran: what to do first (settings, then a dry run to check them).
+NO_RUNS = ("No runs yet. Fill in the settings on the left and save them, then press Dry run "
+           "to see what would change without changing anything, or Run to do it.")
+
 class PluginProblems(QFrame):
     """Plugins that failed to load: which one, what failed and the message; details on request."""
 
@@ -642,11 +646,13 @@ class ConnectorsPanel(Panel):
             self.history_table.selectRow(0)
         else:
             self.run_detail.clear()
+            self.run_detail.setPlaceholderText(NO_RUNS)
             self.attention_banner.hide()
 
     def _run_selected(self) -> None:
         rows = self.history_table.selectionModel().selectedRows()
         if rows and self.current is not None:
+            self.run_detail.setPlaceholderText("Select a run for its counts, bad rows and log.")
             run = self.history.data(rows[0], RECORD_ROLE)
             self.run_detail.setHtml(run_detail_html(run, self.current.connector.name))
             self._show_attention(run)

@@ -196,7 +196,9 @@ class ShiftsPanel(Panel):
         open_count = sum(1 for s in shown if s.worker_id is None)
         self.summary.setText(f"{len(shown)} shifts · {hours:.0f} paid hours · "
                              f"{open_count} open" + (f" · times in {week.location.timezone}"
-                                                     if week.location else ""))
+                                                     if week.location else "")
+                             if shown or not has_sites else
+                             "No shifts this week yet: double-click a day, or New shift…")
         self._selection()
 
     # --- selection and editing ---------------------------------------------------------

@@ -181,8 +181,7 @@ class TimesheetsPanel(Panel):
         splitter.setSizes([940, 280])
         self.empty = EmptyState("timesheets", "Nobody has clocked in yet",
                                 "Timesheets fill up as your temps clock in and out at their "
-                                "sites, from an integration or from here. Clock someone in "
-                                "by hand to see how it works.")
+                                "sites. Clock someone in by hand to see how it works.")
         self.empty.add_button(button("Clock someone in…", "clock_in", role="primary",
                                      on_click=self.clock_in))
         self.stack = QStackedWidget()
