@@ -436,8 +436,9 @@ class MainWindow(QMainWindow):
             # Up, but this account's integrations are refused: not the green "all is well".
             name = html.escape(account.name)
             turn_on = f"<a href='api_keys' style='{LINK_STYLE}'>Turn it on…</a>"
-            text = (f"{_dot(ACCESS_OFF_COLOUR)} API running · access off for {name}: "
-                    f"integrations are refused. {turn_on}")
+            text = (f"{_dot(ACCESS_OFF_COLOUR)} API running at "
+                    f"{html.escape(server.api_url)} · access off for {name}: integrations "
+                    f"are refused. {turn_on}")
             pill = f"{_dot(ACCESS_OFF_COLOUR)} API running · access off<br>{turn_on}"
         elif state == RUNNING:
             text = f"{_dot(colour)} API running at <b>{html.escape(server.api_url)}</b>"

@@ -238,3 +238,25 @@ def test_empty_workers_offer_the_ats_import_and_empty_logs_show_the_first_reques
     _empty_button(logs, "Try it in the getting-started guide").click()
     assert window.stack.currentWidget() is window.guide
     assert window.guide.pages.currentIndex() == 4
+
+
+def test_sites_and_workers_added_by_hand_from_the_guide_count_towards_its_step(
+        qtbot, start_desktop):
+    desktop = start_desktop()
+    window = desktop.window
+    guide = window.guide
+    guide.go_to_step("people")
+    next(b for b in guide.findChildren(QPushButton) if b.text() == "Add site…").click()
+    dialog = _open_window(qtbot, LocationDialog)
+    assert window.stack.currentWidget() is guide  # the dialog opens over the guide
+    dialog.name.setText("Leeds DC")
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: guide.people_state.text() == "So far: 1 site and 0 workers.",
+                    timeout=TIMEOUT_MS)
+    next(b for b in guide.findChildren(QPushButton) if b.text() == "Add worker…").click()
+    worker_dialog = _open_window(qtbot, WorkerDialog)
+    worker_dialog.first_name.setText("Zuzanna")
+    worker_dialog.last_name.setText("Nowak")
+    worker_dialog.save_button.click()
+    qtbot.waitUntil(lambda: guide.people_state.text() == "Done: 1 site and 1 worker.",
+                    timeout=TIMEOUT_MS)
