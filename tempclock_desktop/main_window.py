@@ -460,8 +460,10 @@ class MainWindow(QMainWindow):
             name = "tray_up" if state == RUNNING else ("tray_error" if state == FAILED
                                                         else "tray_down")
             self.tray.setIcon(theme.icon(name, None, 64))
+            access_off = account is not None and not account.api_enabled
             self.tray.setToolTip(f"TempClock — {STATE_TEXT[state]}"
-                                 + (f" at {server.url}" if state == RUNNING else ""))
+                                 + (f" at {server.url}" if state == RUNNING else "")
+                                 + (" · access off" if state == RUNNING and access_off else ""))
             self.tray_server_action.setText("Stop the API" if state == RUNNING
                                             else "Start the API")
 

@@ -117,6 +117,7 @@ def load_demo_data(parent: QWidget, session: Session) -> None:
         if isinstance(parent, Panel):
             next_step = box.addButton("Next step…", QMessageBox.ButtonRole.ActionRole)
             next_step.setProperty("role", "primary")
+            next_step.style().polish(next_step)  # the box is already open
             next_step.clicked.connect(lambda: parent.open_requested.emit("guide/access"))
 
     def failed(error: BaseException) -> None:
