@@ -396,10 +396,11 @@ class GuidePage(Panel):
 
     def show_progress(self, progress: GuideProgress) -> None:
         """Mark the steps already done and say where each one stands."""
+        switched = self.progress is None or self.progress.account.id != progress.account.id
         self.progress = progress
         name = progress.account.name
-        if progress.named and not self.agency_name.text().strip():
-            self.agency_name.setText(name)
+        if switched or (progress.named and not self.agency_name.text().strip()):
+            self.agency_name.setText(name if progress.named else "")
         self.name_state.setText(f"Done: your agency is called “{name}”." if progress.named
                                 else "TempClock calls it “My agency” until you name it.")
         self.people_state.setText(

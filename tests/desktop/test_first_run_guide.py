@@ -17,6 +17,7 @@ from tempclock_desktop.dialogs.location import LocationDialog
 from tempclock_desktop.dialogs.webhooks import WebhookDialog
 from tempclock_desktop.dialogs.worker import WorkerDialog
 from tempclock_desktop.guide import GuidePage
+from tempclock_desktop.panels.connectors import NO_RUNS
 
 GREEN = "#16a34a"
 
@@ -228,6 +229,8 @@ def test_empty_workers_offer_the_ats_import_and_empty_logs_show_the_first_reques
     assert window.stack.currentWidget() is connectors_panel
     qtbot.waitUntil(lambda: connectors_panel.current is not None
                     and connectors_panel.current.id == "ats-csv", timeout=TIMEOUT_MS)
+    settle(qtbot)
+    assert connectors_panel.run_detail.placeholderText() == NO_RUNS  # what to do first
 
     logs = window.show_panel("api_logs")
     settle(qtbot)
@@ -260,3 +263,13 @@ def test_sites_and_workers_added_by_hand_from_the_guide_count_towards_its_step(
     worker_dialog.save_button.click()
     qtbot.waitUntil(lambda: guide.people_state.text() == "Done: 1 site and 1 worker.",
                     timeout=TIMEOUT_MS)
+
+
+def test_a_site_without_shifts_says_how_to_add_the_first(qtbot, start_desktop, account,
+                                                           make_location):
+    make_location(account.id, "Leeds DC")
+    desktop = start_desktop()
+    panel = desktop.window.show_panel("shifts")
+    settle(qtbot)
+    assert not panel.empty.isVisible()
+    assert panel.summary.text() == "No shifts this week yet: double-click a day, or New shift…"
