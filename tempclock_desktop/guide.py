@@ -237,10 +237,13 @@ class GuidePage(Panel):
     def _set_access(self, on: bool) -> None:
         account_id = self.session.account_id
         self.access_button.setEnabled(False)
+
+        def failed(error: BaseException) -> None:
+            self.access_button.setEnabled(True)
+            show_error(self, error)
+
         Operation(self, lambda: accounts.set_api_enabled(account_id, on),
-                  success=self.session.update_account,
-                  failure=lambda error: (self.access_button.setEnabled(True),
-                                         show_error(self, error))).run()
+                  success=self.session.update_account, failure=failed).run()
 
     # --- step 4: the first key --------------------------------------------------------------
 
