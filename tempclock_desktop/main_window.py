@@ -30,6 +30,7 @@ from tempclock_desktop import dispatcher as delivery
 from tempclock_desktop import theme
 from tempclock_desktop.backups import BackupSchedule
 from tempclock_desktop.dispatcher import EmbeddedDispatcher
+from tempclock_desktop.first_run import DEFAULT_ACCOUNT_NAME
 from tempclock_desktop.messages import show_error
 from tempclock_desktop.operations import Operation, activity
 from tempclock_desktop.panels.api_keys import ApiKeysPanel
@@ -46,10 +47,11 @@ from tempclock_desktop.panels.timesheets import TimesheetsPanel
 from tempclock_desktop.panels.webhooks import WebhooksPanel
 from tempclock_desktop.panels.workers import WorkersPanel
 from tempclock_desktop.server import FAILED, RUNNING, STARTING, STOPPING, EmbeddedServer
-from tempclock_desktop.session import Session
+from tempclock_desktop.session import ACCOUNTS, Session
 from tempclock_desktop.widgets import label
 
-DEFAULT_ACCOUNT_NAME = "My agency"
+GUIDE = "guide"  # the getting-started guide's entry in the sidebar (not a panel of SECTIONS)
+DIALOG_ACTIONS = ("add", "clock_in", "issue")  # open over the page shown, not a page of their own
 
 SECTIONS: tuple[tuple[str, tuple[tuple[str, type[Panel]], ...]], ...] = (
     ("TODAY", (("on_site", OnSitePanel),)),
@@ -70,6 +72,8 @@ STATE_TEXT = {
 }
 STATE_COLOUR = {"running": "#16a34a", "starting": "#f59e0b", "stopping": "#f59e0b",
                 "failed": "#dc2626", "stopped": "#9ca3af"}
+ACCESS_OFF_COLOUR = "#d97706"  # running, but the account's integrations are refused
+LINK_STYLE = "color:#b45309; font-weight:600"
 DELIVERY_TEXT = {
     delivery.RUNNING: "Webhook delivery on",
     delivery.STOPPED: "Webhook delivery off",
@@ -77,10 +81,18 @@ DELIVERY_TEXT = {
 }
 
 
-def accounts_for_desktop() -> list[accounts.Account]:
-    """Every account; on first run, a default one so the window has something to show."""
+def accounts_at_start() -> tuple[list[accounts.Account], bool]:
+    """Every account, and whether this is a first run: an empty data directory gets a
+    default account, so the window has something to show (and the guide something to name)."""
     found = accounts.list_accounts()
-    return found or [accounts.create_account(DEFAULT_ACCOUNT_NAME)]
+    if found:
+        return found, False
+    return [accounts.create_account(DEFAULT_ACCOUNT_NAME)], True
+
+
+def accounts_for_desktop() -> list[accounts.Account]:
+    """Every account (a default one made on first run)."""
+    return accounts_at_start()[0]
 
 
 def _dot(colour: str) -> str:
@@ -118,6 +130,13 @@ class MainWindow(QMainWindow):
         # Panels are built the first time they are shown: start-up stays quick.
         self.panels: dict[str, Panel] = {}
         self._panel_types: dict[str, type[Panel]] = {}
+        self.guide = None  # the getting-started guide, built when first shown
+        self.guide_item = QListWidgetItem(theme.icon("play", theme.SIDEBAR_INK),
+                                          "Getting started")
+        self.guide_item.setData(Qt.ItemDataRole.UserRole, GUIDE)
+        self.guide_item.setSizeHint(QSize(0, 36))
+        self.nav.addItem(self.guide_item)
+        self.guide_item.setHidden(not session.settings.guide_pending)
         for caption, entries in SECTIONS:
             header = QListWidgetItem(caption)
             header.setFlags(Qt.ItemFlag.NoItemFlags)
@@ -139,11 +158,14 @@ class MainWindow(QMainWindow):
         session.accounts_changed.connect(self._accounts_changed)
         session.account_changed.connect(self._account_changed)
         server.state_changed.connect(self._server_state)
+        session.account_changed.connect(lambda _account: self._server_state(server.state))
+        session.data_changed.connect(
+            lambda kind, _source: self._server_state(server.state) if kind == ACCOUNTS else None)
         self._server_state(server.state)
         dispatcher.state_changed.connect(self._delivery_state)
         self._delivery_state(dispatcher.state)
         self.show_panel("on_site")
-        Operation(self, accounts_for_desktop, success=self._accounts_loaded).run()
+        Operation(self, accounts_at_start, success=self._accounts_loaded).run()
         server.failed.connect(lambda _message, _in_use: self.show_panel("server"))
         if server.state == FAILED:  # it failed before the window existed
             self.show_panel("server")
@@ -199,6 +221,7 @@ class MainWindow(QMainWindow):
         self.server_pill.setObjectName("ServerPill")
         self.server_pill.setTextFormat(Qt.TextFormat.RichText)
         self.server_pill.setWordWrap(True)
+        self.server_pill.linkActivated.connect(self.open_target)
         pill_row = QHBoxLayout()
         pill_row.setContentsMargins(12, 0, 12, 0)
         pill_row.addWidget(self.server_pill)
@@ -210,7 +233,10 @@ class MainWindow(QMainWindow):
         bar.setSizeGripEnabled(False)
         self.server_status = QLabel()
         self.server_status.setTextFormat(Qt.TextFormat.RichText)
-        self.server_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.server_status.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.server_status.linkActivated.connect(self.open_target)
         bar.addWidget(self.server_status)
         self.delivery_status = QLabel()
         self.delivery_status.setTextFormat(Qt.TextFormat.RichText)
@@ -273,6 +299,7 @@ class MainWindow(QMainWindow):
         panel = self.panels.get(key)
         if panel is None:
             panel = self._panel_types[key](self.session)
+            panel.open_requested.connect(self.open_target)
             if isinstance(panel, ServerPanel):
                 panel.attach(self.server, self.dispatcher)
             if isinstance(panel, WebhooksPanel):
@@ -298,11 +325,66 @@ class MainWindow(QMainWindow):
         if item is None:
             return
         key = item.data(Qt.ItemDataRole.UserRole)
-        if key in self._panel_types:
+        if key == GUIDE:
+            self.stack.setCurrentWidget(self._guide())
+        elif key in self._panel_types:
             self.stack.setCurrentWidget(self.panel(key))
 
-    def _accounts_loaded(self, found: list[accounts.Account]) -> None:
+    def open_target(self, target: str) -> None:
+        """Open what a panel, the guide or a status link asks for: "panel" shows a panel;
+        "panel/action" also starts the action (an add or clock-in dialog opens over the page
+        shown; "connectors/ats-csv" shows that connector)."""
+        key, _, action = target.partition("/")
+        if key == GUIDE:
+            guide = self.show_guide()
+            if action:
+                guide.go_to_step(action)
+            return
+        panel = self.panel(key) if action in DIALOG_ACTIONS else self.show_panel(key)
+        if action == "add":
+            panel.open_editor(None)  # type: ignore[attr-defined]
+        elif action in ("clock_in", "issue"):
+            getattr(panel, action)()
+        elif action and isinstance(panel, ConnectorsPanel):
+            panel.select_connector(action)
+
+    # --- the getting-started guide -----------------------------------------------------
+
+    def _guide(self):
+        if self.guide is None:
+            from tempclock_desktop.guide import GuidePage  # built only when first shown
+
+            self.guide = GuidePage(self.session)
+            self.guide.attach(self.server)
+            self.guide.open_requested.connect(self.open_target)
+            self.guide.closed.connect(self._guide_closed)
+            self.stack.addWidget(self.guide)
+        return self.guide
+
+    def show_guide(self):
+        """Show the getting-started guide (it opens at start until finished or skipped)."""
+        if not self.session.settings.guide_pending:
+            self.session.settings.guide_pending = True
+            self.session.save_settings()
+        self.guide_item.setHidden(False)
+        self.nav.setCurrentItem(self.guide_item)
+        return self._guide()
+
+    def _guide_closed(self, _finished: bool) -> None:
+        self.session.settings.guide_pending = False
+        self.session.save_settings()
+        self.show_panel("on_site")
+        self.guide_item.setHidden(True)
+
+    def _accounts_loaded(self, loaded: tuple[list[accounts.Account], bool]) -> None:
+        found, first_run = loaded
         self.session.set_accounts(found)
+        if first_run:
+            self.session.settings.guide_pending = True
+            self.session.save_settings()
+        # A server that failed to start keeps the admin on the Server panel.
+        if self.session.settings.guide_pending and self.server.state != FAILED:
+            self.show_guide()
         self.ready.emit()
 
     def _accounts_changed(self, found: list[accounts.Account]) -> None:
@@ -349,7 +431,16 @@ class MainWindow(QMainWindow):
     def _server_state(self, state: str) -> None:
         server = self.server
         colour = STATE_COLOUR[state]
-        if state == RUNNING:
+        account = self.session.account
+        if state == RUNNING and account is not None and not account.api_enabled:
+            # Up, but this account's integrations are refused: not the green "all is well".
+            name = html.escape(account.name)
+            turn_on = f"<a href='api_keys' style='{LINK_STYLE}'>Turn it on…</a>"
+            text = (f"{_dot(ACCESS_OFF_COLOUR)} API running at "
+                    f"{html.escape(server.api_url)} · access off for {name}: integrations "
+                    f"are refused. {turn_on}")
+            pill = f"{_dot(ACCESS_OFF_COLOUR)} API running · access off<br>{turn_on}"
+        elif state == RUNNING:
             text = f"{_dot(colour)} API running at <b>{html.escape(server.api_url)}</b>"
             pill = (f"{_dot(colour)} API running<br><span style='color:#94a3b8'>"
                     f"{html.escape(server.url)}</span>")
@@ -369,8 +460,10 @@ class MainWindow(QMainWindow):
             name = "tray_up" if state == RUNNING else ("tray_error" if state == FAILED
                                                         else "tray_down")
             self.tray.setIcon(theme.icon(name, None, 64))
+            access_off = account is not None and not account.api_enabled
             self.tray.setToolTip(f"TempClock — {STATE_TEXT[state]}"
-                                 + (f" at {server.url}" if state == RUNNING else ""))
+                                 + (f" at {server.url}" if state == RUNNING else "")
+                                 + (" · access off" if state == RUNNING and access_off else ""))
             self.tray_server_action.setText("Stop the API" if state == RUNNING
                                             else "Start the API")
 

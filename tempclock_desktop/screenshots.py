@@ -7,7 +7,9 @@ on loopback, one to a closed port), serves the API on a free loopback port with 
 dispatcher delivering, sends it some traffic (including a burst of refused requests,
 so the API Logs alert shows), then photographs each panel, the other connectors'
 settings forms, the main dialogs, the webhook secret and the one-time key reveal.
-Anyone can look at the UI without a display.
+First, a first start on an empty data directory: each empty panel and each step of
+the getting-started guide (`first-run-N-step.png`). Anyone can look at the UI without
+a display.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from tempclock_desktop.dialogs.location import LocationDialog  # noqa: E402
 from tempclock_desktop.dialogs.shift import ShiftDialog  # noqa: E402
 from tempclock_desktop.dialogs.webhooks import WebhookDialog, WebhookSecretDialog  # noqa: E402
 from tempclock_desktop.dialogs.worker import WorkerDialog  # noqa: E402
+from tempclock_desktop.guide import STEPS  # noqa: E402
 from tempclock_desktop.main_window import SECTIONS  # noqa: E402
 from tempclock_desktop.operations import running_operations  # noqa: E402
 from tempclock_desktop.panels.webhooks import EVERYTHING  # noqa: E402
@@ -189,12 +192,73 @@ def _grab(widget: QWidget, path: Path) -> Path:
     return path
 
 
+def _wait_for_server(app: QApplication, desktop: Desktop) -> None:
+    deadline = time.monotonic() + 15
+    while not desktop.server.running and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+EMPTY_PANELS = ("on_site", "shifts", "timesheets", "workers", "locations", "connectors",
+                "webhooks", "api_keys", "api_logs")
+
+
+def _first_run(app: QApplication, out_dir: Path, data_dir: Path) -> list[Path]:
+    """A first start on an empty data directory: each empty panel, then each step of the
+    getting-started guide, walked to an answered test request."""
+    desktop = Desktop.start(load_config(data_dir), serve=True, port=0)
+    window = desktop.window
+    window.resize(*SIZE)
+    window.show()
+    settle(app)
+    _wait_for_server(app, desktop)
+    written: list[Path] = []
+    try:
+        for key in EMPTY_PANELS:
+            window.show_panel(key)
+            settle(app)
+            written.append(_grab(window, out_dir / f"empty-{key.replace('_', '-')}.png"))
+        guide = window.show_guide()
+        settle(app)
+        for n, (step, _caption) in enumerate(STEPS, start=1):
+            guide.go_to_step(step)
+            _first_run_step(app, guide, step, desktop.session.account_id)
+            written.append(_grab(window, out_dir / f"first-run-{n}-{step}.png"))
+    finally:
+        desktop.stop()
+    return written
+
+
+def _first_run_step(app: QApplication, guide, step: str, account_id: int) -> None:
+    """What the admin does on a step before it is photographed."""
+    if step == "name":
+        guide.agency_name.setText("Northern Temps Ltd")
+        guide.save_name()
+    elif step == "access":
+        demo.load_demo(account_id)  # step 2, done the quick way
+        guide.refresh()
+    elif step == "key":
+        guide.access_button.click()
+        settle(app)
+        guide.issue()
+        settle(app)
+        dialog = guide.findChild(IssueKeyDialog)
+        dialog.name.setText("Bullhorn ATS")
+        dialog.accept()
+        settle(app)
+        guide.findChild(KeyRevealDialog).accept()
+    elif step == "request":
+        guide.test_request()
+    settle(app)
+
+
 def take(out_dir: Path) -> list[Path]:
     """Write the PNGs into `out_dir`; returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     app = application([sys.argv[0]])
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="tempclock-shots-") as temp:
+        written += _first_run(app, out_dir, Path(temp) / "first-run")
         config = load_config(Path(temp) / "data")
         open_store(config)
         account = accounts.create_account("Northern Temps Ltd", api_enabled=True)
@@ -213,10 +277,7 @@ def take(out_dir: Path) -> list[Path]:
         window.resize(*SIZE)
         window.show()
         settle(app)
-        deadline = time.monotonic() + 15
-        while not desktop.server.running and time.monotonic() < deadline:
-            app.processEvents()
-            time.sleep(0.02)
+        _wait_for_server(app, desktop)
         _traffic(desktop.server.url, good, narrow)
         time.sleep(0.6)  # the log writer batches every 0.25 s
         try:

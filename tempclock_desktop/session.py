@@ -66,6 +66,8 @@ class Session(QObject):
     def set_accounts(self, accounts: list[Account]) -> None:
         """Take the account list; keep the current account (or the saved one, or the first)."""
         self.accounts = accounts
+        if self.account is not None:  # a renamed account shows its new name everywhere
+            self.account = next((a for a in accounts if a.id == self.account.id), self.account)
         self.accounts_changed.emit(accounts)
         wanted = self.account.id if self.account else self.settings.account_id
         chosen = next((a for a in accounts if a.id == wanted), accounts[0] if accounts else None)

@@ -26,6 +26,7 @@ class DesktopSettings(msgspec.Struct, kw_only=True):
     backup_daily: bool = True  # a dated backup a day, kept `backup_keep` deep
     backup_keep: int = 7
     backup_folder: str | None = None  # None: `backups` in the data directory
+    guide_pending: bool = False  # the getting-started guide opens at start until done or skipped
 
     @property
     def lan_exposed(self) -> bool:

@@ -126,8 +126,15 @@ class EmptyState(QWidget):
         self.buttons.addStretch(1)
         self.buttons.addStretch(1)
         outer.addSpacing(8)
+        self.details = QVBoxLayout()  # anything shown between the text and the buttons
+        outer.addLayout(self.details)
         outer.addLayout(self.buttons)
         outer.addStretch(2)
+
+    def add_detail(self, widget: QWidget) -> QWidget:
+        """Something to show above the buttons (an example, a command), centred."""
+        self.details.addWidget(widget, 0, Qt.AlignmentFlag.AlignHCenter)
+        return widget
 
     def add_button(self, widget: QPushButton) -> QPushButton:
         """A way forward, centred with the others."""

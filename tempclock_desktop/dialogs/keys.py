@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,7 @@ from api.services.keys import DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT, SCOPES, Issued
 from tempclock_desktop.dialogs.fields import OptionalDate
 from tempclock_desktop.dialogs.form import FormDialog
 from tempclock_desktop.dialogs.reveal import SecretRevealDialog
-from tempclock_desktop.widgets import label
+from tempclock_desktop.widgets import Banner, label
 
 SCOPE_HELP = {
     "workers:read": "Read workers",
@@ -53,9 +54,14 @@ class KeyRequest(msgspec.Struct, kw_only=True):
 class IssueKeyDialog(FormDialog):
     """Name (required), scopes (none ticked = full access), optional expiry, rate limit."""
 
-    def __init__(self, parent: QWidget | None, save: Callable[[KeyRequest], Any]) -> None:
+    def __init__(self, parent: QWidget | None, save: Callable[[KeyRequest], Any], *,
+                 warning: str | None = None) -> None:
         super().__init__(parent, "Issue API key", save_text="Issue key", save=save)
         self.setMinimumWidth(560)
+        self.warning = Banner("warning")  # e.g. API access is off: the key will be refused
+        if warning:
+            self.warning.show_message(html.escape(warning))
+        self.body.insertWidget(1, self.warning)
         self.name = QLineEdit()
         self.name.setPlaceholderText("What uses it, e.g. Bullhorn ATS")
         self.add_row("Name", self.name, "name")

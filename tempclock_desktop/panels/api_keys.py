@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QStackedWidget, QVBoxLayout, QWidget
 
 from api.services import accounts, keys
 from tempclock_desktop import session as kinds
@@ -13,14 +15,40 @@ from tempclock_desktop.messages import confirm, show_error
 from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
-from tempclock_desktop.widgets import Card, SortProxy, button, label, table_view
+from tempclock_desktop.session import Session
+from tempclock_desktop.widgets import Card, EmptyState, SortProxy, button, label, table_view
 
 STATUS_ORDER = {"Active": 0, "Expired": 1, "Revoked": 2}
+ACCESS_OFF_WARNING = ("API access is off for this account: a key issued now is refused "
+                      "until you turn access on.")
+
+
+def open_issue_key(parent: QWidget, session: Session,
+                   on_issued: Callable[[keys.IssuedKey], None]) -> IssueKeyDialog:
+    """The issue-key dialog, then the one-time reveal; `on_issued` receives the new key."""
+    account = session.account
+    assert account is not None
+    account_id = account.id
+
+    def save(request: KeyRequest) -> keys.IssuedKey:
+        return keys.issue_key(account_id, request.name, scopes=request.scopes,
+                              expires_on=request.expires_on, rate_limit=request.rate_limit)
+
+    def issued(key: keys.IssuedKey) -> None:
+        session.notify(kinds.KEYS, parent)
+        on_issued(key)
+        KeyRevealDialog(parent, key).open()
+
+    dialog = IssueKeyDialog(parent, save,
+                            warning=None if account.api_enabled else ACCESS_OFF_WARNING)
+    dialog.saved.connect(issued)
+    dialog.open()
+    return dialog
 
 
 class ApiKeysPanel(Panel):
     title = "API keys"
-    subtitle = ("Keys your integrations (ATS, CRM, payroll) present as Bearer tokens. "
+    subtitle = ("Keys your integrations (ATS, CRM, payroll) use to sign in to the API. "
                 "A key is shown once, when it is issued.")
     icon_name = "api_keys"
     depends_on = (kinds.KEYS, kinds.ACCOUNTS)
@@ -33,21 +61,7 @@ class ApiKeysPanel(Panel):
         self.header_actions.addWidget(self.revoke_button)
         self.header_actions.addWidget(self.issue_button)
 
-        access = Card()
-        row = QHBoxLayout()
-        text = QVBoxLayout()
-        text.setSpacing(2)
-        text.addWidget(label("API access", "SectionTitle"))
-        self.access_text = label("", "Muted", wrap=True)
-        text.addWidget(self.access_text)
-        row.addLayout(text, 1)
-        self.api_enabled = QCheckBox("API access enabled")
-        self.api_enabled.setObjectName("Switch")
-        self.api_enabled.clicked.connect(self._switch_access)
-        row.addWidget(self.api_enabled, 0, Qt.AlignmentFlag.AlignVCenter)
-        access.body.addLayout(row)
-        self.content.addWidget(access)
-
+        self.content.addWidget(self._access_card())
         self.model = RecordTableModel(
             [
                 Column("Name", lambda k: k.name),
@@ -77,10 +91,43 @@ class ApiKeysPanel(Panel):
         for n, width in enumerate(widths):
             self.table.horizontalHeader().resizeSection(n, width)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
-        self.content.addWidget(self.table, 1)
+        self.empty = EmptyState(
+            "api_keys", "No keys yet",
+            "Each integration (your ATS, CRM or payroll software) needs its own key to use "
+            "the API. Issue one when an integration is ready: TempClock shows it once, for "
+            "you to copy into that integration.")
+        self.empty.add_button(button("Issue key…", "add", role="primary", on_click=self.issue))
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.table)
+        self.stack.addWidget(self.empty)
+        self.model.reloaded.connect(lambda: self.stack.setCurrentWidget(
+            self.empty if self.model.rowCount() == 0 else self.table))
+        self.content.addWidget(self.stack, 1)
         self.hint = label("Revoking takes effect on the key's very next request.", "Muted")
         self.content.addWidget(self.hint)
         self._selection()
+
+    def _access_card(self) -> Card:
+        """Whether integrations may connect at all; while off, the way to turn it on."""
+        access = Card()
+        row = QHBoxLayout()
+        text = QVBoxLayout()
+        text.setSpacing(2)
+        self.access_title = label("API access", "SectionTitle")
+        text.addWidget(self.access_title)
+        self.access_text = label("", "Muted", wrap=True)
+        text.addWidget(self.access_text)
+        row.addLayout(text, 1)
+        self.turn_on_button = button("Turn on API access", role="primary",
+                                     on_click=lambda: self._switch_access(True))
+        row.addWidget(self.turn_on_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.api_enabled = QCheckBox("API access enabled")
+        self.api_enabled.setObjectName("Switch")
+        self.api_enabled.clicked.connect(self._switch_access)
+        row.addWidget(self.api_enabled, 0, Qt.AlignmentFlag.AlignVCenter)
+        access.body.addLayout(row)
+        self.access_card = access
+        return access
 
     def reload(self) -> None:
         account_id = self.session.account_id
@@ -90,24 +137,36 @@ class ApiKeysPanel(Panel):
     def _show_access(self, account) -> None:
         if account is None:
             return
-        self.api_enabled.setChecked(account.api_enabled)
+        on = account.api_enabled
+        self.api_enabled.setChecked(on)
+        self.api_enabled.setVisible(on)
+        self.turn_on_button.setVisible(not on)
+        self.access_card.setObjectName("Card" if on else "Banner")
+        self.access_card.setProperty("kind", "warning")
+        self.access_card.style().polish(self.access_card)
+        self.access_title.setText("API access is on" if on else
+                                  f"API access is off for {account.name}")
         self.access_text.setText(
             "Integrations can call the API with the active keys below."
-            if account.api_enabled else
-            "Off: every request with this account's keys is refused with 403, even with a "
-            "valid key. Turn it on when an integration is ready.")
+            if on else
+            "Integrations are refused, even with a valid key. Turn access on when an "
+            "integration is ready to connect.")
+        self.issue_button.setToolTip("" if on else ACCESS_OFF_WARNING)
 
     def _switch_access(self, on: bool) -> None:
         account_id = self.session.account_id
         self.api_enabled.setEnabled(False)
+        self.turn_on_button.setEnabled(False)
 
         def done(account) -> None:
             self.api_enabled.setEnabled(True)
+            self.turn_on_button.setEnabled(True)
             self.session.update_account(account)
             self._show_access(account)
 
         def failed(error) -> None:
             self.api_enabled.setEnabled(True)
+            self.turn_on_button.setEnabled(True)
             self._show_access(self.session.account)
             show_error(self, error)
 
@@ -123,20 +182,7 @@ class ApiKeysPanel(Panel):
         self.revoke_button.setEnabled(key is not None and key.status != "Revoked")
 
     def issue(self) -> None:
-        account_id = self.session.account_id
-
-        def save(request: KeyRequest) -> keys.IssuedKey:
-            return keys.issue_key(account_id, request.name, scopes=request.scopes,
-                                  expires_on=request.expires_on, rate_limit=request.rate_limit)
-
-        dialog = IssueKeyDialog(self, save)
-        dialog.saved.connect(self._issued)
-        dialog.open()
-
-    def _issued(self, issued: keys.IssuedKey) -> None:
-        self.model.reload()
-        self.session.notify(kinds.KEYS, self)
-        KeyRevealDialog(self, issued).open()
+        open_issue_key(self, self.session, lambda _issued: self.model.reload())
 
     def revoke_selected(self) -> None:
         key = self.selected()

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QProgressDialog,
     QSplitter,
+    QStackedWidget,
     QTextBrowser,
     QVBoxLayout,
 )
@@ -32,14 +33,17 @@ from api.services.display import printable
 from plugins import Cancelled, write_csv
 from tempclock_desktop import session as kinds
 from tempclock_desktop.chart import KeyErrorsChart, RequestChart
+from tempclock_desktop.first_run import first_request_curl
 from tempclock_desktop.formatting import duration_ms, when_precise
 from tempclock_desktop.messages import show_error, show_notice
 from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
+from tempclock_desktop.server import url_for
 from tempclock_desktop.widgets import (
     Banner,
     Card,
+    EmptyState,
     SearchField,
     button,
     fill_combo,
@@ -232,9 +236,14 @@ class ApiLogsPanel(Panel):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([1000, 260])
-        self.content.addWidget(splitter, 1)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(splitter)
+        self.stack.addWidget(self._empty_state())
+        self.content.addWidget(self.stack, 1)
         self.model.page_loaded.connect(lambda _n: self._count())
         self.model.reloaded.connect(self._count)
+        self.model.reloaded.connect(self._show_empty)
+        self.model.rowsInserted.connect(lambda *_: self._show_empty())
 
         self._seen = {"id": 0}  # the newest log id when the list was loaded
         self._polling = False
@@ -248,6 +257,28 @@ class ApiLogsPanel(Panel):
         self._stats.timeout.connect(self.refresh_stats)
         self._stats.start()
         self._selection()
+
+    def _empty_state(self) -> EmptyState:
+        """No request yet: what an integration's first request looks like, on this PC."""
+        settings = self.session.settings
+        base = f"{url_for(settings.host, settings.port, bool(settings.tls_files[0]))}/api/v1/"
+        self.empty = EmptyState(
+            "api_logs", "No requests yet",
+            "Every request your integrations make to the API is listed here, with "
+            "TempClock's answer. The first one usually looks like this:")
+        self.first_curl = label(first_request_curl(base, None), "KeyText")
+        self.first_curl.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.empty.add_detail(self.first_curl)
+        self.empty.add_button(button("Try it in the getting-started guide", "play",
+                                     role="primary",
+                                     on_click=lambda: self.open_requested.emit("guide/request")))
+        return self.empty
+
+    def _show_empty(self) -> None:
+        """The explanation shows only for an account whose list is empty without filters."""
+        filters = self.filters
+        unfiltered = filters == log_stats.LogFilter(since=filters.since)
+        self.stack.setCurrentIndex(1 if self.model.rowCount() == 0 and unfiltered else 0)
 
     # --- filters and loading -----------------------------------------------------------
 

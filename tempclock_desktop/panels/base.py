@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
+    QMessageBox,
     QProgressDialog,
+    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -37,6 +39,8 @@ class Panel(QWidget):
     subtitle = ""
     icon_name = ""
     depends_on: tuple[str, ...] = ()  # data kinds whose change makes this panel stale
+    # Another page should open: "panel" or "panel/action" (the main window routes it).
+    open_requested = Signal(str)
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -105,9 +109,16 @@ def load_demo_data(parent: QWidget, session: Session) -> None:
         for kind in (kinds.LOCATIONS, kinds.DEPARTMENTS, kinds.COST_CODES, kinds.WORKERS,
                      kinds.SHIFTS, kinds.ENTRIES):
             session.notify(kind)
-        show_notice(parent, "Demo data loaded",
-                    f"Added {summary.locations} sites, {summary.workers} workers, "
-                    f"{summary.shifts} shifts and {summary.time_entries} time entries.")
+        box = show_notice(parent, "Demo data loaded",
+                          f"Added {summary.locations} sites, {summary.workers} workers, "
+                          f"{summary.shifts} shifts and {summary.time_entries} time entries."
+                          "\n\nNext: decide whether integrations (your ATS, CRM or payroll "
+                          "software) may connect to TempClock.")
+        if isinstance(parent, Panel):
+            next_step = box.addButton("Next step…", QMessageBox.ButtonRole.ActionRole)
+            next_step.setProperty("role", "primary")
+            next_step.style().polish(next_step)  # the box is already open
+            next_step.clicked.connect(lambda: parent.open_requested.emit("guide/access"))
 
     def failed(error: BaseException) -> None:
         dialog.close()
@@ -192,16 +203,21 @@ class RecordPanel(Panel):
         self.model.load_failed.connect(self._load_failed)
 
         self.empty = EmptyState(self.icon_name, self.empty_title, self.empty_text)
-        self.empty.add_button(button(f"Add {self.noun}…", "add",
-                                     on_click=lambda: self.open_editor(None)))
-        self.empty.add_button(button("Load demo data", "demo", role="primary",
-                                     on_click=lambda: load_demo_data(self, self.session)))
+        for action in self.empty_actions():
+            self.empty.add_button(action)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.table)
         self.stack.addWidget(self.empty)
         self.content.addWidget(self.stack, 1)
         self._size_columns()
         self._selection_changed()
+
+    def empty_actions(self) -> list[QPushButton]:
+        """The ways forward an empty list offers: add the first one (or try the demo)."""
+        return [button(f"Add {self.noun}…", "add", role="primary",
+                       on_click=lambda: self.open_editor(None)),
+                button("Load demo data", "demo",
+                       on_click=lambda: load_demo_data(self, self.session))]
 
     def _size_columns(self) -> None:
         header = self.table.horizontalHeader()

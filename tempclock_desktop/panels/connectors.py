@@ -167,6 +167,10 @@ def run_detail_html(run: ConnectorRun, connector_name: str) -> str:
     return "".join(parts)
 
 
+# A connector that never ran: what to do first (settings, then a dry run to check them).
+NO_RUNS = ("No runs yet. Fill in the settings on the left and save them, then press Dry run "
+           "to see what would change without changing anything, or Run to do it.")
+
 class PluginProblems(QFrame):
     """Plugins that failed to load: which one, what failed and the message; details on request."""
 
@@ -251,6 +255,7 @@ class ConnectorsPanel(Panel):
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
         self.current: InstalledConnector | None = None
+        self._wanted: str | None = None  # asked for before the list had loaded
         self.form: ConnectorSettingsForm | None = None
         self._cancel: threading.Event | None = None  # set while a run is under way
         self._running_name = ""
@@ -430,7 +435,8 @@ class ConnectorsPanel(Panel):
 
     def _loaded(self) -> None:
         self.problems.set_problems(list(self.session.plugin_host().problems))
-        wanted = self.current.id if self.current is not None else None
+        wanted = self._wanted or (self.current.id if self.current is not None else None)
+        self._wanted = None
         row = self.model.row_of(wanted) if wanted is not None else None
         if self.model.rowCount():
             self.table.selectRow(row or 0)
@@ -438,10 +444,12 @@ class ConnectorsPanel(Panel):
             self._show(None)
 
     def select_connector(self, connector_id: str) -> None:
-        """Show the connector with this id (tests, links from elsewhere)."""
+        """Show the connector with this id (tests, links from elsewhere), once it is listed."""
         row = self.model.row_of(connector_id)
         if row is not None:
             self.table.selectRow(row)
+        else:
+            self._wanted = connector_id
 
     def _selection(self) -> None:
         rows = self.table.selectionModel().selectedRows()
@@ -638,11 +646,13 @@ class ConnectorsPanel(Panel):
             self.history_table.selectRow(0)
         else:
             self.run_detail.clear()
+            self.run_detail.setPlaceholderText(NO_RUNS)
             self.attention_banner.hide()
 
     def _run_selected(self) -> None:
         rows = self.history_table.selectionModel().selectedRows()
         if rows and self.current is not None:
+            self.run_detail.setPlaceholderText("Select a run for its counts, bad rows and log.")
             run = self.history.data(rows[0], RECORD_ROLE)
             self.run_detail.setHtml(run_detail_html(run, self.current.connector.name))
             self._show_attention(run)

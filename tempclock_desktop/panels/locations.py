@@ -32,8 +32,14 @@ class LocationsPanel(RecordPanel):
     noun = "location"
     kind = kinds.LOCATIONS
     depends_on = (kinds.LOCATIONS, kinds.ENTRIES)
-    empty_title = "No locations yet"
-    empty_text = "Add the client sites your workers clock in at, or load the demo agency."
+    empty_title = "No sites yet"
+    empty_text = ("Sites are the client workplaces where your temps clock in: each has an "
+                  "address, a time zone and, if you like, a geofence. Add the first one.")
+
+    def empty_actions(self):
+        add, demo = super().empty_actions()
+        add.setText("Add site…")
+        return [add, demo]
 
     def columns(self):
         return [

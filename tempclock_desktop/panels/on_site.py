@@ -91,9 +91,11 @@ class OnSitePanel(Panel):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.grid_host)
         self.empty = EmptyState("on_site", "No sites yet",
-                                "Once you add locations, this board shows who is clocked in at "
-                                "each one, live.")
-        self.empty.add_button(button("Load demo data", "demo", role="primary",
+                                "This board shows who is clocked in at each of your client "
+                                "sites, live. Add your first site to see it here.")
+        self.empty.add_button(button("Add site…", "add", role="primary",
+                                     on_click=lambda: self.open_requested.emit("locations/add")))
+        self.empty.add_button(button("Load demo data", "demo",
                                      on_click=lambda: load_demo_data(self, self.session)))
         self.stack = QStackedWidget()
         self.stack.addWidget(scroll)

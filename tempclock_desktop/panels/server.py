@@ -200,6 +200,9 @@ class ServerPanel(Panel):
         row.addWidget(button("Rename…", "edit", on_click=self.rename_account))
         row.addStretch(1)
         people.body.addLayout(row)
+        self.guide_button = button("Show the getting-started guide", "play",
+                                   on_click=lambda: self.open_requested.emit("guide"))
+        people.body.addWidget(self.guide_button)
         people.body.addStretch(1)
         grid.addWidget(people, 0, 2)
         column.addLayout(grid)

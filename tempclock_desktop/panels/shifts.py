@@ -127,9 +127,12 @@ class ShiftsPanel(Panel):
         self.grid.cellDoubleClicked.connect(self._cell_activated)
         self.grid.itemSelectionChanged.connect(self._selection)
         self.content.addWidget(self.grid, 1)
-        self.empty = EmptyState("shifts", "No sites to schedule yet",
-                                "Add a location first; then plan who works there each day.")
-        self.empty.add_button(button("Load demo data", "demo", role="primary",
+        self.empty = EmptyState("shifts", "Add a site first",
+                                "Shifts plan who works at which client site each day. Add the "
+                                "site, then its shifts, week by week.")
+        self.empty.add_button(button("Add site…", "add", role="primary",
+                                     on_click=lambda: self.open_requested.emit("locations/add")))
+        self.empty.add_button(button("Load demo data", "demo",
                                      on_click=lambda: load_demo_data(self, self.session)))
         self.empty.hide()
         self.content.addWidget(self.empty, 1)
@@ -193,7 +196,9 @@ class ShiftsPanel(Panel):
         open_count = sum(1 for s in shown if s.worker_id is None)
         self.summary.setText(f"{len(shown)} shifts · {hours:.0f} paid hours · "
                              f"{open_count} open" + (f" · times in {week.location.timezone}"
-                                                     if week.location else ""))
+                                                     if week.location else "")
+                             if shown or not has_sites else
+                             "No shifts this week yet: double-click a day, or New shift…")
         self._selection()
 
     # --- selection and editing ---------------------------------------------------------

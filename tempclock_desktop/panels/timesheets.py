@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QSplitter,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QTextBrowser,
@@ -38,7 +39,14 @@ from tempclock_desktop.formatting import hours, when, when_short
 from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
-from tempclock_desktop.widgets import SortProxy, button, fill_combo, label, table_view
+from tempclock_desktop.widgets import (
+    EmptyState,
+    SortProxy,
+    button,
+    fill_combo,
+    label,
+    table_view,
+)
 
 SHOW = (("Completed shifts", "shifts"), ("Clocked in now", "active"),
         ("With breaks", "breaks"), ("All entries", "all"))
@@ -57,6 +65,12 @@ class EntryView:
     @property
     def id(self) -> int:
         return self.entry.id
+
+
+def anyone_clocked_in(account_id: int) -> bool:
+    """Whether the account has any time entry at all (else the panel says how to start)."""
+    everything = timesheets.TimeEntryFilter(entry_filter="all", limit=1)
+    return bool(timesheets.list_entries(account_id, everything).data)
 
 
 def _zones(account_id: int) -> dict[int, zoneinfo.ZoneInfo]:
@@ -165,7 +179,15 @@ class TimesheetsPanel(Panel):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([940, 280])
-        self.content.addWidget(splitter, 1)
+        self.empty = EmptyState("timesheets", "Nobody has clocked in yet",
+                                "Timesheets fill up as your temps clock in and out at their "
+                                "sites. Clock someone in by hand to see how it works.")
+        self.empty.add_button(button("Clock someone in…", "clock_in", role="primary",
+                                     on_click=self.clock_in))
+        self.stack = QStackedWidget()
+        self.stack.addWidget(splitter)
+        self.stack.addWidget(self.empty)
+        self.content.addWidget(self.stack, 1)
         self._sites_loaded_for: int | None = None
         self._selection()
 
@@ -204,6 +226,8 @@ class TimesheetsPanel(Panel):
         self.model.set_fetch(page)
         Operation(self, lambda: timesheets.timesheet_totals(account_id, base),
                   success=self._show_totals).run()
+        Operation(self, lambda: anyone_clocked_in(account_id),
+                  success=lambda anyone: self.stack.setCurrentIndex(0 if anyone else 1)).run()
         self.detail.clear()
 
     def _fit_columns(self) -> None:

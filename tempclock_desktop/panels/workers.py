@@ -12,6 +12,7 @@ from tempclock_desktop.formatting import day
 from tempclock_desktop.models.records import Column
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import RecordPanel
+from tempclock_desktop.widgets import button
 
 
 def _assignment(worker: workers.Worker) -> str:
@@ -31,8 +32,15 @@ class WorkersPanel(RecordPanel):
     kind = kinds.WORKERS
     depends_on = (kinds.WORKERS, kinds.LOCATIONS, kinds.DEPARTMENTS)
     empty_title = "No workers yet"
-    empty_text = ("Add the temps you place, or load a demo agency with seven sites, "
-                  "72 workers and two weeks of shifts to try everything out.")
+    empty_text = ("Workers are the temps you place: they clock in at your client sites. "
+                  "Add them one by one, or import them from your applicant tracking "
+                  "system's CSV export.")
+
+    def empty_actions(self):
+        add, demo = super().empty_actions()
+        return [add, button("Import from ATS…", "connectors",
+                            on_click=lambda: self.open_requested.emit("connectors/ats-csv")),
+                demo]
 
     def columns(self):
         return [

@@ -1,5 +1,6 @@
 """The screenshot script writes a non-empty PNG of every panel, of the connector settings
-forms, and of the key and webhook dialogs; it leaves no server or dispatcher running."""
+forms, of the key and webhook dialogs, of each step of the getting-started guide and of each
+empty panel of a first start; it leaves no server or dispatcher running."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import threading
 
 from PySide6.QtGui import QImage
 
+from tempclock_desktop.guide import STEPS
 from tempclock_desktop.main_window import SECTIONS
-from tempclock_desktop.screenshots import take
+from tempclock_desktop.screenshots import EMPTY_PANELS, take
 
 
 def test_every_panel_and_the_key_reveal_dialog_is_photographed(qtbot, tmp_path):
@@ -23,9 +25,15 @@ def test_every_panel_and_the_key_reveal_dialog_is_photographed(qtbot, tmp_path):
     for shot in ("connectors-payroll-csv", "connectors-crm-push", "add-webhook-dialog",
                  "webhook-secret-dialog"):
         assert any(name.endswith(f"-{shot}.png") for name in names), shot
+    for n, (step, _caption) in enumerate(STEPS, start=1):
+        assert f"first-run-{n}-{step}.png" in names, step
+    for key in EMPTY_PANELS:
+        assert f"empty-{key.replace('_', '-')}.png" in names, key
     for path in written:
         image = QImage(str(path))
         assert path.stat().st_size > 5_000, path
         assert image.width() >= 400 and image.height() >= 200, path
+        if "first-run" in path.name or path.name.startswith("empty-"):
+            assert (image.width(), image.height()) == (1440, 900), path
     assert not [t for t in threading.enumerate() if t.name.startswith("tempclock-api")]
     assert not multiprocessing.active_children()
