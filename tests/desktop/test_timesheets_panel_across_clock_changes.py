@@ -50,7 +50,7 @@ def test_timesheets_panel_shows_eight_and_ten_hour_nights_and_their_totals(
     by_worker = {panel.totals.item(row, 0).text(): (panel.totals.item(row, 1).text(),
                                                     panel.totals.item(row, 2).text())
                  for row in range(2)}
-    assert by_worker == {"Ann Nowak": ("2", "18.00"), "Dana Price": ("2", "18.00")}
+    assert by_worker == {"Ann Nowak": ("2", "18.00 h"), "Dana Price": ("2", "18.00 h")}
     assert "36.00 hours" in panel.totals_label.text()
 
 
