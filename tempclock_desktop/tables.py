@@ -201,9 +201,9 @@ class RecordTable(QTableView):
         if column != self._stretch_column():
             self._lay_out()  # the stretch column gives or takes the difference
 
-    def save_now(self) -> None:
-        """Write a pending layout change now (closing the window)."""
-        if self._save.isActive():
+    def hideEvent(self, event: QEvent) -> None:  # noqa: N802
+        super().hideEvent(event)
+        if self._save.isActive():  # leaving the panel or closing the window: write it now
             self._save.stop()
             self.session.save_settings()
 
