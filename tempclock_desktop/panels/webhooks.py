@@ -130,11 +130,12 @@ class WebhooksPanel(Panel):
                 Column("Attempt", lambda d: str(d.attempt), align_right=True),
                 Column("State", lambda d: d.state.capitalize()),
                 Column("Status", lambda d: "" if d.status_code is None else str(d.status_code)),
+                # Why a delivery failed, before the lesser columns: on screen at 1440 px.
+                Column("Error", lambda d: d.error or "", max_width=600, stretch=True),
                 Column("Duration", lambda d: "" if d.duration_ms is None
                        else duration_ms(d.duration_ms), align_right=True),
                 Column("Next attempt", lambda d: when_precise(d.next_attempt_at)
                        if d.state in ("pending", "failed") else ""),
-                Column("Error", lambda d: d.error or "", max_width=600, stretch=True),
             ],
             sorting=NONE,  # newest first
             page_size=SHOWN_DELIVERIES,
