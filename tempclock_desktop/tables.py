@@ -30,7 +30,8 @@ from tempclock_desktop.widgets import SortProxy, house_table
 LOCAL, SERVER, NONE = "local", "server", "none"
 SAMPLE_ROWS = 200  # size to content from the first rows loaded, not from every row
 CELL_PADDING = 30  # the stylesheet's item padding (8 px a side) and the style's text margins
-HEADER_PADDING = 34  # the header's padding and its sort arrow
+HEADER_PADDING = 22  # the header's padding
+SORT_ARROW = 12  # and, where a click sorts, its arrow
 MIN_WIDTH = 56
 SAVE_DELAY_MS = 400  # a drag resizes many times: write the settings once it stops
 
@@ -146,13 +147,13 @@ class RecordTable(QTableView):
         titles = QFontMetrics(bold)
         sample = self.records.records[:SAMPLE_ROWS]
         chosen = self._saved().widths
+        header = HEADER_PADDING + (SORT_ARROW if self.sorting != NONE else 0)
         for n, column in enumerate(self.records.columns):
             if column.title in chosen:
                 self._natural[n] = chosen[column.title]
                 continue
             text = max((cells.horizontalAdvance(column.text(r)) for r in sample), default=0)
-            wanted = max(text + CELL_PADDING, titles.horizontalAdvance(column.title)
-                         + HEADER_PADDING)
+            wanted = max(text + CELL_PADDING, titles.horizontalAdvance(column.title) + header)
             self._natural[n] = max(column.width or MIN_WIDTH, min(column.max_width, wanted))
         self._lay_out()
 

@@ -129,7 +129,9 @@ class WebhooksPanel(Panel):
                 Column("To", self._target, tooltip=self._target),
                 Column("Attempt", lambda d: str(d.attempt), align_right=True),
                 Column("State", lambda d: d.state.capitalize()),
-                Column("Status", lambda d: "" if d.status_code is None else str(d.status_code)),
+                # The answer's HTTP status; a failure's shows in its error too.
+                Column("Status", lambda d: "" if d.status_code is None else str(d.status_code),
+                       secondary=True),
                 # Why a delivery failed, before the lesser columns: on screen at 1440 px.
                 Column("Error", lambda d: d.error or "", max_width=600, stretch=True),
                 Column("Duration", lambda d: "" if d.duration_ms is None
