@@ -209,11 +209,11 @@ class ApiLogsPanel(Panel):
                 Column("Key", key_text),
                 Column("Status", lambda r: str(r.status), server_sort="status"),
                 Column("Client", lambda r: r.client),
-                Column("Duration", lambda r: duration_ms(r.duration_ms), align_right=True,
-                       server_sort="duration"),
-                Column("Method", lambda r: printable(r.method)),
                 Column("Path", lambda r: printable(r.path + (f"?{r.query}" if r.query else "")),
                        max_width=340, stretch=True),
+                Column("Duration", lambda r: duration_ms(r.duration_ms), align_right=True,
+                       server_sort="duration"),
+                Column("Method", lambda r: printable(r.method), secondary=True),  # mostly GET
                 Column("Count", lambda r: f"×{r.count:,}" if r.count > 1 else "", align_right=True,
                        tooltip=lambda r: f"{r.count:,} requests in this minute, refused alike"
                        if r.count > 1 else "", server_sort="count"),
@@ -230,14 +230,14 @@ class ApiLogsPanel(Panel):
         self.table.sort_requested.connect(self._sort_by)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.detail = QTextBrowser()
-        self.detail.setMinimumWidth(280)
+        self.detail.setMinimumWidth(250)
         self.detail.setPlaceholderText("Select a request for its details.")
         splitter = QSplitter()
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([1000, 260])
+        splitter.setSizes([1000, 250])
         self.content.addWidget(splitter, 1)
         self.model.page_loaded.connect(lambda _n: self._count())
         self.model.reloaded.connect(self._count)

@@ -24,12 +24,12 @@ CONTENT = {
     "timesheets": ("Worker", "Site", "Clock in", "Clock out", "Hours", "Status", "Source",
                    "Cost code"),
     "api_keys": ("Name", "Key prefix", "Scopes", "Created"),
-    "api_logs": ("Time", "Key", "Status", "Client"),
+    "api_logs": ("Time", "Key", "Status", "Client", "Path"),
     "webhooks": ("URL", "Events", "Description", "Created"),
     "connectors": ("Connector", "Package", "What it does"),
 }
 # Columns that must be inside the viewport, not off to the right.
-ON_SCREEN = {"timesheets": ("Status", "Source", "Cost code"), "api_logs": ("Client",)}
+ON_SCREEN = {"timesheets": ("Status", "Source", "Cost code"), "api_logs": ("Client", "Path")}
 
 
 def _visible_rows(table) -> range:

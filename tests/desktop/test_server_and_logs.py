@@ -15,7 +15,7 @@ from api.services import keys, log_stats
 from tempclock_desktop.panels.api_logs import export_csv
 from tempclock_desktop.server import RUNNING, STOPPED
 
-STATUS, PATH = 2, 6  # the API logs' columns
+STATUS, PATH = 2, 4  # the API logs' columns
 
 
 @pytest.fixture
