@@ -120,13 +120,14 @@ class RecordTable(QTableView):
 
     # --- sizing --------------------------------------------------------------------------
 
-    @property
-    def layout_saved(self) -> TableLayout:
-        """This table's saved layout (created on first change)."""
-        return self.session.settings.tables.setdefault(self.name, TableLayout())
-
     def _saved(self) -> TableLayout:
+        """This table's layout as saved (the defaults when the admin has changed nothing)."""
         return self.session.settings.tables.get(self.name) or TableLayout()
+
+    def _changed_layout(self) -> TableLayout:
+        """This table's layout, to change (saved shortly after)."""
+        self._save.start()
+        return self.session.settings.tables.setdefault(self.name, TableLayout())
 
     def _reloaded(self) -> None:
         self._fitted = False
@@ -197,8 +198,7 @@ class RecordTable(QTableView):
         if self._sizing or self.isColumnHidden(column) or new <= 0:
             return
         self._natural[column] = new
-        self.layout_saved.widths[self.records.columns[column].title] = new
-        self._save.start()
+        self._changed_layout().widths[self.records.columns[column].title] = new
         if column != self._stretch_column():
             self._lay_out()  # the stretch column gives or takes the difference
 
@@ -212,19 +212,20 @@ class RecordTable(QTableView):
 
     def _restore_hidden(self) -> None:
         hidden = self._saved().hidden
-        for n, column in enumerate(self.records.columns):
-            self.setColumnHidden(n, column.secondary if hidden is None else
-                                 column.title in hidden)
+        with self._sizing_now():  # showing a column again resizes it: not the admin's doing
+            for n, column in enumerate(self.records.columns):
+                self.setColumnHidden(n, column.secondary if hidden is None else
+                                     column.title in hidden)
 
     def set_column_shown(self, title: str, shown: bool) -> None:
         """Show or hide a column and remember it for this table."""
         column = self.column_of(title)
         if not shown and self._shown_count() <= 1:
             return  # a table keeps at least one column
-        self.setColumnHidden(column, not shown)
-        self.layout_saved.hidden = [c.title for n, c in enumerate(self.records.columns)
-                                    if self.isColumnHidden(n)]
-        self._save.start()
+        with self._sizing_now():
+            self.setColumnHidden(column, not shown)
+        self._changed_layout().hidden = [c.title for n, c in enumerate(self.records.columns)
+                                         if self.isColumnHidden(n)]
         self._lay_out()
 
     def _shown_count(self) -> int:
