@@ -67,7 +67,7 @@ class RecordTable(QTableView):
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._show_column_menu)
         header.setToolTip("Right-click to choose the columns shown")
-        self.records.reloaded.connect(self._reloaded)
+        self.records.modelReset.connect(self._rows_reset)
         self.records.page_loaded.connect(lambda _n: self._fit_first_page())
         self._restore_hidden()
         self.fit_columns()
@@ -129,9 +129,8 @@ class RecordTable(QTableView):
         self._save.start()
         return self.session.settings.tables.setdefault(self.name, TableLayout())
 
-    def _reloaded(self) -> None:
-        self._fitted = False
-        self._fit_first_page()
+    def _rows_reset(self) -> None:
+        self._fitted = False  # fit again to the next first page (another filter, account)
 
     def _fit_first_page(self) -> None:
         if not self._fitted and self.records.rowCount():
@@ -153,7 +152,8 @@ class RecordTable(QTableView):
             if column.title in chosen:
                 self._natural[n] = chosen[column.title]
                 continue
-            text = max((cells.horizontalAdvance(column.text(r)) for r in sample), default=0)
+            texts = {column.text(r) for r in sample}  # repeated values are measured once
+            text = max(map(cells.horizontalAdvance, texts), default=0)
             wanted = max(text + CELL_PADDING, titles.horizontalAdvance(column.title) + header)
             self._natural[n] = max(column.width or MIN_WIDTH, min(column.max_width, wanted))
         self._lay_out()
