@@ -231,3 +231,19 @@ def test_every_address_line_and_site_rule_is_labelled_and_explained(qtbot):
     assert label_of(dialog.line2).text() == "Address line 2"
     texts = " ".join(w.text() for w in dialog.findChildren(QLabel))
     assert "low GPS confidence" in texts and "How far back" in texts
+
+
+def test_a_long_connector_file_path_shows_its_file_name_and_tells_the_whole_path(qtbot):
+    from plugins.connectors import Setting
+    from tempclock_desktop.app import application
+    from tempclock_desktop.connector_form import PathInput
+    application()
+    field = PathInput(Setting("file", "CSV file", type="path"))
+    qtbot.addWidget(field)
+    field.resize(300, 40)
+    field.show()
+    path = "/home/office/Documents/Agency exports/2026/November/week 48/ats-export.csv"
+    field.write(path)
+    assert field.text.toolTip() == path
+    assert field.text.cursorPosition() == len(path)  # the end, the file name, is what shows
+    assert field.read() == path
