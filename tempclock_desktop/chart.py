@@ -124,7 +124,7 @@ class KeyErrorsChart(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No requests")
             painter.end()
             return
-        label_width, number_width = 120, 96
+        label_width, number_width = 170, 96  # a key reads as in the list: name · prefix…
         bar_left = label_width + 8
         bar_width = max(20, self.width() - bar_left - number_width - 8)
         peak = max(n for _name, n, _e in self.rows) or 1

@@ -273,7 +273,7 @@ class PathInput(QWidget):
                           for word in ("dir", "folder"))
         self.text = QLineEdit()
         self.text.setPlaceholderText("Choose a folder…" if self.folder else "Choose a file…")
-        self.text.textChanged.connect(lambda _text: self.changed.emit())
+        self.text.textChanged.connect(self._text_changed)
         row.addWidget(self.text, 1)
         self.browse_button = button("Browse…", "folder", on_click=self.browse)
         row.addWidget(self.browse_button)
@@ -289,6 +289,12 @@ class PathInput(QWidget):
                                             "All files (*)")
         if chosen:
             self.text.setText(chosen)
+
+    def _text_changed(self, text: str) -> None:
+        self.text.setToolTip(text)  # the whole path, where the field shows only its end
+        if not self.text.hasFocus():
+            self.text.end(False)  # the file name is the part that tells files apart
+        self.changed.emit()
 
     def read(self) -> str:
         return self.text.text().strip()

@@ -41,8 +41,15 @@ def day(value: dt.date | None) -> str:
     return "—" if value is None else value.strftime("%a %d %b %Y")
 
 
-def hours(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f} h"
+def hours(value: float | None, style: str = "decimal") -> str:
+    """Worked hours as the admin chose to read them: `7 h 22 min` ("minutes") or `7.37 h`
+    ("decimal"); the same everywhere hours show."""
+    if value is None:
+        return ""
+    if style == "minutes":
+        minutes = round(value * 60)
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{value:.2f} h"
 
 
 def duration_ms(value: float) -> str:

@@ -23,6 +23,7 @@ from tempclock_desktop.settings import DesktopSettings, save_settings
 WORKERS, LOCATIONS, DEPARTMENTS, COST_CODES = "workers", "locations", "departments", "cost_codes"
 SHIFTS, ENTRIES, KEYS, ACCOUNTS = "shifts", "entries", "keys", "accounts"
 CONNECTORS, WEBHOOKS = "connectors", "webhooks"
+DISPLAY = "display"  # how values read (the hours format), not data
 
 
 class Session(QObject):

@@ -16,6 +16,17 @@ FILENAME = "desktop.json"
 LAN_HOST = "0.0.0.0"  # noqa: S104 - only when the admin explicitly exposes the API
 
 
+HOURS_FORMATS = (("7.37 h (decimal)", "decimal"), ("7 h 22 min", "minutes"))
+
+
+class TableLayout(msgspec.Struct, kw_only=True):
+    """How the admin arranged one table: column widths they set, and the hidden columns
+    (by title; None until they use the column chooser, so each column's default holds)."""
+
+    widths: dict[str, int] = msgspec.field(default_factory=dict)
+    hidden: list[str] | None = None
+
+
 class DesktopSettings(msgspec.Struct, kw_only=True):
     host: str = DEFAULT_HOST
     port: int = 8787
@@ -26,6 +37,8 @@ class DesktopSettings(msgspec.Struct, kw_only=True):
     backup_daily: bool = True  # a dated backup a day, kept `backup_keep` deep
     backup_keep: int = 7
     backup_folder: str | None = None  # None: `backups` in the data directory
+    hours_format: str = "decimal"  # "decimal": 7.37 h; "minutes": 7 h 22 min
+    tables: dict[str, TableLayout] = msgspec.field(default_factory=dict)  # by table name
     guide_pending: bool = False  # the getting-started guide opens at start until done or skipped
 
     @property

@@ -176,9 +176,8 @@ class SortProxy(QSortFilterProxyModel):
         self.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
 
-def table_view(parent: QWidget | None = None, *, sortable: bool = True) -> QTableView:
-    """A table in the house style: whole-row selection, no row numbers."""
-    view = QTableView(parent)
+def house_table(view: QTableView) -> QTableView:
+    """Give `view` the house style: whole-row selection, no row numbers, no wrapping."""
     view.setAlternatingRowColors(True)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -190,7 +189,6 @@ def table_view(parent: QWidget | None = None, *, sortable: bool = True) -> QTabl
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     view.setShowGrid(False)
     view.setWordWrap(False)
-    view.setSortingEnabled(sortable)
     view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
     return view
 

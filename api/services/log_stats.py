@@ -44,7 +44,35 @@ class LogFilter(msgspec.Struct, kw_only=True):
     until: dt.datetime | None = None
 
 
-Cursor = tuple[dt.datetime, int]  # (created_at, id) of the last row seen
+# What a list of requests may be sorted by: the name the desktop asks for → the column.
+# Numbers and times only: they order alike in SQLite, PostgreSQL and Python (which merges
+# the account's rows with the unattributed ones), where text collations differ.
+ORDERS = {
+    "time": ApiLogRow.created_at,
+    "status": ApiLogRow.status,
+    "duration": ApiLogRow.duration_ms,
+    "count": ApiLogRow.count,
+}
+
+
+class LogOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """How requests are listed: by one of `ORDERS`, then by id, in one direction.
+
+    Newest first is the cheap order (an index range per scope); any other sorts the
+    filtered rows in the store, so it costs a scan of them, not of the page.
+    """
+
+    by: str = "time"
+    descending: bool = True
+
+
+NEWEST_FIRST = LogOrder()
+Cursor = tuple[object, int]  # (sort value, id) of the last row seen: (created_at, id) by time
+
+
+def cursor_of(log: ApiLog, order: LogOrder = NEWEST_FIRST) -> Cursor:
+    """Where a list in `order` continues after `log` (pass it as `browse_logs(before=...)`)."""
+    return getattr(log, ORDERS[order.by].name), log.id
 
 
 def _naive(value: dt.datetime | None) -> dt.datetime | None:
@@ -86,28 +114,41 @@ def _filtered(scope: int | None, filters: LogFilter):
 
 def browse_logs(account_id: int, filters: LogFilter | None = None, *,
                 before: Cursor | None = None, newer_than_id: int | None = None,
-                limit: int = 100) -> list[ApiLog]:
-    """The account's requests (and unattributed ones) matching `filters`, newest first.
+                limit: int = 100, order: LogOrder = NEWEST_FIRST) -> list[ApiLog]:
+    """The account's requests (and unattributed ones) matching `filters`, newest first
+    (or in `order`).
 
-    Page backwards with `before` = the (created_at, id) of the last row shown; fetch
-    rows added since with `newer_than_id` = the highest id already shown (a live view).
+    Page on with `before` = `cursor_of(last row shown, order)`; fetch rows added since
+    with `newer_than_id` = the highest id already shown (a live view).
     """
     if not 1 <= limit <= MAX_PAGE:
         raise Invalid(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    if order.by not in ORDERS:
+        raise Invalid(f"cannot sort by {order.by!r}", field="order")
     filters = filters or LogFilter()
+    column = ORDERS[order.by]
     streams = []
     for scope in _scopes(account_id, filters):
         query = _filtered(scope, filters)
         if before is not None:
-            at, ident = _naive(before[0]), before[1]
-            query = query.where((ApiLogRow.created_at < at)
-                                | ((ApiLogRow.created_at == at) & (ApiLogRow.id < ident)))
+            query = query.where(_past(column, before, order.descending))
         if newer_than_id is not None:
             query = query.where(ApiLogRow.id > newer_than_id)
-        rows = query.order_by(ApiLogRow.created_at.desc(), ApiLogRow.id.desc()).limit(limit)
+        sort = (column.desc(), ApiLogRow.id.desc()) if order.descending else (column, ApiLogRow.id)
+        rows = query.order_by(*sort).limit(limit)
         streams.append([record_of(row) for row in rows])
-    merged = heapq.merge(*streams, key=lambda r: (r.created_at, r.id), reverse=True)
+    merged = heapq.merge(*streams, key=lambda r: cursor_of(r, order), reverse=order.descending)
     return list(itertools.islice(merged, limit))
+
+
+def _past(column, cursor: Cursor, descending: bool):
+    """Rows after `cursor` in the list's order: the sort value beyond it, or equal with the id."""
+    value, ident = cursor
+    if isinstance(value, dt.datetime):
+        value = _naive(value)
+    if descending:
+        return (column < value) | ((column == value) & (ApiLogRow.id < ident))
+    return (column > value) | ((column == value) & (ApiLogRow.id > ident))
 
 
 # --- aggregates ---------------------------------------------------------------------

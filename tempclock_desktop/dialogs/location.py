@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QSpinBox,
     QWidget,
@@ -28,7 +29,22 @@ from api.services.locations import (
 from tempclock_desktop.dialogs.fields import NumberField
 from tempclock_desktop.dialogs.form import FormDialog
 from tempclock_desktop.dialogs.worker import LANGUAGE_NAMES
-from tempclock_desktop.widgets import combo_pick, fill_combo
+from tempclock_desktop.widgets import combo_pick, fill_combo, label
+
+GPS_ACCURACY_HELP = ("A clock-in whose phone reports its position less precisely than this is "
+                     "marked “low GPS confidence” for you to check. It is still accepted.")
+BACKDATING_HELP = ("How far back a clock-in or clock-out time may be entered. Older shifts are "
+                   "added by hand in Timesheets (Add entry…), with a reason.")
+HELP_WIDTH = 340  # the narrowest the field column gets: the help is never cut off below it
+
+
+def _help(text: str) -> QLabel:
+    """A plain sentence under a field, as tall as its wrapped lines need."""
+    widget = label(text, "FieldHelp", wrap=True)
+    widget.ensurePolished()
+    widget.setMinimumHeight(widget.heightForWidth(HELP_WIDTH))
+    return widget
+
 
 MODE_NAMES = {
     "off": "Off: no distance check",
@@ -53,6 +69,7 @@ class LocationDialog(FormDialog):
                  save: Callable[[Any], Any]) -> None:
         super().__init__(parent, "Edit location" if location else "Add location",
                          save_text="Save" if location else "Add location", save=save)
+        self.setMinimumWidth(560)  # the field column is HELP_WIDTH or wider
         self.location = location
         defaults = LocationSettings()
         self.name = QLineEdit()
@@ -86,8 +103,8 @@ class LocationDialog(FormDialog):
         self.active.setChecked(True)
 
         self.add_row("Name", self.name, "name")
-        self.add_row("Address", self.line1, "address_line1")
-        self.add_row("", self.line2, "address_line2")
+        self.add_row("Address line 1", self.line1, "address_line1")
+        self.add_row("Address line 2", self.line2, "address_line2")
         self.add_row("City", self.city, "city")
         self.add_row("Postcode", self.postcode, "postcode")
         self.add_row("Country", self.country, "country")
@@ -103,7 +120,9 @@ class LocationDialog(FormDialog):
         self.add_row("Geofence", self.mode, "settings.geofence_mode")
         self.add_row("Fence radius", self.radius, "settings.geofence_radius_m")
         self.add_row("GPS accuracy flag", self.accuracy, "settings.gps_accuracy_threshold")
+        self.form.addRow("", _help(GPS_ACCURACY_HELP))
         self.add_row("Backdating limit", self.backdate, "settings.max_backdate_hours")
+        self.form.addRow("", _help(BACKDATING_HELP))
         self.add_row("Kiosk language", self.language, "settings.kiosk_language")
         if location is not None:
             self.add_row("", self.active, "active")

@@ -30,7 +30,11 @@ class SecretRevealDialog(QDialog):
         self.secret_text = QLineEdit(secret)
         self.secret_text.setObjectName("KeyText")
         self.secret_text.setReadOnly(True)
-        self.secret_text.setMinimumWidth(430)
+        self.secret_text.ensurePolished()  # the stylesheet's monospace font, to measure with
+        margins = self.secret_text.textMargins()
+        self.secret_text.setMinimumWidth(  # every character shows, the last one too
+            self.secret_text.fontMetrics().horizontalAdvance(secret) + 32 + margins.left()
+            + margins.right())
         self.secret_text.setCursorPosition(0)
         row.addWidget(self.secret_text, 1)
         self.copy_button = button("Copy", "copy", role="primary", on_click=self.copy)

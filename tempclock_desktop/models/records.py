@@ -41,8 +41,12 @@ class Column:
     text: Callable[[Any], str]
     sort_key: Callable[[Any], Any] | None = None
     align_right: bool = False
-    tooltip: Callable[[Any], str] | None = None
-    width: int | None = None  # pixels; None: from the title
+    tooltip: Callable[[Any], str] | None = None  # None: the cell's own text
+    width: int | None = None  # the narrowest it is sized to (pixels); None: the title's width
+    max_width: int = 480  # the widest size-to-content makes it (the admin may drag wider)
+    secondary: bool = False  # hidden until chosen in the column chooser
+    stretch: bool = False  # takes the room left over (else the last shown column does)
+    server_sort: str | None = None  # the service's name for sorting by it (tables sorted there)
 
 
 class RecordTableModel(QAbstractTableModel):
@@ -102,8 +106,9 @@ class RecordTableModel(QAbstractTableModel):
             return "" if key is None else key
         if role == RECORD_ROLE:
             return record
-        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
-            return plain_tip(column.tooltip(record))
+        if role == Qt.ItemDataRole.ToolTipRole:  # the full text, even where the cell elides it
+            tip = column.tooltip(record) if column.tooltip is not None else column.text(record)
+            return plain_tip(tip) if tip else None
         if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and self._muted and self._muted(record):

@@ -12,11 +12,12 @@ from tempclock_desktop import session as kinds
 from tempclock_desktop.dialogs.keys import IssueKeyDialog, KeyRequest, KeyRevealDialog
 from tempclock_desktop.formatting import when
 from tempclock_desktop.messages import confirm, show_error
-from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
+from tempclock_desktop.models.records import Column
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
 from tempclock_desktop.session import Session
-from tempclock_desktop.widgets import Card, EmptyState, SortProxy, button, label, table_view
+from tempclock_desktop.tables import RecordTable
+from tempclock_desktop.widgets import Card, EmptyState, button, label
 
 STATUS_ORDER = {"Active": 0, "Expired": 1, "Revoked": 2}
 ACCESS_OFF_WARNING = ("API access is off for this account: a key issued now is refused "
@@ -62,12 +63,13 @@ class ApiKeysPanel(Panel):
         self.header_actions.addWidget(self.issue_button)
 
         self.content.addWidget(self._access_card())
-        self.model = RecordTableModel(
+        self.table = RecordTable(
+            "api_keys", session,
             [
                 Column("Name", lambda k: k.name),
                 Column("Key prefix", lambda k: k.display_prefix),
                 Column("Scopes", lambda k: ", ".join(k.scopes) if k.scopes else "Full access",
-                       tooltip=lambda k: "\n".join(k.scopes) or "Every endpoint"),
+                       tooltip=lambda k: "\n".join(k.scopes) or "Every endpoint", stretch=True),
                 Column("Status", lambda k: k.status, lambda k: STATUS_ORDER.get(k.status, 9)),
                 Column("Limit", lambda k: f"{k.rate_limit}/min", lambda k: k.rate_limit,
                        align_right=True),
@@ -77,19 +79,11 @@ class ApiKeysPanel(Panel):
                 Column("Expires", lambda k: when(k.expires_at, empty="Never"),
                        lambda k: k.expires_at.isoformat() if k.expires_at else "9999"),
             ],
-            lambda _cursor: [],
             page_size=10**9,  # one page: every key of the account
             muted=lambda k: k.status != "Active",
             parent=self,
         )
-        self.proxy = SortProxy(self)
-        self.proxy.setSourceModel(self.model)
-        self.table = table_view()
-        self.table.setModel(self.proxy)
-        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
-        widths = (170, 150, 220, 80, 80, 130, 130)
-        for n, width in enumerate(widths):
-            self.table.horizontalHeader().resizeSection(n, width)
+        self.model, self.proxy = self.table.records, self.table.proxy
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.empty = EmptyState(
             "api_keys", "No keys yet",
@@ -174,8 +168,7 @@ class ApiKeysPanel(Panel):
                   failure=failed).run()
 
     def selected(self):
-        rows = self.table.selectionModel().selectedRows()
-        return self.proxy.data(rows[0], RECORD_ROLE) if rows else None
+        return self.table.selected_record()
 
     def _selection(self) -> None:
         key = self.selected()

@@ -36,10 +36,11 @@ from tempclock_desktop.chart import KeyErrorsChart, RequestChart
 from tempclock_desktop.first_run import first_request_curl
 from tempclock_desktop.formatting import duration_ms, when_precise
 from tempclock_desktop.messages import show_error, show_notice
-from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
+from tempclock_desktop.models.records import Column
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
 from tempclock_desktop.server import url_for
+from tempclock_desktop.tables import SERVER, RecordTable
 from tempclock_desktop.widgets import (
     Banner,
     Card,
@@ -48,7 +49,6 @@ from tempclock_desktop.widgets import (
     button,
     fill_combo,
     label,
-    table_view,
 )
 
 LIVE_MS = 1000  # how often new requests are looked for
@@ -56,6 +56,7 @@ STATS_MS = 30_000
 BURST_WINDOW = dt.timedelta(minutes=5)
 BURST_THRESHOLD = 10
 UNATTRIBUTED = "unattributed"
+UNATTRIBUTED_TEXT = "Unattributed"
 RANGES = (("Last hour", 1), ("Last 24 hours", 24), ("Last 7 days", 24 * 7),
           ("Last 30 days", 24 * 30), ("All time", None))
 STATUSES = (("All statuses", None), ("2xx success", 2), ("3xx redirect", 3),
@@ -78,11 +79,13 @@ REFUSALS = {
 }
 
 
-def key_text(log: ApiLog) -> str:
-    """A request's key as the admin knows it: name and prefix, or why there is none."""
-    if log.key_id is None:
-        return REFUSALS.get(log.error_code or "", "Unrecognised key")
-    return printable(f"{log.key_name} · {log.key_prefix}…")
+def key_text(source: ApiLog | log_stats.KeyTraffic) -> str:
+    """A key as the admin knows it, the same in the list, the details and the chart: name
+    and prefix, or "Unattributed" (no key of this account) with why, where known."""
+    if source.key_id is None:
+        why = REFUSALS.get(getattr(source, "error_code", None) or "")
+        return f"{UNATTRIBUTED_TEXT} · {why}" if why else UNATTRIBUTED_TEXT
+    return printable(f"{source.key_name} · {source.key_prefix}…")
 
 
 def _csv_rows(account_id: int, filters: log_stats.LogFilter, report,
@@ -203,39 +206,42 @@ class ApiLogsPanel(Panel):
         bar.addWidget(self.count_label)
         self.content.addLayout(bar)
 
-        self.model = RecordTableModel(
+        self.table = RecordTable(
+            "api_logs", session,
             [
-                Column("Time", lambda r: when_precise(r.created_at)),
+                Column("Time", lambda r: when_precise(r.created_at), server_sort="time"),
                 Column("Key", key_text),
-                Column("Method", lambda r: printable(r.method)),
-                Column("Path", lambda r: printable(r.path + (f"?{r.query}" if r.query else ""))),
-                Column("Status", lambda r: str(r.status)),
+                Column("Status", lambda r: str(r.status), server_sort="status"),
+                Column("Client", lambda r: r.client),
+                Column("Path", lambda r: printable(r.path + (f"?{r.query}" if r.query else "")),
+                       max_width=340, stretch=True),
+                Column("Duration", lambda r: duration_ms(r.duration_ms), align_right=True,
+                       server_sort="duration"),
+                Column("Method", lambda r: printable(r.method), secondary=True),  # mostly GET
                 Column("Count", lambda r: f"×{r.count:,}" if r.count > 1 else "", align_right=True,
                        tooltip=lambda r: f"{r.count:,} requests in this minute, refused alike"
-                       if r.count > 1 else ""),
-                Column("Duration", lambda r: duration_ms(r.duration_ms), align_right=True),
-                Column("Client", lambda r: r.client),
-                Column("Request id", lambda r: r.request_id),
+                       if r.count > 1 else "", server_sort="count"),
+                Column("Request id", lambda r: r.request_id, secondary=True),
             ],
-            lambda _cursor: [],
-            cursor_of=lambda r: (r.created_at, r.id),
+            sorting=SERVER,  # over every matching request, in the store: never one page
+            cursor_of=lambda r: r,  # the page function knows the order it continues in
             muted=lambda r: False,
             parent=self,
         )
-        self.table = table_view(sortable=False)  # newest first: the order is the point
-        self.table.setModel(self.model)
-        for n, width in enumerate((170, 210, 76, 210, 66, 86, 100)):
-            self.table.horizontalHeader().resizeSection(n, width)
+        self.model = self.table.records
+        self.order = log_stats.NEWEST_FIRST
+        self.table.set_server_order(0, Qt.SortOrder.DescendingOrder)
+        self.table.sort_requested.connect(self._sort_by)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.detail = QTextBrowser()
-        self.detail.setMinimumWidth(280)
+        self.detail.setMinimumWidth(250)
         self.detail.setPlaceholderText("Select a request for its details.")
         splitter = QSplitter()
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([1000, 260])
+        splitter.setSizes([1000, 250])
         self.stack = QStackedWidget()
         self.stack.addWidget(splitter)
         self.stack.addWidget(self._empty_state())
@@ -304,7 +310,7 @@ class ApiLogsPanel(Panel):
 
     def _keys_loaded(self, found: list[keys.ApiKey]) -> None:
         current = self.key_filter.currentData()
-        items = [("Unattributed (unknown, revoked, expired keys)", UNATTRIBUTED)]
+        items = [(f"{UNATTRIBUTED_TEXT} (unknown, revoked, expired keys)", UNATTRIBUTED)]
         items += [(f"{k.name} · {k.prefix}…" + ("" if k.status == "Active"
                                                  else f" ({k.status.lower()})"), k.id)
                   for k in found]
@@ -316,23 +322,40 @@ class ApiLogsPanel(Panel):
         """Show the first page for the filters on screen; the GUI never waits for it."""
         account_id, filters = self.session.account_id, self.filters
 
-        def page(cursor):
-            if cursor is None:  # where live updates start: nothing newer is missed
+        order = self.order
+
+        def page(last: ApiLog | None):
+            if last is None:  # where live updates start: nothing newer is missed
                 seen["id"] = log_stats.newest_log_id()
-            return log_stats.browse_logs(account_id, filters, before=cursor)
+            before = None if last is None else log_stats.cursor_of(last, order)
+            return log_stats.browse_logs(account_id, filters, before=before, order=order)
 
         self._seen = seen = {"id": 0}  # a new dict: polls of the old filters land elsewhere
         self.model.set_fetch(page)
         self.detail.clear()
 
+    def _sort_by(self, column: int, order: Qt.SortOrder) -> None:
+        """List every matching request in another order (sorted by the store, not the page)."""
+        by = self.model.columns[column].server_sort or "time"
+        self.order = log_stats.LogOrder(by=by,
+                                        descending=order == Qt.SortOrder.DescendingOrder)
+        self.count_label.setText("Sorting…")
+        self.apply_filters()
+
+    @property
+    def newest_first(self) -> bool:
+        return self.order == log_stats.NEWEST_FIRST
+
     def _count(self) -> None:
         shown = self.model.rowCount()
         more = " (scroll for more)" if not self.model.exhausted else ""
-        self.count_label.setText(f"{shown} requests shown{more}")
+        paused = "" if self.newest_first else " · live updates paused while sorted"
+        self.count_label.setText(f"{shown} requests shown{more}{paused}")
 
     def poll(self) -> None:
         """Add requests logged since the newest one shown (when Live is on)."""
-        if (not self.live.isChecked() or not self.isVisible() or self._polling
+        if (not self.live.isChecked() or not self.newest_first  # new rows go on top only then
+                or not self.isVisible() or self._polling
                 or self.model.loading or not self.model.ever_loaded
                 or self.session.account is None):
             return
@@ -380,10 +403,8 @@ class ApiLogsPanel(Panel):
         errors = sum(c.errors for c in stats.per_minute)
         self.chart_title.setText(f"Requests per minute, last 24 hours — {total} requests, "
                                  f"{errors} errors")
-        self.per_key.set_rows([
-            (traffic.key_name if traffic.key_id is not None else "Unattributed",
-             traffic.requests, traffic.errors)
-            for traffic in stats.per_key])
+        self.per_key.set_rows([(key_text(traffic), traffic.requests, traffic.errors)
+                               for traffic in stats.per_key])
         # A refused key of the account is the more urgent: it may be leaked.
         ranked = sorted(stats.bursts, key=lambda b: (b.unknown_key, -b.failures))
         self.show_burst(ranked[0] if ranked else None, more=len(ranked) - 1)
@@ -427,8 +448,7 @@ class ApiLogsPanel(Panel):
     # --- selection ----------------------------------------------------------------------
 
     def selected(self) -> ApiLog | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.data(rows[0], RECORD_ROLE) if rows else None
+        return self.table.selected_record()
 
     def _selection(self) -> None:
         log = self.selected()

@@ -26,10 +26,11 @@ from PySide6.QtWidgets import (
 from api.services import demo
 from tempclock_desktop import session as kinds
 from tempclock_desktop.messages import confirm, show_error, show_notice
-from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
+from tempclock_desktop.models.records import Column
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.session import Session
-from tempclock_desktop.widgets import EmptyState, SearchField, SortProxy, button, label, table_view
+from tempclock_desktop.tables import RecordTable
+from tempclock_desktop.widgets import EmptyState, SearchField, button, label
 
 
 class Panel(QWidget):
@@ -186,16 +187,8 @@ class RecordPanel(Panel):
         self.add_button.setToolTip(f"Add a {self.noun} (Ctrl+N)")
         self.search.setToolTip("Ctrl+F")
 
-        self.model = RecordTableModel(self.columns(), lambda _cursor: [],
-                                      muted=self._is_inactive, parent=self)
-        self.proxy = SortProxy(self)
-        self.proxy.setSourceModel(self.model)
-        self.table = table_view()
-        self.table.setModel(self.proxy)
-        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
-        # Sorting a lazy list needs all of it: load the rest, the proxy re-sorts as rows come.
-        self.table.horizontalHeader().sortIndicatorChanged.connect(
-            lambda _c, _o: self.model.load_all())
+        self.table = RecordTable(self.kind, session, self.columns(), muted=self._is_inactive)
+        self.model, self.proxy = self.table.records, self.table.proxy
         self.table.doubleClicked.connect(lambda _index: self._edit_selected())
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         self.model.reloaded.connect(self._loaded)
@@ -209,7 +202,6 @@ class RecordPanel(Panel):
         self.stack.addWidget(self.table)
         self.stack.addWidget(self.empty)
         self.content.addWidget(self.stack, 1)
-        self._size_columns()
         self._selection_changed()
 
     def empty_actions(self) -> list[QPushButton]:
@@ -218,11 +210,6 @@ class RecordPanel(Panel):
                        on_click=lambda: self.open_editor(None)),
                 button("Load demo data", "demo",
                        on_click=lambda: load_demo_data(self, self.session))]
-
-    def _size_columns(self) -> None:
-        header = self.table.horizontalHeader()
-        for n, column in enumerate(self.model.columns):
-            header.resizeSection(n, column.width or max(90, min(260, 9 * len(column.title) + 50)))
 
     # --- loading ------------------------------------------------------------
 
@@ -264,10 +251,7 @@ class RecordPanel(Panel):
     # --- selection and actions ------------------------------------------------
 
     def selected(self) -> Any | None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return None
-        return self.proxy.data(rows[0], RECORD_ROLE)
+        return self.table.selected_record()
 
     def select_id(self, ident: int) -> None:
         row = self.model.row_of(ident)

@@ -40,10 +40,11 @@ from tempclock_desktop import session as kinds
 from tempclock_desktop import theme
 from tempclock_desktop.connector_form import ConnectorSettingsForm, choice_text
 from tempclock_desktop.formatting import clock, when, when_precise
-from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
+from tempclock_desktop.models.records import Column
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
-from tempclock_desktop.widgets import Banner, Card, button, hline, label, table_view
+from tempclock_desktop.tables import NONE, RecordTable
+from tempclock_desktop.widgets import Banner, Card, button, hline, label
 
 KIND_TEXT = {"ats": "ATS", "crm": "CRM", "payroll": "Payroll"}
 CAPABILITY_TEXT = {"import_workers": "Imports workers",
@@ -263,28 +264,25 @@ class ConnectorsPanel(Panel):
         self.problems = PluginProblems()
         self.content.addWidget(self.problems)
 
-        self.model = RecordTableModel(
+        self.table = RecordTable(
+            "connectors", session,
             [
-                Column("Connector", lambda c: c.connector.name, width=220),
-                Column("Kind", lambda c: KIND_TEXT.get(c.connector.kind, c.connector.kind),
-                       width=80),
-                Column("Version", lambda c: c.connector.version, width=80),
-                Column("Package", lambda c: source_text(c.loaded), width=170,
+                Column("Connector", lambda c: c.connector.name),
+                Column("Kind", lambda c: KIND_TEXT.get(c.connector.kind, c.connector.kind)),
+                Column("Version", lambda c: c.connector.version),
+                Column("Package", lambda c: source_text(c.loaded),
                        tooltip=lambda c: f"Plugin {c.loaded.plugin}"),
                 Column("What it does", lambda c: ", ".join(
                     CAPABILITY_TEXT.get(cap, cap) for cap in sorted(c.connector.capabilities)),
-                    width=260),
+                    stretch=True),
                 Column("This account", lambda c: "Enabled" if c.config.enabled else "Off"),
             ],
-            lambda _cursor: [],
+            sorting=NONE,
             page_size=10**9,  # one page: every installed connector
             parent=self,
         )
-        self.table = table_view(sortable=False)
-        self.table.setModel(self.model)
+        self.model = self.table.records
         self.table.setMinimumHeight(124)  # the header and three rows
-        for n, column in enumerate(self.model.columns):
-            self.table.horizontalHeader().resizeSection(n, column.width or 120)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.model.reloaded.connect(self._loaded)
 
@@ -375,7 +373,8 @@ class ConnectorsPanel(Panel):
         self.attention_banner = Banner("warning")
         column.addWidget(self.attention_banner)
 
-        self.history = RecordTableModel(
+        self.history_table = RecordTable(
+            "connector_runs", self.session,
             [
                 Column("Started", lambda r: when(r.started_at)),
                 Column("Type", lambda r: "Dry run" if r.dry_run else "Run"),
@@ -384,15 +383,12 @@ class ConnectorsPanel(Panel):
                 Column("Counts", lambda r: counts_text(r.counts),
                        tooltip=lambda r: counts_text(r.counts)),
             ],
-            lambda _cursor: [],
+            sorting=NONE,  # newest first
             page_size=10**9,  # the service returns the latest 50
             muted=lambda r: r.dry_run,
             parent=self,
         )
-        self.history_table = table_view(sortable=False)  # newest first
-        self.history_table.setModel(self.history)
-        for n, width in enumerate((150, 80, 100)):
-            self.history_table.horizontalHeader().resizeSection(n, width)
+        self.history = self.history_table.records
         self.history_table.selectionModel().selectionChanged.connect(
             lambda *_: self._run_selected())
         self.history.reloaded.connect(self._history_loaded)
@@ -452,8 +448,7 @@ class ConnectorsPanel(Panel):
             self._wanted = connector_id
 
     def _selection(self) -> None:
-        rows = self.table.selectionModel().selectedRows()
-        self._show(self.model.data(rows[0], RECORD_ROLE) if rows else None)
+        self._show(self.table.selected_record())
 
     def _show(self, installed: InstalledConnector | None) -> None:
         self.current = installed
@@ -650,10 +645,9 @@ class ConnectorsPanel(Panel):
             self.attention_banner.hide()
 
     def _run_selected(self) -> None:
-        rows = self.history_table.selectionModel().selectedRows()
-        if rows and self.current is not None:
+        run = self.history_table.selected_record()
+        if run is not None and self.current is not None:
             self.run_detail.setPlaceholderText("Select a run for its counts, bad rows and log.")
-            run = self.history.data(rows[0], RECORD_ROLE)
             self.run_detail.setHtml(run_detail_html(run, self.current.connector.name))
             self._show_attention(run)
 

@@ -43,11 +43,11 @@ class LocationsPanel(RecordPanel):
 
     def columns(self):
         return [
-            Column("Name", lambda loc: loc.name, width=205),
-            Column("Address", _address, width=240),
-            Column("Time zone", lambda loc: loc.timezone, width=130),
-            Column("Centre", _centre, width=150),
-            Column("Geofence", _fence, width=115),
+            Column("Name", lambda loc: loc.name),
+            Column("Address", _address, stretch=True),
+            Column("Time zone", lambda loc: loc.timezone),
+            Column("Centre", _centre, secondary=True),
+            Column("Geofence", _fence),
             Column("Capacity", lambda loc: "" if loc.capacity is None else str(loc.capacity),
                    lambda loc: loc.capacity or 0, align_right=True, width=80),
             Column("On site now", lambda loc: str(loc.on_site), lambda loc: loc.on_site,

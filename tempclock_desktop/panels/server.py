@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QInputDialog,
@@ -38,8 +39,8 @@ from tempclock_desktop.server import (
     EmbeddedServer,
     free_port_near,
 )
-from tempclock_desktop.settings import LAN_HOST
-from tempclock_desktop.widgets import Banner, Card, button, label
+from tempclock_desktop.settings import HOURS_FORMATS, LAN_HOST
+from tempclock_desktop.widgets import Banner, Card, button, combo_pick, fill_combo, label
 
 LAN_WARNING = (
     "Other computers on your network will be able to reach the API. Anyone there who has a "
@@ -205,6 +206,7 @@ class ServerPanel(Panel):
         people.body.addWidget(self.guide_button)
         people.body.addStretch(1)
         grid.addWidget(people, 0, 2)
+        grid.addWidget(self._display_card(), 1, 0)
         column.addLayout(grid)
         column.addStretch(1)
         self._load_listen_settings()
@@ -364,6 +366,28 @@ class ServerPanel(Panel):
             server.stop()
         else:
             self.start_server()
+
+    # --- how values read -----------------------------------------------------------
+
+    def _display_card(self) -> Card:
+        card = Card()
+        card.body.addWidget(label("Hours", "SectionTitle"))
+        card.body.addWidget(label("How worked hours read in Timesheets: in the table, the "
+                                  "totals and the entry details alike.", "Muted", wrap=True))
+        self.hours_format = QComboBox()
+        fill_combo(self.hours_format, HOURS_FORMATS)
+        combo_pick(self.hours_format, self.session.settings.hours_format)
+        self.hours_format.activated.connect(lambda _i: self.set_hours_format(
+            self.hours_format.currentData()))
+        card.body.addWidget(self.hours_format)
+        card.body.addStretch(1)
+        return card
+
+    def set_hours_format(self, style: str) -> None:
+        """Show hours as `style` ("decimal" or "minutes") everywhere, from now on."""
+        self.session.settings.hours_format = style
+        self.session.save_settings()
+        self.session.notify(kinds.DISPLAY, self)
 
     # --- account settings ----------------------------------------------------------
 

@@ -36,17 +36,11 @@ from tempclock_desktop.dialogs.clock import (
     ManualEntry,
 )
 from tempclock_desktop.formatting import hours, when, when_short
-from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
+from tempclock_desktop.models.records import Column
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
-from tempclock_desktop.widgets import (
-    EmptyState,
-    SortProxy,
-    button,
-    fill_combo,
-    label,
-    table_view,
-)
+from tempclock_desktop.tables import RecordTable
+from tempclock_desktop.widgets import EmptyState, button, fill_combo, label
 
 SHOW = (("Completed shifts", "shifts"), ("Clocked in now", "active"),
         ("With breaks", "breaks"), ("All entries", "all"))
@@ -82,7 +76,7 @@ class TimesheetsPanel(Panel):
     title = "Timesheets"
     subtitle = "Clock-in to clock-out records. Times are each site's local time."
     icon_name = "timesheets"
-    depends_on = (kinds.ENTRIES, kinds.WORKERS, kinds.LOCATIONS)
+    depends_on = (kinds.ENTRIES, kinds.WORKERS, kinds.LOCATIONS, kinds.DISPLAY)
 
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
@@ -124,7 +118,8 @@ class TimesheetsPanel(Panel):
         bar.addStretch(1)
         self.content.addLayout(bar)
 
-        self.model = RecordTableModel(
+        self.table = RecordTable(
+            "timesheets", session,
             [
                 Column("Worker", lambda v: v.entry.worker_name),
                 Column("Site", lambda v: v.entry.location_name),
@@ -134,34 +129,27 @@ class TimesheetsPanel(Panel):
                        lambda v: v.entry.clock_out.isoformat() if v.entry.clock_out else "~"),
                 Column("Break", lambda v: f"{v.entry.break_minutes} min",
                        lambda v: v.entry.break_minutes, align_right=True),
-                Column("Hours", lambda v: hours(v.entry.total_hours),
+                Column("Hours", lambda v: self.hours(v.entry.total_hours),
                        lambda v: v.entry.total_hours or 0, align_right=True),
                 Column("Status", lambda v: v.entry.status.capitalize()),
                 Column("Source", lambda v: v.entry.source),
-                Column("Cost code", lambda v: v.entry.cost_code or ""),
+                Column("Cost code", lambda v: v.entry.cost_code or "", stretch=True),
             ],
-            lambda _cursor: [],
             parent=self,
         )
-        self.proxy = SortProxy(self)
-        self.proxy.setSourceModel(self.model)
-        self.table = table_view()
-        self.table.setModel(self.proxy)
-        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
-        self.table.horizontalHeader().sortIndicatorChanged.connect(
-            lambda _c, _o: self.model.load_all())
-        for n, width in enumerate((140, 150, 140, 140, 68, 74, 100, 76)):
-            self.table.horizontalHeader().resizeSection(n, width)
-        self.model.reloaded.connect(self._fit_columns)
+        self.model, self.proxy = self.table.records, self.table.proxy
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.table.doubleClicked.connect(lambda _i: self.edit_selected())
 
-        side = QWidget()
-        column = QVBoxLayout(side)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(label("Totals by worker", "SectionTitle"))
+        # Below the table, not beside it: the table keeps the whole width, so the approval
+        # status and every other column show at 1440 px without scrolling sideways.
+        below = QWidget()
+        cards = QHBoxLayout(below)
+        cards.setContentsMargins(0, 0, 0, 0)
+        totals = QVBoxLayout()
+        totals.addWidget(label("Totals by worker", "SectionTitle"))
         self.totals_label = label("", "Muted")
-        column.addWidget(self.totals_label)
+        totals.addWidget(self.totals_label)
         self.totals = QTableWidget(0, 3)
         self.totals.setHorizontalHeaderLabels(["Worker", "Entries", "Hours"])
         self.totals.verticalHeader().hide()
@@ -169,16 +157,24 @@ class TimesheetsPanel(Panel):
         self.totals.setAlternatingRowColors(True)
         self.totals.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.totals.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        column.addWidget(self.totals, 3)
-        column.addWidget(label("Entry", "SectionTitle"))
+        for n in (1, 2):
+            self.totals.horizontalHeader().setSectionResizeMode(
+                n, QHeaderView.ResizeMode.ResizeToContents)
+        totals.addWidget(self.totals, 1)
+        cards.addLayout(totals, 1)
+        entry = QVBoxLayout()
+        entry.addWidget(label("Entry", "SectionTitle"))
         self.detail = QTextBrowser()
-        column.addWidget(self.detail, 2)
-        splitter = QSplitter()
+        self.detail.setPlaceholderText("Select an entry to see its breaks, location and history.")
+        entry.addWidget(self.detail, 1)
+        cards.addLayout(entry, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setChildrenCollapsible(False)
         splitter.addWidget(self.table)
-        splitter.addWidget(side)
+        splitter.addWidget(below)
         splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([940, 280])
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([420, 280])
         self.empty = EmptyState("timesheets", "Nobody has clocked in yet",
                                 "Timesheets fill up as your temps clock in and out at their "
                                 "sites. Clock someone in by hand to see how it works.")
@@ -230,10 +226,9 @@ class TimesheetsPanel(Panel):
                   success=lambda anyone: self.stack.setCurrentIndex(0 if anyone else 1)).run()
         self.detail.clear()
 
-    def _fit_columns(self) -> None:
-        """Times, breaks and hours take the room their text needs (fonts differ)."""
-        for column in (2, 3, 4, 5, 6):
-            self.table.resizeColumnToContents(column)
+    def hours(self, value: float | None) -> str:
+        """Hours in the format chosen in Server & settings (table, totals and entry alike)."""
+        return hours(value, self.session.settings.hours_format)
 
     def _sites_loaded(self, sites: list[locations.Location]) -> None:
         current = self.site.currentData()
@@ -245,22 +240,20 @@ class TimesheetsPanel(Panel):
         self.totals.setRowCount(len(totals.workers))
         for row, worker in enumerate(totals.workers):
             for column, text in enumerate((worker.worker_name, str(worker.entries),
-                                           f"{worker.total_hours:.2f}")):
+                                           self.hours(worker.total_hours))):
                 item = QTableWidgetItem(text)
                 if column:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                           | Qt.AlignmentFlag.AlignVCenter)
                 self.totals.setItem(row, column, item)
         self.totals_label.setText(f"{totals.entries} closed entries · "
-                                  f"{totals.total_hours:.2f} hours · "
-                                  f"{totals.break_minutes // 60} h {totals.break_minutes % 60:02d}"
-                                  " min of breaks")
+                                  f"{self.hours(totals.total_hours)} worked · "
+                                  f"{self.hours(totals.break_minutes / 60)} of breaks")
 
     # --- selection -----------------------------------------------------------------------
 
     def selected(self) -> EntryView | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.proxy.data(rows[0], RECORD_ROLE) if rows else None
+        return self.table.selected_record()
 
     def _selection(self) -> None:
         view = self.selected()
@@ -287,6 +280,8 @@ class TimesheetsPanel(Panel):
         lines = [f"<b>{esc(e.worker_name)}</b> at {esc(e.location_name)}",
                  f"{when(e.clock_in, zone)} → {when(e.clock_out, zone, 'still on site')}"
                  f" ({esc(str(zone))})",
+                 f"Worked: {self.hours(e.total_hours) or 'still on site'}"
+                 f" · breaks: {e.break_minutes} min",
                  f"Status: {e.status} · source: {e.source}"]
         for b in e.breaks:
             lines.append(f"Break {when(b.start, zone)} – {when(b.end, zone, 'now')}")

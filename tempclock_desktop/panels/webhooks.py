@@ -26,10 +26,11 @@ from tempclock_desktop.dialogs.webhooks import WebhookDialog, WebhookSecretDialo
 from tempclock_desktop.dispatcher import EmbeddedDispatcher
 from tempclock_desktop.formatting import duration_ms, when, when_precise
 from tempclock_desktop.messages import confirm, show_error
-from tempclock_desktop.models.records import RECORD_ROLE, Column, RecordTableModel
+from tempclock_desktop.models.records import Column
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
-from tempclock_desktop.widgets import Banner, Card, EmptyState, button, label, table_view
+from tempclock_desktop.tables import NONE, RecordTable
+from tempclock_desktop.widgets import Banner, Card, EmptyState, button, label
 
 LIVE_MS = 1000  # how often deliveries are looked at again
 SHOWN_DELIVERIES = 100
@@ -72,23 +73,21 @@ class WebhooksPanel(Panel):
         self.delivery_banner.actions.addWidget(self.start_delivery_button)
         self.content.addWidget(self.delivery_banner)
 
-        self.model = RecordTableModel(
+        self.table = RecordTable(
+            "webhooks", session,
             [
-                Column("URL", lambda w: w.url, width=330),
-                Column("Events", lambda w: ", ".join(w.events), width=230,
+                Column("URL", lambda w: w.url, width=200),
+                Column("Events", lambda w: ", ".join(w.events), max_width=300,
                        tooltip=lambda w: "\n".join(w.events)),
-                Column("Status", lambda w: "Active" if w.active else "Inactive", width=80),
-                Column("Description", lambda w: w.description, width=220),
+                Column("Status", lambda w: "Active" if w.active else "Inactive"),
+                Column("Description", lambda w: w.description, stretch=True),
                 Column("Created", lambda w: when(w.created_at)),
             ],
-            lambda _cursor: [],
+            sorting=NONE,
             muted=lambda w: not w.active,
             parent=self,
         )
-        self.table = table_view(sortable=False)
-        self.table.setModel(self.model)
-        for n, column in enumerate(self.model.columns):
-            self.table.horizontalHeader().resizeSection(n, column.width or 130)
+        self.model = self.table.records
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.table.doubleClicked.connect(lambda _index: self._edit_selected())
         self.model.reloaded.connect(self._loaded)
@@ -122,29 +121,30 @@ class WebhooksPanel(Panel):
                                            "attempts")
         bar.addWidget(self.redeliver_button)
         column.addLayout(bar)
-        self.deliveries = RecordTableModel(
+        self.deliveries_table = RecordTable(
+            "webhook_deliveries", session,
             [
                 Column("Time", lambda d: when_precise(d.created_at)),
                 Column("Event", lambda d: d.event),
                 Column("To", self._target, tooltip=self._target),
                 Column("Attempt", lambda d: str(d.attempt), align_right=True),
                 Column("State", lambda d: d.state.capitalize()),
-                Column("Status", lambda d: "" if d.status_code is None else str(d.status_code)),
+                # The answer's HTTP status; a failure's shows in its error too.
+                Column("Status", lambda d: "" if d.status_code is None else str(d.status_code),
+                       secondary=True),
+                # Why a delivery failed, before the lesser columns: on screen at 1440 px.
+                Column("Error", lambda d: d.error or "", max_width=600, stretch=True),
                 Column("Duration", lambda d: "" if d.duration_ms is None
                        else duration_ms(d.duration_ms), align_right=True),
                 Column("Next attempt", lambda d: when_precise(d.next_attempt_at)
                        if d.state in ("pending", "failed") else ""),
-                Column("Error", lambda d: d.error or "", tooltip=lambda d: d.error or ""),
             ],
-            lambda _cursor: [],
+            sorting=NONE,  # newest first
             page_size=SHOWN_DELIVERIES,
             muted=lambda d: d.state == "pending",
             parent=self,
         )
-        self.deliveries_table = table_view(sortable=False)  # newest first
-        self.deliveries_table.setModel(self.deliveries)
-        for n, width in enumerate((160, 130, 230, 76, 92, 66, 84, 160)):
-            self.deliveries_table.horizontalHeader().resizeSection(n, width)
+        self.deliveries = self.deliveries_table.records
         self.deliveries_table.selectionModel().selectionChanged.connect(
             lambda *_: self._delivery_selection())
         column.addWidget(self.deliveries_table, 1)
@@ -284,8 +284,7 @@ class WebhooksPanel(Panel):
         self._selection()
 
     def selected(self) -> WebhookSubscription | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.data(rows[0], RECORD_ROLE) if rows else None
+        return self.table.selected_record()
 
     def select_id(self, webhook_id: int) -> None:
         row = self.model.row_of(webhook_id)
@@ -443,8 +442,7 @@ class WebhooksPanel(Panel):
         return self.model.record(row).url if row is not None else f"webhook {sent.subscription_id}"
 
     def selected_delivery(self) -> Delivery | None:
-        rows = self.deliveries_table.selectionModel().selectedRows()
-        return self.deliveries.data(rows[0], RECORD_ROLE) if rows else None
+        return self.deliveries_table.selected_record()
 
     def _delivery_selection(self) -> None:
         sent = self.selected_delivery()

@@ -44,17 +44,19 @@ class WorkersPanel(RecordPanel):
 
     def columns(self):
         return [
-            Column("Name", lambda w: w.name, lambda w: (w.last_name.lower(), w.first_name.lower()), width=190),
-            Column("Employee ref", lambda w: w.employee_ref or ""),
-            Column("Assigned site", lambda w: w.location_name or "", width=220),
+            Column("Name", lambda w: w.name,
+                   lambda w: (w.last_name.lower(), w.first_name.lower())),
+            Column("Employee ref", lambda w: w.employee_ref or "", secondary=True),
+            Column("Assigned site", lambda w: w.location_name or ""),
             Column("Department", lambda w: w.department or ""),
             Column("Role", lambda w: w.role or ""),
-            Column("Phone", lambda w: w.phone or "", width=140),
-            Column("Email", lambda w: w.email or "", width=200),
-            Column("Language", lambda w: LANGUAGE_NAMES.get(w.preferred_language, "")),
+            Column("Phone", lambda w: w.phone or ""),
+            Column("Email", lambda w: w.email or "", stretch=True),
+            Column("Language", lambda w: LANGUAGE_NAMES.get(w.preferred_language, ""),
+                   secondary=True),
             Column("Assignment", _assignment,
                    lambda w: w.assignment.starts_on.isoformat()
-                   if w.assignment and w.assignment.starts_on else ""),
+                   if w.assignment and w.assignment.starts_on else "", secondary=True),
             Column("Status", lambda w: "Active" if w.active else "Inactive"),
         ]
 

@@ -26,6 +26,6 @@ def test_an_aggregated_refusal_row_shows_how_many_requests_it_stands_for(qtbot, 
                for c in range(panel.model.columnCount())]
     count = headers.index("Count")
     assert column_texts(panel.model, count) == ["×4,000"]
-    assert column_texts(panel.model, 1) == ["Refused: too many failed attempts"]
+    assert column_texts(panel.model, 1) == ["Unattributed · Refused: too many failed attempts"]
     panel.table.selectRow(0)
     assert "4,000" in panel.detail.toPlainText()

@@ -15,6 +15,8 @@ from api.services import keys, log_stats
 from tempclock_desktop.panels.api_logs import export_csv
 from tempclock_desktop.server import RUNNING, STOPPED
 
+STATUS, PATH = 2, 4  # the API logs' columns
+
 
 @pytest.fixture
 def busy_port():
@@ -105,25 +107,25 @@ def test_logs_are_browsed_filtered_exported_and_new_requests_appear_live(
     _traffic(client, key)
     panel = desktop.window.show_panel("api_logs")
     qtbot.waitUntil(lambda: panel.model.rowCount() == 6, timeout=10_000)
-    assert column_texts(panel.model, 4)[:1] == ["401"]  # newest first
+    assert column_texts(panel.model, STATUS)[:1] == ["401"]  # newest first
     assert "Bullhorn ATS · " + key[:16] + "…" in column_texts(panel.model, 1)
-    assert key not in "".join("".join(column_texts(panel.model, c)) for c in range(8))
+    assert key not in "".join("".join(column_texts(panel.model, c)) for c in range(9))
 
     # Live: a new request shows up without touching anything.
     client.get("/api/v1/departments", headers={"Authorization": f"Bearer {key}"})
-    qtbot.waitUntil(lambda: column_texts(panel.model, 3)[:1] == ["/api/v1/departments"],
+    qtbot.waitUntil(lambda: column_texts(panel.model, PATH)[:1] == ["/api/v1/departments"],
                     timeout=10_000)
 
     panel.auth_only.setChecked(True)
-    qtbot.waitUntil(lambda: column_texts(panel.model, 4) == ["401"] * 3)
+    qtbot.waitUntil(lambda: column_texts(panel.model, STATUS) == ["401"] * 3)
     panel.auth_only.setChecked(False)
     panel.path_filter.setText("locations")
     panel.path_filter.flush()
-    qtbot.waitUntil(lambda: column_texts(panel.model, 3) == ["/api/v1/locations"])
+    qtbot.waitUntil(lambda: column_texts(panel.model, PATH) == ["/api/v1/locations"])
     panel.path_filter.setText("")
     panel.status_filter.setCurrentIndex(panel.status_filter.findData(4))
     panel.apply_filters()
-    qtbot.waitUntil(lambda: sorted(column_texts(panel.model, 4)) == ["401", "401", "401", "404"])
+    qtbot.waitUntil(lambda: sorted(column_texts(panel.model, STATUS)) == ["401", "401", "401", "404"])
 
     target = tmp_path / "logs.csv"
     with qtbot.waitSignal(panel.exported, timeout=10_000) as exported:
@@ -134,7 +136,7 @@ def test_logs_are_browsed_filtered_exported_and_new_requests_appear_live(
     assert all(key not in ",".join(r.values()) for r in rows)
     visible_message_box(qtbot, "4 requests written").accept()
 
-    select_row(panel.table, "/api/v1/workers/999", column=3)
+    select_row(panel.table, "/api/v1/workers/999", column=PATH)
     qtbot.waitUntil(lambda: "Request id" in panel.detail.toPlainText())
     assert "404" in panel.detail.toPlainText()
 
@@ -169,7 +171,7 @@ def test_a_burst_of_refused_requests_raises_the_alert(qtbot, start_desktop, api_
         # A refresh started while the log writer was still catching up counts fewer;
         # refresh_stats() does nothing while one is under way.
         panel.refresh_stats()
-        return (panel.per_key.rows[:1] == [("Payroll export", 12, 12)]
+        return (panel.per_key.rows[:1] == [(f"Payroll export · {narrow[:16]}…", 12, 12)]
                 and "12 times" in panel.banner.text.text())
 
     qtbot.waitUntil(stats_count_all_twelve, timeout=10_000)
@@ -178,7 +180,7 @@ def test_a_burst_of_refused_requests_raises_the_alert(qtbot, start_desktop, api_
     assert panel.banner_revoke.isVisible()
     panel.banner_show.click()
     assert panel.auth_only.isChecked()
-    qtbot.waitUntil(lambda: column_texts(panel.model, 4) == ["403"] * 12)
+    qtbot.waitUntil(lambda: column_texts(panel.model, STATUS) == ["403"] * 12)
 
 
 def test_closing_can_keep_the_api_serving_from_the_tray(qtbot, start_desktop, api_client):

@@ -50,8 +50,8 @@ def test_timesheets_panel_shows_eight_and_ten_hour_nights_and_their_totals(
     by_worker = {panel.totals.item(row, 0).text(): (panel.totals.item(row, 1).text(),
                                                     panel.totals.item(row, 2).text())
                  for row in range(2)}
-    assert by_worker == {"Ann Nowak": ("2", "18.00"), "Dana Price": ("2", "18.00")}
-    assert "36.00 hours" in panel.totals_label.text()
+    assert by_worker == {"Ann Nowak": ("2", "18.00 h"), "Dana Price": ("2", "18.00 h")}
+    assert "36.00 h worked" in panel.totals_label.text()
 
 
 @needs_faketime
@@ -65,7 +65,7 @@ def test_timesheets_panel_files_a_night_under_the_date_it_began(qtbot, start_des
     _show(qtbot, panel, day, day, rows=1)
     assert column_texts(panel.proxy, 5) == [f"{night.hours:.2f} h"]
     qtbot.waitUntil(lambda: panel.totals.rowCount() == 1)
-    assert panel.totals.item(0, 2).text() == f"{night.hours:.2f}"
+    assert panel.totals.item(0, 2).text() == f"{night.hours:.2f} h"
     _show(qtbot, panel, day.addDays(1), day.addDays(1), rows=0)
     qtbot.waitUntil(lambda: panel.totals_label.text().startswith("0 closed entries"))
     assert panel.proxy.rowCount() == 0  # the morning it ended is not its day

@@ -1,0 +1,249 @@
+"""Tables an office admin reads at 1440×900: whole words in every content column, the columns
+that matter on screen, widths and hidden columns kept across restarts, API logs sorted over
+every request (not one page), and hours in the one format chosen in settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from desktop_helpers import TIMEOUT_MS, column_texts, settle
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from api.services import accounts, api_logs, demo, keys, webhooks
+from tempclock_desktop.settings import load_settings
+
+SIZE = (1440, 900)
+PADDING = 22  # the stylesheet's item padding (8 px a side) and the style's text margins
+
+# Panel → its content columns, which must show whole at 1440×900 with the demo agency.
+CONTENT = {
+    "workers": ("Name", "Assigned site", "Department", "Role", "Phone", "Email"),
+    "locations": ("Name", "Address", "Time zone", "Geofence"),
+    "timesheets": ("Worker", "Site", "Clock in", "Clock out", "Hours", "Status", "Source",
+                   "Cost code"),
+    "api_keys": ("Name", "Key prefix", "Scopes", "Created"),
+    "api_logs": ("Time", "Key", "Status", "Client", "Path"),
+    "webhooks": ("URL", "Events", "Description", "Created"),
+    "connectors": ("Connector", "Package", "What it does"),
+}
+# Columns that must be inside the viewport, not off to the right.
+ON_SCREEN = {"timesheets": ("Status", "Source", "Cost code"), "api_logs": ("Client", "Path")}
+
+
+def _visible_rows(table) -> range:
+    last = table.rowAt(table.viewport().height() - 1)
+    return range(max(table.rowAt(0), 0), (last if last >= 0 else table.model().rowCount() - 1)
+                 + 1)
+
+
+def _cut_off(table, title: str) -> list[str]:
+    """The visible cells of `title` whose text does not fit their column."""
+    column = table.column_of(title)
+    width = table.columnWidth(column)
+    metrics = table.fontMetrics()
+    model = table.model()
+    texts = [model.data(model.index(row, column)) for row in _visible_rows(table)]
+    return [text for text in texts if metrics.horizontalAdvance(text) + PADDING > width]
+
+
+@pytest.fixture
+def demo_agency(account):
+    demo.load_demo(account.id)
+    keys.issue_key(account.id, "Bullhorn ATS", scopes=["workers:read", "timesheets:read"])
+    accounts.allow_internal_targets(account.id, True, by=accounts.local_admin("test"))
+    webhooks.create_webhook(account.id, webhooks.WebhookCreate(
+        url="http://127.0.0.1:9/events/tempclock", events=["clock_in", "clock_out"],
+        description="Old payroll bridge (switched off)"))
+    now = dt.datetime.now(dt.UTC)
+    api_logs.write_logs([api_logs.ApiLogEntry(
+        created_at=now - dt.timedelta(seconds=n), account_id=None, key_id=None, key_name=None,
+        key_prefix=None, method="GET", path="/api/v1/workers", query="", status=401,
+        duration_ms=1.5, client="192.168.100.200", user_agent="sync/1.0",
+        request_id=f"r{n}", error_code="key_checksum_invalid") for n in range(30)])
+    return account
+
+
+def _open(qtbot, desktop, key: str):
+    desktop.window.resize(*SIZE)
+    panel = desktop.window.show_panel(key)
+    settle(qtbot)
+    qtbot.waitUntil(lambda: panel.table.model().rowCount() > 0, timeout=TIMEOUT_MS)
+    QApplication.processEvents()
+    return panel
+
+
+@pytest.mark.parametrize("key", sorted(CONTENT))
+def test_at_1440_by_900_no_content_cell_is_cut_off_and_the_key_columns_are_on_screen(
+        qtbot, start_desktop, demo_agency, key):
+    panel = _open(qtbot, start_desktop(), key)
+    table = panel.table
+    for title in CONTENT[key]:
+        assert not table.isColumnHidden(table.column_of(title)), title
+        assert _cut_off(table, title) == [], f"{key}: {title} is cut off"
+    for title in ON_SCREEN.get(key, ()):
+        column = table.column_of(title)
+        right = table.columnViewportPosition(column) + table.columnWidth(column)
+        assert table.columnViewportPosition(column) >= 0, title
+        assert right <= table.viewport().width(), f"{key}: {title} is off to the right"
+
+
+def test_every_cell_tells_its_full_text_in_its_tooltip(qtbot, start_desktop, demo_agency):
+    panel = _open(qtbot, start_desktop(), "workers")
+    model, column = panel.table.model(), panel.table.column_of("Email")
+    index = model.index(0, column)
+    assert model.data(index, Qt.ItemDataRole.ToolTipRole) == model.data(index)
+
+
+def test_a_column_width_the_admin_sets_is_kept_after_a_restart(qtbot, start_desktop, config,
+                                                               demo_agency):
+    desktop = start_desktop()
+    panel = _open(qtbot, desktop, "workers")
+    phone = panel.table.column_of("Phone")
+    panel.table.horizontalHeader().resizeSection(phone, 251)  # as a drag would
+    desktop.stop()
+    assert load_settings(config).tables["workers"].widths["Phone"] == 251
+    again = _open(qtbot, start_desktop(), "workers")
+    assert again.table.columnWidth(phone) == 251
+
+
+def test_a_column_hidden_from_the_header_menu_stays_hidden_after_a_restart(
+        qtbot, start_desktop, config, demo_agency):
+    desktop = start_desktop()
+    panel = _open(qtbot, desktop, "workers")
+    menu = panel.table.column_menu()
+    titles = {action.text(): action for action in menu.actions()}
+    assert not titles["Language"].isChecked()  # a secondary column, offered in the menu
+    titles["Phone"].setChecked(False)
+    titles["Language"].setChecked(True)
+    assert panel.table.isColumnHidden(panel.table.column_of("Phone"))
+    desktop.stop()
+    saved = load_settings(config).tables["workers"]
+    assert "Phone" in saved.hidden
+    assert saved.widths == {}  # showing a column again is not a width the admin chose
+    again = _open(qtbot, start_desktop(), "workers")
+    assert again.table.isColumnHidden(again.table.column_of("Phone"))
+    assert not again.table.isColumnHidden(again.table.column_of("Language"))
+
+
+def _many_logs(count: int) -> None:
+    now = dt.datetime.now(dt.UTC)
+    api_logs.write_logs([api_logs.ApiLogEntry(
+        created_at=now - dt.timedelta(seconds=n), account_id=None, key_id=None, key_name=None,
+        key_prefix=None, method="GET", path=f"/api/v1/workers/{n}", query="",
+        status=(200, 404, 401, 500, 201)[n % 5], duration_ms=(n * 37) % 1000 + 0.5,
+        client="10.0.0.1", user_agent="t", request_id=f"r{n}", error_code=None)
+        for n in range(250)])
+
+
+def _sort(qtbot, panel, title: str, order: Qt.SortOrder) -> list:
+    panel.table.horizontalHeader().setSortIndicator(panel.table.column_of(title), order)
+    settle(qtbot)
+    while not panel.model.exhausted:  # scroll to the end: every page, in the store's order
+        panel.model.fetchMore()
+        settle(qtbot)
+    return panel.model.records
+
+
+def test_api_logs_sort_by_status_and_duration_across_every_page(qtbot, start_desktop, account):
+    _many_logs(250)  # 2½ pages of 100
+    desktop = start_desktop()
+    panel = _open(qtbot, desktop, "api_logs")
+    panel.range_filter.setCurrentIndex(panel.range_filter.findData(None))  # all time
+    panel.apply_filters()
+    by_status = _sort(qtbot, panel, "Status", Qt.SortOrder.AscendingOrder)
+    assert len(by_status) == 250
+    assert [r.status for r in by_status] == sorted(r.status for r in by_status)
+    assert by_status[0].status == 200 and by_status[-1].status == 500
+    slowest = _sort(qtbot, panel, "Duration", Qt.SortOrder.DescendingOrder)
+    assert len({r.id for r in slowest}) == 250
+    durations = [r.duration_ms for r in slowest]
+    assert durations == sorted(durations, reverse=True)
+    assert "live updates paused" in panel.count_label.text()
+
+
+def test_api_logs_cannot_be_sorted_by_a_column_the_store_does_not_sort(qtbot, start_desktop,
+                                                                       account):
+    _many_logs(250)
+    panel = _open(qtbot, start_desktop(), "api_logs")
+    before = panel.model.records
+    panel.table.horizontalHeader().setSortIndicator(panel.table.column_of("Key"),
+                                                    Qt.SortOrder.AscendingOrder)
+    settle(qtbot)
+    assert panel.model.records == before
+    assert panel.table.horizontalHeader().sortIndicatorSection() == 0  # still by time
+
+
+@pytest.mark.parametrize(("style", "worked"), [("decimal", "8.50 h"),
+                                               ("minutes", "8 h 30 min")])
+def test_the_hours_format_chosen_in_settings_reads_alike_in_table_totals_and_entry(
+        qtbot, start_desktop, account, make_location, make_worker, style, worked):
+    from api.services import clocking
+    site = make_location(account.id, "Leeds DC")
+    worker = make_worker(account.id, "Ann", "Kowalska", location_id=site.id)
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=10)
+    clocking.clock_in(account.id, worker.id, location_id=site.id, timestamp=start)
+    clocking.clock_out(account.id, worker.id, timestamp=start + dt.timedelta(hours=8, minutes=30))
+    desktop = start_desktop()
+    server = desktop.window.show_panel("server")
+    server.hours_format.setCurrentIndex(server.hours_format.findData(style))
+    server.hours_format.activated.emit(server.hours_format.currentIndex())
+    panel = _open(qtbot, desktop, "timesheets")
+    hours = panel.table.column_of("Hours")
+    qtbot.waitUntil(lambda: column_texts(panel.proxy, hours) == [worked])
+    qtbot.waitUntil(lambda: panel.totals.rowCount() == 1)
+    assert panel.totals.item(0, 2).text() == worked
+    assert f"{worked} worked" in panel.totals_label.text()
+    panel.table.selectRow(0)
+    qtbot.waitUntil(lambda: f"Worked: {worked}" in panel.detail.toPlainText())
+
+
+def test_the_empty_entry_pane_says_what_to_do(qtbot, start_desktop, account):
+    panel = start_desktop().window.show_panel("timesheets")
+    settle(qtbot)
+    assert panel.detail.toPlainText() == ""
+    assert "Select an entry to see its breaks" in panel.detail.placeholderText()
+
+
+def test_a_webhook_secret_shows_to_its_last_character(qtbot):
+    from tempclock_desktop.app import application
+    from tempclock_desktop.dialogs.reveal import SecretRevealDialog
+    application()
+    secret = "whsec_" + "Z" * 58
+    dialog = SecretRevealDialog(None, title="Secret", heading="Secret", intro="",
+                                secret=secret, warning="",
+                                details="", done_text="Done")
+    qtbot.addWidget(dialog)
+    field = dialog.secret_text
+    assert field.minimumWidth() >= field.fontMetrics().horizontalAdvance(secret) + 16
+
+
+def test_every_address_line_and_site_rule_is_labelled_and_explained(qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    from tempclock_desktop.app import application
+    from tempclock_desktop.dialogs.location import LocationDialog
+    application()
+    dialog = LocationDialog(None, None, lambda payload: payload)
+    qtbot.addWidget(dialog)
+    label_of = dialog.form.labelForField
+    assert label_of(dialog.line2).text() == "Address line 2"
+    texts = " ".join(w.text() for w in dialog.findChildren(QLabel))
+    assert "low GPS confidence" in texts and "How far back" in texts
+
+
+def test_a_long_connector_file_path_shows_its_file_name_and_tells_the_whole_path(qtbot):
+    from plugins.connectors import Setting
+    from tempclock_desktop.app import application
+    from tempclock_desktop.connector_form import PathInput
+    application()
+    field = PathInput(Setting("file", "CSV file", type="path"))
+    qtbot.addWidget(field)
+    field.resize(300, 40)
+    field.show()
+    path = "/home/office/Documents/Agency exports/2026/November/week 48/ats-export.csv"
+    field.write(path)
+    assert field.text.toolTip() == path
+    assert field.text.cursorPosition() == len(path)  # the end, the file name, is what shows
+    assert field.read() == path
