@@ -10,6 +10,13 @@ in which whatever the client still sends is discarded unread (so it gets the 431
 than a reset); nothing of it is buffered. A request the parser cannot read at all gets
 a 400 problem JSON too, not uvicorn's plain text.
 
+The head of a request must also arrive in time: uvicorn has no header timeout (its
+keep-alive timer stops at the first byte received), so a client that connects and sends
+nothing, or trickles a header line every few seconds, would hold its connection open
+forever, and enough of them exhaust the process's file descriptors. From the moment a
+connection is ready for a request (opened, or its last response sent) its head must be
+complete within `HEAD_TIMEOUT_S`, or it gets a 408 problem and is closed.
+
 This leans on uvicorn's internals, and only this module does. What it relies on
 (`tests/integration/test_api_header_limit.py` checks each and names the one that broke):
 - `uvicorn.Config(http=<a protocol class>)` serves connections with that class;
@@ -21,7 +28,10 @@ This leans on uvicorn's internals, and only this module does. What it relies on
 - the protocol keeps its connection in `transport` and the request being answered in
   `cycle` (None before the first), whose `response_complete` says whether it has been;
 - a request the parser cannot read is answered by `send_400_response(msg)`, overridden
-  here so that it too is a problem JSON.
+  here so that it too is a problem JSON;
+- `connection_made(transport)`, `connection_lost(exc)` and `on_response_complete()` are
+  called when a connection opens, closes and has sent a response, and the protocol's event
+  loop is in `loop`.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 MAX_HEADER_BYTES = 64 * 1024
 LINGER_S = 2.0
+HEAD_TIMEOUT_S = 15.0  # a request line and headers: generous for any real client
 
 
 def _problem_response(status: HTTPStatus, code: str, message: str) -> bytes:
@@ -57,6 +68,20 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
     _received_in_head = 0  # bytes received while the current head is incomplete
     _head_bytes = 0  # the request line and headers parsed so far, exactly
     _refused = False
+    _head_clock: asyncio.TimerHandle | None = None  # the head's deadline, while it runs
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_head_clock()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_clock()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._head_open and not self.transport.is_closing():
+            self._start_head_clock()
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -87,6 +112,7 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
             return
         self._head_open = False
         self._received_in_head = 0
+        self._stop_head_clock()
         if self._head_bytes > MAX_HEADER_BYTES:
             self._refuse()
             return
@@ -108,6 +134,30 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         self.transport.write(_problem_response(
             HTTPStatus.BAD_REQUEST, "malformed_request",
             "Malformed HTTP request: the request line or a header is not valid HTTP"))
+        self.transport.close()
+
+    def _start_head_clock(self) -> None:
+        self._stop_head_clock()
+        self._head_clock = self.loop.call_later(HEAD_TIMEOUT_S, self._head_too_slow)
+
+    def _stop_head_clock(self) -> None:
+        if self._head_clock is not None:
+            self._head_clock.cancel()
+            self._head_clock = None
+
+    def _head_too_slow(self) -> None:
+        """The head did not arrive in time: 408, unless a response is still being sent
+        (a pipelined head waits for it), and close."""
+        self._head_clock = None
+        if not self._head_open or self._refused or self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._start_head_clock()
+            return
+        self._refused = True
+        self.transport.write(_problem_response(
+            HTTPStatus.REQUEST_TIMEOUT, "request_timeout",
+            f"The request's headers did not arrive within {HEAD_TIMEOUT_S:g} seconds"))
         self.transport.close()
 
     def _refuse(self) -> None:
