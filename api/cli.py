@@ -591,6 +591,8 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
         # Ctrl+C becomes KeyboardInterrupt, and SIGTERM a normal exit, so the cleanup
         # below (stopping the dispatcher, closing the store) runs for both.
         signal.signal(signal.SIGTERM, _exit_cleanly)
+        if workers == 1:
+            _stop_on_hangup(server)
         try:
             with contextlib.suppress(KeyboardInterrupt):
                 if workers == 1:
@@ -639,6 +641,17 @@ def _serve_refusal(config: Any, workers: int, expose: bool, certfile: Path | Non
 
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+def _stop_on_hangup(server: object) -> None:
+    """A closed terminal (SIGHUP) stops the server gracefully, as Ctrl+C does, rather than
+    killing it before it flushes its logs and stops its dispatcher. uvicorn handles only
+    SIGINT and SIGTERM (with --workers its supervisor restarts the workers on SIGHUP);
+    Windows has no SIGHUP."""
+    from api.server import stop_server
+
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, lambda _n, _f: stop_server(server))  # type: ignore[arg-type]
 
 
 _SINCE = re.compile(r"(\d+)\s*([smhd])")

@@ -327,15 +327,16 @@ class Dispatcher:
 def run_forever(config: Config, stop: Connection) -> None:
     """Run a dispatcher with every installed plugin until told to stop (a process target).
 
-    It stops on SIGTERM or SIGINT (a service manager or Ctrl+C signals the whole process
-    group), and when `stop`, the reading end of a pipe only the host holds the other end
+    It stops on SIGTERM, SIGINT or SIGHUP (a service manager, Ctrl+C or a closed terminal
+    signals the whole process group), and when `stop`, the reading end of a pipe only the host holds the other end
     of, reports the end of its data: the host closed it, or the host is gone however it
     died. A pipe, not a shared lock or event, so a host never waits on anything this
     process held when it was killed.
     """
     stopping = threading.Event()
-    for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, lambda _n, _f: stopping.set())
+    for name in ("SIGTERM", "SIGINT", "SIGHUP"):  # Windows has no SIGHUP
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda _n, _f: stopping.set())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per delivery
     # Background work: when the CPU is short, the API answering requests goes first.

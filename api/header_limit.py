@@ -10,6 +10,15 @@ in which whatever the client still sends is discarded unread (so it gets the 431
 than a reset); nothing of it is buffered. A request the parser cannot read at all gets
 a 400 problem JSON too, not uvicorn's plain text.
 
+A request must also arrive in time: uvicorn has no header or body timeout (its
+keep-alive timer stops at the first byte received), so a client that connects and sends
+nothing, trickles a header line every few seconds, or declares a body it never sends,
+would hold its connection (and, for the body, a request) open forever, and enough of
+them exhaust the process's file descriptors. From the moment a connection is ready for
+a request (opened, or its last response sent) its head must be complete within
+`CLIENT_TIMEOUT_S`, and then its body must not stall for that long; else it gets a 408
+problem (unless its answer has begun) and is closed.
+
 This leans on uvicorn's internals, and only this module does. What it relies on
 (`tests/integration/test_api_header_limit.py` checks each and names the one that broke):
 - `uvicorn.Config(http=<a protocol class>)` serves connections with that class;
@@ -21,18 +30,23 @@ This leans on uvicorn's internals, and only this module does. What it relies on
 - the protocol keeps its connection in `transport` and the request being answered in
   `cycle` (None before the first), whose `response_complete` says whether it has been;
 - a request the parser cannot read is answered by `send_400_response(msg)`, overridden
-  here so that it too is a problem JSON.
+  here so that it too is a problem JSON;
+- `connection_made(transport)`, `connection_lost(exc)` and `on_response_complete()` are
+  called when a connection opens, closes and has sent a response, and the protocol's event
+  loop is in `loop`.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from http import HTTPStatus
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 MAX_HEADER_BYTES = 64 * 1024
 LINGER_S = 2.0
+CLIENT_TIMEOUT_S = 15.0  # for a head, or between a body's chunks: generous for any client
 
 
 def _problem_response(status: HTTPStatus, code: str, message: str) -> bytes:
@@ -57,6 +71,20 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
     _received_in_head = 0  # bytes received while the current head is incomplete
     _head_bytes = 0  # the request line and headers parsed so far, exactly
     _refused = False
+    _clock: asyncio.TimerHandle | None = None  # the client's deadline, while we wait on it
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_clock(self._head_too_slow)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_clock()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._head_open and not self.transport.is_closing():
+            self._start_clock(self._head_too_slow)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -87,18 +115,22 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
             return
         self._head_open = False
         self._received_in_head = 0
+        self._stop_clock()
         if self._head_bytes > MAX_HEADER_BYTES:
             self._refuse()
             return
         super().on_headers_complete()
+        self._start_clock(self._body_too_slow)  # stopped at once when there is none
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
             super().on_body(body)
+            self._start_clock(self._body_too_slow)
 
     def on_message_complete(self) -> None:
         if self._refused:
             return
+        self._stop_clock()
         self._head_open = True
         super().on_message_complete()
 
@@ -108,6 +140,43 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         self.transport.write(_problem_response(
             HTTPStatus.BAD_REQUEST, "malformed_request",
             "Malformed HTTP request: the request line or a header is not valid HTTP"))
+        self.transport.close()
+
+    def _start_clock(self, too_slow: Callable[[], None]) -> None:
+        self._stop_clock()
+        self._clock = self.loop.call_later(CLIENT_TIMEOUT_S, too_slow)
+
+    def _stop_clock(self) -> None:
+        if self._clock is not None:
+            self._clock.cancel()
+            self._clock = None
+
+    def _head_too_slow(self) -> None:
+        """The head did not arrive in time: 408, unless a response is still being sent
+        (a pipelined head waits for it), and close."""
+        self._clock = None
+        if not self._head_open or self._refused or self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._start_clock(self._head_too_slow)
+            return
+        self._time_out(f"The request's headers did not arrive within {CLIENT_TIMEOUT_S:g} "
+                       "seconds", answer=True)
+
+    def _body_too_slow(self) -> None:
+        """The body stalled: 408 unless the answer has begun (then no answer fits), and close;
+        the request still waiting for its body sees the client gone."""
+        self._clock = None
+        if self._head_open or self._refused or self.transport.is_closing():
+            return
+        self._time_out(f"The request's body stopped arriving for {CLIENT_TIMEOUT_S:g} seconds",
+                       answer=self.cycle is None or not self.cycle.response_started)
+
+    def _time_out(self, message: str, *, answer: bool) -> None:
+        self._refused = True
+        if answer:
+            self.transport.write(_problem_response(HTTPStatus.REQUEST_TIMEOUT,
+                                                   "request_timeout", message))
         self.transport.close()
 
     def _refuse(self) -> None:

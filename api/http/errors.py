@@ -19,6 +19,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from api.services.api_logs import redact
 from api.services.errors import DomainError, Kind
 
 log = logging.getLogger("api.http")
@@ -73,22 +74,25 @@ class ProblemInfo(msgspec.Struct, kw_only=True):
 
 
 def problem_body(info: ProblemInfo, request_id: str) -> bytes:
-    """The JSON body of a problem."""
+    """The JSON body of a problem. Anything in it shaped like a key (a key pasted into a
+    field, a URL or a field name, echoed back by a message) is redacted, so a refusal
+    never spreads a key into the caller's own error logs."""
+    message = redact(info.message)
     title = HTTPStatus(info.status).phrase if info.status in HTTPStatus._value2member_map_ \
         else "Error"
     body: dict[str, Any] = {
         "error": True,
         "status": info.status,
-        "message": info.message,
+        "message": message,
         "type": TYPE_PREFIX + info.code.replace("_", "-").replace(".", "-"),
         "title": title,
-        "detail": info.message,
+        "detail": message,
         "code": info.code,
         "request_id": request_id,
     }
     for name, value in info.details.items():
         if value is not None and name not in body:
-            body[name] = value
+            body[name] = redact(value) if isinstance(value, str) else value
     return msgspec.json.encode(body)
 
 

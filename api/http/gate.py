@@ -15,7 +15,9 @@ page and the OpenAPI document are public. For every request it:
    puts the rate-limit headers on the response;
 4. hands the request on with its `KeyIdentity` (the per-route scope check is a guard);
 5. queues an API log entry (if a key was presented, or a 429) for the background
-   writer, which aggregates the 429s.
+   writer, which aggregates the 429s (per address), and the 401s of a flood (more failed
+   attempts from all addresses together than the limiter's logged budget) under
+   "many addresses".
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from api.http.errors import PROBLEM_MEDIA_TYPE, ProblemInfo, problem_body, problem_of
 from api.http.ratelimit import RateDecision, RateLimiter
 from api.services import keys
-from api.services.api_logs import ApiLogEntry, ApiLogWriter
+from api.services.api_logs import MANY_ADDRESSES, ApiLogEntry, ApiLogWriter
 from api.services.errors import DomainError, Kind, Unauthenticated
 from api.services.verified_keys import VerifiedKeys
 
@@ -52,7 +54,7 @@ PUBLIC_PATHS = frozenset({"/api/v1/openapi.json"})
 class RequestContext:
     """What the gate learned about a request; handlers and the error mapping read it."""
 
-    __slots__ = ("error_code", "identity", "rate", "refused", "request_id")
+    __slots__ = ("error_code", "flood", "identity", "rate", "refused", "request_id")
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
@@ -60,6 +62,7 @@ class RequestContext:
         self.refused: keys.KeyIdentity | None = None  # a known key that was refused
         self.rate: RateDecision | None = None
         self.error_code: str | None = None
+        self.flood = False  # a 401 past the logged budget of failures: tallied, not a row
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -204,6 +207,7 @@ class AuthGate:
                                        f"{blocked.reset} seconds")
             return 429, info, [(b"retry-after", str(blocked.reset).encode())]
         self.limiter.count_auth_failure(address, prefix)
+        context.flood = self.limiter.failure_flood()
         info = problem_of(error)
         context.error_code = info.code
         return info.status, info, _challenge(error)
@@ -223,7 +227,7 @@ class AuthGate:
             query=scope["query_string"].decode("latin-1"),
             status=status,
             duration_ms=(time.perf_counter() - started) * 1000,
-            client=address,
+            client=MANY_ADDRESSES if context.flood else address,
             user_agent=user_agent.decode("latin-1") if user_agent else "",
             request_id=context.request_id,
             error_code=context.error_code,

@@ -178,6 +178,12 @@ class RateLimiter:
     about a request whose key was refused, so one broken client cannot lock out the
     other integrations on its PC, while guessing (from one address, or at one key's
     prefix from many) is refused with 429 once it has failed too often.
+
+    Failed attempts that are not blocked are also counted from all addresses together:
+    past `auth_failures_logged_per_window` of them in a window (a flood from many
+    addresses, each with keys of its own), they are still answered 401, but logged as
+    one aggregated row per minute rather than one each (`failure_flood`), so no
+    number of addresses can fill the log or the disk.
     """
 
     def __init__(
@@ -186,10 +192,12 @@ class RateLimiter:
         *,
         window: int = WINDOW_SECONDS,
         auth_failures_per_window: int = 30,
+        auth_failures_logged_per_window: int = 600,
     ) -> None:
         self.store = store or MemoryRateLimitStore()
         self.window = window
         self.auth_failures_per_window = auth_failures_per_window
+        self.auth_failures_logged_per_window = auth_failures_logged_per_window
 
     def take_for_key(self, key_id: int, limit: int) -> RateDecision:
         """Count a request presenting a known key (admitted or refused) against its limit."""
@@ -208,6 +216,12 @@ class RateLimiter:
                     if not (decision := self.store.peek(bucket, self.auth_failures_per_window,
                                                         self.window)).allowed]
         return max(refusals, key=lambda d: d.reset, default=None)
+
+    def failure_flood(self) -> bool:
+        """Count a failed attempt that was not blocked (from anywhere); whether more than
+        `auth_failures_logged_per_window` have now failed in the window."""
+        return not self.store.acquire("failures:all", self.auth_failures_logged_per_window,
+                                      self.window).allowed
 
     def count_auth_failure(self, address: str, prefix: str | None) -> None:
         """Count a failed authentication against the client address and the key prefix."""

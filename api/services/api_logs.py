@@ -5,7 +5,9 @@ that inserts them in batches (the request never waits on the database) and
 flushes everything it holds when closed, so a graceful stop loses none.
 Refusals for being over a limit (429: a blocked address, a key past its window)
 are aggregated: one row per client address, key and minute, whose `count` grows,
-so a flood of refusals is seen without filling the disk.
+so a flood of refusals is seen without filling the disk. So are failed attempts from
+a flood of addresses (the gate gives them the client `MANY_ADDRESSES`): one row per
+status and minute, however many addresses take part.
 A log never holds a key: not in the path, not in the query, not in any field,
 however it was encoded (see `redact`).
 """
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 
 MAX_LIST = 10_000
 REDACTED = "[redacted]"
+MANY_ADDRESSES = "(many addresses)"  # the client of a failed-attempt flood's tally rows
 # A key or what is left of one, however it was written: in any case, split by spaces,
 # '+' or punctuation, or only the hex of its secret part (32 hex characters or more).
 _KEY_SHAPED = re.compile(
@@ -195,15 +198,16 @@ def write_logs(entries: Sequence[ApiLogEntry]) -> int:
 
 
 def aggregated(entry: ApiLogEntry) -> bool:
-    """Whether an entry is a refusal for being over a limit, kept as part of a tally."""
-    return entry.status == 429
+    """Whether an entry is kept as part of a tally: a refusal for being over a limit, or a
+    failed attempt of a flood from many addresses."""
+    return entry.status == 429 or entry.client == MANY_ADDRESSES
 
 
-_TallyKey = tuple[dt.datetime, str, int | None]  # minute, client address, key id
+_TallyKey = tuple[dt.datetime, str, int | None, int]  # minute, client address, key id, status
 
 
 class RefusalTally:
-    """Aggregated refusals: one row per client address, key and minute, whose `count`
+    """Aggregated refusals: one row per client address, key, status and minute, whose `count`
     grows as more arrive (the row is written with the first, raised with the rest).
 
     Remembers the rows of the last two minutes only, so a flood costs neither disk nor
@@ -220,7 +224,7 @@ class RefusalTally:
         groups: dict[_TallyKey, tuple[ApiLogEntry, int]] = {}
         for entry in entries:
             minute = entry.created_at.replace(second=0, microsecond=0)
-            tally_key = (minute, entry.client, entry.key_id)
+            tally_key = (minute, entry.client, entry.key_id, entry.status)
             first, count = groups.get(tally_key, (entry, 0))
             groups[tally_key] = (first, count + entry.count)
         if not groups:
@@ -228,7 +232,7 @@ class RefusalTally:
         with transaction():
             for tally_key, (first, count) in groups.items():
                 self._add(tally_key, first, count)
-        latest = max(minute for minute, _client, _key in groups)
+        latest = max(tally_key[0] for tally_key in groups)
         self._rows = {k: v for k, v in self._rows.items()
                       if k[0] >= latest - dt.timedelta(minutes=1)}
         return len(entries)

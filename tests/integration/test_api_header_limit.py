@@ -44,7 +44,9 @@ def test_uvicorn_still_serves_with_the_protocol_class_given_as_http():
 
 @pytest.mark.parametrize("callback", ["data_received", "on_message_begin", "on_url",
                                       "on_header", "on_headers_complete", "on_body",
-                                      "on_message_complete", "send_400_response"])
+                                      "on_message_complete", "send_400_response",
+                                      "connection_made", "connection_lost",
+                                      "on_response_complete"])
 def test_uvicorns_httptools_protocol_still_has_the_callbacks_the_limit_wraps(callback):
     method = getattr(httptools_impl.HttpToolsProtocol, callback, None)
     assert callable(method), (

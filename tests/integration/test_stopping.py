@@ -1,6 +1,7 @@
 """Stopping `tempclock serve` as service managers and terminals do it, while clients clock
 workers in and out: SIGTERM or SIGINT to its whole process group (`timeout`, systemd's
-KillMode=control-group, Docker, Ctrl+C), to the server alone, or to its dispatcher first.
+KillMode=control-group, Docker, Ctrl+C), to the server alone, or to its dispatcher first;
+and SIGHUP, as a closed terminal sends it.
 
 Every way, the server exits within 5 s, leaves no process of its group behind, leaks no
 semaphore, and every clock action it acknowledged is in the store with its API log entry.
@@ -95,6 +96,9 @@ STOPS = {
     "SIGINT to its process group": lambda s, _d: os.killpg(s.process.pid, signal.SIGINT),
     "SIGTERM to the server alone": lambda s, _d: s.process.send_signal(signal.SIGTERM),
     "SIGTERM to the dispatcher, then the server": signal_dispatcher_first,
+    # The terminal `tempclock serve` runs in is closed (or its SSH session drops).
+    "SIGHUP to its process group": lambda s, _d: os.killpg(s.process.pid, signal.SIGHUP),
+    "SIGHUP to the server alone": lambda s, _d: s.process.send_signal(signal.SIGHUP),
 }
 
 

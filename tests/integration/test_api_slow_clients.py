@@ -1,0 +1,116 @@
+"""A client that sends its request slowly, or not at all, cannot hold a connection open.
+
+uvicorn has no header or body timeout of its own: without one, connections that trickle a
+header line every second (slowloris), connect and say nothing, or declare a body they never
+send pile up until the server runs out of file descriptors. Through a real server on loopback, with the deadline shortened.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+from conftest import make_tenant
+
+from api import header_limit
+
+
+@pytest.fixture
+def short_deadline(monkeypatch):
+    monkeypatch.setattr(header_limit, "CLIENT_TIMEOUT_S", 1.5)
+
+
+def read_until_closed(sock: socket.socket, limit_s: float) -> tuple[bytes, float]:
+    """Everything the server sends until it closes the connection (or `limit_s` passes)."""
+    started = time.monotonic()
+    sock.settimeout(limit_s)
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except OSError:
+        pass
+    return received, time.monotonic() - started
+
+
+def assert_408_problem(received: bytes) -> None:
+    status_line, _, rest = received.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 408 Request Timeout", received[:300]
+    head, _, body = rest.partition(b"\r\n\r\n")
+    assert b"content-type: application/problem+json" in head.lower()
+    problem = json.loads(body)
+    assert problem["status"] == 408 and problem["code"] == "request_timeout"
+
+
+def test_a_client_trickling_header_lines_is_cut_off_with_a_408(api, short_deadline):
+    with socket.create_connection(("127.0.0.1", api.thread.port)) as sock:
+        sock.sendall(b"GET /api/v1/workers HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        closed = False
+        while time.monotonic() - started < 30:
+            try:
+                sock.sendall(b"X-Slow: a\r\n")
+            except OSError:
+                closed = True
+                break
+            time.sleep(0.3)
+            sock.settimeout(0.01)
+            try:
+                if sock.recv(65536, socket.MSG_PEEK) == b"":
+                    closed = True
+                    break
+            except (BlockingIOError, TimeoutError):
+                pass
+            except OSError:
+                closed = True
+                break
+        assert closed, "a connection trickling its headers was still open after 30 s"
+
+
+def test_a_client_that_connects_and_sends_nothing_gets_a_408_and_is_closed(api, short_deadline):
+    with socket.create_connection(("127.0.0.1", api.thread.port)) as sock:
+        received, took = read_until_closed(sock, 30)
+    assert_408_problem(received)
+    assert took < 20
+
+
+def test_a_half_sent_head_gets_a_408_problem(api, short_deadline):
+    with socket.create_connection(("127.0.0.1", api.thread.port)) as sock:
+        sock.sendall(b"GET /api/v1/workers HTTP/1.1\r\nHost: x\r\nX-Part")
+        received, _ = read_until_closed(sock, 30)
+    assert_408_problem(received)
+
+
+def test_prompt_requests_on_one_keep_alive_connection_are_all_answered(api, short_deadline):
+    key = make_tenant().key
+    with api.client(key) as client:  # httpx keeps the one connection alive between them
+        for _ in range(3):
+            assert client.get("/workers").status_code == 200
+            time.sleep(1.0)  # idle between requests, within keep-alive: not a slow head
+
+
+def test_a_body_shorter_than_its_content_length_gets_a_408_and_is_closed(api, short_deadline):
+    key = make_tenant().key
+    with socket.create_connection(("127.0.0.1", api.thread.port)) as sock:
+        sock.sendall(b"POST /api/v1/workers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                     + key.encode() + b"\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100\r\n\r\n{\"first_name\": \"A\"")
+        received, took = read_until_closed(sock, 30)
+    assert_408_problem(received)
+    assert took < 20
+
+
+def test_a_body_trickled_in_small_pieces_in_time_is_served(api, short_deadline):
+    key = make_tenant().key
+    body = b'{"first_name": "Slow", "last_name": "Sender"}'
+    with socket.create_connection(("127.0.0.1", api.thread.port)) as sock:
+        sock.sendall(b"POST /api/v1/workers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     b"Authorization: Bearer " + key.encode() + b"\r\nContent-Type: "
+                     b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        for start in range(0, len(body), 12):  # each piece well within the deadline
+            sock.sendall(body[start:start + 12])
+            time.sleep(0.5)
+        received, _ = read_until_closed(sock, 30)
+    assert received.startswith(b"HTTP/1.1 201 "), received[:300]
