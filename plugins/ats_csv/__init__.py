@@ -82,6 +82,9 @@ def log_what_was_read(context: ConnectorContext, path: Path, table: Table,
     """Say in the run log how the file was read and which columns were left out."""
     context.log(f"{len(table.rows)} rows in {path.name}; encoding: {table.decoded.describe()}; "
                 f"delimiter: {table.delimiter_name}")
+    if table.dialect.header_line > 1 + table.dialect.sep_line:
+        context.log(f"header on line {table.dialect.header_line}; the lines above it are "
+                    "not imported")
     context.log("columns: " + ", ".join(f"{name}←{table.headers[index]!r}"
                                         for name, index in columns.fields.items()))
     if columns.ignored:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 import stat
 from collections.abc import Callable
@@ -32,6 +33,7 @@ BYTE_ORDER_MARKS = (  # (mark, codec, name); UTF-32 before UTF-16, whose LE mark
     (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16 LE"),
     (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16 BE"),
 )
+HEADER_SEARCH = 10  # opening non-blank lines in which the header is looked for
 UTF16_SAMPLE = 4096  # bytes looked at to recognise UTF-16 written without a byte-order mark
 WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx (zip), .xls (OLE)
 # Bytes the decoder could not read become lone surrogates (the "surrogateescape" handler).
@@ -56,10 +58,11 @@ class Decoded:
 
 @dataclass(frozen=True)
 class Dialect:
-    """How the rows are written: the delimiter, and whether an Excel `sep=` line comes first."""
+    """How the rows are written: the delimiter, an Excel `sep=` line, where the header is."""
 
     delimiter: str
     sep_line: bool = False
+    header_line: int = 1  # the line the header is on; lines above it (a title) are skipped
 
 
 @dataclass(frozen=True)
@@ -184,33 +187,37 @@ def _decode_unmarked(raw: bytes, *, cp1252_allowed: bool = True) -> Decoded:
 
 
 def detect_dialect(text: str, known_header: Callable[[str], bool]) -> Dialect:
-    """The delimiter that splits the header line into the most known, then non-empty, headers.
+    """The header line, and the delimiter that splits it into the most known headers.
 
-    An Excel `sep=;` first line decides by itself. The data rows are not looked at:
-    a semicolon file whose cells hold commas is still a semicolon file.
+    The header is the first of the opening non-blank lines with the most known
+    headers, so a report title or a note above it is passed over. An Excel `sep=;`
+    first line decides the delimiter by itself. The data rows are not looked at: a
+    semicolon file whose cells hold commas is still a semicolon file.
     """
-    lines = io.StringIO(text, newline="")
-    first = lines.readline()
+    lines = enumerate(io.StringIO(text, newline=""), start=1)
+    _, first = next(lines, (1, ""))
     sep = _SEP_LINE.fullmatch(first.rstrip("\r\n").strip(" "))
-    if sep:
-        return Dialect(sep.group(1), sep_line=True)
-    header = first
-    while header and not header.strip():
-        header = lines.readline()
+    delimiters = (sep.group(1),) if sep else tuple(DELIMITERS)
+    opening = itertools.chain(() if sep else ((1, first),), lines)
+    candidates = list(itertools.islice(((n, line) for n, line in opening if line.strip()),
+                                       HEADER_SEARCH)) or [(1, first)]
 
-    def score(delimiter: str) -> tuple[int, int]:
+    def score(line: str, delimiter: str) -> tuple[int, int]:
         try:
-            cells = next(csv.reader([header.rstrip("\r\n")], delimiter=delimiter), [])
+            cells = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
         except csv.Error:  # parse_rows reports it with its line
             return (0, 0)
         return (sum(1 for cell in cells if known_header(cell)),
                 sum(1 for cell in cells if cell.strip()))
 
-    return Dialect(max(DELIMITERS, key=score))  # ties: the first listed (comma)
+    header_line, header = max(candidates,  # ties: the first line
+                              key=lambda c: max(score(c[1], d)[0] for d in delimiters))
+    delimiter = max(delimiters, key=lambda d: score(header, d))  # ties: the first (comma)
+    return Dialect(delimiter, sep_line=sep is not None, header_line=header_line)
 
 
 def parse_rows(decoded: Decoded, dialect: Dialect) -> tuple[list[str], list[Row]]:
-    """The header and every non-blank row, each with the line it starts on.
+    """The header and every non-blank row below it, each with the line it starts on.
 
     Raises ValueError for a header that cannot be decoded, a file with no header,
     or broken quoting (a quote never closed would otherwise swallow the rest).
@@ -221,12 +228,9 @@ def parse_rows(decoded: Decoded, dialect: Dialect) -> tuple[list[str], list[Row]
     headers: list[str] | None = None
     last_line = 0
     try:
-        if dialect.sep_line:
-            next(reader, None)
-            last_line = reader.line_num
         for cells in reader:
             start, last_line = last_line + 1, reader.line_num
-            if not any(cell.strip() for cell in cells):
+            if start < dialect.header_line or not any(cell.strip() for cell in cells):
                 continue
             undecodable = decoded.damaged and _UNDECODED.search("".join(cells)) is not None
             if headers is None:
