@@ -19,6 +19,7 @@ from typing import Any
 from plugins import Connector, ConnectorContext, Setting, hookimpl
 
 from .columns import FIELDS, ColumnMatch, header_recogniser, match_columns, parse_mapping
+from .references import References
 from .rows import RowReader, parse_date
 from .table import Row, Table, read_table, undecoded_cell
 
@@ -73,7 +74,7 @@ class AtsCsvImport(Connector):
         rows = RowImport(context, table, columns)
         rows.run()
         if settings["deactivate_missing"]:
-            deactivate_missing(context, rows.present, rows.errors)
+            deactivate_missing(context, rows.references.present, rows.errors)
         context.progress(len(table.rows), len(table.rows), "done")
 
 
@@ -101,7 +102,8 @@ class RowImport:
         self.context = context
         self.table = table
         self.reader = RowReader(context, columns.fields)
-        self.present: dict[str, int] = {}  # every employee reference in the file → first line
+        self.references = References(worker["employee_ref"] for worker in context.workers()
+                                     if worker.get("employee_ref"))
         self.errors = 0  # rows reported as not imported
         self.listed = 0  # changes listed in the log so far
 
@@ -127,11 +129,12 @@ class RowImport:
         row, so a rejected row never makes its worker look "missing".
         """
         ref = self.reader.cell(row.cells, "employee_ref")
-        if ref and not undecoded_cell(ref):
-            if ref in self.present:
-                return self.reject(row.line, f"employee reference {ref!r} already appears on "
-                                             f"line {self.present[ref]}")
-            self.present[ref] = row.line
+        if ref and undecoded_cell(ref):
+            self.references.note_unreadable(ref, row.line)
+        elif ref:
+            refused = self.references.note(ref, row.line)
+            if refused:
+                return self.reject(row.line, refused)
         if row.undecodable:
             return self.reject(row.line, f"not valid {self.table.decoded.encoding} (a character "
                                          "saved in another encoding?): row not imported")

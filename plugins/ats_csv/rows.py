@@ -23,6 +23,8 @@ ACTIVE = {"1", "yes", "y", "true", "active", "placed", "working", "current"}
 INACTIVE = {"0", "no", "n", "false", "inactive", "left", "finished", "ended", "archived"}
 TEXT_FIELDS = ("email", "phone", "role")
 DATE_FIELDS = ("assignment_starts_on", "assignment_ends_on")
+# Blanks and invisible characters (zero-width space, byte-order mark...) around a cell.
+_EDGES = re.compile(r"^[\s\u200b-\u200f\u2060-\u2064\ufeff]+|[\s\u200b-\u200f\u2060-\u2064\ufeff]+$")
 
 
 def parse_date(text: str, order: str) -> dt.date:
@@ -60,9 +62,10 @@ class RowReader:
                             for dept in context.departments()}
 
     def cell(self, cells: list[str], field: str) -> str:
-        """The stripped value of `field` in a row ("" when the column is absent or short)."""
+        """The value of `field` in a row without blanks or invisible characters around it
+        ("" when the column is absent or short)."""
         index = self.columns.get(field)
-        return cells[index].strip() if index is not None and index < len(cells) else ""
+        return _EDGES.sub("", cells[index]) if index is not None and index < len(cells) else ""
 
     def worker_fields(self, cells: list[str]) -> dict[str, Any]:
         """The fields of the worker a row describes; only the file's columns are set."""

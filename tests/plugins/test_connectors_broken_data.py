@@ -59,3 +59,57 @@ def test_a_title_or_notes_above_the_header_are_passed_over(tmp_path, above):
     log = "\n".join(run["log"])
     assert "the lines above it are not imported" in log
     assert ": 00123 Zoë Ćwik created" in log and ": 1.23E+05 Ann Nowak created" in log
+
+
+# --- which worker a row names ----------------------------------------------------------------
+
+HEADER = "Employee Ref,First Name,Last Name\r\n"
+DEACTIVATE = ("deactivate_missing=yes", "deactivate_despite_errors=yes")
+
+
+def two_imports(tmp_path, first: bytes, second: bytes) -> dict:
+    """Import `first`, then `second` deactivating the missing despite errors; the second run."""
+    tc(tmp_path, "accounts", "create", "Acme")
+    (tmp_path / "first.csv").write_bytes(first)
+    (tmp_path / "second.csv").write_bytes(second)
+    assert json.loads(import_file(tmp_path, tmp_path / "first.csv").stdout)["status"] == \
+        "succeeded"
+    return json.loads(import_file(tmp_path, tmp_path / "second.csv", *DEACTIVATE).stdout)
+
+
+@pytest.mark.parametrize("written", ["AB1", "Ab1", "ＡＢ１", "ab\u200b1"])
+def test_a_reference_written_differently_is_reported_never_a_new_worker_nor_deactivated(
+        tmp_path, written):
+    run = two_imports(tmp_path, (HEADER + "ab1,Ann,Nowak\r\nE2,Bob,Smith\r\n").encode(),
+                      (HEADER + f"{written},Ann,Nowak\r\nE2,Bob,Smith\r\n").encode())
+    assert "created" not in run["counts"] and "deactivated" not in run["counts"]
+    [(line, reason)] = run["errors"]
+    assert line == 2
+    assert reason.startswith(f"employee reference {written!r} differs from worker 'ab1'")
+
+
+@pytest.mark.parametrize("written", ["\ufeffE1", "\u200bE1\u200b", "\u00a0E1 ", "E1\u2060"])
+def test_invisible_characters_around_a_reference_are_not_part_of_it(tmp_path, written):
+    run = two_imports(tmp_path, (HEADER + "E1,Ann,Nowak\r\nE2,Bob,Smith\r\n").encode(),
+                      (HEADER + f"{written},Ann,Nowak\r\nE2,Bob,Smith\r\n").encode())
+    assert run["counts"] == {"unchanged": 2, "rows": 2}
+    assert run["errors"] == []
+
+
+def test_one_worker_on_two_rows_written_in_two_cases_is_reported_as_a_duplicate(tmp_path):
+    tc(tmp_path, "accounts", "create", "Acme")
+    csv_file = tmp_path / "twice.csv"
+    csv_file.write_bytes((HEADER + "ab1,Ann,Nowak\r\nAB1,Ann,Nowak\r\n").encode())
+    run = json.loads(import_file(tmp_path, csv_file).stdout)
+    assert run["counts"]["created"] == 1
+    assert run["errors"] == [[3, "employee reference 'AB1' already appears on line 2 as 'ab1'"]]
+
+
+def test_a_worker_whose_reference_holds_an_unreadable_byte_is_not_deactivated(tmp_path):
+    first = (HEADER + "E1é,Ann,Nowak\r\nE2,Zoë,Smith\r\nE3,Cat,Jones\r\n").encode()
+    second = (HEADER + "E2,Zoë,Smith\r\n").encode() + "E1é,Ann,Nowak\r\n".encode("cp1252")
+    run = two_imports(tmp_path, first, second)
+    assert [line for line, _ in run["errors"]] == [3]
+    assert run["counts"]["deactivated"] == 1
+    deactivated = [line for line in run["log"] if "deactivated (not in the file)" in line]
+    assert len(deactivated) == 1 and "E3 Cat Jones" in deactivated[0]
