@@ -131,7 +131,7 @@ def _moment(timestamp: dt.datetime | None, location: Any, now: dt.datetime) -> d
     """The stored UTC time of a clock action, checked against the future and backdating."""
     if timestamp is None:
         return now
-    at = as_naive_utc(timestamp, zone(location.timezone))
+    at = as_naive_utc(timestamp, zone(location.timezone), field="timestamp")
     if at > now + CLOCK_SKEW:
         raise Invalid("timestamp cannot be in the future", field="timestamp")
     limit = dt.timedelta(hours=location.max_backdate_hours)
@@ -560,7 +560,8 @@ def _check_span(tz, start: dt.datetime, end: dt.datetime, breaks: list[Span], *,
         _check_length(start, end, "clock_out")
     if len(breaks) > MAX_BREAKS:
         raise Invalid(f"An entry can have at most {MAX_BREAKS} breaks", field="breaks")
-    spans = sorted((as_naive_utc(b, tz), as_naive_utc(e, tz)) for b, e in breaks)
+    spans = sorted((as_naive_utc(b, tz, field="breaks"), as_naive_utc(e, tz, field="breaks"))
+                   for b, e in breaks)
     previous_end = start
     for b_start, b_end in spans:
         if not (previous_end <= b_start < b_end <= end):
@@ -604,7 +605,8 @@ def _insert_finished(account_id: int, worker: Any, location: Any, clock_in: dt.d
                      notes: str | None, source: str, status: str) -> int:
     """Check a closed entry against the rules and the locks, insert it; returns its id."""
     tz = zone(location.timezone)
-    start, end = as_naive_utc(clock_in, tz), as_naive_utc(clock_out, tz)
+    start = as_naive_utc(clock_in, tz, field="clock_in")
+    end = as_naive_utc(clock_out, tz, field="clock_out")
     spans = _check_span(tz, start, end, breaks)
     work_date = local_date(start, tz)
     lock_for_update(WorkerRow, worker.id)
@@ -835,12 +837,12 @@ def _apply_changes(account_id: int, entry: TimeEntryRow, fields: dict[str, Any])
     if "notes" in fields:
         entry.notes = clean_text(fields["notes"], "notes", max_length=2000, multiline=True)
     if "clock_in" in fields:
-        entry.clock_in = as_naive_utc(fields["clock_in"], tz)
+        entry.clock_in = as_naive_utc(fields["clock_in"], tz, field="clock_in")
     if "clock_out" in fields:
         if entry.clock_out is None:
             raise Conflict(f"Time entry {entry.id} is still open; clock the worker out "
                            "instead", code="entry_open")
-        entry.clock_out = as_naive_utc(fields["clock_out"], tz)
+        entry.clock_out = as_naive_utc(fields["clock_out"], tz, field="clock_out")
     return tz
 
 
