@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -74,13 +75,16 @@ def pay_period(period: str, today: dt.date, *, week_starts: str = "monday",
     raise ValueError(f"Unknown period {period!r}")
 
 
-def rounded_minutes(minutes: float, step: int, mode: str) -> int:
-    """Minutes rounded to `step` (0 = to the whole minute), `nearest`, `up` or `down`."""
-    if step <= 0:
-        return round(minutes)
-    units = minutes / step
-    units = {"up": math.ceil, "down": math.floor}.get(mode, round)(units)
-    return int(units * step)
+def rounded_minutes(minutes: float | Fraction, step: int, mode: str) -> int:
+    """Minutes rounded to `step` (0 = to the whole minute), `up`, `down` or to the
+    `nearest` (a half up, as payroll does: never to the even neighbour)."""
+    step = max(step, 1)
+    units = Fraction(minutes) / step
+    if mode == "up":
+        return math.ceil(units) * step
+    if mode == "down":
+        return math.floor(units) * step
+    return math.floor(units + Fraction(1, 2)) * step
 
 
 def local_time(moment: dt.datetime, tz: ZoneInfo) -> str:
@@ -282,7 +286,7 @@ class PayrollTotals:
         codes: dict[str, CostCodeTotal] = {}
         ordered = sorted(lines, key=DailyLine.sort_key)
         for line in ordered:
-            line.minutes = rounded_minutes(line.worked_seconds / 60, step, mode)
+            line.minutes = rounded_minutes(Fraction(line.worked_seconds, 60), step, mode)
             worker = workers.get(line.worker_id)
             if worker is None:
                 worker = workers[line.worker_id] = WorkerTotal(line.employee_ref, line.worker)
@@ -347,7 +351,7 @@ class PayrollCsvExport(Connector):
         Setting("statuses", "Entries to include", type="multichoice",
                 default=list(PAYABLE), choices=PAYABLE),
         Setting("rounding_minutes", "Round each day's time to (minutes)", type="choice",
-                default="0", choices=ROUNDING, help="0 keeps whole minutes."),
+                default="0", choices=ROUNDING, help="0: to the whole minute."),
         Setting("rounding_mode", "Rounding", type="choice", default="nearest",
                 choices=("nearest", "up", "down")),
         Setting("output_dir", "Save files in", type="path", default="",

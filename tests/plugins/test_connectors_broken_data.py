@@ -149,3 +149,26 @@ def test_a_formula_behind_an_invisible_character_is_never_live_in_a_payroll_file
                                                              f"{HIDDEN_FORMULAS[0]} Nowak")]
     assert len(hidden) == 8  # the daily line's five; ref and name in worker totals; cost code
     assert all(cell.startswith("'") for cell in hidden), hidden
+
+
+# --- rounding --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("worked", "step", "mode", "hours"), [
+    (dt.timedelta(hours=8, seconds=30), "0", "nearest", "8.02"),  # 480.5 min: a half rounds up
+    (dt.timedelta(hours=8, minutes=1, seconds=30), "0", "nearest", "8.03"),
+    (dt.timedelta(hours=7, minutes=59, seconds=45), "0", "down", "7.98"),  # down means down
+    (dt.timedelta(hours=8, seconds=15), "0", "up", "8.02"),
+    (dt.timedelta(hours=8, minutes=7, seconds=30), "15", "nearest", "8.25"),
+])
+def test_each_days_time_is_rounded_the_way_the_admin_chose(config, account, site, worker,
+                                                           tmp_path, worked, step, mode, hours):
+    start = dt.datetime(2026, 3, 3, 6, tzinfo=dt.UTC)
+    clocking.record_entry(account.id, worker.id, site.id, start, start + worked)
+    tc(config.data_dir, "connectors", "run", "payroll-csv", "--account", str(account.id),
+       "--set", "period=custom", "--set", "date_from=2026-03-02", "--set", "date_to=2026-03-08",
+       "--set", f"rounding_minutes={step}", "--set", f"rounding_mode={mode}",
+       "--set", f"output_dir={tmp_path}")
+    with (tmp_path / "payroll_2026-03-02_2026-03-08.csv").open(encoding="utf-8") as handle:
+        (line,) = list(csv.DictReader(handle))
+    assert line["hours"] == hours
