@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import itertools
 import re
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 MAX_BYTES = 256 * 1024 * 1024  # far above any ATS export; stops a wrong file filling memory
@@ -39,10 +39,11 @@ WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx (zip), .xls 
 # Bytes the decoder could not read become lone surrogates (the "surrogateescape" handler).
 _UNDECODED = re.compile("[\udc80-\udcff]")
 _NON_ASCII_TEXT = re.compile("[^\x00-\x7f\udc80-\udcff]")
+_LINE_END = re.compile(r"\r\n|\r|\n")
 _SEP_LINE = re.compile(r'"?sep=(.)"?', re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Decoded:
     """A file's text, the encoding it was read in, and whether some bytes were unreadable."""
 
@@ -56,7 +57,7 @@ class Decoded:
         return self.encoding + (" with byte-order mark" if self.byte_order_mark else "")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Dialect:
     """How the rows are written: the delimiter, an Excel `sep=` line, where the header is."""
 
@@ -65,7 +66,7 @@ class Dialect:
     header_line: int = 1  # the line the header is on; lines above it (a title) are skipped
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Row:
     """One non-blank record: the line it starts on and its cells."""
 
@@ -74,7 +75,7 @@ class Row:
     undecodable: bool = False  # holds bytes the file's encoding cannot read
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Table:
     """An export file read into a header and rows."""
 
@@ -138,9 +139,12 @@ def decode(raw: bytes) -> Decoded:
             break
     else:
         decoded = _decode_utf16_unmarked(raw) or _decode_unmarked(raw)
-    if "\x00" in decoded.text:
-        raise ValueError("This is not a text (CSV) file: it contains NUL bytes")
-    return decoded
+    text = decoded.text.rstrip("\x00")  # some systems pad a file with NULs to a block's end
+    if "\x00" in text:
+        line = 1 + len(_LINE_END.findall(text, 0, text.index("\x00")))
+        raise ValueError(f"line {line} holds a NUL byte, which no CSV file Excel saves has: "
+                         "save the file again as CSV UTF-8; nothing was imported")
+    return dataclasses.replace(decoded, text=text)
 
 
 def _decode_marked(raw: bytes, codec: str, name: str) -> Decoded:

@@ -172,3 +172,20 @@ def test_each_days_time_is_rounded_the_way_the_admin_chose(config, account, site
     with (tmp_path / "payroll_2026-03-02_2026-03-08.csv").open(encoding="utf-8") as handle:
         (line,) = list(csv.DictReader(handle))
     assert line["hours"] == hours
+
+
+def test_nul_padding_at_the_end_of_an_export_is_not_data(tmp_path):
+    tc(tmp_path, "accounts", "create", "Acme")
+    csv_file = tmp_path / "padded.csv"
+    csv_file.write_bytes((HEADER + "E1,Ann,Nowak\r\n").encode() + b"\x00" * 4000)
+    run = json.loads(import_file(tmp_path, csv_file).stdout)
+    assert run["counts"] == {"created": 1, "rows": 1}
+
+
+def test_a_nul_inside_an_export_fails_it_naming_the_line(tmp_path):
+    tc(tmp_path, "accounts", "create", "Acme")
+    csv_file = tmp_path / "nul.csv"
+    csv_file.write_bytes((HEADER + "E1,Ann,Nowak\r\nE2,B\x00ob,Smith\r\n").encode())
+    line = one_line_error(tc(tmp_path, "connectors", "run", "ats-csv", "--account", "1",
+                             "--set", f"file={csv_file}", ok=False))
+    assert line.startswith("Error: line 3 holds a NUL byte")
