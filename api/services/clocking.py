@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 from typing import Any, NamedTuple
 
 import msgspec
@@ -695,7 +696,11 @@ class EntryCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 def _reason(reason: str | None) -> str:
-    return clean_text(reason, "reason", max_length=500, required=True, multiline=True)
+    """The reason for a manual write: text a person can read, not blanks or invisible marks."""
+    reason = clean_text(reason, "reason", max_length=500, required=True, multiline=True)
+    if not any(unicodedata.category(char)[0] in "LNPS" for char in reason):
+        raise Invalid("reason must say why in words", field="reason", code="missing_field")
+    return reason
 
 
 def _active(row: Any, what: str) -> Any:

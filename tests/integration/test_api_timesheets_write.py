@@ -64,6 +64,9 @@ def test_a_night_shift_older_than_the_backdating_limit_is_added_and_listed_as_ma
 @pytest.mark.parametrize("body, field", [
     ({"reason": None}, "reason"),
     ({"reason": "   "}, "reason"),
+    ({"reason": "\u200b\u200b"}, "reason"),  # invisible: zero-width spaces
+    ({"reason": "\u3000\n\t\u2060\ufeff"}, "reason"),
+    ({"reason": "\u200f\u202e"}, "reason"),  # direction marks only
     ({"clock_out": iso(3, 21)}, "clock_out"),
     ({"breaks": [{"start": iso(3, 20), "end": iso(3, 23)}]}, "breaks"),
     ({"id": 5}, "id"),
