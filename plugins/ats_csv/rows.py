@@ -27,24 +27,49 @@ DATE_FIELDS = ("assignment_starts_on", "assignment_ends_on")
 _EDGES = re.compile(r"^[\s\u200b-\u200f\u2060-\u2064\ufeff]+|[\s\u200b-\u200f\u2060-\u2064\ufeff]+$")
 
 
+MONTHS = {name: number for number, names in enumerate(
+    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+     ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+     ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+     ("dec", "december")), start=1) for name in names}
+# A time of day after the date, as Excel writes a date cell formatted with one.
+_TIME_OF_DAY = re.compile(r"[ T]+\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?( ?[ap]\.?m\.?)?$", re.IGNORECASE)
+
+
 def parse_date(text: str, order: str) -> dt.date:
-    """A date written as YYYY-MM-DD, or in `order` ("DD/MM/YYYY" or "MM/DD/YYYY", any separator)."""
+    """A date written as YYYY-MM-DD, YYYY/MM/DD, with its month's English name
+    (`4-Mar-2026`, `4 March 26`, `Mar 4, 2026`), or in `order` ("DD/MM/YYYY" or "MM/DD/YYYY", any
+    separator); a time of day after it (`04/03/2026 00:00`) is passed over."""
     text = text.strip()
+    day = _TIME_OF_DAY.sub("", text)
     try:
-        return dt.date.fromisoformat(text)
+        return dt.date.fromisoformat(day)
     except ValueError:
         pass
-    parts = re.split(r"[./-]", text)
-    if len(parts) == 3 and all(p.isdigit() for p in parts):
-        a, b, c = (int(p) for p in parts)
-        day, month = (b, a) if order == "MM/DD/YYYY" else (a, b)
-        if c < 100:
-            c += 2000
+    parts = [part for part in re.split(r"[./\- ,]+", day) if part]
+    if len(parts) == 3:
         try:
-            return dt.date(c, month, day)
+            return _date_of(parts, order)
         except ValueError:
             pass
     raise ValueError(f"{text!r} is not a date (use YYYY-MM-DD or {order})")
+
+
+def _date_of(parts: list[str], order: str) -> dt.date:
+    """The date three parts name; ValueError when they name none."""
+    first, second, third = parts
+    if second.casefold() in MONTHS and first.isdigit() and third.isdigit():
+        day, month, year = int(first), MONTHS[second.casefold()], int(third)
+    elif first.casefold() in MONTHS and second.isdigit() and third.isdigit():
+        month, day, year = MONTHS[first.casefold()], int(second), int(third)
+    elif not all(part.isdigit() for part in parts):
+        raise ValueError(parts)
+    elif len(first) == 4:
+        year, month, day = int(first), int(second), int(third)
+    else:
+        a, b, year = int(first), int(second), int(third)
+        day, month = (b, a) if order == "MM/DD/YYYY" else (a, b)
+    return dt.date(year + 2000 if year < 100 else year, month, day)
 
 
 class RowReader:

@@ -189,3 +189,22 @@ def test_a_nul_inside_an_export_fails_it_naming_the_line(tmp_path):
     line = one_line_error(tc(tmp_path, "connectors", "run", "ats-csv", "--account", "1",
                              "--set", f"file={csv_file}", ok=False))
     assert line.startswith("Error: line 3 holds a NUL byte")
+
+
+# --- dates as Excel and ATS exports write them -----------------------------------------------
+
+
+@pytest.mark.parametrize("written", ["04/03/2027 00:00", "2027-03-04 00:00:00",
+                                     "2027-03-04T00:00:00", "4-Mar-2027", "04-Mar-27",
+                                     "4 March 2027", "Mar 4, 2027", "2027/03/04"])
+def test_assignment_dates_in_excels_other_formats_are_read(tmp_path, written):
+    tc(tmp_path, "accounts", "create", "Acme")
+    csv_file = tmp_path / "dates.csv"
+    csv_file.write_text(f'Employee Ref,First Name,Last Name,Start Date\nE1,Ann,Nowak,"{written}"\n',
+                        encoding="utf-8")
+    run = json.loads(import_file(tmp_path, csv_file, "date_format=DD/MM/YYYY").stdout)
+    assert run["errors"] == [] and run["counts"]["created"] == 1
+    csv_file.write_text("Employee Ref,First Name,Last Name,Start Date\nE1,Ann,Nowak,2027-03-04\n",
+                        encoding="utf-8")
+    again = json.loads(import_file(tmp_path, csv_file).stdout)
+    assert again["counts"] == {"unchanged": 1, "rows": 1}  # the same date as read before
