@@ -5,20 +5,15 @@ write it a little differently from the way TempClock holds it: in another case
 (`ab1` / `AB1`), in full-width characters, or with an invisible character pasted
 in (a zero-width space, a byte-order mark). Such a row is never taken for a new
 worker, and its worker is never deactivated as missing: the row is reported for
-the admin to correct. Two rows naming one worker are likewise reported, and a
-reference holding bytes the file's encoding cannot read keeps every worker it may
-stand for present.
+the admin to correct. Two rows naming one worker are likewise reported. A
+reference holding bytes the file's encoding cannot read may name anyone: with one
+in the file, nobody is deactivated as missing.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable
-
-# Bytes a file's encoding could not read (lone surrogates), and what each run of them
-# may stand for: one to four characters of the reference as it was meant.
-_UNREAD = re.compile("[\udc80-\udcff]+")
 
 
 def reference_key(ref: str) -> str:
@@ -36,6 +31,7 @@ class References:
         self.stored_by_key = {reference_key(ref): ref for ref in self.stored}
         self.present: dict[str, int] = {}  # reference → the first line naming its worker
         self.written: dict[str, str] = {}  # reference key → the reference as first written
+        self.unreadable: list[int] = []  # lines whose reference cannot be read
 
     def note(self, ref: str, line: int) -> str | None:
         """Record that `line` names `ref`; why the row cannot be imported, or None.
@@ -57,11 +53,6 @@ class References:
         return (f"employee reference {ref!r} differs from worker {stored!r} only in case, "
                 "width or an invisible character: correct it in the file or in TempClock")
 
-    def note_unreadable(self, ref: str, line: int) -> None:
-        """Record that `line` names a reference with unreadable bytes: every stored
-        reference it may stand for counts as present."""
-        parts = _UNREAD.split(ref)
-        pattern = re.compile(".{1,4}".join(map(re.escape, parts)), re.DOTALL)
-        for stored in self.stored:
-            if pattern.fullmatch(stored):
-                self.present.setdefault(stored, line)
+    def note_unreadable(self, line: int) -> None:
+        """Record that `line` names a reference holding bytes the encoding cannot read."""
+        self.unreadable.append(line)
