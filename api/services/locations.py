@@ -24,6 +24,7 @@ from api.services.common import (
     set_fields,
     transaction,
     utc,
+    utcnow,
     zone,
 )
 from api.services.errors import Conflict, Invalid
@@ -276,6 +277,7 @@ def update_location(account_id: int, location_id: int, data: LocationUpdate) -> 
 def _redate(row: LocationRow) -> None:
     """Recompute the stored local dates of a location's entries and shifts after a zone change.
 
+    Each one moved is marked updated, so an integrator syncing by `updated_since` sees it.
     Locked time keeps its date: an entry that is approved, or whose date before or
     after lies in an exported pay period, refuses the change (`period_locked`).
     """
@@ -290,7 +292,9 @@ def _redate(row: LocationRow) -> None:
             if model is TimeEntryRow:
                 periods.refuse_approved(ident, TimeEntryRow.get_by_id(ident).status)
                 periods.refuse_exported(row.account_id, [work_date, new_date])
-            model.update(work_date=new_date).where(model.id == ident).execute()
+            (model.update(work_date=new_date, updated_at=utcnow())  # integrators sync by it
+             .where(model.id == ident)
+             .execute())
 
 
 def deactivate_location(account_id: int, location_id: int) -> Location:

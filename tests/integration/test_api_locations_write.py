@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -246,10 +247,14 @@ def late_entry(client, tenant) -> dict:
 def test_a_new_time_zone_moves_the_sites_entries_to_their_new_local_dates(client, tenant):
     entry = late_entry(client, tenant)
     assert entry["work_date"] == "2026-03-03"
+    time.sleep(1.1)  # `updated_since` is read to the second
+    since = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     changed = client.patch(f"/locations/{tenant.site.id}", json={"timezone": "Asia/Tokyo"})
     assert changed.status_code == 200, changed.text
     moved = client.get(f"/timesheets/{entry['id']}").json()["data"]
     assert moved["work_date"] == "2026-03-04"
+    synced = client.get("/timesheets", params={"updated_since": since, "entry_filter": "all"})
+    assert [e["id"] for e in synced.json()["data"]] == [entry["id"]], synced.text
 
 
 def test_a_new_time_zone_that_would_move_exported_time_is_refused_as_locked(client, tenant,
