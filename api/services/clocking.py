@@ -28,6 +28,7 @@ from api.services.common import (
     emit,
     fetch,
     local_date,
+    local_moments,
     lock_for_update,
     set_fields,
     transaction,
@@ -132,7 +133,12 @@ def _moment(timestamp: dt.datetime | None, location: Any, now: dt.datetime) -> d
     """The stored UTC time of a clock action, checked against the future and backdating."""
     if timestamp is None:
         return now
-    at = as_naive_utc(timestamp, zone(location.timezone), field="timestamp")
+    tz = zone(location.timezone)
+    if timestamp.tzinfo is None:  # a kiosk's wall clock: in the hour shown twice, the latest past
+        happened = [m for m in local_moments(timestamp, tz)
+                    if m.replace(tzinfo=None) <= now + CLOCK_SKEW]
+        timestamp = happened[-1] if happened else timestamp
+    at = as_naive_utc(timestamp, tz, field="timestamp")
     if at > now + CLOCK_SKEW:
         raise Invalid("timestamp cannot be in the future", field="timestamp")
     limit = dt.timedelta(hours=location.max_backdate_hours)
