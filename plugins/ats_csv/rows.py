@@ -147,7 +147,9 @@ class RowReader:
 
     @staticmethod
     def _language(value: str) -> str:
-        if value.casefold() not in LANGUAGES:
+        # "en-GB", "pl_PL", "English (UK)": the language before its region
+        language = re.split(r"[-_ (]", value.casefold(), maxsplit=1)[0]
+        if language not in LANGUAGES:
             raise ValueError(f"language {value!r} is not one of "
                              "English, Polish, Romanian, Lithuanian")
-        return LANGUAGES[value.casefold()]
+        return LANGUAGES[language]

@@ -209,3 +209,19 @@ def test_assignment_dates_in_excels_other_formats_are_read(tmp_path, written):
                         encoding="utf-8")
     again = json.loads(import_file(tmp_path, csv_file).stdout)
     assert again["counts"] == {"unchanged": 1, "rows": 1}  # the same date as read before
+
+
+@pytest.mark.parametrize(("written", "stored"), [("en-GB", "en"), ("PL_pl", "pl"),
+                                                 ("English (UK)", "en"), ("ro-RO", "ro"),
+                                                 ("LT", "lt"), ("Polski", "pl")])
+def test_a_language_written_with_its_region_is_read(tmp_path, written, stored):
+    tc(tmp_path, "accounts", "create", "Acme")
+    csv_file = tmp_path / "languages.csv"
+    csv_file.write_text(f"Employee Ref,First Name,Last Name,Language\nE1,Ann,Nowak,{written}\n",
+                        encoding="utf-8")
+    run = json.loads(import_file(tmp_path, csv_file).stdout)
+    assert run["errors"] == [] and run["counts"]["created"] == 1
+    csv_file.write_text(f"Employee Ref,First Name,Last Name,Language\nE1,Ann,Nowak,{stored}\n",
+                        encoding="utf-8")
+    assert json.loads(import_file(tmp_path, csv_file).stdout)["counts"] == {"unchanged": 1,
+                                                                            "rows": 1}
