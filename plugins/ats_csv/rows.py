@@ -72,6 +72,11 @@ def _date_of(parts: list[str], order: str) -> dt.date:
     return dt.date(year + 2000 if year < 100 else year, month, day)
 
 
+def name_key(name: str) -> str:
+    """A site or department name as a person reads it: any case, blanks run together."""
+    return " ".join(name.split()).casefold()
+
+
 class RowReader:
     """Reads rows against one account's sites and departments (one reader per run)."""
 
@@ -81,9 +86,9 @@ class RowReader:
         self.date_order = context.settings["date_format"]
         self.create_departments = context.settings["create_departments"]
         sites = context.locations()
-        self.locations = {site["name"].casefold(): site["id"] for site in sites}
+        self.locations = {name_key(site["name"]): site["id"] for site in sites}
         self.location_ids = {site["id"] for site in sites}
-        self.departments = {dept["name"].casefold(): dept["id"]
+        self.departments = {name_key(dept["name"]): dept["id"]
                             for dept in context.departments()}
 
     def cell(self, cells: list[str], field: str) -> str:
@@ -126,18 +131,19 @@ class RowReader:
             return None
         if value.isdigit() and int(value) in self.location_ids:
             return int(value)
-        if value.casefold() in self.locations:
-            return self.locations[value.casefold()]
+        if name_key(value) in self.locations:
+            return self.locations[name_key(value)]
         raise ValueError(f"unknown location {value!r}")
 
     def _department(self, name: str) -> int | None:
         if not name:
             return None
-        if name.casefold() not in self.departments:
+        key = name_key(name)
+        if key not in self.departments:
             if not self.create_departments:
                 raise ValueError(f"unknown department {name!r}")
-            self.departments[name.casefold()] = self.context.ensure_department(name)["id"]
-        return self.departments[name.casefold()]
+            self.departments[key] = self.context.ensure_department(" ".join(name.split()))["id"]
+        return self.departments[key]
 
     @staticmethod
     def _active(value: str) -> bool:

@@ -13,7 +13,7 @@ import json
 import pytest
 from test_cli_connectors import one_line_error, tc
 
-from api.services import clocking, cost_codes, departments
+from api.services import clocking, cost_codes, departments, workers
 
 
 def test_a_payroll_folder_that_is_a_file_is_one_plain_error_line(tmp_path):
@@ -225,3 +225,19 @@ def test_a_language_written_with_its_region_is_read(tmp_path, written, stored):
                         encoding="utf-8")
     assert json.loads(import_file(tmp_path, csv_file).stdout)["counts"] == {"unchanged": 1,
                                                                             "rows": 1}
+
+
+def test_site_and_department_names_in_another_spacing_are_the_same_ones(config, account,
+                                                                        make_location):
+    site = make_location(account.id, "Leeds DC")
+    csv_file = config.data_dir.parent / "spacing.csv"
+    csv_file.write_text("Employee Ref,First Name,Last Name,Site,Department\n"
+                        "E1,Ann,Nowak,leeds\u00a0 dc,Night Shift\n"
+                        "E2,Bob,Smith, LEEDS DC ,night  shift\n", encoding="utf-8")
+    run = json.loads(tc(config.data_dir, "connectors", "run", "ats-csv", "--account",
+                        str(account.id), "--set", f"file={csv_file}", "--json").stdout)
+    assert run["errors"] == [] and run["counts"]["created"] == 2
+    assert [d.name for d in departments.list_departments(account.id).data] == ["Night Shift"]
+    for ref in ("E1", "E2"):
+        worker = workers.find_worker_by_ref(account.id, ref)
+        assert (worker.location_id, worker.department) == (site.id, "Night Shift")
