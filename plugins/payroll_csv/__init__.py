@@ -26,7 +26,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -75,16 +74,20 @@ def pay_period(period: str, today: dt.date, *, week_starts: str = "monday",
     raise ValueError(f"Unknown period {period!r}")
 
 
-def rounded_minutes(minutes: float | Fraction, step: int, mode: str) -> int:
+def rounded_minutes(minutes: float, step: int, mode: str) -> int:
     """Minutes rounded to `step` (0 = to the whole minute), `up`, `down` or to the
-    `nearest` (a half up, as payroll does: never to the even neighbour)."""
+    `nearest` (a half up, as payroll does: never to the even neighbour).
+
+    Exact for whole seconds: `seconds / 60 / step` is a float with no rounding error
+    wherever the result is a whole or a half.
+    """
     step = max(step, 1)
-    units = Fraction(minutes) / step
+    units = minutes / step
     if mode == "up":
         return math.ceil(units) * step
     if mode == "down":
         return math.floor(units) * step
-    return math.floor(units + Fraction(1, 2)) * step
+    return math.floor(units + 0.5) * step
 
 
 def local_time(moment: dt.datetime, tz: ZoneInfo) -> str:
@@ -286,7 +289,7 @@ class PayrollTotals:
         codes: dict[str, CostCodeTotal] = {}
         ordered = sorted(lines, key=DailyLine.sort_key)
         for line in ordered:
-            line.minutes = rounded_minutes(Fraction(line.worked_seconds, 60), step, mode)
+            line.minutes = rounded_minutes(line.worked_seconds / 60, step, mode)
             worker = workers.get(line.worker_id)
             if worker is None:
                 worker = workers[line.worker_id] = WorkerTotal(line.employee_ref, line.worker)
