@@ -12,6 +12,7 @@ in the file, nobody is deactivated as missing.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable
 
@@ -28,10 +29,14 @@ class References:
 
     def __init__(self, stored: Iterable[str]) -> None:
         self.stored = set(stored)
-        self.stored_by_key = {reference_key(ref): ref for ref in self.stored}
         self.present: dict[str, int] = {}  # reference → the first line naming its worker
         self.written: dict[str, str] = {}  # reference key → the reference as first written
         self.unreadable: list[int] = []  # lines whose reference cannot be read
+
+    @functools.cached_property
+    def stored_by_key(self) -> dict[str, str]:
+        """Stored references by key (worked out once a file names a reference not stored)."""
+        return {reference_key(ref): ref for ref in self.stored}
 
     def note(self, ref: str, line: int) -> str | None:
         """Record that `line` names `ref`; why the row cannot be imported, or None.
@@ -46,8 +51,10 @@ class References:
                     f"{self.present.get(ref) or self.present[earlier]}{as_written}")
         self.written.setdefault(key, ref)
         self.present[ref] = line
+        if ref in self.stored:
+            return None
         stored = self.stored_by_key.get(key)
-        if ref in self.stored or stored is None:
+        if stored is None:
             return None
         self.present.setdefault(stored, line)
         return (f"employee reference {ref!r} differs from worker {stored!r} only in case, "

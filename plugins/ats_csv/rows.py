@@ -24,7 +24,8 @@ INACTIVE = {"0", "no", "n", "false", "inactive", "left", "finished", "ended", "a
 TEXT_FIELDS = ("email", "phone", "role")
 DATE_FIELDS = ("assignment_starts_on", "assignment_ends_on")
 # Blanks and invisible characters (zero-width space, byte-order mark...) around a cell.
-_EDGES = re.compile(r"^[\s\u200b-\u200f\u2060-\u2064\ufeff]+|[\s\u200b-\u200f\u2060-\u2064\ufeff]+$")
+_EDGES = "".join(char for char in map(chr, range(0x3001)) if char.isspace()) + \
+    "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
 
 
 MONTHS = {name: number for number, names in enumerate(
@@ -95,7 +96,7 @@ class RowReader:
         """The value of `field` in a row without blanks or invisible characters around it
         ("" when the column is absent or short)."""
         index = self.columns.get(field)
-        return _EDGES.sub("", cells[index]) if index is not None and index < len(cells) else ""
+        return cells[index].strip(_EDGES) if index is not None and index < len(cells) else ""
 
     def worker_fields(self, cells: list[str]) -> dict[str, Any]:
         """The fields of the worker a row describes; only the file's columns are set."""
