@@ -142,8 +142,8 @@ def decode(raw: bytes) -> Decoded:
     text = decoded.text.rstrip("\x00")  # some systems pad a file with NULs to a block's end
     if "\x00" in text:
         line = 1 + len(_LINE_END.findall(text, 0, text.index("\x00")))
-        raise ValueError(f"line {line} holds a NUL byte, which no CSV file Excel saves has: "
-                         "save the file again as CSV UTF-8; nothing was imported")
+        raise ValueError(f"line {line} holds a NUL byte: this is not a text (CSV) file as "
+                         "Excel saves it; save it again as CSV UTF-8 (nothing was imported)")
     return dataclasses.replace(decoded, text=text)
 
 
@@ -204,7 +204,7 @@ def detect_dialect(text: str, known_header: Callable[[str], bool]) -> Dialect:
     delimiters = (sep.group(1),) if sep else tuple(DELIMITERS)
     opening = itertools.chain(() if sep else ((1, first),), lines)
     candidates = list(itertools.islice(((n, line) for n, line in opening if line.strip()),
-                                       HEADER_SEARCH)) or [(1, first)]
+                                       HEADER_SEARCH)) or [(1 + bool(sep), "")]
 
     def score(line: str, delimiter: str) -> tuple[int, int]:
         try:
