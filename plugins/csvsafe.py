@@ -6,9 +6,10 @@ with `=`, `+`, `-` or `@` is evaluated there as a formula: a worker named
 `@SUM(1+1)*cmd|' /C calc'!A0` becomes live when the admin opens the file (OWASP,
 "CSV Injection"). Following OWASP's advice, `safe_cell` prefixes such a cell with a
 single quote, which the spreadsheet shows as text. A cell also counts as such when
-the dangerous character follows blanks or invisible characters (some importers trim
-them), when it is a tab, carriage return or line feed, or when it is the full-width
-form (`＝＋－＠`, which some spreadsheets read as the ASCII one).
+the dangerous character follows blanks, control or invisible characters (some
+importers trim them), when it is a tab, carriage return or line feed, or when it is
+another form of it (full-width `＝＋－＠`, small `﹦﹢﹣﹫`, which some spreadsheets
+read as the ASCII one).
 
 Numbers (`int`, `float`, `Decimal`) are written as they are: a negative number is
 data, not a formula, and a payroll file must keep it numeric.
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import os
-import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -26,10 +27,24 @@ from typing import Any
 
 __all__ = ["safe_cell", "write_csv"]
 
-# Blanks and invisible characters a spreadsheet or importer may drop before it looks.
-_IGNORABLE = r"\s\u00a0\u200b-\u200f\u2028-\u202f\u205f-\u2064\u3000\ufeff"
 _NUMBERS = (int, float, Decimal)
-_FORMULA = re.compile(rf"[{_IGNORABLE}]*[=+\-@\t\r\n\uff1d\uff0b\uff0d\uff20]")
+_STARTS_A_FORMULA = frozenset("=+-@\t\r\n")
+_PASSED_OVER = ("C", "Z", "Mn")  # control, format, blank, combining: some importers drop
+
+
+def _formula_like(text: str) -> bool:
+    """Whether the first character a spreadsheet may look at starts a formula.
+
+    Blanks, control and invisible characters before it are passed over; any other
+    form of `=+-@` (full-width `＝`, small `﹦`...) counts as the ASCII one.
+    """
+    for char in text:
+        if char in _STARTS_A_FORMULA:
+            return True
+        if unicodedata.category(char).startswith(_PASSED_OVER):
+            continue
+        return unicodedata.normalize("NFKC", char) in _STARTS_A_FORMULA
+    return False
 
 
 def safe_cell(value: Any) -> Any:
@@ -44,7 +59,7 @@ def safe_cell(value: Any) -> Any:
         if isinstance(value, _NUMBERS):
             return value
         value = str(value)
-    if value and not value[0].isalnum() and _FORMULA.match(value):
+    if value and not value[0].isalnum() and _formula_like(value):
         return "'" + value
     return value
 

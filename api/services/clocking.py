@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 from typing import Any, NamedTuple
 
 import msgspec
@@ -27,6 +28,7 @@ from api.services.common import (
     emit,
     fetch,
     local_date,
+    local_moments,
     lock_for_update,
     set_fields,
     transaction,
@@ -131,7 +133,12 @@ def _moment(timestamp: dt.datetime | None, location: Any, now: dt.datetime) -> d
     """The stored UTC time of a clock action, checked against the future and backdating."""
     if timestamp is None:
         return now
-    at = as_naive_utc(timestamp, zone(location.timezone))
+    tz = zone(location.timezone)
+    if timestamp.tzinfo is None:  # a kiosk's wall clock: in the hour shown twice, the latest past
+        happened = [m for m in local_moments(timestamp, tz)
+                    if m.replace(tzinfo=None) <= now + CLOCK_SKEW]
+        timestamp = happened[-1] if happened else timestamp
+    at = as_naive_utc(timestamp, tz, field="timestamp")
     if at > now + CLOCK_SKEW:
         raise Invalid("timestamp cannot be in the future", field="timestamp")
     limit = dt.timedelta(hours=location.max_backdate_hours)
@@ -560,7 +567,8 @@ def _check_span(tz, start: dt.datetime, end: dt.datetime, breaks: list[Span], *,
         _check_length(start, end, "clock_out")
     if len(breaks) > MAX_BREAKS:
         raise Invalid(f"An entry can have at most {MAX_BREAKS} breaks", field="breaks")
-    spans = sorted((as_naive_utc(b, tz), as_naive_utc(e, tz)) for b, e in breaks)
+    spans = sorted((as_naive_utc(b, tz, field="breaks"), as_naive_utc(e, tz, field="breaks"))
+                   for b, e in breaks)
     previous_end = start
     for b_start, b_end in spans:
         if not (previous_end <= b_start < b_end <= end):
@@ -604,7 +612,8 @@ def _insert_finished(account_id: int, worker: Any, location: Any, clock_in: dt.d
                      notes: str | None, source: str, status: str) -> int:
     """Check a closed entry against the rules and the locks, insert it; returns its id."""
     tz = zone(location.timezone)
-    start, end = as_naive_utc(clock_in, tz), as_naive_utc(clock_out, tz)
+    start = as_naive_utc(clock_in, tz, field="clock_in")
+    end = as_naive_utc(clock_out, tz, field="clock_out")
     spans = _check_span(tz, start, end, breaks)
     work_date = local_date(start, tz)
     lock_for_update(WorkerRow, worker.id)
@@ -693,7 +702,11 @@ class EntryCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 def _reason(reason: str | None) -> str:
-    return clean_text(reason, "reason", max_length=500, required=True, multiline=True)
+    """The reason for a manual write: text a person can read, not blanks or invisible marks."""
+    reason = clean_text(reason, "reason", max_length=500, required=True, multiline=True)
+    if not any(unicodedata.category(char)[0] in "LNPS" for char in reason):
+        raise Invalid("reason must say why in words", field="reason", code="missing_field")
+    return reason
 
 
 def _active(row: Any, what: str) -> Any:
@@ -835,12 +848,12 @@ def _apply_changes(account_id: int, entry: TimeEntryRow, fields: dict[str, Any])
     if "notes" in fields:
         entry.notes = clean_text(fields["notes"], "notes", max_length=2000, multiline=True)
     if "clock_in" in fields:
-        entry.clock_in = as_naive_utc(fields["clock_in"], tz)
+        entry.clock_in = as_naive_utc(fields["clock_in"], tz, field="clock_in")
     if "clock_out" in fields:
         if entry.clock_out is None:
             raise Conflict(f"Time entry {entry.id} is still open; clock the worker out "
                            "instead", code="entry_open")
-        entry.clock_out = as_naive_utc(fields["clock_out"], tz)
+        entry.clock_out = as_naive_utc(fields["clock_out"], tz, field="clock_out")
     return tz
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "Page",
     "Pagination",
     "as_naive_utc",
+    "local_moments",
     "clean_text",
     "emit",
     "fetch",
@@ -53,11 +54,44 @@ def utc(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else value.replace(tzinfo=dt.UTC)
 
 
-def as_naive_utc(value: dt.datetime, tz: zoneinfo.ZoneInfo | None = None) -> dt.datetime:
-    """An aware datetime, or a naive one read as local time in `tz`, as stored UTC."""
+def as_naive_utc(value: dt.datetime, tz: zoneinfo.ZoneInfo | None = None, *,
+                 field: str | None = None) -> dt.datetime:
+    """An aware datetime, or a naive one read as local time in `tz`, as stored UTC.
+
+    A local time the clocks skip (spring forward) or show twice (fall back) is
+    refused as `Invalid` (on `field`): which moment it means cannot be known, and a
+    guess would pay an hour too many or too few. Its offset says which it is.
+    """
     if value.tzinfo is None:
-        value = value.replace(tzinfo=tz or dt.UTC)
+        value = _on_the_clock(value, tz, field) if tz else value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def local_moments(value: dt.datetime, tz: zoneinfo.ZoneInfo) -> list[dt.datetime]:
+    """The moments (aware, UTC, earliest first) a naive local time names in `tz`: none
+    in the hour the clocks skip, two in the hour they show twice, else one."""
+    moments = {value.replace(tzinfo=tz, fold=fold).astimezone(dt.UTC) for fold in (0, 1)}
+    return sorted(m for m in moments if m.astimezone(tz).replace(tzinfo=None) == value)
+
+
+def _on_the_clock(value: dt.datetime, tz: zoneinfo.ZoneInfo, field: str | None) -> dt.datetime:
+    """The one moment a naive local time means in `tz`, or `Invalid` when it means none or two."""
+    moments = local_moments(value, tz)
+    if not moments:
+        raise Invalid(f"{value:%Y-%m-%d %H:%M} does not exist in {tz.key}: the clocks "
+                      "went forward over it; give the time with its UTC offset",
+                      field=field, code="nonexistent_local_time")
+    if len(moments) > 1:
+        first, second = (_offset(m.astimezone(tz)) for m in moments)
+        raise Invalid(f"{value:%Y-%m-%d %H:%M} happens twice in {tz.key}: the clocks went "
+                      f"back over it; give the time with its UTC offset ({first} for the "
+                      f"first, {second} for the second)",
+                      field=field, code="ambiguous_local_time")
+    return moments[0]
+
+
+def _offset(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="minutes")[-6:]
 
 
 # Names the system's zone folder carries that are not IANA zones.

@@ -352,8 +352,12 @@ class AccountContext:
         if self.dry_run:
             self.log(f"Dry run: would write {_rows(sum(1 for _ in rows))} to {path}")
             return path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.log(f"Wrote {_rows(write_csv(path, header, rows))} to {path}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            written = write_csv(path, header, rows)
+        except OSError as error:  # a folder that is a file, read-only, full, or not there
+            raise ValueError(f"Cannot write {path}: {_why_not_written(error)}") from None
+        self.log(f"Wrote {_rows(written)} to {path}")
         return path
 
     def mark_exported(self, date_from: dt.date, date_to: dt.date) -> None:
@@ -492,6 +496,13 @@ def _settings_for_run(account_id: int, connector: Connector,
         raise NotFound.of("Account", account_id)
     saved = get_config(account_id, connector.id).settings
     return check_settings(connector.settings, {**saved, **(overrides or {})})
+
+
+def _why_not_written(error: OSError) -> str:
+    """An operating system's refusal to write a file, in an office admin's words."""
+    if isinstance(error, (FileExistsError, NotADirectoryError)):
+        return f"{error.filename} is a file, not a folder"
+    return error.strerror or str(error)
 
 
 def _failure_message(error: BaseException) -> str:

@@ -9,6 +9,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 from peewee import fn
 
+from api.services import periods
 from api.services.common import (
     ListParams,
     Page,
@@ -23,6 +24,7 @@ from api.services.common import (
     set_fields,
     transaction,
     utc,
+    utcnow,
     zone,
 )
 from api.services.errors import Conflict, Invalid
@@ -273,12 +275,26 @@ def update_location(account_id: int, location_id: int, data: LocationUpdate) -> 
 
 
 def _redate(row: LocationRow) -> None:
-    """Recompute the stored local dates of a location's entries and shifts after a zone change."""
+    """Recompute the stored local dates of a location's entries and shifts after a zone change.
+
+    Each one moved is marked updated, so an integrator syncing by `updated_since` sees it.
+    Locked time keeps its date: an entry that is approved, or whose date before or
+    after lies in an exported pay period, refuses the change (`period_locked`).
+    """
     tz = zone(row.timezone)
     for model, column in ((TimeEntryRow, TimeEntryRow.clock_in), (ShiftRow, ShiftRow.start)):
-        rows = list(model.select(model.id, column).where(model.location == row.id).tuples())
-        for ident, moment in rows:
-            model.update(work_date=local_date(moment, tz)).where(model.id == ident).execute()
+        rows = list(model.select(model.id, column, model.work_date)
+                    .where(model.location == row.id).tuples())
+        for ident, moment, work_date in rows:
+            new_date = local_date(moment, tz)
+            if new_date == work_date:
+                continue
+            if model is TimeEntryRow:
+                periods.refuse_approved(ident, TimeEntryRow.get_by_id(ident).status)
+                periods.refuse_exported(row.account_id, [work_date, new_date])
+            (model.update(work_date=new_date, updated_at=utcnow())  # integrators sync by it
+             .where(model.id == ident)
+             .execute())
 
 
 def deactivate_location(account_id: int, location_id: int) -> Location:

@@ -172,7 +172,7 @@ def _apply(account_id: int, row: ShiftRow, fields: dict[str, Any]) -> None:
     tz = zone(row.location.timezone)
     for name in ("start", "end"):
         if name in fields:
-            setattr(row, name, as_naive_utc(require(fields[name], name), tz))
+            setattr(row, name, as_naive_utc(require(fields[name], name), tz, field=name))
     if "worker_id" in fields:
         ident = fields["worker_id"]
         row.worker = None if ident is None else fetch(WorkerRow, account_id, ident, "Worker")

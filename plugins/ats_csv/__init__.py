@@ -12,13 +12,13 @@ good rows are imported. A dry run reports what would change and writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from plugins import Connector, ConnectorContext, Setting, hookimpl
 
 from .columns import FIELDS, ColumnMatch, header_recogniser, match_columns, parse_mapping
+from .references import References
 from .rows import RowReader, parse_date
 from .table import Row, Table, read_table, undecoded_cell
 
@@ -73,7 +73,7 @@ class AtsCsvImport(Connector):
         rows = RowImport(context, table, columns)
         rows.run()
         if settings["deactivate_missing"]:
-            deactivate_missing(context, rows.present, rows.errors)
+            deactivate_missing(context, rows.references, rows.errors)
         context.progress(len(table.rows), len(table.rows), "done")
 
 
@@ -82,6 +82,9 @@ def log_what_was_read(context: ConnectorContext, path: Path, table: Table,
     """Say in the run log how the file was read and which columns were left out."""
     context.log(f"{len(table.rows)} rows in {path.name}; encoding: {table.decoded.describe()}; "
                 f"delimiter: {table.delimiter_name}")
+    if table.dialect.header_line > 1 + table.dialect.sep_line:
+        context.log(f"header on line {table.dialect.header_line}; the lines above it are "
+                    "not imported")
     context.log("columns: " + ", ".join(f"{name}←{table.headers[index]!r}"
                                         for name, index in columns.fields.items()))
     if columns.ignored:
@@ -98,7 +101,8 @@ class RowImport:
         self.context = context
         self.table = table
         self.reader = RowReader(context, columns.fields)
-        self.present: dict[str, int] = {}  # every employee reference in the file → first line
+        self.references = References(worker["employee_ref"] for worker in context.workers()
+                                     if worker.get("employee_ref"))
         self.errors = 0  # rows reported as not imported
         self.listed = 0  # changes listed in the log so far
 
@@ -124,11 +128,12 @@ class RowImport:
         row, so a rejected row never makes its worker look "missing".
         """
         ref = self.reader.cell(row.cells, "employee_ref")
-        if ref and not undecoded_cell(ref):
-            if ref in self.present:
-                return self.reject(row.line, f"employee reference {ref!r} already appears on "
-                                             f"line {self.present[ref]}")
-            self.present[ref] = row.line
+        if ref and undecoded_cell(ref):
+            self.references.note_unreadable(row.line)
+        elif ref:
+            refused = self.references.note(ref, row.line)
+            if refused:
+                return self.reject(row.line, refused)
         if row.undecodable:
             return self.reject(row.line, f"not valid {self.table.decoded.encoding} (a character "
                                          "saved in another encoding?): row not imported")
@@ -159,17 +164,19 @@ class RowImport:
         self.errors += 1
 
 
-def deactivate_missing(context: ConnectorContext, present: Mapping[str, int],
+def deactivate_missing(context: ConnectorContext, references: References,
                        errors: int) -> None:
     """Set inactive every active worker whose employee reference is nowhere in the file.
 
-    Skipped, with the reason in the log, when the file has no rows, or has rows
-    with errors and the admin has not chosen to deactivate despite errors.
+    Skipped, with the reason for the admin's attention, when the file has no rows,
+    has a reference that cannot be read, or has rows with errors and the admin has
+    not chosen to deactivate despite errors.
     """
-    reason = deactivation_refused(context, present, errors)
+    reason = deactivation_refused(context, references, errors)
     if reason:
         context.needs_attention(f"Deactivation skipped: {reason}")
         return
+    present = references.present
     missing = [worker for worker in context.workers(active=True)
                if worker.get("employee_ref") and worker["employee_ref"] not in present]
     context.check_cancelled()
@@ -191,11 +198,18 @@ def deactivate_missing(context: ConnectorContext, present: Mapping[str, int],
         context.log(f"... and {len(missing) - REPORT_DEACTIVATIONS} more {verb}")
 
 
-def deactivation_refused(context: ConnectorContext, present: Mapping[str, int],
+def deactivation_refused(context: ConnectorContext, references: References,
                          errors: int) -> str | None:
     """Why deactivating the missing would be unsafe for this file, or None."""
-    if not present:
+    if not references.present:
         return "the file has no rows with an employee reference (an empty export?)"
+    if references.unreadable:
+        lines = references.unreadable
+        where = (f"line {lines[0]}" if len(lines) == 1
+                 else f"{len(lines)} lines ({', '.join(map(str, lines[:10]))}...)")
+        return (f"the employee reference on {where} cannot be read (a character saved in "
+                "another encoding?), so who is missing cannot be known; save the file again "
+                "as CSV UTF-8")
     if errors and not context.settings["deactivate_despite_errors"]:
         rows = "1 row has" if errors == 1 else f"{errors} rows have"
         return (f"{rows} errors, so the file may be incomplete; fix them, or set "

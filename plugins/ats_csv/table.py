@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
+import itertools
 import re
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 MAX_BYTES = 256 * 1024 * 1024  # far above any ATS export; stops a wrong file filling memory
@@ -32,15 +33,17 @@ BYTE_ORDER_MARKS = (  # (mark, codec, name); UTF-32 before UTF-16, whose LE mark
     (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16 LE"),
     (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16 BE"),
 )
+HEADER_SEARCH = 10  # opening non-blank lines in which the header is looked for
 UTF16_SAMPLE = 4096  # bytes looked at to recognise UTF-16 written without a byte-order mark
 WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx (zip), .xls (OLE)
 # Bytes the decoder could not read become lone surrogates (the "surrogateescape" handler).
 _UNDECODED = re.compile("[\udc80-\udcff]")
 _NON_ASCII_TEXT = re.compile("[^\x00-\x7f\udc80-\udcff]")
+_LINE_END = re.compile(r"\r\n|\r|\n")
 _SEP_LINE = re.compile(r'"?sep=(.)"?', re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Decoded:
     """A file's text, the encoding it was read in, and whether some bytes were unreadable."""
 
@@ -54,15 +57,16 @@ class Decoded:
         return self.encoding + (" with byte-order mark" if self.byte_order_mark else "")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Dialect:
-    """How the rows are written: the delimiter, and whether an Excel `sep=` line comes first."""
+    """How the rows are written: the delimiter, an Excel `sep=` line, where the header is."""
 
     delimiter: str
     sep_line: bool = False
+    header_line: int = 1  # the line the header is on; lines above it (a title) are skipped
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Row:
     """One non-blank record: the line it starts on and its cells."""
 
@@ -71,7 +75,7 @@ class Row:
     undecodable: bool = False  # holds bytes the file's encoding cannot read
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Table:
     """An export file read into a header and rows."""
 
@@ -135,9 +139,12 @@ def decode(raw: bytes) -> Decoded:
             break
     else:
         decoded = _decode_utf16_unmarked(raw) or _decode_unmarked(raw)
-    if "\x00" in decoded.text:
-        raise ValueError("This is not a text (CSV) file: it contains NUL bytes")
-    return decoded
+    text = decoded.text.rstrip("\x00")  # some systems pad a file with NULs to a block's end
+    if "\x00" in text:
+        line = 1 + len(_LINE_END.findall(text, 0, text.index("\x00")))
+        raise ValueError(f"line {line} holds a NUL byte: this is not a text (CSV) file as "
+                         "Excel saves it; save it again as CSV UTF-8 (nothing was imported)")
+    return dataclasses.replace(decoded, text=text)
 
 
 def _decode_marked(raw: bytes, codec: str, name: str) -> Decoded:
@@ -184,33 +191,37 @@ def _decode_unmarked(raw: bytes, *, cp1252_allowed: bool = True) -> Decoded:
 
 
 def detect_dialect(text: str, known_header: Callable[[str], bool]) -> Dialect:
-    """The delimiter that splits the header line into the most known, then non-empty, headers.
+    """The header line, and the delimiter that splits it into the most known headers.
 
-    An Excel `sep=;` first line decides by itself. The data rows are not looked at:
-    a semicolon file whose cells hold commas is still a semicolon file.
+    The header is the first of the opening non-blank lines with the most known
+    headers, so a report title or a note above it is passed over. An Excel `sep=;`
+    first line decides the delimiter by itself. The data rows are not looked at: a
+    semicolon file whose cells hold commas is still a semicolon file.
     """
-    lines = io.StringIO(text, newline="")
-    first = lines.readline()
+    lines = enumerate(io.StringIO(text, newline=""), start=1)
+    _, first = next(lines, (1, ""))
     sep = _SEP_LINE.fullmatch(first.rstrip("\r\n").strip(" "))
-    if sep:
-        return Dialect(sep.group(1), sep_line=True)
-    header = first
-    while header and not header.strip():
-        header = lines.readline()
+    delimiters = (sep.group(1),) if sep else tuple(DELIMITERS)
+    opening = itertools.chain(() if sep else ((1, first),), lines)
+    candidates = list(itertools.islice(((n, line) for n, line in opening if line.strip()),
+                                       HEADER_SEARCH)) or [(1 + bool(sep), "")]
 
-    def score(delimiter: str) -> tuple[int, int]:
+    def score(line: str, delimiter: str) -> tuple[int, int]:
         try:
-            cells = next(csv.reader([header.rstrip("\r\n")], delimiter=delimiter), [])
+            cells = next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
         except csv.Error:  # parse_rows reports it with its line
             return (0, 0)
         return (sum(1 for cell in cells if known_header(cell)),
                 sum(1 for cell in cells if cell.strip()))
 
-    return Dialect(max(DELIMITERS, key=score))  # ties: the first listed (comma)
+    header_line, header = max(candidates,  # ties: the first line
+                              key=lambda c: max(score(c[1], d)[0] for d in delimiters))
+    delimiter = max(delimiters, key=lambda d: score(header, d))  # ties: the first (comma)
+    return Dialect(delimiter, sep_line=sep is not None, header_line=header_line)
 
 
 def parse_rows(decoded: Decoded, dialect: Dialect) -> tuple[list[str], list[Row]]:
-    """The header and every non-blank row, each with the line it starts on.
+    """The header and every non-blank row below it, each with the line it starts on.
 
     Raises ValueError for a header that cannot be decoded, a file with no header,
     or broken quoting (a quote never closed would otherwise swallow the rest).
@@ -221,12 +232,9 @@ def parse_rows(decoded: Decoded, dialect: Dialect) -> tuple[list[str], list[Row]
     headers: list[str] | None = None
     last_line = 0
     try:
-        if dialect.sep_line:
-            next(reader, None)
-            last_line = reader.line_num
         for cells in reader:
             start, last_line = last_line + 1, reader.line_num
-            if not any(cell.strip() for cell in cells):
+            if start < dialect.header_line or not any(cell.strip() for cell in cells):
                 continue
             undecodable = decoded.damaged and _UNDECODED.search("".join(cells)) is not None
             if headers is None:

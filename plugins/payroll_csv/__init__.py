@@ -75,12 +75,19 @@ def pay_period(period: str, today: dt.date, *, week_starts: str = "monday",
 
 
 def rounded_minutes(minutes: float, step: int, mode: str) -> int:
-    """Minutes rounded to `step` (0 = to the whole minute), `nearest`, `up` or `down`."""
-    if step <= 0:
-        return round(minutes)
+    """Minutes rounded to `step` (0 = to the whole minute), `up`, `down` or to the
+    `nearest` (a half up, as payroll does: never to the even neighbour).
+
+    Exact for whole seconds: `seconds / 60 / step` is a float with no rounding error
+    wherever the result is a whole or a half.
+    """
+    step = max(step, 1)
     units = minutes / step
-    units = {"up": math.ceil, "down": math.floor}.get(mode, round)(units)
-    return int(units * step)
+    if mode == "up":
+        return math.ceil(units) * step
+    if mode == "down":
+        return math.floor(units) * step
+    return math.floor(units + 0.5) * step
 
 
 def local_time(moment: dt.datetime, tz: ZoneInfo) -> str:
@@ -347,7 +354,7 @@ class PayrollCsvExport(Connector):
         Setting("statuses", "Entries to include", type="multichoice",
                 default=list(PAYABLE), choices=PAYABLE),
         Setting("rounding_minutes", "Round each day's time to (minutes)", type="choice",
-                default="0", choices=ROUNDING, help="0 keeps whole minutes."),
+                default="0", choices=ROUNDING, help="0: to the whole minute."),
         Setting("rounding_mode", "Rounding", type="choice", default="nearest",
                 choices=("nearest", "up", "down")),
         Setting("output_dir", "Save files in", type="path", default="",

@@ -7,6 +7,7 @@ import threading
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from api.services import clocking, locations, timesheets, workers
 from api.services.clocking import ClockRequest, Position
@@ -308,3 +309,24 @@ def test_low_gps_accuracy_is_flagged_never_blocking(account, make_location, make
 def test_impossible_coordinates_are_refused(account, worker, position):
     with pytest.raises(Invalid):
         clocking.clock_in(account.id, worker.id, position=position)
+
+
+# London's clocks go back at 02:00 BST on 25 October 2026: 01:00-02:00 is shown twice.
+@pytest.mark.parametrize(("real_now", "meant"), [
+    (dt.datetime(2026, 10, 25, 0, 35, tzinfo=dt.UTC), dt.datetime(2026, 10, 25, 0, 30)),  # BST
+    (dt.datetime(2026, 10, 25, 1, 35, tzinfo=dt.UTC), dt.datetime(2026, 10, 25, 1, 30)),  # GMT
+])
+def test_a_kiosk_clocking_in_the_hour_shown_twice_is_read_as_the_one_just_past(
+        account, worker, real_now, meant):
+    with time_machine.travel(real_now, tick=False):
+        entry = clocking.clock_in(account.id, worker.id,
+                                  timestamp=dt.datetime(2026, 10, 25, 1, 30))  # wall clock
+    assert entry.clock_in == meant.replace(tzinfo=dt.UTC)
+
+
+def test_a_kiosk_wall_clock_time_the_clocks_skipped_is_refused(account, worker):
+    # London's clocks went forward at 01:00 GMT on 29 March 2026: 01:30 never happened.
+    with (time_machine.travel(dt.datetime(2026, 3, 29, 1, 40, tzinfo=dt.UTC), tick=False),
+          pytest.raises(Invalid) as excinfo):
+        clocking.clock_in(account.id, worker.id, timestamp=dt.datetime(2026, 3, 29, 1, 30))
+    assert (excinfo.value.field, excinfo.value.code) == ("timestamp", "nonexistent_local_time")

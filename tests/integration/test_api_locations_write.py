@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import issue, make_tenant
+
+from api.services import connectors
+from plugins.payroll_csv import PayrollCsvExport
 
 PATH_STYLES = ["", ".php"]
 NEW_SITE = {
@@ -228,3 +232,41 @@ def test_a_retried_create_with_the_same_idempotency_key_makes_one_site(client):
     assert first.status_code == again.status_code == 201
     assert again.json()["data"]["id"] == first.json()["data"]["id"]
     assert again.headers["idempotent-replayed"] == "true"
+
+
+def late_entry(client, tenant) -> dict:
+    """A manual entry from 20:00 to 23:30 UTC on 3 March 2026: 3 March in London, 4 in Tokyo."""
+    response = client.post("/timesheets", json={
+        "worker_id": tenant.worker.id, "location_id": tenant.site.id,
+        "clock_in": "2026-03-03T20:00:00Z", "clock_out": "2026-03-03T23:30:00Z",
+        "reason": "Paper timesheet"})
+    assert response.status_code == 201, response.text
+    return response.json()["data"]
+
+
+def test_a_new_time_zone_moves_the_sites_entries_to_their_new_local_dates(client, tenant):
+    entry = late_entry(client, tenant)
+    assert entry["work_date"] == "2026-03-03"
+    time.sleep(1.1)  # `updated_since` is read to the second
+    since = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    changed = client.patch(f"/locations/{tenant.site.id}", json={"timezone": "Asia/Tokyo"})
+    assert changed.status_code == 200, changed.text
+    moved = client.get(f"/timesheets/{entry['id']}").json()["data"]
+    assert moved["work_date"] == "2026-03-04"
+    synced = client.get("/timesheets", params={"updated_since": since, "entry_filter": "all"})
+    assert [e["id"] for e in synced.json()["data"]] == [entry["id"]], synced.text
+
+
+def test_a_new_time_zone_that_would_move_exported_time_is_refused_as_locked(client, tenant,
+                                                                           tmp_path):
+    entry = late_entry(client, tenant)
+    run = connectors.run_connector(tenant.account_id, PayrollCsvExport(), overrides={
+        "period": "custom", "date_from": "2026-03-02", "date_to": "2026-03-03",
+        "output_dir": str(tmp_path)})
+    assert run.status == "succeeded", run.message
+    refused = problem(client.patch(f"/locations/{tenant.site.id}",
+                                   json={"timezone": "Asia/Tokyo"}), 409, "period_locked")
+    assert "already exported to payroll" in refused["message"]
+    assert client.get(f"/locations/{tenant.site.id}").json()["data"]["timezone"] == \
+        "Europe/London"
+    assert client.get(f"/timesheets/{entry['id']}").json()["data"]["work_date"] == "2026-03-03"

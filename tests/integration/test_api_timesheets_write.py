@@ -64,6 +64,9 @@ def test_a_night_shift_older_than_the_backdating_limit_is_added_and_listed_as_ma
 @pytest.mark.parametrize("body, field", [
     ({"reason": None}, "reason"),
     ({"reason": "   "}, "reason"),
+    ({"reason": "\u200b\u200b"}, "reason"),  # invisible: zero-width spaces
+    ({"reason": "\u3000\n\t\u2060\ufeff"}, "reason"),
+    ({"reason": "\u200f\u202e"}, "reason"),  # direction marks only
     ({"clock_out": iso(3, 21)}, "clock_out"),
     ({"breaks": [{"start": iso(3, 20), "end": iso(3, 23)}]}, "breaks"),
     ({"id": 5}, "id"),
@@ -297,3 +300,36 @@ def test_simultaneous_overlapping_entries_for_one_worker_give_exactly_one(api, t
         statuses = sorted(pool.map(post, range(16)))
     assert statuses == [201] + [409] * 15
     assert len(timesheets.list_entries(tenant.account_id).data) == 1
+
+
+# London's clocks went forward at 01:00 on 29 March 2026 and back at 02:00 on 25 October 2026.
+@pytest.mark.parametrize("field, moment, code", [
+    ("clock_in", "2026-03-29T01:30:00", "nonexistent_local_time"),
+    ("clock_out", "2026-03-29T01:00:00", "nonexistent_local_time"),
+    ("clock_out", "2026-10-25T01:30:00", "ambiguous_local_time"),
+    ("clock_in", "2026-10-25T01:00:00", "ambiguous_local_time"),
+])
+def test_a_local_time_the_clocks_skip_or_show_twice_is_a_400_never_a_guess(
+        client, tenant, field, moment, code):
+    day = int(moment[8:10])
+    month = int(moment[5:7])
+    body = night_shift(tenant, breaks=[], clock_in=f"2026-{month:02d}-{day - 1}T22:00:00",
+                       clock_out=f"2026-{month:02d}-{day}T06:00:00")
+    response = client.post("/timesheets", json={**body, field: moment})
+    assert response.status_code == 400, response.text
+    problem = response.json()
+    assert (problem["field"], problem["code"]) == (field, code), problem
+    assert "Europe/London" in problem["detail"] and "UTC offset" in problem["detail"]
+    entry = client.post("/timesheets", json=body)
+    assert entry.status_code == 201, entry.text
+    patched = client.patch(f"/timesheets/{entry.json()['data']['id']}",
+                           json={field: moment, "reason": "typo"})
+    assert patched.status_code == 400 and patched.json()["code"] == code, patched.text
+
+
+def test_a_local_time_on_a_clock_change_day_with_its_offset_is_taken_as_given(client, tenant):
+    body = night_shift(tenant, breaks=[], clock_in="2026-10-24T22:00:00",
+                       clock_out="2026-10-25T01:30:00+00:00")
+    entry = client.post("/timesheets", json=body)
+    assert entry.status_code == 201, entry.text
+    assert entry.json()["data"]["total_hours"] == 4.5  # 22:00 BST to 01:30 GMT

@@ -35,6 +35,19 @@ FORMULAS = [
     "\uff20SUM(A1)",
     "=",
     "-",
+    # other invisible characters before it, and other forms of it
+    "\u2066=1+1",
+    "\u2069@SUM(A1)",
+    "\u180e=1+1",
+    "\u00ad=1+1",
+    "\u061c+1",
+    "\u034f=1+1",
+    "\x00=1+1",
+    "\x1c=1+1",
+    "\ufe66HYPERLINK(A1)",
+    "\ufe62cmd|' /C calc'!A0",
+    "\ufe63 2+3",
+    "\ufe6bSUM(A1)",
 ]
 
 
