@@ -122,14 +122,22 @@ class ApiKeysPanel(Panel):
         key = self.selected()
         self.revoke_button.setEnabled(key is not None and key.status != "Revoked")
 
-    def issue(self) -> None:
+    def issue(self, like: int | None = None) -> None:
+        """Ask for a new key; `like`: the id of a key it replaces (its name and scopes)."""
         account_id = self.session.account_id
+        if like is not None:
+            Operation(self, lambda: keys.get_key(like, account_id),
+                      success=lambda old: self._ask_for_key(account_id, old)).run()
+        else:
+            self._ask_for_key(account_id, None)
+
+    def _ask_for_key(self, account_id: int, replacing: keys.ApiKey | None) -> None:
 
         def save(request: KeyRequest) -> keys.IssuedKey:
             return keys.issue_key(account_id, request.name, scopes=request.scopes,
                                   expires_on=request.expires_on, rate_limit=request.rate_limit)
 
-        dialog = IssueKeyDialog(self, save)
+        dialog = IssueKeyDialog(self, save, replacing=replacing)
         dialog.saved.connect(self._issued)
         dialog.open()
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from api.services import accounts, deliveries, webhooks
 from api.services.deliveries import Delivery
+from api.services.names import event_name
 from api.services.webhooks import WebhookCreated, WebhookSubscription
 from tempclock_desktop import dispatcher as delivery
 from tempclock_desktop import session as kinds
@@ -54,7 +55,7 @@ class WebhooksPanel(Panel):
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
         self.dispatcher: EmbeddedDispatcher | None = None
-        self.ping_button = button("Send ping", "send", on_click=self.ping_selected)
+        self.ping_button = button("Send test", "send", on_click=self.ping_selected)
         self.edit_button = button("Edit…", "edit", on_click=self._edit_selected)
         self.active_button = button("Deactivate", "deactivate", on_click=self.toggle_selected)
         self.delete_button = button("Delete…", "deactivate", role="danger",
@@ -75,8 +76,8 @@ class WebhooksPanel(Panel):
         self.model = RecordTableModel(
             [
                 Column("URL", lambda w: w.url, width=330),
-                Column("Events", lambda w: ", ".join(w.events), width=230,
-                       tooltip=lambda w: "\n".join(w.events)),
+                Column("Events", lambda w: ", ".join(event_name(e) for e in w.events),
+                       width=230, tooltip=lambda w: "\n".join(w.events)),
                 Column("Status", lambda w: "Active" if w.active else "Inactive", width=80),
                 Column("Description", lambda w: w.description, width=220),
                 Column("Created", lambda w: when(w.created_at)),
@@ -299,8 +300,9 @@ class WebhooksPanel(Panel):
             widget.setEnabled(hook is not None)
         self.active_button.setText("Activate" if hook is not None and not hook.active
                                    else "Deactivate")
-        self.ping_button.setToolTip("Queue a ping event for this webhook alone" if hook is None
-                                    or hook.active else "Inactive: the ping is queued, and "
+        self.ping_button.setToolTip("Send a test delivery (a ping event) to this webhook alone"
+                                    if hook is None or hook.active
+                                    else "Inactive: the test delivery is queued, and "
                                                         "sent like any other delivery")
         if self.show_filter.currentData() == SELECTED:
             self.show_deliveries()
@@ -370,7 +372,7 @@ class WebhooksPanel(Panel):
         account_id = self.session.account_id
 
         def queued(_ping: webhooks.PingQueued) -> None:
-            self.notice.setText(f"Ping queued for {hook.url}.")
+            self.notice.setText(f"Test delivery queued for {hook.url}.")
             self.poll()
 
         Operation(self, lambda: webhooks.ping_webhook(account_id, hook.id),

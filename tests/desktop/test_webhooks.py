@@ -65,7 +65,7 @@ def test_a_webhook_is_added_with_its_secret_shown_once_pinged_and_redelivered(
     settle(qtbot)
     assert secret not in [w.text() for w in QApplication.allWidgets() if isinstance(w, QLineEdit)]
     assert column_texts(panel.model, 0) == [f"{receiver.url}/hook"]
-    assert column_texts(panel.model, 1) == ["*"]
+    assert column_texts(panel.model, 1) == ["All standard events"]
     assert column_texts(panel.model, 2) == ["Active"]
 
     panel.ping_button.click()
