@@ -108,7 +108,7 @@ def test_a_webhook_is_refused_in_words_then_edited_switched_off_and_on_and_delet
     reveal = find_dialog(qtbot, panel, WebhookSecretDialog)
     reveal.done_button.click()
     settle(qtbot)
-    assert column_texts(panel.model, 1) == ["clock_in"]
+    assert column_texts(panel.model, 1) == ["Worker clocked in"]
 
     panel.table.selectRow(0)
     panel.edit_button.click()
@@ -118,7 +118,7 @@ def test_a_webhook_is_refused_in_words_then_edited_switched_off_and_on_and_delet
     editor.description.setText("CRM timeline")
     editor.save_button.click()
     qtbot.waitUntil(lambda: column_texts(panel.model, 3) == ["CRM timeline"])
-    assert column_texts(panel.model, 1) == ["clock_in, clock_out"]
+    assert column_texts(panel.model, 1) == ["Worker clocked in, Worker clocked out"]
 
     assert panel.active_button.text() == "Deactivate"
     panel.active_button.click()
