@@ -167,7 +167,7 @@ class MainWindow(QMainWindow):
         title = QLabel("TempClock")
         title.setObjectName("AppTitle")
         names.addWidget(title)
-        subtitle = QLabel("Manage portal")
+        subtitle = QLabel("Time & attendance")
         subtitle.setObjectName("AppSubtitle")
         names.addWidget(subtitle)
         brand.addLayout(names, 1)

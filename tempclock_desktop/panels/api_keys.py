@@ -20,7 +20,7 @@ STATUS_ORDER = {"Active": 0, "Expired": 1, "Revoked": 2}
 
 class ApiKeysPanel(Panel):
     title = "API keys"
-    subtitle = ("Keys your integrations (ATS, CRM, payroll) present as Bearer tokens. "
+    subtitle = ("Keys your integrations (ATS, CRM, payroll) use to reach TempClock. "
                 "A key is shown once, when it is issued.")
     icon_name = "api_keys"
     depends_on = (kinds.KEYS, kinds.ACCOUNTS)
@@ -64,7 +64,7 @@ class ApiKeysPanel(Panel):
                        lambda k: k.expires_at.isoformat() if k.expires_at else "9999"),
             ],
             lambda _cursor: [],
-            page_size=10**9,  # one page: every key of the account
+            page_size=None,  # one page: every key of the account
             muted=lambda k: k.status != "Active",
             parent=self,
         )

@@ -236,10 +236,12 @@ class ServerPanel(Panel):
         about = ("A separate process sends webhooks and connector pushes (such as CRM push) "
                  "as events happen, retrying for a day when a receiver is down.")
         self.delivery_text.setText({
-            delivery.RUNNING: f"{about} It is running (process {dispatcher.pid}).",
+            delivery.RUNNING: f"{about} It is running.",
             delivery.FAILED: f"{dispatcher.error} Events keep being recorded and nothing is "
                              "lost: they are sent once delivery runs again.",
         }.get(state, f"{about} It starts with the API; events wait until it runs."))
+        self.delivery_text.setToolTip(f"Delivery process {dispatcher.pid}"
+                                      if state == delivery.RUNNING else "")
         self.restart_delivery_button.setVisible(state != delivery.RUNNING)
         self.restart_delivery_button.setText("Restart delivery" if state == delivery.FAILED
                                              else "Start delivery")
