@@ -50,17 +50,20 @@ EVENT_NAMES: dict[str, Name] = {
     "timesheet_updated": Name("Time entry changed", "A time entry was added after the fact, "
                                                     "corrected, approved or disputed"),
     "ping": Name("Test delivery", "Sent by the Send test button, to this webhook alone"),
-    "clock.geofence_breach": Name("Alert: worker clocked in away from the site",
-                                  "Clocked in outside the site's geofence (allowed, flagged)"),
-    "clock.geofence_refused": Name("Alert: clock-in refused away from the site",
+    "clock.geofence_breach": Name("Alert: clocked in off site",
+                                  "A worker clocked in outside the site's geofence (allowed, "
+                                  "flagged)"),
+    "clock.geofence_refused": Name("Alert: clock-in refused off site",
                                    "A clock-in was refused by the site's geofence"),
-    "clock.low_gps_confidence": Name("Alert: clock-in with an imprecise location",
-                                     "The phone reported a location too imprecise to check"),
+    "clock.low_gps_confidence": Name("Alert: imprecise location",
+                                     "A clock-in whose phone location was too imprecise to "
+                                     "check"),
 }
 
 # What a subscriber ticks: "ping" is sent by the Test button, never subscribed to.
 SUBSCRIBABLE_EVENTS: tuple[str, ...] = (
-    "*", *(e for e in EVENTS if e not in ("*", "ping")), *sorted(OPT_IN_EVENTS))
+    "*", *(e for e in EVENTS if e not in ("*", "ping") and e not in OPT_IN_EVENTS),
+    *sorted(OPT_IN_EVENTS))
 
 
 def scope_name(scope: str) -> str:

@@ -117,6 +117,12 @@ def export_csv(path: Path, account_id: int, filters: log_stats.LogFilter,
         return 0
 
 
+def _same(one: log_alerts.Alert, other: log_alerts.Alert) -> bool:
+    """Whether two alerts (of two refreshes) are about the same thing."""
+    return ((one.kind, one.key_id, one.scope, one.client)
+            == (other.kind, other.key_id, other.scope, other.client))
+
+
 class Stats(msgspec.Struct):
     since: dt.datetime
     per_minute: list[log_stats.MinuteCount]
@@ -159,9 +165,11 @@ class ApiLogsPanel(Panel):
         self.banner = Banner("danger")
         self.banner_action = button("", on_click=self._act_on_alert)
         self.banner_show = button("Show these requests", on_click=self._show_alert_requests)
-        self.banner.actions.addWidget(self.banner_action)
-        self.banner.actions.addWidget(self.banner_show)
+        self.banner_next = button("Next alert", on_click=self._next_alert)
+        for widget in (self.banner_action, self.banner_show, self.banner_next):
+            self.banner.actions.addWidget(widget)
         self.alert: log_alerts.Alert | None = None
+        self.alerts: list[log_alerts.Alert] = []
         return self.banner
 
     def _charts_card(self) -> Card:
@@ -363,21 +371,33 @@ class ApiLogsPanel(Panel):
             (traffic.key_name if traffic.key_id is not None else "Unattributed",
              traffic.requests, traffic.errors)
             for traffic in stats.per_key])
-        self.show_alert(stats.alerts[0] if stats.alerts else None, more=len(stats.alerts) - 1)
+        self.show_alerts(stats.alerts)
 
-    def show_alert(self, alert: log_alerts.Alert | None, more: int = 0) -> None:
-        """The banner for the most urgent alert (what happened, the one action), or none."""
-        self.alert = alert
+    def show_alerts(self, alerts: list[log_alerts.Alert]) -> None:
+        """The banner for the most urgent alert (or, after Next, the same one as before)."""
+        shown = self.alert
+        self.alerts = alerts
+        same = [n for n, a in enumerate(alerts) if shown is not None and _same(a, shown)]
+        self._show_alert(same[0] if same else 0)
+
+    def _show_alert(self, index: int) -> None:
+        self.alert = alert = self.alerts[index] if index < len(self.alerts) else None
         if alert is None:
             self.banner.hide()
             return
-        text = f"<b>{html.escape(printable(alert.headline))}</b> {html.escape(printable(alert.detail))}"
-        if more:
-            text += f" <i>(and {more} more alert{'s' if more > 1 else ''})</i>"
+        text = (f"<b>{html.escape(printable(alert.headline))}</b> "
+                f"{html.escape(printable(alert.detail))}")
+        if len(self.alerts) > 1:
+            text += f" <i>(alert {index + 1} of {len(self.alerts)})</i>"
         self.banner.set_kind("danger" if alert.compromise else "warning")
         self.banner_action.setText(alert.action_label)
         self.banner_action.setVisible(alert.action != log_alerts.SHOW_REQUESTS)
+        self.banner_next.setVisible(len(self.alerts) > 1)
         self.banner.show_message(text)
+
+    def _next_alert(self) -> None:
+        if self.alert is not None and self.alerts:
+            self._show_alert((self.alerts.index(self.alert) + 1) % len(self.alerts))
 
     def _show_alert_requests(self) -> None:
         alert = self.alert
@@ -405,7 +425,8 @@ class ApiLogsPanel(Panel):
 
         def done(key: keys.ApiKey) -> None:
             self.session.notify(kinds.KEYS, self)
-            self.show_alert(None)
+            self.show_alerts([a for a in self.alerts
+                              if (a.key_id, a.scope) != (key_id, scope)])
             self.refresh_stats()
             show_notice(self, "Permission granted",
                         f"“{key.name}” may now {scope_name(scope).lower()}. The integration's "

@@ -174,3 +174,4 @@ def test_every_scope_and_subscribable_event_has_a_name_for_people():
     assert set(SCOPE_NAMES) == set(keys.SCOPES)
     assert set(EVENT_NAMES) == {*EVENTS, *OPT_IN_EVENTS}
     assert "ping" not in SUBSCRIBABLE_EVENTS
+    assert sorted(SUBSCRIBABLE_EVENTS) == sorted({*EVENTS, *OPT_IN_EVENTS} - {"ping"})  # once each

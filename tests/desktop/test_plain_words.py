@@ -126,5 +126,5 @@ def test_the_key_and_webhook_pickers_show_names_with_the_id_in_small_print(qtbot
     assert "workers:read" in keys_dialog.scope_boxes["workers:read"].toolTip()
     hooks = WebhookDialog(window, None, lambda _r: None)
     assert "ping" not in hooks.event_boxes  # the Test button sends one
-    assert hooks.event_boxes["clock.geofence_breach"].text().startswith("Alert: worker clocked")
+    assert hooks.event_boxes["clock.geofence_breach"].text() == "Alert: clocked in off site"
     QApplication.processEvents()
