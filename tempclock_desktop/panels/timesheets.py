@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QSplitter,
+    QTableView,
     QTableWidget,
     QTableWidgetItem,
     QTextBrowser,
@@ -72,6 +73,19 @@ class TimesheetsPanel(Panel):
 
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
+        self._header_buttons()
+        self.content.addLayout(self._filter_bar())
+        splitter = QSplitter()
+        splitter.addWidget(self._entries_table())
+        splitter.addWidget(self._side_column())
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([940, 280])
+        self.content.addWidget(splitter, 1)
+        self._sites_loaded_for: int | None = None
+        self._selection()
+
+    def _header_buttons(self) -> None:
         self.add_entry_button = button("Add entry…", "add", on_click=self.add_entry,
                                        tip="Record a shift someone forgot to clock")
         self.clock_in_button = button("Clock in…", "clock_in", on_click=self.clock_in)
@@ -86,6 +100,7 @@ class TimesheetsPanel(Panel):
                        self.dispute_button, self.approve_button):
             self.header_actions.addWidget(widget)
 
+    def _filter_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
         today = QDate.currentDate()
         self.date_from = QDateEdit(today.addDays(1 - today.dayOfWeek()).addDays(-7))
@@ -108,8 +123,9 @@ class TimesheetsPanel(Panel):
                 bar.addWidget(label(caption))
             bar.addWidget(widget)
         bar.addStretch(1)
-        self.content.addLayout(bar)
+        return bar
 
+    def _entries_table(self) -> QTableView:
         self.model = RecordTableModel(
             [
                 Column("Worker", lambda v: v.entry.worker_name),
@@ -141,7 +157,9 @@ class TimesheetsPanel(Panel):
         self.model.reloaded.connect(self._fit_columns)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.table.doubleClicked.connect(lambda _i: self.edit_selected())
+        return self.table
 
+    def _side_column(self) -> QWidget:
         side = QWidget()
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
@@ -159,15 +177,7 @@ class TimesheetsPanel(Panel):
         column.addWidget(label("Entry", "SectionTitle"))
         self.detail = QTextBrowser()
         column.addWidget(self.detail, 2)
-        splitter = QSplitter()
-        splitter.addWidget(self.table)
-        splitter.addWidget(side)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([940, 280])
-        self.content.addWidget(splitter, 1)
-        self._sites_loaded_for: int | None = None
-        self._selection()
+        return side
 
     # --- loading ---------------------------------------------------------------------
 

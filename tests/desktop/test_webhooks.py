@@ -76,7 +76,7 @@ def test_a_webhook_is_added_with_its_secret_shown_once_pinged_and_redelivered(
     assert ping["headers"]["X-TempClock-Signature"] == f"sha256={expected}"
     # The list follows the delivery live: pending, then delivered with its status.
     qtbot.waitUntil(lambda: column_texts(panel.deliveries, 4) == ["Delivered"])
-    assert column_texts(panel.deliveries, 1) == ["ping"]
+    assert column_texts(panel.deliveries, 1) == ["Test delivery"]
     assert column_texts(panel.deliveries, 5) == ["200"]
     assert column_texts(panel.deliveries, 2) == [f"{receiver.url}/hook"]
 
@@ -160,11 +160,11 @@ def test_what_a_connector_sends_is_listed_with_the_webhooks_deliveries(
     assert desktop.window.stack.currentWidget() is panel
     qtbot.waitUntil(lambda: panel.show_filter.currentData() == CONNECTOR + "crm-push")
     qtbot.waitUntil(lambda: column_texts(panel.deliveries, 4) == ["Delivered"])
-    assert column_texts(panel.deliveries, 1) == ["worker_created"]
+    assert column_texts(panel.deliveries, 1) == ["Worker added"]
     assert column_texts(panel.deliveries, 2) == [f"CRM push → {receiver.url}/crm"]
     panel.show_filter.setCurrentIndex(panel.show_filter.findData(EVERYTHING))
     panel.show_deliveries()
-    qtbot.waitUntil(lambda: column_texts(panel.deliveries, 1) == ["worker_created"])
+    qtbot.waitUntil(lambda: column_texts(panel.deliveries, 1) == ["Worker added"])
 
 
 def test_while_delivery_is_off_the_panel_says_so_and_starts_it(qtbot, start_desktop):
