@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout
 
 from api.services import accounts, keys
+from api.services.names import scope_name
 from tempclock_desktop import session as kinds
 from tempclock_desktop.dialogs.keys import IssueKeyDialog, KeyRequest, KeyRevealDialog
 from tempclock_desktop.formatting import when
@@ -16,6 +17,16 @@ from tempclock_desktop.panels.base import Panel
 from tempclock_desktop.widgets import Card, SortProxy, button, label, table_view
 
 STATUS_ORDER = {"Active": 0, "Expired": 1, "Revoked": 2}
+
+
+def allowed_text(key: keys.ApiKey) -> str:
+    """What a key may do, in the admin's words."""
+    return ", ".join(scope_name(scope) for scope in key.scopes) if key.scopes else "Full access"
+
+
+def allowed_ids(key: keys.ApiKey) -> str:
+    """The scope ids behind `allowed_text`, for a tooltip."""
+    return "\n".join(key.scopes) or "Every endpoint"
 
 
 class ApiKeysPanel(Panel):
@@ -52,8 +63,7 @@ class ApiKeysPanel(Panel):
             [
                 Column("Name", lambda k: k.name),
                 Column("Key prefix", lambda k: k.display_prefix),
-                Column("Scopes", lambda k: ", ".join(k.scopes) if k.scopes else "Full access",
-                       tooltip=lambda k: "\n".join(k.scopes) or "Every endpoint"),
+                Column("Allowed to", allowed_text, tooltip=allowed_ids),
                 Column("Status", lambda k: k.status, lambda k: STATUS_ORDER.get(k.status, 9)),
                 Column("Limit", lambda k: f"{k.rate_limit}/min", lambda k: k.rate_limit,
                        align_right=True),

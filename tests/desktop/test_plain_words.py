@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import re
 
-from desktop_helpers import settle
+from desktop_helpers import column_texts, settle
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -82,6 +82,8 @@ def test_no_panel_shows_developer_words(qtbot, start_desktop, account):
             settle(qtbot)
             assert len(visible_words(panel)) > 3, key  # the walk sees what a person sees
             offending += [(key, where, text) for where, text in developer_words(panel)]
+    keys_panel = window.panel("api_keys")
+    assert "Read workers" in column_texts(keys_panel.model, 2)  # not "workers:read"
     offending += [(type(dialog).__name__, where, text)
                   for dialog in every_dialog(window, account.id)
                   for where, text in developer_words(dialog)]
