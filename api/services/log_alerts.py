@@ -25,7 +25,7 @@ from peewee import fn
 
 from api.services import keys
 from api.services.common import utcnow
-from api.services.log_stats import _REQUESTS, _moment, _naive, auth_failure_bursts
+from api.services.log_stats import REQUESTS, as_utc, auth_failure_bursts, naive_utc
 from api.services.names import scope_name
 from api.store.models import ApiLog as ApiLogRow
 
@@ -84,7 +84,7 @@ def log_alerts(account_id: int, *, scope_of: ScopeOf, now: dt.datetime | None = 
     `scope_of` names the scope a request needed (the API's route table); `local_tz`
     is the office's time zone for odd hours (this computer's by default).
     """
-    window = _Window(account_id, _naive(now) or utcnow())
+    window = _Window(account_id, naive_utc(now) or utcnow())
     found = [*_compromise_signals(window, local_tz),
              *_stale_keys(window), *_missing_scopes(window, scope_of), *_unknown_keys(window)]
     return sorted(found, key=lambda a: (_URGENCY[a.kind], -a.count))
@@ -95,7 +95,7 @@ def log_alerts(account_id: int, *, scope_of: ScopeOf, now: dt.datetime | None = 
 
 def _missing_scopes(window: _Window, scope_of: ScopeOf) -> list[Alert]:
     rows = (ApiLogRow
-            .select(ApiLogRow.key, ApiLogRow.method, ApiLogRow.path, _REQUESTS,
+            .select(ApiLogRow.key, ApiLogRow.method, ApiLogRow.path, REQUESTS,
                     fn.MAX(ApiLogRow.created_at))
             .where((ApiLogRow.account == window.account_id)
                    & (ApiLogRow.created_at >= window.since(RECENT))
@@ -107,8 +107,8 @@ def _missing_scopes(window: _Window, scope_of: ScopeOf) -> list[Alert]:
         scope = scope_of(method, path)
         if key_id is None or scope is None:
             continue
-        before, latest = wanted.get((key_id, scope), (0, _moment(last)))
-        wanted[(key_id, scope)] = (before + int(count), max(latest, _moment(last)))
+        before, latest = wanted.get((key_id, scope), (0, as_utc(last)))
+        wanted[(key_id, scope)] = (before + int(count), max(latest, as_utc(last)))
     active = {k.id: k for k in keys.list_keys(window.account_id) if k.status == "Active"}
     alerts = []
     for (key_id, scope), (count, last) in wanted.items():
@@ -128,7 +128,7 @@ def _missing_scopes(window: _Window, scope_of: ScopeOf) -> list[Alert]:
 def _stale_keys(window: _Window) -> list[Alert]:
     rows = (ApiLogRow
             .select(ApiLogRow.key, fn.MAX(ApiLogRow.key_name), fn.MAX(ApiLogRow.key_prefix),
-                    fn.MAX(ApiLogRow.error_code), _REQUESTS, fn.MAX(ApiLogRow.id))
+                    fn.MAX(ApiLogRow.error_code), REQUESTS, fn.MAX(ApiLogRow.id))
             .where((ApiLogRow.account == window.account_id)
                    & (ApiLogRow.created_at >= window.since(RECENT))
                    & ApiLogRow.key.is_null(False)
@@ -142,7 +142,7 @@ def _stale_keys(window: _Window) -> list[Alert]:
         who = f"from {last.client or 'an unknown address'}" + (
             f" ({last.user_agent})" if last.user_agent else "")
         alerts.append(Alert(
-            kind="stale_key", count=int(count), last_at=_moment(last.created_at),
+            kind="stale_key", count=int(count), last_at=as_utc(last.created_at),
             key_id=key_id, key_name=name, key_prefix=prefix, client=last.client,
             user_agent=last.user_agent or None,
             headline=f"An integration still uses the {state} key “{name}”.",
@@ -180,7 +180,7 @@ def _compromise_signals(window: _Window, local_tz: dt.tzinfo | None) -> list[Ale
 
 def _revoke(kind: str, key: keys.ApiKey, count: int, last: object, headline: str,
             detail: str, **seen: str | None) -> Alert:
-    return Alert(kind=kind, count=count, last_at=_moment(last), key_id=key.id,
+    return Alert(kind=kind, count=count, last_at=as_utc(last), key_id=key.id,
                  key_name=key.name, key_prefix=key.prefix, headline=headline,
                  detail=detail + " If nobody expects this, revoke the key.",
                  action=REVOKE_KEY, action_label="Revoke key…", **seen)
@@ -191,12 +191,12 @@ def _guessing(window: _Window, account_keys: dict[int, keys.ApiKey]) -> list[Ale
     if not by_prefix:
         return []
     rows = (ApiLogRow
-            .select(ApiLogRow.key_prefix, _REQUESTS, fn.MAX(ApiLogRow.created_at))
+            .select(ApiLogRow.key_prefix, REQUESTS, fn.MAX(ApiLogRow.created_at))
             .where(ApiLogRow.account.is_null()
                    & (ApiLogRow.created_at >= window.since(BURST_WINDOW))
                    & ApiLogRow.key_prefix.in_(list(by_prefix)))
             .group_by(ApiLogRow.key_prefix)
-            .having(BURST_THRESHOLD <= _REQUESTS)
+            .having(BURST_THRESHOLD <= REQUESTS)
             .tuples())
     return [_revoke("guessing", by_prefix[prefix], int(count), last,
                     f"Someone is trying keys that start like “{by_prefix[prefix].name}”.",
@@ -228,7 +228,7 @@ def _new_use(window: _Window, key: keys.ApiKey) -> list[Alert]:
     if not _used_before(key.id, start):
         return []  # no history to compare with: a key's first hour is never "new"
     recent = (ApiLogRow
-              .select(ApiLogRow.client, ApiLogRow.user_agent, _REQUESTS,
+              .select(ApiLogRow.client, ApiLogRow.user_agent, REQUESTS,
                       fn.MAX(ApiLogRow.created_at))
               .where((ApiLogRow.key == key.id) & (ApiLogRow.created_at >= start))
               .group_by(ApiLogRow.client, ApiLogRow.user_agent)
@@ -257,7 +257,7 @@ def _new_use(window: _Window, key: keys.ApiKey) -> list[Alert]:
 
 def _odd_hours(window: _Window, key: keys.ApiKey, local_tz: dt.tzinfo | None) -> list[Alert]:
     start = window.since(NEW_USE)
-    recent = [(_moment(at), n) for at, n in (ApiLogRow
+    recent = [(as_utc(at), n) for at, n in (ApiLogRow
                                             .select(ApiLogRow.created_at, ApiLogRow.count)
                                             .where((ApiLogRow.key == key.id)
                                                    & (ApiLogRow.created_at >= start))
@@ -285,7 +285,7 @@ def _used_at_night_before(key_id: int, before: dt.datetime, local_tz: dt.tzinfo 
                     & (ApiLogRow.created_at >= before - NIGHT_HISTORY))
              .order_by(ApiLogRow.created_at.desc())
              .tuples())
-    return any(_local_hour(_moment(at), local_tz) in ODD_HOURS
+    return any(_local_hour(as_utc(at), local_tz) in ODD_HOURS
                for (at,) in query.iterator())
 
 

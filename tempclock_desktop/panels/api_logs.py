@@ -54,8 +54,8 @@ STATS_MS = 30_000
 UNATTRIBUTED = "unattributed"
 RANGES = (("Last hour", 1), ("Last 24 hours", 24), ("Last 7 days", 24 * 7),
           ("Last 30 days", 24 * 30), ("All time", None))
-STATUSES = (("All statuses", None), ("2xx success", 2), ("3xx redirect", 3),
-            ("4xx refused", 4), ("5xx server error", 5))
+STATUSES = (("All answers", None), ("Succeeded", 2), ("Redirected", 3),
+            ("Refused or invalid", 4), ("Failed on this computer", 5))  # 2xx to 5xx
 CSV_COLUMNS = ("time", "account_id", "key_id", "key_name", "key_prefix", "method", "path",
                "query", "status", "duration_ms", "client", "user_agent", "request_id",
                "error_code", "count")
