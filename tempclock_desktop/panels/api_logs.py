@@ -170,6 +170,7 @@ class ApiLogsPanel(Panel):
             self.banner.actions.addWidget(widget)
         self.alert: log_alerts.Alert | None = None
         self.alerts: list[log_alerts.Alert] = []
+        self._stepped = False  # the admin moved on with Next: refreshes keep their place
         return self.banner
 
     def _charts_card(self) -> Card:
@@ -374,10 +375,12 @@ class ApiLogsPanel(Panel):
         self.show_alerts(stats.alerts)
 
     def show_alerts(self, alerts: list[log_alerts.Alert]) -> None:
-        """The banner for the most urgent alert (or, after Next, the same one as before)."""
-        shown = self.alert
+        """The banner for the most urgent alert (or, once the admin pressed Next, the one
+        they are reading, while it lasts)."""
+        shown = self.alert if self._stepped else None
         self.alerts = alerts
         same = [n for n, a in enumerate(alerts) if shown is not None and _same(a, shown)]
+        self._stepped = bool(same)
         self._show_alert(same[0] if same else 0)
 
     def _show_alert(self, index: int) -> None:
@@ -397,6 +400,7 @@ class ApiLogsPanel(Panel):
 
     def _next_alert(self) -> None:
         if self.alert is not None and self.alerts:
+            self._stepped = True
             self._show_alert((self.alerts.index(self.alert) + 1) % len(self.alerts))
 
     def _show_alert_requests(self) -> None:
