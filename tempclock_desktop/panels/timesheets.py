@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QSplitter,
     QStackedWidget,
+    QTableView,
     QTableWidget,
     QTableWidgetItem,
     QTextBrowser,
@@ -86,6 +87,22 @@ class TimesheetsPanel(Panel):
 
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
+        self._header_buttons()
+        self.content.addLayout(self._filter_bar())
+        splitter = QSplitter()
+        splitter.addWidget(self._entries_table())
+        splitter.addWidget(self._side_column())
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([940, 280])
+        self.stack = QStackedWidget()
+        self.stack.addWidget(splitter)
+        self.stack.addWidget(self._empty_state())
+        self.content.addWidget(self.stack, 1)
+        self._sites_loaded_for: int | None = None
+        self._selection()
+
+    def _header_buttons(self) -> None:
         self.add_entry_button = button("Add entry…", "add", on_click=self.add_entry,
                                        tip="Record a shift someone forgot to clock")
         self.clock_in_button = button("Clock in…", "clock_in", on_click=self.clock_in)
@@ -100,6 +117,7 @@ class TimesheetsPanel(Panel):
                        self.dispute_button, self.approve_button):
             self.header_actions.addWidget(widget)
 
+    def _filter_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
         today = QDate.currentDate()
         self.date_from = QDateEdit(today.addDays(1 - today.dayOfWeek()).addDays(-7))
@@ -122,8 +140,9 @@ class TimesheetsPanel(Panel):
                 bar.addWidget(label(caption))
             bar.addWidget(widget)
         bar.addStretch(1)
-        self.content.addLayout(bar)
+        return bar
 
+    def _entries_table(self) -> QTableView:
         self.model = RecordTableModel(
             [
                 Column("Worker", lambda v: v.entry.worker_name),
@@ -155,7 +174,9 @@ class TimesheetsPanel(Panel):
         self.model.reloaded.connect(self._fit_columns)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.table.doubleClicked.connect(lambda _i: self.edit_selected())
+        return self.table
 
+    def _side_column(self) -> QWidget:
         side = QWidget()
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)
@@ -173,23 +194,15 @@ class TimesheetsPanel(Panel):
         column.addWidget(label("Entry", "SectionTitle"))
         self.detail = QTextBrowser()
         column.addWidget(self.detail, 2)
-        splitter = QSplitter()
-        splitter.addWidget(self.table)
-        splitter.addWidget(side)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([940, 280])
+        return side
+
+    def _empty_state(self) -> EmptyState:
         self.empty = EmptyState("timesheets", "Nobody has clocked in yet",
                                 "Timesheets fill up as your temps clock in and out at their "
                                 "sites. Clock someone in by hand to see how it works.")
         self.empty.add_button(button("Clock someone in…", "clock_in", role="primary",
                                      on_click=self.clock_in))
-        self.stack = QStackedWidget()
-        self.stack.addWidget(splitter)
-        self.stack.addWidget(self.empty)
-        self.content.addWidget(self.stack, 1)
-        self._sites_loaded_for: int | None = None
-        self._selection()
+        return self.empty
 
     # --- loading ---------------------------------------------------------------------
 

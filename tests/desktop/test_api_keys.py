@@ -93,7 +93,7 @@ def test_scopes_ticked_in_the_dialog_limit_the_key(qtbot, start_desktop, api_cli
     key = reveal.key_text.text()
     reveal.done_button.click()
     settle(qtbot)
-    assert column_texts(panel.proxy, 2) == ["timesheets:read"]
+    assert column_texts(panel.proxy, 2) == ["Read time entries"]
     client = api_client(desktop.server.url)
     headers = {"Authorization": f"Bearer {key}"}
     assert client.get("/api/v1/timesheets", headers=headers).status_code == 200
