@@ -284,14 +284,24 @@ class ApiLogsPanel(Panel):
         self.empty = EmptyState(
             "api_logs", "No requests yet",
             "Every request your integrations make to the API is listed here, with "
-            "TempClock's answer. The first one usually looks like this:")
+            "TempClock's answer. The getting-started guide sends a first one for you.")
+        # The command is for whoever sets up the integration: one click away, not in the text.
         self.first_curl = label(first_request_curl(base, None), "KeyText")
         self.first_curl.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.first_curl.hide()
         self.empty.add_detail(self.first_curl)
         self.empty.add_button(button("Try it in the getting-started guide", "play",
                                      role="primary",
                                      on_click=lambda: self.open_requested.emit("guide/request")))
+        self.example_button = self.empty.add_button(button(
+            "Show an example request", on_click=self._toggle_example))
+        self.example_button.setCheckable(True)
         return self.empty
+
+    def _toggle_example(self) -> None:
+        shown = self.example_button.isChecked()
+        self.first_curl.setVisible(shown)
+        self.example_button.setText("Hide the example" if shown else "Show an example request")
 
     def _show_empty(self) -> None:
         """The explanation shows only for an account whose list is empty without filters."""

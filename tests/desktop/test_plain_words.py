@@ -90,6 +90,25 @@ def test_no_panel_shows_developer_words(qtbot, start_desktop, account):
     assert offending == [], "\n".join(map(str, offending))
 
 
+def test_the_getting_started_guide_and_every_empty_panel_speak_plainly(qtbot, start_desktop):
+    desktop = start_desktop(serve=True)
+    window = desktop.window
+    offending = []
+    for _caption, entries in SECTIONS:
+        for key, _panel in entries:
+            panel = window.show_panel(key)
+            settle(qtbot)
+            offending += [(key, where, text) for where, text in developer_words(panel)]
+    guide = window.show_guide()
+    for step in range(guide.pages.count()):
+        guide.go_to(step)
+        settle(qtbot)
+        assert len(visible_words(guide)) > 3, step
+        offending += [(f"guide step {step + 1}", where, text)
+                      for where, text in developer_words(guide)]
+    assert offending == [], "\n".join(map(str, offending))
+
+
 def every_dialog(window: QWidget, account_id: int) -> list[QWidget]:
     """Each add/edit dialog and one-time reveal, filled from the demo agency, shown."""
     choices = load_choices(account_id, want_workers=True)
