@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSizePolicy,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -233,6 +234,19 @@ def house_table(view: QTableView) -> QTableView:
     view.setWordWrap(False)
     view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
     return view
+
+
+def panes(orientation: Qt.Orientation, *widgets: QWidget, stretch: Sequence[int],
+          sizes: Sequence[int], collapsible: bool = False) -> QSplitter:
+    """`widgets` side by side (or one above the other) in a splitter the admin can drag,
+    sharing new room as `stretch` says; none can be dragged shut unless `collapsible`."""
+    splitter = QSplitter(orientation)
+    splitter.setChildrenCollapsible(collapsible)
+    for n, (widget, factor) in enumerate(zip(widgets, stretch, strict=True)):
+        splitter.addWidget(widget)
+        splitter.setStretchFactor(n, factor)
+    splitter.setSizes(list(sizes))
+    return splitter
 
 
 def combo_pick(combo, ident: Any) -> None:

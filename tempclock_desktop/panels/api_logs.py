@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QProgressDialog,
-    QSplitter,
     QStackedWidget,
     QTextBrowser,
     QVBoxLayout,
@@ -51,6 +50,7 @@ from tempclock_desktop.widgets import (
     button,
     fill_combo,
     label,
+    panes,
 )
 
 LIVE_MS = 1000  # how often new requests are looked for
@@ -255,12 +255,8 @@ class ApiLogsPanel(Panel):
         self.detail = QTextBrowser()
         self.detail.setMinimumWidth(250)
         self.detail.setPlaceholderText("Select a request for its details.")
-        splitter = QSplitter()
-        splitter.addWidget(self.table)
-        splitter.addWidget(self.detail)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([1000, 250])
+        splitter = panes(Qt.Orientation.Horizontal, self.table, self.detail,
+                         stretch=(3, 1), sizes=(1000, 250), collapsible=True)
         self.stack = QStackedWidget()
         self.stack.addWidget(splitter)
         self.stack.addWidget(self._empty_state())

@@ -44,7 +44,7 @@ from tempclock_desktop.models.records import Column
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
 from tempclock_desktop.tables import NONE, RecordTable
-from tempclock_desktop.widgets import Banner, Card, button, hline, label
+from tempclock_desktop.widgets import Banner, Card, button, hline, label, panes
 
 KIND_TEXT = {"ats": "ATS", "crm": "CRM", "payroll": "Payroll"}
 CAPABILITY_TEXT = {"import_workers": "Imports workers",
@@ -297,20 +297,10 @@ class ConnectorsPanel(Panel):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.model.reloaded.connect(self._loaded)
 
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.setChildrenCollapsible(False)
-        splitter.addWidget(self.table)
-        details = QSplitter(Qt.Orientation.Horizontal)
-        details.setChildrenCollapsible(False)
-        details.addWidget(self._settings_card())
-        details.addWidget(self._runs_card())
-        details.setStretchFactor(0, 1)
-        details.setStretchFactor(1, 1)
-        details.setSizes([560, 560])
-        splitter.addWidget(details)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 4)
-        splitter.setSizes([130, 600])
+        details = panes(Qt.Orientation.Horizontal, self._settings_card(), self._runs_card(),
+                        stretch=(1, 1), sizes=(560, 560))
+        splitter = panes(Qt.Orientation.Vertical, self.table, details,
+                         stretch=(1, 4), sizes=(130, 600))
         self.content.addWidget(splitter, 1)
         self.details = details
         self._show(None)

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QHBoxLayout,
     QHeaderView,
-    QSplitter,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -40,7 +39,7 @@ from tempclock_desktop.models.records import Column
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
 from tempclock_desktop.tables import RecordTable
-from tempclock_desktop.widgets import EmptyState, button, fill_combo, label
+from tempclock_desktop.widgets import EmptyState, button, fill_combo, label, panes
 
 SHOW = (("Completed shifts", "shifts"), ("Clocked in now", "active"),
         ("With breaks", "breaks"), ("All entries", "all"))
@@ -84,13 +83,8 @@ class TimesheetsPanel(Panel):
         self.content.addLayout(self._filter_bar())
         # Below the table, not beside it: the table keeps the whole width, so the approval
         # status and every other column show at 1440 px without scrolling sideways.
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.setChildrenCollapsible(False)
-        splitter.addWidget(self._entries_table())
-        splitter.addWidget(self._below_table())
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([420, 280])
+        splitter = panes(Qt.Orientation.Vertical, self._entries_table(), self._below_table(),
+                         stretch=(3, 2), sizes=(420, 280))
         self.stack = QStackedWidget()
         self.stack.addWidget(splitter)
         self.stack.addWidget(self._empty_state())
