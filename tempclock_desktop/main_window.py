@@ -189,7 +189,7 @@ class MainWindow(QMainWindow):
         title = QLabel("TempClock")
         title.setObjectName("AppTitle")
         names.addWidget(title)
-        subtitle = QLabel("Manage portal")
+        subtitle = QLabel("Time & attendance")
         subtitle.setObjectName("AppSubtitle")
         names.addWidget(subtitle)
         brand.addLayout(names, 1)
@@ -310,6 +310,7 @@ class MainWindow(QMainWindow):
                 panel.deliveries_requested.connect(self._show_connector_deliveries)
             if isinstance(panel, ApiLogsPanel):
                 panel.revoke_requested.connect(self._revoke_from_logs)
+                panel.replace_requested.connect(self._replace_from_logs)
             self.panels[key] = panel
             self.stack.addWidget(panel)
         return panel
@@ -425,6 +426,11 @@ class MainWindow(QMainWindow):
         keys_panel = self.panel("api_keys")
         assert isinstance(keys_panel, ApiKeysPanel)
         keys_panel.revoke(key_id, name, prefix)
+
+    def _replace_from_logs(self, key_id: int) -> None:
+        keys_panel = self.show_panel("api_keys")
+        assert isinstance(keys_panel, ApiKeysPanel)
+        keys_panel.issue(like=key_id)
 
     # --- the server -------------------------------------------------------------------
 

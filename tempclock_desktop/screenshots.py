@@ -14,6 +14,7 @@ a display.
 
 from __future__ import annotations
 
+import argparse
 import http.server
 import os
 import sys
@@ -353,10 +354,13 @@ def take(out_dir: Path) -> list[Path]:
     return written
 
 
-def main() -> None:
-    if len(sys.argv) != 2:
-        sys.exit("usage: python -m tempclock_desktop.screenshots OUT_DIR")
-    for path in take(Path(sys.argv[1])):
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m tempclock_desktop.screenshots",
+        description="Photograph every panel and the main dialogs of the desktop, offscreen, "
+                    "over the demo agency.")
+    parser.add_argument("out_dir", type=Path, help="folder the PNG files are written to")
+    for path in take(parser.parse_args(argv).out_dir):
         print(path)
 
 

@@ -8,19 +8,22 @@ plain unless told `rich` (then anything of the user's in it goes through
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
     QSizePolicy,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -77,13 +80,10 @@ class Banner(QFrame):
     def __init__(self, kind: str = "info", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Banner")
-        self.setProperty("kind", kind)
         row = QHBoxLayout(self)
         row.setContentsMargins(12, 8, 8, 8)
         self._icon = QLabel()
-        self._icon.setPixmap(theme.pixmap("warning", theme.DANGER if kind == "danger"
-                                          else "#b45309" if kind == "warning" else theme.ACCENT,
-                                          20))
+        self.set_kind(kind)
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.RichText)
@@ -93,10 +93,53 @@ class Banner(QFrame):
         row.addLayout(self.actions)
         self.hide()
 
+    def set_kind(self, kind: str) -> None:
+        """Colour the strip as "info", "warning" or "danger"."""
+        self.setProperty("kind", kind)
+        self._icon.setPixmap(theme.pixmap("warning", theme.DANGER if kind == "danger"
+                                          else "#b45309" if kind == "warning" else theme.ACCENT,
+                                          20))
+        self.style().unpolish(self)
+        self.style().polish(self)
+
     def show_message(self, markup: str) -> None:
         """Show `markup` (rich text: escape anything of the user's in it)."""
         self.text.setText(markup)
         self.show()
+
+
+class ChoiceGrid(QWidget):
+    """Ticks in columns: each a friendly name, its id in small print below and its help as
+    a tooltip (the scopes of a key, the events of a webhook). `chosen` is the ticked ids."""
+
+    changed = Signal()
+
+    def __init__(self, choices: Iterable[tuple[str, str, str]], chosen: Iterable[str] = (),
+                 *, columns: int = 2, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(16)
+        grid.setVerticalSpacing(2)
+        ticked = set(chosen)
+        self.boxes: dict[str, QCheckBox] = {}
+        for n, (ident, name, help_text) in enumerate(choices):
+            box = QCheckBox(name)
+            box.setToolTip(f"{help_text} ({ident})")
+            box.setChecked(ident in ticked)
+            box.toggled.connect(lambda _on: self.changed.emit())
+            hint = label(ident, "IdHint")
+            hint.setToolTip(help_text)
+            cell = QVBoxLayout()
+            cell.setSpacing(0)
+            cell.addWidget(box)
+            cell.addWidget(hint)
+            grid.addLayout(cell, n // columns, n % columns)
+            self.boxes[ident] = box
+
+    @property
+    def chosen(self) -> list[str]:
+        return [ident for ident, box in self.boxes.items() if box.isChecked()]
 
 
 class EmptyState(QWidget):
@@ -191,6 +234,19 @@ def house_table(view: QTableView) -> QTableView:
     view.setWordWrap(False)
     view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
     return view
+
+
+def panes(orientation: Qt.Orientation, *widgets: QWidget, stretch: Sequence[int],
+          sizes: Sequence[int], collapsible: bool = False) -> QSplitter:
+    """`widgets` side by side (or one above the other) in a splitter the admin can drag,
+    sharing new room as `stretch` says; none can be dragged shut unless `collapsible`."""
+    splitter = QSplitter(orientation)
+    splitter.setChildrenCollapsible(collapsible)
+    for n, (widget, factor) in enumerate(zip(widgets, stretch, strict=True)):
+        splitter.addWidget(widget)
+        splitter.setStretchFactor(n, factor)
+    splitter.setSizes(list(sizes))
+    return splitter
 
 
 def combo_pick(combo, ident: Any) -> None:

@@ -7,11 +7,13 @@ through `api.http.errors`. The store must be open before the app serves.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
 import msgspec
 from litestar import Litestar, Router
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, OpenAPIType, SecurityScheme, Server, Tag
@@ -148,3 +150,19 @@ def create_app(
     app.state.log_writer = writer
     app.state.limiter = limiter
     return app
+
+
+@functools.cache
+def _routes() -> Litestar:
+    return Litestar(route_handlers=[Router(API_PREFIX, route_handlers=list(CONTROLLERS))],
+                    openapi_config=None, logging_config=None)
+
+
+def scope_needed(method: str, path: str) -> str | None:
+    """The scope a request needs, read from the routes' own declarations (`endpoint`): what
+    the API-logs alerts tell the admin to grant. None when no route answers it."""
+    try:
+        handler = _routes().asgi_router.handle_routing(path, method.upper())[1]  # type: ignore[arg-type]
+    except HTTPException:
+        return None
+    return handler.opt.get("scope")

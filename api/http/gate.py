@@ -26,6 +26,7 @@ import datetime as dt
 import itertools
 import logging
 import os
+import re
 import time
 from typing import Any
 
@@ -54,7 +55,8 @@ PUBLIC_PATHS = frozenset({"/api/v1/openapi.json"})
 class RequestContext:
     """What the gate learned about a request; handlers and the error mapping read it."""
 
-    __slots__ = ("error_code", "flood", "identity", "rate", "refused", "request_id")
+    __slots__ = ("error_code", "flood", "identity", "presented_prefix", "rate", "refused",
+                 "request_id")
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
@@ -63,6 +65,7 @@ class RequestContext:
         self.rate: RateDecision | None = None
         self.error_code: str | None = None
         self.flood = False  # a 401 past the logged budget of failures: tallied, not a row
+        self.presented_prefix: str | None = None  # of a well-formed key that matched none
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -86,6 +89,8 @@ def presented_key(authorization: bytes | None) -> str:
 
 Refusal = tuple[int, ProblemInfo, list[tuple[bytes, bytes]]]
 PRESENTED_PREFIX_LENGTH = len(keys.KEY_PREFIX) + keys.DISPLAY_HEX  # as listings show a key
+# Only what a listing shows of a key of ours is logged, never the start of another secret.
+_LOGGABLE_PREFIX = re.compile(re.escape(keys.KEY_PREFIX) + f"[0-9a-f]{{{keys.DISPLAY_HEX}}}")
 
 
 def _challenge(error: DomainError) -> list[tuple[bytes, bytes]]:
@@ -199,6 +204,8 @@ class AuthGate:
         """No key, or none of ours: 401, or 429 once the address or the key prefix has
         failed too often."""
         prefix = presented[:PRESENTED_PREFIX_LENGTH].lower() if presented else None
+        if prefix is not None and _LOGGABLE_PREFIX.fullmatch(prefix):
+            context.presented_prefix = prefix  # someone guessing at one of our keys shows
         blocked = self.limiter.failures_blocked(address, prefix)
         if blocked is not None:
             context.error_code = "rate_limited"
@@ -221,7 +228,7 @@ class AuthGate:
             account_id=identity.account_id if identity else None,
             key_id=identity.key_id if identity else None,
             key_name=identity.name if identity else None,
-            key_prefix=identity.prefix if identity else None,
+            key_prefix=identity.prefix if identity else context.presented_prefix,
             method=scope["method"],
             path=scope["path"],
             query=scope["query_string"].decode("latin-1"),

@@ -20,6 +20,7 @@ DEFAULT_FEED_LIMIT = 100
 # settings) as an audit trail; the feed carries the agency's data, as webhooks do.
 ADMIN_EVENTS = (
     "account_created", "account_updated", "api_key_issued", "api_key_revoked",
+    "api_key_updated",
     "connector_run", "connector_updated", "delivery_requeued", "internal_targets_changed",
     "ping",
     "webhook_created", "webhook_deleted", "webhook_updated",

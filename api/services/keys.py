@@ -298,6 +298,24 @@ def revoke_key(key_id: int, account_id: int | None = None) -> ApiKey:
     return record
 
 
+def add_scope(key_id: int, scope: str, account_id: int | None = None) -> ApiKey:
+    """Let a key use `scope` too (an integration refused with `scope_missing`); audited with
+    `api_key_updated`. A full-access key (no scopes) already has it and is left alone."""
+    (scope,) = _clean_scopes([scope])
+    with transaction():
+        row = _get(key_id, account_id)
+        current = _scopes(row.scopes)
+        if not current or scope in current:
+            return _record(row)
+        row.scopes = " ".join([*current, scope])
+        row.save(only=[ApiKeyRow.scopes])
+        changed_key_validity()  # a remembered identity carries the old scopes
+        record = _record(row)
+        emit(row.account_id, "api_key_updated", {**_audit(record), "scopes": record.scopes,
+                                                 "added_scope": scope})
+    return record
+
+
 # --- the request path ----------------------------------------------------------
 
 

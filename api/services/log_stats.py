@@ -27,7 +27,7 @@ from api.store.models import ApiLog as ApiLogRow
 MAX_PAGE = 1000
 AUTH_FAILURES = (401, 403)
 # A row may stand for several requests (aggregated refusals): every count sums `count`.
-_REQUESTS = fn.SUM(ApiLogRow.count)
+REQUESTS = fn.SUM(ApiLogRow.count)
 _ERRORS = fn.SUM(SQL('CASE WHEN status >= 400 THEN "count" ELSE 0 END'))
 _REFUSED = fn.SUM(SQL('CASE WHEN status IN (401, 403) THEN "count" ELSE 0 END'))
 
@@ -75,7 +75,8 @@ def cursor_of(log: ApiLog, order: LogOrder = NEWEST_FIRST) -> Cursor:
     return getattr(log, ORDERS[order.by].name), log.id
 
 
-def _naive(value: dt.datetime | None) -> dt.datetime | None:
+def naive_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A time as stored (naive UTC); naive values are taken as stored already."""
     if value is None or value.tzinfo is None:
         return value
     return value.astimezone(dt.UTC).replace(tzinfo=None)
@@ -106,9 +107,9 @@ def _filtered(scope: int | None, filters: LogFilter):
     if filters.path:
         query = query.where(ApiLogRow.path.contains(filters.path.strip()))
     if filters.since is not None:
-        query = query.where(ApiLogRow.created_at >= _naive(filters.since))
+        query = query.where(ApiLogRow.created_at >= naive_utc(filters.since))
     if filters.until is not None:
-        query = query.where(ApiLogRow.created_at < _naive(filters.until))
+        query = query.where(ApiLogRow.created_at < naive_utc(filters.until))
     return query
 
 
@@ -145,7 +146,7 @@ def _past(column, cursor: Cursor, descending: bool):
     """Rows after `cursor` in the list's order: the sort value beyond it, or equal with the id."""
     value, ident = cursor
     if isinstance(value, dt.datetime):
-        value = _naive(value)
+        value = naive_utc(value)
     if descending:
         return (column < value) | ((column == value) & (ApiLogRow.id < ident))
     return (column > value) | ((column == value) & (ApiLogRow.id > ident))
@@ -195,7 +196,7 @@ def _minute_of(column):
     return fn.strftime("%Y-%m-%d %H:%M:00", column)
 
 
-def _moment(value: object) -> dt.datetime:
+def as_utc(value: object) -> dt.datetime:
     """A stored time as an aware UTC datetime (aggregates may come back as text)."""
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=dt.UTC)
@@ -210,12 +211,12 @@ def requests_per_minute(account_id: int, since: dt.datetime, until: dt.datetime 
     if include_unattributed:
         scope = scope | ApiLogRow.account.is_null()
     query = (ApiLogRow
-             .select(minute.alias("minute"), _REQUESTS, _ERRORS)
-             .where(scope & (ApiLogRow.created_at >= _naive(since))))
+             .select(minute.alias("minute"), REQUESTS, _ERRORS)
+             .where(scope & (ApiLogRow.created_at >= naive_utc(since))))
     if until is not None:
-        query = query.where(ApiLogRow.created_at < _naive(until))
+        query = query.where(ApiLogRow.created_at < naive_utc(until))
     rows = query.group_by(minute).order_by(minute).tuples()
-    return [MinuteCount(minute=_moment(m), requests=int(n), errors=int(e or 0))
+    return [MinuteCount(minute=as_utc(m), requests=int(n), errors=int(e or 0))
             for m, n, e in rows]
 
 
@@ -226,8 +227,8 @@ def traffic_by_key(account_id: int, since: dt.datetime) -> list[KeyTraffic]:
         where = ApiLogRow.account.is_null() if scope is None else ApiLogRow.account == scope
         rows = (ApiLogRow
                 .select(ApiLogRow.key, fn.MAX(ApiLogRow.key_name), fn.MAX(ApiLogRow.key_prefix),
-                        _REQUESTS, _ERRORS, _REFUSED)
-                .where(where & (ApiLogRow.created_at >= _naive(since)))
+                        REQUESTS, _ERRORS, _REFUSED)
+                .where(where & (ApiLogRow.created_at >= naive_utc(since)))
                 .group_by(ApiLogRow.key)
                 .tuples())
         found.extend(KeyTraffic(key_id=k, key_name=name, key_prefix=prefix, requests=int(n),
@@ -240,7 +241,7 @@ def auth_failure_bursts(account_id: int, *, window: dt.timedelta = dt.timedelta(
                         threshold: int = 10, now: dt.datetime | None = None) -> list[Burst]:
     """Keys of the account, and addresses presenting unattributed keys, that were refused
     (401/403) at least `threshold` times in the last `window`, worst first."""
-    start = _naive(now) if now is not None else utcnow()
+    start = naive_utc(now) if now is not None else utcnow()
     start = start - window
     bursts: list[Burst] = []
     for scope in (account_id, None):
@@ -248,19 +249,19 @@ def auth_failure_bursts(account_id: int, *, window: dt.timedelta = dt.timedelta(
         where = ApiLogRow.account.is_null() if scope is None else ApiLogRow.account == scope
         rows = (ApiLogRow
                 .select(group, fn.MAX(ApiLogRow.key_name), fn.MAX(ApiLogRow.key_prefix),
-                        _REQUESTS, fn.MIN(ApiLogRow.created_at),
+                        REQUESTS, fn.MIN(ApiLogRow.created_at),
                         fn.MAX(ApiLogRow.created_at))
                 .where(where & (ApiLogRow.created_at >= start)
                        & ApiLogRow.status.in_(AUTH_FAILURES))
                 .group_by(group)
-                .having(threshold <= _REQUESTS)
+                .having(threshold <= REQUESTS)
                 .tuples())
         for ident, name, prefix, count, first, last in rows:
             bursts.append(Burst(
                 key_id=None if scope is None else ident,
                 key_name=name, key_prefix=prefix,
                 client=ident if scope is None else None,
-                failures=int(count), first_at=_moment(first), last_at=_moment(last)))
+                failures=int(count), first_at=as_utc(first), last_at=as_utc(last)))
     return sorted(bursts, key=lambda b: -b.failures)
 
 

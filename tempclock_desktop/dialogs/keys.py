@@ -10,36 +10,18 @@ from typing import Any
 import msgspec
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QGridLayout,
     QLineEdit,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from api.services.keys import DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT, SCOPES, IssuedKey
+from api.services.keys import DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT, ApiKey, IssuedKey
+from api.services.names import SCOPE_NAMES, scope_name
 from tempclock_desktop.dialogs.fields import OptionalDate
 from tempclock_desktop.dialogs.form import FormDialog
 from tempclock_desktop.dialogs.reveal import SecretRevealDialog
-from tempclock_desktop.widgets import Banner, label
-
-SCOPE_HELP = {
-    "workers:read": "Read workers",
-    "workers:write": "Create and update workers",
-    "timesheets:read": "Read time entries and who is on site",
-    "timesheets:write": "Add time entries by hand and correct them (audited)",
-    "clock:write": "Clock workers in and out",
-    "locations:read": "Read locations",
-    "locations:write": "Create and update locations",
-    "shifts:read": "Read shifts",
-    "shifts:write": "Create shifts",
-    "departments:read": "Read departments",
-    "cost_codes:read": "Read cost codes",
-    "webhooks:read": "Read webhook subscriptions",
-    "webhooks:write": "Manage webhook subscriptions",
-    "events:read": "Read the events feed",
-}
+from tempclock_desktop.widgets import Banner, ChoiceGrid, label
 
 
 class KeyRequest(msgspec.Struct, kw_only=True):
@@ -52,36 +34,33 @@ class KeyRequest(msgspec.Struct, kw_only=True):
 
 
 class IssueKeyDialog(FormDialog):
-    """Name (required), scopes (none ticked = full access), optional expiry, rate limit."""
+    """Name (required), scopes (none ticked = full access), optional expiry, rate limit;
+    filled in from the key it replaces, when it replaces one."""
 
     def __init__(self, parent: QWidget | None, save: Callable[[KeyRequest], Any], *,
-                 warning: str | None = None) -> None:
-        super().__init__(parent, "Issue API key", save_text="Issue key", save=save)
+                 warning: str | None = None, replacing: ApiKey | None = None) -> None:
+        super().__init__(parent, "Replace API key" if replacing else "Issue API key",
+                         save_text="Issue key", save=save)
         self.setMinimumWidth(560)
         self.warning = Banner("warning")  # e.g. API access is off: the key will be refused
         if warning:
             self.warning.show_message(html.escape(warning))
         self.body.insertWidget(1, self.warning)
-        self.name = QLineEdit()
+        self.name = QLineEdit(replacing.name if replacing else "")
         self.name.setPlaceholderText("What uses it, e.g. Bullhorn ATS")
         self.add_row("Name", self.name, "name")
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(16)
-        grid.setVerticalSpacing(4)
-        self.scope_boxes: dict[str, QCheckBox] = {}
-        for n, scope in enumerate(SCOPES):
-            box = QCheckBox(scope)
-            box.setToolTip(SCOPE_HELP.get(scope, scope))
-            box.toggled.connect(lambda _on: self._scopes_changed())
-            grid.addWidget(box, n // 2, n % 2)
-            self.scope_boxes[scope] = box
+        self.scope_grid = ChoiceGrid(
+            [(scope, n.label, n.help) for scope, n in SCOPE_NAMES.items()],
+            replacing.scopes if replacing else ())
+        self.scope_grid.changed.connect(self._scopes_changed)
+        self.scope_boxes = self.scope_grid.boxes
         scopes = QWidget()
         column = QVBoxLayout(scopes)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addLayout(grid)
+        column.addWidget(self.scope_grid)
         self.access = label("", "Muted", wrap=True, rich=True)  # our own markup only
         column.addWidget(self.access)
-        self.add_row("Scopes", scopes, "scopes")
+        self.add_row("Allowed to", scopes, "scopes")
         self.expires = OptionalDate("Expires after")
         self.expires.date.setMinimumDate(QDate.currentDate())
         self.expires.date.setDate(QDate.currentDate().addYears(1))
@@ -96,12 +75,12 @@ class IssueKeyDialog(FormDialog):
     def _scopes_changed(self) -> None:
         chosen = self.scopes
         self.access.setText(
-            "<b>Full access</b>: no scope ticked, so this key may use every endpoint."
-            if not chosen else f"Only these {len(chosen)} scope(s); anything else gets 403.")
+            "<b>Full access</b>: nothing ticked, so this key may do everything."
+            if not chosen else f"Only these {len(chosen)}; anything else is turned away.")
 
     @property
     def scopes(self) -> list[str]:
-        return [scope for scope, box in self.scope_boxes.items() if box.isChecked()]
+        return self.scope_grid.chosen
 
     @property
     def payload(self) -> KeyRequest:
@@ -113,7 +92,8 @@ class KeyRevealDialog(SecretRevealDialog):
     """Shows a newly issued key once."""
 
     def __init__(self, parent: QWidget | None, issued: IssuedKey) -> None:
-        scopes = "full access" if not issued.key.scopes else ", ".join(issued.key.scopes)
+        scopes = ("full access" if not issued.key.scopes
+                  else ", ".join(scope_name(s) for s in issued.key.scopes))
         super().__init__(
             parent,
             title="Your new API key",

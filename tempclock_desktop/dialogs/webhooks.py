@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import QCheckBox, QGridLayout, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QLineEdit, QVBoxLayout, QWidget
 
+from api.services.names import EVENT_NAMES, SUBSCRIBABLE_EVENTS, event_name
 from api.services.webhooks import (
-    EVENTS,
     WebhookCreate,
     WebhookCreated,
     WebhookSubscription,
@@ -16,21 +16,7 @@ from api.services.webhooks import (
 )
 from tempclock_desktop.dialogs.form import FormDialog
 from tempclock_desktop.dialogs.reveal import SecretRevealDialog
-from tempclock_desktop.widgets import label
-
-EVENT_HELP = {
-    "*": "Every standard event below (not ping, not the clock.* alerts)",
-    "clock_in": "A worker clocked in",
-    "clock_out": "A worker clocked out",
-    "worker_created": "A worker was added",
-    "worker_updated": "A worker was changed",
-    "shift_created": "A shift was scheduled",
-    "timesheet_updated": "A time entry was added after the fact, corrected, approved or disputed",
-    "ping": "Test deliveries (Send ping reaches the webhook anyway)",
-    "clock.geofence_breach": "Alert: clocked in outside a site's geofence",
-    "clock.geofence_refused": "Alert: a clock-in was refused by the geofence",
-    "clock.low_gps_confidence": "Alert: a clock-in with an imprecise location",
-}
+from tempclock_desktop.widgets import ChoiceGrid, label
 
 
 class WebhookDialog(FormDialog):
@@ -57,22 +43,18 @@ class WebhookDialog(FormDialog):
                                wrap=True))
         self.add_row("URL", address)
         self.fields["url"] = self.url
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(16)
-        grid.setVerticalSpacing(4)
         chosen = webhook.events if webhook else ["*"]
-        self.event_boxes: dict[str, QCheckBox] = {}
-        for n, event in enumerate(EVENTS):
-            box = QCheckBox("All events (*)" if event == "*" else event)
-            box.setToolTip(EVENT_HELP.get(event, event))
-            box.setChecked(event in chosen)
-            grid.addWidget(box, n // 2, n % 2)
-            self.event_boxes[event] = box
+        # "ping" is not offered: the Test button sends one; a subscription keeps it, unseen.
+        self._kept = [event for event in chosen if event not in SUBSCRIBABLE_EVENTS]
+        self.event_grid = ChoiceGrid(
+            [(event, EVENT_NAMES[event].label, EVENT_NAMES[event].help)
+             for event in SUBSCRIBABLE_EVENTS], chosen)
+        self.event_boxes = self.event_grid.boxes
         events = QWidget()
         column = QVBoxLayout(events)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addLayout(grid)
-        column.addWidget(label("The clock.* alerts are sent only when ticked.", "FieldHelp"))
+        column.addWidget(self.event_grid)
+        column.addWidget(label("Alerts are sent only when ticked.", "FieldHelp"))
         self.add_row("Events", events, "events")
         self.description = QLineEdit(webhook.description if webhook else "")
         self.description.setPlaceholderText("What receives it, e.g. Bullhorn sync")
@@ -83,7 +65,7 @@ class WebhookDialog(FormDialog):
 
     @property
     def events(self) -> list[str]:
-        return [event for event, box in self.event_boxes.items() if box.isChecked()]
+        return [*self.event_grid.chosen, *self._kept]
 
     @property
     def payload(self) -> WebhookCreate | WebhookUpdate:
@@ -98,7 +80,7 @@ class WebhookSecretDialog(SecretRevealDialog):
     """Shows a new webhook's signing secret once."""
 
     def __init__(self, parent: QWidget | None, created: WebhookCreated) -> None:
-        events = ", ".join(created.events)
+        events = ", ".join(event_name(e) for e in created.events)
         super().__init__(
             parent,
             title="Your webhook's signing secret",

@@ -50,7 +50,8 @@ class Column:
 
 
 class RecordTableModel(QAbstractTableModel):
-    """Rows of records (each with an `id`) that load lazily, a page per request."""
+    """Rows of records (each with an `id`) that load lazily, a page per request; with
+    `page_size=None`, in one request that returns them all (a short list)."""
 
     page_loaded = Signal(int)  # how many rows the page added
     reloaded = Signal()  # the first page of a reload has arrived
@@ -61,7 +62,7 @@ class RecordTableModel(QAbstractTableModel):
         columns: Sequence[Column],
         fetch_page: Callable[[Any], list[Any]],
         *,
-        page_size: int = 100,
+        page_size: int | None = 100,
         cursor_of: Callable[[Any], Any] = lambda record: record.id,
         muted: Callable[[Any], bool] | None = None,
         parent: Any = None,
@@ -208,7 +209,7 @@ class RecordTableModel(QAbstractTableModel):
             return
         self._loading = False
         self.ever_loaded = True
-        self._exhausted = len(page) < self._page_size
+        self._exhausted = self._page_size is None or len(page) < self._page_size
         if page:
             self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(page) - 1)
             self._rows.extend(page)

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QStackedWidget, QVBoxLayout, QWidget
 
 from api.services import accounts, keys
+from api.services.names import scope_name
 from tempclock_desktop import session as kinds
 from tempclock_desktop.dialogs.keys import IssueKeyDialog, KeyRequest, KeyRevealDialog
 from tempclock_desktop.formatting import when
@@ -25,8 +26,10 @@ ACCESS_OFF_WARNING = ("API access is off for this account: a key issued now is r
 
 
 def open_issue_key(parent: QWidget, session: Session,
-                   on_issued: Callable[[keys.IssuedKey], None]) -> IssueKeyDialog:
-    """The issue-key dialog, then the one-time reveal; `on_issued` receives the new key."""
+                   on_issued: Callable[[keys.IssuedKey], None], *,
+                   replacing: keys.ApiKey | None = None) -> IssueKeyDialog:
+    """The issue-key dialog, then the one-time reveal; `on_issued` receives the new key.
+    `replacing`: the key the new one replaces (the dialog starts from its name and scopes)."""
     account = session.account
     assert account is not None
     account_id = account.id
@@ -40,11 +43,21 @@ def open_issue_key(parent: QWidget, session: Session,
         on_issued(key)
         KeyRevealDialog(parent, key).open()
 
-    dialog = IssueKeyDialog(parent, save,
+    dialog = IssueKeyDialog(parent, save, replacing=replacing,
                             warning=None if account.api_enabled else ACCESS_OFF_WARNING)
     dialog.saved.connect(issued)
     dialog.open()
     return dialog
+
+
+def allowed_text(key: keys.ApiKey) -> str:
+    """What a key may do, in the admin's words."""
+    return ", ".join(scope_name(scope) for scope in key.scopes) if key.scopes else "Full access"
+
+
+def allowed_ids(key: keys.ApiKey) -> str:
+    """The scope ids behind `allowed_text`, for a tooltip."""
+    return "\n".join(key.scopes) or "Every endpoint"
 
 
 class ApiKeysPanel(Panel):
@@ -68,8 +81,7 @@ class ApiKeysPanel(Panel):
             [
                 Column("Name", lambda k: k.name),
                 Column("Key prefix", lambda k: k.display_prefix),
-                Column("Scopes", lambda k: ", ".join(k.scopes) if k.scopes else "Full access",
-                       tooltip=lambda k: "\n".join(k.scopes) or "Every endpoint", stretch=True),
+                Column("Allowed to", allowed_text, tooltip=allowed_ids, stretch=True),
                 Column("Status", lambda k: k.status, lambda k: STATUS_ORDER.get(k.status, 9)),
                 Column("Limit", lambda k: f"{k.rate_limit}/min", lambda k: k.rate_limit,
                        align_right=True),
@@ -79,7 +91,7 @@ class ApiKeysPanel(Panel):
                 Column("Expires", lambda k: when(k.expires_at, empty="Never"),
                        lambda k: k.expires_at.isoformat() if k.expires_at else "9999"),
             ],
-            page_size=10**9,  # one page: every key of the account
+            page_size=None,  # one page: every key of the account
             muted=lambda k: k.status != "Active",
             parent=self,
         )
@@ -174,8 +186,18 @@ class ApiKeysPanel(Panel):
         key = self.selected()
         self.revoke_button.setEnabled(key is not None and key.status != "Revoked")
 
-    def issue(self) -> None:
-        open_issue_key(self, self.session, lambda _issued: self.model.reload())
+    def issue(self, like: int | None = None) -> None:
+        """Ask for a new key; `like`: the id of a key it replaces (its name and scopes)."""
+        if like is None:
+            self._ask_for_key(None)
+            return
+        account_id = self.session.account_id
+        Operation(self, lambda: keys.get_key(like, account_id),
+                  success=self._ask_for_key).run()
+
+    def _ask_for_key(self, replacing: keys.ApiKey | None) -> None:
+        open_issue_key(self, self.session, lambda _issued: self.model.reload(),
+                       replacing=replacing)
 
     def revoke_selected(self) -> None:
         key = self.selected()

@@ -21,15 +21,16 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QProgressDialog,
-    QSplitter,
     QStackedWidget,
     QTextBrowser,
     QVBoxLayout,
 )
 
-from api.services import keys, log_stats
+from api.http.app import scope_needed
+from api.services import keys, log_alerts, log_stats
 from api.services.api_logs import ApiLog
 from api.services.display import printable
+from api.services.names import scope_name
 from plugins import Cancelled, write_csv
 from tempclock_desktop import session as kinds
 from tempclock_desktop.chart import KeyErrorsChart, RequestChart
@@ -49,18 +50,17 @@ from tempclock_desktop.widgets import (
     button,
     fill_combo,
     label,
+    panes,
 )
 
 LIVE_MS = 1000  # how often new requests are looked for
 STATS_MS = 30_000
-BURST_WINDOW = dt.timedelta(minutes=5)
-BURST_THRESHOLD = 10
 UNATTRIBUTED = "unattributed"
 UNATTRIBUTED_TEXT = "Unattributed"
 RANGES = (("Last hour", 1), ("Last 24 hours", 24), ("Last 7 days", 24 * 7),
           ("Last 30 days", 24 * 30), ("All time", None))
-STATUSES = (("All statuses", None), ("2xx success", 2), ("3xx redirect", 3),
-            ("4xx refused", 4), ("5xx server error", 5))
+STATUSES = (("All answers", None), ("Succeeded", 2), ("Redirected", 3),
+            ("Refused or invalid", 4), ("Failed on this computer", 5))  # 2xx to 5xx
 CSV_COLUMNS = ("time", "account_id", "key_id", "key_name", "key_prefix", "method", "path",
                "query", "status", "duration_ms", "client", "user_agent", "request_id",
                "error_code", "count")
@@ -124,11 +124,17 @@ def export_csv(path: Path, account_id: int, filters: log_stats.LogFilter,
         return 0
 
 
+def _same(one: log_alerts.Alert, other: log_alerts.Alert) -> bool:
+    """Whether two alerts (of two refreshes) are about the same thing."""
+    return ((one.kind, one.key_id, one.scope, one.client)
+            == (other.kind, other.key_id, other.scope, other.client))
+
+
 class Stats(msgspec.Struct):
     since: dt.datetime
     per_minute: list[log_stats.MinuteCount]
     per_key: list[log_stats.KeyTraffic]
-    bursts: list[log_stats.Burst]
+    alerts: list[log_alerts.Alert]
 
 
 def load_stats(account_id: int) -> Stats:
@@ -136,8 +142,7 @@ def load_stats(account_id: int) -> Stats:
     return Stats(since,
                  log_stats.requests_per_minute(account_id, since),
                  log_stats.traffic_by_key(account_id, since),
-                 log_stats.auth_failure_bursts(account_id, window=BURST_WINDOW,
-                                               threshold=BURST_THRESHOLD))
+                 log_alerts.log_alerts(account_id, scope_of=scope_needed))
 
 
 class ApiLogsPanel(Panel):
@@ -147,6 +152,7 @@ class ApiLogsPanel(Panel):
     depends_on = (kinds.KEYS,)
 
     revoke_requested = Signal(int, str, str)  # key id, name, prefix
+    replace_requested = Signal(int)  # key id: issue a key like it
 
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
@@ -155,16 +161,26 @@ class ApiLogsPanel(Panel):
                                     on_click=self._revoke_selected)
         self.header_actions.addWidget(self.export_button)
         self.header_actions.addWidget(self.revoke_button)
+        self.content.addWidget(self._alert_banner())
+        self.content.addWidget(self._charts_card())
+        self.content.addLayout(self._filter_bar())
+        self.content.addWidget(self._requests_view(), 1)
+        self._start_timers()
+        self._selection()
 
+    def _alert_banner(self) -> Banner:
         self.banner = Banner("danger")
-        self.banner_show = button("Show these requests", on_click=self._show_burst)
-        self.banner_revoke = button("Revoke this key…", "deactivate", role="danger",
-                                    on_click=self._revoke_burst)
-        self.banner.actions.addWidget(self.banner_show)
-        self.banner.actions.addWidget(self.banner_revoke)
-        self.content.addWidget(self.banner)
-        self.burst: log_stats.Burst | None = None
+        self.banner_action = button("", on_click=self._act_on_alert)
+        self.banner_show = button("Show these requests", on_click=self._show_alert_requests)
+        self.banner_next = button("Next alert", on_click=self._next_alert)
+        for widget in (self.banner_action, self.banner_show, self.banner_next):
+            self.banner.actions.addWidget(widget)
+        self.alert: log_alerts.Alert | None = None
+        self.alerts: list[log_alerts.Alert] = []
+        self._stepped = False  # the admin moved on with Next: refreshes keep their place
+        return self.banner
 
+    def _charts_card(self) -> Card:
         stats = Card(margins=12)
         row = QHBoxLayout()
         chart_column = QVBoxLayout()
@@ -179,14 +195,16 @@ class ApiLogsPanel(Panel):
         key_column.addWidget(self.per_key, 1)
         row.addLayout(key_column, 2)
         stats.body.addLayout(row)
-        self.content.addWidget(stats)
+        return stats
 
+    def _filter_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
         self.key_filter = QComboBox()
         self.key_filter.setMinimumWidth(220)
         self.status_filter = QComboBox()
         fill_combo(self.status_filter, STATUSES)
-        self.auth_only = QCheckBox("Only 401/403")
+        self.auth_only = QCheckBox("Only refused requests")
+        self.auth_only.setToolTip("Requests answered 401 (no valid key) or 403 (not allowed)")
         self.path_filter = SearchField("Path contains")
         self.path_filter.setMinimumWidth(180)
         self.range_filter = QComboBox()
@@ -204,10 +222,11 @@ class ApiLogsPanel(Panel):
         bar.addStretch(1)
         self.count_label = label("", "Muted")
         bar.addWidget(self.count_label)
-        self.content.addLayout(bar)
+        return bar
 
+    def _requests_view(self) -> QStackedWidget:
         self.table = RecordTable(
-            "api_logs", session,
+            "api_logs", self.session,
             [
                 Column("Time", lambda r: when_precise(r.created_at), server_sort="time"),
                 Column("Key", key_text),
@@ -236,21 +255,18 @@ class ApiLogsPanel(Panel):
         self.detail = QTextBrowser()
         self.detail.setMinimumWidth(250)
         self.detail.setPlaceholderText("Select a request for its details.")
-        splitter = QSplitter()
-        splitter.addWidget(self.table)
-        splitter.addWidget(self.detail)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([1000, 250])
+        splitter = panes(Qt.Orientation.Horizontal, self.table, self.detail,
+                         stretch=(3, 1), sizes=(1000, 250), collapsible=True)
         self.stack = QStackedWidget()
         self.stack.addWidget(splitter)
         self.stack.addWidget(self._empty_state())
-        self.content.addWidget(self.stack, 1)
         self.model.page_loaded.connect(lambda _n: self._count())
         self.model.reloaded.connect(self._count)
         self.model.reloaded.connect(self._show_empty)
         self.model.rowsInserted.connect(lambda *_: self._show_empty())
+        return self.stack
 
+    def _start_timers(self) -> None:
         self._seen = {"id": 0}  # the newest log id when the list was loaded
         self._polling = False
         self._stats_loading = False
@@ -262,7 +278,6 @@ class ApiLogsPanel(Panel):
         self._stats.setInterval(STATS_MS)
         self._stats.timeout.connect(self.refresh_stats)
         self._stats.start()
-        self._selection()
 
     def _empty_state(self) -> EmptyState:
         """No request yet: what an integration's first request looks like, on this PC."""
@@ -271,14 +286,24 @@ class ApiLogsPanel(Panel):
         self.empty = EmptyState(
             "api_logs", "No requests yet",
             "Every request your integrations make to the API is listed here, with "
-            "TempClock's answer. The first one usually looks like this:")
+            "TempClock's answer. The getting-started guide sends a first one for you.")
+        # The command is for whoever sets up the integration: one click away, not in the text.
         self.first_curl = label(first_request_curl(base, None), "KeyText")
         self.first_curl.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.first_curl.hide()
         self.empty.add_detail(self.first_curl)
         self.empty.add_button(button("Try it in the getting-started guide", "play",
                                      role="primary",
                                      on_click=lambda: self.open_requested.emit("guide/request")))
+        self.example_button = self.empty.add_button(button(
+            "Show an example request", on_click=self._toggle_example))
+        self.example_button.setCheckable(True)
         return self.empty
+
+    def _toggle_example(self) -> None:
+        shown = self.example_button.isChecked()
+        self.first_curl.setVisible(shown)
+        self.example_button.setText("Hide the example" if shown else "Show an example request")
 
     def _show_empty(self) -> None:
         """The explanation shows only for an account whose list is empty without filters."""
@@ -405,45 +430,73 @@ class ApiLogsPanel(Panel):
                                  f"{errors} errors")
         self.per_key.set_rows([(key_text(traffic), traffic.requests, traffic.errors)
                                for traffic in stats.per_key])
-        # A refused key of the account is the more urgent: it may be leaked.
-        ranked = sorted(stats.bursts, key=lambda b: (b.unknown_key, -b.failures))
-        self.show_burst(ranked[0] if ranked else None, more=len(ranked) - 1)
+        self.show_alerts(stats.alerts)
 
-    def show_burst(self, burst: log_stats.Burst | None, more: int = 0) -> None:
-        """The alert banner for the worst burst of 401/403 answers, or none."""
-        self.burst = burst
-        if burst is None:
+    def show_alerts(self, alerts: list[log_alerts.Alert]) -> None:
+        """The banner for the most urgent alert (or, once the admin pressed Next, the one
+        they are reading, while it lasts)."""
+        shown = self.alert if self._stepped else None
+        self.alerts = alerts
+        same = [n for n, a in enumerate(alerts) if shown is not None and _same(a, shown)]
+        self._stepped = bool(same)
+        self._show_alert(same[0] if same else 0)
+
+    def _show_alert(self, index: int) -> None:
+        self.alert = alert = self.alerts[index] if index < len(self.alerts) else None
+        if alert is None:
             self.banner.hide()
             return
-        minutes = int(BURST_WINDOW.total_seconds() // 60)
-        if burst.unknown_key:
-            text = (f"<b>Repeated refused requests from {html.escape(burst.client or '?')}.</b> "
-                    f"Unknown, revoked or expired keys were presented {burst.failures} times in "
-                    f"the last {minutes} minutes. Someone may be guessing keys or using an old "
-                    "one.")
-        else:
-            text = (f"<b>Possible compromised key: “{html.escape(burst.key_name or '')}” "
-                    f"({html.escape(burst.key_prefix or '')}…).</b> It was refused "
-                    f"{burst.failures} times in the last {minutes} minutes. If nobody "
-                    "expects this, revoke it.")
-        if more:
-            text += f" <i>(and {more} more alert{'s' if more > 1 else ''})</i>"
-        self.banner_revoke.setVisible(not burst.unknown_key)
+        text = (f"<b>{html.escape(printable(alert.headline))}</b> "
+                f"{html.escape(printable(alert.detail))}")
+        if len(self.alerts) > 1:
+            text += f" <i>(alert {index + 1} of {len(self.alerts)})</i>"
+        self.banner.set_kind("danger" if alert.compromise else "warning")
+        self.banner_action.setText(alert.action_label)
+        self.banner_action.setVisible(alert.action != log_alerts.SHOW_REQUESTS)
+        self.banner_next.setVisible(len(self.alerts) > 1)
         self.banner.show_message(text)
 
-    def _show_burst(self) -> None:
-        burst = self.burst
-        if burst is None:
+    def _next_alert(self) -> None:
+        if self.alert is not None and self.alerts:
+            self._stepped = True
+            self._show_alert((self.alerts.index(self.alert) + 1) % len(self.alerts))
+
+    def _show_alert_requests(self) -> None:
+        alert = self.alert
+        if alert is None:
             return
-        index = self.key_filter.findData(UNATTRIBUTED if burst.unknown_key else burst.key_id)
+        index = self.key_filter.findData(UNATTRIBUTED if alert.key_id is None else alert.key_id)
         self.key_filter.setCurrentIndex(max(index, 0))
-        self.auth_only.setChecked(True)  # applies the filters
+        self.auth_only.setChecked(not alert.compromise or alert.kind == "guessing")
         self.apply_filters()
 
-    def _revoke_burst(self) -> None:
-        burst = self.burst
-        if burst is not None and burst.key_id is not None:
-            self.revoke_requested.emit(burst.key_id, burst.key_name or "", burst.key_prefix or "")
+    def _act_on_alert(self) -> None:
+        alert = self.alert
+        if alert is None or alert.key_id is None:
+            return
+        if alert.action == log_alerts.GRANT_SCOPE and alert.scope is not None:
+            self._grant(alert.key_id, alert.scope)
+        elif alert.action == log_alerts.REPLACE_KEY:
+            self.replace_requested.emit(alert.key_id)
+        elif alert.action == log_alerts.REVOKE_KEY:
+            self.revoke_requested.emit(alert.key_id, alert.key_name or "",
+                                       alert.key_prefix or "")
+
+    def _grant(self, key_id: int, scope: str) -> None:
+        account_id = self.session.account_id
+
+        def done(key: keys.ApiKey) -> None:
+            self.session.notify(kinds.KEYS, self)
+            self.show_alerts([a for a in self.alerts
+                              if (a.key_id, a.scope) != (key_id, scope)])
+            self.refresh_stats()
+            show_notice(self, "Permission granted",
+                        f"“{key.name}” may now {scope_name(scope).lower()}. The integration's "
+                        "next request is let through.")
+
+        Operation(self, lambda: keys.add_scope(key_id, scope, account_id), success=done,
+                  failure=lambda error: show_error(self, error, "The permission was not granted")
+                  ).run()
 
     # --- selection ----------------------------------------------------------------------
 

@@ -7,13 +7,15 @@ reloads when the admin next opens it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
     QHBoxLayout,
     QMessageBox,
     QProgressDialog,
@@ -129,14 +131,31 @@ def load_demo_data(parent: QWidget, session: Session) -> None:
               success=finished, failure=failed, progress=progress).run()
 
 
+@dataclass(frozen=True)
+class RecordService:
+    """The service calls that write one kind of record (each runs on the pool)."""
+
+    create: Callable[[int, Any], Any]  # (account_id, payload) -> record
+    update: Callable[[int, int, Any], Any]  # (account_id, record id, payload) -> record
+    deactivate: Callable[[int, int], Any]  # (account_id, record id) -> record
+
+
 class RecordPanel(Panel):
-    """A list of one kind of record: search, sort, add, edit, deactivate."""
+    """A list of one kind of record: search, sort, add, edit, deactivate.
+
+    A subclass names its `service`, its `columns`, how to `fetch` a page and which
+    `editor` dialog edits a record; the dialog gets what `editor_context` loads first
+    (choices for its combo boxes), when the panel has one.
+    """
 
     noun = "record"  # "worker": used in buttons and messages
     kind = ""  # the session data kind it edits
     server_search = True  # search through the service (else filter the loaded rows)
     empty_title = "Nothing here yet"
     empty_text = ""
+    service: RecordService
+    # (account_id) -> what the editor needs, loaded on the pool; None: it needs nothing.
+    editor_context: Callable[[int], Any] | None = None
 
     def columns(self) -> Sequence[Column]:
         raise NotImplementedError
@@ -146,13 +165,33 @@ class RecordPanel(Panel):
         """One page of records after `after_id` (runs on the pool)."""
         raise NotImplementedError
 
-    def open_editor(self, record: Any | None) -> None:
-        """Open the add (record None) or edit dialog."""
+    def editor(self, record: Any | None, save: Callable[[Any], Any], context: Any) -> QDialog:
+        """The add (record None) or edit dialog, saving through `save`."""
         raise NotImplementedError
+
+    def open_editor(self, record: Any | None) -> None:
+        """Open the add (record None) or edit dialog; it saves through the service."""
+        account_id, service = self.session.account_id, self.service
+
+        def save(payload: Any) -> Any:
+            if record is None:
+                return service.create(account_id, payload)
+            return service.update(account_id, record.id, payload)
+
+        def show(context: Any) -> None:
+            dialog = self.editor(record, save, context)
+            dialog.saved.connect(self.record_saved)
+            dialog.open()
+
+        load = type(self).editor_context
+        if load is None:
+            show(None)
+        else:
+            Operation(self, lambda: load(account_id), success=show).run()
 
     def deactivate(self, account_id: int, record: Any) -> Any:
         """Deactivate `record` (runs on the pool); returns the changed record."""
-        raise NotImplementedError
+        return self.service.deactivate(account_id, record.id)
 
     def describe(self, record: Any) -> str:
         return getattr(record, "name", str(record.id))

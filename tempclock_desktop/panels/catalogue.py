@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from api.services import cost_codes, departments
@@ -9,8 +10,7 @@ from tempclock_desktop import session as kinds
 from tempclock_desktop.choices import every, page_of
 from tempclock_desktop.dialogs.catalogue import CostCodeDialog, DepartmentDialog
 from tempclock_desktop.models.records import Column
-from tempclock_desktop.operations import Operation
-from tempclock_desktop.panels.base import RecordPanel
+from tempclock_desktop.panels.base import RecordPanel, RecordService
 
 
 class DepartmentsPanel(RecordPanel):
@@ -23,6 +23,8 @@ class DepartmentsPanel(RecordPanel):
     server_search = False
     empty_title = "No departments yet"
     empty_text = "Departments group workers and cost codes (Warehouse, Drivers, Cleaning…)."
+    service = RecordService(departments.create_department, departments.update_department,
+                            departments.deactivate_department)
 
     def columns(self):
         return [
@@ -36,20 +38,9 @@ class DepartmentsPanel(RecordPanel):
         return page_of(departments.list_departments, account_id, departments.DepartmentFilter,
                        after_id, active=None if include_inactive else True)
 
-    def open_editor(self, record: departments.Department | None) -> None:
-        account_id = self.session.account_id
-
-        def save(payload: Any) -> departments.Department:
-            if record is None:
-                return departments.create_department(account_id, payload)
-            return departments.update_department(account_id, record.id, payload)
-
-        dialog = DepartmentDialog(self, record, save)
-        dialog.saved.connect(self.record_saved)
-        dialog.open()
-
-    def deactivate(self, account_id, record):
-        return departments.deactivate_department(account_id, record.id)
+    def editor(self, record: departments.Department | None, save: Callable[[Any], Any],
+               _context: None) -> DepartmentDialog:
+        return DepartmentDialog(self, record, save)
 
 
 class CostCodesPanel(RecordPanel):
@@ -62,6 +53,13 @@ class CostCodesPanel(RecordPanel):
     server_search = False
     empty_title = "No cost codes yet"
     empty_text = "Cost codes let payroll and invoicing split hours by job (WH-PICK, DRV-LOC…)."
+    service = RecordService(cost_codes.create_cost_code, cost_codes.update_cost_code,
+                            cost_codes.deactivate_cost_code)
+
+    @staticmethod
+    def editor_context(account_id: int) -> list[departments.Department]:
+        return every(departments.list_departments, account_id, departments.DepartmentFilter,
+                     active=True)
 
     def columns(self):
         return [
@@ -87,22 +85,6 @@ class CostCodesPanel(RecordPanel):
     def describe(self, record: Any) -> str:
         return f"{record.code} ({record.name})"
 
-    def open_editor(self, record: cost_codes.CostCode | None) -> None:
-        account_id = self.session.account_id
-
-        def save(payload: Any) -> cost_codes.CostCode:
-            if record is None:
-                return cost_codes.create_cost_code(account_id, payload)
-            return cost_codes.update_cost_code(account_id, record.id, payload)
-
-        def show(found: list[departments.Department]) -> None:
-            dialog = CostCodeDialog(self, found, record, save)
-            dialog.saved.connect(self.record_saved)
-            dialog.open()
-
-        Operation(self, lambda: every(departments.list_departments, account_id,
-                                      departments.DepartmentFilter, active=True),
-                  success=show).run()
-
-    def deactivate(self, account_id, record):
-        return cost_codes.deactivate_cost_code(account_id, record.id)
+    def editor(self, record: cost_codes.CostCode | None, save: Callable[[Any], Any],
+               active_departments: list[departments.Department]) -> CostCodeDialog:
+        return CostCodeDialog(self, active_departments, record, save)

@@ -44,7 +44,7 @@ from tempclock_desktop.models.records import Column
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
 from tempclock_desktop.tables import NONE, RecordTable
-from tempclock_desktop.widgets import Banner, Card, button, hline, label
+from tempclock_desktop.widgets import Banner, Card, button, hline, label, panes
 
 KIND_TEXT = {"ats": "ATS", "crm": "CRM", "payroll": "Payroll"}
 CAPABILITY_TEXT = {"import_workers": "Imports workers",
@@ -95,10 +95,21 @@ def counts_text(counts: Mapping[str, int]) -> str:
     return " · ".join(f"{counts[name]:,} {name}" for name in sorted(counts, key=rank)) or "—"
 
 
+FIRST_PARTY = "tempclock"  # the package the first-party connectors ship in
+
+
 def source_text(loaded: LoadedConnector) -> str:
+    """Where a connector comes from, in words: built in, or the add-on that brought it."""
     if loaded.package is None:
-        return f"plugin {loaded.plugin}"
-    return f"{loaded.package} {loaded.package_version or ''}".strip()
+        return "Added on this computer"
+    return "Built in" if loaded.package == FIRST_PARTY else f"Add-on {loaded.package}"
+
+
+def source_detail(loaded: LoadedConnector) -> str:
+    """Where it comes from, technically (package, version, plugin): for a tooltip."""
+    package = (f"package {loaded.package} {loaded.package_version or ''}".strip()
+               if loaded.package else "no package")
+    return f"{package} · plugin {loaded.plugin}"
 
 
 def took(run: ConnectorRun) -> str:
@@ -270,15 +281,15 @@ class ConnectorsPanel(Panel):
                 Column("Connector", lambda c: c.connector.name),
                 Column("Kind", lambda c: KIND_TEXT.get(c.connector.kind, c.connector.kind)),
                 Column("Version", lambda c: c.connector.version),
-                Column("Package", lambda c: source_text(c.loaded),
-                       tooltip=lambda c: f"Plugin {c.loaded.plugin}"),
+                Column("Source", lambda c: source_text(c.loaded),
+                       tooltip=lambda c: source_detail(c.loaded)),
                 Column("What it does", lambda c: ", ".join(
                     CAPABILITY_TEXT.get(cap, cap) for cap in sorted(c.connector.capabilities)),
                     stretch=True),
                 Column("This account", lambda c: "Enabled" if c.config.enabled else "Off"),
             ],
             sorting=NONE,
-            page_size=10**9,  # one page: every installed connector
+            page_size=None,  # one page: every installed connector
             parent=self,
         )
         self.model = self.table.records
@@ -286,20 +297,10 @@ class ConnectorsPanel(Panel):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.model.reloaded.connect(self._loaded)
 
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.setChildrenCollapsible(False)
-        splitter.addWidget(self.table)
-        details = QSplitter(Qt.Orientation.Horizontal)
-        details.setChildrenCollapsible(False)
-        details.addWidget(self._settings_card())
-        details.addWidget(self._runs_card())
-        details.setStretchFactor(0, 1)
-        details.setStretchFactor(1, 1)
-        details.setSizes([560, 560])
-        splitter.addWidget(details)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 4)
-        splitter.setSizes([130, 600])
+        details = panes(Qt.Orientation.Horizontal, self._settings_card(), self._runs_card(),
+                        stretch=(1, 1), sizes=(560, 560))
+        splitter = panes(Qt.Orientation.Vertical, self.table, details,
+                         stretch=(1, 4), sizes=(130, 600))
         self.content.addWidget(splitter, 1)
         self.details = details
         self._show(None)
@@ -384,7 +385,7 @@ class ConnectorsPanel(Panel):
                        tooltip=lambda r: counts_text(r.counts)),
             ],
             sorting=NONE,  # newest first
-            page_size=10**9,  # the service returns the latest 50
+            page_size=None,  # the service returns the latest 50
             muted=lambda r: r.dry_run,
             parent=self,
         )
@@ -469,9 +470,9 @@ class ConnectorsPanel(Panel):
         self.about_label.setText(connector.description)
         loaded = installed.loaded
         self.meta_label.setText(" · ".join(
-            [KIND_TEXT.get(connector.kind, connector.kind), f"version {connector.version}"]
-            + ([f"from {source_text(loaded)}"] if loaded.package else [])
-            + [f"plugin {loaded.plugin}"]))
+            [KIND_TEXT.get(connector.kind, connector.kind), f"version {connector.version}",
+             source_text(loaded)]))
+        self.meta_label.setToolTip(source_detail(loaded))
         self.enabled.setChecked(installed.config.enabled)
         self.form = ConnectorSettingsForm(connector, installed.config.settings)
         unsaved = "Unsaved changes" + (": Run uses them; Save keeps them." if installed.runnable

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from api.services import locations
@@ -9,7 +10,7 @@ from tempclock_desktop import session as kinds
 from tempclock_desktop.choices import page_of
 from tempclock_desktop.dialogs.location import LocationDialog
 from tempclock_desktop.models.records import Column
-from tempclock_desktop.panels.base import RecordPanel
+from tempclock_desktop.panels.base import RecordPanel, RecordService
 
 
 def _address(loc: locations.Location) -> str:
@@ -35,6 +36,8 @@ class LocationsPanel(RecordPanel):
     empty_title = "No sites yet"
     empty_text = ("Sites are the client workplaces where your temps clock in: each has an "
                   "address, a time zone and, if you like, a geofence. Add the first one.")
+    service = RecordService(locations.create_location, locations.update_location,
+                            locations.deactivate_location)
 
     def empty_actions(self):
         add, demo = super().empty_actions()
@@ -59,17 +62,6 @@ class LocationsPanel(RecordPanel):
         return page_of(locations.list_locations, account_id, locations.LocationFilter, after_id,
                        search=search or None, active=None if include_inactive else True)
 
-    def open_editor(self, record: locations.Location | None) -> None:
-        account_id = self.session.account_id
-
-        def save(payload: Any) -> locations.Location:
-            if record is None:
-                return locations.create_location(account_id, payload)
-            return locations.update_location(account_id, record.id, payload)
-
-        dialog = LocationDialog(self, record, save)
-        dialog.saved.connect(self.record_saved)
-        dialog.open()
-
-    def deactivate(self, account_id, record):
-        return locations.deactivate_location(account_id, record.id)
+    def editor(self, record: locations.Location | None, save: Callable[[Any], Any],
+               _context: None) -> LocationDialog:
+        return LocationDialog(self, record, save)

@@ -68,7 +68,14 @@ class ServerPanel(Panel):
         scroll.setWidgetResizable(True)
         scroll.setWidget(page)
         self.content.addWidget(scroll, 1)
+        for card in (self._port_banner(), self._status_card(), self._delivery_card(),
+                     self._listen_card()):
+            column.addWidget(card)
+        column.addLayout(self._settings_row())
+        column.addStretch(1)
+        self._load_listen_settings()
 
+    def _port_banner(self) -> Banner:
         # Port in use: the message and a free port to switch to.
         self.port_banner = Banner("danger")
         self.suggested_port = QSpinBox()
@@ -78,8 +85,9 @@ class ServerPanel(Panel):
         self.port_banner.actions.addWidget(label("Port"))
         self.port_banner.actions.addWidget(self.suggested_port)
         self.port_banner.actions.addWidget(self.use_port_button)
-        column.addWidget(self.port_banner)
+        return self.port_banner
 
+    def _status_card(self) -> Card:
         status = Card()
         top = QHBoxLayout()
         texts = QVBoxLayout()
@@ -101,8 +109,9 @@ class ServerPanel(Panel):
         self.exposure_label = label("", wrap=True)
         self.exposure_label.setStyleSheet("color: #b45309;")
         status.body.addWidget(self.exposure_label)
-        column.addWidget(status)
+        return status
 
+    def _delivery_card(self) -> Card:
         sender = Card()
         row = QHBoxLayout()
         texts = QVBoxLayout()
@@ -115,8 +124,9 @@ class ServerPanel(Panel):
                                               on_click=self.restart_delivery)
         row.addWidget(self.restart_delivery_button, 0, Qt.AlignmentFlag.AlignVCenter)
         sender.body.addLayout(row)
-        column.addWidget(sender)
+        return sender
 
+    def _listen_card(self) -> Card:
         listen = Card()
         listen.body.addWidget(label("Where the API listens", "SectionTitle"))
         self.loopback = QRadioButton("This computer only (127.0.0.1) — recommended")
@@ -130,6 +140,21 @@ class ServerPanel(Panel):
         self.lan_warning = Banner("warning")
         self.lan_warning.show_message(LAN_WARNING)
         listen.body.addWidget(self.lan_warning)
+        listen.body.addWidget(self._tls_fields())
+        port_row = QHBoxLayout()
+        port_row.addWidget(label("Port"))
+        self.port = QSpinBox()
+        self.port.setRange(1, 65535)
+        self.port.setMinimumWidth(110)
+        port_row.addWidget(self.port)
+        port_row.addStretch(1)
+        self.apply_button = button("Save and restart the API", role="primary",
+                                   on_click=self.apply_listen_settings)
+        port_row.addWidget(self.apply_button)
+        listen.body.addLayout(port_row)
+        return listen
+
+    def _tls_fields(self) -> QWidget:
         # HTTPS on the LAN: the certificate and key files (both, or neither for plain HTTP).
         self.tls_fields = QWidget()
         tls_form = QGridLayout(self.tls_fields)
@@ -146,22 +171,18 @@ class ServerPanel(Panel):
         self.tls_error.setStyleSheet("color: #b91c1c;")
         self.tls_error.hide()
         tls_form.addWidget(self.tls_error, 2, 0, 1, 2)
-        listen.body.addWidget(self.tls_fields)
-        port_row = QHBoxLayout()
-        port_row.addWidget(label("Port"))
-        self.port = QSpinBox()
-        self.port.setRange(1, 65535)
-        self.port.setMinimumWidth(110)
-        port_row.addWidget(self.port)
-        port_row.addStretch(1)
-        self.apply_button = button("Save and restart the API", role="primary",
-                                   on_click=self.apply_listen_settings)
-        port_row.addWidget(self.apply_button)
-        listen.body.addLayout(port_row)
-        column.addWidget(listen)
+        return self.tls_fields
 
+    def _settings_row(self) -> QGridLayout:
         grid = QGridLayout()
         grid.setSpacing(12)
+        for n, card in enumerate((self._retention_card(), self._data_card(),
+                                  self._accounts_card())):
+            grid.addWidget(card, 0, n)
+        grid.addWidget(self._display_card(), 1, 0)
+        return grid
+
+    def _retention_card(self) -> Card:
         logs = Card()
         logs.body.addWidget(label("API log retention", "SectionTitle"))
         logs.body.addWidget(label("How long this account's API request logs and webhook "
@@ -178,19 +199,21 @@ class ServerPanel(Panel):
         retention_row.addStretch(1)
         logs.body.addLayout(retention_row)
         logs.body.addStretch(1)
-        grid.addWidget(logs, 0, 0)
+        return logs
 
+    def _data_card(self) -> Card:
         data = Card()
         data.body.addWidget(label("Data", "SectionTitle"))
-        self.data_dir = QLineEdit(str(session.config.data_dir))
+        self.data_dir = QLineEdit(str(self.session.config.data_dir))
         self.data_dir.setReadOnly(True)
         data.body.addWidget(label("Data directory", "Muted"))
         data.body.addWidget(self.data_dir)
-        data.body.addWidget(label(f"Database: {session.config.database_label}", "Muted",
+        data.body.addWidget(label(f"Database: {self.session.config.database_label}", "Muted",
                                   wrap=True))
         data.body.addWidget(button("Open folder", "folder", on_click=self._open_data_dir))
-        grid.addWidget(data, 0, 1)
+        return data
 
+    def _accounts_card(self) -> Card:
         people = Card()
         people.body.addWidget(label("Accounts", "SectionTitle"))
         people.body.addWidget(label("One account per organisation: its data, keys and logs "
@@ -205,11 +228,7 @@ class ServerPanel(Panel):
                                    on_click=lambda: self.open_requested.emit("guide"))
         people.body.addWidget(self.guide_button)
         people.body.addStretch(1)
-        grid.addWidget(people, 0, 2)
-        grid.addWidget(self._display_card(), 1, 0)
-        column.addLayout(grid)
-        column.addStretch(1)
-        self._load_listen_settings()
+        return people
 
     # --- the server -------------------------------------------------------------------
 
@@ -241,10 +260,12 @@ class ServerPanel(Panel):
         about = ("A separate process sends webhooks and connector pushes (such as CRM push) "
                  "as events happen, retrying for a day when a receiver is down.")
         self.delivery_text.setText({
-            delivery.RUNNING: f"{about} It is running (process {dispatcher.pid}).",
+            delivery.RUNNING: about,
             delivery.FAILED: f"{dispatcher.error} Events keep being recorded and nothing is "
                              "lost: they are sent once delivery runs again.",
         }.get(state, f"{about} It starts with the API; events wait until it runs."))
+        self.delivery_text.setToolTip(f"Delivery process {dispatcher.pid}"
+                                      if state == delivery.RUNNING else "")
         self.restart_delivery_button.setVisible(state != delivery.RUNNING)
         self.restart_delivery_button.setText("Restart delivery" if state == delivery.FAILED
                                              else "Start delivery")

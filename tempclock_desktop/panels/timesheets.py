@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QHBoxLayout,
     QHeaderView,
-    QSplitter,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -40,7 +39,7 @@ from tempclock_desktop.models.records import Column
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
 from tempclock_desktop.tables import RecordTable
-from tempclock_desktop.widgets import EmptyState, button, fill_combo, label
+from tempclock_desktop.widgets import EmptyState, button, fill_combo, label, panes
 
 SHOW = (("Completed shifts", "shifts"), ("Clocked in now", "active"),
         ("With breaks", "breaks"), ("All entries", "all"))
@@ -80,6 +79,20 @@ class TimesheetsPanel(Panel):
 
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
+        self._header_buttons()
+        self.content.addLayout(self._filter_bar())
+        # Below the table, not beside it: the table keeps the whole width, so the approval
+        # status and every other column show at 1440 px without scrolling sideways.
+        splitter = panes(Qt.Orientation.Vertical, self._entries_table(), self._below_table(),
+                         stretch=(3, 2), sizes=(420, 280))
+        self.stack = QStackedWidget()
+        self.stack.addWidget(splitter)
+        self.stack.addWidget(self._empty_state())
+        self.content.addWidget(self.stack, 1)
+        self._sites_loaded_for: int | None = None
+        self._selection()
+
+    def _header_buttons(self) -> None:
         self.add_entry_button = button("Add entry…", "add", on_click=self.add_entry,
                                        tip="Record a shift someone forgot to clock")
         self.clock_in_button = button("Clock in…", "clock_in", on_click=self.clock_in)
@@ -94,6 +107,7 @@ class TimesheetsPanel(Panel):
                        self.dispute_button, self.approve_button):
             self.header_actions.addWidget(widget)
 
+    def _filter_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
         today = QDate.currentDate()
         self.date_from = QDateEdit(today.addDays(1 - today.dayOfWeek()).addDays(-7))
@@ -116,10 +130,11 @@ class TimesheetsPanel(Panel):
                 bar.addWidget(label(caption))
             bar.addWidget(widget)
         bar.addStretch(1)
-        self.content.addLayout(bar)
+        return bar
 
+    def _entries_table(self) -> RecordTable:
         self.table = RecordTable(
-            "timesheets", session,
+            "timesheets", self.session,
             [
                 Column("Worker", lambda v: v.entry.worker_name),
                 Column("Site", lambda v: v.entry.location_name),
@@ -140,9 +155,9 @@ class TimesheetsPanel(Panel):
         self.model, self.proxy = self.table.records, self.table.proxy
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.table.doubleClicked.connect(lambda _i: self.edit_selected())
+        return self.table
 
-        # Below the table, not beside it: the table keeps the whole width, so the approval
-        # status and every other column show at 1440 px without scrolling sideways.
+    def _below_table(self) -> QWidget:
         below = QWidget()
         cards = QHBoxLayout(below)
         cards.setContentsMargins(0, 0, 0, 0)
@@ -168,24 +183,15 @@ class TimesheetsPanel(Panel):
         self.detail.setPlaceholderText("Select an entry to see its breaks, location and history.")
         entry.addWidget(self.detail, 1)
         cards.addLayout(entry, 1)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.setChildrenCollapsible(False)
-        splitter.addWidget(self.table)
-        splitter.addWidget(below)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([420, 280])
+        return below
+
+    def _empty_state(self) -> EmptyState:
         self.empty = EmptyState("timesheets", "Nobody has clocked in yet",
                                 "Timesheets fill up as your temps clock in and out at their "
                                 "sites. Clock someone in by hand to see how it works.")
         self.empty.add_button(button("Clock someone in…", "clock_in", role="primary",
                                      on_click=self.clock_in))
-        self.stack = QStackedWidget()
-        self.stack.addWidget(splitter)
-        self.stack.addWidget(self.empty)
-        self.content.addWidget(self.stack, 1)
-        self._sites_loaded_for: int | None = None
-        self._selection()
+        return self.empty
 
     # --- loading ---------------------------------------------------------------------
 

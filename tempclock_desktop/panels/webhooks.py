@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from api.services import accounts, deliveries, webhooks
 from api.services.deliveries import Delivery
+from api.services.names import event_name
 from api.services.webhooks import WebhookCreated, WebhookSubscription
 from tempclock_desktop import dispatcher as delivery
 from tempclock_desktop import session as kinds
@@ -55,7 +56,31 @@ class WebhooksPanel(Panel):
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
         self.dispatcher: EmbeddedDispatcher | None = None
-        self.ping_button = button("Send ping", "send", on_click=self.ping_selected)
+        self._header_buttons()
+        self.content.addWidget(self._internal_targets_card())
+        self.content.addWidget(self._delivery_banner())
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self._subscriptions_view())
+        splitter.addWidget(self._deliveries_view())
+        splitter.setSizes([190, 500])
+        self.content.addWidget(splitter, 1)
+
+        self._shown: dict[str, object] | None = None  # the deliveries on screen, as a filter
+        self._token = object()  # replaced when the filter changes: late polls are dropped
+        self._connector_names: dict[str, str] = {}
+        self._wanted_connector: str | None = None
+        self._polling = False
+        self._live = QTimer(self)
+        self._live.setInterval(LIVE_MS)
+        self._live.timeout.connect(self.poll)
+        self._live.start()
+        self._selection()
+        self._delivery_selection()
+
+    def _header_buttons(self) -> None:
+        self.ping_button = button("Send test", "send", on_click=self.ping_selected)
         self.edit_button = button("Edit…", "edit", on_click=self._edit_selected)
         self.active_button = button("Deactivate", "deactivate", on_click=self.toggle_selected)
         self.delete_button = button("Delete…", "deactivate", role="danger",
@@ -66,19 +91,20 @@ class WebhooksPanel(Panel):
                        self.delete_button, self.add_button):
             self.header_actions.addWidget(widget)
 
-        self.content.addWidget(self._internal_targets_card())
+    def _delivery_banner(self) -> Banner:
         self.delivery_banner = Banner("warning")
         self.start_delivery_button = button("Start delivery", "play",
                                             on_click=self._start_delivery)
         self.delivery_banner.actions.addWidget(self.start_delivery_button)
-        self.content.addWidget(self.delivery_banner)
+        return self.delivery_banner
 
+    def _subscriptions_view(self) -> QStackedWidget:
         self.table = RecordTable(
-            "webhooks", session,
+            "webhooks", self.session,
             [
                 Column("URL", lambda w: w.url, width=200),
-                Column("Events", lambda w: ", ".join(w.events), max_width=300,
-                       tooltip=lambda w: "\n".join(w.events)),
+                Column("Events", lambda w: ", ".join(event_name(e) for e in w.events),
+                       max_width=300, tooltip=lambda w: "\n".join(w.events)),
                 Column("Status", lambda w: "Active" if w.active else "Inactive"),
                 Column("Description", lambda w: w.description, stretch=True),
                 Column("Created", lambda w: when(w.created_at)),
@@ -101,11 +127,9 @@ class WebhooksPanel(Panel):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.table)
         self.stack.addWidget(self.empty)
+        return self.stack
 
-        lower = QWidget()
-        column = QVBoxLayout(lower)
-        column.setContentsMargins(0, 8, 0, 0)
-        column.setSpacing(8)
+    def _deliveries_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
         bar.addWidget(label("Deliveries", "SectionTitle"))
         self.show_filter = QComboBox()
@@ -120,12 +144,19 @@ class WebhooksPanel(Panel):
                                        tip="Send this event again now, as a new series of "
                                            "attempts")
         bar.addWidget(self.redeliver_button)
-        column.addLayout(bar)
+        return bar
+
+    def _deliveries_view(self) -> QWidget:
+        lower = QWidget()
+        column = QVBoxLayout(lower)
+        column.setContentsMargins(0, 8, 0, 0)
+        column.setSpacing(8)
+        column.addLayout(self._deliveries_bar())
         self.deliveries_table = RecordTable(
-            "webhook_deliveries", session,
+            "webhook_deliveries", self.session,
             [
                 Column("Time", lambda d: when_precise(d.created_at)),
-                Column("Event", lambda d: d.event),
+                Column("Event", lambda d: event_name(d.event), tooltip=lambda d: d.event),
                 Column("To", self._target, tooltip=self._target),
                 Column("Attempt", lambda d: str(d.attempt), align_right=True),
                 Column("State", lambda d: d.state.capitalize()),
@@ -148,25 +179,7 @@ class WebhooksPanel(Panel):
         self.deliveries_table.selectionModel().selectionChanged.connect(
             lambda *_: self._delivery_selection())
         column.addWidget(self.deliveries_table, 1)
-
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.setChildrenCollapsible(False)
-        splitter.addWidget(self.stack)
-        splitter.addWidget(lower)
-        splitter.setSizes([190, 500])
-        self.content.addWidget(splitter, 1)
-
-        self._shown: dict[str, object] | None = None  # the deliveries on screen, as a filter
-        self._token = object()  # replaced when the filter changes: late polls are dropped
-        self._connector_names: dict[str, str] = {}
-        self._wanted_connector: str | None = None
-        self._polling = False
-        self._live = QTimer(self)
-        self._live.setInterval(LIVE_MS)
-        self._live.timeout.connect(self.poll)
-        self._live.start()
-        self._selection()
-        self._delivery_selection()
+        return lower
 
     # --- where deliveries may go ------------------------------------------------------
 
@@ -298,8 +311,9 @@ class WebhooksPanel(Panel):
             widget.setEnabled(hook is not None)
         self.active_button.setText("Activate" if hook is not None and not hook.active
                                    else "Deactivate")
-        self.ping_button.setToolTip("Queue a ping event for this webhook alone" if hook is None
-                                    or hook.active else "Inactive: the ping is queued, and "
+        self.ping_button.setToolTip("Send a test delivery (a ping event) to this webhook alone"
+                                    if hook is None or hook.active
+                                    else "Inactive: the test delivery is queued, and "
                                                         "sent like any other delivery")
         if self.show_filter.currentData() == SELECTED:
             self.show_deliveries()
@@ -369,7 +383,7 @@ class WebhooksPanel(Panel):
         account_id = self.session.account_id
 
         def queued(_ping: webhooks.PingQueued) -> None:
-            self.notice.setText(f"Ping queued for {hook.url}.")
+            self.notice.setText(f"Test delivery queued for {hook.url}.")
             self.poll()
 
         Operation(self, lambda: webhooks.ping_webhook(account_id, hook.id),

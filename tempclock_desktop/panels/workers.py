@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from api.services import workers
 from tempclock_desktop import session as kinds
-from tempclock_desktop.choices import load_choices, page_of
+from tempclock_desktop.choices import Choices, load_choices, page_of
 from tempclock_desktop.dialogs.worker import LANGUAGE_NAMES, WorkerDialog
 from tempclock_desktop.formatting import day
 from tempclock_desktop.models.records import Column
-from tempclock_desktop.operations import Operation
-from tempclock_desktop.panels.base import RecordPanel
+from tempclock_desktop.panels.base import RecordPanel, RecordService
 from tempclock_desktop.widgets import button
 
 
@@ -35,6 +35,9 @@ class WorkersPanel(RecordPanel):
     empty_text = ("Workers are the temps you place: they clock in at your client sites. "
                   "Add them one by one, or import them from your applicant tracking "
                   "system's CSV export.")
+    service = RecordService(workers.create_worker, workers.update_worker,
+                            workers.deactivate_worker)
+    editor_context = staticmethod(load_choices)
 
     def empty_actions(self):
         add, demo = super().empty_actions()
@@ -64,20 +67,6 @@ class WorkersPanel(RecordPanel):
         return page_of(workers.list_workers, account_id, workers.WorkerFilter, after_id,
                        search=search or None, active=None if include_inactive else True)
 
-    def open_editor(self, record: workers.Worker | None) -> None:
-        account_id = self.session.account_id
-
-        def save(payload: Any) -> workers.Worker:
-            if record is None:
-                return workers.create_worker(account_id, payload)
-            return workers.update_worker(account_id, record.id, payload)
-
-        def show(choices) -> None:
-            dialog = WorkerDialog(self, choices, record, save)
-            dialog.saved.connect(self.record_saved)
-            dialog.open()
-
-        Operation(self, lambda: load_choices(account_id), success=show).run()
-
-    def deactivate(self, account_id, record):
-        return workers.deactivate_worker(account_id, record.id)
+    def editor(self, record: workers.Worker | None, save: Callable[[Any], Any],
+               choices: Choices) -> WorkerDialog:
+        return WorkerDialog(self, choices, record, save)

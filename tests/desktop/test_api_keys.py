@@ -14,6 +14,7 @@ from desktop_helpers import (
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLineEdit
 
+from api.services import accounts, keys
 from tempclock_desktop.dialogs.keys import IssueKeyDialog, KeyRevealDialog
 
 
@@ -93,10 +94,31 @@ def test_scopes_ticked_in_the_dialog_limit_the_key(qtbot, start_desktop, api_cli
     key = reveal.key_text.text()
     reveal.done_button.click()
     settle(qtbot)
-    assert column_texts(panel.proxy, 2) == ["timesheets:read"]
+    assert column_texts(panel.proxy, 2) == ["Read time entries"]
     client = api_client(desktop.server.url)
     headers = {"Authorization": f"Bearer {key}"}
     assert client.get("/api/v1/timesheets", headers=headers).status_code == 200
     refused = client.get("/api/v1/workers", headers=headers)
     assert refused.status_code == 403
     assert "workers:read" in refused.json()["message"]
+
+
+def test_a_replacement_key_asked_for_while_access_is_off_starts_from_the_old_key_and_warns(
+        qtbot, start_desktop, account):
+    old = keys.issue_key(account.id, "Sage Payroll", scopes=["timesheets:read"])
+    keys.revoke_key(old.key.id, account.id)
+    accounts.set_api_enabled(account.id, False)
+    desktop = start_desktop()
+    panel = desktop.window.show_panel("api_keys")
+    settle(qtbot)
+    panel.issue(like=old.key.id)  # what the API-logs alert's "Issue a replacement key…" does
+    dialog = find_dialog(qtbot, panel, IssueKeyDialog)
+    assert dialog.windowTitle() == "Replace API key"
+    assert dialog.name.text() == "Sage Payroll"
+    assert dialog.scopes == ["timesheets:read"]
+    assert dialog.warning.isVisible()  # access is off: the new key is refused until it is on
+    assert "refused" in dialog.warning.text.text()
+    dialog.save_button.click()
+    find_dialog(qtbot, panel, KeyRevealDialog).done_button.click()
+    qtbot.waitUntil(lambda: column_texts(panel.proxy, 0).count("Sage Payroll") == 2)
+    assert sorted(column_texts(panel.proxy, 2)) == ["Read time entries", "Read time entries"]

@@ -10,6 +10,7 @@ import threading
 import pytest
 import time_machine
 from desktop_helpers import column_texts, settle
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPlainTextEdit, QPushButton
 
 from api.services import clocking, connectors, workers
@@ -86,9 +87,10 @@ def test_installed_connectors_and_a_plugin_that_failed_to_load_are_shown(
     assert {"ATS import (CSV)", "Payroll export (CSV)", "CRM push", "Slow sync"} == set(names)
     row = names.index("ATS import (CSV)")
     assert [panel.model.data(panel.model.index(row, c)) for c in range(6)][1:] == [
-        "ATS", "1.1.0", f"tempclock {plugins.connectors['ats-csv'].package_version}",
-        "Imports workers", "Off"]
-    assert "plugin ats_csv" in panel.meta_label.text()
+        "ATS", "1.1.0", "Built in", "Imports workers", "Off"]
+    assert "plugin ats_csv" in panel.meta_label.toolTip()  # the technical origin, one hover away
+    assert (f"package tempclock {plugins.connectors['ats-csv'].package_version}"
+            in panel.model.data(panel.model.index(row, 3), Qt.ItemDataRole.ToolTipRole))
 
     assert panel.problems.isVisible()
     (problem,) = panel.problems.texts

@@ -21,7 +21,8 @@ def test_the_app_runs_the_dispatcher_with_the_api_restarts_it_when_asked_and_sto
     qtbot.waitUntil(lambda: dispatcher.running, timeout=15_000)
     assert "Webhook delivery on" in window.delivery_status.text()
     assert "Webhook delivery on" in window.server_pill.text()
-    assert f"process {dispatcher.pid}" in server_panel.delivery_text.text()
+    assert server_panel.delivery_label.text() == "Webhook delivery is on"
+    assert f"process {dispatcher.pid}" in server_panel.delivery_text.toolTip()  # one hover away
     assert not server_panel.restart_delivery_button.isVisible()
 
     first = dispatcher.pid

@@ -23,10 +23,10 @@ CONTENT = {
     "locations": ("Name", "Address", "Time zone", "Geofence"),
     "timesheets": ("Worker", "Site", "Clock in", "Clock out", "Hours", "Status", "Source",
                    "Cost code"),
-    "api_keys": ("Name", "Key prefix", "Scopes", "Created"),
+    "api_keys": ("Name", "Key prefix", "Allowed to", "Created"),
     "api_logs": ("Time", "Key", "Status", "Client", "Path"),
     "webhooks": ("URL", "Events", "Description", "Created"),
-    "connectors": ("Connector", "Package", "What it does"),
+    "connectors": ("Connector", "Source", "What it does"),
 }
 # Columns that must be inside the viewport, not off to the right.
 ON_SCREEN = {"timesheets": ("Status", "Source", "Cost code"), "api_logs": ("Client", "Path")}

@@ -236,6 +236,9 @@ def test_empty_workers_offer_the_ats_import_and_empty_logs_show_the_first_reques
     settle(qtbot)
     qtbot.waitUntil(lambda: logs.stack.currentWidget() is logs.empty)
     port = desktop.session.settings.port
+    assert not logs.first_curl.isVisible()  # the command is one click away
+    _empty_button(logs, "Show an example request").click()
+    assert logs.first_curl.isVisible()
     assert logs.first_curl.text() == (
         f'curl -H "Authorization: Bearer tc_live_…" http://127.0.0.1:{port}/api/v1/workers')
     _empty_button(logs, "Try it in the getting-started guide").click()

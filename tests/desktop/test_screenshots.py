@@ -5,6 +5,8 @@ empty panel of a first start; it leaves no server or dispatcher running."""
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 import threading
 
 from PySide6.QtGui import QImage
@@ -37,3 +39,11 @@ def test_every_panel_and_the_key_reveal_dialog_is_photographed(qtbot, tmp_path):
             assert (image.width(), image.height()) == (1440, 900), path
     assert not [t for t in threading.enumerate() if t.name.startswith("tempclock-api")]
     assert not multiprocessing.active_children()
+
+
+def test_the_screenshot_script_explains_itself_with_help(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "tempclock_desktop.screenshots", "--help"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 0
+    assert "out_dir" in run.stdout and "PNG" in run.stdout
+    assert list(tmp_path.iterdir()) == []  # nothing photographed, no folder called --help

@@ -158,12 +158,14 @@ def test_a_key_is_revoked_from_its_log_row_and_refused_next_time(
     assert client.get("/api/v1/workers", headers=headers).status_code == 401
 
 
-def test_a_burst_of_refused_requests_raises_the_alert(qtbot, start_desktop, api_client, account):
+def test_a_key_refused_for_a_missing_scope_is_a_setting_to_grant_not_a_compromise(
+        qtbot, start_desktop, api_client, account):
     narrow = keys.issue_key(account.id, "Payroll export", scopes=["workers:read"]).plaintext
     desktop = start_desktop(serve=True)
     client = api_client(desktop.server.url)
+    bearer = {"Authorization": f"Bearer {narrow}"}
     for _ in range(12):
-        client.get("/api/v1/timesheets", headers={"Authorization": f"Bearer {narrow}"})
+        assert client.get("/api/v1/timesheets", headers=bearer).status_code == 403
     panel = desktop.window.show_panel("api_logs")
     qtbot.waitUntil(lambda: panel.model.rowCount() == 12, timeout=10_000)
 
@@ -175,12 +177,22 @@ def test_a_burst_of_refused_requests_raises_the_alert(qtbot, start_desktop, api_
                 and "12 times" in panel.banner.text.text())
 
     qtbot.waitUntil(stats_count_all_twelve, timeout=10_000)
+    text = panel.banner.text.text()
     assert panel.banner.isVisible()
-    assert "Possible compromised key: “Payroll export”" in panel.banner.text.text()
-    assert panel.banner_revoke.isVisible()
+    assert "“Payroll export” is not allowed to read time entries" in text
+    assert "compromised" not in text.lower() and "revoke" not in text.lower()
+    assert panel.banner_action.text() == "Grant “Read time entries”"
     panel.banner_show.click()
     assert panel.auth_only.isChecked()
     qtbot.waitUntil(lambda: column_texts(panel.model, STATUS) == ["403"] * 12)
+
+    panel.banner_action.click()
+    qtbot.waitUntil(lambda: "timesheets:read" in keys.list_keys(account.id)[0].scopes)
+    assert client.get("/api/v1/timesheets", headers=bearer).status_code == 200
+    qtbot.waitUntil(lambda: not panel.banner.isVisible())
+    panel.refresh_stats()
+    settle(qtbot)
+    assert not panel.banner.isVisible()  # granted: nothing left to ask
 
 
 def test_closing_can_keep_the_api_serving_from_the_tray(qtbot, start_desktop, api_client):

@@ -65,7 +65,7 @@ def test_a_webhook_is_added_with_its_secret_shown_once_pinged_and_redelivered(
     settle(qtbot)
     assert secret not in [w.text() for w in QApplication.allWidgets() if isinstance(w, QLineEdit)]
     assert column_texts(panel.model, 0) == [f"{receiver.url}/hook"]
-    assert column_texts(panel.model, 1) == ["*"]
+    assert column_texts(panel.model, 1) == ["All standard events"]
     assert column_texts(panel.model, 2) == ["Active"]
 
     panel.ping_button.click()
@@ -76,7 +76,7 @@ def test_a_webhook_is_added_with_its_secret_shown_once_pinged_and_redelivered(
     assert ping["headers"]["X-TempClock-Signature"] == f"sha256={expected}"
     # The list follows the delivery live: pending, then delivered with its status.
     qtbot.waitUntil(lambda: column_texts(panel.deliveries, 4) == ["Delivered"])
-    assert column_texts(panel.deliveries, 1) == ["ping"]
+    assert column_texts(panel.deliveries, 1) == ["Test delivery"]
     assert column_texts(panel.deliveries, 5) == ["200"]
     assert column_texts(panel.deliveries, 2) == [f"{receiver.url}/hook"]
 
@@ -108,7 +108,7 @@ def test_a_webhook_is_refused_in_words_then_edited_switched_off_and_on_and_delet
     reveal = find_dialog(qtbot, panel, WebhookSecretDialog)
     reveal.done_button.click()
     settle(qtbot)
-    assert column_texts(panel.model, 1) == ["clock_in"]
+    assert column_texts(panel.model, 1) == ["Worker clocked in"]
 
     panel.table.selectRow(0)
     panel.edit_button.click()
@@ -118,7 +118,7 @@ def test_a_webhook_is_refused_in_words_then_edited_switched_off_and_on_and_delet
     editor.description.setText("CRM timeline")
     editor.save_button.click()
     qtbot.waitUntil(lambda: column_texts(panel.model, 3) == ["CRM timeline"])
-    assert column_texts(panel.model, 1) == ["clock_in, clock_out"]
+    assert column_texts(panel.model, 1) == ["Worker clocked in, Worker clocked out"]
 
     assert panel.active_button.text() == "Deactivate"
     panel.active_button.click()
@@ -160,11 +160,11 @@ def test_what_a_connector_sends_is_listed_with_the_webhooks_deliveries(
     assert desktop.window.stack.currentWidget() is panel
     qtbot.waitUntil(lambda: panel.show_filter.currentData() == CONNECTOR + "crm-push")
     qtbot.waitUntil(lambda: column_texts(panel.deliveries, 4) == ["Delivered"])
-    assert column_texts(panel.deliveries, 1) == ["worker_created"]
+    assert column_texts(panel.deliveries, 1) == ["Worker added"]
     assert column_texts(panel.deliveries, 2) == [f"CRM push → {receiver.url}/crm"]
     panel.show_filter.setCurrentIndex(panel.show_filter.findData(EVERYTHING))
     panel.show_deliveries()
-    qtbot.waitUntil(lambda: column_texts(panel.deliveries, 1) == ["worker_created"])
+    qtbot.waitUntil(lambda: column_texts(panel.deliveries, 1) == ["Worker added"])
 
 
 def test_while_delivery_is_off_the_panel_says_so_and_starts_it(qtbot, start_desktop):
