@@ -64,3 +64,15 @@ def record_nights(data_dir: Path, account_id: int, placed: dict[str, tuple[int, 
                            str(data_dir), str(account_id), *nights],
                           capture_output=True, text=True, timeout=120, env=env, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def night_workers(config, account, make_location, make_worker) -> dict[str, tuple[int, int]]:
+    """A London and a New York site with a night worker at each, their nights recorded:
+    {zone: (worker id, location id)}."""
+    london = make_location(account.id, "Leeds DC", timezone="Europe/London")
+    newark = make_location(account.id, "Newark Depot", timezone="America/New_York",
+                           latitude=40.7357, longitude=-74.1724)
+    placed = {"Europe/London": (make_worker(account.id, "Ann", "Nowak").id, london.id),
+              "America/New_York": (make_worker(account.id, "Dana", "Price").id, newark.id)}
+    record_nights(config.data_dir, account.id, placed)
+    return placed

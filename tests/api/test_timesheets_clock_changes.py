@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from clock_changes import NIGHTS, needs_faketime, record_nights
+from clock_changes import NIGHTS, needs_faketime, night_workers
 
 from api.services import timesheets
 from api.services.timesheets import TimeEntryFilter
@@ -16,13 +16,7 @@ pytestmark = needs_faketime
 
 @pytest.fixture
 def nights(config, account, make_location, make_worker):
-    london = make_location(account.id, "Leeds DC", timezone="Europe/London")
-    newark = make_location(account.id, "Newark Depot", timezone="America/New_York",
-                           latitude=40.7357, longitude=-74.1724)
-    placed = {"Europe/London": (make_worker(account.id, "Ann", "Nowak").id, london.id),
-              "America/New_York": (make_worker(account.id, "Dana", "Price").id, newark.id)}
-    record_nights(config.data_dir, account.id, placed)
-    return placed
+    return night_workers(config, account, make_location, make_worker)
 
 
 def test_totals_by_worker_count_eight_and_ten_hour_nights(account, nights):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from clock_changes import NIGHTS, needs_faketime, record_nights
+from clock_changes import NIGHTS, needs_faketime, night_workers
 from desktop_helpers import column_texts, find_dialog, gone, settle
 from PySide6.QtCore import QDate, QTime
 
@@ -17,13 +17,7 @@ from tempclock_desktop.dialogs.clock import EntryAddDialog
 
 @pytest.fixture
 def nights(config, account, make_location, make_worker):
-    london = make_location(account.id, "Leeds DC", timezone="Europe/London")
-    newark = make_location(account.id, "Newark Depot", timezone="America/New_York",
-                           latitude=40.7357, longitude=-74.1724)
-    placed = {"Europe/London": (make_worker(account.id, "Ann", "Nowak").id, london.id),
-              "America/New_York": (make_worker(account.id, "Dana", "Price").id, newark.id)}
-    record_nights(config.data_dir, account.id, placed)
-    return placed
+    return night_workers(config, account, make_location, make_worker)
 
 
 def _show(qtbot, panel, first: QDate, last: QDate, rows: int) -> None:
