@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import random
 import signal
@@ -187,3 +188,12 @@ def stored_time(value: str) -> str:
     """A time as a response shows it, as the store keeps it (naive UTC, ISO with a space)."""
     return dt.datetime.fromisoformat(value).astimezone(dt.UTC).replace(tzinfo=None).isoformat(
         sep=" ")
+
+
+def raw_problem(received: bytes, status_line: bytes) -> dict:
+    """The problem JSON of a raw HTTP/1.1 answer, once its status line and type are checked."""
+    first, _, rest = received.partition(b"\r\n")
+    assert first == status_line, received[:300]
+    head, _, body = rest.partition(b"\r\n\r\n")
+    assert b"content-type: application/problem+json" in head.lower()
+    return json.loads(body)

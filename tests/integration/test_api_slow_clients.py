@@ -7,12 +7,12 @@ send pile up until the server runs out of file descriptors. Through a real serve
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 
 import pytest
 from conftest import make_tenant
+from serving import raw_problem
 
 from api import header_limit
 
@@ -36,11 +36,7 @@ def read_until_closed(sock: socket.socket, limit_s: float) -> tuple[bytes, float
 
 
 def assert_408_problem(received: bytes) -> None:
-    status_line, _, rest = received.partition(b"\r\n")
-    assert status_line == b"HTTP/1.1 408 Request Timeout", received[:300]
-    head, _, body = rest.partition(b"\r\n\r\n")
-    assert b"content-type: application/problem+json" in head.lower()
-    problem = json.loads(body)
+    problem = raw_problem(received, b"HTTP/1.1 408 Request Timeout")
     assert problem["status"] == 408 and problem["code"] == "request_timeout"
 
 
