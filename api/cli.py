@@ -23,9 +23,9 @@ import click
 import msgspec
 from peewee import PeeweeException
 
-from api.config import load_config
-from api.services.display import json_printable, printable
-from api.services.errors import DomainError
+from tempclock.api.config import load_config
+from tempclock.api.services.display import json_printable, printable
+from tempclock.api.services.errors import DomainError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -97,7 +97,7 @@ def store_command(group: click.Group, name: str | None = None, *, open_db: bool 
         @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
         @functools.wraps(fn)
         def command(data_dir: Path | None, as_json: bool, **kwargs: Any) -> None:
-            from api.store import close_store, open_store
+            from tempclock.api.store import close_store, open_store
 
             try:
                 config = load_config(data_dir)
@@ -184,7 +184,7 @@ def _account_data(account: Any) -> dict[str, Any]:
 @click.option("--enable-api", is_flag=True, help="Turn API access on straight away.")
 def accounts_create(name: str, enable_api: bool) -> Output:
     """Create an account called NAME (API access off unless --enable-api)."""
-    from api.services import accounts as svc
+    from tempclock.api.services import accounts as svc
 
     account = svc.create_account(name, api_enabled=enable_api)
     state = "on" if account.api_enabled else "off"
@@ -195,7 +195,7 @@ def accounts_create(name: str, enable_api: bool) -> Output:
 @store_command(accounts, "list")
 def accounts_list() -> Output:
     """List accounts."""
-    from api.services import accounts as svc
+    from tempclock.api.services import accounts as svc
 
     found = svc.list_accounts()
     rows = [[a.id, a.name, "on" if a.api_enabled else "off", _when(a.created_at)] for a in found]
@@ -204,7 +204,7 @@ def accounts_list() -> Output:
 
 
 def _api_switch(account_id: int, enabled: bool) -> Output:
-    from api.services import accounts as svc
+    from tempclock.api.services import accounts as svc
 
     account = svc.set_api_enabled(account_id, enabled)
     state = "enabled" if enabled else "disabled"
@@ -231,7 +231,7 @@ def accounts_disable_api(account_id: int) -> Output:
 @click.argument("name")
 def accounts_rename(account_id: int, name: str) -> Output:
     """Rename ACCOUNT_ID to NAME."""
-    from api.services import accounts as svc
+    from tempclock.api.services import accounts as svc
 
     account = svc.rename_account(account_id, name)
     return Output(_account_data(account), f"Account {account.id} is now {account.name!r}")
@@ -246,7 +246,7 @@ def accounts_allow_internal_targets(account_id: int, deny: bool) -> Output:
     By default they may send only to public HTTPS addresses. The change is recorded
     with who made it and when; deliveries already queued follow it when sent.
     """
-    from api.services import accounts as svc
+    from tempclock.api.services import accounts as svc
 
     account = svc.allow_internal_targets(account_id, not deny, by=svc.local_admin("cli"))
     state = "no longer" if deny else "now"
@@ -290,7 +290,7 @@ def _key_data(key: Any) -> dict[str, Any]:
 def keys_issue(account_id: int, name: str, scopes: tuple[str, ...], expires: dt.datetime | None,
                rate_limit: int) -> Output:
     """Issue a key. The key is printed once, now, and never again."""
-    from api.services import keys as svc
+    from tempclock.api.services import keys as svc
 
     issued = svc.issue_key(account_id, name, scopes=scopes,
                            expires_on=expires.date() if expires else None,
@@ -311,7 +311,7 @@ def keys_issue(account_id: int, name: str, scopes: tuple[str, ...], expires: dt.
 @click.option("--account", "account_id", type=int, default=None, help="Only this account's keys.")
 def keys_list(account_id: int | None) -> Output:
     """List keys with their prefix and status (never the keys themselves)."""
-    from api.services import keys as svc
+    from tempclock.api.services import keys as svc
 
     found = svc.list_keys(account_id)
     rows = [[k.id, k.account_id, k.name, k.display_prefix, k.status,
@@ -326,7 +326,7 @@ def keys_list(account_id: int | None) -> Output:
 @click.argument("key_id", type=int)
 def keys_revoke(key_id: int) -> Output:
     """Revoke KEY_ID; requests with it are refused from the next one on."""
-    from api.services import keys as svc
+    from tempclock.api.services import keys as svc
 
     key = svc.revoke_key(key_id)
     return Output(_key_data(key), f"Revoked key {key.id} {key.name!r} ({key.display_prefix})")
@@ -368,7 +368,7 @@ def _site_options(fn: Callable[..., Output]) -> Callable[..., Output]:
 
 def _site_fields(values: dict[str, Any]) -> dict[str, Any]:
     """The options given, as the fields of a LocationCreate / LocationUpdate."""
-    from api.services.locations import LocationSettings
+    from tempclock.api.services.locations import LocationSettings
 
     given = {name: value for name, value in values.items() if value is not None}
     settings = {name: given.pop(name) for name in LocationSettings.__struct_fields__
@@ -390,8 +390,8 @@ def _site_text(verb: str, site: Any) -> str:
 @click.option("--account", "account_id", type=int, required=True, help="The account's sites.")
 def locations_list(account_id: int) -> Output:
     """List an account's sites with their time zones and who is on site."""
-    from api.services import accounts as account_svc
-    from api.services import locations as svc
+    from tempclock.api.services import accounts as account_svc
+    from tempclock.api.services import locations as svc
 
     account_svc.get_account(account_id)
     found: list[Any] = []
@@ -414,8 +414,8 @@ def locations_list(account_id: int) -> Output:
 @_site_options
 def locations_create(account_id: int, **values: Any) -> Output:
     """Create a site: --name and --timezone are required."""
-    from api.services import accounts as account_svc
-    from api.services import locations as svc
+    from tempclock.api.services import accounts as account_svc
+    from tempclock.api.services import locations as svc
 
     account_svc.get_account(account_id)
     fields = _site_fields(values)
@@ -432,7 +432,7 @@ def locations_create(account_id: int, **values: Any) -> Output:
 @_site_options
 def locations_update(location_id: int, account_id: int, **values: Any) -> Output:
     """Change LOCATION_ID: only the options given change."""
-    from api.services import locations as svc
+    from tempclock.api.services import locations as svc
 
     fields = _site_fields(values)
     if not fields:
@@ -447,8 +447,8 @@ def locations_update(location_id: int, account_id: int, **values: Any) -> Output
               help="An empty account to fill.")
 def demo(account_id: int) -> Output:
     """Load a realistic demo agency into an empty account."""
-    from api.services import accounts as account_svc
-    from api.services.demo import load_demo
+    from tempclock.api.services import accounts as account_svc
+    from tempclock.api.services.demo import load_demo
 
     account_svc.get_account(account_id)
     with click.progressbar(length=4, label="Loading demo data", file=sys.stderr) as bar:
@@ -466,7 +466,7 @@ def db() -> None:
 @store_command(db, "upgrade", open_db=False)
 def db_upgrade(config: Any) -> Output:
     """Apply pending schema migrations."""
-    from api.store import close_store, migrate, open_store
+    from tempclock.api.store import close_store, migrate, open_store
 
     try:
         open_store(config, upgrade=False)
@@ -486,7 +486,7 @@ def db_backup(path: Path, keep: int | None, config: Any) -> Output:
 
     Safe while TempClock is serving. SQLite stores only (PostgreSQL: use pg_dump).
     """
-    from api.services import backups
+    from tempclock.api.services import backups
 
     done = backups.back_up(config, path, keep=keep)
     made = done.backup
@@ -505,7 +505,7 @@ def db_restore(path: Path, config: Any) -> Output:
     Refused while TempClock (the desktop, `tempclock serve`) uses the store. The
     store it replaces is kept beside it as tempclock.db.before-restore-<time>.
     """
-    from api.services import backups
+    from tempclock.api.services import backups
 
     restored = backups.restore(config, path)
     lines = [f"Restored {restored.store} from {restored.backup.path}: "
@@ -547,16 +547,16 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
     Webhook deliveries and connector events run alongside, in a process of their own
     (one, however many --workers serve requests).
     """
-    from api.dispatcher import start_process as start_dispatcher
-    from api.http import create_app
-    from api.server import (
+    from tempclock.api.dispatcher import start_process as start_dispatcher
+    from tempclock.api.http import create_app
+    from tempclock.api.server import (
         build_server,
         exposure_warning,
         limiter_for,
         run_workers,
         tune_serving_process,
     )
-    from api.store import close_store, open_store
+    from tempclock.api.store import close_store, open_store
 
     config = load_config(data_dir, host=host, port=port)
     refusal = _serve_refusal(config, workers, expose, certfile, keyfile)
@@ -615,7 +615,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
 def _serve_refusal(config: Any, workers: int, expose: bool, certfile: Path | None,
                    keyfile: Path | None) -> str | None:
     """Why `serve` will not start with these options, in one line; None when it will."""
-    from api.server import is_loopback
+    from tempclock.api.server import is_loopback
 
     if not is_loopback(config.host) and not expose:
         return (f"--host {config.host} makes the API reachable from other machines; add "
@@ -629,7 +629,7 @@ def _serve_refusal(config: Any, workers: int, expose: bool, certfile: Path | Non
         return (f"--workers {workers} needs a rate-limit store the workers share: set "
                 "TEMPCLOCK_REDIS_URL=redis://...")
     if workers > 1:
-        from api.http.ratelimit import RedisRateLimitStore
+        from tempclock.api.http.ratelimit import RedisRateLimitStore
 
         try:
             RedisRateLimitStore(config.redis_url).check()
@@ -648,7 +648,7 @@ def _stop_on_hangup(server: object) -> None:
     killing it before it flushes its logs and stops its dispatcher. uvicorn handles only
     SIGINT and SIGTERM (with --workers its supervisor restarts the workers on SIGHUP);
     Windows has no SIGHUP."""
-    from api.server import stop_server
+    from tempclock.api.server import stop_server
 
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, lambda _n, _f: stop_server(server))  # type: ignore[arg-type]
@@ -685,7 +685,7 @@ def logs(account_id: int | None, key_id: int | None, status: str | None, since: 
 
     Refusals for being over a limit show as one row per client, key and minute: Count
     says how many requests it stands for."""
-    from api.services import api_logs
+    from tempclock.api.services import api_logs
 
     found = api_logs.list_logs(account_id=account_id, key_id=key_id, status=status,
                                since=_since(since), limit=limit)
@@ -708,7 +708,7 @@ def connectors() -> None:
 
 
 def _plugin_host():
-    from plugins.manager import load_plugins
+    from tempclock.plugins.manager import load_plugins
 
     return load_plugins()
 
@@ -758,7 +758,7 @@ def connectors_run(name: str, account_id: int, pairs: tuple[str, ...], dry_run: 
     A run that does not succeed is one `Error: <reason> (run N)` line and a non-zero
     exit; its traceback, if any, stays in the run record, never on the terminal.
     """
-    from api.services import connectors as svc
+    from tempclock.api.services import connectors as svc
 
     overrides = _settings_pairs(pairs)
     logging.getLogger("tempclock").addHandler(logging.NullHandler())  # the run record keeps it

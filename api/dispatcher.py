@@ -10,7 +10,7 @@ stopped (so nothing is lost when the host stops):
 - delivery: due deliveries are POSTed by a pool of senders, signed, with a
   timeout; every attempt is recorded and failures are retried with backoff;
 - retention: every hour, API logs and finished deliveries older than their
-  account's retention are pruned in small batches (`api.services.retention`).
+  account's retention are pruned in small batches (`tempclock.api.services.retention`).
 
 `tempclock serve` and the desktop run it in a process of its own
 (`start_process`), so a slow receiver or a busy plugin never slows the API.
@@ -37,15 +37,15 @@ from pathlib import Path
 
 import msgspec
 
-from api.config import Config
-from api.services import connectors as connector_svc
-from api.services import deliveries, retention
-from api.services.common import utc
-from api.services.egress import check_url
-from api.services.errors import DomainError
-from api.store import close_store, database, open_store
-from plugins.connectors import Event
-from plugins.manager import PluginHost, load_plugins
+from tempclock.api.config import Config
+from tempclock.api.services import connectors as connector_svc
+from tempclock.api.services import deliveries, retention
+from tempclock.api.services.common import utc
+from tempclock.api.services.egress import check_url
+from tempclock.api.services.errors import DomainError
+from tempclock.api.store import close_store, database, open_store
+from tempclock.plugins.connectors import Event
+from tempclock.plugins.manager import PluginHost, load_plugins
 
 log = logging.getLogger("tempclock.dispatcher")
 
@@ -101,7 +101,7 @@ class Dispatcher:
         self._results: queue.Queue[deliveries.Attempt] = queue.Queue()
         import httpx  # here: 0.14 s of imports that only the dispatcher's process needs
 
-        from api import outbound
+        from tempclock.api import outbound
 
         self._http_error = httpx.HTTPError
         self._failure_reason = outbound.failure_reason

@@ -51,8 +51,8 @@ CLIENT_TIMEOUT_S = 15.0  # for a head, or between a body's chunks: generous for 
 
 def _problem_response(status: HTTPStatus, code: str, message: str) -> bytes:
     """A whole HTTP response carrying the problem JSON of API.md, closing the connection."""
-    from api.http.errors import PROBLEM_MEDIA_TYPE, ProblemInfo, problem_body
-    from api.http.gate import new_request_id
+    from tempclock.api.http.errors import PROBLEM_MEDIA_TYPE, ProblemInfo, problem_body
+    from tempclock.api.http.gate import new_request_id
 
     request_id = new_request_id()
     body = problem_body(ProblemInfo(status=status.value, code=code, message=message),

@@ -3,7 +3,7 @@
 httpx resolves a host name when it opens a connection. Checking the name
 beforehand would leave a gap (a name can answer differently a moment later), so
 the check happens inside the connection itself: the network backend below looks
-the name up, checks every address (`api.services.egress.resolve`), and connects
+the name up, checks every address (`tempclock.api.services.egress.resolve`), and connects
 to a checked address. TLS is still verified against the name in the URL.
 
 httpx has no public setting for the network backend of its connection pool, so
@@ -21,7 +21,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from api.services import egress
+from tempclock.api.services import egress
 
 
 class PolicedBackend(httpcore.SyncBackend):

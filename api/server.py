@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 if TYPE_CHECKING:
-    from api.config import Config
-    from api.http.ratelimit import RateLimiter
+    from tempclock.api.config import Config
+    from tempclock.api.http.ratelimit import RateLimiter
 
 # Every process stops within 5 s of SIGTERM/SIGINT (ARCHITECTURE.md): requests in flight
 # get this long to finish, the log flush and the dispatcher's stop the rest.
 GRACEFUL_TIMEOUT_S = 2
 WORKER_STOP_S = GRACEFUL_TIMEOUT_S + 1.0  # then a worker that has not exited is killed
-WORKER_APP = "api.server:worker_app"
+WORKER_APP = "tempclock.api.server:worker_app"
 SWITCH_INTERVAL_S = 0.002
 
 
@@ -74,7 +74,7 @@ def _uvicorn_config(app: Any, host: str, port: int, *, log_level: str, access_lo
                     **options: Any) -> uvicorn.Config:
     """The settings every server of ours runs with (lifespan on, so the app's hooks run;
     request headers capped at 64 KiB)."""
-    from api.header_limit import HeaderLimitedProtocol
+    from tempclock.api.header_limit import HeaderLimitedProtocol
 
     return uvicorn.Config(
         app,
@@ -113,7 +113,7 @@ def build_server(
 
 def limiter_for(config: Config) -> RateLimiter:
     """The API's rate limits: in Redis when `TEMPCLOCK_REDIS_URL` is set, else in memory."""
-    from api.http.ratelimit import RateLimiter, RedisRateLimitStore
+    from tempclock.api.http.ratelimit import RateLimiter, RedisRateLimitStore
 
     return RateLimiter(None if config.redis_url is None
                        else RedisRateLimitStore(config.redis_url, config.database_label))
@@ -125,9 +125,9 @@ def worker_app() -> object:
     The configuration comes from the environment `run_workers` hands down; the
     parent has already applied the migrations.
     """
-    from api.config import load_config
-    from api.http import create_app
-    from api.store import open_store
+    from tempclock.api.config import load_config
+    from tempclock.api.http import create_app
+    from tempclock.api.store import open_store
 
     tune_serving_process()
     config = load_config()

@@ -87,7 +87,7 @@ class ChildServer:
 
 def serve_forever(app: object, port: int) -> None:
     """Run `app` on loopback with the settings `tempclock serve` uses."""
-    from api.server import build_server, tune_serving_process
+    from tempclock.api.server import build_server, tune_serving_process
 
     tune_serving_process()
     with contextlib.suppress(KeyboardInterrupt):  # the parent stops us with SIGINT

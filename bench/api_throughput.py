@@ -33,9 +33,9 @@ STATE_FILE = "bench.json"
 
 
 def seed(data_dir: Path) -> dict:
-    from api.config import load_config
-    from api.services import accounts, keys, locations, workers
-    from api.store import close_store, open_store
+    from tempclock.api.config import load_config
+    from tempclock.api.services import accounts, keys, locations, workers
+    from tempclock.api.store import close_store, open_store
 
     open_store(load_config(data_dir))
     account = accounts.create_account("Bench Staffing", api_enabled=True)
@@ -69,9 +69,9 @@ def bare_app(body: bytes):
 
 def serve(kind: str, port: int, data_dir: Path) -> None:
     if kind == "full":
-        from api.config import load_config
-        from api.http import create_app
-        from api.store import open_store
+        from tempclock.api.config import load_config
+        from tempclock.api.http import create_app
+        from tempclock.api.store import open_store
 
         open_store(load_config(data_dir))
         serve_forever(create_app(), port)

@@ -37,9 +37,9 @@ BURST = 200
 def seed(env: dict[str, str], data_dir: Path) -> tuple[str, int]:
     """The data of bench/api_throughput.py in the store `env` names (its first account);
     returns a key without a practical limit and a worker's id."""
-    from api.config import load_config
-    from api.services import accounts, keys, locations, workers
-    from api.store import close_store, open_store
+    from tempclock.api.config import load_config
+    from tempclock.api.services import accounts, keys, locations, workers
+    from tempclock.api.store import close_store, open_store
 
     open_store(load_config(data_dir, environ=env))
     try:
@@ -59,9 +59,9 @@ def seed(env: dict[str, str], data_dir: Path) -> tuple[str, int]:
 
 def fresh_key(env: dict[str, str], data_dir: Path) -> str:
     """A new key with the default limit (60 a minute) for the account `seed` made."""
-    from api.config import load_config
-    from api.services import keys
-    from api.store import close_store, open_store
+    from tempclock.api.config import load_config
+    from tempclock.api.services import keys
+    from tempclock.api.store import close_store, open_store
 
     open_store(load_config(data_dir, environ=env))
     try:
@@ -78,7 +78,7 @@ class Serve:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir / f"serve-{self.port}.log"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--no-dispatch", "--port",
+            [sys.executable, "-m", "tempclock.api.cli", "serve", "--no-dispatch", "--port",
              str(self.port), "--data-dir", str(data_dir), *args],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
         if answers(f"{self.url}/docs", self.process, 60):

@@ -50,10 +50,10 @@ end
 
 
 def seed(data_dir: Path, workers: int) -> dict:
-    from api.config import load_config
-    from api.services import accounts, keys, locations
-    from api.store import close_store, database, open_store
-    from api.store.models import Worker, utcnow
+    from tempclock.api.config import load_config
+    from tempclock.api.services import accounts, keys, locations
+    from tempclock.api.store import close_store, database, open_store
+    from tempclock.api.store.models import Worker, utcnow
 
     open_store(load_config(data_dir))
     account = accounts.create_account("Clock Staffing", api_enabled=True)
@@ -132,9 +132,9 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path)
     args = parser.parse_args()
     if args.serve:
-        from api.config import load_config
-        from api.http import create_app
-        from api.store import open_store
+        from tempclock.api.config import load_config
+        from tempclock.api.http import create_app
+        from tempclock.api.store import open_store
 
         open_store(load_config(args.data_dir))
         serve_forever(create_app(), args.port)
@@ -160,8 +160,8 @@ def main() -> None:
     finally:
         server.stop()
 
-    from api.config import load_config
-    from api.store import database, open_store
+    from tempclock.api.config import load_config
+    from tempclock.api.store import database, open_store
 
     open_store(load_config(data_dir), upgrade=False)
     duplicates = database.execute_sql(

@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from api.config import load_config  # noqa: E402
-from api.services import accounts, connectors, departments, locations  # noqa: E402
-from api.store import close_store, database, open_store  # noqa: E402
-from api.store.models import TimeEntry, Worker, utcnow  # noqa: E402
 from bench._common import scratch_dir  # noqa: E402
-from plugins.ats_csv import AtsCsvImport  # noqa: E402
-from plugins.payroll_csv import PayrollCsvExport  # noqa: E402
+from tempclock.api.config import load_config  # noqa: E402
+from tempclock.api.services import accounts, connectors, departments, locations  # noqa: E402
+from tempclock.api.store import close_store, database, open_store  # noqa: E402
+from tempclock.api.store.models import TimeEntry, Worker, utcnow  # noqa: E402
+from tempclock.plugins.ats_csv import AtsCsvImport  # noqa: E402
+from tempclock.plugins.payroll_csv import PayrollCsvExport  # noqa: E402
 
 ATS_ROWS = 10_000
 PAYROLL_WORKERS = 2_000

@@ -30,9 +30,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from api.config import load_config  # noqa: E402
-from api.services import accounts, keys, log_stats  # noqa: E402
-from api.store import close_store, open_store  # noqa: E402
+from tempclock.api.config import load_config  # noqa: E402
+from tempclock.api.services import accounts, keys, log_stats  # noqa: E402
+from tempclock.api.store import close_store, open_store  # noqa: E402
 from tempclock_desktop.app import Desktop, application  # noqa: E402
 from tempclock_desktop.operations import running_operations  # noqa: E402
 

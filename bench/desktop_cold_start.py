@@ -28,7 +28,7 @@ if mode == "baseline":
     app.processEvents()
     print(f"{time.perf_counter() - t0:.4f}")
     sys.exit(0)
-from api.config import load_config
+from tempclock.api.config import load_config
 from tempclock_desktop.app import Desktop, application
 app = application([])
 desktop = Desktop.start(load_config(data_dir), serve=True, port=0)
@@ -52,9 +52,9 @@ def child(mode: str, data_dir: str) -> float:
 
 
 def demo_dir(root: Path) -> str:
-    from api.config import load_config
-    from api.services import accounts, demo
-    from api.store import close_store, open_store
+    from tempclock.api.config import load_config
+    from tempclock.api.services import accounts, demo
+    from tempclock.api.store import close_store, open_store
 
     path = root / "demo"
     open_store(load_config(path))

@@ -39,10 +39,10 @@ DATA_DIR = ROOT / "bench" / "out" / "timesheets_scale"
 
 def build(data_dir: Path) -> dict:
     """Create the account, sites, workers and 1,000,000 entries; returns what the client needs."""
-    from api.config import load_config
-    from api.services import accounts, keys, locations
-    from api.store import close_store, database, open_store
-    from api.store.models import TimeEntry, Worker, utcnow
+    from tempclock.api.config import load_config
+    from tempclock.api.services import accounts, keys, locations
+    from tempclock.api.store import close_store, database, open_store
+    from tempclock.api.store.models import TimeEntry, Worker, utcnow
 
     open_store(load_config(data_dir))
     account = accounts.create_account("Scale Staffing", api_enabled=True)
@@ -103,7 +103,7 @@ def build(data_dir: Path) -> dict:
 
 def expected_total(data_dir: Path, account_id: int, site: int, start: dt.date,
                    end: dt.date) -> int:
-    from api.store import database
+    from tempclock.api.store import database
 
     return database.execute_sql(
         "SELECT COUNT(*) FROM time_entry WHERE account_id = ? AND location_id = ? "
@@ -113,7 +113,7 @@ def expected_total(data_dir: Path, account_id: int, site: int, start: dt.date,
 
 def check_work_dates(account_id: int) -> None:
     """Every entry's work_date is the local date of its clock-in at its site (spot check)."""
-    from api.store.models import Location, TimeEntry
+    from tempclock.api.store.models import Location, TimeEntry
 
     zones = {loc.id: zoneinfo.ZoneInfo(loc.timezone) for loc in Location.select()}
     sample = (TimeEntry.select(TimeEntry.location, TimeEntry.clock_in, TimeEntry.work_date)
@@ -133,9 +133,9 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path)
     args = parser.parse_args()
     if args.serve:
-        from api.config import load_config
-        from api.http import create_app
-        from api.store import open_store
+        from tempclock.api.config import load_config
+        from tempclock.api.http import create_app
+        from tempclock.api.store import open_store
 
         open_store(load_config(args.data_dir))
         serve_forever(create_app(), args.port)
@@ -145,8 +145,8 @@ def main() -> None:
 
     import httpx
 
-    from api.config import load_config
-    from api.store import open_store
+    from tempclock.api.config import load_config
+    from tempclock.api.store import open_store
 
     state_file = DATA_DIR / "state.json"
     if args.keep and state_file.exists():
@@ -193,7 +193,7 @@ def main() -> None:
         server.stop()
 
     # The same kind of query straight through the service, to split HTTP from the store.
-    from api.services import timesheets
+    from tempclock.api.services import timesheets
 
     service_ms: list[float] = []
     for _ in range(100):

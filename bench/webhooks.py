@@ -51,9 +51,9 @@ def receiver_app():
 
 def serve(kind: str, port: int, data_dir: Path) -> None:
     if kind == "api":
-        from api.config import load_config
-        from api.http import create_app
-        from api.store import open_store
+        from tempclock.api.config import load_config
+        from tempclock.api.http import create_app
+        from tempclock.api.store import open_store
 
         open_store(load_config(data_dir))
         serve_forever(create_app(), port)
@@ -62,9 +62,9 @@ def serve(kind: str, port: int, data_dir: Path) -> None:
 
 
 def seed(data_dir: Path, receiver_url: str) -> dict:
-    from api.config import load_config
-    from api.services import accounts, keys, locations, webhooks, workers
-    from api.store import close_store, open_store
+    from tempclock.api.config import load_config
+    from tempclock.api.services import accounts, keys, locations, webhooks, workers
+    from tempclock.api.store import close_store, open_store
 
     open_store(load_config(data_dir))
     account = accounts.create_account("Bench Staffing", api_enabled=True)
@@ -81,10 +81,10 @@ def seed(data_dir: Path, receiver_url: str) -> dict:
 
 def queue_events(data_dir: Path, account_id: int, worker_id: int, count: int) -> None:
     """`count` worker_updated events in the outbox, as a burst of changes would leave them."""
-    from api.config import load_config
-    from api.services import workers
-    from api.store import close_store, database, open_store
-    from api.store.models import Event, utcnow
+    from tempclock.api.config import load_config
+    from tempclock.api.services import workers
+    from tempclock.api.store import close_store, database, open_store
+    from tempclock.api.store.models import Event, utcnow
 
     open_store(load_config(data_dir))
     data = json.dumps(json.loads(json.dumps(workers.get_worker(account_id, worker_id),
@@ -123,8 +123,8 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from api.config import load_config
-    from api.dispatcher import start_process
+    from tempclock.api.config import load_config
+    from tempclock.api.dispatcher import start_process
 
     data_dir = scratch_dir("webhooks") / "data"
     data_dir.mkdir()

@@ -4,7 +4,7 @@ A plugin is a module with `hookimpl`-marked functions, registered under the
 `tempclock` entry-point group. See `plugins/README.md` for the guide.
 """
 
-from plugins.connectors import (
+from tempclock.plugins.connectors import (
     Cancelled,
     Connector,
     ConnectorContext,
@@ -13,8 +13,8 @@ from plugins.connectors import (
     SettingsError,
     clean_settings,
 )
-from plugins.csvsafe import safe_cell, write_csv
-from plugins.hookspecs import hookimpl, hookspec
+from tempclock.plugins.csvsafe import safe_cell, write_csv
+from tempclock.plugins.hookspecs import hookimpl, hookspec
 
 __all__ = [
     "Cancelled",

@@ -205,7 +205,7 @@ class ConnectorContext(Protocol):
 
         `name` is a file name or path; a relative one is taken under `export_dir`, and
         missing folders are created. Cells that a spreadsheet would run as a formula
-        are neutralised (see `plugins.safe_cell`); the file appears whole or not at all.
+        are neutralised (see `tempclock.plugins.safe_cell`); the file appears whole or not at all.
         In a dry run `rows` are read and counted but nothing is written. The run's log
         says what was (or would be) written.
         """

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pluggy
 
-from plugins.connectors import Connector, ConnectorContext, Event
+from tempclock.plugins.connectors import Connector, ConnectorContext, Event
 
 hookspec = pluggy.HookspecMarker("tempclock")
 hookimpl = pluggy.HookimplMarker("tempclock")
@@ -31,7 +31,7 @@ def register_connectors(register: Callable[[Connector], None]) -> None:
     """Hand your connectors to the host.
 
     Called once, when plugins are loaded. Call ``register(connector)`` for each
-    connector object (an instance of a `plugins.Connector` subclass). The host checks
+    connector object (an instance of a `tempclock.plugins.Connector` subclass). The host checks
     each one (unique id, a known kind, well-formed settings, the methods its
     capabilities need) and refuses a bad one with a message shown to the admin;
     the plugin's other connectors still load.

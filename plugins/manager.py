@@ -23,8 +23,8 @@ from typing import Any
 
 import pluggy
 
-from plugins import hookspecs
-from plugins.connectors import Connector, ConnectorContext, Event, check_connector
+from tempclock.plugins import hookspecs
+from tempclock.plugins.connectors import Connector, ConnectorContext, Event, check_connector
 
 __all__ = ["ENTRY_POINT_GROUP", "LoadedConnector", "PluginHost", "PluginProblem"]
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from api.config import Config, load_config
-from api.store import close_store, open_store
-from plugins.manager import PluginHost
+from tempclock.api.config import Config, load_config
+from tempclock.api.store import close_store, open_store
+from tempclock.plugins.manager import PluginHost
 from tempclock_desktop import theme
 from tempclock_desktop.dispatcher import EmbeddedDispatcher
 from tempclock_desktop.main_window import MainWindow

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from api.services import backups
+from tempclock.api.services import backups
 from tempclock_desktop.messages import describe
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.session import Session

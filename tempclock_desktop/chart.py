@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from api.services.log_stats import MinuteCount
+from tempclock.api.services.log_stats import MinuteCount
 from tempclock_desktop.messages import plain_tip
 
 REQUESTS = QColor("#14b8a6")

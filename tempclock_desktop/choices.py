@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.services import cost_codes, departments, locations, workers
-from api.services.common import MAX_LIMIT, Page
+from tempclock.api.services import cost_codes, departments, locations, workers
+from tempclock.api.services.common import MAX_LIMIT, Page
 
 
 def every(list_page: Callable[..., Page[Any]], account_id: int, params_type: type,

@@ -1,6 +1,6 @@
 """A connector's settings form, generated from the `Setting`s it declares.
 
-One input per setting type (`plugins.connectors.SETTING_TYPES`). `values` reads what
+One input per setting type (`tempclock.plugins.connectors.SETTING_TYPES`). `values` reads what
 the admin entered as the values `connectors.save_settings` takes; a refusal naming a
 setting (`Invalid.field`) is shown under that setting's input. A secret is never shown
 back: its field stays empty and keeps the saved value until the admin types another.
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from plugins.connectors import Connector, Setting
+from tempclock.plugins.connectors import Connector, Setting
 from tempclock_desktop.dialogs.fields import OptionalDate
 from tempclock_desktop.messages import describe, plain_tip
 from tempclock_desktop.widgets import button, label

@@ -1,4 +1,4 @@
-"""The event dispatcher run beside the embedded API: a process of its own (`api.dispatcher`).
+"""The event dispatcher run beside the embedded API: a process of its own (`tempclock.api.dispatcher`).
 
 It delivers webhooks and feeds connectors from the outbox, so a slow receiver or a busy
 plugin never slows the API or the window. It is watched with a timer like the server:
@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from api import dispatcher
-from api.config import Config
+from tempclock.api import dispatcher
+from tempclock.api.config import Config
 
 log = logging.getLogger(__name__)
 

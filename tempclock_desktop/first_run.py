@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from api.services import accounts, keys, locations, workers
+from tempclock.api.services import accounts, keys, locations, workers
 
 DEFAULT_ACCOUNT_NAME = "My agency"  # the account made for an empty data directory
 FIRST_REQUEST_PATH = "workers"  # what the first request reads: the agency's workers

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.services import accounts
+from tempclock.api.services import accounts
 from tempclock_desktop import session as kinds
 from tempclock_desktop import theme
 from tempclock_desktop.first_run import (

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.services import accounts
+from tempclock.api.services import accounts
 from tempclock_desktop import dispatcher as delivery
 from tempclock_desktop import theme
 from tempclock_desktop.backups import BackupSchedule

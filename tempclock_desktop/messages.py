@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import Qt as QtText  # Qt's text helpers (mightBeRichText...)
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from api.services.errors import DomainError
+from tempclock.api.services.errors import DomainError
 
 log = logging.getLogger(__name__)
 

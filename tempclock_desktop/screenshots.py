@@ -29,10 +29,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from api.config import load_config  # noqa: E402
-from api.services import accounts, connectors, demo, keys, webhooks, workers  # noqa: E402
-from api.store import close_store, open_store  # noqa: E402
-from plugins.manager import load_plugins  # noqa: E402
+from tempclock.api.config import load_config  # noqa: E402
+from tempclock.api.services import accounts, connectors, demo, keys, webhooks, workers  # noqa: E402
+from tempclock.api.store import close_store, open_store  # noqa: E402
+from tempclock.plugins.manager import load_plugins  # noqa: E402
 from tempclock_desktop.app import Desktop, application  # noqa: E402
 from tempclock_desktop.dialogs.clock import ClockInDialog  # noqa: E402
 from tempclock_desktop.dialogs.keys import IssueKeyDialog, KeyRevealDialog  # noqa: E402

@@ -20,7 +20,7 @@ from pathlib import Path
 import uvicorn
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from api.server import GRACEFUL_TIMEOUT_S, build_server, exposure_warning, stop_server
+from tempclock.api.server import GRACEFUL_TIMEOUT_S, build_server, exposure_warning, stop_server
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ STOPPED, STARTING, RUNNING, STOPPING, FAILED = "stopped", "starting", "running",
 
 
 def _default_app() -> object:
-    from api.http.app import create_app
+    from tempclock.api.http.app import create_app
 
     return create_app()
 

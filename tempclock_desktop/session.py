@@ -14,9 +14,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from api.config import Config
-from api.services.accounts import Account
-from plugins.manager import PluginHost, load_plugins
+from tempclock.api.config import Config
+from tempclock.api.services.accounts import Account
+from tempclock.plugins.manager import PluginHost, load_plugins
 from tempclock_desktop.settings import DesktopSettings, save_settings
 
 # The kinds of data a change can touch, as `data_changed` names them.

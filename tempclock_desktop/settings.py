@@ -10,7 +10,7 @@ from pathlib import Path
 
 import msgspec
 
-from api.config import DEFAULT_HOST, Config, private_dir, private_file
+from tempclock.api.config import DEFAULT_HOST, Config, private_dir, private_file
 
 FILENAME = "desktop.json"
 LAN_HOST = "0.0.0.0"  # noqa: S104 - only when the admin explicitly exposes the API

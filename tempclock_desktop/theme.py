@@ -9,7 +9,7 @@ from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
-import resources
+from tempclock import resources
 
 INK = "#334155"  # the stroke colour the icon files are drawn in
 ACCENT = "#0f766e"

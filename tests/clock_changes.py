@@ -39,9 +39,9 @@ NIGHTS = (
 _RECORD = """
 import datetime as dt, sys
 from pathlib import Path
-from api.config import load_config
-from api.services import clocking
-from api.store import close_store, open_store
+from tempclock.api.config import load_config
+from tempclock.api.services import clocking
+from tempclock.api.store import close_store, open_store
 
 open_store(load_config(Path(sys.argv[1])))
 account = int(sys.argv[2])

@@ -12,9 +12,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 import store_backends  # noqa: E402
 
-from api.config import load_config  # noqa: E402
-from api.services import accounts, locations, workers  # noqa: E402
-from api.store import close_store, open_store  # noqa: E402
+from tempclock.api.config import load_config  # noqa: E402
+from tempclock.api.services import accounts, locations, workers  # noqa: E402
+from tempclock.api.store import close_store, open_store  # noqa: E402
 
 
 def pytest_configure(config):

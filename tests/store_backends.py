@@ -161,8 +161,8 @@ class PostgresServer:
 
     def _migrate(self, name: str) -> None:
         """Apply every migration to database `name` (the template the tests copy)."""
-        from api.config import Config
-        from api.store import _connect, migrate
+        from tempclock.api.config import Config
+        from tempclock.api.store import _connect, migrate
 
         db = _connect(Config(data_dir=Path("/nonexistent"),
                              database_url=with_database(self.url, name)))
@@ -219,7 +219,7 @@ def database_for(backend: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str 
     try:
         yield url
     finally:
-        from api.store import close_store
+        from tempclock.api.store import close_store
 
         close_store()
         server.drop(url)

@@ -1,5 +1,5 @@
 """The integrator HTTP API (Litestar): `create_app()` builds it."""
 
-from api.http.app import create_app
+from tempclock.api.http.app import create_app
 
 __all__ = ["create_app"]

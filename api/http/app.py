@@ -2,7 +2,7 @@
 
 Request path: `AuthGate` (request id, key, rate limit, logs) → `HeadLikeGet` → Litestar router →
 scope guard → a thin controller → `api/services`. Errors of every kind leave
-through `api.http.errors`. The store must be open before the app serves.
+through `tempclock.api.http.errors`. The store must be open before the app serves.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, OpenAPIType, SecurityScheme, Server, Tag
 
-from api.http.body import ApiRequest
-from api.http.controllers import CONTROLLERS
-from api.http.docs import OPENAPI_PATH, docs_routes
-from api.http.errors import EXCEPTION_HANDLERS
-from api.http.gate import AuthGate
-from api.http.methods import HeadLikeGet
-from api.http.ratelimit import RateLimiter
-from api.http.routing import check_scope
-from api.services import idempotency
-from api.services.api_logs import ApiLogWriter
+from tempclock.api.http.body import ApiRequest
+from tempclock.api.http.controllers import CONTROLLERS
+from tempclock.api.http.docs import OPENAPI_PATH, docs_routes
+from tempclock.api.http.errors import EXCEPTION_HANDLERS
+from tempclock.api.http.gate import AuthGate
+from tempclock.api.http.methods import HeadLikeGet
+from tempclock.api.http.ratelimit import RateLimiter
+from tempclock.api.http.routing import check_scope
+from tempclock.api.services import idempotency
+from tempclock.api.services.api_logs import ApiLogWriter
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1024 * 1024
@@ -107,7 +107,7 @@ def _describe_scopes(app: Litestar) -> None:
 
 
 def _request_structs() -> list[type[msgspec.Struct]]:
-    from api.services import clocking, shifts, webhooks, workers
+    from tempclock.api.services import clocking, shifts, webhooks, workers
 
     return [value for module in (clocking, shifts, webhooks, workers)
             for value in vars(module).values()

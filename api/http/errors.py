@@ -19,10 +19,10 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
-from api.services.api_logs import redact
-from api.services.errors import DomainError, Kind
+from tempclock.api.services.api_logs import redact
+from tempclock.api.services.errors import DomainError, Kind
 
-log = logging.getLogger("api.http")
+log = logging.getLogger("tempclock.api.http")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:tempclock:problem:"

@@ -32,14 +32,14 @@ from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.http.errors import PROBLEM_MEDIA_TYPE, ProblemInfo, problem_body, problem_of
-from api.http.ratelimit import RateDecision, RateLimiter
-from api.services import keys
-from api.services.api_logs import MANY_ADDRESSES, ApiLogEntry, ApiLogWriter
-from api.services.errors import DomainError, Kind, Unauthenticated
-from api.services.verified_keys import VerifiedKeys
+from tempclock.api.http.errors import PROBLEM_MEDIA_TYPE, ProblemInfo, problem_body, problem_of
+from tempclock.api.http.ratelimit import RateDecision, RateLimiter
+from tempclock.api.services import keys
+from tempclock.api.services.api_logs import MANY_ADDRESSES, ApiLogEntry, ApiLogWriter
+from tempclock.api.services.errors import DomainError, Kind, Unauthenticated
+from tempclock.api.services.verified_keys import VerifiedKeys
 
-log = logging.getLogger("api.http")
+log = logging.getLogger("tempclock.api.http")
 
 PUBLIC_PREFIXES = ("/docs",)
 _REQUEST_IDS = itertools.count(1)

@@ -10,8 +10,8 @@ import msgspec
 from litestar import Request, Response
 from litestar.params import HeaderParameter
 
-from api.services import idempotency
-from api.services.keys import KeyIdentity
+from tempclock.api.services import idempotency
+from tempclock.api.services.keys import KeyIdentity
 
 IdempotencyKey = Annotated[
     str | None,

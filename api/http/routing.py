@@ -27,10 +27,10 @@ from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 from litestar.types import Method, Scope
 
-from api.http.errors import error_responses
-from api.services import keys
-from api.services.common import MAX_LIMIT, Page, reads_are_local, transaction
-from api.services.errors import Unauthenticated
+from tempclock.api.http.errors import error_responses
+from tempclock.api.services import keys
+from tempclock.api.services.common import MAX_LIMIT, Page, reads_are_local, transaction
+from tempclock.api.services.errors import Unauthenticated
 
 T = TypeVar("T")
 Query = NamedDependency

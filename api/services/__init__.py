@@ -2,6 +2,6 @@
 
 Each module covers one part of the domain (accounts, keys, workers, locations,
 departments, cost codes, shifts, clocking, timesheets). Every function takes the
-account it acts for, raises `api.services.errors.DomainError` subclasses with a
+account it acts for, raises `tempclock.api.services.errors.DomainError` subclasses with a
 stable code, and appends an outbox event in the transaction of every write.
 """

@@ -8,10 +8,10 @@ import getpass
 import msgspec
 from peewee import IntegrityError
 
-from api.services.common import clean_text, emit, transaction, utc, utcnow
-from api.services.errors import Conflict, Invalid, NotFound
-from api.services.keys import changed_key_validity
-from api.store.models import Account as AccountRow
+from tempclock.api.services.common import clean_text, emit, transaction, utc, utcnow
+from tempclock.api.services.errors import Conflict, Invalid, NotFound
+from tempclock.api.services.keys import changed_key_validity
+from tempclock.api.store.models import Account as AccountRow
 
 
 class Account(msgspec.Struct, kw_only=True):

@@ -26,11 +26,11 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 import msgspec
 
-from api.services import keys
-from api.services.common import transaction, utc
-from api.services.errors import Invalid
-from api.store import database
-from api.store.models import ApiLog as ApiLogRow
+from tempclock.api.services import keys
+from tempclock.api.services.common import transaction, utc
+from tempclock.api.services.errors import Invalid
+from tempclock.api.store import database
+from tempclock.api.store.models import ApiLog as ApiLogRow
 
 log = logging.getLogger(__name__)
 
@@ -322,7 +322,7 @@ class ApiLogWriter:
     of a batch arrives, `batch_size` rows per insert; `close` writes whatever is left
     before returning.
     `maintenance` callables (purging expired records, say) run every `maintenance_every`
-    seconds. (Old logs are pruned by the dispatcher: `api.services.retention`.)
+    seconds. (Old logs are pruned by the dispatcher: `tempclock.api.services.retention`.)
     """
 
     def __init__(

@@ -1,6 +1,6 @@
 """Backups as the admin makes them: now, on a daily schedule keeping the newest few, and restores.
 
-The work is done by the store layer (`api.store.backup`: SQLite's online backup API,
+The work is done by the store layer (`tempclock.api.store.backup`: SQLite's online backup API,
 verified files, the store lock); here its refusals become domain errors with their
 codes, for the desktop and the CLI alike, and the schedule is decided: a scheduled
 backup is due when the folder's newest dated backup is a day old, or there is none.
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import msgspec
 
-from api.config import PRIVATE_DIR, Config
-from api.services.errors import Conflict, Invalid, NotFound
-from api.store import backup as store_backup
-from api.store.backup import Backup, Restored, backup_name
+from tempclock.api.config import PRIVATE_DIR, Config
+from tempclock.api.services.errors import Conflict, Invalid, NotFound
+from tempclock.api.store import backup as store_backup
+from tempclock.api.store.backup import Backup, Restored, backup_name
 
 __all__ = ["BackedUp", "Backup", "BackupFile", "Restored", "ScheduledBackups", "back_up",
            "back_up_if_due", "backup_name", "default_folder", "restore", "scheduled_backups",

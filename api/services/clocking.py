@@ -21,7 +21,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 from peewee import IntegrityError
 
-from api.services.common import (
+from tempclock.api.services.common import (
     as_naive_utc,
     check_range,
     clean_text,
@@ -36,9 +36,9 @@ from api.services.common import (
     utcnow,
     zone,
 )
-from api.services.errors import Conflict, Forbidden, Invalid, NotFound, require
-from api.services.periods import refuse_approved, refuse_exported, refuse_signed_off_day
-from api.services.timesheets import (
+from tempclock.api.services.errors import Conflict, Forbidden, Invalid, NotFound, require
+from tempclock.api.services.periods import refuse_approved, refuse_exported, refuse_signed_off_day
+from tempclock.api.services.timesheets import (
     Actor,
     BreakPeriod,
     TimeEntry,
@@ -48,14 +48,14 @@ from api.services.timesheets import (
     entry_history,
     get_entry,
 )
-from api.store.models import Break as BreakRow
-from api.store.models import CostCode as CostCodeRow
-from api.store.models import EntryEdit as EntryEditRow
-from api.store.models import Location as LocationRow
-from api.store.models import Shift as ShiftRow
-from api.store.models import TimeEntry as TimeEntryRow
-from api.store.models import Worker as WorkerRow
-from api.store.prepared import Prepared, Slot
+from tempclock.api.store.models import Break as BreakRow
+from tempclock.api.store.models import CostCode as CostCodeRow
+from tempclock.api.store.models import EntryEdit as EntryEditRow
+from tempclock.api.store.models import Location as LocationRow
+from tempclock.api.store.models import Shift as ShiftRow
+from tempclock.api.store.models import TimeEntry as TimeEntryRow
+from tempclock.api.store.models import Worker as WorkerRow
+from tempclock.api.store.prepared import Prepared, Slot
 
 ACTIONS = ("in", "out", "break_start", "break_end")
 SOURCES = ("api", "desktop", "kiosk", "import", "manual")
@@ -532,7 +532,7 @@ def clock(account_id: int, request: ClockRequest, *, source: str = "api") -> Tim
 
 # --- time written after the fact --------------------------------------------------
 # Manual entries, imports and corrections share the rules of clocking (no overlap, no
-# future times, breaks inside the entry) and the locks of `api.services.periods`.
+# future times, breaks inside the entry) and the locks of `tempclock.api.services.periods`.
 
 Span = tuple[dt.datetime, dt.datetime]
 MAX_WRITTEN_ENTRY_HOURS = 24  # longer is a typo (a wrong day or year), not a shift
@@ -664,7 +664,7 @@ def record_entry(
 
     No backdating limit applies, but the entry may not be in the future, its breaks
     must lie inside it, it may not overlap another entry of the worker, and its day
-    may not be locked (`api.services.periods`). A manual entry an admin or an
+    may not be locked (`tempclock.api.services.periods`). A manual entry an admin or an
     integrator writes is `add_entry`, which keeps an audit record. Fires
     `timesheet_updated`.
     """
@@ -805,7 +805,7 @@ def edit_entry(account_id: int, entry_id: int, changes: EntryChanges, *, reason:
     """Correct an entry, keeping who, when, the old and new values and why in its history.
 
     The same rules as clocking hold (no overlap, no future times, breaks inside the
-    entry), and locked time is refused with `period_locked` (`api.services.periods`:
+    entry), and locked time is refused with `period_locked` (`tempclock.api.services.periods`:
     an approved entry, a day in an exported pay period, a move onto a signed-off
     day). Fires `timesheet_updated`.
     """

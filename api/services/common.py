@@ -15,10 +15,10 @@ import msgspec
 import peewee
 from peewee import IntegrityError, Model, ModelSelect
 
-from api.services.errors import Invalid, NotFound
-from api.store import database, is_postgres
-from api.store.models import Event, utcnow
-from api.store.prepared import Prepared, Slot, fetch_rows, save
+from tempclock.api.services.errors import Invalid, NotFound
+from tempclock.api.store import database, is_postgres
+from tempclock.api.store.models import Event, utcnow
+from tempclock.api.store.prepared import Prepared, Slot, fetch_rows, save
 
 log = logging.getLogger(__name__)
 
@@ -347,7 +347,7 @@ def lock_for_update(model: type[Model], ident: int) -> None:
     """Serialise writers on one row.
 
     Today every writer is serialised anyway (SQLite's BEGIN IMMEDIATE, PostgreSQL's
-    writers' lock in `api.store`); this row lock keeps the per-worker rules safe on
+    writers' lock in `tempclock.api.store`); this row lock keeps the per-worker rules safe on
     PostgreSQL should writers ever run side by side.
     """
     if is_postgres():
@@ -358,7 +358,7 @@ def emit(account_id: int, event_type: str, record: msgspec.Struct | dict[str, An
     """Append an event to the outbox, in the transaction of the change it reports; returns its id.
 
     Outbox ids follow commit order: writers are serialised (SQLite's BEGIN IMMEDIATE,
-    and on PostgreSQL the lock every transaction takes first, see `api.store`).
+    and on PostgreSQL the lock every transaction takes first, see `tempclock.api.store`).
     """
     return _insert_event.insert(
         account=account_id,

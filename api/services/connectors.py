@@ -1,6 +1,6 @@
 """Connectors on the host side: per-account settings, runs, and the context a connector works through.
 
-The connector code comes from plugins (`plugins.Connector`); this module keeps
+The connector code comes from plugins (`tempclock.plugins.Connector`); this module keeps
 what belongs to an account: whether a connector is enabled, its settings, and
 the history of its runs. `AccountContext` is the only door a connector has to
 the account's data: it reads and writes through the other services.
@@ -19,17 +19,24 @@ from typing import Any
 
 import msgspec
 
-from api.config import make_private, private_dir
-from api.services import cost_codes, departments, locations, periods, timesheets, workers
-from api.services.common import MAX_LIMIT, emit, transaction, utc, utcnow
-from api.services.egress import check_account_url
-from api.services.errors import DomainError, Invalid, NotFound
-from api.store import database
-from api.store.models import Account as AccountRow
-from api.store.models import ConnectorConfig as ConfigRow
-from api.store.models import ConnectorRun as RunRow
-from plugins.connectors import Cancelled, Connector, Event, Setting, SettingsError, clean_settings
-from plugins.csvsafe import write_csv
+from tempclock.api.config import make_private, private_dir
+from tempclock.api.services import cost_codes, departments, locations, periods, timesheets, workers
+from tempclock.api.services.common import MAX_LIMIT, emit, transaction, utc, utcnow
+from tempclock.api.services.egress import check_account_url
+from tempclock.api.services.errors import DomainError, Invalid, NotFound
+from tempclock.api.store import database
+from tempclock.api.store.models import Account as AccountRow
+from tempclock.api.store.models import ConnectorConfig as ConfigRow
+from tempclock.api.store.models import ConnectorRun as RunRow
+from tempclock.plugins.connectors import (
+    Cancelled,
+    Connector,
+    Event,
+    Setting,
+    SettingsError,
+    clean_settings,
+)
+from tempclock.plugins.csvsafe import write_csv
 
 log = logging.getLogger("tempclock.connectors")
 
@@ -170,7 +177,7 @@ def _rows(n: int) -> str:
 
 
 class AccountContext:
-    """A connector's view of one account for one run (implements `plugins.ConnectorContext`).
+    """A connector's view of one account for one run (implements `tempclock.plugins.ConnectorContext`).
 
     Writes are grouped into short transactions so a long import never holds the
     store's write lock for more than a moment; in a dry run nothing is written.
@@ -336,7 +343,7 @@ class AccountContext:
 
     def deliver(self, url: str, payload: Mapping[str, Any], *,
                 headers: Mapping[str, str] | None = None) -> None:
-        from api.services import deliveries
+        from tempclock.api.services import deliveries
 
         try:
             deliveries.queue_connector_delivery(

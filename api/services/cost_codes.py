@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from api.services.common import (
+from tempclock.api.services.common import (
     ListParams,
     Page,
     clean_text,
@@ -18,9 +18,9 @@ from api.services.common import (
     set_fields,
     utc,
 )
-from api.services.errors import Conflict
-from api.store.models import CostCode as CostCodeRow
-from api.store.models import Department as DepartmentRow
+from tempclock.api.services.errors import Conflict
+from tempclock.api.store.models import CostCode as CostCodeRow
+from tempclock.api.store.models import Department as DepartmentRow
 
 
 class CostCode(msgspec.Struct, kw_only=True):

@@ -17,17 +17,17 @@ from typing import Any, NamedTuple
 import msgspec
 from peewee import JOIN, fn
 
-from api.services.common import emit, fetch, transaction, utc, utcnow
-from api.services.egress import check_account_url
-from api.services.errors import Conflict, Invalid
-from api.services.webhooks import EVENTS as WEBHOOK_EVENTS
-from api.services.webhooks import subscribed
-from api.store.models import Account as AccountRow
-from api.store.models import DispatchCursor
-from api.store.models import Event as EventRow
-from api.store.models import WebhookDelivery as DeliveryRow
-from api.store.models import WebhookSubscription as SubscriptionRow
-from api.store.prepared import Prepared, Slot
+from tempclock.api.services.common import emit, fetch, transaction, utc, utcnow
+from tempclock.api.services.egress import check_account_url
+from tempclock.api.services.errors import Conflict, Invalid
+from tempclock.api.services.webhooks import EVENTS as WEBHOOK_EVENTS
+from tempclock.api.services.webhooks import subscribed
+from tempclock.api.store.models import Account as AccountRow
+from tempclock.api.store.models import DispatchCursor
+from tempclock.api.store.models import Event as EventRow
+from tempclock.api.store.models import WebhookDelivery as DeliveryRow
+from tempclock.api.store.models import WebhookSubscription as SubscriptionRow
+from tempclock.api.store.prepared import Prepared, Slot
 
 # Events webhooks carry (`ping` is queued for its one subscription by `ping_webhook`).
 DELIVERABLE = frozenset(WEBHOOK_EVENTS) - {"*", "ping"}

@@ -21,11 +21,19 @@ from collections.abc import Callable
 
 import msgspec
 
-from api.services import clocking, cost_codes, departments, locations, shifts, timesheets, workers
-from api.services.common import transaction, zone
-from api.services.errors import Conflict
-from api.store.models import Worker as WorkerRow
-from api.store.models import utcnow
+from tempclock.api.services import (
+    clocking,
+    cost_codes,
+    departments,
+    locations,
+    shifts,
+    timesheets,
+    workers,
+)
+from tempclock.api.services.common import transaction, zone
+from tempclock.api.services.errors import Conflict
+from tempclock.api.store.models import Worker as WorkerRow
+from tempclock.api.store.models import utcnow
 
 SEED = 20_260_310
 

@@ -9,7 +9,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 from peewee import JOIN, fn
 
-from api.services.common import (
+from tempclock.api.services.common import (
     ListParams,
     Page,
     clean_text,
@@ -20,10 +20,10 @@ from api.services.common import (
     set_fields,
     utc,
 )
-from api.services.errors import Conflict
-from api.store.models import Department as DepartmentRow
-from api.store.models import Worker as WorkerRow
-from api.store.prepared import Prepared
+from tempclock.api.services.errors import Conflict
+from tempclock.api.store.models import Department as DepartmentRow
+from tempclock.api.store.models import Worker as WorkerRow
+from tempclock.api.store.prepared import Prepared
 
 
 class Department(msgspec.Struct, kw_only=True):

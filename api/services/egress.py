@@ -11,7 +11,7 @@ One policy, checked when a URL is saved and again at every delivery:
   multicast and reserved addresses are never allowed.
 
 At delivery a host name is resolved and every address it resolves to is checked;
-the sender then connects to one of those checked addresses (see `api.outbound`),
+the sender then connects to one of those checked addresses (see `tempclock.api.outbound`),
 so a name cannot point somewhere else between the check and the connection.
 """
 
@@ -24,9 +24,9 @@ import socket
 from enum import Enum
 from typing import NamedTuple
 
-from api.services.common import clean_text
-from api.services.errors import Invalid
-from api.store.models import Account as AccountRow
+from tempclock.api.services.common import clean_text
+from tempclock.api.services.errors import Invalid
+from tempclock.api.store.models import Account as AccountRow
 
 MAX_URL_LENGTH = 2000
 CREATION_LOOKUP_S = 2.0  # a slow resolver never holds up saving a URL for long

@@ -11,9 +11,9 @@ from typing import Any
 
 import msgspec
 
-from api.services.common import MAX_LIMIT, Page, Pagination, utc
-from api.services.errors import Invalid
-from api.store.models import Event as EventRow
+from tempclock.api.services.common import MAX_LIMIT, Page, Pagination, utc
+from tempclock.api.services.errors import Invalid
+from tempclock.api.store.models import Event as EventRow
 
 DEFAULT_FEED_LIMIT = 100
 # The outbox also keeps the admin's own changes (keys, accounts, connectors, webhook

@@ -15,9 +15,9 @@ from typing import NamedTuple
 
 from peewee import IntegrityError
 
-from api.services.common import transaction, utcnow
-from api.services.errors import Conflict, Invalid
-from api.store.models import IdempotencyRecord
+from tempclock.api.services.common import transaction, utcnow
+from tempclock.api.services.errors import Conflict, Invalid
+from tempclock.api.store.models import IdempotencyRecord
 
 KEEP_FOR = dt.timedelta(hours=24)
 MAX_KEY_LENGTH = 255

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 import msgspec
 
-from api.services.common import (
+from tempclock.api.services.common import (
     after_commit,
     clean_text,
     emit,
@@ -28,12 +28,12 @@ from api.services.common import (
     utc,
     utcnow,
 )
-from api.services.errors import DomainError, Forbidden, Invalid, NotFound, Unauthenticated
-from api.store import database, signals
-from api.store.models import Account as AccountRow
-from api.store.models import ApiKey as ApiKeyRow
-from api.store.models import AuthState
-from api.store.prepared import Prepared
+from tempclock.api.services.errors import DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+from tempclock.api.store import database, signals
+from tempclock.api.store.models import Account as AccountRow
+from tempclock.api.store.models import ApiKey as ApiKeyRow
+from tempclock.api.store.models import AuthState
+from tempclock.api.store.prepared import Prepared
 
 KEY_PREFIX = "tc_live_"
 _KEY_FORMAT = re.compile(r"tc_live_[0-9a-f]{40}")
@@ -271,7 +271,7 @@ def key_generation() -> int:
 def changed_key_validity() -> None:
     """Move `key_generation` (in the caller's transaction), and signal it once committed.
 
-    The signal (`api.store.signals`) lets a server on SQLite trust its remembered
+    The signal (`tempclock.api.store.signals`) lets a server on SQLite trust its remembered
     generation with a memory read instead of a query per request; the generation itself
     stays the truth.
     """

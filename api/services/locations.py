@@ -9,8 +9,8 @@ import msgspec
 from msgspec import UNSET, UnsetType
 from peewee import fn
 
-from api.services import periods
-from api.services.common import (
+from tempclock.api.services import periods
+from tempclock.api.services.common import (
     ListParams,
     Page,
     check_choice,
@@ -27,11 +27,11 @@ from api.services.common import (
     utcnow,
     zone,
 )
-from api.services.errors import Conflict, Invalid
-from api.store.models import Location as LocationRow
-from api.store.models import Shift as ShiftRow
-from api.store.models import TimeEntry as TimeEntryRow
-from api.store.prepared import Prepared
+from tempclock.api.services.errors import Conflict, Invalid
+from tempclock.api.store.models import Location as LocationRow
+from tempclock.api.store.models import Shift as ShiftRow
+from tempclock.api.store.models import TimeEntry as TimeEntryRow
+from tempclock.api.store.prepared import Prepared
 
 GEOFENCE_MODES = ("off", "allow", "warn", "block")
 LANGUAGES = ("en", "pl", "ro", "lt")

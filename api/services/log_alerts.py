@@ -23,11 +23,11 @@ from dataclasses import dataclass
 import msgspec
 from peewee import fn
 
-from api.services import keys
-from api.services.common import utcnow
-from api.services.log_stats import REQUESTS, as_utc, auth_failure_bursts, naive_utc
-from api.services.names import scope_name
-from api.store.models import ApiLog as ApiLogRow
+from tempclock.api.services import keys
+from tempclock.api.services.common import utcnow
+from tempclock.api.services.log_stats import REQUESTS, as_utc, auth_failure_bursts, naive_utc
+from tempclock.api.services.names import scope_name
+from tempclock.api.store.models import ApiLog as ApiLogRow
 
 RECENT = dt.timedelta(hours=24)  # refusals an integration still needs fixed
 NEW_USE = dt.timedelta(hours=1)  # how far back "new" use (address, program, hour) is looked for

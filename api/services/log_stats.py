@@ -18,11 +18,11 @@ import itertools
 import msgspec
 from peewee import SQL, fn
 
-from api.services.api_logs import ApiLog, record_of
-from api.services.common import utcnow
-from api.services.errors import Invalid
-from api.store import is_postgres
-from api.store.models import ApiLog as ApiLogRow
+from tempclock.api.services.api_logs import ApiLog, record_of
+from tempclock.api.services.common import utcnow
+from tempclock.api.services.errors import Invalid
+from tempclock.api.store import is_postgres
+from tempclock.api.store.models import ApiLog as ApiLogRow
 
 MAX_PAGE = 1000
 AUTH_FAILURES = (401, 403)

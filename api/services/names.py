@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import msgspec
 
-from api.services.webhooks import EVENTS, OPT_IN_EVENTS
+from tempclock.api.services.webhooks import EVENTS, OPT_IN_EVENTS
 
 
 class Name(msgspec.Struct, frozen=True):

@@ -33,10 +33,10 @@ from collections.abc import Iterable
 
 import msgspec
 
-from api.services.common import utcnow
-from api.services.errors import Conflict, Invalid
-from api.store.models import ExportedPeriod as ExportedPeriodRow
-from api.store.models import TimeEntry as TimeEntryRow
+from tempclock.api.services.common import utcnow
+from tempclock.api.services.errors import Conflict, Invalid
+from tempclock.api.store.models import ExportedPeriod as ExportedPeriodRow
+from tempclock.api.store.models import TimeEntry as TimeEntryRow
 
 LOCKED = "period_locked"
 

@@ -19,10 +19,10 @@ import time
 import msgspec
 from peewee import Expression, Model
 
-from api.services.common import transaction, utcnow
-from api.store.models import Account as AccountRow
-from api.store.models import ApiLog as ApiLogRow
-from api.store.models import WebhookDelivery as DeliveryRow
+from tempclock.api.services.common import transaction, utcnow
+from tempclock.api.store.models import Account as AccountRow
+from tempclock.api.store.models import ApiLog as ApiLogRow
+from tempclock.api.store.models import WebhookDelivery as DeliveryRow
 
 BATCH = 500
 PAUSE_S = 0.02  # between batches: writers waiting for the lock get it first

@@ -14,7 +14,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 from peewee import JOIN, IntegrityError
 
-from api.services.common import (
+from tempclock.api.services.common import (
     ListParams,
     Page,
     as_naive_utc,
@@ -33,13 +33,13 @@ from api.services.common import (
     utcnow,
     zone,
 )
-from api.services.errors import Conflict, Invalid, require
-from api.store.models import CostCode as CostCodeRow
-from api.store.models import Department as DepartmentRow
-from api.store.models import Location as LocationRow
-from api.store.models import Shift as ShiftRow
-from api.store.models import Worker as WorkerRow
-from api.store.prepared import Prepared
+from tempclock.api.services.errors import Conflict, Invalid, require
+from tempclock.api.store.models import CostCode as CostCodeRow
+from tempclock.api.store.models import Department as DepartmentRow
+from tempclock.api.store.models import Location as LocationRow
+from tempclock.api.store.models import Shift as ShiftRow
+from tempclock.api.store.models import Worker as WorkerRow
+from tempclock.api.store.prepared import Prepared
 
 MAX_SHIFT = dt.timedelta(hours=24)
 STATUSES = ("scheduled", "open", "cancelled")

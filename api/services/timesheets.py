@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 from peewee import JOIN, fn
 
-from api.services.common import (
+from tempclock.api.services.common import (
     ListParams,
     Page,
     check_choice,
@@ -26,15 +26,15 @@ from api.services.common import (
     utc,
     utcnow,
 )
-from api.services.errors import Conflict, Invalid
-from api.store.models import Break as BreakRow
-from api.store.models import CostCode as CostCodeRow
-from api.store.models import Department as DepartmentRow
-from api.store.models import EntryEdit as EntryEditRow
-from api.store.models import Location as LocationRow
-from api.store.models import TimeEntry as TimeEntryRow
-from api.store.models import Worker as WorkerRow
-from api.store.prepared import Prepared, fetch_rows
+from tempclock.api.services.errors import Conflict, Invalid
+from tempclock.api.store.models import Break as BreakRow
+from tempclock.api.store.models import CostCode as CostCodeRow
+from tempclock.api.store.models import Department as DepartmentRow
+from tempclock.api.store.models import EntryEdit as EntryEditRow
+from tempclock.api.store.models import Location as LocationRow
+from tempclock.api.store.models import TimeEntry as TimeEntryRow
+from tempclock.api.store.models import Worker as WorkerRow
+from tempclock.api.store.prepared import Prepared, fetch_rows
 
 STATUSES = ("open", "completed", "approved", "disputed")
 ENTRY_FILTERS = ("shifts", "active", "breaks", "all")
@@ -375,7 +375,7 @@ def set_entry_status(account_id: int, entry_id: int, status: str) -> TimeEntry:
     """Approve or dispute a closed entry (or return it to `completed`). Fires `timesheet_updated`.
 
     Approving locks the entry (and the worker's day) against corrections: see
-    `api.services.periods`.
+    `tempclock.api.services.periods`.
     """
     check_choice(status, "status", ("completed", "approved", "disputed"))
     with transaction():

@@ -10,7 +10,7 @@ client that keeps presenting it costs no lookup: revoked and expired keys never 
 back, and switching the API on moves the generation. Unknown keys are never
 remembered (nothing bounds how many there are). On PostgreSQL the generation is one primary-key lookup per
 request; on SQLite it is read again only when the committer's signal beside the
-store moved (`api.store.signals`: a token in a memory-mapped file, read for a
+store moved (`tempclock.api.store.signals`: a token in a memory-mapped file, read for a
 twentieth of the lookup's cost) or a second has passed.
 """
 
@@ -21,11 +21,11 @@ import datetime as dt
 import threading
 from typing import NamedTuple
 
-from api.services import keys
-from api.services.common import utcnow
-from api.services.errors import DomainError
-from api.store import database
-from api.store.signals import Watched
+from tempclock.api.services import keys
+from tempclock.api.services.common import utcnow
+from tempclock.api.services.errors import DomainError
+from tempclock.api.store import database
+from tempclock.api.store.signals import Watched
 
 MAX_REMEMBERED = 10_000
 

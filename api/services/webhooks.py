@@ -1,7 +1,7 @@
 """Webhook subscriptions: an integrator's URL, the events it wants, and its signing secret.
 
 The secret is shown once, when the subscription is created (an idempotent replay
-of the creation omits it). URLs pass the egress policy (`api.services.egress`):
+of the creation omits it). URLs pass the egress policy (`tempclock.api.services.egress`):
 HTTPS to a public address unless the admin allowed internal targets. Delivery itself is
 the dispatcher's job: it reads the outbox and records each attempt as a
 `WebhookDelivery`, which `get_webhook` lists as the subscription's recent deliveries.
@@ -16,7 +16,7 @@ import secrets
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from api.services.common import (
+from tempclock.api.services.common import (
     ListParams,
     Page,
     clean_text,
@@ -28,10 +28,10 @@ from api.services.common import (
     utc,
     utcnow,
 )
-from api.services.egress import check_account_url
-from api.services.errors import Invalid
-from api.store.models import WebhookDelivery as DeliveryRow
-from api.store.models import WebhookSubscription as SubscriptionRow
+from tempclock.api.services.egress import check_account_url
+from tempclock.api.services.errors import Invalid
+from tempclock.api.store.models import WebhookDelivery as DeliveryRow
+from tempclock.api.store.models import WebhookSubscription as SubscriptionRow
 
 EVENTS: tuple[str, ...] = (
     "clock_in",

@@ -11,7 +11,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 from peewee import JOIN
 
-from api.services.common import (
+from tempclock.api.services.common import (
     ListParams,
     Page,
     check_choice,
@@ -27,11 +27,11 @@ from api.services.common import (
     utc,
     utcnow,
 )
-from api.services.errors import Conflict, DomainError, Invalid, require
-from api.store.models import Department as DepartmentRow
-from api.store.models import Location as LocationRow
-from api.store.models import Worker as WorkerRow
-from api.store.prepared import Prepared, save
+from tempclock.api.services.errors import Conflict, DomainError, Invalid, require
+from tempclock.api.store.models import Department as DepartmentRow
+from tempclock.api.store.models import Location as LocationRow
+from tempclock.api.store.models import Worker as WorkerRow
+from tempclock.api.store.prepared import Prepared, save
 
 LANGUAGES = ("en", "pl", "ro", "lt")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")

@@ -17,9 +17,9 @@ from peewee import Database, PostgresqlDatabase, SqliteDatabase
 from playhouse import db_url
 from playhouse.migrations import Runner
 
-from api.config import Config, make_private, private_dir, private_file
-from api.store import lock
-from api.store.models import MODELS, database
+from tempclock.api.config import Config, make_private, private_dir, private_file
+from tempclock.api.store import lock
+from tempclock.api.store.models import MODELS, database
 
 __all__ = ["MODELS", "close_store", "database", "is_postgres", "migrate", "open_store"]
 

@@ -11,7 +11,7 @@
   triggers, views) exactly those our migrations create for that history: a crafted
   file carrying, say, a trigger that undoes key revocations is refused.
 - `restore_store` is refused while another process uses the store (the store lock,
-  `api.store.lock`). It verifies a private copy of the backup, keeps the store it
+  `tempclock.api.store.lock`). It verifies a private copy of the backup, keeps the store it
   replaces aside as `<store>.before-restore-<time>`, and copies the backup in
   through SQLite, never by swapping files under open connections.
 - Scheduled backups are files named `tempclock-YYYYMMDD-HHMMSS.db` in one folder;
@@ -37,9 +37,9 @@ from peewee import SqliteDatabase
 from playhouse import db_url
 from playhouse.migrations import Migration, Runner
 
-from api.config import Config, private_dir, private_file
-from api.store import BUSY_TIMEOUT_S, MIGRATIONS_DIR, SQLITE_PRAGMAS, lock, migrate
-from api.store.models import utcnow
+from tempclock.api.config import Config, private_dir, private_file
+from tempclock.api.store import BUSY_TIMEOUT_S, MIGRATIONS_DIR, SQLITE_PRAGMAS, lock, migrate
+from tempclock.api.store.models import utcnow
 
 __all__ = [
     "Backup",

@@ -34,7 +34,7 @@ from peewee import (
     TextField,
 )
 
-from api.store.models import database
+from tempclock.api.store.models import database
 
 __all__ = ["Prepared", "Slot"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from plugins import Connector, ConnectorContext, Setting, hookimpl
+from tempclock.plugins import Connector, ConnectorContext, Setting, hookimpl
 
 from .columns import FIELDS, ColumnMatch, header_recogniser, match_columns, parse_mapping
 from .references import References

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from plugins import ConnectorContext
+from tempclock.plugins import ConnectorContext
 
 from .columns import REQUIRED
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from plugins import Connector, ConnectorContext, Event, Setting, hookimpl
+from tempclock.plugins import Connector, ConnectorContext, Event, Setting, hookimpl
 
 __version__ = "1.0.0"
 

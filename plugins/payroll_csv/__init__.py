@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from plugins import Connector, ConnectorContext, Setting, hookimpl
+from tempclock.plugins import Connector, ConnectorContext, Setting, hookimpl
 
 __version__ = "1.1.0"
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QWidget
 
-from api.services.cost_codes import CostCode, CostCodeCreate, CostCodeUpdate
-from api.services.departments import Department, DepartmentCreate, DepartmentUpdate
+from tempclock.api.services.cost_codes import CostCode, CostCodeCreate, CostCodeUpdate
+from tempclock.api.services.departments import Department, DepartmentCreate, DepartmentUpdate
 from tempclock_desktop.dialogs.form import FormDialog
 from tempclock_desktop.widgets import combo_pick, fill_combo
 

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.services.clocking import BreakSpan, EntryChanges, EntryCreate
-from api.services.errors import Invalid
-from api.services.timesheets import TimeEntry
+from tempclock.api.services.clocking import BreakSpan, EntryChanges, EntryCreate
+from tempclock.api.services.errors import Invalid
+from tempclock.api.services.timesheets import TimeEntry
 from tempclock_desktop.choices import Choices
 from tempclock_desktop.dialogs.fields import TimeSpan, text_or_none, worker_items
 from tempclock_desktop.dialogs.form import FormDialog

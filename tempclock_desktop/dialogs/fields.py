@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.services.errors import Invalid
+from tempclock.api.services.errors import Invalid
 
 
 class OptionalDate(QWidget):

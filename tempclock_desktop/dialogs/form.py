@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.services.errors import DomainError, Invalid
+from tempclock.api.services.errors import DomainError, Invalid
 from tempclock_desktop.messages import describe
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.widgets import label

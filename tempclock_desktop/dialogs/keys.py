@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.services.keys import DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT, ApiKey, IssuedKey
-from api.services.names import SCOPE_NAMES, scope_name
+from tempclock.api.services.keys import DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT, ApiKey, IssuedKey
+from tempclock.api.services.names import SCOPE_NAMES, scope_name
 from tempclock_desktop.dialogs.fields import OptionalDate
 from tempclock_desktop.dialogs.form import FormDialog
 from tempclock_desktop.dialogs.reveal import SecretRevealDialog

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.services.common import zone_names
-from api.services.locations import (
+from tempclock.api.services.common import zone_names
+from tempclock.api.services.locations import (
     GEOFENCE_MODES,
     LANGUAGES,
     Location,

@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox, QWidget
 
-from api.services.shifts import Shift, ShiftCreate, ShiftUpdate
+from tempclock.api.services.shifts import Shift, ShiftCreate, ShiftUpdate
 from tempclock_desktop.choices import Choices
 from tempclock_desktop.dialogs.fields import TimeSpan, text_or_none, worker_items
 from tempclock_desktop.dialogs.form import FormDialog

@@ -7,8 +7,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QCheckBox, QLineEdit, QVBoxLayout, QWidget
 
-from api.services.names import EVENT_NAMES, SUBSCRIBABLE_EVENTS, event_name
-from api.services.webhooks import (
+from tempclock.api.services.names import EVENT_NAMES, SUBSCRIBABLE_EVENTS, event_name
+from tempclock.api.services.webhooks import (
     WebhookCreate,
     WebhookCreated,
     WebhookSubscription,

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QWidget
 
-from api.services.workers import LANGUAGES, Worker, WorkerCreate, WorkerUpdate
+from tempclock.api.services.workers import LANGUAGES, Worker, WorkerCreate, WorkerUpdate
 from tempclock_desktop.choices import Choices
 from tempclock_desktop.dialogs.fields import OptionalDate, text_or_none
 from tempclock_desktop.dialogs.form import FormDialog

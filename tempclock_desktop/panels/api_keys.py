@@ -7,8 +7,8 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QStackedWidget, QVBoxLayout, QWidget
 
-from api.services import accounts, keys
-from api.services.names import scope_name
+from tempclock.api.services import accounts, keys
+from tempclock.api.services.names import scope_name
 from tempclock_desktop import session as kinds
 from tempclock_desktop.dialogs.keys import IssueKeyDialog, KeyRequest, KeyRevealDialog
 from tempclock_desktop.formatting import when

@@ -26,12 +26,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from api.http.app import scope_needed
-from api.services import keys, log_alerts, log_stats
-from api.services.api_logs import ApiLog
-from api.services.display import printable
-from api.services.names import scope_name
-from plugins import Cancelled, write_csv
+from tempclock.api.http.app import scope_needed
+from tempclock.api.services import keys, log_alerts, log_stats
+from tempclock.api.services.api_logs import ApiLog
+from tempclock.api.services.display import printable
+from tempclock.api.services.names import scope_name
+from tempclock.plugins import Cancelled, write_csv
 from tempclock_desktop import session as kinds
 from tempclock_desktop.chart import KeyErrorsChart, RequestChart
 from tempclock_desktop.first_run import first_request_curl

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from api.services import backups
+from tempclock.api.services import backups
 from tempclock_desktop.backups import BackupSchedule, backup_folder
 from tempclock_desktop.dispatcher import EmbeddedDispatcher
 from tempclock_desktop.messages import confirm, show_error, show_notice

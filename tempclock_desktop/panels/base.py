@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.services import demo
+from tempclock.api.services import demo
 from tempclock_desktop import session as kinds
 from tempclock_desktop.messages import confirm, show_error, show_notice
 from tempclock_desktop.models.records import Column

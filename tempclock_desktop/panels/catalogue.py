@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from api.services import cost_codes, departments
+from tempclock.api.services import cost_codes, departments
 from tempclock_desktop import session as kinds
 from tempclock_desktop.choices import every, page_of
 from tempclock_desktop.dialogs.catalogue import CostCodeDialog, DepartmentDialog

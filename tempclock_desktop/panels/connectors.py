@@ -32,10 +32,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.services import connectors
-from api.services.connectors import ConnectorConfig, ConnectorRun
-from plugins.connectors import Connector
-from plugins.manager import LoadedConnector, PluginHost, PluginProblem
+from tempclock.api.services import connectors
+from tempclock.api.services.connectors import ConnectorConfig, ConnectorRun
+from tempclock.plugins.connectors import Connector
+from tempclock.plugins.manager import LoadedConnector, PluginHost, PluginProblem
 from tempclock_desktop import session as kinds
 from tempclock_desktop import theme
 from tempclock_desktop.connector_form import ConnectorSettingsForm, choice_text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from api.services import locations
+from tempclock.api.services import locations
 from tempclock_desktop import session as kinds
 from tempclock_desktop.choices import page_of
 from tempclock_desktop.dialogs.location import LocationDialog

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.services import timesheets
+from tempclock.api.services import timesheets
 from tempclock_desktop import session as kinds
 from tempclock_desktop import theme
 from tempclock_desktop.formatting import clock, since

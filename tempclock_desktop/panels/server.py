@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.config import DEFAULT_HOST
-from api.server import exposure_warning
-from api.services import accounts
+from tempclock.api.config import DEFAULT_HOST
+from tempclock.api.server import exposure_warning
+from tempclock.api.services import accounts
 from tempclock_desktop import dispatcher as delivery
 from tempclock_desktop import session as kinds
 from tempclock_desktop.dispatcher import EmbeddedDispatcher

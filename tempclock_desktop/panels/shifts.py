@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
 )
 
-from api.services import locations, shifts, workers
+from tempclock.api.services import locations, shifts, workers
 from tempclock_desktop import session as kinds
 from tempclock_desktop.choices import every, load_choices
 from tempclock_desktop.dialogs.shift import ShiftDialog

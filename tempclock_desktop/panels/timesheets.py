@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.services import clocking, locations, timesheets
+from tempclock.api.services import clocking, locations, timesheets
 from tempclock_desktop import session as kinds
 from tempclock_desktop.choices import every, load_choices
 from tempclock_desktop.dialogs.clock import (

@@ -16,10 +16,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.services import accounts, deliveries, webhooks
-from api.services.deliveries import Delivery
-from api.services.names import event_name
-from api.services.webhooks import WebhookCreated, WebhookSubscription
+from tempclock.api.services import accounts, deliveries, webhooks
+from tempclock.api.services.deliveries import Delivery
+from tempclock.api.services.names import event_name
+from tempclock.api.services.webhooks import WebhookCreated, WebhookSubscription
 from tempclock_desktop import dispatcher as delivery
 from tempclock_desktop import session as kinds
 from tempclock_desktop.choices import page_of

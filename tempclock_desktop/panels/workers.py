@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from api.services import workers
+from tempclock.api.services import workers
 from tempclock_desktop import session as kinds
 from tempclock_desktop.choices import Choices, load_choices, page_of
 from tempclock_desktop.dialogs.worker import LANGUAGE_NAMES, WorkerDialog

@@ -7,14 +7,14 @@ import socket
 
 import pytest
 
-from api.config import load_config
-from api.http import create_app
-from api.http.ratelimit import RateLimiter
-from api.server import ServerThread
-from api.services import accounts, api_logs, keys
-from api.services.api_logs import redact_path, redact_query
-from api.services.keys import generate_key
-from api.store import close_store, database, open_store
+from tempclock.api.config import load_config
+from tempclock.api.http import create_app
+from tempclock.api.http.ratelimit import RateLimiter
+from tempclock.api.server import ServerThread
+from tempclock.api.services import accounts, api_logs, keys
+from tempclock.api.services.api_logs import redact_path, redact_query
+from tempclock.api.services.keys import generate_key
+from tempclock.api.store import close_store, database, open_store
 
 
 def test_plain_queries_are_kept_as_they_are():

@@ -7,9 +7,9 @@ import datetime as dt
 
 import msgspec
 
-from api.services import api_logs, keys, log_stats
-from api.store import database, is_postgres
-from api.store.models import ApiLog as ApiLogRow
+from tempclock.api.services import api_logs, keys, log_stats
+from tempclock.api.store import database, is_postgres
+from tempclock.api.store.models import ApiLog as ApiLogRow
 
 MINUTE = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=5)
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from playhouse.migrations import Runner
 
-from api.config import Config
-from api.services import clocking, workers
-from api.store import MIGRATIONS_DIR, _connect, close_store, lock, migrate, open_store
-from api.store.backup import (
+from tempclock.api.config import Config
+from tempclock.api.services import clocking, workers
+from tempclock.api.store import MIGRATIONS_DIR, _connect, close_store, lock, migrate, open_store
+from tempclock.api.store.backup import (
     BackupError,
     backup_store,
     latest_backup_at,
@@ -250,7 +250,7 @@ def test_the_cli_backs_up_keeps_a_few_and_restores(tmp_path):
     folder.mkdir()
 
     def tc(*args: str, ok: bool = True) -> dict:
-        done = subprocess.run([sys.executable, "-m", "api.cli", *args, "--json",
+        done = subprocess.run([sys.executable, "-m", "tempclock.api.cli", *args, "--json",
                                "--data-dir", str(data)], capture_output=True, text=True,
                               timeout=60, check=False)
         assert (done.returncode == 0) == ok, done.stderr + done.stdout
@@ -313,7 +313,7 @@ def _tamper(path: Path, how: str) -> None:
 
 
 def _tempclock(data: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "api.cli", *args, "--data-dir", str(data)],
+    return subprocess.run([sys.executable, "-m", "tempclock.api.cli", *args, "--data-dir", str(data)],
                           capture_output=True, text=True, timeout=60, check=False)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(sys.executable).with_name("tempclock")
-COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "api.cli"]
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tempclock.api.cli"]
 
 
 @pytest.fixture
@@ -127,11 +127,11 @@ def test_the_data_directory_comes_from_the_environment_too(tmp_path):
 
 
 def test_internal_targets_are_allowed_and_withdrawn_with_who_and_when_recorded(tc):
-    from api.config import load_config
-    from api.services import webhooks
-    from api.services.errors import Invalid
-    from api.store import close_store, open_store
-    from api.store.models import Event
+    from tempclock.api.config import load_config
+    from tempclock.api.services import webhooks
+    from tempclock.api.services.errors import Invalid
+    from tempclock.api.store import close_store, open_store
+    from tempclock.api.store.models import Event
 
     tc("accounts", "create", "Acme")
     allowed = one_json(tc("accounts", "allow-internal-targets", "1", "--json"))

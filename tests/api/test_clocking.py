@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from api.services import clocking, locations, timesheets, workers
-from api.services.clocking import ClockRequest, Position
-from api.services.errors import Conflict, Forbidden, Invalid, NotFound
-from api.store import database
-from api.store.models import Event, TimeEntry
+from tempclock.api.services import clocking, locations, timesheets, workers
+from tempclock.api.services.clocking import ClockRequest, Position
+from tempclock.api.services.errors import Conflict, Forbidden, Invalid, NotFound
+from tempclock.api.store import database
+from tempclock.api.store.models import Event, TimeEntry
 
 
 def now() -> dt.datetime:

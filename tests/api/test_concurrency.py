@@ -15,11 +15,11 @@ import pytest
 import store_backends
 from peewee import IntegrityError
 
-from api.config import load_config
-from api.services import clocking, deliveries, shifts, workers
-from api.services.errors import Conflict
-from api.store import close_store, database, migrate, open_store
-from api.store.models import MODELS, Shift, TimeEntry, utcnow
+from tempclock.api.config import load_config
+from tempclock.api.services import clocking, deliveries, shifts, workers
+from tempclock.api.services.errors import Conflict
+from tempclock.api.store import close_store, database, migrate, open_store
+from tempclock.api.store.models import MODELS, Shift, TimeEntry, utcnow
 
 THREADS = 8
 T0 = dt.datetime(2026, 3, 10, 6, 0, tzinfo=dt.UTC)

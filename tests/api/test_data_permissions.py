@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.sqlite_only,
 
 
 def tempclock(data: Path, *args: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "api.cli", *args, "--json",
+    done = subprocess.run([sys.executable, "-m", "tempclock.api.cli", *args, "--json",
                            "--data-dir", str(data)],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr + done.stdout

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from api.services import accounts, demo, locations, shifts, timesheets, workers
-from api.services.timesheets import TimeEntryFilter
+from tempclock.api.services import accounts, demo, locations, shifts, timesheets, workers
+from tempclock.api.services.timesheets import TimeEntryFilter
 from tempclock_desktop.choices import every
 
 
@@ -91,9 +91,9 @@ LOAD_AT_INSTANTS = """
 import datetime as dt, json, os, sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
-from api.config import load_config
-from api.services import accounts, demo, locations, shifts, timesheets
-from api.store import open_store
+from tempclock.api.config import load_config
+from tempclock.api.services import accounts, demo, locations, shifts, timesheets
+from tempclock.api.store import open_store
 from tempclock_desktop.choices import every
 
 open_store(load_config(Path(sys.argv[1])))

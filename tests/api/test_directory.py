@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from api.services import cost_codes, departments, locations, workers
-from api.services.common import ListParams
-from api.services.errors import Conflict, Invalid
-from api.services.workers import WorkerCreate, WorkerFilter, WorkerUpdate
+from tempclock.api.services import cost_codes, departments, locations, workers
+from tempclock.api.services.common import ListParams
+from tempclock.api.services.errors import Conflict, Invalid
+from tempclock.api.services.workers import WorkerCreate, WorkerFilter, WorkerUpdate
 
 
 def names(page) -> list[str]:
@@ -145,14 +145,14 @@ def test_bad_location_fields_are_refused(account, fields, field):
 
 
 def test_a_location_shows_how_many_are_on_site(account, site, worker):
-    from api.services import clocking
+    from tempclock.api.services import clocking
 
     clocking.clock_in(account.id, worker.id)
     assert locations.get_location(account.id, site.id).on_site == 1
 
 
 def test_changing_a_sites_zone_moves_its_entries_to_their_new_local_dates(account, site, worker):
-    from api.services import clocking, timesheets
+    from tempclock.api.services import clocking, timesheets
 
     # 23:30 UTC is 23:30 in London (winter) but 08:30 next day in Tokyo.
     clock_in = dt.datetime(2026, 1, 14, 23, 30, tzinfo=dt.UTC)

@@ -11,12 +11,12 @@ import random
 
 import pytest
 
-from api.dispatcher import Dispatcher
-from api.services import clocking, connectors, deliveries, webhooks, workers
-from api.store.models import WebhookDelivery
-from plugins import hookimpl
-from plugins.crm_push import CrmPush
-from plugins.manager import PluginHost
+from tempclock.api.dispatcher import Dispatcher
+from tempclock.api.services import clocking, connectors, deliveries, webhooks, workers
+from tempclock.api.store.models import WebhookDelivery
+from tempclock.plugins import hookimpl
+from tempclock.plugins.crm_push import CrmPush
+from tempclock.plugins.manager import PluginHost
 from tests.conftest import allow_internal_targets
 
 
@@ -189,7 +189,7 @@ def test_a_delivery_can_be_sent_again(account, worker, receiver, dispatcher):
 def test_crm_push_sends_chosen_events_with_the_field_mapping(account, worker, receiver):
     crm = CrmPush()
     host = PluginHost()
-    host.add_plugin(__import__("plugins.crm_push", fromlist=["x"]), "crm_push")
+    host.add_plugin(__import__("tempclock.plugins.crm_push", fromlist=["x"]), "crm_push")
     connectors.save_settings(account.id, crm, {
         "url": receiver.url + "/crm", "events": "worker_updated",
         "mapping": "externalId=employee_ref; fullName=first_name; site=assignment.location_name",
@@ -243,7 +243,7 @@ def test_a_connector_switched_on_while_the_dispatcher_runs_hears_the_very_next_e
         account, worker, receiver):
     crm = CrmPush()
     host = PluginHost()
-    host.add_plugin(__import__("plugins.crm_push", fromlist=["x"]), "crm_push")
+    host.add_plugin(__import__("tempclock.plugins.crm_push", fromlist=["x"]), "crm_push")
     connectors.save_settings(account.id, crm, {"url": receiver.url + "/crm",
                                                "events": "worker_updated"})
     dispatcher = Dispatcher(plugins=host, senders=2)
@@ -263,7 +263,7 @@ def test_a_connector_switched_on_later_hears_only_what_happens_from_then_on(acco
                                                                            receiver):
     crm = CrmPush()
     host = PluginHost()
-    host.add_plugin(__import__("plugins.crm_push", fromlist=["x"]), "crm_push")
+    host.add_plugin(__import__("tempclock.plugins.crm_push", fromlist=["x"]), "crm_push")
     workers.update_worker(account.id, worker.id, workers.WorkerUpdate(role="Before"))
     connectors.save_settings(account.id, crm, {"url": receiver.url + "/crm",
                                                "events": "worker_updated"})
@@ -279,7 +279,7 @@ def test_a_connector_switched_on_later_hears_only_what_happens_from_then_on(acco
 
 
 def test_a_connector_cannot_deliver_where_the_egress_policy_refuses(account, receiver):
-    from api.services import accounts
+    from tempclock.api.services import accounts
 
     context = connectors.AccountContext(account.id, connector_id="crm-push")
     for url in ("https://169.254.169.254/latest/meta-data/", "https://xn--/", "ftp://x/",

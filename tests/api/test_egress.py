@@ -7,7 +7,7 @@ import ipaddress
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.services.egress import AddressKind, classify
+from tempclock.api.services.egress import AddressKind, classify
 
 
 @given(st.ip_addresses())

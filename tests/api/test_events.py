@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from api.services import workers
-from api.services.errors import Conflict
-from api.store.models import Event
+from tempclock.api.services import workers
+from tempclock.api.services.errors import Conflict
+from tempclock.api.store.models import Event
 
 
 def _events(account_id):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import msgspec
 from litestar.exceptions import MethodNotAllowedException, NotFoundException, ValidationException
 
-from api.http.errors import problem_body, problem_of
-from api.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from tempclock.api.http.errors import problem_body, problem_of
+from tempclock.api.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 
 
 def test_domain_errors_map_by_kind():

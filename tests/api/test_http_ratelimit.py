@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from api.http.ratelimit import MemoryRateLimitStore, RateLimiter
+from tempclock.api.http.ratelimit import MemoryRateLimitStore, RateLimiter
 
 
 class FakeClock:

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from api.services import (
+from tempclock.api.services import (
     clocking,
     cost_codes,
     departments,
@@ -17,7 +17,7 @@ from api.services import (
     timesheets,
     workers,
 )
-from api.services.errors import NotFound
+from tempclock.api.services.errors import NotFound
 
 
 @pytest.fixture

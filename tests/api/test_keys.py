@@ -8,10 +8,10 @@ import zlib
 import pytest
 from peewee import OperationalError
 
-from api.services import accounts, keys
-from api.services.errors import Forbidden, NotFound, Unauthenticated
-from api.store import close_store
-from api.store.models import ApiKey
+from tempclock.api.services import accounts, keys
+from tempclock.api.services.errors import Forbidden, NotFound, Unauthenticated
+from tempclock.api.store import close_store
+from tempclock.api.store.models import ApiKey
 
 
 def _code(excinfo) -> str:
@@ -150,7 +150,7 @@ def test_a_key_with_no_scopes_has_full_access(account):
     ],
 )
 def test_bad_issue_requests_are_refused_with_the_field_named(account, kwargs, field):
-    from api.services.errors import Invalid
+    from tempclock.api.services.errors import Invalid
 
     kwargs = dict(kwargs)  # the parameters are shared by the SQLite and PostgreSQL runs
     name = kwargs.pop("name")

@@ -8,13 +8,13 @@ from types import SimpleNamespace
 import msgspec
 import pytest
 
-from api.services import clocking, connectors, periods, timesheets, webhooks
-from api.services.clocking import EntryChanges, EntryCreate
-from api.services.errors import Conflict, Invalid, NotFound
-from api.services.timesheets import DESKTOP
-from api.store.models import Event
-from plugins import Connector
-from plugins.payroll_csv import PayrollCsvExport
+from tempclock.api.services import clocking, connectors, periods, timesheets, webhooks
+from tempclock.api.services.clocking import EntryChanges, EntryCreate
+from tempclock.api.services.errors import Conflict, Invalid, NotFound
+from tempclock.api.services.timesheets import DESKTOP
+from tempclock.api.store.models import Event
+from tempclock.plugins import Connector
+from tempclock.plugins.payroll_csv import PayrollCsvExport
 
 PAYROLL = PayrollCsvExport()
 FIRST, LAST = dt.date(2026, 3, 2), dt.date(2026, 3, 8)  # a week in March 2026, London on GMT
@@ -215,7 +215,7 @@ def test_every_write_fires_timesheet_updated_with_who_and_why(account, site, wor
 
 
 def test_an_inactive_site_takes_no_manual_entry(account, site, worker, make_location):
-    from api.services import locations
+    from tempclock.api.services import locations
 
     closed = make_location(account.id, "Closed DC")
     locations.deactivate_location(account.id, closed.id)
@@ -229,10 +229,10 @@ def test_an_inactive_site_takes_no_manual_entry(account, site, worker, make_loca
 def test_corrections_made_before_this_version_are_kept_as_the_desktops(tmp_path):
     from playhouse.migrations import Runner
 
-    from api.config import load_config
-    from api.services import locations, workers
-    from api.store import MIGRATIONS_DIR, _connect, close_store, open_store
-    from api.store.models import TimeEntry, database
+    from tempclock.api.config import load_config
+    from tempclock.api.services import locations, workers
+    from tempclock.api.store import MIGRATIONS_DIR, _connect, close_store, open_store
+    from tempclock.api.store.models import TimeEntry, database
 
     config = load_config(tmp_path)
     db = _connect(config)

@@ -7,11 +7,11 @@ import datetime as dt
 import itertools
 import zoneinfo
 
-from api.http.app import scope_needed
-from api.services import events, keys, log_alerts
-from api.store.models import ApiKey as ApiKeyRow
-from api.store.models import ApiLog as ApiLogRow
-from api.store.models import Event as EventRow
+from tempclock.api.http.app import scope_needed
+from tempclock.api.services import events, keys, log_alerts
+from tempclock.api.store.models import ApiKey as ApiKeyRow
+from tempclock.api.store.models import ApiLog as ApiLogRow
+from tempclock.api.store.models import Event as EventRow
 
 NOW = dt.datetime(2026, 12, 3, 14, 0)  # naive UTC, as stored: 14:00 in London
 LONDON = zoneinfo.ZoneInfo("Europe/London")
@@ -168,8 +168,8 @@ def test_the_scope_a_request_needed_is_read_from_the_routes():
 
 
 def test_every_scope_and_subscribable_event_has_a_name_for_people():
-    from api.services.names import EVENT_NAMES, SCOPE_NAMES, SUBSCRIBABLE_EVENTS
-    from api.services.webhooks import EVENTS, OPT_IN_EVENTS
+    from tempclock.api.services.names import EVENT_NAMES, SCOPE_NAMES, SUBSCRIBABLE_EVENTS
+    from tempclock.api.services.webhooks import EVENTS, OPT_IN_EVENTS
 
     assert set(SCOPE_NAMES) == set(keys.SCOPES)
     assert set(EVENT_NAMES) == {*EVENTS, *OPT_IN_EVENTS}

@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 
-from api.services import api_logs, log_stats
-from api.services.errors import Invalid
+from tempclock.api.services import api_logs, log_stats
+from tempclock.api.services.errors import Invalid
 
 
 def _log(n: int, account_id: int | None, now: dt.datetime) -> api_logs.ApiLogEntry:

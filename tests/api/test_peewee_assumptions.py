@@ -1,4 +1,4 @@
-"""What `api/store/prepared.py` and the transaction helper (`api.services.common.transaction`)
+"""What `api/store/prepared.py` and the transaction helper (`tempclock.api.services.common.transaction`)
 assume of peewee's internals, each pinned on a real store (SQLite, and PostgreSQL when given).
 
 Both reach past peewee's public API for speed. When a peewee upgrade changes one of these,
@@ -13,11 +13,11 @@ import sqlite3
 import peewee
 import pytest
 
-from api.services import common
-from api.services.common import transaction
-from api.store import prepared
-from api.store.models import Account, Worker, database
-from api.store.prepared import Prepared, Slot
+from tempclock.api.services import common
+from tempclock.api.services.common import transaction
+from tempclock.api.store import prepared
+from tempclock.api.store.models import Account, Worker, database
+from tempclock.api.store.prepared import Prepared, Slot
 
 PREPARED = "api/store/prepared.py"
 ATOMIC = "api/services/common.py (_Atomic, transaction)"

@@ -9,7 +9,7 @@ import uuid
 import pytest
 import store_backends
 
-from api.http.ratelimit import RateLimiter, RedisRateLimitStore
+from tempclock.api.http.ratelimit import RateLimiter, RedisRateLimitStore
 
 pytestmark = pytest.mark.skipif(store_backends.REDIS_URL is None, reason=store_backends.NO_REDIS)
 

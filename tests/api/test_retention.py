@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from api.dispatcher import Dispatcher
-from api.services import accounts, api_logs, clocking, retention
-from api.store.models import ApiLog as ApiLogRow
-from api.store.models import WebhookDelivery as DeliveryRow
+from tempclock.api.dispatcher import Dispatcher
+from tempclock.api.services import accounts, api_logs, clocking, retention
+from tempclock.api.store.models import ApiLog as ApiLogRow
+from tempclock.api.store.models import WebhookDelivery as DeliveryRow
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from api.services import shifts, workers
-from api.services.errors import Conflict, Invalid
-from api.services.shifts import ShiftCreate, ShiftFilter, ShiftUpdate
+from tempclock.api.services import shifts, workers
+from tempclock.api.services.errors import Conflict, Invalid
+from tempclock.api.services.shifts import ShiftCreate, ShiftFilter, ShiftUpdate
 
 T0 = dt.datetime(2026, 3, 10, 6, 0, tzinfo=dt.UTC)
 

@@ -27,10 +27,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from api.services import accounts, clocking, keys, locations, shifts, timesheets, workers
-from api.services.errors import DomainError, Unauthenticated
-from api.services.verified_keys import VerifiedKeys
-from api.store import database
+from tempclock.api.services import accounts, clocking, keys, locations, shifts, timesheets, workers
+from tempclock.api.services.errors import DomainError, Unauthenticated
+from tempclock.api.services.verified_keys import VerifiedKeys
+from tempclock.api.store import database
 
 WORKERS = 2
 _names = itertools.count(1)

@@ -6,11 +6,11 @@ import sqlite3
 
 import pytest
 
-from api.config import load_config
-from api.services import accounts, workers
-from api.store import close_store, migrate, open_store
-from api.store.migrations import __file__ as migrations_init
-from api.store.models import MODELS
+from tempclock.api.config import load_config
+from tempclock.api.services import accounts, workers
+from tempclock.api.store import close_store, migrate, open_store
+from tempclock.api.store.migrations import __file__ as migrations_init
+from tempclock.api.store.models import MODELS
 
 EXPECTED_TABLES = {model._meta.table_name for model in MODELS}
 
@@ -59,8 +59,8 @@ def test_reopening_an_existing_directory_keeps_its_data_and_applies_nothing(tmp_
 def test_a_store_made_by_an_older_version_is_upgraded_in_place(tmp_path):
     from playhouse.migrations import Runner
 
-    from api.store import MIGRATIONS_DIR, _connect
-    from api.store.models import database
+    from tempclock.api.store import MIGRATIONS_DIR, _connect
+    from tempclock.api.store.models import database
 
     config = load_config(tmp_path)
     db = _connect(config)
@@ -82,8 +82,8 @@ def test_a_store_made_by_an_older_version_is_upgraded_in_place(tmp_path):
 def test_an_upgrade_forgets_receivers_answers_and_replayable_secrets(tmp_path):
     from playhouse.migrations import Runner
 
-    from api.store import MIGRATIONS_DIR, _connect
-    from api.store.models import IdempotencyRecord, WebhookDelivery, database
+    from tempclock.api.store import MIGRATIONS_DIR, _connect
+    from tempclock.api.store.models import IdempotencyRecord, WebhookDelivery, database
 
     config = load_config(tmp_path)
     db = _connect(config)
@@ -136,7 +136,7 @@ def test_write_transactions_begin_immediate(store):
 
 
 def test_a_refused_inner_write_undoes_only_itself_at_any_depth(store):
-    from api.services.common import transaction
+    from tempclock.api.services.common import transaction
 
     with transaction():
         kept = accounts.create_account("Kept")
@@ -156,7 +156,7 @@ def test_a_refused_inner_write_undoes_only_itself_at_any_depth(store):
 
 def test_after_commit_work_runs_once_the_outermost_transaction_commits_and_never_on_rollback(
         store):
-    from api.services.common import after_commit, transaction
+    from tempclock.api.services.common import after_commit, transaction
 
     ran: list[str] = []
     after_commit(lambda: ran.append("no transaction: at once"))

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from api.services import clocking, timesheets
-from api.services.clocking import EntryChanges
-from api.services.errors import Conflict, Invalid
-from api.services.timesheets import TimeEntryFilter
+from tempclock.api.services import clocking, timesheets
+from tempclock.api.services.clocking import EntryChanges
+from tempclock.api.services.errors import Conflict, Invalid
+from tempclock.api.services.timesheets import TimeEntryFilter
 
 
 def ago(hours: float) -> dt.datetime:

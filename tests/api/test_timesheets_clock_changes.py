@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from clock_changes import NIGHTS, needs_faketime, night_workers
 
-from api.services import timesheets
-from api.services.timesheets import TimeEntryFilter
+from tempclock.api.services import timesheets
+from tempclock.api.services.timesheets import TimeEntryFilter
 
 pytestmark = needs_faketime
 

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from api.services import accounts, keys
-from api.services.common import transaction
-from api.services.errors import DomainError
-from api.services.verified_keys import VerifiedKeys
-from api.store import database, signals
+from tempclock.api.services import accounts, keys
+from tempclock.api.services.common import transaction
+from tempclock.api.services.errors import DomainError
+from tempclock.api.services.verified_keys import VerifiedKeys
+from tempclock.api.store import database, signals
 
 
 def elsewhere(action) -> None:
@@ -94,7 +94,7 @@ def test_unknown_keys_are_looked_up_every_time(account, monkeypatch):
 
 
 def test_unrelated_writes_do_not_make_a_remembered_key_be_checked_again(account, monkeypatch):
-    from api.services import workers
+    from tempclock.api.services import workers
 
     issued = keys.issue_key(account.id, "ATS")
     checker = VerifiedKeys()

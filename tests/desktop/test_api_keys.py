@@ -14,7 +14,7 @@ from desktop_helpers import (
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from api.services import accounts, keys
+from tempclock.api.services import accounts, keys
 from tempclock_desktop.dialogs.keys import IssueKeyDialog, KeyRevealDialog
 
 

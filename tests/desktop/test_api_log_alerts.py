@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from desktop_helpers import click_button, find_dialog, visible_message_box
 
-from api.services import keys
+from tempclock.api.services import keys
 from tempclock_desktop.dialogs.keys import IssueKeyDialog
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from desktop_helpers import column_texts, settle
 from PySide6.QtCore import Qt
 
-from api.services import api_logs
+from tempclock.api.services import api_logs
 
 
 def test_an_aggregated_refusal_row_shows_how_many_requests_it_stands_for(qtbot, start_desktop,

@@ -9,9 +9,9 @@ import shiboken6
 from desktop_helpers import settle, visible_message_box
 from PySide6.QtWidgets import QWidget
 
-from api.services import workers
-from api.services.errors import Conflict
-from api.store import database
+from tempclock.api.services import workers
+from tempclock.api.services.errors import Conflict
+from tempclock.api.store import database
 from tempclock_desktop.choices import page_of
 from tempclock_desktop.models.records import Column, RecordTableModel
 from tempclock_desktop.operations import Operation

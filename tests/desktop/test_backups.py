@@ -13,8 +13,8 @@ from pathlib import Path
 
 from desktop_helpers import TIMEOUT_MS, click_button, column_texts, settle, visible_message_box
 
-from api.services import workers
-from api.store.backup import backup_name, list_backups
+from tempclock.api.services import workers
+from tempclock.api.store.backup import backup_name, list_backups
 from tempclock_desktop.server import RUNNING
 
 

@@ -13,9 +13,9 @@ from desktop_helpers import column_texts, settle
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPlainTextEdit, QPushButton
 
-from api.services import clocking, connectors, workers
-from plugins import Connector, Setting, hookimpl
-from plugins.manager import load_plugins
+from tempclock.api.services import clocking, connectors, workers
+from tempclock.plugins import Connector, Setting, hookimpl
+from tempclock.plugins.manager import load_plugins
 from tests.conftest import allow_internal_targets
 
 ATS_EXPORT = """Candidate ID,Forename,Surname,Site,Start Date

@@ -16,7 +16,7 @@ from desktop_helpers import (
 )
 from PySide6.QtCore import Qt, QTime
 
-from api.services import accounts, clocking, timesheets
+from tempclock.api.services import accounts, clocking, timesheets
 from tempclock_desktop.dialogs.catalogue import DepartmentDialog
 from tempclock_desktop.dialogs.clock import (
     ClockInDialog,

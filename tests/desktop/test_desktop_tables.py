@@ -11,7 +11,7 @@ from desktop_helpers import TIMEOUT_MS, column_texts, settle
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from api.services import accounts, api_logs, demo, keys, webhooks
+from tempclock.api.services import accounts, api_logs, demo, keys, webhooks
 from tempclock_desktop.settings import load_settings
 
 SIZE = (1440, 900)
@@ -179,7 +179,7 @@ def test_api_logs_cannot_be_sorted_by_a_column_the_store_does_not_sort(qtbot, st
                                                ("minutes", "8 h 30 min")])
 def test_the_hours_format_chosen_in_settings_reads_alike_in_table_totals_and_entry(
         qtbot, start_desktop, account, make_location, make_worker, style, worked):
-    from api.services import clocking
+    from tempclock.api.services import clocking
     site = make_location(account.id, "Leeds DC")
     worker = make_worker(account.id, "Ann", "Kowalska", location_id=site.id)
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=10)
@@ -234,7 +234,7 @@ def test_every_address_line_and_site_rule_is_labelled_and_explained(qtbot):
 
 
 def test_a_long_connector_file_path_shows_its_file_name_and_tells_the_whole_path(qtbot):
-    from plugins.connectors import Setting
+    from tempclock.plugins.connectors import Setting
     from tempclock_desktop.app import application
     from tempclock_desktop.connector_form import PathInput
     application()

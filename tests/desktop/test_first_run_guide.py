@@ -10,7 +10,7 @@ import pytest
 from desktop_helpers import TIMEOUT_MS, click_button, find_dialog, settle, visible_message_box
 from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
-from api.services import accounts, keys
+from tempclock.api.services import accounts, keys
 from tempclock_desktop.dialogs.clock import ClockInDialog
 from tempclock_desktop.dialogs.keys import IssueKeyDialog, KeyRevealDialog
 from tempclock_desktop.dialogs.location import LocationDialog

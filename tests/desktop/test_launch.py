@@ -104,7 +104,7 @@ def test_the_desktop_stops_within_5_s_with_no_process_left_however_it_is_signall
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TEMPCLOCK_PORT": str(port),
            "TEMPCLOCK_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
     with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "api.cli", "desktop"], env=env,
+        process = subprocess.Popen([sys.executable, "-m", "tempclock.api.cli", "desktop"], env=env,
                                    stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     asking = threading.Event()

@@ -11,7 +11,7 @@ from PySide6.QtCore import QAbstractListModel, Qt
 from PySide6.QtGui import Qt as QtText
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QWidget
 
-from api.services import accounts, api_logs, clocking, keys, shifts
+from tempclock.api.services import accounts, api_logs, clocking, keys, shifts
 from tempclock_desktop.messages import show_notice
 
 MARKUP = '<h1 style="color:red">Big</h1>'

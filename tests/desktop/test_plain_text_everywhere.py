@@ -8,7 +8,7 @@ from desktop_helpers import settle
 from PySide6.QtWidgets import QAbstractItemView, QTextEdit
 from test_plain_text import MARKUP, markup_shown_anywhere
 
-from api.services import clocking, cost_codes, departments, webhooks
+from tempclock.api.services import clocking, cost_codes, departments, webhooks
 from tests.conftest import allow_internal_targets
 
 

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from api.services import demo, keys, timesheets, webhooks
+from tempclock.api.services import demo, keys, timesheets, webhooks
 from tempclock_desktop.choices import load_choices
 from tempclock_desktop.dialogs.catalogue import CostCodeDialog, DepartmentDialog
 from tempclock_desktop.dialogs.clock import ClockInDialog, EntryAddDialog, EntryEditDialog

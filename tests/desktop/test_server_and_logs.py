@@ -11,7 +11,7 @@ import httpx
 import pytest
 from desktop_helpers import click_button, column_texts, select_row, settle, visible_message_box
 
-from api.services import keys, log_stats
+from tempclock.api.services import keys, log_stats
 from tempclock_desktop.panels.api_logs import export_csv
 from tempclock_desktop.server import RUNNING, STOPPED
 

@@ -10,8 +10,8 @@ from clock_changes import NIGHTS, needs_faketime, night_workers
 from desktop_helpers import column_texts, find_dialog, gone, settle
 from PySide6.QtCore import QDate, QTime
 
-from api.services import timesheets
-from api.services.timesheets import TimeEntryFilter
+from tempclock.api.services import timesheets
+from tempclock.api.services.timesheets import TimeEntryFilter
 from tempclock_desktop.dialogs.clock import EntryAddDialog
 
 

@@ -20,7 +20,7 @@ from desktop_helpers import (
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from api.services import accounts, connectors, deliveries, webhooks, workers
+from tempclock.api.services import accounts, connectors, deliveries, webhooks, workers
 from tempclock_desktop import dispatcher as delivery
 from tempclock_desktop.dialogs.webhooks import WebhookDialog, WebhookSecretDialog
 from tempclock_desktop.panels.webhooks import CONNECTOR, EVERYTHING

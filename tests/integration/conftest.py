@@ -15,12 +15,12 @@ import httpx
 import pytest
 import store_backends
 
-from api.config import Config, load_config
-from api.http import create_app
-from api.http.ratelimit import RateLimiter
-from api.server import ServerThread
-from api.services import accounts, keys, locations, workers
-from api.store import close_store, open_store
+from tempclock.api.config import Config, load_config
+from tempclock.api.http import create_app
+from tempclock.api.http.ratelimit import RateLimiter
+from tempclock.api.server import ServerThread
+from tempclock.api.services import accounts, keys, locations, workers
+from tempclock.api.store import close_store, open_store
 
 _names = itertools.count(1)
 

@@ -87,7 +87,7 @@ class Server:
         self.log = log
         with log.open("w") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port),
+                [sys.executable, "-m", "tempclock.api.cli", "serve", "--port", str(self.port),
                  "--data-dir", str(config.data_dir)],
                 stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 start_new_session=own_group)

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from conftest import issue, make_tenant, start_api
 
-from api.config import load_config
-from api.services import accounts, api_logs, keys
+from tempclock.api.config import load_config
+from tempclock.api.services import accounts, api_logs, keys
 
 
 def problem(response: httpx.Response, status: int, code: str) -> dict:
@@ -78,7 +78,7 @@ def test_a_revoked_key_is_refused_on_the_next_request(api, tenant, client):
 
 def test_a_key_revoked_by_another_process_is_refused_on_the_next_request(api, tenant, client):
     assert client.get("/workers").status_code == 200
-    subprocess.run([sys.executable, "-m", "api.cli", "keys", "revoke", str(tenant.key_id),
+    subprocess.run([sys.executable, "-m", "tempclock.api.cli", "keys", "revoke", str(tenant.key_id),
                     "--data-dir", str(api.config.data_dir)], check=True, capture_output=True)
     problem(client.get("/workers"), 401, "key_revoked")
 

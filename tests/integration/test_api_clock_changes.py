@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from clock_changes import NIGHTS, needs_faketime, record_nights
 
-from api.services import locations, workers
+from tempclock.api.services import locations, workers
 
 pytestmark = needs_faketime
 

@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from api.services import workers
+from tempclock.api.services import workers
 
 ENDPOINTS = ["workers", "timesheets", "clock", "locations", "shifts", "departments",
              "cost-codes", "webhooks", "on-site-now", "events"]
@@ -114,13 +114,13 @@ def test_an_unexpected_failure_is_a_500_logged_with_its_traceback_and_never_sent
         raise RuntimeError("disk on fire at /srv/secret/path")
 
     monkeypatch.setattr(workers, "get_worker", broken)
-    with caplog.at_level(logging.ERROR, logger="api.http"):
+    with caplog.at_level(logging.ERROR, logger="tempclock.api.http"):
         response = client.get(f"/workers/{tenant.worker.id}")
     assert response.status_code == 500
     body = response.json()
     assert body["code"] == "internal_error" and body["status"] == 500
     assert "fire" not in response.text and "secret" not in response.text
-    logged = [r for r in caplog.records if r.name == "api.http"]
+    logged = [r for r in caplog.records if r.name == "tempclock.api.http"]
     assert logged and logged[0].exc_info is not None
     assert body["request_id"] in logged[0].getMessage()
 

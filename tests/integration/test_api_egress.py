@@ -13,10 +13,10 @@ import uuid
 
 import pytest
 
-from api.dispatcher import Dispatcher
-from api.services import accounts, webhooks
-from api.store import database
-from api.store.models import WebhookDelivery, WebhookSubscription
+from tempclock.api.dispatcher import Dispatcher
+from tempclock.api.services import accounts, webhooks
+from tempclock.api.store import database
+from tempclock.api.store.models import WebhookDelivery, WebhookSubscription
 from tests.conftest import allow_internal_targets
 
 INTERNAL_URLS = [
@@ -140,8 +140,8 @@ def test_a_name_that_resolves_to_this_pc_is_refused_when_connecting(receiver, co
     """The check at connect time, after the lookup: the name passes nothing by."""
     import httpx
 
-    from api import outbound
-    from api.services.egress import Refused
+    from tempclock.api import outbound
+    from tempclock.api.services.egress import Refused
 
     port = receiver.server.server_address[1]
     client = outbound.delivery_client(allow_internal=False, timeout=httpx.Timeout(5.0),

@@ -15,8 +15,8 @@ import threading
 
 import pytest
 
-from api.dispatcher import Dispatcher
-from api.store import database
+from tempclock.api.dispatcher import Dispatcher
+from tempclock.api.store import database
 from tests.conftest import Receiver, allow_internal_targets
 
 

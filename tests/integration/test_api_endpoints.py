@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from api.services import (
+from tempclock.api.services import (
     clocking,
     cost_codes,
     departments,

@@ -20,9 +20,9 @@ import pytest
 import store_backends
 from conftest import Api, make_tenant, start_api
 
-from api.config import load_config
-from api.services import api_logs
-from api.store import close_store
+from tempclock.api.config import load_config
+from tempclock.api.services import api_logs
+from tempclock.api.store import close_store
 
 BUDGET = 40
 FLOOD = 400

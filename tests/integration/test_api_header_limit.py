@@ -3,7 +3,7 @@
 Through real servers: the test app on a thread, `tempclock serve` in a child process
 (whose memory is watched while eight clients send megabytes of header), with TLS and
 with --workers in test_serve_options, and the desktop's server in tests/desktop. The
-first tests pin what `api.header_limit` assumes of uvicorn's internals: when an upgrade
+first tests pin what `tempclock.api.header_limit` assumes of uvicorn's internals: when an upgrade
 breaks one, they say which.
 """
 
@@ -23,9 +23,9 @@ from conftest import make_tenant
 from serving import Server, raw_problem
 from uvicorn.protocols.http import httptools_impl
 
-from api.config import load_config
-from api.header_limit import MAX_HEADER_BYTES, HeaderLimitedProtocol
-from api.server import build_server
+from tempclock.api.config import load_config
+from tempclock.api.header_limit import MAX_HEADER_BYTES, HeaderLimitedProtocol
+from tempclock.api.server import build_server
 
 KIB = 1024
 

@@ -8,8 +8,8 @@ import uuid
 import pytest
 from conftest import make_tenant
 
-from api.services import workers
-from api.store.models import IdempotencyRecord, utcnow
+from tempclock.api.services import workers
+from tempclock.api.store.models import IdempotencyRecord, utcnow
 
 
 def key() -> dict[str, str]:

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from conftest import make_tenant
 
-from api.services import clocking, cost_codes, departments, shifts, webhooks
+from tempclock.api.services import clocking, cost_codes, departments, shifts, webhooks
 
 
 @pytest.fixture(scope="module")

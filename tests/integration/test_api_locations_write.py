@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import issue, make_tenant
 
-from api.services import connectors
-from plugins.payroll_csv import PayrollCsvExport
+from tempclock.api.services import connectors
+from tempclock.plugins.payroll_csv import PayrollCsvExport
 
 PATH_STYLES = ["", ".php"]
 NEW_SITE = {

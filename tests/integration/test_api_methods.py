@@ -15,7 +15,7 @@ import pytest
 from conftest import make_tenant
 from test_api_errors import check
 
-from api.services import accounts, clocking, shifts
+from tempclock.api.services import accounts, clocking, shifts
 
 METHODS = ("get", "post", "put", "patch", "delete")
 # Headers that differ between two answers to the same request.

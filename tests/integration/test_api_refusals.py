@@ -21,12 +21,12 @@ import pytest
 import store_backends
 from conftest import Api, issue, make_tenant, start_api
 
-from api.config import load_config
-from api.http.ratelimit import RedisRateLimitStore
-from api.services import accounts, api_logs, keys
+from tempclock.api.config import load_config
+from tempclock.api.http.ratelimit import RedisRateLimitStore
+from tempclock.api.services import accounts, api_logs, keys
 
 FAILURES_ALLOWED = 5
-TEMPCLOCK = [sys.executable, "-m", "api.cli"]
+TEMPCLOCK = [sys.executable, "-m", "tempclock.api.cli"]
 _addresses = itertools.count()  # 127.0.0.2 and on: never reused
 
 

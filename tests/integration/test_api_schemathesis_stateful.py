@@ -24,7 +24,7 @@ from schemathesis.checks import (
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import ensure_resource_availability, use_after_free
 
-from api.services import clocking, shifts
+from tempclock.api.services import clocking, shifts
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, ensure_resource_availability, use_after_free]

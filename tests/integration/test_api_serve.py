@@ -13,8 +13,8 @@ import httpx
 import pytest
 from serving import answers, free_port
 
-from api.server import exposure_warning
-from api.services import accounts, api_logs, keys, locations, workers
+from tempclock.api.server import exposure_warning
+from tempclock.api.services import accounts, api_logs, keys, locations, workers
 
 
 class Served:
@@ -24,7 +24,7 @@ class Served:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port),
+            [sys.executable, "-m", "tempclock.api.cli", "serve", "--port", str(self.port),
              "--data-dir", str(config.data_dir)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -110,7 +110,7 @@ def test_serving_beyond_this_pc_comes_with_a_warning():
 
 
 def tempclock(config, *args: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "api.cli", *args, "--json",
+    done = subprocess.run([sys.executable, "-m", "tempclock.api.cli", *args, "--json",
                            "--data-dir", str(config.data_dir)],
                           capture_output=True, text=True, check=True)
     return json.loads(done.stdout)
@@ -140,6 +140,6 @@ def test_tempclock_logs_filters_what_the_server_recorded(config, agency):
     assert len(tempclock(config, "logs", "--account", str(account.id), "--since", "1h")["logs"]
                ) == 2
     assert tempclock(config, "logs", "--since", "2999-01-01")["logs"] == []
-    text = subprocess.run([sys.executable, "-m", "api.cli", "logs", "--data-dir",
+    text = subprocess.run([sys.executable, "-m", "tempclock.api.cli", "logs", "--data-dir",
                            str(config.data_dir)], capture_output=True, text=True, check=True)
     assert "/api/v1/workers" in text.stdout and key not in text.stdout

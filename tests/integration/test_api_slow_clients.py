@@ -14,7 +14,7 @@ import pytest
 from conftest import make_tenant
 from serving import raw_problem
 
-from api import header_limit
+from tempclock.api import header_limit
 
 
 @pytest.fixture

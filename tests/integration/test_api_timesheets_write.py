@@ -9,9 +9,9 @@ import time
 import pytest
 from conftest import issue, make_tenant
 
-from api.dispatcher import Dispatcher
-from api.services import connectors, timesheets, webhooks, workers
-from plugins.payroll_csv import PayrollCsvExport
+from tempclock.api.dispatcher import Dispatcher
+from tempclock.api.services import connectors, timesheets, webhooks, workers
+from tempclock.plugins.payroll_csv import PayrollCsvExport
 from tests.conftest import allow_internal_targets
 
 FIRST, LAST = dt.date(2026, 3, 2), dt.date(2026, 3, 8)

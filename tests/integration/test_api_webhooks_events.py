@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.store.models import WebhookDelivery
+from tempclock.api.store.models import WebhookDelivery
 from tests.conftest import allow_internal_targets
 
 PATH_STYLES = ["", ".php"]
@@ -95,7 +95,7 @@ def test_the_events_feed_lists_every_change_in_order_after_an_id(client, tenant)
 
 
 def test_the_feed_carries_the_agencys_data_not_the_admins_settings(client, tenant):
-    from api.services import keys
+    from tempclock.api.services import keys
 
     last = client.get("/events?limit=100").json()["data"][-1]["id"]
     keys.issue_key(tenant.account_id, "Another integration")  # an admin change

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from serving import Load, Server, stored_time
 
-from api.services import accounts, api_logs, keys, locations, workers
-from api.store import close_store
+from tempclock.api.services import accounts, api_logs, keys, locations, workers
+from tempclock.api.store import close_store
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -29,7 +29,7 @@ BULK_LOG_ROWS = 60_000  # so the backup takes long enough for requests to land d
 
 
 def tempclock(config, *args: str) -> tuple[int, dict]:
-    done = subprocess.run([sys.executable, "-m", "api.cli", *args, "--json",
+    done = subprocess.run([sys.executable, "-m", "tempclock.api.cli", *args, "--json",
                            "--data-dir", str(config.data_dir)],
                           capture_output=True, text=True, timeout=120, check=False)
     return done.returncode, json.loads(done.stdout)

@@ -11,10 +11,10 @@ import time
 import unicodedata
 from pathlib import Path
 
-from api.services import api_logs
+from tempclock.api.services import api_logs
 
 SCRIPT = Path(sys.executable).with_name("tempclock")
-COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "api.cli"]
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tempclock.api.cli"]
 UNSAFE = {"Cc", "Cf", "Cs", "Cn", "Zl", "Zp"}
 
 

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from serving import Load, Server, running, stored_time
 
-from api.services import accounts, deliveries, keys, locations, webhooks, workers
+from tempclock.api.services import accounts, deliveries, keys, locations, webhooks, workers
 from tests.conftest import allow_internal_targets
 
 pytestmark = [pytest.mark.sqlite_only,

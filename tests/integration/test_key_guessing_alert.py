@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from api.http.app import scope_needed
-from api.services import api_logs, keys, log_alerts
+from tempclock.api.http.app import scope_needed
+from tempclock.api.services import api_logs, keys, log_alerts
 
 
 def _logged_unattributed(expected: int) -> list[api_logs.ApiLog]:

@@ -23,7 +23,7 @@ import pytest
 import store_backends
 from serving import answers, free_port, group_is_gone
 
-from api.services import accounts, keys, locations, webhooks, workers
+from tempclock.api.services import accounts, keys, locations, webhooks, workers
 from tests.conftest import allow_internal_targets
 
 WORKERS = 2
@@ -38,7 +38,7 @@ class Served:
         self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"serve-{self.port}.log"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port),
+            [sys.executable, "-m", "tempclock.api.cli", "serve", "--port", str(self.port),
              "--data-dir", str(data_dir), *args],
             stdout=subprocess.DEVNULL, stderr=self.log.open("w"),
             env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
@@ -199,7 +199,7 @@ def test_with_two_workers_serve_stops_within_5_s_and_leaves_no_process(two_worke
 def test_several_workers_refuse_sqlite_in_one_line(tmp_path, monkeypatch):
     monkeypatch.delenv("TEMPCLOCK_DATABASE_URL", raising=False)
     done = subprocess.run(
-        [sys.executable, "-m", "api.cli", "serve", "--workers", "2", "--data-dir",
+        [sys.executable, "-m", "tempclock.api.cli", "serve", "--workers", "2", "--data-dir",
          str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
@@ -211,7 +211,7 @@ def test_several_workers_refuse_sqlite_in_one_line(tmp_path, monkeypatch):
 def test_several_workers_need_the_shared_rate_limit_store(config, monkeypatch):
     monkeypatch.delenv("TEMPCLOCK_REDIS_URL", raising=False)
     done = subprocess.run(
-        [sys.executable, "-m", "api.cli", "serve", "--workers", "2", "--data-dir",
+        [sys.executable, "-m", "tempclock.api.cli", "serve", "--workers", "2", "--data-dir",
          str(config.data_dir)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
@@ -224,7 +224,7 @@ def test_several_workers_need_the_shared_rate_limit_store(config, monkeypatch):
 
 def serve_refusal(tmp_path: Path, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "api.cli", "serve", "--data-dir", str(tmp_path / "data"),
+        [sys.executable, "-m", "tempclock.api.cli", "serve", "--data-dir", str(tmp_path / "data"),
          "--port", str(free_port()), *args], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stderr
     (line,) = done.stderr.splitlines()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from api.services import accounts, keys, locations, webhooks, workers
+from tempclock.api.services import accounts, keys, locations, webhooks, workers
 from tests.conftest import allow_internal_targets
 from tests.integration.test_api_serve import Served
 

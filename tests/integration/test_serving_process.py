@@ -16,7 +16,7 @@ import textwrap
 
 import pytest
 
-from api.server import SWITCH_INTERVAL_S
+from tempclock.api.server import SWITCH_INTERVAL_S
 
 DEFAULT_SWITCH_INTERVAL_S = 0.005
 
@@ -44,11 +44,11 @@ def busy_port():
 def test_importing_and_serving_the_api_from_another_program_keeps_the_default(tmp_path):
     interval = switch_interval_after("""
         import sys, httpx
-        from api.config import load_config
-        from api.store import open_store
+        from tempclock.api.config import load_config
+        from tempclock.api.store import open_store
         open_store(load_config())
-        from api.http import create_app
-        from api.server import ServerThread
+        from tempclock.api.http import create_app
+        from tempclock.api.server import ServerThread
         served = ServerThread(create_app()).start()
         assert httpx.get(served.url + "/api/v1/workers").status_code == 401
         print(sys.getswitchinterval())
@@ -61,7 +61,7 @@ def test_tempclock_serve_shortens_it_in_its_own_process(tmp_path, busy_port):
     # The real `serve` entry; the port is taken so it gives up once it tried to listen.
     interval = switch_interval_after(f"""
         import sys
-        from api.cli import cli
+        from tempclock.api.cli import cli
         try:
             cli(["serve", "--port", "{busy_port}", "--no-dispatch"])
         except SystemExit as stop:
@@ -74,11 +74,11 @@ def test_tempclock_serve_shortens_it_in_its_own_process(tmp_path, busy_port):
 def test_each_worker_of_serve_shortens_it_in_its_own_process(tmp_path):
     interval = switch_interval_after("""
         import sys
-        from api.config import load_config
-        from api.store import close_store, open_store
+        from tempclock.api.config import load_config
+        from tempclock.api.store import close_store, open_store
         open_store(load_config())  # what the parent does before it starts its workers
         close_store()
-        from api.server import worker_app
+        from tempclock.api.server import worker_app
         worker_app()
         print(sys.getswitchinterval())
     """, tmp_path)

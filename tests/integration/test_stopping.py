@@ -20,7 +20,7 @@ import time
 import pytest
 from serving import Load, Server, group_is_gone, running
 
-from api.services import accounts, keys, locations, workers
+from tempclock.api.services import accounts, keys, locations, workers
 
 pytestmark = [pytest.mark.sqlite_only,
               pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and groups")]
@@ -46,7 +46,7 @@ import os
 import pathlib
 import threading
 
-from plugins import hookimpl
+from tempclock.plugins import hookimpl
 
 
 @hookimpl

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.manager import PluginHost
+from tempclock.plugins.manager import PluginHost
 
 TINY = Path(__file__).parent / "tiny_connector"
 

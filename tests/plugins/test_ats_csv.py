@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from api.services import connectors, departments, workers
-from api.services.errors import Invalid
-from plugins.ats_csv import AtsCsvImport, parse_date
+from tempclock.api.services import connectors, departments, workers
+from tempclock.api.services.errors import Invalid
+from tempclock.plugins.ats_csv import AtsCsvImport, parse_date
 
 ATS = AtsCsvImport()
 

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from api.services import connectors, workers
-from plugins.ats_csv import AtsCsvImport
-from plugins.ats_csv.columns import FIELDS, match_columns
+from tempclock.api.services import connectors, workers
+from tempclock.plugins.ats_csv import AtsCsvImport
+from tempclock.plugins.ats_csv.columns import FIELDS, match_columns
 
 ATS = AtsCsvImport()
 

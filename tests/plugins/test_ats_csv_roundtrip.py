@@ -10,8 +10,8 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.services import accounts, connectors, workers
-from plugins.ats_csv import AtsCsvImport
+from tempclock.api.services import accounts, connectors, workers
+from tempclock.plugins.ats_csv import AtsCsvImport
 
 ATS = AtsCsvImport()
 HEADERS = ["Employee Ref", "First Name", "Last Name", "Role"]

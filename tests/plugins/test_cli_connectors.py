@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 SCRIPT = Path(sys.executable).with_name("tempclock")
-COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "api.cli"]
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tempclock.api.cli"]
 
 
 def tc(data_dir, *args, env=None, ok=True):
@@ -155,7 +155,7 @@ def test_bad_account_and_bad_settings_are_one_error_line(tmp_path):
 
 
 RAISING = '''
-from plugins import Connector, Setting, hookimpl
+from tempclock.plugins import Connector, Setting, hookimpl
 
 
 class Raising(Connector):
@@ -182,7 +182,7 @@ def register_connectors(register):
     register(Raising())
 '''
 BROKEN = '''
-from plugins import hookimpl
+from tempclock.plugins import hookimpl
 
 
 @hookimpl

@@ -13,7 +13,7 @@ import json
 import pytest
 from test_cli_connectors import one_line_error, tc
 
-from api.services import clocking, cost_codes, departments, workers
+from tempclock.api.services import clocking, cost_codes, departments, workers
 
 
 def test_a_payroll_folder_that_is_a_file_is_one_plain_error_line(tmp_path):

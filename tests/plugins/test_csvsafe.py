@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from api.services import connectors
-from plugins import Connector, safe_cell, write_csv
+from tempclock.api.services import connectors
+from tempclock.plugins import Connector, safe_cell, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from plugins import hookspecs
-from plugins.connectors import ConnectorContext
+from tempclock.plugins import hookspecs
+from tempclock.plugins.connectors import ConnectorContext
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = (ROOT / "plugins" / "README.md").read_text(encoding="utf-8")

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from api.dispatcher import Dispatcher
-from api.services import clocking, shifts, workers
-from plugins import Connector, hookimpl
-from plugins.manager import PluginHost
+from tempclock.api.dispatcher import Dispatcher
+from tempclock.api.services import clocking, shifts, workers
+from tempclock.plugins import Connector, hookimpl
+from tempclock.plugins.manager import PluginHost
 
 
 class Recorder:

@@ -9,9 +9,9 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
-from plugins import Connector, Setting, hookimpl
-from plugins.connectors import Event
-from plugins.manager import PluginHost, load_plugins
+from tempclock.plugins import Connector, Setting, hookimpl
+from tempclock.plugins.connectors import Event
+from tempclock.plugins.manager import PluginHost, load_plugins
 
 
 class Good(Connector):
@@ -63,7 +63,7 @@ def test_a_plugin_that_fails_to_import_is_reported_and_the_rest_load(host, tmp_p
     (tmp_path / "exploding_plugin.py").write_text("raise RuntimeError('missing licence file')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     points = [EntryPoint("exploding", "exploding_plugin", "tempclock"),
-              EntryPoint("ats_csv", "plugins.ats_csv", "tempclock")]
+              EntryPoint("ats_csv", "tempclock.plugins.ats_csv", "tempclock")]
     host.load_entry_points(points)
     (problem,) = host.problems
     assert (problem.plugin, problem.stage) == ("exploding", "import")

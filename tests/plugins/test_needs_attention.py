@@ -3,8 +3,8 @@ logged as a warning, and bounded however much a connector reports."""
 
 from __future__ import annotations
 
-from api.services import connectors
-from plugins import Cancelled, Connector, Setting
+from tempclock.api.services import connectors
+from tempclock.plugins import Cancelled, Connector, Setting
 
 
 class Unmatched(Connector):

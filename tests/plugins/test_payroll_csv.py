@@ -12,8 +12,8 @@ import pytest
 import time_machine
 from test_cli_connectors import tc
 
-from api.services import clocking, connectors, cost_codes, departments, timesheets
-from plugins.payroll_csv import PayrollCsvExport, pay_period, rounded_minutes
+from tempclock.api.services import clocking, connectors, cost_codes, departments, timesheets
+from tempclock.plugins.payroll_csv import PayrollCsvExport, pay_period, rounded_minutes
 
 PAYROLL = PayrollCsvExport()
 # A fortnight in March 2026, well in the past; the site is in London (GMT then).

@@ -6,11 +6,11 @@ from litestar import Controller, Request, Response
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
-from api.http.idempotent import IdempotencyKey, respond_once
-from api.http.routing import Identity, WithMessage, both_paths, endpoint
-from api.services import clocking
-from api.services.clocking import ClockRequest
-from api.services.timesheets import TimeEntry
+from tempclock.api.http.idempotent import IdempotencyKey, respond_once
+from tempclock.api.http.routing import Identity, WithMessage, both_paths, endpoint
+from tempclock.api.services import clocking
+from tempclock.api.services.clocking import ClockRequest
+from tempclock.api.services.timesheets import TimeEntry
 
 _DONE = {
     "in": "clocked in",

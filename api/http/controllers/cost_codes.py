@@ -5,10 +5,10 @@ from __future__ import annotations
 from litestar import Controller
 from litestar.params import FromPath
 
-from api.http.routing import Identity, One, Query, both_paths, endpoint, one_or_page
-from api.services import cost_codes
-from api.services.common import Page
-from api.services.cost_codes import CostCode, CostCodeFilter
+from tempclock.api.http.routing import Identity, One, Query, both_paths, endpoint, one_or_page
+from tempclock.api.services import cost_codes
+from tempclock.api.services.common import Page
+from tempclock.api.services.cost_codes import CostCode, CostCodeFilter
 
 
 class CostCodeController(Controller):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from litestar import Controller
 
-from api.http.routing import Identity, Query, both_paths, endpoint
-from api.services import events
-from api.services.common import Page
-from api.services.events import Event, EventFilter
+from tempclock.api.http.routing import Identity, Query, both_paths, endpoint
+from tempclock.api.services import events
+from tempclock.api.services.common import Page
+from tempclock.api.services.events import Event, EventFilter
 
 
 class EventController(Controller):

@@ -7,8 +7,8 @@ from typing import Annotated
 from litestar import Controller, Request, Response
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.http.idempotent import IdempotencyKey, respond_once
-from api.http.routing import (
+from tempclock.api.http.idempotent import IdempotencyKey, respond_once
+from tempclock.api.http.routing import (
     MAX_ID,
     Identity,
     One,
@@ -18,9 +18,14 @@ from api.http.routing import (
     endpoint,
     one_or_page,
 )
-from api.services import locations
-from api.services.common import Page
-from api.services.locations import Location, LocationCreate, LocationFilter, LocationUpdate
+from tempclock.api.services import locations
+from tempclock.api.services.common import Page
+from tempclock.api.services.locations import (
+    Location,
+    LocationCreate,
+    LocationFilter,
+    LocationUpdate,
+)
 
 LocationId = Annotated[int, QueryParameter(name="id", ge=1, le=MAX_ID,
                                            description="The location to change.")]

@@ -7,9 +7,9 @@ from typing import Annotated
 from litestar import Controller
 from litestar.params import QueryParameter
 
-from api.http.routing import MAX_ID, Identity, One, both_paths, endpoint
-from api.services import timesheets
-from api.services.timesheets import OnSiteNow
+from tempclock.api.http.routing import MAX_ID, Identity, One, both_paths, endpoint
+from tempclock.api.services import timesheets
+from tempclock.api.services.timesheets import OnSiteNow
 
 
 class OnSiteNowController(Controller):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import Controller, Request, Response
 from litestar.params import FromPath, JSONBody
 
-from api.http.idempotent import IdempotencyKey, respond_once
-from api.http.routing import (
+from tempclock.api.http.idempotent import IdempotencyKey, respond_once
+from tempclock.api.http.routing import (
     Identity,
     One,
     Query,
@@ -15,9 +15,9 @@ from api.http.routing import (
     endpoint,
     one_or_page,
 )
-from api.services import shifts
-from api.services.common import Page
-from api.services.shifts import Shift, ShiftCreate, ShiftFilter
+from tempclock.api.services import shifts
+from tempclock.api.services.common import Page
+from tempclock.api.services.shifts import Shift, ShiftCreate, ShiftFilter
 
 
 class ShiftController(Controller):

@@ -8,8 +8,8 @@ from typing import Annotated
 from litestar import Controller, Request, Response
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.http.idempotent import IdempotencyKey, respond_once
-from api.http.routing import (
+from tempclock.api.http.idempotent import IdempotencyKey, respond_once
+from tempclock.api.http.routing import (
     MAX_ID,
     Identity,
     One,
@@ -19,10 +19,10 @@ from api.http.routing import (
     endpoint,
     one_or_page,
 )
-from api.services import clocking, timesheets
-from api.services.clocking import EntryCorrection, EntryCreate
-from api.services.common import Page
-from api.services.timesheets import TimeEntry, TimeEntryDetail, TimeEntryFilter
+from tempclock.api.services import clocking, timesheets
+from tempclock.api.services.clocking import EntryCorrection, EntryCreate
+from tempclock.api.services.common import Page
+from tempclock.api.services.timesheets import TimeEntry, TimeEntryDetail, TimeEntryFilter
 
 EntryId = Annotated[int, QueryParameter(name="id", ge=1, le=MAX_ID,
                                         description="The time entry to correct.")]

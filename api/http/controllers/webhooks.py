@@ -7,8 +7,8 @@ from typing import Annotated
 from litestar import Controller, Request, Response
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.http.idempotent import IdempotencyKey, respond_once
-from api.http.routing import (
+from tempclock.api.http.idempotent import IdempotencyKey, respond_once
+from tempclock.api.http.routing import (
     MAX_ID,
     Identity,
     One,
@@ -17,9 +17,9 @@ from api.http.routing import (
     both_paths,
     endpoint,
 )
-from api.services import webhooks
-from api.services.common import Page
-from api.services.webhooks import (
+from tempclock.api.services import webhooks
+from tempclock.api.services.common import Page
+from tempclock.api.services.webhooks import (
     PingQueued,
     WebhookCreate,
     WebhookCreated,

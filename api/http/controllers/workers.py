@@ -7,8 +7,8 @@ from typing import Annotated
 from litestar import Controller, Request, Response
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.http.idempotent import IdempotencyKey, respond_once
-from api.http.routing import (
+from tempclock.api.http.idempotent import IdempotencyKey, respond_once
+from tempclock.api.http.routing import (
     MAX_ID,
     Identity,
     One,
@@ -18,9 +18,9 @@ from api.http.routing import (
     endpoint,
     one_or_page,
 )
-from api.services import workers
-from api.services.common import Page
-from api.services.workers import Worker, WorkerCreate, WorkerFilter, WorkerUpdate
+from tempclock.api.services import workers
+from tempclock.api.services.common import Page
+from tempclock.api.services.workers import Worker, WorkerCreate, WorkerFilter, WorkerUpdate
 
 WorkerId = Annotated[int, QueryParameter(name="id", ge=1, le=MAX_ID, description="The worker to change.")]
 

@@ -1,7 +1,7 @@
 """On PostgreSQL the database itself refuses two overlapping shifts of one worker.
 
 An exclusion constraint over (worker, [start, end)) for shifts that are not cancelled,
-the same rule `api.services.shifts` checks. SQLite has no such constraint; there every
+the same rule `tempclock.api.services.shifts` checks. SQLite has no such constraint; there every
 writer is serialised (BEGIN IMMEDIATE) and the service's check is the rule.
 """
 from peewee import *

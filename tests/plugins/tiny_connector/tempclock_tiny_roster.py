@@ -1,6 +1,6 @@
 """A tiny ATS connector: workers from a "REF:First Last, ..." setting."""
 
-from plugins import Connector, Setting, hookimpl
+from tempclock.plugins import Connector, Setting, hookimpl
 
 SEEN_EVENTS: list[int] = []
 
