@@ -166,7 +166,8 @@ def enabled_connectors(account_id: int) -> dict[str, dt.datetime]:
     return {row.connector: utc(row.enabled_at or row.updated_at) for row in rows}
 
 
-def _public(declared: Iterable[Setting], settings: Mapping[str, Any]) -> dict[str, Any]:
+def public_settings(declared: Iterable[Setting], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings with every secret's value shown as ******** (for run records and lists)."""
     secret = {s.name for s in declared if s.type == "secret"}
     return {k: ("********" if k in secret and v else v) for k, v in settings.items()}
 
@@ -510,7 +511,7 @@ def run_connector(
     settings = _settings_for_run(account_id, connector, overrides)
     with transaction():
         row = RunRow.create(account=account_id, connector=connector.id, dry_run=dry_run,
-                            settings=msgspec.json.encode(_public(connector.settings,
+                            settings=msgspec.json.encode(public_settings(connector.settings,
                                                                  settings)).decode())
     context = AccountContext(account_id, connector_id=connector.id, settings=settings,
                              dry_run=dry_run, export_dir=export_dir, on_progress=on_progress,
