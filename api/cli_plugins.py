@@ -117,12 +117,9 @@ def _configurable(host: Any, name: str) -> tuple[str, tuple[Any, ...], Any]:
 
 
 def _config_data(config: Any, declared: tuple[Any, ...]) -> dict[str, Any]:
-    from tempclock.api.services.connectors import check_settings, public_settings
+    from tempclock.api.services.connectors import public_settings
 
-    try:
-        shown = check_settings(declared, config.settings)
-    except Exception:  # noqa: BLE001 - saved before the plugin changed what it declares
-        shown = dict(config.settings)
+    shown = {s.name: config.settings.get(s.name, s.default) for s in declared}  # defaults too
     return {"name": config.connector, "enabled": config.enabled,
             "settings": msgspec.to_builtins(public_settings(declared, shown)),
             "updated_at": config.updated_at}
