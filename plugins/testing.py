@@ -23,6 +23,7 @@ This module is the test kit, part of the host: your plugin's code imports only
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Iterator, Mapping
@@ -58,6 +59,17 @@ def _record(value: Any) -> dict[str, Any]:
 def _id(value: Mapping[str, Any] | int | None) -> int | None:
     """A record's id, whether given the record (a dict) or the id itself."""
     return value["id"] if isinstance(value, Mapping) else value
+
+
+@contextlib.contextmanager
+def _as_value_error() -> Iterator[None]:
+    """The host's refusal of a value (a bad setting, say) as the `ValueError` plugins know."""
+    from tempclock.api.services.errors import DomainError
+
+    try:
+        yield
+    except DomainError as error:
+        raise ValueError(error.message) from None
 
 
 class _Registers:
@@ -170,13 +182,27 @@ class TempClock:
 
     def enable(self, connector: Connector | str,
                settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Save `settings` for the connector (checked as the desktop checks them) and switch
-        it on for the account; returns the saved settings."""
+        """Save `settings` for the connector (checked as the desktop checks them: `ValueError`
+        says what is wrong) and switch it on for the account; returns the saved settings."""
         from tempclock.api.services import connectors
 
         found = self.connector(connector)
-        connectors.save_settings(self.account_id, found, dict(settings or {}))
-        return connectors.set_enabled(self.account_id, found, True).settings
+        with _as_value_error():
+            connectors.save_settings(self.account_id, found, dict(settings or {}))
+            return connectors.set_enabled(self.account_id, found, True).settings
+
+    def configure(self, plugin: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Save the settings of hook plugin `plugin` (its name in `use`), checked against its
+        `TEMPCLOCK_SETTINGS` as the desktop checks them; returns them as saved."""
+        from tempclock.api.services import connectors
+
+        try:
+            declared = self.host.plugin_settings(plugin)
+        except KeyError as error:
+            raise PluginFailed(error.args[0]) from None
+        with _as_value_error():
+            return connectors.save_plugin_settings(self.account_id, plugin, declared,
+                                                   dict(settings)).settings
 
     def run(self, connector: Connector | str, settings: Mapping[str, Any] | None = None, *,
             dry_run: bool = False):

@@ -37,11 +37,7 @@ def test_a_hook_plugin_hears_a_clock_in_and_its_delivery_is_queued_in_its_name(t
 
 def test_a_hook_plugin_gets_the_settings_the_admin_saved_for_it(tempclock):
     tempclock.use(Greeter(), "greeter")
-    from tempclock.api.services import connectors
-
-    connectors.save_plugin_settings(tempclock.account_id, "greeter",
-                                    Greeter.TEMPCLOCK_SETTINGS,
-                                    {"greeting_url": "https://crm.example.org/hi"})
+    tempclock.configure("greeter", {"greeting_url": "https://crm.example.org/hi"})
     tempclock.clock_in(tempclock.add_worker(location=tempclock.add_location()))
     tempclock.dispatch()
     assert [d["url"] for d in tempclock.deliveries()] == ["https://crm.example.org/hi"]
@@ -217,3 +213,11 @@ def test_a_run_that_fails_after_writing_ends_failed_and_keeps_no_half_batch(temp
     run = tempclock.run(WritesThenFails())
     assert (run.status, run.message) == ("failed", "the ATS file ends half-way")
     assert tempclock.workers() == []
+
+
+def test_a_hook_plugins_settings_are_checked_when_saved(tempclock):
+    tempclock.use(Greeter(), "greeter")
+    with pytest.raises(ValueError, match="must be an http"):
+        tempclock.configure("greeter", {"greeting_url": "ftp://files.example.com/"})
+    with pytest.raises(PluginFailed, match="No plugin 'nobody'"):
+        tempclock.configure("nobody", {})
