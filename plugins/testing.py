@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +168,39 @@ class TempClock:
 
         return _record(clocking.clock_out(self.account_id, _id(worker), timestamp=at))
 
+    def add_entry(self, worker: Mapping[str, Any] | int, clock_in: dt.datetime,
+                  clock_out: dt.datetime, *, location: Mapping[str, Any] | int | None = None,
+                  breaks: Iterable[tuple[dt.datetime, dt.datetime]] = (),
+                  cost_code: Mapping[str, Any] | int | None = None,
+                  status: str = "completed") -> dict[str, Any]:
+        """A finished time entry on any past date (at the worker's own site unless `location`
+        says), for exports: `status` is `completed`, `approved` or `disputed`."""
+        from tempclock.api.services import clocking
+
+        site = _id(location)
+        if site is None:
+            site = self._worker(worker)["location_id"]
+        with _as_value_error():
+            entry = clocking.record_entry(self.account_id, _id(worker), site, clock_in,
+                                          clock_out, breaks=list(breaks),
+                                          cost_code_id=_id(cost_code), status=status)
+        return _record(entry)
+
+    def add_cost_code(self, code: str, name: str = "") -> dict[str, Any]:
+        """A new cost code of the account."""
+        from tempclock.api.services import cost_codes
+
+        made = cost_codes.create_cost_code(
+            self.account_id, cost_codes.CostCodeCreate(code=code, name=name or code))
+        return _record(made)
+
+    def _worker(self, worker: Mapping[str, Any] | int) -> Mapping[str, Any]:
+        if isinstance(worker, Mapping):
+            return worker
+        from tempclock.api.services import workers
+
+        return _record(workers.get_worker(self.account_id, worker))
+
     def workers(self) -> list[dict[str, Any]]:
         """Every worker of the account, as a connector's context reads them."""
         return list(self.context().workers())
@@ -213,9 +246,10 @@ class TempClock:
         """
         from tempclock.api.services import connectors
 
-        return connectors.run_connector(self.account_id, self.connector(connector),
-                                        overrides=dict(settings or {}), dry_run=dry_run,
-                                        export_dir=self.export_dir)
+        with _as_value_error():  # settings refused before the run starts
+            return connectors.run_connector(self.account_id, self.connector(connector),
+                                            overrides=dict(settings or {}), dry_run=dry_run,
+                                            export_dir=self.export_dir)
 
     def runs(self, connector: Connector | str | None = None) -> list[Any]:
         """The account's runs (of one connector), newest first."""
