@@ -221,3 +221,18 @@ def test_a_hook_plugins_settings_are_checked_when_saved(tempclock):
         tempclock.configure("greeter", {"greeting_url": "ftp://files.example.com/"})
     with pytest.raises(PluginFailed, match="No plugin 'nobody'"):
         tempclock.configure("nobody", {})
+
+
+def test_the_plugin_contract_never_imports_the_host_only_the_test_kit_drives_it():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "plugins"
+    importers = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n == "tempclock.api" or n.startswith("tempclock.api.") for n in names):
+                importers.add(path.relative_to(root).as_posix())
+    assert importers == {"testing.py"}
