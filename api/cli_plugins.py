@@ -89,8 +89,16 @@ def plugins_list() -> Output:
               help="Where to write the package (default: a folder NAME here).")
 def plugins_new(name: str, directory: Path | None) -> Output:
     """Write a ready-to-install plugin package NAME (a connector, a hook and their tests)."""
-    from tempclock.api.plugin_scaffold import write_plugin
+    from tempclock.api.plugin_scaffold import check_name, write_plugin
 
+    host = _plugin_host()
+    try:
+        taken = host.connectors.get(check_name(name))
+    finally:
+        host.close()
+    if taken is not None:
+        raise CommandError(f"A connector with id {taken.connector.id!r} is already installed "
+                           f"(plugin {taken.plugin!r}): choose another name", "conflict")
     folder = directory or Path(name.strip())
     written = write_plugin(name, folder)
     lines = [f"Wrote plugin package {folder}:"] + [f"  {path}" for path in written]
@@ -159,7 +167,11 @@ def connectors_settings(name: str, account_id: int, pairs: tuple[str, ...],
     config = svc.get_config(account_id, name)
     if pairs or unset:
         values = {**config.settings, **_settings_pairs(pairs)}
+        declared_names = {s.name for s in declared}
         for cleared in unset:
+            if cleared not in declared_names:
+                raise CommandError(f"--unset {cleared!r}: {name} has no such setting (it "
+                                   f"takes: {', '.join(sorted(declared_names))})", "invalid")
             values.pop(cleared, None)
         config = svc.save_plugin_settings(account_id, name, declared, values)
     data = _config_data(config, declared)

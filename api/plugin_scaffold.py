@@ -151,9 +151,9 @@ tempclock connectors run {connector_id} --account 1 --set file=people.json --dry
 def check_name(name: str) -> str:
     """NAME as given to `plugins new`, or `ValueError` saying what a name may be."""
     bare = name.strip().removeprefix("tempclock-")
-    if not _NAME.fullmatch(bare) or len(bare) > 50:
-        raise ValueError(f"Plugin name {name!r}: use lowercase letters, digits and single "
-                         "hyphens, starting with a letter (e.g. acme-ats)")
+    if not _NAME.fullmatch(bare) or not 2 <= len(bare) <= 50:
+        raise ValueError(f"Plugin name {name!r}: use 2 to 50 lowercase letters, digits and "
+                         "single hyphens, starting with a letter (e.g. acme-ats)")
     return bare
 
 

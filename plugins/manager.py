@@ -124,7 +124,11 @@ class PluginHost:
             self._problem(str(folder), "import", "plugins folder does not exist")
             return
         for path in sorted(folder.glob("*.py")):
-            if path.name.startswith("_") or path.stem in self._plugins:
+            if path.name.startswith("_"):
+                continue
+            if path.stem in self._plugins:
+                self._problem(path.stem, "import", f"{path} was not loaded: a plugin named "
+                                                   f"{path.stem!r} is already installed")
                 continue
             try:
                 module = _import_file(path)

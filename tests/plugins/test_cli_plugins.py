@@ -177,3 +177,26 @@ def test_enable_disable_and_runs(data, tmp_path):
     assert textwrap.dedent(text).count("ats-csv") == 1 and "(dry run)" in text
     assert "No connector 'nope'" in error_line(tc("connectors", "enable", "nope", *where,
                                                   ok=False))
+
+
+def test_new_refuses_a_name_whose_connector_id_is_taken_or_too_short(tmp_path):
+    taken = tc("plugins", "new", "crm-push", cwd=tmp_path, ok=False)
+    assert error_line(taken) == ("Error: A connector with id 'crm-push' is already installed "
+                                 "(plugin 'crm_push'): choose another name")
+    assert error_line(tc("plugins", "new", "a", cwd=tmp_path, ok=False)).startswith(
+        "Error: Plugin name 'a': use 2 to 50")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_plugins_dir_module_named_like_an_installed_plugin_is_reported(dev_dir):
+    (dev_dir / "ats_csv.py").write_text("")
+    listed = json.loads(tc("--plugins-dir", str(dev_dir), "plugins", "list", "--json").stdout)
+    (ats,) = [p for p in listed["plugins"] if p["name"] == "ats_csv"]
+    assert ats["package"] == "tempclock"  # the installed one stays
+    assert "is already installed" in ats["problems"][0]["message"]
+
+
+def test_unsetting_a_setting_that_does_not_exist_is_refused(data):
+    result = tc("connectors", "settings", "crm-push", "--account", "1", "--data-dir", str(data),
+                "--unset", "colour", ok=False)
+    assert error_line(result).startswith("Error: --unset 'colour': crm-push has no such setting")
