@@ -13,7 +13,8 @@ Installed with TempClock as a pytest plugin, so a plugin's tests need no conftes
 
 Each test gets a real store (SQLite, in the test's temporary folder, whatever
 `TEMPCLOCK_DATABASE_URL` says), one account, and a plugin host with no plugins:
-hand it yours with `use(plugin)` (or `load_installed()`). Everything goes through
+hand it yours with `use(plugin)` (or `load_installed()`). What the host refuses (a
+worker already clocked in, a bad setting) raises `ValueError` with its reason. Everything goes through
 the host's own services and dispatcher, so what passes here behaves the same in
 the product. Outside pytest, `TempClock(folder)` works the same; `close()` it.
 
@@ -117,15 +118,20 @@ class TempClock:
         self._raise_new_problems()
 
     def connector(self, connector: Connector | str) -> Connector:
-        """The loaded connector with this id, or this connector object (loaded if it is not)."""
+        """The loaded connector with this id, or this connector object, loaded if no connector
+        has its id yet (so the dispatcher finds it). Load your plugin with `use` first when
+        you test its hooks too."""
         if isinstance(connector, str):
             try:
                 return self.host.connector(connector).connector
             except KeyError as error:
                 raise PluginFailed(error.args[0]) from None
         loaded = self.host.connectors.get(connector.id)
-        if loaded is None or loaded.connector is not connector:
+        if loaded is None:
             self.use(_Registers(connector), f"{connector.id}-under-test")
+        elif type(loaded.connector) is not type(connector):
+            raise PluginFailed(f"another connector with id {connector.id!r} is loaded "
+                               f"(plugin {loaded.plugin!r})")
         return connector
 
     # --- the account's data -------------------------------------------------------
@@ -135,8 +141,9 @@ class TempClock:
         """A new site of the account (any field of the API's locations)."""
         from tempclock.api.services import locations
 
-        site = locations.create_location(
-            self.account_id, locations.LocationCreate(name=name, timezone=timezone, **fields))
+        with _as_value_error():
+            site = locations.create_location(
+                self.account_id, locations.LocationCreate(name=name, timezone=timezone, **fields))
         return _record(site)
 
     def add_worker(self, first_name: str = "Ann", last_name: str = "Nowak", *,
@@ -146,9 +153,10 @@ class TempClock:
         from tempclock.api.services import workers
 
         fields.setdefault("location_id", _id(location))
-        worker = workers.create_worker(
-            self.account_id,
-            workers.WorkerCreate(first_name=first_name, last_name=last_name, **fields))
+        with _as_value_error():
+            worker = workers.create_worker(
+                self.account_id,
+                workers.WorkerCreate(first_name=first_name, last_name=last_name, **fields))
         return _record(worker)
 
     def clock_in(self, worker: Mapping[str, Any] | int, *,
@@ -157,8 +165,9 @@ class TempClock:
         """Clock `worker` in (at their own site unless `location` says), now or `at`."""
         from tempclock.api.services import clocking
 
-        entry = clocking.clock_in(self.account_id, _id(worker), location_id=_id(location),
-                                  timestamp=at, source="desktop")
+        with _as_value_error():
+            entry = clocking.clock_in(self.account_id, _id(worker), location_id=_id(location),
+                                      timestamp=at, source="desktop")
         return _record(entry)
 
     def clock_out(self, worker: Mapping[str, Any] | int, *,
@@ -166,7 +175,8 @@ class TempClock:
         """Clock `worker` out, now or `at`; returns the closed entry."""
         from tempclock.api.services import clocking
 
-        return _record(clocking.clock_out(self.account_id, _id(worker), timestamp=at))
+        with _as_value_error():
+            return _record(clocking.clock_out(self.account_id, _id(worker), timestamp=at))
 
     def add_entry(self, worker: Mapping[str, Any] | int, clock_in: dt.datetime,
                   clock_out: dt.datetime, *, location: Mapping[str, Any] | int | None = None,
@@ -246,8 +256,9 @@ class TempClock:
         """
         from tempclock.api.services import connectors
 
+        found = self.connector(connector) if isinstance(connector, str) else connector
         with _as_value_error():  # settings refused before the run starts
-            return connectors.run_connector(self.account_id, self.connector(connector),
+            return connectors.run_connector(self.account_id, found,
                                             overrides=dict(settings or {}), dry_run=dry_run,
                                             export_dir=self.export_dir)
 

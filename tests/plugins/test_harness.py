@@ -236,3 +236,33 @@ def test_the_plugin_contract_never_imports_the_host_only_the_test_kit_drives_it(
             if any(n == "tempclock.api" or n.startswith("tempclock.api.") for n in names):
                 importers.add(path.relative_to(root).as_posix())
     assert importers == {"testing.py"}
+
+
+def test_refusals_reach_a_plugins_test_as_value_errors_in_words(tempclock):
+    ann = tempclock.add_worker(location=tempclock.add_location())
+    tempclock.clock_in(ann)
+    with pytest.raises(ValueError, match="already clocked in"):
+        tempclock.clock_in(ann)
+    with pytest.raises(ValueError, match="time zone|timezone"):
+        tempclock.add_location("Nowhere", timezone="Mars/Olympus")
+
+
+def test_running_a_connector_object_then_loading_its_plugin_does_not_clash(tempclock, tmp_path):
+    class Tiny(Connector):
+        id = "tiny"
+        name = "Tiny"
+        kind = "ats"
+        capabilities = frozenset({"import_workers"})
+
+        def run(self, context):
+            context.count("ran")
+
+    class TinyPlugin:
+        @hookimpl
+        def register_connectors(self, register):
+            register(Tiny())
+
+    assert tempclock.run(Tiny()).counts == {"ran": 1}
+    tempclock.use(TinyPlugin(), "tiny_plugin")
+    assert tempclock.run("tiny").counts == {"ran": 1}
+    assert tempclock.enable(Tiny()) == {}
