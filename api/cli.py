@@ -854,4 +854,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as `python -m`, this file is `__main__`; the commands of cli_plugins were added to
+    # the tree of `tempclock.api.cli`, so run that one.
+    from tempclock.api.cli import main as tempclock_main
+
+    tempclock_main()

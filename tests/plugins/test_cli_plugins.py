@@ -200,3 +200,11 @@ def test_unsetting_a_setting_that_does_not_exist_is_refused(data):
     result = tc("connectors", "settings", "crm-push", "--account", "1", "--data-dir", str(data),
                 "--unset", "colour", ok=False)
     assert error_line(result).startswith("Error: --unset 'colour': crm-push has no such setting")
+
+
+def test_the_plugins_commands_answer_when_the_cli_is_run_as_a_module(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "tempclock.api.cli", "plugins", "list",
+                             "--json"], capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "ats_csv" in {p["name"] for p in json.loads(result.stdout)["plugins"]}
