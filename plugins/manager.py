@@ -38,8 +38,8 @@ from tempclock.plugins.connectors import (
 )
 from tempclock.plugins.versioning import api_range_refusal
 
-__all__ = ["ENTRY_POINT_GROUP", "PLUGINS_DIR_ENV", "SETTINGS_ATTRIBUTE", "LoadedConnector", "PluginHost",
-           "PluginProblem"]
+__all__ = ["ENTRY_POINT_GROUP", "PLUGINS_DIR_ENV", "SETTINGS_ATTRIBUTE", "LoadedConnector",
+           "PluginHost", "PluginProblem"]
 
 log = logging.getLogger("tempclock.plugins")
 
@@ -205,7 +205,8 @@ class PluginHost:
 
     @property
     def plugins(self) -> list[dict[str, Any]]:
-        """Loaded plugins: name, package, version, hooks, connectors, settings, whether quarantined."""
+        """Loaded plugins: name, package, version, origin, hooks, connectors, settings, and
+        whether quarantined."""
         return [{"name": p.name, "package": p.package, "version": p.package_version,
                  "origin": p.origin, "hooks": sorted(p.hooks), "connectors": list(p.connectors),
                  "settings": p.settings, "hung": p.hung}
