@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import inspect
 import logging
+import os
 import re
 import signal
 import sys
@@ -150,12 +151,18 @@ def _when(value: dt.datetime | None) -> str:
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tempclock", prog_name="tempclock")
+@click.option("--plugins-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              envvar="TEMPCLOCK_PLUGINS_DIR", default=None,
+              help="Also load every *.py module in this folder as a plugin (while you write "
+                   "one; default: $TEMPCLOCK_PLUGINS_DIR).")
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, plugins_dir: Path | None) -> None:
     """TempClock: time and attendance for staffing agencies, with a local REST API.
 
     With no command, opens the desktop app (the same as `tempclock desktop`).
     """
+    if plugins_dir is not None:  # read by every plugin host, the dispatcher's process too
+        os.environ["TEMPCLOCK_PLUGINS_DIR"] = str(plugins_dir.resolve())
     if ctx.invoked_subcommand is None:
         ctx.invoke(desktop)
 
@@ -710,6 +717,8 @@ def connectors() -> None:
 def _plugin_host():
     from tempclock.plugins.manager import load_plugins
 
+    # A plugin's problems are part of what a command prints, not warnings on stderr too.
+    logging.getLogger("tempclock.plugins").addHandler(logging.NullHandler())
     return load_plugins()
 
 
@@ -828,6 +837,9 @@ class _Progress:
             self._bar.__exit__(None, None, None)
 
 
+from tempclock.api import cli_plugins  # noqa: E402,F401 - `plugins`, and more `connectors` commands
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `tempclock` console script."""
     try:
@@ -842,4 +854,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as `python -m`, this file is `__main__`; the commands of cli_plugins were added to
+    # the tree of `tempclock.api.cli`, so run that one.
+    from tempclock.api.cli import main as tempclock_main
+
+    tempclock_main()

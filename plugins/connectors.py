@@ -33,6 +33,7 @@ __all__ = [
     "Setting",
     "SettingsError",
     "check_connector",
+    "check_declared_settings",
     "clean_settings",
 ]
 
@@ -190,10 +191,21 @@ class ConnectorContext(Protocol):
         """The department called `name` (any case), created when missing (not in a dry run)."""
         ...
 
+    def ensure_location(self, name: str, *, timezone: str | None = None) -> dict[str, Any]:
+        """The location called `name` (any case), created when missing (not in a dry run).
+
+        A new site gets `timezone` (an IANA name), or else the zone all the account's
+        other sites share; `ValueError` when there is none to go by or it is not a zone.
+        """
+        ...
+
     def deliver(self, url: str, payload: Mapping[str, Any], *,
                 headers: Mapping[str, str] | None = None) -> None:
         """Queue a JSON POST of `payload` to `url`, retried with backoff like a webhook.
 
+        Sent as your connector or plugin (its name is on the delivery record). For one
+        event, the same URL and payload are sent once however often you call this (an
+        event can reach you twice); a different payload or URL is a delivery of its own.
         Raises `ValueError` when the URL is malformed or the host's egress policy refuses
         it (HTTPS to a public address, unless the admin allowed internal targets).
         """
@@ -235,7 +247,8 @@ class ConnectorContext(Protocol):
         ...
 
     def log(self, message: str, *, level: str = "info") -> None:
-        """Write to the run's log (shown in the run history)."""
+        """Write to the run's log (shown in the run history); a hook's lines go to the host's
+        log (`tempclock.connectors`) under the plugin's name."""
         ...
 
     def needs_attention(self, message: str) -> None:
@@ -328,6 +341,26 @@ def clean_settings(declared: Iterable[Setting], values: Mapping[str, Any]) -> di
     return cleaned
 
 
+def check_declared_settings(declared: Any) -> list[str]:
+    """What is wrong with a tuple of `Setting`s a connector or hook plugin declares."""
+    if not isinstance(declared, tuple | list):
+        return [f"settings must be a tuple of plugins.Setting, not {type(declared).__name__}"]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for setting in declared:
+        if not isinstance(setting, Setting):
+            problems.append(f"setting {setting!r} is not a plugins.Setting")
+            continue
+        if setting.name in seen:
+            problems.append(f"setting {setting.name!r} is declared twice")
+        seen.add(setting.name)
+        if setting.type not in SETTING_TYPES:
+            problems.append(f"setting {setting.name!r} has unknown type {setting.type!r}")
+        if setting.type in ("choice", "multichoice") and not setting.choices:
+            problems.append(f"setting {setting.name!r} is a {setting.type} without choices")
+    return problems
+
+
 def check_connector(connector: Any) -> list[str]:
     """What is wrong with a connector a plugin registered (empty when it is usable)."""
     problems: list[str] = []
@@ -344,18 +377,8 @@ def check_connector(connector: Any) -> list[str]:
         problems.append(f"unknown capabilities: {', '.join(sorted(unknown))}")
     if not connector.capabilities:
         problems.append("declares no capabilities")
-    seen: set[str] = set()
-    for setting in connector.settings:
-        if not isinstance(setting, Setting):
-            problems.append(f"setting {setting!r} is not a plugins.Setting")
-            continue
-        if setting.name in seen:
-            problems.append(f"setting {setting.name!r} is declared twice")
-        seen.add(setting.name)
-        if setting.type not in SETTING_TYPES:
-            problems.append(f"setting {setting.name!r} has unknown type {setting.type!r}")
-        if setting.type in ("choice", "multichoice") and not setting.choices:
-            problems.append(f"setting {setting.name!r} is a {setting.type} without choices")
+    problems += check_declared_settings(connector.settings)
+    seen = {getattr(setting, "name", None) for setting in connector.settings}
     wants_run = {"import_workers", "export_timesheets"} & set(connector.capabilities)
     if wants_run and type(connector).run is Connector.run:
         problems.append("declares import/export but does not implement run()")

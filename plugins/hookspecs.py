@@ -52,7 +52,8 @@ def clock_in(event: Event, context: ConnectorContext) -> None:
     """A worker clocked in. `event.data` is the new open time entry.
 
     :param event: the event (`type == "clock_in"`).
-    :param context: the account's context (read data, `deliver`, `log`); no settings.
+    :param context: the account's context (read data, `deliver`, `log`), with the
+        settings the admin saved for your plugin (`TEMPCLOCK_SETTINGS`).
     """
 
 
@@ -61,7 +62,8 @@ def clock_out(event: Event, context: ConnectorContext) -> None:
     """A worker clocked out. `event.data` is the closed time entry with its hours.
 
     :param event: the event (`type == "clock_out"`).
-    :param context: the account's context (read data, `deliver`, `log`); no settings.
+    :param context: the account's context (read data, `deliver`, `log`), with the
+        settings the admin saved for your plugin (`TEMPCLOCK_SETTINGS`).
     """
 
 
@@ -70,7 +72,8 @@ def worker_created(event: Event, context: ConnectorContext) -> None:
     """A worker was added. `event.data` is the worker.
 
     :param event: the event (`type == "worker_created"`).
-    :param context: the account's context (read data, `deliver`, `log`); no settings.
+    :param context: the account's context (read data, `deliver`, `log`), with the
+        settings the admin saved for your plugin (`TEMPCLOCK_SETTINGS`).
     """
 
 
@@ -79,7 +82,8 @@ def worker_updated(event: Event, context: ConnectorContext) -> None:
     """A worker changed (including being deactivated). `event.data` is the worker now.
 
     :param event: the event (`type == "worker_updated"`).
-    :param context: the account's context (read data, `deliver`, `log`); no settings.
+    :param context: the account's context (read data, `deliver`, `log`), with the
+        settings the admin saved for your plugin (`TEMPCLOCK_SETTINGS`).
     """
 
 
@@ -88,7 +92,8 @@ def shift_created(event: Event, context: ConnectorContext) -> None:
     """A shift was scheduled. `event.data` is the shift.
 
     :param event: the event (`type == "shift_created"`).
-    :param context: the account's context (read data, `deliver`, `log`); no settings.
+    :param context: the account's context (read data, `deliver`, `log`), with the
+        settings the admin saved for your plugin (`TEMPCLOCK_SETTINGS`).
     """
 
 

@@ -6,12 +6,15 @@ Each entry point is loaded on its own: one that fails to import, registers a bad
 connector, raises in a hook or hangs is recorded in `problems` (the desktop shows
 them) and everything else keeps working.
 
-Set `TEMPCLOCK_TRACE_HOOKS=1` to log every hook call with its arguments and result.
+Set `TEMPCLOCK_TRACE_HOOKS=1` to log every hook call with its arguments and result, and
+`TEMPCLOCK_PLUGINS_DIR` (or `tempclock --plugins-dir DIR`) to load every `*.py` module of a
+folder as a plugin too, without installing it (while you develop one).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import importlib.util
 import logging
 import os
 import threading
@@ -19,19 +22,31 @@ import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import Any
 
 import pluggy
 
 from tempclock.plugins import hookspecs
-from tempclock.plugins.connectors import Connector, ConnectorContext, Event, check_connector
+from tempclock.plugins.connectors import (
+    Connector,
+    ConnectorContext,
+    Event,
+    Setting,
+    check_connector,
+    check_declared_settings,
+)
+from tempclock.plugins.versioning import api_range_refusal
 
-__all__ = ["ENTRY_POINT_GROUP", "LoadedConnector", "PluginHost", "PluginProblem"]
+__all__ = ["ENTRY_POINT_GROUP", "PLUGINS_DIR_ENV", "SETTINGS_ATTRIBUTE", "LoadedConnector",
+           "PluginHost", "PluginProblem"]
 
 log = logging.getLogger("tempclock.plugins")
 
 ENTRY_POINT_GROUP = "tempclock"
 TRACE_ENV = "TEMPCLOCK_TRACE_HOOKS"
+PLUGINS_DIR_ENV = "TEMPCLOCK_PLUGINS_DIR"
+SETTINGS_ATTRIBUTE = "TEMPCLOCK_SETTINGS"  # a hook plugin's settings, declared like a connector's
 HOOK_TIMEOUT_S = 10.0
 
 
@@ -62,6 +77,8 @@ class _Plugin:
     package: str | None
     package_version: str | None
     hooks: frozenset[str] = frozenset()
+    settings: tuple[Setting, ...] = ()
+    origin: str = ""  # the file of a plugin loaded from a plugins folder
     hung: bool = False
     connectors: list[str] = field(default_factory=list)
 
@@ -100,9 +117,34 @@ class PluginHost:
             self.add_plugin(module, point.name, package=dist.name if dist else None,
                             package_version=dist.version if dist else None)
 
+    def load_directory(self, folder: Path) -> None:
+        """Load every `*.py` module in `folder` as a plugin named after its file (no install
+        needed: for development). Files starting with `_` are skipped."""
+        if not folder.is_dir():
+            self._problem(str(folder), "import", "plugins folder does not exist")
+            return
+        for path in sorted(folder.glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            if path.stem in self._plugins:
+                self._problem(path.stem, "import", f"{path} was not loaded: a plugin named "
+                                                   f"{path.stem!r} is already installed")
+                continue
+            try:
+                module = _import_file(path)
+            except (Exception, SystemExit) as error:  # noqa: BLE001 - any failure is the plugin's
+                self._problem(path.stem, "import", f"could not be imported from {path}: "
+                                                   f"{type(error).__name__}: {error}")
+                continue
+            self.add_plugin(module, path.stem, origin=str(path))
+
     def add_plugin(self, module: object, name: str, *, package: str | None = None,
-                   package_version: str | None = None) -> bool:
+                   package_version: str | None = None, origin: str = "") -> bool:
         """Register one plugin object and collect its connectors; False if it was refused."""
+        refusal = api_range_refusal(name, module) or _settings_refusal(module)
+        if refusal:
+            self._problem(name, "register", f"was refused: {refusal}")
+            return False
         try:
             self.pm.register(module, name=name)
         except Exception as error:  # noqa: BLE001
@@ -114,7 +156,8 @@ class PluginHost:
             self.pm.unregister(module)
             self._problem(name, "register", f"implements unknown hooks: {', '.join(unknown)}")
             return False
-        plugin = _Plugin(name, module, package, package_version, frozenset(hooks))
+        plugin = _Plugin(name, module, package, package_version, frozenset(hooks),
+                         tuple(getattr(module, SETTINGS_ATTRIBUTE, ())), origin)
         self._plugins[name] = plugin
         caller = self._caller("register_connectors", module)
         try:
@@ -162,10 +205,20 @@ class PluginHost:
 
     @property
     def plugins(self) -> list[dict[str, Any]]:
-        """Loaded plugins: name, package, version, connectors, whether quarantined."""
+        """Loaded plugins: name, package, version, origin, hooks, connectors, settings, and
+        whether quarantined."""
         return [{"name": p.name, "package": p.package, "version": p.package_version,
-                 "connectors": list(p.connectors), "hung": p.hung}
+                 "origin": p.origin, "hooks": sorted(p.hooks), "connectors": list(p.connectors),
+                 "settings": p.settings, "hung": p.hung}
                 for p in self._plugins.values()]
+
+    def plugin_settings(self, name: str) -> tuple[Setting, ...]:
+        """The settings hook plugin `name` declares; KeyError naming the loaded plugins."""
+        try:
+            return self._plugins[name].settings
+        except KeyError:
+            known = ", ".join(sorted(self._plugins)) or "none"
+            raise KeyError(f"No plugin {name!r} (loaded: {known})") from None
 
     def connector(self, connector_id: str) -> LoadedConnector:
         """The loaded connector with this id; KeyError naming the known ones otherwise."""
@@ -187,7 +240,8 @@ class PluginHost:
             if plugin.hung or event.type not in plugin.hooks:
                 continue
             caller = self._caller(event.type, plugin.module)
-            future = self._pool.submit(caller, event=event, context=context)
+            future = self._pool.submit(caller, event=event,
+                                       context=_attributed(context, plugin))
             try:
                 future.result(timeout=self.hook_timeout)
             except concurrent.futures.TimeoutError:
@@ -203,8 +257,35 @@ class PluginHost:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _settings_refusal(module: object) -> str | None:
+    """Why the settings a hook plugin declares are unusable, in one line; None when fine."""
+    problems = check_declared_settings(getattr(module, SETTINGS_ATTRIBUTE, ()))
+    return f"{SETTINGS_ATTRIBUTE}: {'; '.join(problems)}" if problems else None
+
+
+def _attributed(context: ConnectorContext, plugin: _Plugin) -> ConnectorContext:
+    """The context as `plugin` sees it (its name on deliveries and logs, its settings),
+    when the host's context can say so."""
+    for_plugin = getattr(context, "for_plugin", None)
+    return context if for_plugin is None else for_plugin(plugin.name, plugin.settings)
+
+
+def _import_file(path: Path) -> object:
+    """Import the module at `path` under a name of its own (not importable by accident)."""
+    spec = importlib.util.spec_from_file_location(f"tempclock_plugins_dir.{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path} is not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_plugins(**kwargs: Any) -> PluginHost:
-    """A host with every installed plugin loaded (the first-party connectors included)."""
+    """A host with every installed plugin loaded (the first-party connectors included),
+    and the modules of `TEMPCLOCK_PLUGINS_DIR` when it is set."""
     host = PluginHost(**kwargs)
     host.load_entry_points()
+    folder = os.environ.get(PLUGINS_DIR_ENV, "").strip()
+    if folder:
+        host.load_directory(Path(folder).expanduser())
     return host

@@ -133,10 +133,16 @@ def _store(account_id: int, connector_id: str, **columns: Any) -> ConnectorConfi
 def save_settings(account_id: int, connector: Connector,
                   values: Mapping[str, Any]) -> ConnectorConfig:
     """Check and keep a connector's settings for the account."""
-    cleaned = check_settings(connector.settings, values)
-    _check_targets(account_id, connector.settings, cleaned)
-    return _store(account_id, connector.id,
-                  settings=msgspec.json.encode(cleaned).decode())
+    return save_plugin_settings(account_id, connector.id, connector.settings, values)
+
+
+def save_plugin_settings(account_id: int, name: str, declared: Iterable[Setting],
+                         values: Mapping[str, Any]) -> ConnectorConfig:
+    """Check and keep the settings of connector or hook plugin `name` for the account."""
+    declared = tuple(declared)
+    cleaned = check_settings(declared, values)
+    _check_targets(account_id, declared, cleaned)
+    return _store(account_id, name, settings=msgspec.json.encode(cleaned).decode())
 
 
 def set_enabled(account_id: int, connector: Connector, enabled: bool) -> ConnectorConfig:
@@ -160,7 +166,8 @@ def enabled_connectors(account_id: int) -> dict[str, dt.datetime]:
     return {row.connector: utc(row.enabled_at or row.updated_at) for row in rows}
 
 
-def _public(declared: Iterable[Setting], settings: Mapping[str, Any]) -> dict[str, Any]:
+def public_settings(declared: Iterable[Setting], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings with every secret's value shown as ******** (for run records and lists)."""
     secret = {s.name for s in declared if s.type == "secret"}
     return {k: ("********" if k in secret and v else v) for k, v in settings.items()}
 
@@ -170,6 +177,12 @@ def _public(declared: Iterable[Setting], settings: Mapping[str, Any]) -> dict[st
 
 def _plain(record: msgspec.Struct) -> dict[str, Any]:
     return msgspec.to_builtins(record, builtin_types=(dt.datetime, dt.date))
+
+
+def _shared_zone(sites: list[dict[str, Any]]) -> str | None:
+    """The one time zone all these sites are in, or None (no sites, or several zones)."""
+    zones = {site["timezone"] for site in sites}
+    return zones.pop() if len(zones) == 1 else None
 
 
 def _rows(n: int) -> str:
@@ -212,6 +225,18 @@ class AccountContext:
         self._txn = None
         self._pending_rows = 0
         self._txn_started = 0.0
+
+    def for_plugin(self, name: str, declared: Iterable[Setting] = ()) -> AccountContext:
+        """This context as hook plugin `name` sees it: its deliveries and log lines carry its
+        name, and `settings` are the ones the admin saved for it (`declared` fills defaults)."""
+        saved = get_config(self.account_id, name).settings
+        try:
+            settings = clean_settings(declared, saved)
+        except SettingsError:  # saved before the plugin changed what it declares
+            settings = clean_settings(declared, {})
+        return AccountContext(self.account_id, connector_id=name, settings=settings,
+                              dry_run=self.dry_run, export_dir=self.export_dir,
+                              event=self._event)
 
     # reading
     def workers(self, *, active: bool | None = None) -> Iterator[dict[str, Any]]:
@@ -285,8 +310,9 @@ class AccountContext:
         """Drop uncommitted writes (after a failure)."""
         if self._txn is not None:
             txn, self._txn = self._txn, None
-            txn.rollback(begin=False)
-            txn.__exit__(None, None, None)
+            # Leaving the block with an error is what rolls a peewee atomic() back (the
+            # block itself has no rollback(): a failed run after a write crashed here).
+            txn.__exit__(RuntimeError, RuntimeError("the run failed"), None)
 
     def upsert_workers(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[str, str | None]]:
         items: list[workers.WorkerUpdate | None] = []
@@ -336,6 +362,31 @@ class AccountContext:
         try:
             created = departments.create_department(
                 self.account_id, departments.DepartmentCreate(name=name))
+        except DomainError as error:
+            raise ValueError(error.message) from None
+        self._after_write()
+        return _plain(created)
+
+    def ensure_location(self, name: str, *, timezone: str | None = None) -> dict[str, Any]:
+        """The location called `name` (any case), created when missing (not in a dry run).
+
+        A new site gets `timezone`, or else the time zone every other site of the
+        account shares; with none to go by, `ValueError` asks for one.
+        """
+        sites = self.locations()
+        for site in sites:
+            if site["name"].casefold() == name.strip().casefold():
+                return site
+        zone = timezone or _shared_zone(sites)
+        if zone is None:
+            raise ValueError(f"Location {name.strip()!r} does not exist yet: say which time "
+                             "zone it is in (timezone='Europe/London', say)")
+        if self.dry_run:
+            return {"id": None, "name": name.strip(), "timezone": zone}
+        self._begin_write()
+        try:
+            created = locations.create_location(
+                self.account_id, locations.LocationCreate(name=name.strip(), timezone=zone))
         except DomainError as error:
             raise ValueError(error.message) from None
         self._after_write()
@@ -460,7 +511,7 @@ def run_connector(
     settings = _settings_for_run(account_id, connector, overrides)
     with transaction():
         row = RunRow.create(account=account_id, connector=connector.id, dry_run=dry_run,
-                            settings=msgspec.json.encode(_public(connector.settings,
+                            settings=msgspec.json.encode(public_settings(connector.settings,
                                                                  settings)).decode())
     context = AccountContext(account_id, connector_id=connector.id, settings=settings,
                              dry_run=dry_run, export_dir=export_dir, on_progress=on_progress,

@@ -10,6 +10,7 @@ the queue is in the store, a restart resumes exactly where the host stopped.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -173,19 +174,24 @@ def queue_connector_delivery(
     event_id: int | None = None,
     event_type: str = "connector",
 ) -> int:
-    """Queue a JSON POST chosen by a connector; returns the delivery id.
+    """Queue a JSON POST chosen by a connector or plugin; returns the delivery id.
 
-    The same connector, event and URL are queued once, however often this is called.
+    Calling it again for the same event with the same URL and the same payload (a
+    redelivered event) queues nothing new: the first delivery's id is returned. A
+    different payload, or another URL, is a delivery of its own, with its own
+    `X-TempClock-Delivery` / `webhook-id`, so a receiver that drops repeats keeps both.
     """
     url = check_account_url(account_id, url, lookup=False)  # no lookup per event: sending checks
     body = msgspec.json.encode(payload).decode()
     extra = {str(k): str(v) for k, v in (headers or {}).items()}
-    message_id = f"msg_{event_id or 0}_{connector}"[:64]
+    digest = hashlib.sha256(f"{url}\n{body}".encode()).hexdigest()[:16]
+    message_id = f"msg_{event_id or 0}_{digest}_{connector}"[:64]
     with transaction():
         if event_id is not None:
             existing = (DeliveryRow.select(DeliveryRow.id)
                         .where((DeliveryRow.connector == connector)
-                               & (DeliveryRow.event == event_id) & (DeliveryRow.url == url))
+                               & (DeliveryRow.event == event_id)
+                               & (DeliveryRow.message_id == message_id))
                         .first())
             if existing is not None:
                 return existing.id
@@ -333,6 +339,30 @@ def list_deliveries(account_id: int, *, subscription_id: int | None = None,
     if connector is not None:
         query = query.where(DeliveryRow.connector == connector)
     return [_record(row) for row in query.order_by(DeliveryRow.id.desc()).limit(limit)]
+
+
+class Posted(msgspec.Struct, kw_only=True):
+    """What a connector or plugin asked to send (`deliver`): the first attempt of each."""
+
+    connector: str | None
+    event_id: int | None
+    url: str
+    payload: Any
+    headers: dict[str, str]
+    state: str
+
+
+def posts_by_plugins(account_id: int) -> list[Posted]:
+    """The account's deliveries queued by connectors and plugins, oldest first (tests read
+    them to see what a plugin sent)."""
+    query = (DeliveryRow.select()
+             .where((DeliveryRow.account == account_id) & DeliveryRow.subscription.is_null()
+                    & (DeliveryRow.attempt == 1))
+             .order_by(DeliveryRow.id))
+    return [Posted(connector=row.connector, event_id=row.event_id, url=row.url,
+                   payload=msgspec.json.decode(row.body),
+                   headers=msgspec.json.decode(row.headers or "{}"), state=row.state)
+            for row in query]
 
 
 def redeliver(account_id: int, delivery_id: int) -> Delivery:

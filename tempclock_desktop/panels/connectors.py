@@ -46,7 +46,7 @@ from tempclock_desktop.panels.base import Panel
 from tempclock_desktop.tables import NONE, RecordTable
 from tempclock_desktop.widgets import Banner, Card, button, hline, label, panes
 
-KIND_TEXT = {"ats": "ATS", "crm": "CRM", "payroll": "Payroll"}
+KIND_TEXT = {"ats": "ATS", "crm": "CRM", "payroll": "Payroll", "hooks": "Add-on"}
 CAPABILITY_TEXT = {"import_workers": "Imports workers",
                    "export_timesheets": "Exports timesheets",
                    "receive_events": "Sends events as they happen"}
@@ -80,9 +80,29 @@ class InstalledConnector:
         return bool(RUNNABLE & set(self.connector.capabilities))
 
 
+class HookPluginSettings(Connector):
+    """A hook plugin's settings (`TEMPCLOCK_SETTINGS`), listed and edited like a connector's:
+    its hooks run on their own, so it has nothing to run and no switch."""
+
+    kind = "hooks"
+
+    def __init__(self, plugin: Mapping[str, object]) -> None:
+        self.id = self.name = str(plugin["name"])
+        self.version = str(plugin["version"] or "")
+        self.settings = tuple(plugin["settings"])  # type: ignore[arg-type]
+        hooks = ", ".join(str(h).replace("_", " ") for h in plugin["hooks"]  # type: ignore[union-attr]
+                          if h != "register_connectors")
+        self.description = f"Reacts to: {hooks}." if hooks else ""
+
+
 def installed_connectors(host: PluginHost, account_id: int) -> list[InstalledConnector]:
-    """Every loaded connector, by name, with the account's configuration (on the pool)."""
-    found = sorted(host.connectors.values(), key=lambda c: c.connector.name.casefold())
+    """Every loaded connector, and every hook plugin with settings, by name, with the
+    account's configuration (on the pool)."""
+    found = list(host.connectors.values()) + [
+        LoadedConnector(HookPluginSettings(plugin), str(plugin["name"]), plugin["package"],
+                        plugin["version"])
+        for plugin in host.plugins if plugin["settings"]]
+    found.sort(key=lambda c: c.connector.name.casefold())
     return [InstalledConnector(loaded, connectors.get_config(account_id, loaded.connector.id))
             for loaded in found]
 
@@ -286,7 +306,9 @@ class ConnectorsPanel(Panel):
                 Column("What it does", lambda c: ", ".join(
                     CAPABILITY_TEXT.get(cap, cap) for cap in sorted(c.connector.capabilities)),
                     stretch=True),
-                Column("This account", lambda c: "Enabled" if c.config.enabled else "Off"),
+                Column("This account", lambda c: "Always on" if isinstance(
+                    c.connector, HookPluginSettings) else "Enabled" if c.config.enabled
+                    else "Off"),
             ],
             sorting=NONE,
             page_size=None,  # one page: every installed connector
@@ -474,6 +496,7 @@ class ConnectorsPanel(Panel):
              source_text(loaded)]))
         self.meta_label.setToolTip(source_detail(loaded))
         self.enabled.setChecked(installed.config.enabled)
+        self.enabled.setVisible(not isinstance(connector, HookPluginSettings))
         self.form = ConnectorSettingsForm(connector, installed.config.settings)
         unsaved = "Unsaved changes" + (": Run uses them; Save keeps them." if installed.runnable
                                        else ".")
@@ -485,6 +508,12 @@ class ConnectorsPanel(Panel):
             account_id = self.session.account_id
             self.history.set_fetch(lambda cursor: connectors.list_runs(account_id, connector.id)
                                    if cursor is None else [])
+        elif isinstance(connector, HookPluginSettings):
+            self.run_pages.setCurrentWidget(self.events_page)
+            self.events_text.setText(
+                f"{connector.name} is not run by hand: it reacts to what happens in every "
+                "account as it happens. The settings here are this account's.")
+            self.history.set_fetch(lambda _cursor: [])
         else:
             self.run_pages.setCurrentWidget(self.events_page)
             wanted = installed.config.settings.get("events") or connector.events

@@ -270,3 +270,42 @@ def test_a_crm_endpoint_inside_the_office_is_refused_by_its_field_until_allowed(
         assert reason in panel.form.field_error("url"), url
         settle(qtbot)
     assert connectors.get_config(account.id, "crm-push").updated_at is None
+
+
+class AlertsHook:
+    """A hook-only plugin with settings of its own (TEMPCLOCK_SETTINGS)."""
+
+    TEMPCLOCK_SETTINGS = (
+        Setting("alerts_url", "Alerts URL", type="url", required=True),
+        Setting("threshold", "Alert after (hours)", type="integer", default=12),
+    )
+
+    @hookimpl
+    def clock_out(self, event, context):
+        pass
+
+
+def test_a_hook_plugins_settings_are_edited_in_the_connectors_form(
+        qtbot, start_desktop, account):
+    host = load_plugins()
+    host.add_plugin(AlertsHook(), "shift_alerts")
+    desktop = start_desktop(plugins=host)
+    panel = desktop.window.show_panel("connectors")
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 4)
+    panel.select_connector("shift_alerts")
+    settle(qtbot)
+    row = column_texts(panel.model, 0).index("shift_alerts")
+    assert column_texts(panel.model, 5)[row] == "Always on"
+    assert panel.enabled.isHidden() and "clock out" in panel.about_label.text()
+    form = panel.form
+    assert set(form.fields) == {"alerts_url", "threshold"}
+    panel.save_button.click()  # the URL is required
+    qtbot.waitUntil(lambda: form.field_error("alerts_url") == "Alerts URL is required")
+    form.fields["alerts_url"].input.setText("https://alerts.example.com/long")
+    form.fields["threshold"].input.setValue(10)
+    panel.save_button.click()
+    qtbot.waitUntil(lambda: connectors.get_config(account.id, "shift_alerts").updated_at
+                    is not None)
+    context = connectors.AccountContext(account.id).for_plugin(
+        "shift_alerts", AlertsHook.TEMPCLOCK_SETTINGS)
+    assert context.settings == {"alerts_url": "https://alerts.example.com/long", "threshold": 10}

@@ -1,4 +1,7 @@
-"""Payroll export (CSV): one line per worker per day, totals, rounding, overnight shifts."""
+"""Payroll export (CSV): one line per worker per day, totals, rounding, overnight shifts.
+
+The first tests are written on the `tempclock` fixture (`tempclock.plugins.testing`), as a
+third party's are; the later ones need the clock moved (time_machine) or the CLI."""
 
 from __future__ import annotations
 
@@ -30,6 +33,13 @@ def export(account, tmp_path, dry_run=False, **settings):
     return connectors.run_connector(account.id, PAYROLL, overrides=settings, dry_run=dry_run)
 
 
+def pay(tempclock, tmp_path, dry_run=False, **settings):
+    """The export of the fortnight, run on the `tempclock` fixture as a plugin's tests do."""
+    settings = {"period": "custom", "date_from": FIRST.isoformat(), "date_to": LAST.isoformat(),
+                "output_dir": str(tmp_path / "out"), **settings}
+    return tempclock.run(PAYROLL, settings, dry_run=dry_run)
+
+
 def read(tmp_path, suffix: str = "") -> list[dict[str, str]]:
     return _read_file(tmp_path / "out" / f"payroll_{FIRST}_{LAST}{suffix}.csv")
 
@@ -40,46 +50,48 @@ def _read_file(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def codes(account):
-    pick = cost_codes.create_cost_code(account.id, cost_codes.CostCodeCreate(code="PICK",
-                                                                              name="Picking"))
-    pack = cost_codes.create_cost_code(account.id, cost_codes.CostCodeCreate(code="PACK",
-                                                                              name="Packing"))
-    return pick.id, pack.id
+def leeds(tempclock):
+    return tempclock.add_location("Leeds DC")
 
 
-def test_a_day_of_work_becomes_one_line_with_hours_and_breaks(account, site, worker, tmp_path,
-                                                              codes):
-    pick, _ = codes
-    clocking.record_entry(account.id, worker.id, site.id, at(3, 6), at(3, 14, 30),
-                          breaks=[(at(3, 10), at(3, 10, 30))], cost_code_id=pick)
-    result = export(account, tmp_path)
+@pytest.fixture
+def ann(tempclock, leeds):
+    return tempclock.add_worker("Ann", "Nowak", location=leeds, employee_ref="EMP-0001")
+
+
+# --- on the `tempclock` fixture ----------------------------------------------------------------
+
+
+def test_a_day_of_work_becomes_one_line_with_hours_and_breaks(tempclock, leeds, ann, tmp_path):
+    pick = tempclock.add_cost_code("PICK", "Picking")
+    tempclock.add_entry(ann, at(3, 6), at(3, 14, 30), breaks=[(at(3, 10), at(3, 10, 30))],
+                        cost_code=pick)
+    result = pay(tempclock, tmp_path)
     assert result.status == "succeeded"
     (line,) = read(tmp_path)
-    assert line == {"employee_ref": worker.employee_ref, "worker": "Ann Nowak",
+    assert line == {"employee_ref": "EMP-0001", "worker": "Ann Nowak",
                     "date": "2026-03-03", "department": "", "cost_code": "PICK",
-                    "locations": site.name, "entries": "1", "first_in": "06:00",
+                    "locations": "Leeds DC", "entries": "1", "first_in": "06:00",
                     "last_out": "14:30", "break_minutes": "30", "hours": "8.00"}
 
 
-def test_an_overnight_shift_is_paid_on_the_day_it_started(account, site, worker, tmp_path):
+def test_an_overnight_shift_is_paid_on_the_day_it_started(tempclock, ann, tmp_path):
     # Started on the last day of the period: counted, though it ends the day after.
-    clocking.record_entry(account.id, worker.id, site.id, at(15, 22), at(16, 6))
+    tempclock.add_entry(ann, at(15, 22), at(16, 6))
     # Started the evening before the period: belongs to the previous period.
-    clocking.record_entry(account.id, worker.id, site.id, at(1, 22), at(2, 6))
-    export(account, tmp_path)
+    tempclock.add_entry(ann, at(1, 22), at(2, 6))
+    pay(tempclock, tmp_path)
     assert [(line["date"], line["hours"]) for line in read(tmp_path)] == [("2026-03-15", "8.00")]
 
 
-def test_two_entries_on_a_day_share_a_line_and_totals_add_up(account, site, worker,
-                                                             make_worker, tmp_path, codes):
-    pick, pack = codes
-    clocking.record_entry(account.id, worker.id, site.id, at(4, 6), at(4, 10), cost_code_id=pick)
-    clocking.record_entry(account.id, worker.id, site.id, at(4, 11), at(4, 13), cost_code_id=pick)
-    clocking.record_entry(account.id, worker.id, site.id, at(5, 6), at(5, 9), cost_code_id=pack)
-    bob = make_worker(account.id, "Bob", "Smith", location_id=site.id)
-    clocking.record_entry(account.id, bob.id, site.id, at(4, 6), at(4, 12), cost_code_id=pack)
-    export(account, tmp_path)
+def test_two_entries_on_a_day_share_a_line_and_totals_add_up(tempclock, leeds, ann, tmp_path):
+    pick, pack = tempclock.add_cost_code("PICK"), tempclock.add_cost_code("PACK")
+    tempclock.add_entry(ann, at(4, 6), at(4, 10), cost_code=pick)
+    tempclock.add_entry(ann, at(4, 11), at(4, 13), cost_code=pick)
+    tempclock.add_entry(ann, at(5, 6), at(5, 9), cost_code=pack)
+    bob = tempclock.add_worker("Bob", "Smith", location=leeds)
+    tempclock.add_entry(bob, at(4, 6), at(4, 12), cost_code=pack)
+    pay(tempclock, tmp_path)
     lines = read(tmp_path)
     ann_day = next(line for line in lines if line["worker"] == "Ann Nowak"
                    and line["date"] == "2026-03-04")
@@ -92,30 +104,39 @@ def test_two_entries_on_a_day_share_a_line_and_totals_add_up(account, site, work
     assert per_code == {"PICK": ("1", "6.00"), "PACK": ("2", "9.00")}
 
 
-def test_only_completed_and_approved_time_is_paid_by_default(account, site, worker, tmp_path):
-    kept = clocking.record_entry(account.id, worker.id, site.id, at(3, 6), at(3, 10))
-    disputed = clocking.record_entry(account.id, worker.id, site.id, at(4, 6), at(4, 10))
-    timesheets.set_entry_status(account.id, kept.id, "approved")
-    timesheets.set_entry_status(account.id, disputed.id, "disputed")
-    export(account, tmp_path)
+def test_only_completed_and_approved_time_is_paid_by_default(tempclock, ann, tmp_path):
+    tempclock.add_entry(ann, at(3, 6), at(3, 10), status="approved")
+    tempclock.add_entry(ann, at(4, 6), at(4, 10), status="disputed")
+    pay(tempclock, tmp_path)
     assert [line["date"] for line in read(tmp_path)] == ["2026-03-03"]
-    export(account, tmp_path, statuses="approved")
+    pay(tempclock, tmp_path, statuses="approved")
     assert [line["date"] for line in read(tmp_path)] == ["2026-03-03"]
 
 
-def test_each_days_time_is_rounded_as_set(account, site, worker, tmp_path):
-    clocking.record_entry(account.id, worker.id, site.id, at(3, 6), at(3, 13, 52))
-    export(account, tmp_path, rounding_minutes="15", rounding_mode="nearest")
+def test_each_days_time_is_rounded_as_set(tempclock, ann, tmp_path):
+    tempclock.add_entry(ann, at(3, 6), at(3, 13, 52))
+    pay(tempclock, tmp_path, rounding_minutes="15", rounding_mode="nearest")
     assert read(tmp_path)[0]["hours"] == "7.75"
-    export(account, tmp_path, rounding_minutes="15", rounding_mode="up")
+    pay(tempclock, tmp_path, rounding_minutes="15", rounding_mode="up")
     assert read(tmp_path)[0]["hours"] == "8.00"
 
 
-def test_a_dry_run_writes_no_files(account, site, worker, tmp_path):
-    clocking.record_entry(account.id, worker.id, site.id, at(3, 6), at(3, 10))
-    result = export(account, tmp_path, dry_run=True)
+def test_a_dry_run_writes_no_files(tempclock, ann, tmp_path):
+    tempclock.add_entry(ann, at(3, 6), at(3, 10))
+    result = pay(tempclock, tmp_path, dry_run=True)
     assert result.counts["lines"] == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_many_short_entries_add_up_to_the_minute(tempclock, ann, tmp_path):
+    for hour in (6, 7, 8):  # 20 minutes each: 0.33 h apiece when rounded one by one
+        tempclock.add_entry(ann, at(3, hour), at(3, hour, 20))
+    pay(tempclock, tmp_path)
+    assert read(tmp_path)[0]["hours"] == "1.00"
+    assert read(tmp_path, "_workers")[0]["hours"] == "1.00"
+
+
+# --- pay periods and rounding ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("period", "today", "expected"), [
@@ -292,11 +313,3 @@ def test_a_night_across_a_clock_change_is_paid_for_the_hours_really_worked(
     (by_code,) = _read_file(tmp_path / "out" / f"{stem}_cost_codes.csv")
     assert (by_code["cost_code"], by_code["workers"], by_code["hours"]) == (
         "NIGHT", "2", f"{2 * float(hours):.2f}")
-
-
-def test_many_short_entries_add_up_to_the_minute(account, site, worker, tmp_path):
-    for hour in (6, 7, 8):  # 20 minutes each: 0.33 h apiece when rounded one by one
-        clocking.record_entry(account.id, worker.id, site.id, at(3, hour), at(3, hour, 20))
-    export(account, tmp_path)
-    assert read(tmp_path)[0]["hours"] == "1.00"
-    assert read(tmp_path, "_workers")[0]["hours"] == "1.00"
