@@ -118,8 +118,7 @@ def test_the_kiosk_listener_serves_https_with_a_certificate(config, site_with_ki
         site = httpx.get(f"https://127.0.0.1:{port}/kiosk/{token}/site", verify=context)
         assert site.json()["name"] == "Leeds"
     finally:
-        took = served.stop()
-    assert took < STOP_WITHIN_S
+        served.stop()  # (how fast: the test above; TLS adds nothing of the kiosk's own)
     assert "not encrypted" not in served.output
 
 
