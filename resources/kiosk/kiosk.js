@@ -346,10 +346,10 @@ function currentPosition() {
 function formatTime(date) {
   try {
     return new Intl.DateTimeFormat(language, {
-      hour: "2-digit", minute: "2-digit", timeZone: site.time_zone,
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: site.time_zone,
     }).format(date);
   } catch {
-    return date.toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit" });
+    return date.toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   }
 }
 
@@ -530,6 +530,7 @@ function start() {
   field.addEventListener("keydown", (event) => {
     if (event.key === "Enter") event.preventDefault(); // which action is for the worker to say
   });
+  $("entry").addEventListener("submit", (event) => event.preventDefault());
   window.addEventListener("online", flushQueue);
   setInterval(flushQueue, RETRY_EVERY_MS);
   setInterval(tick, 1000);
