@@ -271,7 +271,8 @@ class Refused extends Error {
   constructor(status, problem, retryAfter) {
     super(problem.message || `HTTP ${status}`);
     this.status = status;
-    this.code = problem.code || (status === 404 ? "not_found" : "failed");
+    // A 404 is an unknown or revoked link, whatever code names it.
+    this.code = status === 404 ? "not_found" : problem.code || "failed";
     this.retryAfter = retryAfter;
   }
 }
