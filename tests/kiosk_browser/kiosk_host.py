@@ -98,3 +98,16 @@ class KioskHost:
             return True
         except httpx.TransportError:
             return False
+
+
+# `navigator.serviceWorker.ready` never settles on the first load (the page was opened as
+# /kiosk/<token>, outside the worker's /kiosk/<token>/ scope), so ask for the registration.
+SERVICE_WORKER_ACTIVE = ("navigator.serviceWorker.getRegistration(location.href)"
+                         ".then(registration => Boolean(registration && registration.active))")
+
+
+def wait_until_installed(page) -> None:
+    """Wait until the page's service worker is active, then reload so that it controls it."""
+    page.wait_for_function(SERVICE_WORKER_ACTIVE)
+    page.reload()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from kiosk_host import wait_until_installed
 from playwright.sync_api import expect
 
 RESULT_WAIT_MS = 30_000
@@ -14,13 +15,6 @@ RESEND_WAIT_MS = 90_000  # the page retries every ~10 s; generous for a loaded C
 def punch(page, pin: str, action: str) -> None:
     page.get_by_label("PIN", exact=True).fill(pin)
     page.get_by_role("button", name=action, exact=True).click()
-
-
-def installed(page) -> None:
-    """Wait until the page's service worker is active and controls the page."""
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
 
 
 def saved_rows(page):
@@ -33,7 +27,7 @@ def test_punches_made_while_the_host_is_down_are_sent_once_each_when_it_is_back(
     ann = kiosk.worker("Ann", "4821")
     bob = kiosk.worker("Bob", "5930")
     page = open_page(kiosk.url)
-    installed(page)
+    wait_until_installed(page)
 
     kiosk.host.stop()
     punch(page, "4821", "Clock in")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from kiosk_host import LEEDS, OUTSIDE_LEEDS, PHONE
+from kiosk_host import LEEDS, OUTSIDE_LEEDS, PHONE, SERVICE_WORKER_ACTIVE
 from playwright.sync_api import expect
 
 RESULT_WAIT_MS = 30_000
@@ -165,7 +165,7 @@ def test_the_page_asks_nothing_of_any_other_host(make_kiosk, open_page, browser)
         page.goto(kiosk.url)
         punch(page, "4821", "Clock in")
         expect(result(page)).to_contain_text("Hello, Ann!", timeout=RESULT_WAIT_MS)
-        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        page.wait_for_function(SERVICE_WORKER_ACTIVE)  # the shell it caches came from here too
     finally:
         context.close()
     assert asked
