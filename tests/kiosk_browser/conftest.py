@@ -85,9 +85,11 @@ def make_kiosk(store, host) -> Callable[..., Kiosk]:
     return make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's Chromium, headless (never a browser Playwright downloads)."""
+    """Debian's Chromium, headless (never a browser Playwright downloads); per module, since
+    Playwright's sync API can't start while another module's instance still runs (the
+    screenshot set starts its own)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
