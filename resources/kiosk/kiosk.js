@@ -354,13 +354,13 @@ function formatTime(date) {
   }
 }
 
-function show({ greeting = "", message = "", time = "", tone = "info" }) {
+function show({ greeting = "", message = "", time = "", tone = message ? "info" : "idle" }) {
   $("greeting").textContent = greeting;
   $("message").textContent = message;
   $("result-time").textContent = time;
   $("result").dataset.tone = tone;
   clearTimeout(resetTimer);
-  if (tone !== "info" || message) resetTimer = setTimeout(resetForNextPerson, RESET_AFTER_MS);
+  if (tone !== "idle") resetTimer = setTimeout(resetForNextPerson, RESET_AFTER_MS);
 }
 
 function showProblem(error) {
@@ -423,8 +423,11 @@ function queueRow(item) {
 async function punch(action) {
   if (busy) return;
   const pin = $("pin").value.trim();
-  if (!pin) return show({ message: text("pin_needed"), tone: "error" }), $("pin").focus();
-  if (!PIN_PATTERN.test(pin)) return show({ message: text("pin_digits"), tone: "error" });
+  if (!PIN_PATTERN.test(pin)) {
+    show({ message: text(pin ? "pin_digits" : "pin_needed"), tone: "error" });
+    $("pin").focus();
+    return;
+  }
   setBusy(true);
   show({ message: text("sending") });
   const punched = { id: idempotencyKey(), pin, action, position: await currentPosition() };
@@ -505,7 +508,7 @@ function typeDigit(key) {
 
 function startTyping() {
   // A new person has started: the last person's result goes away.
-  if ($("greeting").textContent || $("result").dataset.tone === "error") {
+  if (!busy && $("result").dataset.tone !== "idle") {
     clearTimeout(resetTimer);
     show({});
     applyLanguage(browserLanguage);

@@ -170,3 +170,10 @@ def test_the_page_asks_nothing_of_any_other_host(make_kiosk, open_page, browser)
         context.close()
     assert asked
     assert all(url.startswith(kiosk.host.url + "/kiosk/") for url in asked), asked
+
+
+def test_every_text_of_the_page_is_in_polish_romanian_and_lithuanian(make_kiosk, open_page):
+    page = open_page(make_kiosk().url)
+    missing = page.evaluate("""() => Object.fromEntries(["pl", "ro", "lt"].map(lang => [lang,
+        Object.keys(TEXTS.en).filter(key => !TEXTS[lang][key])]))""")
+    assert missing == {"pl": [], "ro": [], "lt": []}
