@@ -22,6 +22,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 NO_CHROMIUM = ("the kiosk page's browser tests need Debian's chromium at /usr/bin/chromium "
                "(apt-get install chromium; .ci/run installs it)")
 START_TIMEOUT_S = 60
+RESULT_WAIT_MS = 30_000  # a punch's answer on the page; generous for a loaded 2-core CI box
 
 # Leeds DC's centre; "outside" is 5 km north of it.
 LEEDS = {"latitude": 53.8008, "longitude": -1.4436}
@@ -111,3 +112,9 @@ def wait_until_installed(page) -> None:
     page.wait_for_function(SERVICE_WORKER_ACTIVE)
     page.reload()
     page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+
+def punch(page, pin: str, action: str) -> None:
+    """Type `pin` into the PIN field and press the button named `action`."""
+    page.get_by_label("PIN", exact=True).fill(pin)
+    page.get_by_role("button", name=action, exact=True).click()

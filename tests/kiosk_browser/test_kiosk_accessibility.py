@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from kiosk_host import PHONE, TABLET
+from kiosk_host import PHONE, RESULT_WAIT_MS, TABLET
 from playwright.sync_api import expect
 
-RESULT_WAIT_MS = 30_000
 BLOCKING = {"serious", "critical"}
 
 

@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kiosk_host import wait_until_installed
+from kiosk_host import RESULT_WAIT_MS, punch, wait_until_installed
 from playwright.sync_api import expect
 
-RESULT_WAIT_MS = 30_000
 RESEND_WAIT_MS = 90_000  # the page retries every ~10 s; generous for a loaded CI box
-
-
-def punch(page, pin: str, action: str) -> None:
-    page.get_by_label("PIN", exact=True).fill(pin)
-    page.get_by_role("button", name=action, exact=True).click()
 
 
 def saved_rows(page):

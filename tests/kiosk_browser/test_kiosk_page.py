@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 
-from kiosk_host import LEEDS, OUTSIDE_LEEDS, PHONE, SERVICE_WORKER_ACTIVE
+from kiosk_host import (
+    LEEDS,
+    OUTSIDE_LEEDS,
+    PHONE,
+    RESULT_WAIT_MS,
+    SERVICE_WORKER_ACTIVE,
+    punch,
+)
 from playwright.sync_api import expect
 
-RESULT_WAIT_MS = 30_000
 RESET_WAIT_MS = 40_000  # the page clears a result after ~8 s; a loaded CI box is slower
-
-
-def punch(page, pin: str, action: str) -> None:
-    page.get_by_label("PIN", exact=True).fill(pin)
-    page.get_by_role("button", name=action, exact=True).click()
 
 
 def result(page):
@@ -152,6 +153,18 @@ def test_the_phone_layout_fits_360_pixels_without_sideways_scrolling(make_kiosk,
     page = open_page(kiosk.url, device=PHONE)
     expect(page.get_by_role("button", name="End break", exact=True)).to_be_in_viewport()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_a_name_that_looks_like_html_is_shown_as_text(make_kiosk, open_page):
+    kiosk = make_kiosk()
+    kiosk.worker('<img src=x onerror="document.title=1">Ann', "4821")
+    page = open_page(kiosk.url)
+
+    punch(page, "4821", "Clock in")
+
+    expect(result(page)).to_contain_text('Hello, <img src=x onerror="document.title=1">Ann!',
+                                         timeout=RESULT_WAIT_MS)
+    expect(page.locator("#result img")).to_have_count(0)
 
 
 def test_the_page_asks_nothing_of_any_other_host(make_kiosk, open_page, browser):
