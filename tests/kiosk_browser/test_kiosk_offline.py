@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kiosk_host import RESULT_WAIT_MS, punch, wait_until_installed
+from kiosk_host import PHONE, RESULT_WAIT_MS, punch, wait_until_installed
 from playwright.sync_api import expect
 
 RESEND_WAIT_MS = 90_000  # the page retries every ~10 s; generous for a loaded CI box
@@ -84,3 +84,28 @@ def test_a_saved_punch_too_old_for_the_site_is_shown_as_not_accepted(make_kiosk,
     assert kiosk.entries(ann.id) == []
     saved_rows(page).first.get_by_role("button", name="Dismiss").click()
     expect(saved_rows(page)).to_have_count(0)
+
+
+def test_a_phone_that_lost_its_signal_sends_its_saved_punch_as_soon_as_it_is_back(
+        make_kiosk, browser):
+    kiosk = make_kiosk()
+    ann = kiosk.worker("Ann", "4821")
+    context = browser.new_context(locale="en-GB", **PHONE)
+    try:
+        page = context.new_page()
+        page.clock.install()
+        page.goto(kiosk.url)
+        # The page's timers stand still from here: only the browser's "online" event can
+        # send the saved punch, not the periodic retry.
+        page.clock.pause_at(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2))
+        context.set_offline(True)
+        punch(page, "4821", "Clock in")
+        expect(saved_rows(page)).to_have_count(1, timeout=RESULT_WAIT_MS)
+        assert kiosk.entries(ann.id) == []
+
+        context.set_offline(False)
+        expect(saved_rows(page)).to_have_count(0, timeout=RESULT_WAIT_MS)
+    finally:
+        context.close()
+    [entry] = kiosk.entries(ann.id)
+    assert entry["source"] == "kiosk_offline"
