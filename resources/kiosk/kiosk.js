@@ -214,7 +214,7 @@ function pickLanguage(preferred) {
 }
 
 function text(key, values = {}, lang = language) {
-  const template = TEXTS[lang][key] ?? TEXTS.en[key] ?? TEXTS.en.failed;
+  const template = TEXTS[lang][key] ?? TEXTS.en[key] ?? TEXTS[lang].failed;
   return template.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
 }
 
@@ -284,8 +284,9 @@ async function call(path, options = {}) {
   } catch {
     throw new Unreachable();
   }
-  // A gateway or a restarting host answers 502/503/504: as good as unreachable for a punch.
-  if ([502, 503, 504].includes(response.status)) throw new Unreachable();
+  // A host that fails (or a gateway in front of it) has not refused the punch: it is kept
+  // and offered again with the same idempotency key.
+  if (response.status >= 500) throw new Unreachable();
   let body = {};
   try {
     body = await response.json();
@@ -436,18 +437,28 @@ async function punch(action) {
     if (queue.all().some((item) => item.state === "waiting")) throw new Unreachable();
     showDone(await postPunch(punched));
   } catch (error) {
-    if (error instanceof Unreachable) {
-      saveForLater(punched);
-    } else if (error instanceof Refused) {
-      $("pin").value = "";
-      showProblem(error);
-    } else {
-      show({ message: text("failed"), tone: "error" });
-    }
+    showFailure(error, punched);
   } finally {
     setBusy(false);
     if (!$("pin").value) $("pin").focus();
   }
+}
+
+function showFailure(error, punched) {
+  $("pin").value = "";
+  try {
+    if (error instanceof Unreachable) {
+      saveForLater(punched);
+      return;
+    }
+    if (error instanceof Refused) {
+      showProblem(error);
+      return;
+    }
+  } catch {
+    /* the device could not keep the punch either (storage full or disabled) */
+  }
+  show({ message: text("failed"), tone: "error" });
 }
 
 function showDone(result) {
@@ -466,7 +477,6 @@ function saveForLater(punched) {
   const deviceTime = new Date();
   queue.add({ ...punched, device_time: deviceTime.toISOString(), state: "waiting" });
   setConnection(false);
-  $("pin").value = "";
   renderQueue();
   show({ message: text("saved_offline"), time: text("at", { time: formatTime(deviceTime) }),
          tone: "saved" });
