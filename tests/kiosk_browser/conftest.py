@@ -48,6 +48,10 @@ class Kiosk:
         assert pins.set_pin(self.account_id, worker.id, pin) == pin
         return worker
 
+    def revoke(self) -> None:
+        """Withdraw the site's kiosk link, as the admin does."""
+        kiosk.revoke_link(self.account_id, self.site.id)
+
     def entries(self, worker_id: int) -> list[dict]:
         """The worker's time entries, as the API shows them to an integrator."""
         response = httpx.get(

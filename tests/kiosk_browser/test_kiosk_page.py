@@ -121,6 +121,19 @@ def test_wrong_pins_are_told_and_five_lock_the_kiosk(make_kiosk, open_page):
     assert kiosk.entries(ann.id) == []
 
 
+def test_a_kiosk_whose_link_was_revoked_says_so_and_records_nothing(make_kiosk, open_page):
+    kiosk = make_kiosk()
+    ann = kiosk.worker("Ann", "4821")
+    page = open_page(kiosk.url)
+    kiosk.revoke()
+
+    punch(page, "4821", "Clock in")
+
+    expect(result(page)).to_contain_text("This kiosk link no longer works",
+                                         timeout=RESULT_WAIT_MS)
+    assert kiosk.entries(ann.id) == []
+
+
 def test_a_phone_inside_a_refusing_geofence_clocks_in_with_its_position(make_kiosk, open_page):
     kiosk = make_kiosk(geofence_mode="block", geofence_radius_m=300)
     ann = kiosk.worker("Ann", "4821")
