@@ -23,6 +23,7 @@ from tempclock.api.services.common import emit, fetch, transaction
 from tempclock.api.services.errors import Conflict, Invalid
 from tempclock.api.store import data_dir
 from tempclock.api.store.models import Worker as WorkerRow
+from tempclock.api.store.models import WorkerPin as PinRow
 
 SECRET_FILENAME = "kiosk.secret"  # noqa: S105 - a file name, not a secret
 SECRET_BYTES = 32
@@ -36,10 +37,11 @@ _secret_lock = threading.Lock()
 
 def _secret() -> bytes:
     """The PIN key of this data directory, created (0600) the first time it is needed."""
-    path = data_dir() / SECRET_FILENAME
-    key = _secrets.get(path)
+    folder = data_dir()
+    key = _secrets.get(folder)  # looked up on every punch: no path built for it
     if key is not None:
         return key
+    path = folder / SECRET_FILENAME
     with _secret_lock:
         private_dir(path.parent)  # with PostgreSQL nothing else may have made it yet
         try:
@@ -56,7 +58,7 @@ def _secret() -> bytes:
         if len(key) < SECRET_BYTES:
             raise RuntimeError(f"{path} is damaged: it should hold {SECRET_BYTES} random bytes; "
                                "restore it from a backup, or delete it and set every PIN anew")
-        _secrets[path] = key
+        _secrets[folder] = key
         return key
 
 
@@ -77,10 +79,9 @@ def check_pin_shape(pin: object) -> str:
 def _store(account_id: int, worker_id: int, value: str | None) -> None:
     with transaction():
         worker = fetch(WorkerRow, account_id, worker_id, "Worker")
-        # `updated_at` stays: nothing an integrator can see has changed.
-        (WorkerRow.update(pin_hash=value)
-         .where(WorkerRow.id == worker.id)
-         .execute())
+        PinRow.delete().where(PinRow.worker == worker.id).execute()
+        if value is not None:
+            PinRow.insert(account=account_id, worker=worker.id, pin_hash=value).execute()
         # The event says that the PIN changed, never what it is.
         emit(account_id, "worker_pin_changed", {"worker_id": worker.id, "has_pin": value is not None})
 
@@ -116,7 +117,8 @@ def clear_pin(account_id: int, worker_id: int) -> None:
 
 def has_pin(account_id: int, worker_id: int) -> bool:
     """Whether the worker has a kiosk PIN."""
-    return fetch(WorkerRow, account_id, worker_id, "Worker").pin_hash is not None
+    worker = fetch(WorkerRow, account_id, worker_id, "Worker")
+    return PinRow.select().where(PinRow.worker == worker.id).exists()
 
 
 def account_of_worker(worker_id: int) -> int:
