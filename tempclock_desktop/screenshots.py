@@ -8,8 +8,9 @@ dispatcher delivering, sends it some traffic (including a burst of refused reque
 so the API Logs alert shows), then photographs each panel, the other connectors'
 settings forms, the main dialogs, the webhook secret and the one-time key reveal.
 First, a first start on an empty data directory: each empty panel and each step of
-the getting-started guide (`first-run-N-step.png`). Anyone can look at the UI without
-a display.
+the getting-started guide (`first-run-N-step.png`). And the workers' kiosk page in a
+headless Chromium (`kiosk-*.png`, see kiosk_screenshots.py). Anyone can look at the UI
+without a display.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tempclock.api.config import load_config  # noqa: E402
 from tempclock.api.services import accounts, connectors, demo, keys, webhooks, workers  # noqa: E402
 from tempclock.api.store import close_store, open_store  # noqa: E402
 from tempclock.plugins.manager import load_plugins  # noqa: E402
+from tempclock_desktop import kiosk_screenshots  # noqa: E402
 from tempclock_desktop.app import Desktop, application  # noqa: E402
 from tempclock_desktop.dialogs.clock import ClockInDialog  # noqa: E402
 from tempclock_desktop.dialogs.keys import IssueKeyDialog, KeyRevealDialog  # noqa: E402
@@ -257,7 +259,7 @@ def take(out_dir: Path) -> list[Path]:
     """Write the PNGs into `out_dir`; returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     app = application([sys.argv[0]])
-    written: list[Path] = []
+    written = kiosk_screenshots.take(out_dir)  # the workers' kiosk page, in Chromium
     with tempfile.TemporaryDirectory(prefix="tempclock-shots-") as temp:
         written += _first_run(app, out_dir, Path(temp) / "first-run")
         config = load_config(Path(temp) / "data")

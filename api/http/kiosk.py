@@ -71,7 +71,9 @@ def _file(name: str) -> bytes:
 
 
 def _serve_file(name: str) -> Response[bytes]:
-    return Response(_file(name), media_type=ASSETS[name], headers=HEADERS)
+    # Litestar appends "; charset=utf-8" to a text/* type itself: name it once, not twice.
+    media_type = ASSETS[name].removesuffix("; charset=utf-8")
+    return Response(_file(name), media_type=media_type, headers=HEADERS)
 
 
 def _json(value: msgspec.Struct) -> Response[bytes]:
