@@ -122,7 +122,7 @@ class LatenessAlerts(QObject):
         return f"{len(new)} workers expected and not here", "\n".join(lines)
 
     def _tell(self, title: str, text: str) -> None:
-        if self.tray is not None and self.tray.isVisible():
+        if self.tray is not None:
             self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning, 15_000)
         else:
             body = "<br>".join(html.escape(line) for line in text.splitlines())
