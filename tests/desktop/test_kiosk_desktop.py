@@ -16,7 +16,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QPushButton
 
-from tempclock.api.services import kiosk, locations, shifts
+from tempclock.api.services import kiosk, pins, shifts
 from tempclock.api.services.errors import DomainError
 from tempclock_desktop.dialogs.kiosk_link import KioskLinkDialog
 from tempclock_desktop.dialogs.pin import PinDialog
@@ -138,8 +138,6 @@ def test_a_generated_pin_replaces_the_old_one_which_stops_working(
 @pytest.mark.parametrize("typed", ["123", "1", ""])
 def test_a_pin_of_the_wrong_length_is_refused_in_words_and_nothing_is_set(
         qtbot, start_desktop, account, anna, typed):
-    from tempclock.api.services import pins
-
     desktop = start_desktop()
     dialog = open_pin_dialog(qtbot, desktop, anna)
     dialog.typed.setChecked(True)
@@ -161,8 +159,6 @@ def test_the_pin_field_takes_digits_only(qtbot, start_desktop, anna):
 
 def test_a_pin_another_worker_has_is_refused_and_theirs_keeps_working(
         qtbot, start_desktop, account, anna, leeds, make_worker):
-    from tempclock.api.services import pins
-
     token = token_of(kiosk.create_link(account.id, leeds.id, "http://127.0.0.1:8787").url)
     pins.set_pin(account.id, anna.id, "5555")
     tomas = make_worker(account.id, "Tomas", "Zukas", location_id=leeds.id)
@@ -180,8 +176,6 @@ def test_a_pin_another_worker_has_is_refused_and_theirs_keeps_working(
 
 def test_removing_a_pin_takes_the_worker_off_the_kiosk(
         qtbot, start_desktop, account, anna, leeds):
-    from tempclock.api.services import pins
-
     token = token_of(kiosk.create_link(account.id, leeds.id, "http://127.0.0.1:8787").url)
     pins.set_pin(account.id, anna.id, "2468")
     desktop = start_desktop()
@@ -199,8 +193,6 @@ def test_removing_a_pin_takes_the_worker_off_the_kiosk(
 
 def test_a_sites_kiosk_link_shows_once_with_a_qr_code_and_poster_that_read_back_as_the_link(
         qtbot, start_desktop, account, anna, leeds, tmp_path):
-    from tempclock.api.services import pins
-
     pins.set_pin(account.id, anna.id, "8642")
     desktop = start_desktop(serve=True)
     dialog = open_link_dialog(qtbot, desktop, leeds)
