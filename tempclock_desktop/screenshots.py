@@ -348,10 +348,81 @@ def take(out_dir: Path) -> list[Path]:
             written.append(_grab(reveal, out_dir / f"{n + 2:02d}-key-reveal-dialog.png"))
             reveal.accept()
             settle(app)
+            written += _kiosk(app, desktop, out_dir)
         finally:
             desktop.stop()
             receiver.close()
     return written
+
+
+# --- the kiosk: PIN and slip, a site's link and poster, the listener, who is late ---------
+
+
+def _kiosk(app: QApplication, desktop: Desktop, out_dir: Path) -> list[Path]:
+    """The kiosk's desktop side: a PIN just set and its slip, a site's new kiosk link with
+    its QR code and poster, the kiosk listener card, and a late worker on the board."""
+    from tempclock.api.services import locations, shifts, timesheets
+    from tempclock_desktop import kiosk_paper
+    from tempclock_desktop.dialogs.kiosk_link import KioskLinkDialog
+    from tempclock_desktop.dialogs.pin import PinDialog
+
+    window, account_id = desktop.window, desktop.session.account_id
+    written: list[Path] = []
+    here = {w.worker_id for site in timesheets.on_site_now(account_id).sites for w in site.workers}
+    late = next(w for w in workers.list_workers(account_id, workers.WorkerFilter(limit=50)).data
+                if w.active and w.location_id is not None and w.id not in here)
+    import datetime as dt
+
+    start = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=25)
+    shifts.create_shift(account_id, shifts.ShiftCreate(
+        location_id=late.location_id, worker_id=late.id, start=start,
+        end=start + dt.timedelta(hours=8)))
+    pin = PinDialog(window, account_id, late)
+    pin.open()
+    settle(app)
+    pin.set_pin()
+    settle(app)
+    written.append(_grab(pin, out_dir / "kiosk-pin-dialog.png"))
+    written.append(_save(kiosk_paper.render_image(kiosk_paper.slip_sheet(pin.slip), 620),
+                         out_dir / "kiosk-pin-slip.png"))
+    pin.accept()
+    panel = window.show_panel("server")
+    card = panel.kiosk_card  # type: ignore[attr-defined]
+    card.offer.setChecked(True)
+    card.save()
+    settle(app)
+    _wait_for(app, lambda: window.kiosk.state in ("running", "failed"))
+    written.append(_grab(card, out_dir / "kiosk-listener-card.png"))
+    site = next(loc for loc in locations.list_locations(
+        account_id, locations.LocationFilter(limit=50)).data if loc.id == late.location_id)
+    link = KioskLinkDialog(window, account_id, site, window.kiosk)
+    link.open()
+    settle(app)
+    link.create()
+    settle(app)
+    written.append(_grab(link, out_dir / "kiosk-link-dialog.png"))
+    written.append(_save(kiosk_paper.render_image(kiosk_paper.poster_sheet(link.poster), 900),
+                         out_dir / "kiosk-poster.png"))
+    link.accept()
+    card.offer.setChecked(False)
+    card.save()
+    window.lateness_alerts.check()
+    window.show_panel("on_site").refresh()
+    settle(app)
+    written.append(_grab(window, out_dir / "kiosk-on-site-expected-not-here.png"))
+    return written
+
+
+def _save(image, path: Path) -> Path:
+    image.save(str(path))
+    return path
+
+
+def _wait_for(app: QApplication, condition, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.02)
 
 
 def main(argv: list[str] | None = None) -> None:
