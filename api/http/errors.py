@@ -33,6 +33,8 @@ STATUS_OF_KIND: dict[Kind, int] = {
     Kind.FORBIDDEN: 403,
     Kind.NOT_FOUND: 404,
     Kind.CONFLICT: 409,
+    Kind.UNPROCESSABLE: 422,
+    Kind.TOO_MANY: 429,
 }
 
 CODE_OF_STATUS: dict[int, str] = {

@@ -58,7 +58,7 @@ from tempclock.api.store.models import Worker as WorkerRow
 from tempclock.api.store.prepared import Prepared, Slot
 
 ACTIONS = ("in", "out", "break_start", "break_end")
-SOURCES = ("api", "desktop", "kiosk", "import", "manual")
+SOURCES = ("api", "desktop", "kiosk", "kiosk_offline", "import", "manual")
 CLOCK_SKEW = dt.timedelta(minutes=1)  # a device clock this far ahead is read as "now"
 EARTH_RADIUS_M = 6_371_008.8
 SHIFT_EARLY = dt.timedelta(hours=1)  # a clock-in this early still belongs to the shift

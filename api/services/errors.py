@@ -18,6 +18,8 @@ class Kind(Enum):
     FORBIDDEN = "forbidden"  # a usable key that may not do this (403)
     NOT_FOUND = "not_found"  # missing, or another account's (404)
     CONFLICT = "conflict"  # the current state forbids it (409)
+    UNPROCESSABLE = "unprocessable"  # well formed, but too late to apply (422)
+    TOO_MANY = "too_many"  # too many attempts; retry after a while (429)
 
 
 class DomainError(Exception):
@@ -72,6 +74,20 @@ class Forbidden(DomainError):
 
     kind = Kind.FORBIDDEN
     code = "forbidden"
+
+
+class Unprocessable(DomainError):
+    """Well formed and understood, but it cannot be applied (a queued punch too old)."""
+
+    kind = Kind.UNPROCESSABLE
+    code = "unprocessable"
+
+
+class TooMany(DomainError):
+    """Too many attempts (wrong kiosk PINs); `retry_after` says how many seconds to wait."""
+
+    kind = Kind.TOO_MANY
+    code = "too_many_attempts"
 
 
 class Unauthenticated(DomainError):

@@ -22,8 +22,8 @@ ADMIN_EVENTS = (
     "account_created", "account_updated", "api_key_issued", "api_key_revoked",
     "api_key_updated",
     "connector_run", "connector_updated", "delivery_requeued", "internal_targets_changed",
-    "ping",
-    "webhook_created", "webhook_deleted", "webhook_updated",
+    "kiosk_link_created", "kiosk_link_revoked", "ping",
+    "webhook_created", "webhook_deleted", "webhook_updated", "worker_pin_changed",
 )
 
 

@@ -49,6 +49,9 @@ EVENT_NAMES: dict[str, Name] = {
     "shift_created": Name("Shift scheduled", "A shift was scheduled"),
     "timesheet_updated": Name("Time entry changed", "A time entry was added after the fact, "
                                                     "corrected, approved or disputed"),
+    "shift_late": Name("Worker late for a shift", "A shift started more than its site's grace "
+                                                  "minutes ago and its worker is not clocked in"),
+    "shift_missed": Name("Shift missed", "A shift ended and its worker never clocked in"),
     "ping": Name("Test delivery", "Sent by the Send test button, to this webhook alone"),
     "clock.geofence_breach": Name("Alert: clocked in off site",
                                   "A worker clocked in outside the site's geofence (allowed, "

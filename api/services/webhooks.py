@@ -40,6 +40,8 @@ EVENTS: tuple[str, ...] = (
     "worker_updated",
     "shift_created",
     "timesheet_updated",
+    "shift_late",
+    "shift_missed",
     "ping",
     "*",
     "clock.geofence_breach",

@@ -21,7 +21,8 @@ from tempclock.api.config import Config, make_private, private_dir, private_file
 from tempclock.api.store import lock
 from tempclock.api.store.models import MODELS, database
 
-__all__ = ["MODELS", "close_store", "database", "is_postgres", "migrate", "open_store"]
+__all__ = ["MODELS", "close_store", "data_dir", "database", "is_postgres", "migrate",
+           "open_store"]
 
 log = logging.getLogger(__name__)
 
@@ -125,10 +126,23 @@ def open_store(config: Config, *, upgrade: bool = True) -> Database:
         # Held while the store is open, so a restore never overwrites it under us (lock.py).
         lock.hold(Path(db.database))
     database.initialize(db)
+    _opened["data_dir"] = config.data_dir
     db.connect(reuse_if_open=True)
     if upgrade:
         migrate(db)
     return db
+
+
+_opened: dict[str, Path] = {}
+
+
+def data_dir() -> Path:
+    """The data directory of the store this process opened (files kept beside the database,
+    such as the kiosk PIN secret, live there)."""
+    try:
+        return _opened["data_dir"]
+    except KeyError:
+        raise RuntimeError("the store is not open") from None
 
 
 def migrate(db: Database | None = None) -> list[str]:

@@ -133,6 +133,7 @@ class Location(BaseModel):
     gps_accuracy_threshold = IntegerField(default=100)
     kiosk_language = CharField(max_length=2, default="en")
     max_backdate_hours = IntegerField(default=12)
+    late_grace_minutes = IntegerField(default=10)  # a shift's worker not in by then is late
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -157,12 +158,14 @@ class Worker(BaseModel):
     assignment_ends_on = DateField(null=True)
     preferred_language = CharField(max_length=2, default="en")
     active = BooleanField(default=True)
+    pin_hash = CharField(max_length=64, null=True)  # keyed hash of the kiosk PIN (services/pins)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
     class Meta:
         indexes = (
             (("account", "employee_ref"), True),
+            (("account", "pin_hash"), True),
             (("account", "updated_at"), False),
             (("account", "last_name", "first_name"), False),
         )
@@ -212,7 +215,7 @@ class TimeEntry(BaseModel):
     break_seconds = IntegerField(default=0)  # closed breaks only
     worked_seconds = IntegerField(null=True)  # set when the entry is closed
     status = CharField(max_length=10, default="open")  # open|completed|approved|disputed
-    source = CharField(max_length=10, default="api")  # api|desktop|kiosk|import
+    source = CharField(max_length=16, default="api")  # api|desktop|kiosk|kiosk_offline|import|manual
     latitude = FloatField(null=True)
     longitude = FloatField(null=True)
     gps_accuracy = FloatField(null=True)
@@ -424,6 +427,53 @@ class ExportedPeriod(BaseModel):
         indexes = ((("account", "date_from", "date_to"), False),)
 
 
+class KioskLink(BaseModel):
+    """A site's kiosk link: only the token's hash is kept; wrong PINs lock the kiosk a while."""
+
+    id = AutoField()
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    location = ForeignKeyField(Location, on_delete="CASCADE", unique=True)
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    wrong_pins = IntegerField(default=0)
+    wrong_pins_since = DateTimeField(null=True)
+    locked_until = DateTimeField(null=True)
+
+
+class KioskPunch(BaseModel):
+    """A punch sent with an idempotency key (a queued offline one): applied or refused, once."""
+
+    id = AutoField()
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    location = ForeignKeyField(Location, on_delete="CASCADE")
+    worker = ForeignKeyField(Worker, null=True, on_delete="CASCADE")
+    idempotency_key = CharField(max_length=100)
+    action = CharField(max_length=12)
+    device_time = DateTimeField(null=True)
+    received_at = DateTimeField(default=utcnow)
+    outcome = CharField(max_length=10)  # applied | refused
+    result = TextField(default="{}")  # JSON of the first answer, replayed on a retry
+    code = CharField(max_length=50, null=True)
+    reason = TextField(null=True)
+
+    class Meta:
+        indexes = ((("location", "idempotency_key"), True),
+                   (("account", "outcome", "received_at"), False))
+
+
+class ShiftAlert(BaseModel):
+    """That a shift's `shift_late` or `shift_missed` event was fired (so it never fires twice)."""
+
+    id = AutoField()
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    shift = ForeignKeyField(Shift, on_delete="CASCADE")
+    kind = CharField(max_length=8)  # late | missed
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("shift", "kind"), True),)
+
+
 MODELS: tuple[type[BaseModel], ...] = (
     Account,
     ApiKey,
@@ -445,4 +495,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     ExportedPeriod,
     ConnectorConfig,
     DispatchCursor,
+    KioskLink,
+    KioskPunch,
+    ShiftAlert,
 )

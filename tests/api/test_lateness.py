@@ -1,0 +1,86 @@
+"""Who is late: shifts whose worker has not clocked in, and their events (once per shift)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from tempclock.api.services import clocking, lateness, shifts, webhooks
+from tempclock.api.services.names import EVENT_NAMES
+from tempclock.api.store.models import Event, Location
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def shift_for(account, site, worker, *, started_ago: dt.timedelta, hours: float = 8):
+    start = now() - started_ago
+    return shifts.create_shift(account.id, shifts.ShiftCreate(
+        location_id=site.id, worker_id=worker.id, start=start,
+        end=start + dt.timedelta(hours=hours)))
+
+
+def fired(kind: str) -> list[dict]:
+    return [msgspec.json.decode(e.data) for e in
+            Event.select().where(Event.type == kind).order_by(Event.id)]
+
+
+def test_a_shift_past_its_grace_with_no_clock_in_is_late(account, site, worker):
+    shift = shift_for(account, site, worker, started_ago=dt.timedelta(minutes=15))
+    (late,) = lateness.expected_not_here(account.id)
+    assert (late.shift_id, late.worker_id, late.location_id, late.status) == (
+        shift.id, worker.id, site.id, "late")
+    assert late.worker_name == f"{worker.first_name} {worker.last_name}"
+
+
+def test_a_shift_within_its_grace_is_not_late_yet(account, site, worker):
+    shift_for(account, site, worker, started_ago=dt.timedelta(minutes=5))
+    assert lateness.expected_not_here(account.id) == []
+
+
+def test_the_grace_is_the_sites_own(account, site, worker):
+    Location.update(late_grace_minutes=30).where(Location.id == site.id).execute()
+    shift_for(account, site, worker, started_ago=dt.timedelta(minutes=15))
+    assert lateness.expected_not_here(account.id) == []
+
+
+def test_a_worker_who_clocked_in_is_not_expected(account, site, worker):
+    shift_for(account, site, worker, started_ago=dt.timedelta(minutes=20))
+    clocking.clock_in(account.id, worker.id, location_id=site.id)
+    assert lateness.expected_not_here(account.id) == []
+
+
+def test_a_shift_that_ended_without_a_clock_in_is_missed(account, site, worker):
+    shift = shift_for(account, site, worker, started_ago=dt.timedelta(hours=5), hours=4)
+    (missed,) = lateness.expected_not_here(account.id)
+    assert (missed.shift_id, missed.status) == (shift.id, "missed")
+
+
+def test_late_and_missed_fire_once_each_per_shift(account, site, worker):
+    shift = shift_for(account, site, worker, started_ago=dt.timedelta(minutes=15), hours=1)
+    assert lateness.sweep() == 1
+    assert lateness.sweep() == 0
+    assert [e["shift_id"] for e in fired("shift_late")] == [shift.id]
+    # An hour on, the shift has ended: missed, once.
+    later = now() + dt.timedelta(hours=1)
+    assert lateness.sweep(later) == 1
+    assert lateness.sweep(later) == 0
+    assert [e["status"] for e in fired("shift_missed")] == ["missed"]
+    assert len(fired("shift_late")) == 1
+
+
+def test_another_accounts_shifts_are_not_on_the_board(account, other_account, make_location,
+                                                       make_worker):
+    rival_site = make_location(other_account.id, "Rival")
+    rival = make_worker(other_account.id, location_id=rival_site.id)
+    shift_for(other_account, rival_site, rival, started_ago=dt.timedelta(minutes=30))
+    assert lateness.expected_not_here(account.id) == []
+    assert len(lateness.expected_not_here(other_account.id)) == 1
+
+
+def test_late_and_missed_are_webhook_events_with_names():
+    for event in ("shift_late", "shift_missed"):
+        assert event in webhooks.EVENTS and event in EVENT_NAMES
+        assert webhooks.subscribed(["*"], event)
