@@ -73,6 +73,7 @@ class LatenessAlerts(QObject):
         self._timer.timeout.connect(self.check)
         self._timer.start()
         self._checking = False
+        self.history: list[tuple[str, str]] = []  # (title, text) of each notification given
         session.account_changed.connect(lambda _account: self.check())
 
     def _open_board(self) -> None:
@@ -127,4 +128,5 @@ class LatenessAlerts(QObject):
         else:
             body = "<br>".join(html.escape(line) for line in text.splitlines())
             self.banner.show_message(f"<b>{html.escape(title)}</b><br>{body}")
+        self.history.append((title, text))
         self.announced.emit(title, text)

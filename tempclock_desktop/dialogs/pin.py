@@ -30,7 +30,7 @@ from tempclock_desktop.messages import describe
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.widgets import Card, button, label
 
-PIN_PATTERN = QRegularExpression(r"\d{0,8}")
+PIN_PATTERN = QRegularExpression("[0-9]{0,8}")  # \d would let other scripts' digits in
 
 
 @dataclass(frozen=True)
