@@ -70,7 +70,9 @@ class KioskListener(QObject):
         if server.port_in_use:
             return (f"Port {server.port} is already in use by another program, so tablets and "
                     "phones cannot reach the kiosk. Choose another port.")
-        return f"The kiosk listener could not start. {server.error or ''}".strip()
+        return (f"The kiosk listener could not start on {server.host}:{server.port}. Check that "
+                "the address is one of this computer's and that the certificate and key files "
+                "belong together.")
 
     def base_url(self) -> str:
         """Where tablets and phones find the kiosk: the listener's address on the local

@@ -69,7 +69,8 @@ class Poster:
 
 
 def kiosk_instructions(site_name: str | None, geofence: str = "off") -> tuple[str, ...]:
-    """The steps a worker follows at a site's kiosk, in plain words."""
+    """The steps a worker follows at a site's kiosk, in plain words; `geofence` is what the
+    kiosk does with a phone's position there: "off", "flag" or "refuse"."""
     where = f"at {site_name}" if site_name else "at your site"
     steps = [
         f"Use the kiosk tablet {where}, or scan the QR code on the site's poster with "

@@ -361,7 +361,10 @@ def take(out_dir: Path) -> list[Path]:
 def _kiosk(app: QApplication, desktop: Desktop, out_dir: Path) -> list[Path]:
     """The kiosk's desktop side: a PIN just set and its slip, a site's new kiosk link with
     its QR code and poster, the kiosk listener card, and a late worker on the board."""
+    import datetime as dt
+
     from tempclock.api.services import locations, shifts, timesheets
+    from tempclock.api.services.errors import DomainError
     from tempclock_desktop import kiosk_paper
     from tempclock_desktop.dialogs.kiosk_link import KioskLinkDialog
     from tempclock_desktop.dialogs.pin import PinDialog
@@ -369,14 +372,21 @@ def _kiosk(app: QApplication, desktop: Desktop, out_dir: Path) -> list[Path]:
     window, account_id = desktop.window, desktop.session.account_id
     written: list[Path] = []
     here = {w.worker_id for site in timesheets.on_site_now(account_id).sites for w in site.workers}
-    late = next(w for w in workers.list_workers(account_id, workers.WorkerFilter(limit=50)).data
-                if w.active and w.location_id is not None and w.id not in here)
-    import datetime as dt
-
     start = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=25)
-    shifts.create_shift(account_id, shifts.ShiftCreate(
-        location_id=late.location_id, worker_id=late.id, start=start,
-        end=start + dt.timedelta(hours=8)))
+    late = None
+    for worker in workers.list_workers(account_id, workers.WorkerFilter(limit=50)).data:
+        if not worker.active or worker.location_id is None or worker.id in here:
+            continue
+        try:  # the first worker free now gets a shift that started 25 minutes ago
+            shifts.create_shift(account_id, shifts.ShiftCreate(
+                location_id=worker.location_id, worker_id=worker.id, start=start,
+                end=start + dt.timedelta(hours=8)))
+        except DomainError:
+            continue
+        late = worker
+        break
+    if late is None:
+        raise RuntimeError("the demo agency has no worker free for a late shift")
     pin = PinDialog(window, account_id, late)
     pin.open()
     settle(app)

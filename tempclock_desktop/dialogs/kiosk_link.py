@@ -80,14 +80,7 @@ class KioskLinkDialog(QDialog):
 
     def _reveal(self) -> Card:
         card = Card()
-        row = QHBoxLayout()
-        row.setSpacing(16)
-        self.qr = QLabel()
-        self.qr.setFixedSize(QR_PREVIEW_PX, QR_PREVIEW_PX)
-        self.qr.setAccessibleName("QR code of the kiosk link")
-        row.addWidget(self.qr, 0, Qt.AlignmentFlag.AlignTop)
-        texts = QVBoxLayout()
-        texts.addWidget(label("The new kiosk link", "Muted"))
+        card.body.addWidget(label("The new kiosk link", "Muted"))
         line = QHBoxLayout()
         self.url_text = QLineEdit()
         self.url_text.setObjectName("KeyText")
@@ -95,7 +88,14 @@ class KioskLinkDialog(QDialog):
         line.addWidget(self.url_text, 1)
         self.copy_button = button("Copy", "copy", on_click=self.copy)
         line.addWidget(self.copy_button)
-        texts.addLayout(line)
+        card.body.addLayout(line)
+        row = QHBoxLayout()
+        row.setSpacing(16)
+        self.qr = QLabel()
+        self.qr.setFixedSize(QR_PREVIEW_PX, QR_PREVIEW_PX)
+        self.qr.setAccessibleName("QR code of the kiosk link")
+        row.addWidget(self.qr, 0, Qt.AlignmentFlag.AlignTop)
+        texts = QVBoxLayout()
         texts.addWidget(label(
             "Shown this once: TempClock keeps only a scrambled form of it. Print the poster "
             "for the site's wall, or save it as a PDF, before you close this window.",
@@ -175,10 +175,14 @@ class KioskLinkDialog(QDialog):
     def _created(self, link: kiosk.KioskLink) -> None:
         self.link = link
         self.url_text.setText(link.url)
+        self.url_text.ensurePolished()  # the stylesheet's monospace font, to measure with
+        self.url_text.setMinimumWidth(  # the whole link shows, its last character too
+            self.url_text.fontMetrics().horizontalAdvance(link.url) + 40)
         self.url_text.setCursorPosition(0)
         self.qr.setPixmap(qr_pixmap(link.url))
         self.reveal.show()
         self.create_button.setEnabled(True)
+        self.adjustSize()  # room for the link, its QR code and the poster buttons
         self._show_info(kiosk.KioskLinkInfo(location_id=link.location_id,
                                             created_at=link.created_at))
 

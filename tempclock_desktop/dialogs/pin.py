@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tempclock.api.services import locations, pins
+from tempclock.api.services import kiosk, locations, pins
 from tempclock.api.services.workers import Worker
 from tempclock_desktop import kiosk_paper
 from tempclock_desktop.messages import describe
@@ -171,6 +171,7 @@ class PinDialog(QDialog):
         self.reveal.show()
         self.set_button.setEnabled(True)
         self._show_status(True)
+        self.adjustSize()  # room for the PIN and its slip buttons
 
     def remove_pin(self) -> None:
         """Remove the worker's PIN: the kiosk no longer knows them."""
@@ -203,7 +204,8 @@ class PinDialog(QDialog):
             worker_name=self.worker.name, pin=self.new_pin.pin,
             site_name=site.name if site else None,
             instructions=kiosk_paper.kiosk_instructions(
-                site.name if site else None, site.settings.geofence_mode if site else "off"))
+                site.name if site else None,
+                kiosk.GEOFENCE_OF_MODE.get(site.settings.geofence_mode, "off") if site else "off"))
 
     def _sheet(self) -> kiosk_paper.Sheet | None:
         slip = self.slip

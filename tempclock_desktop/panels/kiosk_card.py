@@ -62,6 +62,8 @@ class KioskCard(Card):
         self.certfile.setPlaceholderText("Certificate file (.pem), for HTTPS")
         self.keyfile = QLineEdit()
         self.keyfile.setPlaceholderText("Its private key file (.pem)")
+        self.host.setMaximumWidth(360)
+        self.port.setMaximumWidth(110)
         for n, (text, field) in enumerate((("Address", self.host), ("Port", self.port),
                                            ("TLS certificate", self.certfile),
                                            ("Private key", self.keyfile))):
