@@ -29,6 +29,7 @@ from tempclock.api.services.errors import DomainError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+KIOSK_PORT = 8788
 
 
 class Output(msgspec.Struct):
@@ -517,6 +518,65 @@ def db_restore(path: Path, config: Any) -> Output:
     return Output(msgspec.to_builtins(restored), "\n".join(lines))
 
 
+# --- kiosk PINs and links ----------------------------------------------------------------
+
+
+@cli.group()
+def workers() -> None:
+    """Workers' kiosk PINs."""
+
+
+@store_command(workers, "set-pin")
+@click.argument("worker_id", type=click.IntRange(1, 2**63 - 1))
+@click.option("--pin", default=None, help="The PIN (4-8 digits); without it one is generated.")
+def workers_set_pin(worker_id: int, pin: str | None) -> Output:
+    """Set WORKER_ID's kiosk PIN, or generate one. It is printed once, now, and never again."""
+    from tempclock.api.services import pins
+
+    account_id = pins.account_of_worker(worker_id)
+    chosen = pins.set_pin(account_id, worker_id, pin)
+    return Output({"worker_id": worker_id, "account_id": account_id, "pin": chosen},
+                  f"Kiosk PIN of worker {worker_id}: {chosen}\n"
+                  "Give it to the worker now: it will not be shown again.")
+
+
+@cli.group()
+def kiosk() -> None:
+    """Site kiosks: the link a site's tablet or workers' phones open to clock by PIN."""
+
+
+@store_command(kiosk, "link")
+@click.option("--location", "location_id", type=click.IntRange(1, 2**63 - 1), required=True,
+              help="The site the kiosk is for.")
+@click.option("--base-url", default=None,
+              help="Where tablets reach this PC, e.g. https://192.168.1.20:8788 (default: "
+                   "the API's own address).")
+def kiosk_link(location_id: int, base_url: str | None, config: Any) -> Output:
+    """Issue the site's kiosk link (a new one replaces the old, which stops working)."""
+    from tempclock.api.services import kiosk as svc
+
+    base = base_url or f"http://{config.host}:{config.port}"
+    if not re.fullmatch(r"https?://[^\s/?#]+/?", base):
+        raise CommandError(f"--base-url {base!r}: give a scheme, a host and a port only, "
+                           "e.g. https://192.168.1.20:8788", "invalid")
+    link = svc.create_link(svc.account_of_location(location_id), location_id, base)
+    return Output(msgspec.to_builtins(link),
+                  f"Kiosk link of location {location_id}:\n\n    {link.url}\n\n"
+                  "Anyone with it can clock workers in at this site by PIN; it is shown once.")
+
+
+@store_command(kiosk, "revoke")
+@click.option("--location", "location_id", type=click.IntRange(1, 2**63 - 1), required=True,
+              help="The site whose kiosk link to withdraw.")
+def kiosk_revoke(location_id: int) -> Output:
+    """Withdraw the site's kiosk link: it stops working at once."""
+    from tempclock.api.services import kiosk as svc
+
+    svc.revoke_link(svc.account_of_location(location_id), location_id)
+    return Output({"location_id": location_id, "revoked": True},
+                  f"Revoked the kiosk link of location {location_id}")
+
+
 # --- the API server and its logs ------------------------------------------------------
 
 
@@ -540,8 +600,14 @@ def db_restore(path: Path, config: Any) -> Output:
               default=None, help="TLS certificate (PEM): serve HTTPS. Needs --keyfile.")
 @click.option("--keyfile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="The certificate's private key (PEM).")
+@click.option("--kiosk-host", default=None,
+              help="Also serve the site kiosks (/kiosk/* only) on this address, e.g. 0.0.0.0 "
+                   "for the local network; the API stays where --host says.")
+@click.option("--kiosk-port", type=click.IntRange(1, 65535), default=KIOSK_PORT,
+              show_default=True, help="Port of the kiosk listener.")
 def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: bool,
-          workers: int, expose: bool, certfile: Path | None, keyfile: Path | None) -> None:
+          workers: int, expose: bool, certfile: Path | None, keyfile: Path | None,
+          kiosk_host: str | None, kiosk_port: int) -> None:
     """Serve the integrator API without the desktop app (Ctrl+C stops it gracefully).
 
     Webhook deliveries and connector events run alongside, in a process of their own
@@ -550,16 +616,20 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
     from tempclock.api.dispatcher import start_process as start_dispatcher
     from tempclock.api.http import create_app
     from tempclock.api.server import (
+        GRACEFUL_TIMEOUT_S,
         build_server,
         exposure_warning,
         limiter_for,
         run_workers,
+        stop_server,
         tune_serving_process,
     )
     from tempclock.api.store import close_store, open_store
 
     config = load_config(data_dir, host=host, port=port)
     refusal = _serve_refusal(config, workers, expose, certfile, keyfile)
+    if refusal is None and kiosk_host is not None and workers > 1:
+        refusal = "--kiosk-host needs one worker: the kiosk listener runs in the serving process"
     if refusal:
         _fail(False, "invalid", refusal)
     try:
@@ -585,6 +655,8 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
         click.echo(f"TempClock API: {base}/api/v1/  (docs: {base}/docs; data: "
                    f"{config.database_label}"
                    + (f"; {workers} workers" if workers > 1 else "") + ")", err=True)
+        kiosk_listener = (None if kiosk_host is None else
+                          _start_kiosk_listener(kiosk_host, kiosk_port, certfile, keyfile))
         # Webhooks and connectors are served by a process of their own.
         dispatcher = start_dispatcher(config) if dispatch else None
         # uvicorn re-raises the signal that stopped it once it has shut down gracefully:
@@ -603,13 +675,41 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
         except SystemExit as stop:  # uvicorn could not bind (it has logged why)
             started = stop.code in (0, None)
         finally:
+            if kiosk_listener is not None:
+                stop_server(kiosk_listener.server)  # stops alongside the dispatcher
             if dispatcher is not None:
                 dispatcher.stop()
+            if kiosk_listener is not None:
+                kiosk_listener.stop(timeout=GRACEFUL_TIMEOUT_S)
     finally:
         close_store()
     if not started:
         _fail(False, "server_error", f"could not serve on {config.host}:{config.port} "
                                      "(is the port in use?)")
+
+
+def _start_kiosk_listener(host: str, port: int, certfile: Path | None,
+                          keyfile: Path | None) -> Any:
+    """The second listener, serving /kiosk/* alone (HTTPS with a certificate), started."""
+    from tempclock.api.http.kiosk import create_kiosk_app
+    from tempclock.api.server import ServerThread
+
+    tls = certfile is not None
+    try:
+        listener = ServerThread(create_kiosk_app(), host, port, log_level="info",
+                                certfile=certfile, keyfile=keyfile).start()
+    except (OSError, RuntimeError) as error:
+        _fail(False, "server_error", f"could not serve the kiosk on {host}:{port} (is the "
+                                     f"port in use?): {error}")
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"TempClock kiosk: {'https' if tls else 'http'}://{shown}:{port}/kiosk/<link> "
+               "(serves the site kiosks only; links: tempclock kiosk link --location ID "
+               "--base-url ...)", err=True)
+    if not tls:
+        click.secho(f"WARNING: the kiosk on {host}:{port} is not encrypted: PINs cross the "
+                    "network in clear text. Serve it with a certificate and its key "
+                    "(--certfile, --keyfile).", err=True, fg="yellow")
+    return listener
 
 
 def _serve_refusal(config: Any, workers: int, expose: bool, certfile: Path | None,

@@ -10,7 +10,9 @@ stopped (so nothing is lost when the host stops):
 - delivery: due deliveries are POSTed by a pool of senders, signed, with a
   timeout; every attempt is recorded and failures are retried with backoff;
 - retention: every hour, API logs and finished deliveries older than their
-  account's retention are pruned in small batches (`tempclock.api.services.retention`).
+  account's retention are pruned in small batches (`tempclock.api.services.retention`);
+- lateness: every 30 s, shifts whose worker is late or missed them fire `shift_late` /
+  `shift_missed`, once each (`tempclock.api.services.lateness`).
 
 `tempclock serve` and the desktop run it in a process of its own
 (`start_process`), so a slow receiver or a busy plugin never slows the API.
@@ -39,7 +41,7 @@ import msgspec
 
 from tempclock.api.config import Config
 from tempclock.api.services import connectors as connector_svc
-from tempclock.api.services import deliveries, retention
+from tempclock.api.services import deliveries, lateness, retention
 from tempclock.api.services.common import utc
 from tempclock.api.services.egress import check_url
 from tempclock.api.services.errors import DomainError
@@ -55,6 +57,7 @@ SEND_TIMEOUT_S = 10.0
 RECORD_EVERY_S = 0.05
 DISPATCHER_NICENESS = 10
 RETENTION_EVERY_S = 3600.0
+LATENESS_EVERY_S = 30.0
 DRAINED_BYTES = 64 * 1024  # a short answer is read (and dropped) so its connection is reused
 STOP_TIMEOUT_S = 1.5  # a stopping dispatcher's sends in flight get this long to finish
 FORCE_WAIT_S = 0.5  # how long a host waits for the process it has killed to be gone
@@ -93,6 +96,7 @@ class Dispatcher:
         self.send_timeout = send_timeout
         self.retention_every = retention_every
         self._next_pruning = 0.0  # the first pass runs at start
+        self._next_lateness = 0.0  # likewise
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=senders,
@@ -257,6 +261,16 @@ class Dispatcher:
                      pruned.api_logs, pruned.deliveries)
         return 0
 
+    def sweep_lateness(self) -> int:
+        """Fire the late / missed events when a sweep is due; returns 0 (never busy)."""
+        if time.monotonic() < self._next_lateness:
+            return 0
+        self._next_lateness = time.monotonic() + LATENESS_EVERY_S
+        fired = lateness.sweep()
+        if fired:
+            log.info("lateness: %d shift_late / shift_missed events", fired)
+        return 0
+
     def run_once(self) -> None:
         """One pass of every stage, waiting for the sends (tests use this)."""
         self.fan_out()
@@ -289,7 +303,7 @@ class Dispatcher:
         """Run the stages on background threads until `stop()`."""
         for name, stage in (("fan-out", self.fan_out), ("plugins", self.notify_plugins),
                             ("delivery", self._deliver), ("recorder", self._record),
-                            ("retention", self.prune)):
+                            ("retention", self.prune), ("lateness", self.sweep_lateness)):
             thread = threading.Thread(target=self._loop, args=(stage, name),
                                       name=f"dispatcher-{name}", daemon=True)
             thread.start()

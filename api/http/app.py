@@ -23,6 +23,7 @@ from tempclock.api.http.controllers import CONTROLLERS
 from tempclock.api.http.docs import OPENAPI_PATH, docs_routes
 from tempclock.api.http.errors import EXCEPTION_HANDLERS
 from tempclock.api.http.gate import AuthGate
+from tempclock.api.http.kiosk import kiosk_router
 from tempclock.api.http.methods import HeadLikeGet
 from tempclock.api.http.ratelimit import RateLimiter
 from tempclock.api.http.routing import check_scope
@@ -134,7 +135,7 @@ def create_app(
         before_request=check_scope,
     )
     app = Litestar(
-        route_handlers=[api, *docs_routes()],
+        route_handlers=[api, *docs_routes(), kiosk_router()],  # /kiosk: no key (gate.py)
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=_openapi_config(),
         request_max_body_size=MAX_BODY_BYTES,

@@ -2,7 +2,8 @@
 
 It wraps the whole Litestar router, so an unknown path or a wrong method is
 refused to an unauthenticated caller exactly like a known one. Only the docs
-page and the OpenAPI document are public. For every request it:
+page, the OpenAPI document and the kiosk (/kiosk/..., whose token in the path is its
+only credential, see http/kiosk.py) are public. For every request it:
 
 1. gives it an `X-Request-ID`;
 2. refuses (401, `WWW-Authenticate: Bearer`) a missing header, another scheme or a
@@ -41,7 +42,7 @@ from tempclock.api.services.verified_keys import VerifiedKeys
 
 log = logging.getLogger("tempclock.api.http")
 
-PUBLIC_PREFIXES = ("/docs",)
+PUBLIC_PREFIXES = ("/docs", "/kiosk/")  # the kiosk's token is its credential (http/kiosk.py)
 _REQUEST_IDS = itertools.count(1)
 _PROCESS_TAG = os.urandom(8).hex()
 

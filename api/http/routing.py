@@ -375,3 +375,16 @@ def endpoint(
         return route(on_worker_thread)
 
     return decorate
+
+
+async def run_read(job: Callable[[], T]) -> T:
+    """Run a read for a handler outside `endpoint` (the kiosk's): inline on a local SQLite
+    file, as `endpoint` does, else on the read threads."""
+    if reads_are_local():
+        return job()
+    return await _read_threads.run(job)
+
+
+async def run_write(job: Callable[[], T]) -> T:
+    """Run a write for a handler outside `endpoint` on the write thread (group commit)."""
+    return await _write_threads.run(job)

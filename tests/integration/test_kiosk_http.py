@@ -1,0 +1,244 @@
+"""The kiosk over HTTP, against a real server on loopback: punches, refusals, and a token
+that opens its own site's clocking and nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from importlib import resources
+
+import httpx
+import pytest
+from conftest import make_tenant
+
+from tempclock.api.http.gate import PUBLIC_PATHS
+from tempclock.api.http.kiosk import ASSETS, create_kiosk_app
+from tempclock.api.server import ServerThread
+from tempclock.api.services import api_logs, kiosk, pins
+from tempclock.api.store.models import TimeEntry
+
+PAGE_INSTALLED = (resources.files("tempclock.resources") / "kiosk" / "index.html").is_file()
+
+
+@pytest.fixture
+def booth(api, tenant):
+    """The tenant's site with a kiosk link, and its worker's PIN."""
+    link = kiosk.create_link(tenant.account_id, tenant.site.id, api.url)
+    pins.set_pin(tenant.account_id, tenant.worker.id, "2468")
+    return link.url
+
+
+def problem(response: httpx.Response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["code"] == code, body
+    return body
+
+
+def test_a_pin_clocks_the_worker_in_and_the_entry_is_visible_through_the_api(
+        api, tenant, booth, client):
+    punched = httpx.post(f"{booth}/punch", json={"pin": "2468", "action": "clock_in"})
+    assert punched.status_code == 200, punched.text
+    body = punched.json()
+    assert body["first_name"] == "Ann" and body["action"] == "clock_in"
+    assert body["offline"] is False and body["language"] == "en"
+    assert punched.headers["referrer-policy"] == "no-referrer"
+    assert punched.headers["cache-control"] == "no-store"
+    (entry,) = client.get("/timesheets", params={"entry_filter": "active",
+                                                 "worker_id": tenant.worker.id}).json()["data"]
+    assert entry["source"] == "kiosk" and entry["location_id"] == tenant.site.id
+    assert entry["clock_in"].startswith(body["at"][:16])
+
+
+def test_the_site_shows_its_name_zone_clock_and_geofence(booth, tenant):
+    site = httpx.get(f"{booth}/site").json()
+    assert site["name"] == tenant.site.name and site["time_zone"] == "Europe/London"
+    assert site["geofence"] == "off"
+    now = dt.datetime.fromisoformat(site["now"].replace("Z", "+00:00"))
+    assert abs((now - dt.datetime.now(dt.UTC)).total_seconds()) < 120
+
+
+def test_a_queued_punch_sent_twice_is_recorded_once_as_kiosk_offline(booth, tenant):
+    made = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)).isoformat()
+    body = {"pin": "2468", "action": "clock_in", "device_time": made, "idempotency_key": "q1"}
+    first, second = (httpx.post(f"{booth}/punch", json=body) for _ in range(2))
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json() and first.json()["offline"] is True
+    (entry,) = TimeEntry.select().where(TimeEntry.worker == tenant.worker.id)
+    assert entry.source == "kiosk_offline"
+
+
+def test_a_queued_punch_too_old_is_refused_as_422(booth):
+    made = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=20)).isoformat()
+    problem(httpx.post(f"{booth}/punch", json={"pin": "2468", "action": "clock_in",
+                                              "device_time": made, "idempotency_key": "old"}),
+            422, "outside_backdating_window")
+
+
+def test_wrong_pins_are_refused_then_lock_the_kiosk_with_retry_after(booth):
+    for _ in range(4):
+        problem(httpx.post(f"{booth}/punch", json={"pin": "1357", "action": "clock_in"}),
+                401, "wrong_pin")
+    locked = httpx.post(f"{booth}/punch", json={"pin": "1357", "action": "clock_in"})
+    problem(locked, 429, "kiosk_locked")
+    assert 240 < int(locked.headers["retry-after"]) <= 300
+    problem(httpx.post(f"{booth}/punch", json={"pin": "2468", "action": "clock_in"}),
+            429, "kiosk_locked")
+
+
+def test_clocking_rules_answer_with_their_own_codes(booth):
+    problem(httpx.post(f"{booth}/punch", json={"pin": "2468", "action": "clock_out"}),
+            409, "not_clocked_in")
+    problem(httpx.post(f"{booth}/punch", json={"pin": "2468", "action": "jump"}),
+            400, "unknown_action")
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    (b"{", "malformed_json"),
+    (b"[]", "invalid_field"),
+    (b'{"pin": 2468, "action": "clock_in"}', "invalid_field"),
+    (b'{"pin": "2468", "action": "clock_in", "worker_id": 1}', "unknown_field"),
+    (b'{"action": "clock_in"}', "missing_field"),
+    (b'{"pin": "2468", "action": "clock_in", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+     "body_too_large"),
+    (b'{"pin": "2468", "action": "clock_in", "x": ' + b"[" * 500 + b"]" * 500 + b"}",
+     "malformed_json"),
+    (b'{"pin": "24\\u0000", "action": "clock_in"}', "wrong_pin"),
+    (b'{"pin": "24\x00", "action": "clock_in"}', "malformed_json"),
+    (b'{"pin": "2468", "action": "clock_in", "latitude": 91, "longitude": 0}', "invalid"),
+    (b'{"pin": "2468", "action": "clock_in", "idempotency_key": "' + b"k" * 101 + b'"}',
+     "invalid_idempotency_key"),
+])
+def test_bad_punch_bodies_are_refused_with_problem_json(booth, body, code):
+    response = httpx.post(f"{booth}/punch", content=body,
+                          headers={"content-type": "application/json"})
+    status = {"body_too_large": 413, "wrong_pin": 401}.get(code, 400)
+    problem(response, status, code)
+
+
+def test_a_revoked_link_is_404_at_once_everywhere(api, tenant, booth):
+    assert httpx.get(f"{booth}/site").status_code == 200
+    kiosk.revoke_link(tenant.account_id, tenant.site.id)
+    for response in (httpx.get(booth), httpx.get(f"{booth}/"), httpx.get(f"{booth}/site"),
+                     httpx.get(f"{booth}/kiosk.js"),
+                     httpx.post(f"{booth}/punch", json={"pin": "2468", "action": "clock_in"})):
+        problem(response, 404, "kiosk_not_found")
+
+
+def test_the_page_and_its_files_are_served_from_a_fixed_list(booth):
+    page = httpx.get(booth)
+    if PAGE_INSTALLED:
+        assert page.status_code == 200
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        assert httpx.head(booth).status_code == 200
+        for name, media_type in ASSETS.items():
+            served = httpx.get(f"{booth}/{name}")
+            assert served.status_code == 200, name
+            assert served.headers["content-type"] == media_type
+    else:  # the page's own lane installs resources/kiosk
+        problem(page, 404, "not_found")
+    for outside in ("pyproject.toml", "..%2F..%2Fpyproject.toml", "style.qss", "index.htm",
+                    "%2e%2e", "icons%2Flogo.svg", "workers", "api"):
+        assert httpx.get(f"{booth}/{outside}").status_code == 404, outside
+
+
+# --- the token reaches nothing else -------------------------------------------------------
+
+
+def api_paths(app) -> list[tuple[str, str]]:
+    """(method, path) of every API route, path parameters filled with a stand-in."""
+    found = []
+    for route in app.routes:
+        if not route.path.startswith("/api/v1") or route.path in PUBLIC_PATHS:
+            continue
+        for method in sorted(getattr(route, "methods", ())):
+            found.append((method, route.path_format.replace("{", "").replace("}", "")))
+    return found
+
+
+def test_the_token_opens_no_api_path_as_bearer_or_in_the_path(api, tenant, booth):
+    token = booth.rsplit("/", 1)[1]
+    routes = api_paths(api.app)
+    assert len(routes) > 20
+    with httpx.Client(base_url=api.url, timeout=30) as http:
+        for method, path in routes:
+            for as_path in (path, path.rsplit("/", 1)[0] + f"/{token}",
+                            f"{path}?id={token}", f"{path}?token={token}"):
+                for headers in ({"Authorization": f"Bearer {token}"},
+                                {"Authorization": f"Bearer tc_live_{token[:40]}"},
+                                {"X-Kiosk-Token": token}, {}):
+                    answer = http.request(method, as_path, headers=headers, json={})
+                    assert answer.status_code in (401, 429), (method, as_path, headers)
+        for path in ("/docs/../api/v1/workers", f"/kiosk/{token}/../../api/v1/workers",
+                     f"/kiosk/{token}/%2e%2e/%2e%2e/api/v1/workers"):
+            answer = http.get(path)
+            assert answer.status_code in (401, 404) and "first_name" not in answer.text
+
+
+def test_an_api_key_opens_no_kiosk(api, tenant, booth):
+    token = booth.rsplit("/", 1)[1]
+    forged = token[:-1] + ("0" if token[-1] != "0" else "1")
+    with httpx.Client(base_url=api.url, timeout=30,
+                      headers={"Authorization": f"Bearer {tenant.key}"}) as http:
+        for path in (f"/kiosk/{forged}/site", f"/kiosk/{tenant.key}/site", "/kiosk/site",
+                     f"/kiosk/{tenant.site.id}/site", f"/kiosk/{token.upper()}/site"):
+            assert http.get(path).status_code in (401, 404), path
+            answer = http.post(path.replace("/site", "/punch"),
+                               json={"pin": "2468", "action": "clock_in"})
+            assert answer.status_code in (401, 404, 405), path
+
+
+def test_another_sites_token_clocks_only_at_its_own_site(api, tenant, booth):
+    rival = make_tenant()
+    rival_link = kiosk.create_link(rival.account_id, rival.site.id, api.url).url
+    pins.set_pin(rival.account_id, rival.worker.id, "9753")
+    # This site's worker's PIN at the other agency's kiosk, and the other's here: refused.
+    problem(httpx.post(f"{rival_link}/punch", json={"pin": "2468", "action": "clock_in"}),
+            401, "wrong_pin")
+    problem(httpx.post(f"{booth}/punch", json={"pin": "9753", "action": "clock_in"}),
+            401, "wrong_pin")
+    assert TimeEntry.select().where(TimeEntry.worker.in_(
+        [tenant.worker.id, rival.worker.id])).count() == 0
+
+
+def test_the_token_is_redacted_from_every_logged_path(api, tenant, booth):
+    token = booth.rsplit("/", 1)[1]
+    with httpx.Client(base_url=api.url, timeout=30) as http:
+        http.get(f"/api/v1/workers/{token}", headers={"Authorization": "Bearer nope"})
+        http.get(f"/api/v1/workers?kiosk={token}", headers={"Authorization": "Bearer nope"})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        rows = [r for r in api_logs.list_logs(limit=500) if r.path.startswith("/api/v1/workers")]
+        if len(rows) >= 2:
+            break
+        time.sleep(0.2)
+    assert len(rows) >= 2
+    for row in rows:
+        assert token not in f"{row.path}?{row.query}"
+
+
+def test_pins_are_never_read_or_written_through_workers(api, tenant, booth, client):
+    created = client.post("/workers", json={"first_name": "P", "last_name": "Q", "pin": "1234"})
+    problem(created, 400, "unknown_field")
+    patched = client.patch(f"/workers/{tenant.worker.id}", json={"pin": "1234"})
+    problem(patched, 400, "unknown_field")
+    shown = client.get("/workers", params={"id": tenant.worker.id}).text
+    assert "pin" not in shown.lower() and "2468" not in shown
+
+
+def test_the_kiosk_listener_serves_the_kiosk_and_nothing_else(api, tenant, booth):
+    token = booth.rsplit("/", 1)[1]
+    listener = ServerThread(create_kiosk_app()).start()
+    try:
+        with httpx.Client(base_url=listener.url, timeout=30) as http:
+            assert http.get(f"/kiosk/{token}/site").json()["name"] == tenant.site.name
+            punched = http.post(f"/kiosk/{token}/punch",
+                                json={"pin": "2468", "action": "clock_in"})
+            assert punched.status_code == 200 and punched.headers["x-request-id"]
+            for path in ("/api/v1/workers", "/api/v1/openapi.json", "/docs", "/",
+                         "/api/v1/workers.php"):
+                answer = http.get(path, headers={"Authorization": f"Bearer {tenant.key}"})
+                assert answer.status_code == 404, path
+    finally:
+        listener.stop()
