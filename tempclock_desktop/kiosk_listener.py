@@ -24,9 +24,9 @@ NO_TLS_WARNING = (
 
 
 def _kiosk_app() -> object:
-    from tempclock.api.server import kiosk_app
+    from tempclock.api.http.kiosk import create_kiosk_app  # the one `tempclock serve` runs
 
-    return kiosk_app()
+    return create_kiosk_app()
 
 
 def lan_address() -> str:

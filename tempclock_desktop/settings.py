@@ -42,7 +42,7 @@ class DesktopSettings(msgspec.Struct, kw_only=True):
     guide_pending: bool = False  # the getting-started guide opens at start until done or skipped
     # The kiosk's own listener for tablets and phones on the local network (None: off).
     kiosk_host: str | None = None
-    kiosk_port: int = 8788
+    kiosk_port: int = 8788  # as `tempclock serve --kiosk-port`
     kiosk_certfile: str | None = None  # TLS for the kiosk listener (PEM)
     kiosk_keyfile: str | None = None
     late_notified: dict[str, str] = msgspec.field(default_factory=dict)  # shift id -> status

@@ -57,6 +57,11 @@ def token_of(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
+def site_answer(url: str, **options) -> httpx.Response:
+    """What the kiosk page asks its link first: the site it clocks at."""
+    return httpx.get(f"{url}/site", timeout=10, **options)
+
+
 @pytest.fixture
 def leeds(account, make_location):
     return make_location(account.id, "Leeds Distribution Centre", timezone="Europe/London")
@@ -206,7 +211,7 @@ def test_a_sites_kiosk_link_shows_once_with_a_qr_code_and_poster_that_read_back_
     assert url.startswith(desktop.server.url + "/kiosk/")
     assert [c.text for c in zxingcpp.read_barcodes(dialog.qr.pixmap().toImage())] == [url]
     assert kiosk.punch(token_of(url), "8642", "clock_in").first_name == "Anna"
-    assert httpx.get(url, timeout=10).status_code == 200
+    assert site_answer(url).json()["name"] == "Leeds Distribution Centre"
 
     poster = dialog.save_poster(tmp_path / "poster.pdf")
     assert pdf_qr_codes(poster) == [url]
@@ -231,12 +236,12 @@ def test_replacing_a_link_stops_the_old_one_at_once_and_revoking_stops_the_new(
     click_button(visible_message_box(qtbot, "stop working at once"), "Replace link")
     qtbot.waitUntil(lambda: dialog.url_text.text() != old, timeout=TIMEOUT_MS)
     new = dialog.url_text.text()
-    assert httpx.get(old, timeout=10).status_code == 404
-    assert httpx.get(new, timeout=10).status_code == 200
+    assert site_answer(old).status_code == 404
+    assert site_answer(new).status_code == 200
     dialog.revoke_button.click()
     click_button(visible_message_box(qtbot, "stop working at once"), "Revoke link")
     qtbot.waitUntil(lambda: not dialog.reveal.isVisible(), timeout=TIMEOUT_MS)
-    assert httpx.get(new, timeout=10).status_code == 404
+    assert site_answer(new).status_code == 404
     assert kiosk.link_info(account.id, leeds.id) is None
     assert "no kiosk link yet" in dialog.status.text()
 
@@ -280,7 +285,7 @@ def test_the_kiosk_listener_serves_the_kiosk_and_nothing_of_the_api_and_comes_ba
     qtbot.waitUntil(lambda: listener.state == RUNNING, timeout=TIMEOUT_MS)
     base = f"http://127.0.0.1:{port}"
     assert f"reach the kiosk at {base}" in card.status.text()
-    assert httpx.get(f"{base}/kiosk/{token_of(link.url)}", timeout=10).status_code == 200
+    assert site_answer(f"{base}/kiosk/{token_of(link.url)}").status_code == 200
     assert httpx.get(f"{base}/api/v1/workers", timeout=10).status_code == 404
     assert httpx.get(f"{base}/docs", timeout=10).status_code == 404
     saved = load_settings(config)
@@ -289,7 +294,7 @@ def test_the_kiosk_listener_serves_the_kiosk_and_nothing_of_the_api_and_comes_ba
     desktop.stop()
     again = start_desktop(serve=True)
     qtbot.waitUntil(lambda: again.window.kiosk.state == RUNNING, timeout=TIMEOUT_MS)
-    assert httpx.get(f"{base}/kiosk/{token_of(link.url)}", timeout=10).status_code == 200
+    assert site_answer(f"{base}/kiosk/{token_of(link.url)}").status_code == 200
 
 
 def test_a_new_kiosk_link_points_at_the_kiosk_listener_when_it_is_on(
@@ -308,7 +313,7 @@ def test_a_new_kiosk_link_points_at_the_kiosk_listener_when_it_is_on(
     dialog.create_button.click()
     qtbot.waitUntil(dialog.reveal.isVisible, timeout=TIMEOUT_MS)
     assert dialog.url_text.text().startswith(f"http://127.0.0.1:{port}/kiosk/")
-    assert httpx.get(dialog.url_text.text(), timeout=10).status_code == 200
+    assert site_answer(dialog.url_text.text()).status_code == 200
 
 
 def test_the_kiosk_listener_serves_https_with_a_certificate_and_drops_the_warning(
@@ -330,9 +335,8 @@ def test_the_kiosk_listener_serves_https_with_a_certificate_and_drops_the_warnin
     assert card.save()
     qtbot.waitUntil(lambda: desktop.window.kiosk.state == RUNNING, timeout=TIMEOUT_MS)
     trusted = ssl.create_default_context(cafile=str(cert))
-    answer = httpx.get(f"https://127.0.0.1:{port}/kiosk/{token_of(link.url)}", verify=trusted,
-                       timeout=10)
-    assert answer.status_code == 200
+    answer = site_answer(f"https://127.0.0.1:{port}/kiosk/{token_of(link.url)}", verify=trusted)
+    assert answer.json()["name"] == "Leeds Distribution Centre"
 
 
 @pytest.mark.parametrize(("host", "same_port", "cert", "key", "says"), [
