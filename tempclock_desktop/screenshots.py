@@ -6,7 +6,9 @@ export with bad rows) and the payroll export, subscribes webhooks (one to a rece
 on loopback, one to a closed port), serves the API on a free loopback port with its
 dispatcher delivering, sends it some traffic (including a burst of refused requests,
 so the API Logs alert shows), then photographs each panel, the other connectors'
-settings forms, the main dialogs, the webhook secret and the one-time key reveal.
+settings forms, the main dialogs, the kiosk's (a PIN and its slip, a site's link, QR
+poster and listener, a late worker on the board), the webhook secret and the one-time
+key reveal.
 First, a first start on an empty data directory: each empty panel and each step of
 the getting-started guide (`first-run-N-step.png`). Anyone can look at the UI without
 a display.
@@ -316,6 +318,7 @@ def take(out_dir: Path) -> list[Path]:
                 written.append(_grab(dialog, out_dir / f"{n:02d}-{dialog.objectName()}.png"))
                 dialog.reject()
                 settle(app)
+            written += _kiosk(app, desktop, out_dir)
             webhooks_panel = window.show_panel("webhooks")
             settle(app)
             webhooks_panel.open_editor(None)  # type: ignore[attr-defined]
@@ -348,7 +351,6 @@ def take(out_dir: Path) -> list[Path]:
             written.append(_grab(reveal, out_dir / f"{n + 2:02d}-key-reveal-dialog.png"))
             reveal.accept()
             settle(app)
-            written += _kiosk(app, desktop, out_dir)
         finally:
             desktop.stop()
             receiver.close()
@@ -368,6 +370,7 @@ def _kiosk(app: QApplication, desktop: Desktop, out_dir: Path) -> list[Path]:
     from tempclock_desktop import kiosk_paper
     from tempclock_desktop.dialogs.kiosk_link import KioskLinkDialog
     from tempclock_desktop.dialogs.pin import PinDialog
+    from tempclock_desktop.server import free_port_near
 
     window, account_id = desktop.window, desktop.session.account_id
     written: list[Path] = []
@@ -399,6 +402,7 @@ def _kiosk(app: QApplication, desktop: Desktop, out_dir: Path) -> list[Path]:
     panel = window.show_panel("server")
     card = panel.kiosk_card  # type: ignore[attr-defined]
     card.offer.setChecked(True)
+    card.port.setValue(free_port_near("0.0.0.0", 8788) or 8788)  # noqa: S104 - as an admin would
     card.save()
     settle(app)
     _wait_for(app, lambda: window.kiosk.state in ("running", "failed"))

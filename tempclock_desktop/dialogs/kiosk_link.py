@@ -182,7 +182,7 @@ class KioskLinkDialog(QDialog):
         self.qr.setPixmap(qr_pixmap(link.url))
         self.reveal.show()
         self.create_button.setEnabled(True)
-        self.adjustSize()  # room for the link, its QR code and the poster buttons
+        self.resize(self.sizeHint())  # room for the link, its QR code and the poster buttons
         self._show_info(kiosk.KioskLinkInfo(location_id=link.location_id,
                                             created_at=link.created_at))
 

@@ -171,7 +171,7 @@ class PinDialog(QDialog):
         self.reveal.show()
         self.set_button.setEnabled(True)
         self._show_status(True)
-        self.adjustSize()  # room for the PIN and its slip buttons
+        self.resize(self.sizeHint())  # room for the PIN and its slip buttons
 
     def remove_pin(self) -> None:
         """Remove the worker's PIN: the kiosk no longer knows them."""
