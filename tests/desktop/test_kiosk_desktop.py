@@ -12,6 +12,7 @@ import pypdfium2
 import pytest
 import zxingcpp
 from desktop_helpers import TIMEOUT_MS, click_button, find_dialog, settle, visible_message_box
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QPushButton
@@ -528,3 +529,46 @@ def test_with_a_system_tray_the_notification_is_a_tray_message_not_a_banner(
     settle(qtbot)
     assert [title for title, _ in alerts.history] == ["Anna Nowak is late"]
     assert not alerts.banner.isVisible()
+
+
+def test_the_kiosk_listener_stops_with_the_api_and_starts_with_it(qtbot, start_desktop):
+    from tempclock_desktop.server import STOPPED
+
+    desktop = start_desktop(serve=True)
+    qtbot.waitUntil(lambda: desktop.server.state == RUNNING, timeout=TIMEOUT_MS)
+    card = desktop.window.show_panel("server").kiosk_card
+    card.offer.setChecked(True)
+    card.host.setText("127.0.0.1")
+    card.port.setValue(free_port())
+    card.save()
+    listener = desktop.window.kiosk
+    qtbot.waitUntil(lambda: listener.state == RUNNING, timeout=TIMEOUT_MS)
+    desktop.server.stop()
+    qtbot.waitUntil(lambda: listener.state == STOPPED and desktop.server.state == STOPPED,
+                    timeout=TIMEOUT_MS)
+    desktop.window.panel("server").start_server()
+    qtbot.waitUntil(lambda: listener.state == RUNNING, timeout=TIMEOUT_MS)
+    card.offer.setChecked(False)
+    card.save()
+    qtbot.waitUntil(lambda: listener.state == STOPPED, timeout=TIMEOUT_MS)
+    assert "Off" in card.status.text()
+
+
+def test_names_that_look_like_markup_show_as_typed_in_the_notice_and_on_the_board(
+        qtbot, start_desktop, account, make_worker, leeds):
+    worker = make_worker(account.id, "<b>Bold</b>", "<i>Name</i>", location_id=leeds.id)
+    now = now_utc()
+    schedule(account.id, worker, leeds, now - dt.timedelta(minutes=40), now + dt.timedelta(hours=6))
+    desktop = start_desktop()
+    settle(qtbot)
+    banner = desktop.window.lateness_alerts.banner
+    assert "&lt;b&gt;Bold&lt;/b&gt;" in banner.text.text()  # escaped in the rich text
+    panel = desktop.window.show_panel("on_site")
+    settle(qtbot)
+    qtbot.waitUntil(lambda: len(panel.cards) == 1, timeout=TIMEOUT_MS)
+    assert panel.cards[0].expected_lines[0].startswith("<b>Bold</b> <i>Name</i> — shift")
+    shown = [w.text() for w in panel.cards[0].findChildren(type(banner.text))
+             if "shift started" in w.text()]
+    assert shown and all(w.textFormat() == Qt.TextFormat.PlainText
+                         for w in panel.cards[0].findChildren(type(banner.text))
+                         if "shift started" in w.text())
