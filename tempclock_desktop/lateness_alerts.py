@@ -1,19 +1,21 @@
 """Who is expected and not here, in plain words, and the admin's notification when a shift
-becomes late or missed: a system tray message when there is a tray, else a banner in the
-window. Each shift is announced once as late and once as missed, across restarts too
-(what was announced is kept in the desktop's settings)."""
+becomes late or missed or a punch queued on a kiosk is refused: a system tray message when
+there is a tray, else a banner in the window. Each shift is announced once as late and once
+as missed, each refused punch once, across restarts too (what was announced is kept in the
+desktop's settings)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 
-from tempclock.api.services import lateness, locations
-from tempclock_desktop.formatting import clock
+from tempclock.api.services import kiosk, lateness, locations
+from tempclock_desktop.formatting import clock, when_short
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.session import Session
 from tempclock_desktop.widgets import Banner, button
@@ -22,15 +24,35 @@ CHECK_MS = 60_000
 MAX_NAMED = 3  # more new ones at once are counted, not listed
 
 
+ACTION_WORDS = {"clock_in": "clock in", "clock_out": "clock out", "break_start": "break start",
+                "break_end": "break end"}
+REFUSED_RECENT = dt.timedelta(days=1)  # refused kiosk punches stay on the board this long
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One thing the admin is told once: a shift late or missed, a kiosk punch refused."""
+
+    key: str  # what it is about ("shift 12", "punch 3")
+    state: str  # it is told again when this changes (late, then missed)
+    title: str  # the notification's title when it comes alone
+    line: str  # its line in the notification
+
+
 @dataclass(frozen=True)
 class ExpectedNow:
-    """The shifts whose worker is expected and not here, with each site's time zone."""
+    """The shifts whose worker is expected and not here, the kiosk punches refused lately,
+    and each of their sites' time zones."""
 
     shifts: list[lateness.Expected]
     zones: dict[int, zoneinfo.ZoneInfo]
+    refused: list[kiosk.RefusedPunch] = field(default_factory=list)
 
     def at(self, location_id: int) -> list[lateness.Expected]:
         return [e for e in self.shifts if e.location_id == location_id]
+
+    def refused_at(self, location_id: int) -> list[kiosk.RefusedPunch]:
+        return [r for r in self.refused if r.location_id == location_id]
 
     def describe(self, expected: lateness.Expected) -> str:
         """"Anna Nowak — shift started 08:00, not clocked in", in the site's local time."""
@@ -41,15 +63,36 @@ class ExpectedNow:
                     "missed, never clocked in")
         return f"{expected.worker_name} — shift started {start}, not clocked in"
 
+    def describe_refused(self, punch: kiosk.RefusedPunch) -> str:
+        """"Anna Nowak — clock in of Tue 01 Dec 07:55, sent later from the kiosk, refused: …"."""
+        moment = when_short(punch.device_time or punch.received_at,
+                            self.zones.get(punch.location_id))
+        action = ACTION_WORDS.get(punch.action, punch.action)
+        return (f"{punch.worker_name or 'A worker'} — {action} of {moment}, sent later from "
+                f"the kiosk, refused: {punch.reason or 'the site does not accept it'}")
+
+    def notices(self) -> list[Notice]:
+        """Everything here the admin should be told of, once each."""
+        told = [Notice(f"shift {e.shift_id}", e.status,
+                       f"{e.worker_name} missed a shift" if e.status == "missed"
+                       else f"{e.worker_name} is late",
+                       f"{e.location_name}: {self.describe(e)}") for e in self.shifts]
+        told += [Notice(f"punch {r.id}", "refused", "A kiosk punch was refused",
+                        f"{r.location_name}: {self.describe_refused(r)}") for r in self.refused]
+        return told
+
 
 def expected_now(account_id: int) -> ExpectedNow:
-    """Who is late or missed a shift now, and their sites' zones (runs on the pool)."""
+    """Who is late or missed a shift now, the kiosk punches refused in the last day, and
+    their sites' zones (runs on the pool)."""
     shifts = lateness.expected_not_here(account_id)
+    since = dt.datetime.now(dt.UTC) - REFUSED_RECENT
+    refused = [r for r in kiosk.refused_punches(account_id) if r.received_at >= since]
     zones = {}
-    for location_id in {e.location_id for e in shifts}:
+    for location_id in {e.location_id for e in shifts} | {r.location_id for r in refused}:
         site = locations.get_location(account_id, location_id)
         zones[location_id] = zoneinfo.ZoneInfo(site.timezone)
-    return ExpectedNow(shifts, zones)
+    return ExpectedNow(shifts, zones, refused)
 
 
 class LatenessAlerts(QObject):
@@ -100,27 +143,29 @@ class LatenessAlerts(QObject):
         settings = self.session.settings
         prefix = f"{account_id}:"
         told = {k: v for k, v in settings.late_notified.items() if k.startswith(prefix)}
-        new = [e for e in found.shifts if told.get(f"{prefix}{e.shift_id}") != e.status]
-        current = {f"{prefix}{e.shift_id}": e.status for e in found.shifts}
+        notices = found.notices()
+        new = [n for n in notices if told.get(prefix + n.key) != n.state]
+        current = {prefix + n.key: n.state for n in notices}
         if new or current.keys() != told.keys():
-            # Forget the shifts no longer listed, so the record stays small.
+            # Forget what is no longer listed, so the record stays small.
             others = {k: v for k, v in settings.late_notified.items() if not k.startswith(prefix)}
             settings.late_notified = {**others, **current}
             self.session.save_settings()
         if new:
-            self._tell(*self._words(new, found))
+            self._tell(*self._words(new))
 
     @staticmethod
-    def _words(new: list[lateness.Expected], found: ExpectedNow) -> tuple[str, str]:
+    def _words(new: list[Notice]) -> tuple[str, str]:
         if len(new) == 1:
-            e = new[0]
-            title = (f"{e.worker_name} missed a shift" if e.status == "missed"
-                     else f"{e.worker_name} is late")
-            return title, f"{e.location_name}: {found.describe(e)}."
-        lines = [f"{e.location_name}: {found.describe(e)}" for e in new[:MAX_NAMED]]
+            return new[0].title, f"{new[0].line}."
+        lines = [n.line for n in new[:MAX_NAMED]]
         if len(new) > MAX_NAMED:
             lines.append(f"and {len(new) - MAX_NAMED} more: see On site now.")
-        return f"{len(new)} workers expected and not here", "\n".join(lines)
+        shifts = sum(n.key.startswith("shift ") for n in new)
+        title = (f"{len(new)} workers expected and not here" if shifts == len(new) else
+                 f"{len(new)} kiosk punches refused" if shifts == 0 else
+                 f"{len(new)} things at your sites need a look")
+        return title, "\n".join(lines)
 
     def _tell(self, title: str, text: str) -> None:
         if self.tray is not None:

@@ -36,6 +36,8 @@ class SiteCard(Card):
                  expected: ExpectedNow | None = None) -> None:
         super().__init__()
         self.site = site
+        self.expected_lines: list[str] = []  # late and missed shifts, in words
+        self.refused_lines: list[str] = []  # kiosk punches refused, in words
         self.setMinimumWidth(300)
         head = QHBoxLayout()
         name = label(site.name, "SectionTitle", wrap=True)
@@ -71,18 +73,28 @@ class SiteCard(Card):
             self.body.addWidget(label(f"and {len(site.workers) - MAX_NAMES} more", "Muted"))
         if expected is not None:
             self._expected(expected)
+            self._refused(expected)
         self.body.addStretch(1)
 
     def _expected(self, expected: ExpectedNow) -> None:
         """Who should be here by the rota and is not: late and missed shifts."""
         missing = expected.at(self.site.location_id)
         self.expected_lines = [expected.describe(e) for e in missing]
-        if not missing:
-            return
-        heading = label(f"Expected, not here ({len(missing)})", "SectionTitle")
-        heading.setStyleSheet("color: #b45309; font-size: 10pt;")
-        self.body.addWidget(heading)
-        for line in self.expected_lines[:MAX_NAMES]:
+        if missing:
+            self._warnings(f"Expected, not here ({len(missing)})", self.expected_lines)
+
+    def _refused(self, expected: ExpectedNow) -> None:
+        """Punches queued on the site's kiosk that were refused in the last day."""
+        refused = expected.refused_at(self.site.location_id)
+        self.refused_lines = [expected.describe_refused(r) for r in refused]
+        if refused:
+            self._warnings(f"Kiosk punches refused ({len(refused)})", self.refused_lines)
+
+    def _warnings(self, heading: str, lines: list[str]) -> None:
+        title = label(heading, "SectionTitle")
+        title.setStyleSheet("color: #b45309; font-size: 10pt;")
+        self.body.addWidget(title)
+        for line in lines[:MAX_NAMES]:
             row = QHBoxLayout()
             row.setSpacing(6)
             sign = QLabel()
@@ -90,8 +102,8 @@ class SiteCard(Card):
             row.addWidget(sign, 0, Qt.AlignmentFlag.AlignTop)
             row.addWidget(label(line, wrap=True), 1)
             self.body.addLayout(row)
-        if len(missing) > MAX_NAMES:
-            self.body.addWidget(label(f"and {len(missing) - MAX_NAMES} more", "Muted"))
+        if len(lines) > MAX_NAMES:
+            self.body.addWidget(label(f"and {len(lines) - MAX_NAMES} more", "Muted"))
 
 
 class OnSitePanel(Panel):

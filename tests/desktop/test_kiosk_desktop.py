@@ -572,3 +572,27 @@ def test_names_that_look_like_markup_show_as_typed_in_the_notice_and_on_the_boar
     assert shown and all(w.textFormat() == Qt.TextFormat.PlainText
                          for w in panel.cards[0].findChildren(type(banner.text))
                          if "shift started" in w.text())
+
+
+def test_a_queued_kiosk_punch_too_old_for_the_site_is_on_the_board_and_told_once(
+        qtbot, start_desktop, account, anna, leeds):
+    token = token_of(kiosk.create_link(account.id, leeds.id, "http://127.0.0.1:8787").url)
+    pins.set_pin(account.id, anna.id, "1357")
+    made = now_utc() - dt.timedelta(days=2)
+    with pytest.raises(DomainError) as refused:
+        kiosk.punch(token, "1357", "clock_in", device_time=made, idempotency_key="tablet-1:42")
+    assert refused.value.code == "outside_backdating_window"
+    desktop = start_desktop()
+    settle(qtbot)
+    alerts = desktop.window.lateness_alerts
+    [(title, text)] = alerts.history
+    assert title == "A kiosk punch was refused"
+    assert text.startswith("Leeds Distribution Centre: Anna Nowak — clock in of ")
+    panel = desktop.window.show_panel("on_site")
+    settle(qtbot)
+    qtbot.waitUntil(lambda: len(panel.cards) == 1, timeout=TIMEOUT_MS)
+    [line] = panel.cards[0].refused_lines
+    assert "sent later from the kiosk, refused" in line and "12 hours" in line
+    alerts.check()
+    settle(qtbot)
+    assert len(alerts.history) == 1
