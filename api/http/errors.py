@@ -182,7 +182,7 @@ def problem_response(request: Request, exc: Exception) -> Response[bytes]:
     info = problem_of(exc)
     context = request.scope.get("tempclock")
     if info.status >= 500:
-        log.error("%s %s failed (request %s)", request.method, request.url.path,
+        log.error("%s %s failed (request %s)", request.method, redact(request.url.path),
                   request_id_of(request.scope), exc_info=exc)
     if context is not None:
         context.error_code = info.code

@@ -243,7 +243,7 @@ def punch(token: str, pin: str, action: str, *, latitude: float | None = None,
         else:
             if link.wrong_pins:
                 _forgive_wrong_pins(link.id)
-            replayed = _replay(link, idempotency_key)
+            replayed = _replay(link, worker.id, idempotency_key)
             if replayed is not None:
                 return replayed
             try:
@@ -317,14 +317,18 @@ def _forgive_wrong_pins(link_id: int) -> None:
     LinkRow.update(wrong_pins=0, wrong_pins_since=None).where(LinkRow.id == link_id).execute()
 
 
-def _replay(link: Link, key: str | None) -> PunchResult | None:
-    """The first answer to a punch already sent with this key (a refusal is raised again)."""
+def _replay(link: Link, worker_id: int, key: str | None) -> PunchResult | None:
+    """The first answer to this worker's punch already sent with this key (a refusal is
+    raised again); another worker's key is refused, never replayed to them."""
     if key is None:
         return None
     row = PunchRow.get_or_none((PunchRow.location == link.location_id)
                                & (PunchRow.idempotency_key == key))
     if row is None:
         return None
+    if row.worker_id != worker_id:
+        raise Invalid("This idempotency_key was already used for another punch",
+                      field="idempotency_key", code="idempotency_key_reused")
     if row.outcome == "applied":
         return msgspec.json.decode(row.result, type=PunchResult)
     raise _stored_refusal(row)

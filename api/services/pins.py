@@ -19,7 +19,7 @@ from pathlib import Path
 from peewee import IntegrityError
 
 from tempclock.api.config import private_dir, private_file
-from tempclock.api.services.common import emit, fetch, transaction, utcnow
+from tempclock.api.services.common import emit, fetch, transaction
 from tempclock.api.services.errors import Conflict, Invalid
 from tempclock.api.store import data_dir
 from tempclock.api.store.models import Worker as WorkerRow
@@ -77,7 +77,8 @@ def check_pin_shape(pin: object) -> str:
 def _store(account_id: int, worker_id: int, value: str | None) -> None:
     with transaction():
         worker = fetch(WorkerRow, account_id, worker_id, "Worker")
-        (WorkerRow.update(pin_hash=value, updated_at=utcnow())
+        # `updated_at` stays: nothing an integrator can see has changed.
+        (WorkerRow.update(pin_hash=value)
          .where(WorkerRow.id == worker.id)
          .execute())
         # The event says that the PIN changed, never what it is.

@@ -246,3 +246,22 @@ def test_a_queued_punch_needs_an_offset_and_a_key(account, worker, token):
     aware = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     assert refusal(lambda: kiosk.punch(token, "4444", "clock_in",
                                        device_time=aware)).code == "missing_field"
+
+
+def test_another_workers_idempotency_key_is_refused_not_replayed(account, make_worker, token):
+    ann, bob = make_worker(account.id, "Ann"), make_worker(account.id, "Bob")
+    pins.set_pin(account.id, ann.id, "1212")
+    pins.set_pin(account.id, bob.id, "3434")
+    made = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    kiosk.punch(token, "1212", "clock_in", device_time=made, idempotency_key="same")
+    error = refusal(lambda: kiosk.punch(token, "3434", "clock_in", device_time=made,
+                                        idempotency_key="same"))
+    assert error.code == "idempotency_key_reused" and "Ann" not in error.message
+    assert entries_of(bob.id) == []
+
+
+def test_setting_a_pin_changes_nothing_an_integrator_sees(account, worker):
+    before = Worker.get_by_id(worker.id).updated_at
+    pins.set_pin(account.id, worker.id, "6060")
+    assert Worker.get_by_id(worker.id).updated_at == before
+    assert Event.select().where(Event.type == "worker_updated").count() == 0

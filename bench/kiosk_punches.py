@@ -1,0 +1,237 @@
+"""Kiosk punches through the kiosk listener, and what they cost the API beside them.
+
+    .venv/bin/python bench/kiosk_punches.py [--seconds 10] [--rounds 3] [--rate 550]
+
+One child process serves as `tempclock serve --kiosk-host` does: the API on one port
+and the kiosk listener (/kiosk/* only) on another, over one SQLite store with the
+production settings. wrk sends `POST /kiosk/<token>/punch` with a PIN (the PIN lookup
+included: a keyed hash and one indexed query) to the kiosk listener, each connection
+paced so the whole load is about `--rate` punches/s, walking through its own slice of
+workers (clock in, then out on the next lap).
+
+1. Sustained: the kiosk load alone for `--seconds`. Target: >= 500 punches/s with
+   p99 <= 50 ms and no errors.
+2. Cost to the API, same run: the API's throughput ratio (full pipeline / bare Litestar,
+   exactly as bench/api_throughput.py measures it) with the kiosk idle, and again with
+   the kiosk load running, in alternating rounds. Target: the ratio under kiosk load is
+   at least 90% of the ratio without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import ChildServer, cpu_seconds, free_port, host_speed, scratch_dir, serve_forever, wrk
+from api_throughput import bare_app
+
+TARGET_RATE = 500
+TARGET_P99_MS = 50.0
+MAX_COST = 0.10
+STATE_FILE = "bench.json"
+KIOSK_CONNECTIONS = 20
+EXPECTED_LATENCY_MS = 3  # of a punch on a quiet machine: taken off each connection's pause
+SLICE = 1_000  # workers per kiosk load run: each run clocks its own, from clocked out
+
+LUA = """
+local first, count, pause = %(first)d, %(count)d, %(pause)d
+local k = -1
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  if k < 0 then  -- wrk calls this once to check the script and drops the request
+    k = 0
+    return wrk.format("GET", "/kiosk/%(token)s/site")
+  end
+  local n = first + (k %% count)
+  local action = (math.floor(k / count) %% 2 == 0) and "clock_in" or "clock_out"
+  k = k + 1
+  return wrk.format(nil, "/kiosk/%(token)s/punch", nil,
+                    string.format('{"pin": "%%d", "action": "%%s"}', 100000 + n, action))
+end
+delay = function() return pause end
+response = function(status, headers, body)
+  if status >= 300 then io.stderr:write(status .. " " .. body .. "\\n") end
+end
+"""
+
+
+def seed(data_dir: Path, workers: int) -> dict:
+    """An agency with one site, its kiosk link, `workers` workers with PINs 100000 + n."""
+    from tempclock.api.config import load_config
+    from tempclock.api.services import accounts, keys, kiosk, locations, pins
+    from tempclock.api.services import workers as worker_svc
+    from tempclock.api.store import close_store, database, open_store
+    from tempclock.api.store.models import Worker, utcnow
+
+    open_store(load_config(data_dir))
+    account = accounts.create_account("Kiosk Staffing", api_enabled=True)
+    site = locations.create_location(account.id, locations.LocationCreate(
+        name="Leeds DC", timezone="Europe/London"))
+    sample = worker_svc.create_worker(account.id, worker_svc.WorkerCreate(
+        first_name="Sample", last_name="Bench", location_id=site.id))
+    now = utcnow()
+    with database.atomic():
+        for start in range(0, workers, 500):
+            Worker.insert_many([
+                {"account": account.id, "first_name": f"W{n}", "last_name": "Kiosk",
+                 "employee_ref": f"K{n:05d}", "location": site.id, "created_at": now,
+                 "updated_at": now, "pin_hash": pins.pin_hash(account.id, str(100000 + n))}
+                for n in range(start, min(workers, start + 500))
+            ]).execute()
+    token = kiosk.create_link(account.id, site.id, "http://bench").url.rsplit("/", 1)[1]
+    key = keys.issue_key(account.id, "Bench", rate_limit=keys.MAX_RATE_LIMIT).plaintext
+    close_store()
+    state = {"token": token, "key": key, "worker_id": sample.id}
+    (data_dir / STATE_FILE).write_text(json.dumps(state))
+    return state
+
+
+def serve(kind: str, port: int, data_dir: Path) -> None:
+    if kind == "bare":
+        serve_forever(bare_app((data_dir / "worker.json").read_bytes()), port)
+        return
+    from tempclock.api.config import load_config
+    from tempclock.api.http import create_app
+    from tempclock.api.http.kiosk import create_kiosk_app
+    from tempclock.api.server import ServerThread
+    from tempclock.api.store import open_store
+
+    open_store(load_config(data_dir))
+    kiosk_port = int((data_dir / "kiosk_port").read_text())
+    ServerThread(create_kiosk_app(), "127.0.0.1", kiosk_port).start()  # as serve does
+    serve_forever(create_app(), port)
+
+
+class KioskLoad:
+    """wrk pacing punches at about `rate`/s on the kiosk listener, over one slice of workers."""
+
+    def __init__(self, url: str, token: str, first: int, rate: int, seconds: int) -> None:
+        pause = max(0, round(1000 * KIOSK_CONNECTIONS / rate) - EXPECTED_LATENCY_MS)
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+            f.write(LUA % {"first": first, "count": SLICE, "pause": pause, "token": token})
+        self.script, self.url, self.seconds = f.name, url, seconds
+        self.errors = Path(f.name).with_suffix(".err")
+
+    def run(self) -> dict[str, float]:
+        with self.errors.open("w") as err:
+            return wrk(self.url, seconds=self.seconds, connections=KIOSK_CONNECTIONS,
+                       script=self.script, stderr=err)
+
+    def start(self) -> subprocess.Popen:
+        """The same load in the background (`python -c` running wrk), for the API's rounds."""
+        bench = str(Path(__file__).parent)
+        code = (f"import json, sys; sys.path.insert(0, {bench!r}); from _common import wrk; "
+                f"print(json.dumps(wrk({self.url!r}, seconds={self.seconds}, "
+                f"connections={KIOSK_CONNECTIONS}, script={self.script!r}, "
+                f"stderr=open({str(self.errors)!r}, 'w'))))")
+        return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+    def error_lines(self) -> list[str]:
+        return [line for line in self.errors.read_text().splitlines() if line.strip()]
+
+
+def api_round(full_url: str, bare_url: str, auth: dict, seconds: int,
+              connections: int) -> tuple[float, dict, dict]:
+    bare = wrk(bare_url, seconds=seconds, connections=connections)
+    full = wrk(full_url, seconds=seconds, connections=connections, headers=auth)
+    return full["rps"] / bare["rps"], full, bare
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10, help="length of one wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="API rounds, idle and loaded")
+    parser.add_argument("--rate", type=int, default=550, help="kiosk punches/s to pace at")
+    parser.add_argument("--connections", type=int, default=32, help="of the API's wrk")
+    parser.add_argument("--serve", choices=["full", "bare"])
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--data-dir", type=Path)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.data_dir)
+        return
+
+    import httpx
+
+    data_dir = scratch_dir("kiosk_punches")
+    state = seed(data_dir, SLICE * (1 + args.rounds))
+    kiosk_port = free_port()
+    (data_dir / "kiosk_port").write_text(str(kiosk_port))
+    kiosk_url = f"http://127.0.0.1:{kiosk_port}/kiosk/{state['token']}/punch"
+    auth = {"Authorization": f"Bearer {state['key']}"}
+    path = f"/api/v1/workers?id={state['worker_id']}"
+    full = ChildServer(__file__, "full", data_dir)
+    bare = None
+    errors: list[str] = []
+    try:
+        sample = httpx.get(full.url + path, headers=auth)
+        sample.raise_for_status()
+        (data_dir / "worker.json").write_bytes(sample.content)
+        bare = ChildServer(__file__, "bare", data_dir, ready_path="/bare")
+        speed_before = host_speed()
+        load = KioskLoad(kiosk_url, state["token"], 0, args.rate, args.seconds)
+        cpu_before = cpu_seconds(full.process.pid)
+        sustained = load.run()
+        sustained["cpu_us"] = ((cpu_seconds(full.process.pid) - cpu_before)
+                               / max(1, sustained["requests"]) * 1e6)
+        errors += load.error_lines()
+        idle, loaded = [], []
+        for n in range(args.rounds):
+            idle.append(api_round(full.url + path, bare.url + "/bare", auth, args.seconds,
+                                  args.connections))
+            background = KioskLoad(kiosk_url, state["token"], SLICE * (n + 1), args.rate,
+                                   2 * args.seconds + 2)
+            running = background.start()
+            time.sleep(1)
+            loaded.append(api_round(full.url + path, bare.url + "/bare", auth, args.seconds,
+                                    args.connections))
+            out, _ = running.communicate(timeout=4 * args.seconds + 60)
+            loaded[-1] = (*loaded[-1], json.loads(out))
+            errors += background.error_lines()
+        speed_after = host_speed()
+    finally:
+        full.stop()
+        if bare is not None:
+            bare.stop()
+    report(args, sustained, idle, loaded, errors, speed_before, speed_after)
+
+
+def _rounds(rounds: list[tuple]) -> str:
+    """Each round's ratio as full/bare requests per second."""
+    return ", ".join(f"{r[0]:.2f} = {r[1]['rps']:.0f}/{r[2]['rps']:.0f}" for r in rounds)
+
+
+def report(args, sustained, idle, loaded, errors, speed_before, speed_after) -> None:
+    print(f"kiosk: wrk -c{KIOSK_CONNECTIONS} paced at ~{args.rate}/s for {args.seconds}s, "
+          "POST /kiosk/<token>/punch with a PIN, on the kiosk listener")
+    rate_ok = sustained["rps"] >= TARGET_RATE and sustained["p99_ms"] <= TARGET_P99_MS
+    rate_ok = rate_ok and not errors
+    print(f"  sustained: {sustained['rps']:.0f} punches/s, p50 {sustained['p50_ms']:.2f} ms, "
+          f"p99 {sustained['p99_ms']:.2f} ms, server CPU {sustained['cpu_us']:.0f} us/punch, "
+          f"errors {len(errors)}  (target >= {TARGET_RATE}/s, "
+          f"p99 <= {TARGET_P99_MS:.0f} ms, none: {'MET' if rate_ok else 'NOT MET'})")
+    for line in errors[:5]:
+        print(f"    {line[:160]}")
+    ratio_idle = statistics.median(r[0] for r in idle)
+    ratio_loaded = statistics.median(r[0] for r in loaded)
+    punches = [r[3]["rps"] for r in loaded]
+    cost = 1 - ratio_loaded / ratio_idle
+    print(f"API throughput ratio (full/bare, as bench/api_throughput.py; wrk -c{args.connections}"
+          f", {args.rounds} rounds of {args.seconds}s):")
+    print(f"  kiosk idle:   {ratio_idle:.2f}  (rounds: {_rounds(idle)})")
+    print(f"  kiosk loaded: {ratio_loaded:.2f}  (rounds: {_rounds(loaded)}; kiosk meanwhile "
+          f"{', '.join(f'{p:.0f}' for p in punches)} punches/s)")
+    print(f"  cost of the kiosk load to the ratio: {cost:.0%}  (target <= {MAX_COST:.0%}: "
+          f"{'MET' if cost <= MAX_COST else 'NOT MET'})")
+    print(f"  {speed_before} before the runs; {speed_after.removeprefix('host: ')} after")
+
+
+if __name__ == "__main__":
+    main()
