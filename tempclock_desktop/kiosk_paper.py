@@ -181,13 +181,13 @@ def paint_poster(painter: QPainter, area: QRectF, poster: Poster) -> None:
     paint_qr(painter, poster.url, QRectF(inner.center().x() - side / 2, y, side, side))
     y += side + 20
     y += _text(painter, QRectF(inner.left(), y, inner.width(), 200), poster.url,
-               _font(26, mono=True), MUTED, Qt.AlignmentFlag.AlignHCenter) + 50
+               _font(30, mono=True), MUTED, Qt.AlignmentFlag.AlignHCenter) + 60
     steps = ("1.  Scan the code with your phone's camera (or use the site's tablet).",
              "2.  Type your PIN.",
              "3.  Tap Clock in, Clock out, Start break or End break.")
     for step in steps:
-        y += _text(painter, QRectF(inner.left() + 100, y, inner.width() - 200, 200), step,
-                   _font(45)) + 20
+        y += _text(painter, QRectF(inner.left() + 60, y, inner.width() - 120, 300), step,
+                   _font(58)) + 30
     _text(painter, QRectF(inner.left(), inner.bottom() - 120, inner.width(), 120),
           f"Kiosk link made {poster.made_on}. If it stops working, ask the office for a "
           "new poster.", _font(26), MUTED, Qt.AlignmentFlag.AlignHCenter)

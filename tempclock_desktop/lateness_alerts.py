@@ -108,7 +108,7 @@ class LatenessAlerts(QObject):
         self.tray = tray
         self.banner = Banner("warning")
         self.banner.actions.addWidget(button("Show on site now", on_click=self._open_board))
-        self.banner.actions.addWidget(button("Dismiss", on_click=self.banner.hide))
+        self.banner.actions.addWidget(button("Dismiss", on_click=self.dismiss))
         if tray is not None:
             tray.messageClicked.connect(self.show_board)
         self._timer = QTimer(self)
@@ -117,10 +117,16 @@ class LatenessAlerts(QObject):
         self._timer.start()
         self._checking = False
         self.history: list[tuple[str, str]] = []  # (title, text) of each notification given
+        self._unread: list[Notice] = []  # what the banner shows until dismissed
         session.account_changed.connect(lambda _account: self.check())
 
-    def _open_board(self) -> None:
+    def dismiss(self) -> None:
+        """Hide the banner; what it said is not said again."""
+        self._unread.clear()
         self.banner.hide()
+
+    def _open_board(self) -> None:
+        self.dismiss()
         self.show_board.emit()
 
     def check(self) -> None:
@@ -152,7 +158,7 @@ class LatenessAlerts(QObject):
             settings.late_notified = {**others, **current}
             self.session.save_settings()
         if new:
-            self._tell(*self._words(new))
+            self._tell(new)
 
     @staticmethod
     def _words(new: list[Notice]) -> tuple[str, str]:
@@ -167,11 +173,14 @@ class LatenessAlerts(QObject):
                  f"{len(new)} things at your sites need a look")
         return title, "\n".join(lines)
 
-    def _tell(self, title: str, text: str) -> None:
+    def _tell(self, new: list[Notice]) -> None:
+        title, text = self._words(new)
         if self.tray is not None:
             self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning, 15_000)
-        else:
-            body = "<br>".join(html.escape(line) for line in text.splitlines())
-            self.banner.show_message(f"<b>{html.escape(title)}</b><br>{body}")
+        else:  # the banner keeps what came before, until the admin dismisses it
+            self._unread = [n for n in self._unread if n.key not in {m.key for m in new}] + new
+            heading, lines = self._words(self._unread)
+            body = "<br>".join(html.escape(line) for line in lines.splitlines())
+            self.banner.show_message(f"<b>{html.escape(heading)}</b><br>{body}")
         self.history.append((title, text))
         self.announced.emit(title, text)

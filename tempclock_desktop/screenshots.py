@@ -363,9 +363,10 @@ def take(out_dir: Path) -> list[Path]:
 def _kiosk(app: QApplication, desktop: Desktop, out_dir: Path) -> list[Path]:
     """The kiosk's desktop side: a PIN just set and its slip, a site's new kiosk link with
     its QR code and poster, the kiosk listener card, and a late worker on the board."""
+    import contextlib
     import datetime as dt
 
-    from tempclock.api.services import locations, shifts, timesheets
+    from tempclock.api.services import kiosk, locations, shifts, timesheets
     from tempclock.api.services.errors import DomainError
     from tempclock_desktop import kiosk_paper
     from tempclock_desktop.dialogs.kiosk_link import KioskLinkDialog
@@ -398,6 +399,7 @@ def _kiosk(app: QApplication, desktop: Desktop, out_dir: Path) -> list[Path]:
     written.append(_grab(pin, out_dir / "kiosk-pin-dialog.png"))
     written.append(_save(kiosk_paper.render_image(kiosk_paper.slip_sheet(pin.slip), 620),
                          out_dir / "kiosk-pin-slip.png"))
+    pin_of_late = pin.new_pin.pin
     pin.accept()
     panel = window.show_panel("server")
     card = panel.kiosk_card  # type: ignore[attr-defined]
@@ -417,6 +419,9 @@ def _kiosk(app: QApplication, desktop: Desktop, out_dir: Path) -> list[Path]:
     written.append(_grab(link, out_dir / "kiosk-link-dialog.png"))
     written.append(_save(kiosk_paper.render_image(kiosk_paper.poster_sheet(link.poster), 900),
                          out_dir / "kiosk-poster.png"))
+    with contextlib.suppress(DomainError):  # queued on the tablet 2 days ago: too old
+        kiosk.punch(link.link.url.rsplit("/", 1)[-1], pin_of_late, "clock_in",
+                    device_time=start - dt.timedelta(days=2), idempotency_key="tablet:1")
     link.accept()
     card.offer.setChecked(False)
     card.save()

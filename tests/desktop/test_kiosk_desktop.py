@@ -596,3 +596,27 @@ def test_a_queued_kiosk_punch_too_old_for_the_site_is_on_the_board_and_told_once
     alerts.check()
     settle(qtbot)
     assert len(alerts.history) == 1
+
+
+def test_the_banner_keeps_earlier_news_until_the_admin_dismisses_it(
+        qtbot, start_desktop, account, anna, leeds, make_worker):
+    now = now_utc()
+    schedule(account.id, anna, leeds, now - dt.timedelta(minutes=40), now + dt.timedelta(hours=6))
+    desktop = start_desktop()
+    settle(qtbot)
+    alerts = desktop.window.lateness_alerts
+    tomas = make_worker(account.id, "Tomas", "Zukas", location_id=leeds.id)
+    schedule(account.id, tomas, leeds, now - dt.timedelta(minutes=20), now + dt.timedelta(hours=6))
+    alerts.check()
+    settle(qtbot)
+    shown = alerts.banner.text.text()
+    assert "2 workers expected and not here" in shown
+    assert "Anna Nowak" in shown and "Tomas Zukas" in shown
+    alerts.dismiss()
+    assert not alerts.banner.isVisible()
+    ola = make_worker(account.id, "Ola", "Kowalska", location_id=leeds.id)
+    schedule(account.id, ola, leeds, now - dt.timedelta(minutes=15), now + dt.timedelta(hours=6))
+    alerts.check()
+    settle(qtbot)
+    shown = alerts.banner.text.text()
+    assert "Ola Kowalska is late" in shown and "Anna" not in shown
