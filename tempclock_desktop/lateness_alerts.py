@@ -68,8 +68,10 @@ class ExpectedNow:
         moment = when_short(punch.device_time or punch.received_at,
                             self.zones.get(punch.location_id))
         action = ACTION_WORDS.get(punch.action, punch.action)
+        why = ("older than the site's backdating limit" if punch.code == kiosk.OUTSIDE_WINDOW
+               else punch.reason or "the site does not accept it")  # the worker's words else
         return (f"{punch.worker_name or 'A worker'} — {action} of {moment}, sent later from "
-                f"the kiosk, refused: {punch.reason or 'the site does not accept it'}")
+                f"the kiosk, refused: {why}")
 
     def notices(self) -> list[Notice]:
         """Everything here the admin should be told of, once each."""
