@@ -68,7 +68,7 @@ def seed(data_dir: Path, workers: int) -> dict:
     from tempclock.api.services import accounts, keys, kiosk, locations, pins
     from tempclock.api.services import workers as worker_svc
     from tempclock.api.store import close_store, database, open_store
-    from tempclock.api.store.models import Worker, utcnow
+    from tempclock.api.store.models import Worker, WorkerPin, utcnow
 
     open_store(load_config(data_dir))
     account = accounts.create_account("Kiosk Staffing", api_enabled=True)
@@ -82,9 +82,16 @@ def seed(data_dir: Path, workers: int) -> dict:
             Worker.insert_many([
                 {"account": account.id, "first_name": f"W{n}", "last_name": "Kiosk",
                  "employee_ref": f"K{n:05d}", "location": site.id, "created_at": now,
-                 "updated_at": now, "pin_hash": pins.pin_hash(account.id, str(100000 + n))}
+                 "updated_at": now}
                 for n in range(start, min(workers, start + 500))
             ]).execute()
+        made = (Worker.select(Worker.id).where(Worker.employee_ref.startswith("K"))
+                .order_by(Worker.id).tuples())
+        rows = [{"account": account.id, "worker": worker_id,
+                 "pin_hash": pins.pin_hash(account.id, str(100000 + n))}
+                for n, (worker_id,) in enumerate(made)]
+        for start in range(0, len(rows), 500):
+            WorkerPin.insert_many(rows[start:start + 500]).execute()
     token = kiosk.create_link(account.id, site.id, "http://bench").url.rsplit("/", 1)[1]
     key = keys.issue_key(account.id, "Bench", rate_limit=keys.MAX_RATE_LIMIT).plaintext
     close_store()
@@ -228,8 +235,13 @@ def report(args, sustained, idle, loaded, errors, speed_before, speed_after) -> 
     print(f"  kiosk idle:   {ratio_idle:.2f}  (rounds: {_rounds(idle)})")
     print(f"  kiosk loaded: {ratio_loaded:.2f}  (rounds: {_rounds(loaded)}; kiosk meanwhile "
           f"{', '.join(f'{p:.0f}' for p in punches)} punches/s)")
-    print(f"  cost of the kiosk load to the ratio: {cost:.0%}  (target <= {MAX_COST:.0%}: "
-          f"{'MET' if cost <= MAX_COST else 'NOT MET'})")
+    # The cost counts only if the kiosk really carried the target load meanwhile.
+    carried = statistics.median(punches) >= TARGET_RATE
+    verdict = ("MET" if cost <= MAX_COST else "NOT MET") if carried else (
+        f"NOT MET: the kiosk carried {statistics.median(punches):.0f}/s, not {TARGET_RATE}/s, "
+        "beside the API's load")
+    print(f"  cost of the kiosk load to the ratio: {cost:.0%}  (target <= {MAX_COST:.0%} with "
+          f"the kiosk at >= {TARGET_RATE}/s: {verdict})")
     print(f"  {speed_before} before the runs; {speed_after.removeprefix('host: ')} after")
 
 

@@ -22,7 +22,7 @@ ADMIN_EVENTS = (
     "account_created", "account_updated", "api_key_issued", "api_key_revoked",
     "api_key_updated",
     "connector_run", "connector_updated", "delivery_requeued", "internal_targets_changed",
-    "kiosk_link_created", "kiosk_link_revoked", "ping",
+    "kiosk_link_created", "kiosk_link_revoked", "late_grace_changed", "ping",
     "webhook_created", "webhook_deleted", "webhook_updated", "worker_pin_changed",
 )
 

@@ -43,6 +43,7 @@ from tempclock.api.store.models import KioskLink as LinkRow
 from tempclock.api.store.models import KioskPunch as PunchRow
 from tempclock.api.store.models import Location as LocationRow
 from tempclock.api.store.models import Worker as WorkerRow
+from tempclock.api.store.models import WorkerPin as PinRow
 from tempclock.api.store.prepared import Prepared
 
 TOKEN_BYTES = 24
@@ -283,8 +284,9 @@ def _locked(until: dt.datetime, now: dt.datetime) -> TooMany:
 
 
 _worker_of_hash = Prepared(
-    lambda p: WorkerRow.select(WorkerRow.id, WorkerRow.first_name, WorkerRow.preferred_language)
-    .where((WorkerRow.account == p.account) & (WorkerRow.pin_hash == p.hash))
+    lambda p: PinRow.select(WorkerRow.id, WorkerRow.first_name, WorkerRow.preferred_language)
+    .join(WorkerRow)
+    .where((PinRow.account == p.account) & (PinRow.pin_hash == p.hash))
 )
 
 

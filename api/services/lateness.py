@@ -1,6 +1,6 @@
 """Who is late: scheduled shifts whose worker has not clocked in.
 
-A shift is **late** once more than its site's grace minutes (`late_grace_minutes`,
+A shift is **late** once more than its site's grace minutes (`set_grace_minutes`,
 default 10) have passed since its start with no clock-in of its worker at its site
 (a clock-in up to an hour early counts, as it does for matching entries to shifts),
 and **missed** once its end has passed so. `sweep` (run by the dispatcher) fires
@@ -14,10 +14,12 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from peewee import IntegrityError
+from peewee import JOIN, IntegrityError, fn
 
 from tempclock.api.services.clocking import SHIFT_EARLY
-from tempclock.api.services.common import emit, transaction, utc, utcnow
+from tempclock.api.services.common import check_range, emit, fetch, transaction, utc, utcnow
+from tempclock.api.services.errors import Invalid
+from tempclock.api.store.models import LateGrace as GraceRow
 from tempclock.api.store.models import Location as LocationRow
 from tempclock.api.store.models import Shift as ShiftRow
 from tempclock.api.store.models import ShiftAlert as AlertRow
@@ -28,6 +30,8 @@ from tempclock.api.store.models import Worker as WorkerRow
 # does not announce every shift it slept through, and the board stops listing them.
 LOOKBACK = dt.timedelta(hours=12)
 EVENT_OF_STATUS = {"late": "shift_late", "missed": "shift_missed"}
+DEFAULT_GRACE_MINUTES = 10
+MAX_GRACE_MINUTES = 24 * 60
 
 
 class Expected(msgspec.Struct, kw_only=True):
@@ -43,15 +47,36 @@ class Expected(msgspec.Struct, kw_only=True):
     status: str  # late | missed
 
 
+def grace_minutes(account_id: int, location_id: int) -> int:
+    """How many minutes after a shift's start its worker counts as late at this site."""
+    site = fetch(LocationRow, account_id, location_id, "Location")
+    row = GraceRow.get_or_none(GraceRow.location == site.id)
+    return DEFAULT_GRACE_MINUTES if row is None else row.minutes
+
+
+def set_grace_minutes(account_id: int, location_id: int, minutes: int) -> int:
+    """Set the site's grace minutes (0 to a day); returns them."""
+    if not isinstance(minutes, int) or isinstance(minutes, bool):
+        raise Invalid("grace minutes must be a whole number", field="late_grace_minutes")
+    check_range(minutes, "late_grace_minutes", 0, MAX_GRACE_MINUTES)
+    with transaction():
+        site = fetch(LocationRow, account_id, location_id, "Location")
+        GraceRow.delete().where(GraceRow.location == site.id).execute()
+        GraceRow.insert(location=site.id, minutes=minutes).execute()
+        emit(account_id, "late_grace_changed", {"location_id": site.id, "minutes": minutes})
+    return minutes
+
+
 def _candidates(now: dt.datetime, account_id: int | None) -> list[Any]:
     """Assigned, scheduled shifts that have started and ended less than LOOKBACK ago."""
     query = (ShiftRow.select(ShiftRow.id, ShiftRow.account, ShiftRow.worker, ShiftRow.location,
                              ShiftRow.start, ShiftRow.end,
                              LocationRow.name.alias("location_name"),
-                             LocationRow.late_grace_minutes.alias("grace"),
+                             fn.COALESCE(GraceRow.minutes, DEFAULT_GRACE_MINUTES).alias("grace"),
                              WorkerRow.first_name, WorkerRow.last_name)
              .join_from(ShiftRow, LocationRow)
              .join_from(ShiftRow, WorkerRow)
+             .join_from(LocationRow, GraceRow, JOIN.LEFT_OUTER)
              .where((ShiftRow.status == "scheduled") & ShiftRow.worker.is_null(False)
                     & (ShiftRow.start <= now) & (ShiftRow.end > now - LOOKBACK))
              .order_by(ShiftRow.start, ShiftRow.id)

@@ -23,6 +23,7 @@ from tempclock.api.services.common import emit, fetch, transaction
 from tempclock.api.services.errors import Conflict, Invalid
 from tempclock.api.store import data_dir
 from tempclock.api.store.models import Worker as WorkerRow
+from tempclock.api.store.models import WorkerPin as PinRow
 
 SECRET_FILENAME = "kiosk.secret"  # noqa: S105 - a file name, not a secret
 SECRET_BYTES = 32
@@ -77,10 +78,9 @@ def check_pin_shape(pin: object) -> str:
 def _store(account_id: int, worker_id: int, value: str | None) -> None:
     with transaction():
         worker = fetch(WorkerRow, account_id, worker_id, "Worker")
-        # `updated_at` stays: nothing an integrator can see has changed.
-        (WorkerRow.update(pin_hash=value)
-         .where(WorkerRow.id == worker.id)
-         .execute())
+        PinRow.delete().where(PinRow.worker == worker.id).execute()
+        if value is not None:
+            PinRow.insert(account=account_id, worker=worker.id, pin_hash=value).execute()
         # The event says that the PIN changed, never what it is.
         emit(account_id, "worker_pin_changed", {"worker_id": worker.id, "has_pin": value is not None})
 
@@ -116,7 +116,8 @@ def clear_pin(account_id: int, worker_id: int) -> None:
 
 def has_pin(account_id: int, worker_id: int) -> bool:
     """Whether the worker has a kiosk PIN."""
-    return fetch(WorkerRow, account_id, worker_id, "Worker").pin_hash is not None
+    worker = fetch(WorkerRow, account_id, worker_id, "Worker")
+    return PinRow.select().where(PinRow.worker == worker.id).exists()
 
 
 def account_of_worker(worker_id: int) -> int:

@@ -133,7 +133,6 @@ class Location(BaseModel):
     gps_accuracy_threshold = IntegerField(default=100)
     kiosk_language = CharField(max_length=2, default="en")
     max_backdate_hours = IntegerField(default=12)
-    late_grace_minutes = IntegerField(default=10)  # a shift's worker not in by then is late
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
@@ -158,14 +157,12 @@ class Worker(BaseModel):
     assignment_ends_on = DateField(null=True)
     preferred_language = CharField(max_length=2, default="en")
     active = BooleanField(default=True)
-    pin_hash = CharField(max_length=64, null=True)  # keyed hash of the kiosk PIN (services/pins)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
     class Meta:
         indexes = (
             (("account", "employee_ref"), True),
-            (("account", "pin_hash"), True),
             (("account", "updated_at"), False),
             (("account", "last_name", "first_name"), False),
         )
@@ -427,6 +424,25 @@ class ExportedPeriod(BaseModel):
         indexes = ((("account", "date_from", "date_to"), False),)
 
 
+class WorkerPin(BaseModel):
+    """A worker's kiosk PIN, as its keyed hash (services/pins); unique within the account."""
+
+    id = AutoField()
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    worker = ForeignKeyField(Worker, on_delete="CASCADE", unique=True)
+    pin_hash = CharField(max_length=64)
+
+    class Meta:
+        indexes = ((("account", "pin_hash"), True),)
+
+
+class LateGrace(BaseModel):
+    """How many minutes after a shift's start its worker counts as late at a site (else 10)."""
+
+    location = ForeignKeyField(Location, on_delete="CASCADE", primary_key=True)
+    minutes = IntegerField()
+
+
 class KioskLink(BaseModel):
     """A site's kiosk link: only the token's hash is kept; wrong PINs lock the kiosk a while."""
 
@@ -495,6 +511,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     ExportedPeriod,
     ConnectorConfig,
     DispatchCursor,
+    WorkerPin,
+    LateGrace,
     KioskLink,
     KioskPunch,
     ShiftAlert,

@@ -11,7 +11,7 @@ from test_cli import COMMAND, one_json
 from tempclock.api.config import load_config
 from tempclock.api.services import accounts, locations, workers
 from tempclock.api.store import close_store, open_store
-from tempclock.api.store.models import Worker
+from tempclock.api.store.models import WorkerPin
 
 
 @pytest.fixture
@@ -62,7 +62,8 @@ def test_set_pin_prints_the_pin_once_and_stores_only_its_hash(tc, agency):
     assert "98765" in text and "not be shown again" in text
     open_store(load_config(tc.data_dir))
     try:
-        assert all(w.pin_hash and "4321" not in w.pin_hash for w in Worker.select())
+        stored = [p.pin_hash for p in WorkerPin.select()]
+        assert len(stored) == 2 and all(len(h) == 64 and "4321" not in h for h in stored)
     finally:
         close_store()
     assert (tc.data_dir / "kiosk.secret").stat().st_mode & 0o777 == 0o600

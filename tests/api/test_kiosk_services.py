@@ -10,7 +10,7 @@ import pytest
 from tempclock.api.services import kiosk, locations, pins, timesheets
 from tempclock.api.services.errors import Conflict, DomainError, Invalid, NotFound
 from tempclock.api.store import database
-from tempclock.api.store.models import Event, KioskLink, TimeEntry, Worker
+from tempclock.api.store.models import Event, KioskLink, TimeEntry, Worker, WorkerPin
 
 BASE = "http://127.0.0.1:8787"
 
@@ -40,7 +40,7 @@ def entries_of(worker_id: int) -> list[TimeEntry]:
 def test_a_pin_is_kept_only_as_a_keyed_hash_with_its_key_outside_the_database(
         account, worker, config):
     assert pins.set_pin(account.id, worker.id, "4821") == "4821"
-    stored = Worker.get_by_id(worker.id).pin_hash
+    stored = WorkerPin.get(WorkerPin.worker == worker.id).pin_hash
     assert stored and "4821" not in stored and len(stored) == 64
     secret = config.data_dir / "kiosk.secret"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
@@ -48,7 +48,8 @@ def test_a_pin_is_kept_only_as_a_keyed_hash_with_its_key_outside_the_database(
     import hashlib
     assert stored not in {hashlib.sha256(f"{account.id}:4821".encode()).hexdigest(),
                           hashlib.sha256(b"4821").hexdigest()}
-    dumped = " ".join(str(v) for row in database.execute_sql("SELECT * FROM worker").fetchall()
+    dumped = " ".join(str(v) for table in ("worker", "worker_pin")
+                      for row in database.execute_sql(f"SELECT * FROM {table}").fetchall()
                       for v in row)
     assert "4821" not in dumped
     assert pins.has_pin(account.id, worker.id)

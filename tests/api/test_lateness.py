@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import msgspec
+import pytest
 
 from tempclock.api.services import clocking, lateness, shifts, webhooks
 from tempclock.api.services.names import EVENT_NAMES
-from tempclock.api.store.models import Event, Location
+from tempclock.api.store.models import Event
 
 
 def now() -> dt.datetime:
@@ -41,7 +42,9 @@ def test_a_shift_within_its_grace_is_not_late_yet(account, site, worker):
 
 
 def test_the_grace_is_the_sites_own(account, site, worker):
-    Location.update(late_grace_minutes=30).where(Location.id == site.id).execute()
+    assert lateness.grace_minutes(account.id, site.id) == 10
+    lateness.set_grace_minutes(account.id, site.id, 30)
+    assert lateness.grace_minutes(account.id, site.id) == 30
     shift_for(account, site, worker, started_ago=dt.timedelta(minutes=15))
     assert lateness.expected_not_here(account.id) == []
 
@@ -84,3 +87,16 @@ def test_late_and_missed_are_webhook_events_with_names():
     for event in ("shift_late", "shift_missed"):
         assert event in webhooks.EVENTS and event in EVENT_NAMES
         assert webhooks.subscribed(["*"], event)
+
+
+def test_grace_minutes_are_checked_and_kept_per_account(account, other_account, site,
+                                                        make_location):
+    from tempclock.api.services.errors import Invalid, NotFound
+
+    rival_site = make_location(other_account.id, "Rival")
+    for bad in (-1, 24 * 60 + 1, True, 1.5):
+        with pytest.raises(Invalid):
+            lateness.set_grace_minutes(account.id, site.id, bad)
+    with pytest.raises(NotFound):
+        lateness.set_grace_minutes(account.id, rival_site.id, 5)
+    assert lateness.grace_minutes(other_account.id, rival_site.id) == 10

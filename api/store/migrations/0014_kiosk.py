@@ -1,4 +1,6 @@
-"""The worker-facing kiosk: PINs (keyed hashes), per-site kiosk links (hashed tokens),
+"""The worker-facing kiosk: PINs (keyed hashes, in a table of their own, so nothing that
+reads workers ever carries them), per-site kiosk links (hashed tokens), sites' grace
+minutes before a worker counts as late (10 when a site has none),
 queued punches kept for idempotency and for the admin's list of refusals, and the
 late/missed markers that make `shift_late` / `shift_missed` fire once per shift.
 
@@ -9,11 +11,6 @@ from peewee import *
 
 
 def up(migrator, db):
-    migrator.migrate(
-        migrator.add_column('worker', 'pin_hash', CharField(max_length=64, null=True)),
-        migrator.add_index('worker', ('account_id', 'pin_hash'), True),
-        migrator.add_column('location', 'late_grace_minutes', IntegerField(default=10)),
-    )
     if isinstance(db, PostgresqlDatabase):
         db.execute_sql('ALTER TABLE time_entry ALTER COLUMN source TYPE VARCHAR(16)')
 
@@ -36,6 +33,22 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = 'shift'
+
+    class WorkerPin(Model):
+        account = ForeignKeyField(Account, on_delete='CASCADE')
+        worker = ForeignKeyField(Worker, on_delete='CASCADE', unique=True)
+        pin_hash = CharField(max_length=64)
+        class Meta:
+            database = db
+            table_name = 'worker_pin'
+            indexes = ((('account', 'pin_hash'), True),)
+
+    class LateGrace(Model):
+        location = ForeignKeyField(Location, on_delete='CASCADE', primary_key=True)
+        minutes = IntegerField()
+        class Meta:
+            database = db
+            table_name = 'late_grace'
 
     class KioskLink(Model):
         account = ForeignKeyField(Account, on_delete='CASCADE')
@@ -77,7 +90,7 @@ def up(migrator, db):
             table_name = 'shift_alert'
             indexes = ((('shift', 'kind'), True),)
 
-    db.create_tables([KioskLink, KioskPunch, ShiftAlert])
+    db.create_tables([WorkerPin, LateGrace, KioskLink, KioskPunch, ShiftAlert])
 
 
 def down(migrator, db):
@@ -85,7 +98,6 @@ def down(migrator, db):
         migrator.drop_table('shift_alert'),
         migrator.drop_table('kiosk_punch'),
         migrator.drop_table('kiosk_link'),
-        migrator.drop_index('worker', 'worker_account_id_pin_hash'),
-        migrator.drop_column('worker', 'pin_hash'),
-        migrator.drop_column('location', 'late_grace_minutes'),
+        migrator.drop_table('late_grace'),
+        migrator.drop_table('worker_pin'),
     )
