@@ -30,6 +30,8 @@ from PySide6.QtGui import (
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from tempclock_desktop.messages import show_error
+
 INK = QColor("#0f172a")
 MUTED = QColor("#475569")
 ACCENT = QColor("#1d4ed8")
@@ -263,8 +265,17 @@ def print_sheet(parent: QWidget, sheet: Sheet, title: str) -> QPrintDialog:
     printer.setDocName(title)
     dialog = QPrintDialog(printer, parent)
     dialog.setWindowTitle(title)
-    dialog.accepted.connect(lambda: paint_on(printer, sheet))
-    dialog.open()
+
+    def confirmed() -> None:
+        try:
+            paint_on(printer, sheet)
+        except OSError as error:  # the printer went away, or a file printer cannot write
+            show_error(parent, error, "Not printed")
+
+    dialog.accepted.connect(confirmed)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.show()  # QPrintDialog.open() wants a receiver and a slot: show it window-modal
     return dialog
 
 

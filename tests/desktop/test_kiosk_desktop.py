@@ -15,7 +15,7 @@ from desktop_helpers import TIMEOUT_MS, click_button, find_dialog, settle, visib
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QLineEdit, QPushButton
 
 from tempclock.api.services import kiosk, pins, shifts
 from tempclock.api.services.errors import DomainError
@@ -621,3 +621,29 @@ def test_the_banner_keeps_earlier_news_until_the_admin_dismisses_it(
     settle(qtbot)
     shown = alerts.banner.text.text()
     assert "Ola Kowalska is late" in shown and "Anna" not in shown
+
+
+def test_the_print_dialog_prints_the_poster_and_a_printer_that_cannot_write_is_reported(
+        qtbot, start_desktop, leeds, tmp_path):
+    from PySide6.QtPrintSupport import QPrintDialog
+
+    desktop = start_desktop()
+    dialog = open_link_dialog(qtbot, desktop, leeds)
+    dialog.create_button.click()
+    qtbot.waitUntil(dialog.reveal.isVisible, timeout=TIMEOUT_MS)
+    dialog.print_button.click()
+    chooser = find_dialog(qtbot, dialog, QPrintDialog)
+    printed = tmp_path / "printed.pdf"
+    # No printer here but Qt's own "Print to File (PDF)": the admin types where.
+    chooser.findChild(QLineEdit, "filename").setText(str(printed))
+    chooser.accept()
+    assert pdf_qr_codes(printed) == [dialog.url_text.text()]
+    assert "Leeds Distribution Centre" in pdf_text(printed)
+
+    dialog.print_button.click()
+    qtbot.waitUntil(lambda: any(d.isVisible() for d in dialog.findChildren(QPrintDialog)),
+                    timeout=TIMEOUT_MS)
+    chooser = next(d for d in dialog.findChildren(QPrintDialog) if d.isVisible())
+    chooser.findChild(QLineEdit, "filename").setText(str(tmp_path / "no such folder" / "x.pdf"))
+    chooser.accept()
+    visible_message_box(qtbot, "Not printed")
