@@ -37,10 +37,11 @@ _secret_lock = threading.Lock()
 
 def _secret() -> bytes:
     """The PIN key of this data directory, created (0600) the first time it is needed."""
-    path = data_dir() / SECRET_FILENAME
-    key = _secrets.get(path)
+    folder = data_dir()
+    key = _secrets.get(folder)  # looked up on every punch: no path built for it
     if key is not None:
         return key
+    path = folder / SECRET_FILENAME
     with _secret_lock:
         private_dir(path.parent)  # with PostgreSQL nothing else may have made it yet
         try:
@@ -57,7 +58,7 @@ def _secret() -> bytes:
         if len(key) < SECRET_BYTES:
             raise RuntimeError(f"{path} is damaged: it should hold {SECRET_BYTES} random bytes; "
                                "restore it from a backup, or delete it and set every PIN anew")
-        _secrets[path] = key
+        _secrets[folder] = key
         return key
 
 

@@ -242,3 +242,15 @@ def test_the_kiosk_listener_serves_the_kiosk_and_nothing_else(api, tenant, booth
                 assert answer.status_code == 404, path
     finally:
         listener.stop()
+
+
+def test_every_method_on_the_kiosk_answers_with_the_api_rules(booth):
+    with httpx.Client(timeout=30) as http:
+        assert http.request("OPTIONS", f"{booth}/punch").status_code == 204
+        assert "POST" in http.request("OPTIONS", f"{booth}/punch").headers["allow"]
+        assert http.head(f"{booth}/site").status_code == 200
+        assert http.head(f"{booth}/site").content == b""
+        for method in ("PUT", "DELETE", "PATCH", "TRACE"):
+            problem(http.request(method, f"{booth}/punch"), 405, "method_not_allowed")
+        problem(http.get(f"{booth}/punch"), 405, "method_not_allowed")
+        problem(http.post(f"{booth}/site", json={}), 405, "method_not_allowed")
