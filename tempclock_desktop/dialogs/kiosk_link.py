@@ -1,5 +1,6 @@
-"""A site's kiosk link: create, replace or revoke it; the new link shows once, with its QR
-code and a poster for the site's wall (printed or saved as a PDF).
+"""A site's kiosk: create, replace or revoke its link (the new link shows once, with its QR
+code and a poster for the site's wall, printed or saved as a PDF), and how many minutes
+after a shift's start its worker counts as late there.
 
 TempClock keeps only a hash of the link's token, so the link itself lives in this
 dialog alone, from the moment it is made until the dialog closes.
@@ -12,9 +13,17 @@ from pathlib import Path
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage, QPainter, QPixmap
 from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
-from tempclock.api.services import kiosk
+from tempclock.api.services import kiosk, lateness
 from tempclock.api.services.locations import Location
 from tempclock_desktop import kiosk_paper
 from tempclock_desktop.formatting import day, when
@@ -42,7 +51,7 @@ def qr_pixmap(text: str, side: int = QR_PREVIEW_PX) -> QPixmap:
 
 
 class KioskLinkDialog(QDialog):
-    """One site's kiosk link: its state, and making, replacing or revoking it."""
+    """One site's kiosk: its link (made, replaced or revoked) and its late grace minutes."""
 
     def __init__(self, parent: QWidget | None, account_id: int, location: Location,
                  listener: KioskListener | None) -> None:
@@ -52,7 +61,7 @@ class KioskLinkDialog(QDialog):
         self.listener = listener
         self.link: kiosk.KioskLink | None = None
         self.has_link = False
-        self.setWindowTitle(f"Kiosk link — {location.name}")
+        self.setWindowTitle(f"Kiosk — {location.name}")
         self.setObjectName("kiosk-link-dialog")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setModal(True)
@@ -74,6 +83,7 @@ class KioskLinkDialog(QDialog):
         outer.addWidget(self.error)
         self.reveal = self._reveal()
         outer.addWidget(self.reveal)
+        outer.addWidget(self._lateness())
         outer.addLayout(self._buttons())
         self._show_reach()
         self._load_info()
@@ -113,6 +123,37 @@ class KioskLinkDialog(QDialog):
         card.hide()
         return card
 
+    def _lateness(self) -> QWidget:
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 6, 0, 0)
+        column.addWidget(label("When a worker counts as late", "SectionTitle"))
+        row = QHBoxLayout()
+        row.addWidget(label("Late when not clocked in"))
+        self.grace = QSpinBox()
+        self.grace.setRange(0, lateness.MAX_GRACE_MINUTES)
+        self.grace.setSuffix(" minutes")
+        self.grace.setValue(lateness.DEFAULT_GRACE_MINUTES)
+        self.grace.setMinimumWidth(130)
+        row.addWidget(self.grace)
+        row.addWidget(label("after the shift starts"))
+        self.grace_button = button("Save", on_click=self.save_grace)
+        row.addWidget(self.grace_button)
+        row.addStretch(1)
+        column.addLayout(row)
+        self.grace_saved = label("", "Muted")
+        column.addWidget(self.grace_saved)
+        return box
+
+    def save_grace(self) -> None:
+        """Save the site's grace minutes: the board and notifications follow them."""
+        account_id, location_id, minutes = self.account_id, self.location.id, self.grace.value()
+        self.grace_saved.setText("")
+        Operation(self, lambda: lateness.set_grace_minutes(account_id, location_id, minutes),
+                  success=lambda saved: self.grace_saved.setText(
+                      f"Saved: late {saved} minutes after the start."),
+                  failure=self._refused).run()
+
     def _buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
         self.revoke_button = button("Revoke link…", role="danger", on_click=self.revoke)
@@ -135,8 +176,14 @@ class KioskLinkDialog(QDialog):
 
     def _load_info(self) -> None:
         account_id, location_id = self.account_id, self.location.id
-        Operation(self, lambda: kiosk.link_info(account_id, location_id),
-                  success=self._show_info, failure=self._refused).run()
+        Operation(self, lambda: (kiosk.link_info(account_id, location_id),
+                                 lateness.grace_minutes(account_id, location_id)),
+                  success=self._show_loaded, failure=self._refused).run()
+
+    def _show_loaded(self, loaded: tuple[kiosk.KioskLinkInfo | None, int]) -> None:
+        info, grace = loaded
+        self.grace.setValue(grace)
+        self._show_info(info)
 
     def _show_info(self, info: kiosk.KioskLinkInfo | None) -> None:
         self.has_link = info is not None

@@ -45,8 +45,9 @@ class LocationsPanel(RecordPanel):
     def __init__(self, session, parent=None) -> None:
         super().__init__(session, parent)
         self.kiosk_listener: KioskListener | None = None  # where tablets reach the kiosk
-        self.kiosk_button = button("Kiosk link…", "clock_in", on_click=self.open_kiosk_link,
-                                   tip="The site's kiosk link, its QR code and poster")
+        self.kiosk_button = button("Kiosk…", "clock_in", on_click=self.open_kiosk_link,
+                                   tip="The site's kiosk link, its QR poster, and when a "
+                                       "worker counts as late there")
         self.header_actions.insertWidget(0, self.kiosk_button)
         self._selection_changed()
 

@@ -647,3 +647,23 @@ def test_the_print_dialog_prints_the_poster_and_a_printer_that_cannot_write_is_r
     chooser.findChild(QLineEdit, "filename").setText(str(tmp_path / "no such folder" / "x.pdf"))
     chooser.accept()
     visible_message_box(qtbot, "Not printed")
+
+
+def test_a_sites_grace_minutes_set_in_its_kiosk_dialog_decide_who_is_late(
+        qtbot, start_desktop, account, anna, leeds):
+    from tempclock.api.services import lateness
+
+    now = now_utc()
+    schedule(account.id, anna, leeds, now - dt.timedelta(minutes=20), now + dt.timedelta(hours=6))
+    assert [e.worker_name for e in lateness.expected_not_here(account.id)] == ["Anna Nowak"]
+    desktop = start_desktop()
+    dialog = open_link_dialog(qtbot, desktop, leeds)
+    assert dialog.grace.value() == 10
+    dialog.grace.setValue(30)
+    dialog.grace_button.click()
+    qtbot.waitUntil(lambda: "Saved" in dialog.grace_saved.text(), timeout=TIMEOUT_MS)
+    assert lateness.grace_minutes(account.id, leeds.id) == 30
+    assert lateness.expected_not_here(account.id) == []
+    dialog.accept()
+    again = open_link_dialog(qtbot, desktop, leeds)
+    assert again.grace.value() == 30
