@@ -92,6 +92,7 @@ class Desktop:
         self.window.quitting = True
         cancel_operations()  # a long connector run stops while the rest shuts down
         self.dispatcher.ask_to_stop()  # it stops while the server does
+        self.window.kiosk.shutdown()
         self.server.shutdown()
         self.dispatcher.shutdown()
         self.window.close()

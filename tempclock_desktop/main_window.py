@@ -31,6 +31,8 @@ from tempclock_desktop import theme
 from tempclock_desktop.backups import BackupSchedule
 from tempclock_desktop.dispatcher import EmbeddedDispatcher
 from tempclock_desktop.first_run import DEFAULT_ACCOUNT_NAME
+from tempclock_desktop.kiosk_listener import KioskListener
+from tempclock_desktop.lateness_alerts import LatenessAlerts
 from tempclock_desktop.messages import show_error
 from tempclock_desktop.operations import Operation, activity
 from tempclock_desktop.panels.api_keys import ApiKeysPanel
@@ -111,6 +113,7 @@ class MainWindow(QMainWindow):
         self.server = server
         self.dispatcher = dispatcher
         self.backup_schedule = BackupSchedule(session, self)  # the daily backup, while it runs
+        self.kiosk = KioskListener(session, server, self)  # the kiosk for the local network
         self._pill_lines = {"server": "", "delivery": ""}
         self.quitting = False
         self.setWindowTitle("TempClock")
@@ -124,7 +127,10 @@ class MainWindow(QMainWindow):
         layout.addWidget(self._sidebar())
         self.stack = QStackedWidget()
         self.stack.setObjectName("PanelArea")
-        layout.addWidget(self.stack, 1)
+        self.panel_area = QVBoxLayout()  # the page, below any notice for the admin
+        self.panel_area.setContentsMargins(0, 0, 0, 0)
+        self.panel_area.addWidget(self.stack, 1)
+        layout.addLayout(self.panel_area, 1)
         self.setCentralWidget(central)
 
         # Panels are built the first time they are shown: start-up stays quick.
@@ -155,6 +161,10 @@ class MainWindow(QMainWindow):
 
         self._status_bar()
         self.tray = self._tray()
+        self.lateness_alerts = LatenessAlerts(session, self.tray, self)
+        self.panel_area.insertWidget(0, self.lateness_alerts.banner)
+        self.lateness_alerts.show_board.connect(lambda: (self.bring_to_front(),
+                                                         self.show_panel("on_site")))
         session.accounts_changed.connect(self._accounts_changed)
         session.account_changed.connect(self._account_changed)
         server.state_changed.connect(self._server_state)
@@ -302,8 +312,11 @@ class MainWindow(QMainWindow):
             panel.open_requested.connect(self.open_target)
             if isinstance(panel, ServerPanel):
                 panel.attach(self.server, self.dispatcher)
+                panel.kiosk_card.attach(self.kiosk)
             if isinstance(panel, WebhooksPanel):
                 panel.attach(self.dispatcher)
+            if isinstance(panel, LocationsPanel):
+                panel.kiosk_listener = self.kiosk
             if isinstance(panel, BackupsPanel):
                 panel.attach(self.server, self.dispatcher, self.backup_schedule)
             if isinstance(panel, ConnectorsPanel):

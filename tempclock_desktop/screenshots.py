@@ -6,7 +6,9 @@ export with bad rows) and the payroll export, subscribes webhooks (one to a rece
 on loopback, one to a closed port), serves the API on a free loopback port with its
 dispatcher delivering, sends it some traffic (including a burst of refused requests,
 so the API Logs alert shows), then photographs each panel, the other connectors'
-settings forms, the main dialogs, the webhook secret and the one-time key reveal.
+settings forms, the main dialogs, the kiosk's (a PIN and its slip, a site's link, QR
+poster and listener, a late worker on the board), the webhook secret and the one-time
+key reveal.
 First, a first start on an empty data directory: each empty panel and each step of
 the getting-started guide (`first-run-N-step.png`). And the workers' kiosk page in a
 headless Chromium (`kiosk-*.png`, see kiosk_screenshots.py). Anyone can look at the UI
@@ -318,6 +320,7 @@ def take(out_dir: Path) -> list[Path]:
                 written.append(_grab(dialog, out_dir / f"{n:02d}-{dialog.objectName()}.png"))
                 dialog.reject()
                 settle(app)
+            written += _kiosk(app, desktop, out_dir)
             webhooks_panel = window.show_panel("webhooks")
             settle(app)
             webhooks_panel.open_editor(None)  # type: ignore[attr-defined]
@@ -354,6 +357,93 @@ def take(out_dir: Path) -> list[Path]:
             desktop.stop()
             receiver.close()
     return written
+
+
+# --- the kiosk: PIN and slip, a site's link and poster, the listener, who is late ---------
+
+
+def _kiosk(app: QApplication, desktop: Desktop, out_dir: Path) -> list[Path]:
+    """The kiosk's desktop side: a PIN just set and its slip, a site's new kiosk link with
+    its QR code and poster, the kiosk listener card, and a late worker on the board."""
+    import contextlib
+    import datetime as dt
+
+    from tempclock.api.services import kiosk, locations, shifts, timesheets
+    from tempclock.api.services.errors import DomainError
+    from tempclock_desktop import kiosk_paper
+    from tempclock_desktop.dialogs.kiosk_link import KioskLinkDialog
+    from tempclock_desktop.dialogs.pin import PinDialog
+    from tempclock_desktop.server import free_port_near
+
+    window, account_id = desktop.window, desktop.session.account_id
+    written: list[Path] = []
+    here = {w.worker_id for site in timesheets.on_site_now(account_id).sites for w in site.workers}
+    start = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(minutes=25)
+    late = None
+    for worker in workers.list_workers(account_id, workers.WorkerFilter(limit=50)).data:
+        if not worker.active or worker.location_id is None or worker.id in here:
+            continue
+        try:  # the first worker free now gets a shift that started 25 minutes ago
+            shifts.create_shift(account_id, shifts.ShiftCreate(
+                location_id=worker.location_id, worker_id=worker.id, start=start,
+                end=start + dt.timedelta(hours=8)))
+        except DomainError:
+            continue
+        late = worker
+        break
+    if late is None:
+        raise RuntimeError("the demo agency has no worker free for a late shift")
+    pin = PinDialog(window, account_id, late)
+    pin.open()
+    settle(app)
+    pin.set_pin()
+    settle(app)
+    written.append(_grab(pin, out_dir / "kiosk-pin-dialog.png"))
+    written.append(_save(kiosk_paper.render_image(kiosk_paper.slip_sheet(pin.slip), 620),
+                         out_dir / "kiosk-pin-slip.png"))
+    pin_of_late = pin.new_pin.pin
+    pin.accept()
+    panel = window.show_panel("server")
+    card = panel.kiosk_card  # type: ignore[attr-defined]
+    card.offer.setChecked(True)
+    card.port.setValue(free_port_near("0.0.0.0", 8788) or 8788)  # noqa: S104 - as an admin would
+    card.save()
+    settle(app)
+    _wait_for(app, lambda: window.kiosk.state in ("running", "failed"))
+    written.append(_grab(card, out_dir / "kiosk-listener-card.png"))
+    site = next(loc for loc in locations.list_locations(
+        account_id, locations.LocationFilter(limit=50)).data if loc.id == late.location_id)
+    link = KioskLinkDialog(window, account_id, site, window.kiosk)
+    link.open()
+    settle(app)
+    link.create()
+    settle(app)
+    written.append(_grab(link, out_dir / "kiosk-link-dialog.png"))
+    written.append(_save(kiosk_paper.render_image(kiosk_paper.poster_sheet(link.poster), 900),
+                         out_dir / "kiosk-poster.png"))
+    with contextlib.suppress(DomainError):  # queued on the tablet 2 days ago: too old
+        kiosk.punch(link.link.url.rsplit("/", 1)[-1], pin_of_late, "clock_in",
+                    device_time=start - dt.timedelta(days=2), idempotency_key="tablet:1")
+    link.accept()
+    card.offer.setChecked(False)
+    card.save()
+    window.lateness_alerts.check()
+    window.show_panel("on_site").refresh()
+    settle(app)
+    written.append(_grab(window, out_dir / "kiosk-on-site-expected-not-here.png"))
+    return written
+
+
+def _save(image, path: Path) -> Path:
+    image.save(str(path))
+    return path
+
+
+def _wait_for(app: QApplication, condition, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.02)
 
 
 def main(argv: list[str] | None = None) -> None:

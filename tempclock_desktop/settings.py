@@ -40,6 +40,19 @@ class DesktopSettings(msgspec.Struct, kw_only=True):
     hours_format: str = "decimal"  # "decimal": 7.37 h; "minutes": 7 h 22 min
     tables: dict[str, TableLayout] = msgspec.field(default_factory=dict)  # by table name
     guide_pending: bool = False  # the getting-started guide opens at start until done or skipped
+    # The kiosk's own listener for tablets and phones on the local network (None: off).
+    kiosk_host: str | None = None
+    kiosk_port: int = 8788  # as `tempclock serve --kiosk-port`
+    kiosk_certfile: str | None = None  # TLS for the kiosk listener (PEM)
+    kiosk_keyfile: str | None = None
+    late_notified: dict[str, str] = msgspec.field(default_factory=dict)  # shift id -> status
+
+    @property
+    def kiosk_tls_files(self) -> tuple[str | None, str | None]:
+        """The kiosk listener's certificate and key, when both are set."""
+        if self.kiosk_certfile and self.kiosk_keyfile:
+            return self.kiosk_certfile, self.kiosk_keyfile
+        return None, None
 
     @property
     def lan_exposed(self) -> bool:

@@ -11,7 +11,8 @@ from tempclock.api.services.workers import LANGUAGES, Worker, WorkerCreate, Work
 from tempclock_desktop.choices import Choices
 from tempclock_desktop.dialogs.fields import OptionalDate, text_or_none
 from tempclock_desktop.dialogs.form import FormDialog
-from tempclock_desktop.widgets import combo_pick, fill_combo
+from tempclock_desktop.dialogs.pin import PinDialog
+from tempclock_desktop.widgets import button, combo_pick, fill_combo
 
 LANGUAGE_NAMES = {"en": "English", "pl": "Polish", "ro": "Romanian", "lt": "Lithuanian"}
 
@@ -20,7 +21,7 @@ class WorkerDialog(FormDialog):
     """The worker's details; `payload` is a WorkerCreate (new) or WorkerUpdate (edit)."""
 
     def __init__(self, parent: QWidget | None, choices: Choices, worker: Worker | None,
-                 save: Callable[[Any], Any]) -> None:
+                 save: Callable[[Any], Any], account_id: int | None = None) -> None:
         super().__init__(parent, "Edit worker" if worker else "Add worker",
                          save_text="Save" if worker else "Add worker", save=save)
         self.worker = worker
@@ -58,6 +59,10 @@ class WorkerDialog(FormDialog):
         if worker is not None:
             self.add_row("", self.active, "active")
             self._fill(worker)
+        if worker is not None and account_id is not None:
+            self.pin_button = button("Set or reset kiosk PIN…", on_click=lambda: PinDialog(
+                self, account_id, worker).open())
+            self.add_row("Kiosk PIN", self.pin_button)
 
     def _fill(self, worker: Worker) -> None:
         self.first_name.setText(worker.first_name)

@@ -8,9 +8,12 @@ from typing import Any
 from tempclock.api.services import locations
 from tempclock_desktop import session as kinds
 from tempclock_desktop.choices import page_of
+from tempclock_desktop.dialogs.kiosk_link import KioskLinkDialog
 from tempclock_desktop.dialogs.location import LocationDialog
+from tempclock_desktop.kiosk_listener import KioskListener
 from tempclock_desktop.models.records import Column
 from tempclock_desktop.panels.base import RecordPanel, RecordService
+from tempclock_desktop.widgets import button
 
 
 def _address(loc: locations.Location) -> str:
@@ -38,6 +41,30 @@ class LocationsPanel(RecordPanel):
                   "address, a time zone and, if you like, a geofence. Add the first one.")
     service = RecordService(locations.create_location, locations.update_location,
                             locations.deactivate_location)
+
+    def __init__(self, session, parent=None) -> None:
+        super().__init__(session, parent)
+        self.kiosk_listener: KioskListener | None = None  # where tablets reach the kiosk
+        self.kiosk_button = button("Kiosk…", "clock_in", on_click=self.open_kiosk_link,
+                                   tip="The site's kiosk link, its QR poster, and when a "
+                                       "worker counts as late there")
+        self.header_actions.insertWidget(0, self.kiosk_button)
+        self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        super()._selection_changed()
+        if hasattr(self, "kiosk_button"):
+            record = self.selected()
+            self.kiosk_button.setEnabled(record is not None and record.active)
+
+    def open_kiosk_link(self) -> KioskLinkDialog | None:
+        """The selected site's kiosk link: make, replace or revoke it, print its poster."""
+        record = self.selected()
+        if record is None:
+            return None
+        dialog = KioskLinkDialog(self, self.session.account_id, record, self.kiosk_listener)
+        dialog.open()
+        return dialog
 
     def empty_actions(self):
         add, demo = super().empty_actions()

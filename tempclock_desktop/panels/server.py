@@ -31,6 +31,7 @@ from tempclock_desktop import session as kinds
 from tempclock_desktop.dispatcher import EmbeddedDispatcher
 from tempclock_desktop.operations import Operation
 from tempclock_desktop.panels.base import Panel
+from tempclock_desktop.panels.kiosk_card import KioskCard
 from tempclock_desktop.server import (
     FAILED,
     RUNNING,
@@ -68,8 +69,9 @@ class ServerPanel(Panel):
         scroll.setWidgetResizable(True)
         scroll.setWidget(page)
         self.content.addWidget(scroll, 1)
+        self.kiosk_card = KioskCard(session)
         for card in (self._port_banner(), self._status_card(), self._delivery_card(),
-                     self._listen_card()):
+                     self._listen_card(), self.kiosk_card):
             column.addWidget(card)
         column.addLayout(self._settings_row())
         column.addStretch(1)

@@ -69,4 +69,4 @@ class WorkersPanel(RecordPanel):
 
     def editor(self, record: workers.Worker | None, save: Callable[[Any], Any],
                choices: Choices) -> WorkerDialog:
-        return WorkerDialog(self, choices, record, save)
+        return WorkerDialog(self, choices, record, save, self.session.account_id)

@@ -27,6 +27,9 @@ def test_every_panel_and_the_key_reveal_dialog_is_photographed(qtbot, tmp_path):
     for shot in ("connectors-payroll-csv", "connectors-crm-push", "add-webhook-dialog",
                  "webhook-secret-dialog"):
         assert any(name.endswith(f"-{shot}.png") for name in names), shot
+    for shot in ("pin-dialog", "pin-slip", "listener-card", "link-dialog", "poster",
+                 "on-site-expected-not-here"):
+        assert f"kiosk-{shot}.png" in names, shot
     for n, (step, _caption) in enumerate(STEPS, start=1):
         assert f"first-run-{n}-{step}.png" in names, step
     for key in EMPTY_PANELS:
