@@ -114,3 +114,12 @@ def test_a_key_planted_in_any_logged_field_never_reaches_the_store(served):
     for start in range(len(secret) - 11):  # no twelve hex characters of it, in any case
         for piece in (secret[start:start + 12], secret[start:start + 12].upper()):
             assert piece.encode() not in raw, f"part of the key at {start} is in the store"
+
+
+def test_a_key_in_full_width_letters_is_redacted_though_nothing_is_percent_encoded():
+    # Plain ASCII without '%' skips decoding; anything else must still be normalised first.
+    key = keys.generate_key()
+    full_width = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in key)
+    assert api_logs.redact(f"agent {full_width}") == f"agent {api_logs.REDACTED}"
+    assert api_logs.redact(f"agent {key}") == f"agent {api_logs.REDACTED}"
+    assert api_logs.redact("/api/v1/workers") == "/api/v1/workers"
