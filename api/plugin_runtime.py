@@ -34,7 +34,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
@@ -60,6 +60,8 @@ STOP_GRACE_S = 1.0  # a stopping plugin process lets hooks in flight finish this
 KILL_WAIT_S = 0.5
 BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 STABLE_AFTER_S = 30.0  # a process up this long has not been crash-looping
+HOLD_BACK_S = 1.0  # after a crash, the plugins that were running start this much later,
+STAGGER_S = 0.5  # one after the other: the others catch up first, and a repeat names one
 PROCESS_NICENESS = 10
 
 
@@ -105,8 +107,12 @@ class Lane:
         stops half-way through the batch.
         """
         if self.position is None:
-            # A plugin new to this store starts where the plugins as a whole have got to.
-            self.position = deliveries.cursor(self.cursor_name) or deliveries.cursor("plugins")
+            self.position = deliveries.cursor(self.cursor_name)
+            if not self.position:
+                # A plugin new to this store starts where the plugins as a whole have got
+                # to, and says so at once: that point may move on before it acknowledges.
+                self.position = deliveries.cursor("plugins")
+                deliveries.advance_cursor(self.cursor_name, self.position)
         rows = deliveries.pending_events(self.position, BATCH)
         start, enabled = self.position, {}
         for row in rows:
@@ -157,6 +163,7 @@ class Lane:
             call()
         finally:
             self.started = None
+        self.runtime.on_handled(self.plugin)
 
     def overran(self, budget: float) -> bool:
         started = self.started
@@ -190,16 +197,19 @@ class PluginRuntime:
 
     `deliver_pending()` does one synchronous pass (tests and one-off tools); `start()`
     runs the lanes until `stop()`. `on_quarantine(plugin)` is told when a plugin is cut
-    off for overrunning its budget.
+    off for overrunning its budget, `on_handled(plugin)` each time a call to it returned
+    (whatever it raised: the process survived it).
     """
 
     def __init__(self, host: PluginHost, *, export_dir: Path | None = None,
                  budget: float | None = None,
-                 on_quarantine: Callable[[str], None] | None = None) -> None:
+                 on_quarantine: Callable[[str], None] | None = None,
+                 on_handled: Callable[[str], None] | None = None) -> None:
         self.host = host
         self.export_dir = export_dir
         self.budget = host.hook_timeout if budget is None else budget
         self.on_quarantine = on_quarantine or (lambda _plugin: None)
+        self.on_handled = on_handled or (lambda _plugin: None)
         self.stopping = threading.Event()
         self.lanes = {name: Lane(self, name) for name in host.listeners()}
         self._watchdog: threading.Thread | None = None
@@ -210,15 +220,17 @@ class PluginRuntime:
 
         Returns once each has (or has been quarantined for overrunning its budget).
         """
-        threads = []
+        threads = {}
         for lane in self.lanes.values():
             if self.host.is_quarantined(lane.plugin):
                 continue
             thread = threading.Thread(target=lane.drain, name=f"plugin-{lane.plugin}",
                                       daemon=True)
             thread.start()
-            threads.append(thread)
-        while any(thread.is_alive() for thread in threads):
+            threads[lane.plugin] = thread
+        # A quarantined plugin's thread is left behind: it is not waited for.
+        while any(thread.is_alive() and not self.host.is_quarantined(plugin)
+                  for plugin, thread in threads.items()):
             self.check_budgets()
             time.sleep(WATCH_EVERY_S)
         return len(threads)
@@ -235,15 +247,27 @@ class PluginRuntime:
                 cut.append(lane.plugin)
         return cut
 
-    def start(self) -> None:
-        """Run each lane on its own thread, and a watchdog over their budgets."""
+    def start(self, held: Iterable[str] = ()) -> None:
+        """Run each lane on its own thread, and a watchdog over their budgets.
+
+        The `held` plugins (running when the process last died) start after the others,
+        one at a time, so the innocent catch up at once and a crash that comes again
+        happens with fewer plugins running.
+        """
+        held = sorted(set(held) & set(self.lanes))
         for lane in self.lanes.values():
-            lane.thread = threading.Thread(target=lane.run, name=f"plugin-{lane.plugin}",
-                                           daemon=True)
+            delay = (HOLD_BACK_S + STAGGER_S * held.index(lane.plugin)
+                     if lane.plugin in held else 0.0)
+            lane.thread = threading.Thread(target=self._run_lane, args=(lane, delay),
+                                           name=f"plugin-{lane.plugin}", daemon=True)
             lane.thread.start()
         self._watchdog = threading.Thread(target=self._watch, name="plugin-watchdog",
                                           daemon=True)
         self._watchdog.start()
+
+    def _run_lane(self, lane: Lane, delay: float) -> None:
+        if not self.stopping.wait(delay):
+            lane.run()
 
     def _watch(self) -> None:
         while not self.stopping.wait(WATCH_EVERY_S):
@@ -252,7 +276,9 @@ class PluginRuntime:
     def save_common_cursor(self) -> None:
         """Move the cursor a plugin new to the store starts from: where all lanes have got to."""
         positions = [lane.position for lane in self.lanes.values()
-                     if lane.position is not None and not self.host.is_quarantined(lane.plugin)]
+                     if not self.host.is_quarantined(lane.plugin)]
+        if None in positions:
+            return  # a lane has not read its cursor yet: it may be behind everyone
         common = min(positions, default=-1)
         if common > self._common:
             deliveries.advance_cursor("plugins", common)
@@ -323,8 +349,9 @@ def main() -> None:
                       watch=reporter.watch)
     host.load_entry_points()
     runtime = PluginRuntime(host, export_dir=config.data_dir / "exports",
-                            on_quarantine=lambda plugin: reporter.send("quarantined", plugin))
-    runtime.start()
+                            on_quarantine=lambda plugin: reporter.send("quarantined", plugin),
+                            on_handled=lambda plugin: reporter.send("handled", plugin))
+    runtime.start(held=spec["held"])
     restart = False
     while not stopping.wait(POLL_S):
         with contextlib.suppress(Exception):
@@ -360,6 +387,7 @@ class PluginSupervisor:
         self.restarts = 0
         self._crashes = 0
         self._strikes: dict[str, int] = {}
+        self._held: list[str] = []  # running when the process last died
         self._running: dict[str, float] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -431,7 +459,8 @@ class PluginSupervisor:
         self._child = child
         spec = {"sys_path": sys.path, "data_dir": str(self.config.data_dir),
                 "database_url": self.config.database_url, "budget": self.budget,
-                "skip": sorted(self.quarantined)}
+                "skip": sorted(self.quarantined),
+                "held": [p for p in self._held if p not in self.quarantined]}
         assert child.stdin is not None and child.stdout is not None
         try:
             child.stdin.write(json.dumps(spec) + "\n")
@@ -461,6 +490,7 @@ class PluginSupervisor:
                     self._running[plugin] = time.monotonic()
                 elif what == "done":
                     self._running.pop(plugin, None)
+                elif what == "handled":  # it had an event and the process survived it
                     self._strikes.pop(plugin, None)
                 elif what == "quarantined":
                     self.quarantined.add(plugin)
@@ -487,6 +517,7 @@ class PluginSupervisor:
             culprits = suspects if len(suspects) == 1 else [
                 p for p in suspects if self._strikes[p] >= 2]
             self.quarantined.update(culprits)
+            self._held = suspects
         how = f"exit code {code}" if code is not None and code >= 0 else (
             f"signal {-code}" if code is not None else "could not start")
         log.warning("the plugin process died (%s) while running: %s", how,
