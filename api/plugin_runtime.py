@@ -118,13 +118,35 @@ class Lane:
         for row in rows:
             if not self.active:
                 break
-            event = Event(id=row.id, type=row.type, account_id=row.account_id,
-                          created_at=utc(row.created_at), data=msgspec.json.decode(row.data))
-            self._hand(event, enabled)
+            if self._wanted(row, enabled):
+                event = Event(id=row.id, type=row.type, account_id=row.account_id,
+                              created_at=utc(row.created_at),
+                              data=msgspec.json.decode(row.data))
+                self._hand(event, enabled)
             self.position = row.id
         if self.position != start and not self.host.is_quarantined(self.plugin):
             deliveries.advance_cursor(self.cursor_name, self.position)
         return len(rows)
+
+    def _wanted(self, row, enabled: dict[int, dict[str, dt.datetime]]) -> bool:
+        """Whether the plugin may want this event: it has the hook, or a connector of its is
+        on for the account (the rest, decoded, is checked by `_hand`)."""
+        if self.host.hears(self.plugin, row.type):
+            return True
+        connectors = self.host.event_connectors(self.plugin)
+        if not connectors:
+            return False
+        switched_on = self._enabled(row.account_id, enabled)
+        return any(c.connector.id in switched_on for c in connectors)
+
+    @staticmethod
+    def _enabled(account_id: int, enabled: dict[int, dict[str, dt.datetime]]
+                 ) -> dict[str, dt.datetime]:
+        if account_id not in enabled:
+            # Read once per batch, after the events: a connector switched on before an
+            # event was written is seen.
+            enabled[account_id] = connector_svc.enabled_connectors(account_id)
+        return enabled[account_id]
 
     def _hand(self, event: Event, enabled: dict[int, dict[str, dt.datetime]]) -> None:
         export_dir = self.runtime.export_dir
@@ -135,11 +157,7 @@ class Lane:
         for loaded in self.host.event_connectors(self.plugin):
             if not self.active:
                 return
-            if event.account_id not in enabled:
-                # Read once per batch, after the events: a connector switched on before an
-                # event was written is seen.
-                enabled[event.account_id] = connector_svc.enabled_connectors(event.account_id)
-            since = enabled[event.account_id].get(loaded.connector.id)
+            since = self._enabled(event.account_id, enabled).get(loaded.connector.id)
             if since is None or event.created_at < since:
                 continue  # off, or it happened before the admin switched it on
             try:
