@@ -824,22 +824,28 @@ def _plugin_host():
 
 @store_command(connectors, "list")
 def connectors_list() -> Output:
-    """List installed connectors, and plugins that failed to load."""
+    """List installed connectors, plugins that failed to load, and plugins' runtime problems."""
+    from tempclock.api.services.plugin_problems import all_problems
+
     host = _plugin_host()
     found = [{"id": c.connector.id, "name": c.connector.name, "kind": c.connector.kind,
               "version": c.connector.version, "package": c.package,
               "capabilities": sorted(c.connector.capabilities),
               "settings": [s.name for s in c.connector.settings]}
              for c in sorted(host.connectors.values(), key=lambda c: c.connector.id)]
-    problems = [{"plugin": p.plugin, "stage": p.stage, "message": p.message}
-                for p in host.problems]
+    problems = [{"plugin": p.plugin, "package": p.package, "stage": p.stage,
+                 "message": p.message, "count": p.count,
+                 "last_seen": p.last_seen.isoformat() if p.last_seen else None}
+                for p in all_problems(host)]
     host.close()
     text = _table(["Id", "Name", "Kind", "Version", "Package", "Can"],
                   [[c["id"], c["name"], c["kind"], c["version"], c["package"],
                     ", ".join(c["capabilities"])] for c in found])
     if problems:
         text += "\n\nPlugins with problems:\n" + "\n".join(
-            f"  {p['plugin']} ({p['stage']}): {p['message']}" for p in problems)
+            f"  {p['plugin']} ({p['stage']}): {p['message']}"
+            + (f" [{p['count']} times, last {p['last_seen'][:19]}]" if p["last_seen"] else "")
+            for p in problems)
     return Output({"connectors": found, "problems": problems}, text)
 
 

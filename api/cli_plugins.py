@@ -31,13 +31,19 @@ def plugins() -> None:
 
 
 def _problem_data(problem: Any) -> dict[str, Any]:
-    return {"stage": problem.stage, "message": problem.message, "traceback": problem.details}
+    last_seen = getattr(problem, "last_seen", None)
+    return {"stage": problem.stage, "message": problem.message, "traceback": problem.details,
+            "count": getattr(problem, "count", 1),
+            "last_seen": last_seen.isoformat() if last_seen else None}
 
 
 def _plugins_data(host: Any) -> list[dict[str, Any]]:
-    """Every plugin the host knows: loaded ones, and those that failed to load."""
+    """Every plugin the host knows: loaded ones, and those that failed to load, with the
+    problems of loading them now and those stored while they ran (the plugin process)."""
+    from tempclock.api.services.plugin_problems import all_problems
+
     problems: dict[str, list[dict[str, Any]]] = {}
-    for problem in host.problems:
+    for problem in all_problems(host):
         problems.setdefault(problem.plugin, []).append(_problem_data(problem))
     found = []
     for plugin in host.plugins:
@@ -72,7 +78,7 @@ def _plugins_text(found: list[dict[str, Any]]) -> str:
     return text
 
 
-@store_command(plugins, "list", open_db=False)
+@store_command(plugins, "list")
 def plugins_list() -> Output:
     """List every plugin: its package and version, hooks, connectors and problems."""
     host = _plugin_host()

@@ -4,9 +4,9 @@ Three loops, each on its own thread, each picking up where the store says it
 stopped (so nothing is lost when the host stops):
 
 - fan-out: new outbox events become pending deliveries, one per subscription;
-- plugins: each event goes to the plugins' event hooks and to the connectors
-  enabled for its account that receive events (at least once: a crash may repeat
-  an event; `event.id` lets a plugin notice);
+- plugins (only in tests and tools that hand it a `PluginHost`): each event goes
+  to the plugins' event hooks and event-receiving connectors through a
+  `tempclock.api.plugin_runtime.PluginRuntime`;
 - delivery: due deliveries are POSTed by a pool of senders, signed, with a
   timeout; every attempt is recorded and failures are retried with backoff;
 - retention: every hour, API logs and finished deliveries older than their
@@ -15,7 +15,10 @@ stopped (so nothing is lost when the host stops):
   `shift_missed`, once each (`tempclock.api.services.lateness`).
 
 `tempclock serve` and the desktop run it in a process of its own
-(`start_process`), so a slow receiver or a busy plugin never slows the API.
+(`start_process`), so a slow receiver never slows the API. That process never
+loads plugin code: it supervises a plugin process of its own
+(`tempclock.api.plugin_runtime.PluginSupervisor`), so a plugin that exits, crashes
+or hangs never stops a webhook.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import contextlib
-import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -37,17 +39,13 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-import msgspec
-
 from tempclock.api.config import Config
-from tempclock.api.services import connectors as connector_svc
+from tempclock.api.plugin_runtime import PluginRuntime, PluginSupervisor
 from tempclock.api.services import deliveries, lateness, retention
-from tempclock.api.services.common import utc
 from tempclock.api.services.egress import check_url
 from tempclock.api.services.errors import DomainError
 from tempclock.api.store import close_store, database, open_store
-from tempclock.plugins.connectors import Event
-from tempclock.plugins.manager import PluginHost, load_plugins
+from tempclock.plugins.manager import PluginHost
 
 log = logging.getLogger("tempclock.dispatcher")
 
@@ -60,6 +58,7 @@ RETENTION_EVERY_S = 3600.0
 LATENESS_EVERY_S = 30.0
 DRAINED_BYTES = 64 * 1024  # a short answer is read (and dropped) so its connection is reused
 STOP_TIMEOUT_S = 1.5  # a stopping dispatcher's sends in flight get this long to finish
+PLUGINS_STOP_S = 2.0  # and the plugin process this long (killed then)
 FORCE_WAIT_S = 0.5  # how long a host waits for the process it has killed to be gone
 
 
@@ -91,6 +90,8 @@ class Dispatcher:
                  retention_every: float = RETENTION_EVERY_S) -> None:
         self.plugins = plugins
         self.export_dir = export_dir
+        self._runtime = (PluginRuntime(plugins, export_dir=export_dir)
+                         if plugins is not None else None)
         self.senders = senders
         self.poll_interval = poll_interval
         self.send_timeout = send_timeout
@@ -128,46 +129,9 @@ class Dispatcher:
             total += n
         return total
 
-    def notify_plugins(self, limit: int = 200) -> int:
-        """Hand new events to plugin hooks and event-receiving connectors; returns how many."""
-        events = deliveries.pending_events(deliveries.cursor("plugins"), limit)
-        # Which connectors are on, read after the events and once per pass: a connector
-        # switched on before an event was written is seen here (a longer memory would
-        # let the events of the next moments pass it by, and the cursor moves on).
-        enabled: dict[int, dict[str, dt.datetime]] = {}
-        for row in events if self.plugins is not None else ():
-            event = Event(id=row.id, type=row.type, account_id=row.account_id,
-                          created_at=utc(row.created_at), data=msgspec.json.decode(row.data))
-            if event.account_id not in enabled:
-                enabled[event.account_id] = connector_svc.enabled_connectors(event.account_id)
-            self._to_plugins(event, enabled[event.account_id])
-        if events:
-            deliveries.advance_cursor("plugins", events[-1].id)
-        return len(events)
-
-    def _to_plugins(self, event: Event, enabled: dict[str, dt.datetime]) -> None:
-        assert self.plugins is not None  # notify_plugins calls this only with plugins
-        context = connector_svc.AccountContext(event.account_id, event=event,
-                                               export_dir=self.export_dir)
-        self.plugins.call_event_hooks(event, context)
-        for connector_id, enabled_at in enabled.items():
-            if event.created_at < enabled_at:
-                continue  # it happened before the admin switched the connector on
-            loaded = self.plugins.connectors.get(connector_id)
-            if loaded is None or "receive_events" not in loaded.connector.capabilities:
-                continue
-            connector = loaded.connector
-            settings = connector_svc.get_config(event.account_id, connector_id).settings
-            wanted = settings.get("events") or connector.events
-            if event.type not in wanted:
-                continue
-            try:
-                context = connector_svc.AccountContext(
-                    event.account_id, connector_id=connector_id, settings=settings,
-                    event=event, export_dir=self.export_dir)
-                connector.receive_event(event, context)
-            except Exception:  # noqa: BLE001 - a connector's failure must not stop the others
-                log.exception("connector %s failed on event %s", connector_id, event.id)
+    def notify_plugins(self) -> int:
+        """Hand pending events to the plugins, each on its own lane (a host given here only)."""
+        return self._runtime.deliver_pending() if self._runtime is not None else 0
 
     def send_due(self, wait: bool = False, *, block: float = 0.0) -> int:
         """Start sending due deliveries on free senders; returns how many were claimed.
@@ -274,8 +238,7 @@ class Dispatcher:
     def run_once(self) -> None:
         """One pass of every stage, waiting for the sends (tests use this)."""
         self.fan_out()
-        while self.notify_plugins():
-            pass
+        self.notify_plugins()
         self.send_due(wait=True)
 
     # --- running -------------------------------------------------------------------
@@ -301,9 +264,11 @@ class Dispatcher:
 
     def start(self) -> None:
         """Run the stages on background threads until `stop()`."""
-        for name, stage in (("fan-out", self.fan_out), ("plugins", self.notify_plugins),
-                            ("delivery", self._deliver), ("recorder", self._record),
-                            ("retention", self.prune), ("lateness", self.sweep_lateness)):
+        if self._runtime is not None:
+            self._runtime.start()
+        for name, stage in (("fan-out", self.fan_out), ("delivery", self._deliver),
+                            ("recorder", self._record), ("retention", self.prune),
+                            ("lateness", self.sweep_lateness)):
             thread = threading.Thread(target=self._loop, args=(stage, name),
                                       name=f"dispatcher-{name}", daemon=True)
             thread.start()
@@ -325,6 +290,8 @@ class Dispatcher:
         database.close()
         for client in self._clients.values():
             client.close()
+        if self._runtime is not None:
+            self._runtime.stop(0.0)
         if self.plugins is not None:
             self.plugins.close()
 
@@ -339,7 +306,7 @@ class Dispatcher:
 
 
 def run_forever(config: Config, stop: Connection) -> None:
-    """Run a dispatcher with every installed plugin until told to stop (a process target).
+    """Run a dispatcher, and the supervised plugin process, until told to stop (a process target).
 
     It stops on SIGTERM, SIGINT or SIGHUP (a service manager, Ctrl+C or a closed terminal
     signals the whole process group), and when `stop`, the reading end of a pipe only the host holds the other end
@@ -357,14 +324,18 @@ def run_forever(config: Config, stop: Connection) -> None:
     with contextlib.suppress(OSError, AttributeError):
         os.nice(DISPATCHER_NICENESS)
     open_store(config)
-    dispatcher = Dispatcher(plugins=load_plugins(), export_dir=config.data_dir / "exports")
+    dispatcher = Dispatcher(export_dir=config.data_dir / "exports")
     dispatcher.start()
+    plugins = PluginSupervisor(config)
+    plugins.start()
     log.info("the dispatcher is running (process %d)", os.getpid())
     try:
         while not stopping.is_set() and not _told_to_stop(stop):
             pass
     finally:
+        plugins.ask_to_stop()  # both stop side by side
         dispatcher.stop()
+        plugins.stop(PLUGINS_STOP_S - STOP_TIMEOUT_S)
         close_store()
         log.info("the dispatcher has stopped (process %d)", os.getpid())
         logging.shutdown()
@@ -410,7 +381,7 @@ class DispatcherProcess:
         """Tell the process to stop, without waiting (`stop` waits)."""
         self._stop.close()
 
-    def stop(self, timeout: float = STOP_TIMEOUT_S + 0.5) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT_S + PLUGINS_STOP_S) -> None:
         """Tell the process to stop and wait `timeout` s at most; then kill it.
 
         (Terminating first would not help: the process stops on SIGTERM as it does on

@@ -105,6 +105,9 @@ class Connector:
     capabilities: frozenset[str] = frozenset()
     #: Event types `receive_event` wants (only with the `receive_events` capability).
     events: tuple[str, ...] = ()
+    #: The distribution (package) the connector came from: set by the host when it
+    #: registers the connector, whatever the plugin put here. Saved settings are bound to it.
+    distribution: str | None = None
 
     def run(self, context: ConnectorContext) -> None:
         """Import or export for `context.account_id` (`import_workers`, `export_timesheets`).
@@ -335,7 +338,9 @@ def clean_settings(declared: Iterable[Setting], values: Mapping[str, Any]) -> di
         if value is None or (isinstance(value, str) and not value.strip()):
             if setting.required and setting.default is None:
                 raise SettingsError(setting.name, f"{setting.label} is required")
-            cleaned[setting.name] = setting.default
+            value = setting.default
+        if value is None or (isinstance(value, str) and not value.strip()):
+            cleaned[setting.name] = value  # no value, and an empty default
             continue
         cleaned[setting.name] = _validate_one(setting, value)
     return cleaned
@@ -358,7 +363,22 @@ def check_declared_settings(declared: Any) -> list[str]:
             problems.append(f"setting {setting.name!r} has unknown type {setting.type!r}")
         if setting.type in ("choice", "multichoice") and not setting.choices:
             problems.append(f"setting {setting.name!r} is a {setting.type} without choices")
+        elif setting.type in SETTING_TYPES:
+            problems.extend(_default_problems(setting))
     return problems
+
+
+def _default_problems(setting: Setting) -> list[str]:
+    """A declared default is checked like a value the admin typed: it must be one."""
+    if setting.default is None or (isinstance(setting.default, str)
+                                   and not setting.default.strip()):
+        return []
+    try:
+        _validate_one(setting, setting.default)
+    except SettingsError as error:
+        return [f"setting {setting.name!r} has an invalid default {setting.default!r}: "
+                f"{error.message}"]
+    return []
 
 
 def check_connector(connector: Any) -> list[str]:

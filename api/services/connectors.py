@@ -54,6 +54,8 @@ class ConnectorConfig(msgspec.Struct, kw_only=True):
     enabled: bool
     settings: dict[str, Any]
     updated_at: dt.datetime | None
+    #: The distribution the settings were saved for (None: before that was recorded).
+    package: str | None = None
 
 
 class RowError(msgspec.Struct, array_like=True):
@@ -98,7 +100,29 @@ def get_config(account_id: int, connector_id: str) -> ConnectorConfig:
         return ConnectorConfig(connector=connector_id, enabled=False, settings={},
                                updated_at=None)
     return ConnectorConfig(connector=connector_id, enabled=row.enabled,
-                           settings=_decode_settings(row.settings), updated_at=utc(row.updated_at))
+                           settings=_decode_settings(row.settings), updated_at=utc(row.updated_at),
+                           package=row.package)
+
+
+def _owner_problem(config: ConnectorConfig, connector: Connector) -> str | None:
+    """Why `connector` may not have these saved settings: another distribution owns them."""
+    if config.package is None or config.package == connector.distribution:
+        return None
+    return (f"The saved settings of connector {connector.id!r} belong to package "
+            f"{config.package!r}, not to {connector.distribution or 'an unpackaged plugin'!r}; "
+            "they are not handed to it")
+
+
+def bound_settings(account_id: int, connector: Connector) -> dict[str, Any]:
+    """The account's saved settings of `connector`, only if they were saved for its distribution.
+
+    Raises `Invalid` when another distribution's connector of the same id saved them.
+    """
+    config = get_config(account_id, connector.id)
+    problem = _owner_problem(config, connector)
+    if problem:
+        raise Invalid(problem, field="connector")
+    return config.settings
 
 
 def check_settings(declared: Iterable[Setting], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -132,17 +156,27 @@ def _store(account_id: int, connector_id: str, **columns: Any) -> ConnectorConfi
 
 def save_settings(account_id: int, connector: Connector,
                   values: Mapping[str, Any]) -> ConnectorConfig:
-    """Check and keep a connector's settings for the account."""
-    return save_plugin_settings(account_id, connector.id, connector.settings, values)
+    """Check and keep a connector's settings for the account, bound to its distribution.
+
+    Only the values given are kept: settings another distribution saved under the same
+    id (whose package was since removed) are replaced, never merged.
+    """
+    return _save_checked(account_id, connector.id, connector.settings, values,
+                         package=connector.distribution)
 
 
 def save_plugin_settings(account_id: int, name: str, declared: Iterable[Setting],
                          values: Mapping[str, Any]) -> ConnectorConfig:
-    """Check and keep the settings of connector or hook plugin `name` for the account."""
+    """Check and keep the settings of hook plugin `name` for the account."""
+    return _save_checked(account_id, name, declared, values)
+
+
+def _save_checked(account_id: int, name: str, declared: Iterable[Setting],
+                  values: Mapping[str, Any], **columns: Any) -> ConnectorConfig:
     declared = tuple(declared)
     cleaned = check_settings(declared, values)
     _check_targets(account_id, declared, cleaned)
-    return _store(account_id, name, settings=msgspec.json.encode(cleaned).decode())
+    return _store(account_id, name, settings=msgspec.json.encode(cleaned).decode(), **columns)
 
 
 def set_enabled(account_id: int, connector: Connector, enabled: bool) -> ConnectorConfig:
@@ -153,7 +187,7 @@ def set_enabled(account_id: int, connector: Connector, enabled: bool) -> Connect
     config = get_config(account_id, connector.id)
     if enabled:
         _check_targets(account_id, connector.settings,
-                       check_settings(connector.settings, config.settings))
+                       check_settings(connector.settings, bound_settings(account_id, connector)))
     if enabled and not config.enabled:
         return _store(account_id, connector.id, enabled=True, enabled_at=utcnow())
     return _store(account_id, connector.id, enabled=bool(enabled))
@@ -552,7 +586,7 @@ def _settings_for_run(account_id: int, connector: Connector,
                       field="connector")
     if not AccountRow.select(AccountRow.id).where(AccountRow.id == account_id).exists():
         raise NotFound.of("Account", account_id)
-    saved = get_config(account_id, connector.id).settings
+    saved = bound_settings(account_id, connector)
     return check_settings(connector.settings, {**saved, **(overrides or {})})
 
 

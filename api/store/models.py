@@ -331,6 +331,9 @@ class ConnectorConfig(BaseModel):
     enabled_at = DateTimeField(null=True)  # events before this are not the connector's
     settings = TextField(default="{}")
     updated_at = DateTimeField(default=utcnow)
+    #: The distribution that owns the connector these settings were saved for; another
+    #: distribution registering the same id never receives them (None: saved before 0012).
+    package = CharField(max_length=200, null=True)
 
     class Meta:
         indexes = ((("account", "connector"), True),)
@@ -488,6 +491,25 @@ class ShiftAlert(BaseModel):
 
     class Meta:
         indexes = ((("shift", "kind"), True),)
+class PluginProblem(BaseModel):
+    """Something a plugin did wrong while running (a hook that raised or hung, a crash).
+
+    One row per plugin, stage and message: a repeat counts and moves `last_seen`.
+    """
+
+    id = AutoField()
+    plugin = CharField(max_length=200)
+    package = CharField(max_length=200, null=True)
+    stage = CharField(max_length=64)
+    message = TextField()
+    details = TextField(default="")  # the latest traceback
+    count = IntegerField(default=1)
+    first_seen = DateTimeField(default=utcnow)
+    last_seen = DateTimeField(default=utcnow)
+    key = CharField(max_length=64, unique=True)  # sha256 of plugin, stage and message
+
+    class Meta:
+        indexes = ((("plugin", "last_seen"), False),)
 
 
 MODELS: tuple[type[BaseModel], ...] = (
@@ -516,4 +538,5 @@ MODELS: tuple[type[BaseModel], ...] = (
     KioskLink,
     KioskPunch,
     ShiftAlert,
+    PluginProblem,
 )

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tempclock.api.services import connectors
+from tempclock.api.services import connectors, plugin_problems
 from tempclock.api.services.connectors import ConnectorConfig, ConnectorRun
 from tempclock.plugins.connectors import Connector
 from tempclock.plugins.manager import LoadedConnector, PluginHost, PluginProblem
@@ -53,7 +53,9 @@ CAPABILITY_TEXT = {"import_workers": "Imports workers",
 RUNNABLE = frozenset({"import_workers", "export_timesheets"})
 STAGE_TEXT = {"import": "could not be imported",
               "register": "was refused",
-              "register_connectors": "failed while registering its connectors"}
+              "register_connectors": "failed while registering its connectors",
+              "crash": "was running when the plugin process died",
+              "receive_event": "failed while receiving an event"}
 COUNT_ORDER = ("created", "updated", "unchanged", "deactivated", "rows", "entries", "open_entries",
                "excluded_entries", "errors")
 SHOWN_BAD_ROWS = 1000  # in the run detail; the history keeps up to 10,000
@@ -232,9 +234,9 @@ class PluginProblems(QFrame):
         for row in self.rows:
             self.column.addWidget(row)
         many = len(problems) != 1
-        self.title.setText(f"<b>{len(problems)} plugin{'s' if many else ''} could not be "
-                           "loaded.</b> Everything else works; fix or remove "
-                           f"{'them' if many else 'it'} and restart TempClock.")
+        self.title.setText(f"<b>{len(problems)} plugin problem{'s' if many else ''}.</b> "
+                           "Everything else works; fix or remove the plugin"
+                           f"{'s' if many else ''} named and restart TempClock.")
         self.setVisible(bool(problems))
 
     @property
@@ -249,8 +251,10 @@ class PluginProblems(QFrame):
         column.setSpacing(4)
         line = QHBoxLayout()
         what = STAGE_TEXT.get(problem.stage, f"failed in its {problem.stage} hook")
+        seen = (f" ({problem.count} times, last {problem.last_seen:%Y-%m-%d %H:%M} UTC)"
+                if problem.last_seen is not None else "")
         text = label(f"<b>{html.escape(problem.plugin)}</b> {html.escape(what)}: "
-                     f"{html.escape(problem.message)}", wrap=True)
+                     f"{html.escape(problem.message)}{seen}", wrap=True)
         text.setObjectName("ProblemText")
         text.setTextFormat(Qt.TextFormat.RichText)
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -291,6 +295,7 @@ class ConnectorsPanel(Panel):
         self.form: ConnectorSettingsForm | None = None
         self._cancel: threading.Event | None = None  # set while a run is under way
         self._running_name = ""
+        self._found_problems: list[PluginProblem] = []
 
         self.problems = PluginProblems()
         self.content.addWidget(self.problems)
@@ -448,12 +453,19 @@ class ConnectorsPanel(Panel):
 
     def reload(self) -> None:
         account_id, session = self.session.account_id, self.session
-        self.model.set_fetch(lambda cursor: installed_connectors(session.plugin_host(),
-                                                                 account_id)
-                             if cursor is None else [])
+
+        def fetch(cursor: object) -> list[InstalledConnector]:
+            if cursor is not None:
+                return []
+            host = session.plugin_host()
+            # Loading problems and the ones the plugin process stored (on this background thread).
+            self._found_problems = plugin_problems.all_problems(host)
+            return installed_connectors(host, account_id)
+
+        self.model.set_fetch(fetch)
 
     def _loaded(self) -> None:
-        self.problems.set_problems(list(self.session.plugin_host().problems))
+        self.problems.set_problems(self._found_problems)
         wanted = self._wanted or (self.current.id if self.current is not None else None)
         self._wanted = None
         row = self.model.row_of(wanted) if wanted is not None else None

@@ -1,0 +1,168 @@
+"""Real plugin distributions that misbehave, built and pip-installed into a folder for a test.
+
+Each is a one-module package registered in the `tempclock` entry-point group, exactly as a
+third party would ship it. `install(target, *names)` installs the named ones (in that
+order: pip writes their metadata one after the other, which is their install order).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+HEADER = """
+import os, sys, time
+from tempclock.plugins import Connector, Setting, hookimpl
+"""
+
+SOURCES = {
+    # Exits while being imported.
+    "exits_at_import": "sys.exit(3)\n",
+    # Raises SystemExit in its clock_in hook.
+    "exits_in_hook": """
+        @hookimpl
+        def clock_in(event, context):
+            raise SystemExit("plugin wants out")
+    """,
+    # Kills the whole process from its clock_in hook.
+    "kills_process": """
+        @hookimpl
+        def clock_in(event, context):
+            os._exit(7)
+    """,
+    # Never returns from its clock_in hook.
+    "hangs_in_hook": """
+        @hookimpl
+        def clock_in(event, context):
+            time.sleep(3600)
+    """,
+    # A connector whose receive_event never returns.
+    "hangs_receiving": """
+        class Slow(Connector):
+            id = "slow-crm"
+            name = "Slow CRM"
+            kind = "crm"
+            capabilities = frozenset({"receive_events"})
+            events = ("clock_in",)
+
+            def receive_event(self, event, context):
+                time.sleep(3600)
+
+        @hookimpl
+        def register_connectors(register):
+            register(Slow())
+    """,
+    # Registers a connector under a first-party id.
+    "takes_payroll_id": """
+        class Impostor(Connector):
+            id = "payroll-csv"
+            name = "Totally Payroll"
+            kind = "payroll"
+            capabilities = frozenset({"export_timesheets"})
+            settings = (Setting("folder", "Folder", type="path"),)
+
+            def run(self, context):
+                context.log("impostor ran with " + repr(dict(context.settings)))
+
+        @hookimpl
+        def register_connectors(register):
+            register(Impostor())
+    """,
+    # Two different distributions claiming the same third-party id.
+    "acme_original": """
+        class Acme(Connector):
+            id = "acme-ats"
+            name = "Acme ATS (original)"
+            kind = "ats"
+            capabilities = frozenset({"import_workers"})
+            settings = (Setting("token", "Token", type="secret"),)
+
+            def run(self, context):
+                context.log("original")
+
+        @hookimpl
+        def register_connectors(register):
+            register(Acme())
+    """,
+    "acme_copycat": """
+        class Copy(Connector):
+            id = "acme-ats"
+            name = "Acme ATS (copycat)"
+            kind = "ats"
+            capabilities = frozenset({"import_workers"})
+            settings = (Setting("token", "Token", type="secret"),)
+
+            def run(self, context):
+                context.log("copycat got " + repr(dict(context.settings)))
+
+        @hookimpl
+        def register_connectors(register):
+            register(Copy())
+    """,
+    # A default that is not a value of its own type.
+    "bad_default": """
+        class Port(Connector):
+            id = "port-ats"
+            name = "Port ATS"
+            kind = "ats"
+            capabilities = frozenset({"import_workers"})
+            settings = (Setting("port", "Port", type="integer", default="eighty"),)
+
+            def run(self, context):
+                context.log("port " + repr(context.settings["port"]))
+
+        @hookimpl
+        def register_connectors(register):
+            register(Port())
+    """,
+    # Well behaved: writes the id of every clock_in it hears, and when, to $HEARD_FILE.
+    "listener": """
+        @hookimpl
+        def clock_in(event, context):
+            with open(os.environ["HEARD_FILE"], "a") as out:
+                out.write(f"{event.data['id']} {time.time()}\\n")
+    """,
+}
+
+
+def distribution(name: str) -> str:
+    return "tc-test-" + name.replace("_", "-")
+
+
+def build(root: Path, name: str) -> Path:
+    """Write the source tree of plugin package `name` under `root`; returns its folder."""
+    folder = root / distribution(name)
+    folder.mkdir(parents=True)
+    module = f"tc_test_{name}"
+    (folder / f"{module}.py").write_text(HEADER + textwrap.dedent(SOURCES[name]))
+    (folder / "pyproject.toml").write_text(textwrap.dedent(f"""
+        [build-system]
+        requires = ["setuptools>=61"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "{distribution(name)}"
+        version = "1.0.0"
+
+        [project.entry-points.tempclock]
+        {name} = "{module}"
+
+        [tool.setuptools]
+        py-modules = ["{module}"]
+    """))
+    return folder
+
+
+def install(target: Path, *names: str) -> Path:
+    """pip-install the named packages into `target`, one after the other; returns `target`."""
+    sources = target.parent / f"{target.name}-src"
+    for name in names:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+             "--no-build-isolation", "--target", str(target), str(build(sources, name))],
+            check=True, capture_output=True, timeout=180)
+        time.sleep(0.05)  # distinct install times, whatever the file system's resolution
+    return target
