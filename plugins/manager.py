@@ -24,8 +24,8 @@ folder as a plugin too, without installing it (while you develop one).
 from __future__ import annotations
 
 import concurrent.futures
-import importlib.util
 import datetime as dt
+import importlib.util
 import logging
 import os
 import threading
