@@ -61,8 +61,9 @@ class Desktop:
         """Open the store (creating the data directory), build the window, start the API.
 
         `serve` overrides the saved "start the API" setting; `port` the saved port, for
-        this run only (0: any free port). `plugins` replaces the installed plugins,
-        loaded otherwise when a panel first needs them. Whenever the API comes up, the
+        this run only (0: any free port); the API is built and served once the window
+        has painted (it reports `starting` until then). `plugins` replaces the installed
+        plugins, loaded otherwise when a panel first needs them. Whenever the API comes up, the
         dispatcher process is started too if it is not running; it runs until `stop()`.
         """
         open_store(config)
@@ -78,6 +79,7 @@ class Desktop:
         server.state_changed.connect(deliver_while_serving)
         window = MainWindow(session, server, dispatcher)
         if settings.start_server if serve is None else serve:
+            server.hold_until(window.first_painted)  # the window shows first, then the API
             server.start(settings.host, settings.port if port is None else port,
                          settings.tls_files)
         return cls(config, session, server, dispatcher, window)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
     """The admin's window onto one agency account and the API it serves."""
 
     ready = Signal()  # the accounts are loaded and the first panel shows data
+    first_painted = Signal()  # drawn on screen once: slower start-up work may begin
 
     def __init__(self, session: Session, server: EmbeddedServer,
                  dispatcher: EmbeddedDispatcher) -> None:
@@ -113,6 +114,7 @@ class MainWindow(QMainWindow):
         self.backup_schedule = BackupSchedule(session, self)  # the daily backup, while it runs
         self._pill_lines = {"server": "", "delivery": ""}
         self.quitting = False
+        self.painted = False
         self.setWindowTitle("TempClock")
         self.resize(1360, 840)
         self.setMinimumSize(QSize(1024, 640))
@@ -169,6 +171,12 @@ class MainWindow(QMainWindow):
         server.failed.connect(lambda _message, _in_use: self.show_panel("server"))
         if server.state == FAILED:  # it failed before the window existed
             self.show_panel("server")
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        super().paintEvent(event)
+        if not self.painted:
+            self.painted = True
+            QTimer.singleShot(0, self.first_painted.emit)  # once this paint is on screen
 
     # --- building -----------------------------------------------------------------
 

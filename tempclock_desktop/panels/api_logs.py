@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from tempclock.api.http.app import scope_needed
 from tempclock.api.services import keys, log_alerts, log_stats
 from tempclock.api.services.api_logs import ApiLog
 from tempclock.api.services.display import printable
@@ -138,6 +137,10 @@ class Stats(msgspec.Struct):
 
 
 def load_stats(account_id: int) -> Stats:
+    # The routes' scopes come from the HTTP app: imported here, in the background, so the
+    # window's first paint never waits for the web framework to load.
+    from tempclock.api.http.app import scope_needed
+
     since = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=24)).replace(second=0, microsecond=0)
     return Stats(since,
                  log_stats.requests_per_minute(account_id, since),
