@@ -56,6 +56,10 @@ class RecordTable(QTableView):
         self._natural: dict[int, int] = {}  # width before the leftover room is handed out
         self._sizing = False
         self._fitted = False  # sized to content since the last reload
+        self._fit_soon = QTimer(self)  # style and font changes come in bursts: fit once after
+        self._fit_soon.setSingleShot(True)
+        self._fit_soon.setInterval(0)
+        self._fit_soon.timeout.connect(self.fit_columns)
         self._save = QTimer(self)
         self._save.setSingleShot(True)
         self._save.setInterval(SAVE_DELAY_MS)
@@ -70,7 +74,7 @@ class RecordTable(QTableView):
         self.records.modelReset.connect(self._rows_reset)
         self.records.page_loaded.connect(lambda _n: self._fit_first_page())
         self._restore_hidden()
-        self.fit_columns()
+        self._fit_soon.start()  # once polished: the stylesheet's font is not known yet
 
     # --- set-up ---------------------------------------------------------------------
 
@@ -140,19 +144,19 @@ class RecordTable(QTableView):
     def fit_columns(self) -> None:
         """Size each column to its title and the loaded rows' text, within its limits;
         a width the admin set wins."""
+        self._fit_soon.stop()
         self.ensurePolished()
         cells = QFontMetrics(self.font())
         bold = QFont(self.horizontalHeader().font())
         bold.setWeight(QFont.Weight.DemiBold)
         titles = QFontMetrics(bold)
-        sample = self.records.records[:SAMPLE_ROWS]
         chosen = self._saved().widths
         header = HEADER_PADDING + (SORT_ARROW if self.sorting != NONE else 0)
         for n, column in enumerate(self.records.columns):
             if column.title in chosen:
                 self._natural[n] = chosen[column.title]
                 continue
-            texts = {column.text(r) for r in sample}  # repeated values are measured once
+            texts = self.records.texts(n, SAMPLE_ROWS)  # repeated values are measured once
             text = max(map(cells.horizontalAdvance, texts), default=0)
             wanted = max(text + CELL_PADDING, titles.horizontalAdvance(column.title) + header)
             self._natural[n] = max(column.width or MIN_WIDTH, min(column.max_width, wanted))
@@ -186,7 +190,7 @@ class RecordTable(QTableView):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self.fit_columns()  # the stylesheet's font arrives when the table is first polished
+            self._fit_soon.start()  # the stylesheet's font arrives when the table is polished
 
     def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802
         handled = super().viewportEvent(event)

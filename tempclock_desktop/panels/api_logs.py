@@ -266,6 +266,8 @@ class ApiLogsPanel(Panel):
         self.model.page_loaded.connect(lambda _n: self._count())
         self.model.reloaded.connect(self._count)
         self.model.reloaded.connect(self._show_empty)
+        self.model.reloaded.connect(self._first_page_shown)
+        self.model.load_failed.connect(lambda _message: self._first_page_shown())
         self.model.rowsInserted.connect(lambda *_: self._show_empty())
         return self.stack
 
@@ -334,7 +336,12 @@ class ApiLogsPanel(Panel):
         account_id = self.session.account_id
         Operation(self, lambda: keys.list_keys(account_id), success=self._keys_loaded).run()
         self.apply_filters()
-        self.refresh_stats()
+        self._stats_after_page = True  # the list first: the charts' queries are the heavier
+
+    def _first_page_shown(self) -> None:
+        if self._stats_after_page:
+            self._stats_after_page = False
+            self.refresh_stats()
 
     def _keys_loaded(self, found: list[keys.ApiKey]) -> None:
         current = self.key_filter.currentData()

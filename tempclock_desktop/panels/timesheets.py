@@ -12,10 +12,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QHBoxLayout,
-    QHeaderView,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -165,16 +162,21 @@ class TimesheetsPanel(Panel):
         totals.addWidget(label("Totals by worker", "SectionTitle"))
         self.totals_label = label("", "Muted")
         totals.addWidget(self.totals_label)
-        self.totals = QTableWidget(0, 3)
-        self.totals.setHorizontalHeaderLabels(["Worker", "Entries", "Hours"])
-        self.totals.verticalHeader().hide()
-        self.totals.setShowGrid(False)
-        self.totals.setAlternatingRowColors(True)
-        self.totals.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.totals.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for n in (1, 2):
-            self.totals.horizontalHeader().setSectionResizeMode(
-                n, QHeaderView.ResizeMode.ResizeToContents)
+        self.totals = RecordTable(
+            "timesheet_totals", self.session,
+            [
+                Column("Worker", lambda w: w.worker_name, stretch=True),
+                Column("Entries", lambda w: str(w.entries), lambda w: w.entries,
+                       align_right=True),
+                Column("Hours", lambda w: self.hours(w.total_hours), lambda w: w.total_hours,
+                       align_right=True),
+            ],
+            page_size=None,  # one row per worker of the period: all at once
+            parent=self,
+        )
+        self.totals.records.reloaded.connect(self._show_totals)
+        self.totals.records.load_failed.connect(self.totals_label.setText)
+        self._totals: dict[str, timesheets.TimesheetTotals] = {}
         totals.addWidget(self.totals, 1)
         cards.addLayout(totals, 1)
         entry = QVBoxLayout()
@@ -226,8 +228,13 @@ class TimesheetsPanel(Panel):
             return [EntryView(e, zones.get(e.location_id, UTC)) for e in found]
 
         self.model.set_fetch(page)
-        Operation(self, lambda: timesheets.timesheet_totals(account_id, base),
-                  success=self._show_totals).run()
+        self._totals = found = {}  # the period's totals, beside the rows per worker
+
+        def per_worker(_cursor: None) -> list[timesheets.WorkerTotal]:
+            found["all"] = timesheets.timesheet_totals(account_id, base)
+            return found["all"].workers
+
+        self.totals.records.set_fetch(per_worker)
         Operation(self, lambda: anyone_clocked_in(account_id),
                   success=lambda anyone: self.stack.setCurrentIndex(0 if anyone else 1)).run()
         self.detail.clear()
@@ -242,16 +249,8 @@ class TimesheetsPanel(Panel):
         index = self.site.findData(current)
         self.site.setCurrentIndex(max(index, 0))
 
-    def _show_totals(self, totals: timesheets.TimesheetTotals) -> None:
-        self.totals.setRowCount(len(totals.workers))
-        for row, worker in enumerate(totals.workers):
-            for column, text in enumerate((worker.worker_name, str(worker.entries),
-                                           self.hours(worker.total_hours))):
-                item = QTableWidgetItem(text)
-                if column:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
-                                          | Qt.AlignmentFlag.AlignVCenter)
-                self.totals.setItem(row, column, item)
+    def _show_totals(self) -> None:
+        totals = self._totals["all"]
         self.totals_label.setText(f"{totals.entries} closed entries · "
                                   f"{self.hours(totals.total_hours)} worked · "
                                   f"{self.hours(totals.break_minutes / 60)} of breaks")

@@ -280,6 +280,7 @@ class WebhooksPanel(Panel):
 
     def _connectors_loaded(self, found: list[tuple[str, str]]) -> None:
         self._connector_names = dict(found)
+        self.deliveries.refresh_texts()  # "To" names the connectors now known
         current = self.show_filter.currentData()
         while self.show_filter.count() > 2:
             self.show_filter.removeItem(2)
