@@ -3,9 +3,10 @@
 It builds the model → (sort proxy) → view chain and owns how columns behave:
 each is sized to its content (measured on the loaded rows, at most `SAMPLE_ROWS`
 of them, never the whole store) between its minimum and maximum, one useful
-column takes the room left over, the admin's widths and hidden columns are
-remembered per table in the desktop settings, the header's context menu is a
-column chooser, and every cell's full text is its tooltip (the model's).
+column takes the room left over (or gives some up when the rest need it), the
+admin's widths and hidden columns are remembered per table in the desktop
+settings, the header's context menu is a column chooser, and every cell's full
+text is its tooltip (the model's).
 
 Sorting is one of three kinds: `LOCAL` (the proxy sorts what is loaded, after
 loading the rest), `SERVER` (the panel asks the service for another order:
@@ -33,6 +34,7 @@ CELL_PADDING = 30  # the stylesheet's item padding (8 px a side) and the style's
 HEADER_PADDING = 22  # the header's padding
 SORT_ARROW = 12  # and, where a click sorts, its arrow
 MIN_WIDTH = 56
+STRETCH_FLOOR = 160  # the stretch column shrinks to fit the view, not below this
 SAVE_DELAY_MS = 400  # a drag resizes many times: write the settings once it stops
 
 
@@ -175,6 +177,12 @@ class RecordTable(QTableView):
         room = self.viewport().width() - sum(widths.values())
         if stretch is not None and room > 0:
             widths[stretch] += room
+        elif stretch is not None and room < 0:
+            # Too wide for the view: the stretch column gives up room (its long cells tell
+            # their full text in the tooltip), not the columns after it going off screen.
+            floor = min(widths[stretch], max(self.records.columns[stretch].width or 0,
+                                             STRETCH_FLOOR))
+            widths[stretch] = max(floor, widths[stretch] + room)
         with self._sizing_now():
             for n, width in widths.items():
                 self.horizontalHeader().resizeSection(n, width)

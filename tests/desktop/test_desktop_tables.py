@@ -18,6 +18,7 @@ from tempclock.api.services import (
     deliveries,
     demo,
     keys,
+    locations,
     webhooks,
     workers,
 )
@@ -45,10 +46,9 @@ CONTENT = {
 }
 # Columns that must be inside the viewport, not off to the right.
 ON_SCREEN = {"timesheets": ("Status", "Source", "Cost code"), "api_logs": ("Client", "Path"),
-             "webhooks": ("Error",)}
-# What a refused delivery says: long, as receivers' and the network's errors are.
-DELIVERY_ERROR = ("Connection refused by 127.0.0.1:9 — nothing is listening there; check "
-                  "that the payroll bridge is running")
+             "webhooks": ("Error", "Duration")}
+# What a refused delivery says (as the dispatcher words a closed port).
+DELIVERY_ERROR = "ConnectError: [Errno 111] Connection refused by 127.0.0.1:9"
 
 
 def _visible_rows(table) -> range:
@@ -70,8 +70,9 @@ def _cut_off(table, title: str) -> list[str]:
 def _failed_deliveries(account_id: int) -> None:
     """A clock-in after the demo's webhook was made, sent to it and refused, with a long
     error (as receivers' and the network's errors are)."""
+    site = locations.list_locations(account_id).data[0]
     newcomer = workers.create_worker(account_id, workers.WorkerCreate(
-        first_name="Delivery", last_name="Tester"))
+        first_name="Delivery", last_name="Tester", location_id=site.id))
     clocking.clock_in(account_id, newcomer.id)
     while deliveries.fan_out():
         pass
@@ -301,3 +302,29 @@ def test_a_long_connector_file_path_shows_its_file_name_and_tells_the_whole_path
     assert shown.endswith("/ats-export.csv")
     assert field.text.fontMetrics().horizontalAdvance(shown) <= field.text.width()
     assert not field.grab().isNull()  # it paints
+
+
+@pytest.mark.parametrize("key", ["departments", "cost_codes"])
+def test_the_name_takes_the_room_left_over_not_the_status(qtbot, start_desktop, demo_agency,
+                                                           key):
+    table = _open(qtbot, start_desktop(), key).table
+    name, status = table.column_of("Name"), table.column_of("Status")
+    assert table.columnWidth(status) < table.columnWidth(name)
+    assert table.columnWidth(status) <= 120
+
+
+@pytest.mark.parametrize("key", ["api_logs", "webhooks"])
+def test_no_table_needs_scrolling_sideways_at_1440_by_900(qtbot, start_desktop, demo_agency, key):
+    if key == "webhooks":
+        _failed_deliveries(demo_agency.id)
+    panel = _open(qtbot, start_desktop(), key, tuple(CONTENT[key]))
+    for name in CONTENT[key]:
+        table = getattr(panel, name)
+        shown = [n for n in range(table.model().columnCount()) if not table.isColumnHidden(n)]
+        assert sum(table.columnWidth(n) for n in shown) <= table.viewport().width(), name
+
+
+def test_a_connector_run_counts_in_words_not_field_names():
+    from tempclock_desktop.panels.connectors import counts_text
+
+    assert counts_text({"open_entries": 2, "created": 5}) == "5 created · 2 open entries"
