@@ -43,6 +43,13 @@ SHOW = (("Completed shifts", "shifts"), ("Clocked in now", "active"),
 STATUS = (("Any status", None), ("Completed (to approve)", "completed"),
           ("Approved", "approved"), ("Disputed", "disputed"), ("Open", "open"))
 UTC = zoneinfo.ZoneInfo("UTC")
+# How an entry was made, in words (`clocking.SOURCES`); the id stays in the entry's details.
+SOURCE_TEXT = {"api": "Integration", "desktop": "This PC", "kiosk": "Kiosk",
+               "import": "Import", "manual": "Added by hand"}
+
+
+def source_text(source: str) -> str:
+    return SOURCE_TEXT.get(source, source)
 
 
 @dataclass(frozen=True)
@@ -144,7 +151,7 @@ class TimesheetsPanel(Panel):
                 Column("Hours", lambda v: self.hours(v.entry.total_hours),
                        lambda v: v.entry.total_hours or 0, align_right=True),
                 Column("Status", lambda v: v.entry.status.capitalize()),
-                Column("Source", lambda v: v.entry.source),
+                Column("Source", lambda v: source_text(v.entry.source)),
                 Column("Cost code", lambda v: v.entry.cost_code or "", stretch=True),
             ],
             parent=self,
@@ -287,7 +294,7 @@ class TimesheetsPanel(Panel):
                  f" ({esc(str(zone))})",
                  f"Worked: {self.hours(e.total_hours) or 'still on site'}"
                  f" · breaks: {e.break_minutes} min",
-                 f"Status: {e.status} · source: {e.source}"]
+                 f"Status: {e.status} · made by: {source_text(e.source)} ({e.source})"]
         for b in e.breaks:
             lines.append(f"Break {when(b.start, zone)} – {when(b.end, zone, 'now')}")
         if e.distance_meters is not None:

@@ -46,7 +46,7 @@ CONTENT = {
 }
 # Columns that must be inside the viewport, not off to the right.
 ON_SCREEN = {"timesheets": ("Status", "Source", "Cost code"), "api_logs": ("Client", "Path"),
-             "webhooks": ("Error", "Duration")}
+             "webhooks": ("Error",)}
 # What a refused delivery says (as the dispatcher words a closed port).
 DELIVERY_ERROR = "ConnectError: [Errno 111] Connection refused by 127.0.0.1:9"
 
@@ -328,3 +328,9 @@ def test_a_connector_run_counts_in_words_not_field_names():
     from tempclock_desktop.panels.connectors import counts_text
 
     assert counts_text({"open_entries": 2, "created": 5}) == "5 created · 2 open entries"
+
+
+def test_timesheets_say_how_an_entry_was_made_in_words(qtbot, start_desktop, demo_agency):
+    panel = _open(qtbot, start_desktop(), "timesheets")
+    sources = set(column_texts(panel.table.model(), panel.table.column_of("Source")))
+    assert sources and sources <= {"Integration", "This PC", "Kiosk", "Import", "Added by hand"}
