@@ -256,10 +256,10 @@ class ApiLogsPanel(Panel):
         self.table.sort_requested.connect(self._sort_by)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.detail = QTextBrowser()
-        self.detail.setMinimumWidth(250)
+        self.detail.setMinimumWidth(210)  # the table keeps its columns on screen at 1440 px
         self.detail.setPlaceholderText("Select a request for its details.")
         splitter = panes(Qt.Orientation.Horizontal, self.table, self.detail,
-                         stretch=(3, 1), sizes=(1000, 250), collapsible=True)
+                         stretch=(3, 1), sizes=(1000, 210), collapsible=True)
         self.stack = QStackedWidget()
         self.stack.addWidget(splitter)
         self.stack.addWidget(self._empty_state())

@@ -43,9 +43,10 @@ SHOW = (("Completed shifts", "shifts"), ("Clocked in now", "active"),
 STATUS = (("Any status", None), ("Completed (to approve)", "completed"),
           ("Approved", "approved"), ("Disputed", "disputed"), ("Open", "open"))
 UTC = zoneinfo.ZoneInfo("UTC")
-# How an entry was made, in words (`clocking.SOURCES`); the id stays in the entry's details.
-SOURCE_TEXT = {"api": "Integration", "desktop": "This PC", "kiosk": "Kiosk",
-               "import": "Import", "manual": "Added by hand"}
+# How an entry was made, in words (`clocking.SOURCES`; "API" as in the sidebar's API keys
+# and API logs); the id stays in the entry's details.
+SOURCE_TEXT = {"api": "API", "desktop": "Office", "kiosk": "Kiosk",
+               "import": "Import", "manual": "By hand"}
 
 
 def source_text(source: str) -> str:
