@@ -41,6 +41,7 @@ from tempclock_desktop.session import ACCOUNTS, Session
 from tempclock_desktop.widgets import label
 
 GUIDE = "guide"  # the getting-started guide's entry in the sidebar (not a panel of SECTIONS)
+PRELOAD_GAP_MS = 20  # between loading two panels' modules after start-up: input goes first
 DIALOG_ACTIONS = ("add", "clock_in", "issue")  # open over the page shown, not a page of their own
 
 
@@ -175,6 +176,8 @@ class MainWindow(QMainWindow):
                 self.nav.addItem(item)
         self.nav.currentItemChanged.connect(self._nav_changed)
         self._shortcuts()
+        self._to_preload = list(self._panel_types.values())
+        self.first_painted.connect(self._preload_next)
 
         self._status_bar()
         self.tray = self._tray()
@@ -198,6 +201,13 @@ class MainWindow(QMainWindow):
         if not self.painted:
             self.painted = True
             QTimer.singleShot(0, self.first_painted.emit)  # once this paint is on screen
+
+    def _preload_next(self) -> None:
+        """Load the panels' modules one per event-loop turn once the window is up, so the
+        first click on a panel does not wait for its code and the window stays responsive."""
+        if self._to_preload and not self.quitting:
+            self._to_preload.pop(0).load()
+            QTimer.singleShot(PRELOAD_GAP_MS, self._preload_next)
 
     # --- building -----------------------------------------------------------------
 

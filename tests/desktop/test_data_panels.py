@@ -215,7 +215,7 @@ def test_a_worker_is_clocked_in_and_out_from_the_office_and_the_entry_approved(
     panel.reload()
     qtbot.waitUntil(lambda: column_texts(panel.proxy, 0) == [worker.name])
     assert column_texts(panel.proxy, 3) == ["on site"]
-    assert column_texts(panel.proxy, 7) == ["desktop"]
+    assert column_texts(panel.proxy, 7) == ["Office"]  # made in the office, on this PC
     select_row(panel.table, worker.name)
     panel.clock_out_button.click()
     out = find_dialog(qtbot, panel, ClockOutDialog)
