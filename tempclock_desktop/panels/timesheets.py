@@ -236,13 +236,7 @@ class TimesheetsPanel(Panel):
             return [EntryView(e, zones.get(e.location_id, UTC)) for e in found]
 
         self.model.set_fetch(page)
-        self._totals = found = {}  # the period's totals, beside the rows per worker
-
-        def per_worker(_cursor: None) -> list[timesheets.WorkerTotal]:
-            found["all"] = timesheets.timesheet_totals(account_id, base)
-            return found["all"].workers
-
-        self.totals.records.set_fetch(per_worker)
+        self._load_totals(account_id, base)
         Operation(self, lambda: anyone_clocked_in(account_id),
                   success=lambda anyone: self.stack.setCurrentIndex(0 if anyone else 1)).run()
         self.detail.clear()
@@ -256,6 +250,15 @@ class TimesheetsPanel(Panel):
         fill_combo(self.site, [(s.name, s.id) for s in sites], none="All sites")
         index = self.site.findData(current)
         self.site.setCurrentIndex(max(index, 0))
+
+    def _load_totals(self, account_id: int, filters: timesheets.TimeEntryFilter) -> None:
+        self._totals = found = {}  # the period's totals, beside the rows per worker
+
+        def per_worker(_cursor: None) -> list[timesheets.WorkerTotal]:
+            found["all"] = timesheets.timesheet_totals(account_id, filters)
+            return found["all"].workers
+
+        self.totals.records.set_fetch(per_worker)
 
     def _show_totals(self) -> None:
         totals = self._totals["all"]
@@ -330,8 +333,7 @@ class TimesheetsPanel(Panel):
             self.model.upsert(EntryView(entry, view.zone))
             self._selection()
             self.session.notify(kinds.ENTRIES, self)
-            Operation(self, lambda: timesheets.timesheet_totals(account_id, filters),
-                      success=self._show_totals).run()
+            self._load_totals(account_id, filters)
 
         Operation(self, lambda: timesheets.set_entry_status(account_id, entry_id, status),
                   success=done).run()
