@@ -13,13 +13,13 @@ import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tempclock.api.config import Config, load_config
 from tempclock.api.store import close_store, open_store
-from tempclock.plugins.manager import PluginHost
 from tempclock_desktop import theme
 from tempclock_desktop.dispatcher import EmbeddedDispatcher
 from tempclock_desktop.main_window import MainWindow
@@ -27,6 +27,9 @@ from tempclock_desktop.operations import cancel_operations, wait_for_operations
 from tempclock_desktop.server import RUNNING, EmbeddedServer
 from tempclock_desktop.session import Session
 from tempclock_desktop.settings import load_settings
+
+if TYPE_CHECKING:
+    from tempclock.plugins.manager import PluginHost
 
 log = logging.getLogger(__name__)
 
