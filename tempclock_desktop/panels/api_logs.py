@@ -257,7 +257,7 @@ class ApiLogsPanel(Panel):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.detail = QTextBrowser()
         self.detail.setMinimumWidth(210)  # the table keeps its columns on screen at 1440 px
-        self.detail.setPlaceholderText("Select a request to see it in full.")
+        self.detail.setPlaceholderText("Select a request.")
         splitter = panes(Qt.Orientation.Horizontal, self.table, self.detail,
                          stretch=(3, 1), sizes=(1000, 210), collapsible=True)
         self.stack = QStackedWidget()
