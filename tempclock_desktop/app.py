@@ -13,13 +13,13 @@ import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tempclock.api.config import Config, load_config
 from tempclock.api.store import close_store, open_store
-from tempclock.plugins.manager import PluginHost
 from tempclock_desktop import theme
 from tempclock_desktop.dispatcher import EmbeddedDispatcher
 from tempclock_desktop.main_window import MainWindow
@@ -27,6 +27,9 @@ from tempclock_desktop.operations import cancel_operations, wait_for_operations
 from tempclock_desktop.server import RUNNING, EmbeddedServer
 from tempclock_desktop.session import Session
 from tempclock_desktop.settings import load_settings
+
+if TYPE_CHECKING:
+    from tempclock.plugins.manager import PluginHost
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +64,9 @@ class Desktop:
         """Open the store (creating the data directory), build the window, start the API.
 
         `serve` overrides the saved "start the API" setting; `port` the saved port, for
-        this run only (0: any free port). `plugins` replaces the installed plugins,
-        loaded otherwise when a panel first needs them. Whenever the API comes up, the
+        this run only (0: any free port); the API is built and served once the window
+        has painted (it reports `starting` until then). `plugins` replaces the installed
+        plugins, loaded otherwise when a panel first needs them. Whenever the API comes up, the
         dispatcher process is started too if it is not running; it runs until `stop()`.
         """
         open_store(config)
@@ -78,6 +82,7 @@ class Desktop:
         server.state_changed.connect(deliver_while_serving)
         window = MainWindow(session, server, dispatcher)
         if settings.start_server if serve is None else serve:
+            server.hold_until(window.first_painted)  # the window shows first, then the API
             server.start(settings.host, settings.port if port is None else port,
                          settings.tls_files)
         return cls(config, session, server, dispatcher, window)

@@ -12,7 +12,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QDate, QRect, Qt, Signal
+from PySide6.QtGui import QFocusEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QSpinBox,
+    QStyle,
+    QStyleOptionFrame,
     QVBoxLayout,
     QWidget,
 )
@@ -259,6 +262,45 @@ class DateInput(QWidget):
             self.date.setDate(QDate(day.year, day.month, day.day))
 
 
+class PathField(QLineEdit):
+    """A path's line edit that, while the admin is not typing in it, shows the path's end
+    (the file name, which tells files apart) behind an ellipsis at a whole character,
+    never a glyph cut in half at the left edge; the whole path is its tooltip."""
+
+    def _contents(self) -> QRect:
+        option = QStyleOptionFrame()
+        self.initStyleOption(option)
+        margins = self.textMargins()
+        return self.style().subElementRect(
+            QStyle.SubElement.SE_LineEditContents, option, self).adjusted(
+            margins.left() + 2, margins.top(), -margins.right() - 2, -margins.bottom())
+
+    @property
+    def shown_text(self) -> str:
+        """What the field shows while it has no focus."""
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideLeft,
+                                             self._contents().width())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        shown = self.shown_text
+        if self.hasFocus() or shown == self.text():
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        option = QStyleOptionFrame()
+        self.initStyleOption(option)
+        self.style().drawPrimitive(QStyle.PrimitiveElement.PE_PanelLineEdit, option, painter,
+                                   self)
+        painter.setPen(self.palette().text().color())
+        painter.drawText(self._contents(), Qt.AlignmentFlag.AlignLeft
+                         | Qt.AlignmentFlag.AlignVCenter, shown)
+        painter.end()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        super().focusOutEvent(event)
+        self.end(False)
+
+
 class PathInput(QWidget):
     """`path`: a file (or, for a setting about a folder, a directory) with Browse…."""
 
@@ -271,7 +313,7 @@ class PathInput(QWidget):
         # The contract has one `path` type; a setting named like a folder asks for a folder.
         self.folder = any(word in f"{setting.name} {setting.label}".lower()
                           for word in ("dir", "folder"))
-        self.text = QLineEdit()
+        self.text = PathField()
         self.text.setPlaceholderText("Choose a folder…" if self.folder else "Choose a file…")
         self.text.textChanged.connect(self._text_changed)
         row.addWidget(self.text, 1)

@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from tempclock.api import dispatcher
 from tempclock.api.config import Config
+
+if TYPE_CHECKING:
+    from tempclock.api.dispatcher import DispatcherProcess
 
 log = logging.getLogger(__name__)
 
 STOPPED, RUNNING, FAILED = "stopped", "running", "failed"
 WATCH_MS = 500
+
+
+def start_dispatcher(config: Config) -> DispatcherProcess:
+    """The dispatcher process; its module (services, plugins) loads only when it starts, so
+    the window's first paint does not wait for it (bench/desktop_cold_start.py)."""
+    from tempclock.api import dispatcher
+
+    return dispatcher.start_process(config)
 
 
 class EmbeddedDispatcher(QObject):
@@ -28,15 +39,14 @@ class EmbeddedDispatcher(QObject):
     state_changed = Signal(str)
 
     def __init__(self, config: Config,
-                 start_process: Callable[[Config], dispatcher.DispatcherProcess] = (
-                     dispatcher.start_process),
+                 start_process: Callable[[Config], DispatcherProcess] = start_dispatcher,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.config = config
         self._start_process = start_process
         self.state = STOPPED
         self.error: str | None = None
-        self.process: dispatcher.DispatcherProcess | None = None
+        self.process: DispatcherProcess | None = None
         self._watch = QTimer(self)
         self._watch.setInterval(WATCH_MS)
         self._watch.timeout.connect(self._check)

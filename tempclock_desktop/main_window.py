@@ -5,9 +5,11 @@ whether to keep the API running."""
 from __future__ import annotations
 
 import html
+import importlib
+from dataclasses import dataclass
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -35,34 +37,54 @@ from tempclock_desktop.kiosk_listener import KioskListener
 from tempclock_desktop.lateness_alerts import LatenessAlerts
 from tempclock_desktop.messages import show_error
 from tempclock_desktop.operations import Operation, activity
-from tempclock_desktop.panels.api_keys import ApiKeysPanel
-from tempclock_desktop.panels.api_logs import ApiLogsPanel
-from tempclock_desktop.panels.backups import BackupsPanel
 from tempclock_desktop.panels.base import Panel
-from tempclock_desktop.panels.catalogue import CostCodesPanel, DepartmentsPanel
-from tempclock_desktop.panels.connectors import ConnectorsPanel
-from tempclock_desktop.panels.locations import LocationsPanel
-from tempclock_desktop.panels.on_site import OnSitePanel
-from tempclock_desktop.panels.server import ServerPanel
-from tempclock_desktop.panels.shifts import ShiftsPanel
-from tempclock_desktop.panels.timesheets import TimesheetsPanel
-from tempclock_desktop.panels.webhooks import WebhooksPanel
-from tempclock_desktop.panels.workers import WorkersPanel
 from tempclock_desktop.server import FAILED, RUNNING, STARTING, STOPPING, EmbeddedServer
 from tempclock_desktop.session import ACCOUNTS, Session
 from tempclock_desktop.widgets import label
 
 GUIDE = "guide"  # the getting-started guide's entry in the sidebar (not a panel of SECTIONS)
+PRELOAD_GAP_MS = 20  # between loading two panels' modules after start-up: input goes first
 DIALOG_ACTIONS = ("add", "clock_in", "issue")  # open over the page shown, not a page of their own
 
-SECTIONS: tuple[tuple[str, tuple[tuple[str, type[Panel]], ...]], ...] = (
-    ("TODAY", (("on_site", OnSitePanel),)),
-    ("TIME", (("shifts", ShiftsPanel), ("timesheets", TimesheetsPanel))),
-    ("PEOPLE & SITES", (("workers", WorkersPanel), ("locations", LocationsPanel),
-                        ("departments", DepartmentsPanel), ("cost_codes", CostCodesPanel))),
-    ("INTEGRATIONS", (("connectors", ConnectorsPanel), ("webhooks", WebhooksPanel))),
-    ("API & SETTINGS", (("api_keys", ApiKeysPanel), ("api_logs", ApiLogsPanel),
-                        ("server", ServerPanel), ("backups", BackupsPanel))),
+
+
+@dataclass(frozen=True)
+class PanelEntry:
+    """A panel's entry in the sidebar: its name and icon, and where its class lives.
+
+    The class (and what its module imports) loads when the panel is first shown, so
+    start-up does not load every screen (bench/desktop_cold_start.py); the name and icon
+    repeat the class's own, which tests/desktop/test_desktop_start_up.py holds them to.
+    """
+
+    title: str
+    icon_name: str
+    where: str  # "module:Class" under tempclock_desktop.panels
+
+    def load(self) -> type[Panel]:
+        module, _, name = self.where.partition(":")
+        return getattr(importlib.import_module(f"tempclock_desktop.panels.{module}"), name)
+
+
+SECTIONS: tuple[tuple[str, tuple[tuple[str, PanelEntry], ...]], ...] = (
+    ("TODAY", (("on_site", PanelEntry("On site now", "on_site", "on_site:OnSitePanel")),)),
+    ("TIME", (("shifts", PanelEntry("Shifts", "shifts", "shifts:ShiftsPanel")),
+              ("timesheets", PanelEntry("Timesheets", "timesheets",
+                                        "timesheets:TimesheetsPanel")))),
+    ("PEOPLE & SITES", (
+        ("workers", PanelEntry("Workers", "workers", "workers:WorkersPanel")),
+        ("locations", PanelEntry("Locations", "locations", "locations:LocationsPanel")),
+        ("departments", PanelEntry("Departments", "departments",
+                                   "catalogue:DepartmentsPanel")),
+        ("cost_codes", PanelEntry("Cost codes", "cost_codes", "catalogue:CostCodesPanel")))),
+    ("INTEGRATIONS", (
+        ("connectors", PanelEntry("Connectors", "connectors", "connectors:ConnectorsPanel")),
+        ("webhooks", PanelEntry("Webhooks", "webhooks", "webhooks:WebhooksPanel")))),
+    ("API & SETTINGS", (
+        ("api_keys", PanelEntry("API keys", "api_keys", "api_keys:ApiKeysPanel")),
+        ("api_logs", PanelEntry("API logs", "api_logs", "api_logs:ApiLogsPanel")),
+        ("server", PanelEntry("Server & settings", "server", "server:ServerPanel")),
+        ("backups", PanelEntry("Backups", "backups", "backups:BackupsPanel")))),
 )
 
 STATE_TEXT = {
@@ -105,6 +127,7 @@ class MainWindow(QMainWindow):
     """The admin's window onto one agency account and the API it serves."""
 
     ready = Signal()  # the accounts are loaded and the first panel shows data
+    first_painted = Signal()  # drawn on screen once: slower start-up work may begin
 
     def __init__(self, session: Session, server: EmbeddedServer,
                  dispatcher: EmbeddedDispatcher) -> None:
@@ -116,6 +139,7 @@ class MainWindow(QMainWindow):
         self.kiosk = KioskListener(session, server, self)  # the kiosk for the local network
         self._pill_lines = {"server": "", "delivery": ""}
         self.quitting = False
+        self.painted = False
         self.setWindowTitle("TempClock")
         self.resize(1360, 840)
         self.setMinimumSize(QSize(1024, 640))
@@ -135,7 +159,7 @@ class MainWindow(QMainWindow):
 
         # Panels are built the first time they are shown: start-up stays quick.
         self.panels: dict[str, Panel] = {}
-        self._panel_types: dict[str, type[Panel]] = {}
+        self._panel_types: dict[str, PanelEntry] = {}
         self.guide = None  # the getting-started guide, built when first shown
         self.guide_item = QListWidgetItem(theme.icon("play", theme.SIDEBAR_INK),
                                           "Getting started")
@@ -147,17 +171,19 @@ class MainWindow(QMainWindow):
             header = QListWidgetItem(caption)
             header.setFlags(Qt.ItemFlag.NoItemFlags)
             self.nav.addItem(header)
-            for key, panel_type in entries:
-                self._panel_types[key] = panel_type
-                item = QListWidgetItem(theme.icon(panel_type.icon_name, theme.SIDEBAR_INK),
-                                       panel_type.title)
-                item.setToolTip(f"{panel_type.title} (Ctrl+{len(self._panel_types)})"
-                                if len(self._panel_types) <= 9 else panel_type.title)
+            for key, entry in entries:
+                self._panel_types[key] = entry
+                item = QListWidgetItem(theme.icon(entry.icon_name, theme.SIDEBAR_INK),
+                                       entry.title)
+                item.setToolTip(f"{entry.title} (Ctrl+{len(self._panel_types)})"
+                                if len(self._panel_types) <= 9 else entry.title)
                 item.setData(Qt.ItemDataRole.UserRole, key)
                 item.setSizeHint(QSize(0, 36))
                 self.nav.addItem(item)
         self.nav.currentItemChanged.connect(self._nav_changed)
         self._shortcuts()
+        self._to_preload = list(self._panel_types.values())
+        self.first_painted.connect(self._preload_next)
 
         self._status_bar()
         self.tray = self._tray()
@@ -179,6 +205,19 @@ class MainWindow(QMainWindow):
         server.failed.connect(lambda _message, _in_use: self.show_panel("server"))
         if server.state == FAILED:  # it failed before the window existed
             self.show_panel("server")
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        super().paintEvent(event)
+        if not self.painted:
+            self.painted = True
+            QTimer.singleShot(0, self.first_painted.emit)  # once this paint is on screen
+
+    def _preload_next(self) -> None:
+        """Load the panels' modules one per event-loop turn once the window is up, so the
+        first click on a panel does not wait for its code and the window stays responsive."""
+        if self._to_preload and not self.quitting:
+            self._to_preload.pop(0).load()
+            QTimer.singleShot(PRELOAD_GAP_MS, self._preload_next)
 
     # --- building -----------------------------------------------------------------
 
@@ -308,25 +347,31 @@ class MainWindow(QMainWindow):
         """The panel called `key`, built now if it has not been shown yet."""
         panel = self.panels.get(key)
         if panel is None:
-            panel = self._panel_types[key](self.session)
+            panel = self._panel_types[key].load()(self.session)
             panel.open_requested.connect(self.open_target)
-            if isinstance(panel, ServerPanel):
-                panel.attach(self.server, self.dispatcher)
-                panel.kiosk_card.attach(self.kiosk)
-            if isinstance(panel, WebhooksPanel):
-                panel.attach(self.dispatcher)
-            if isinstance(panel, LocationsPanel):
-                panel.kiosk_listener = self.kiosk
-            if isinstance(panel, BackupsPanel):
-                panel.attach(self.server, self.dispatcher, self.backup_schedule)
-            if isinstance(panel, ConnectorsPanel):
-                panel.deliveries_requested.connect(self._show_connector_deliveries)
-            if isinstance(panel, ApiLogsPanel):
-                panel.revoke_requested.connect(self._revoke_from_logs)
-                panel.replace_requested.connect(self._replace_from_logs)
+            self._connect_panel(key, panel)
             self.panels[key] = panel
             self.stack.addWidget(panel)
         return panel
+
+    def _connect_panel(self, key: str, panel: Panel) -> None:
+        """What some panels need from the window: the server, the dispatcher, its links."""
+        if key == "server":
+            panel.attach(self.server, self.dispatcher)  # type: ignore[attr-defined]
+            panel.kiosk_card.attach(self.kiosk)  # type: ignore[attr-defined]
+        elif key == "locations":
+            panel.kiosk_listener = self.kiosk  # type: ignore[attr-defined]
+        elif key == "webhooks":
+            panel.attach(self.dispatcher)  # type: ignore[attr-defined]
+        elif key == "backups":
+            panel.attach(self.server, self.dispatcher,  # type: ignore[attr-defined]
+                         self.backup_schedule)
+        elif key == "connectors":
+            panel.deliveries_requested.connect(  # type: ignore[attr-defined]
+                self._show_connector_deliveries)
+        elif key == "api_logs":
+            panel.revoke_requested.connect(self._revoke_from_logs)  # type: ignore[attr-defined]
+            panel.replace_requested.connect(self._replace_from_logs)  # type: ignore[attr-defined]
 
     def show_panel(self, key: str) -> Panel:
         """Bring a panel to the front (its sidebar entry is selected)."""
@@ -342,7 +387,10 @@ class MainWindow(QMainWindow):
         if key == GUIDE:
             self.stack.setCurrentWidget(self._guide())
         elif key in self._panel_types:
-            self.stack.setCurrentWidget(self.panel(key))
+            panel = self.panel(key)
+            if panel.stale:
+                panel.refresh()  # its data loads while the page is laid out and painted
+            self.stack.setCurrentWidget(panel)
 
     def open_target(self, target: str) -> None:
         """Open what a panel, the guide or a status link asks for: "panel" shows a panel;
@@ -359,8 +407,8 @@ class MainWindow(QMainWindow):
             panel.open_editor(None)  # type: ignore[attr-defined]
         elif action in ("clock_in", "issue"):
             getattr(panel, action)()
-        elif action and isinstance(panel, ConnectorsPanel):
-            panel.select_connector(action)
+        elif action and key == "connectors":
+            panel.select_connector(action)  # type: ignore[attr-defined]
 
     # --- the getting-started guide -----------------------------------------------------
 
@@ -431,19 +479,14 @@ class MainWindow(QMainWindow):
         Operation(self, accounts.list_accounts, success=self.session.set_accounts).run()
 
     def _show_connector_deliveries(self, connector_id: str) -> None:
-        webhooks_panel = self.show_panel("webhooks")
-        assert isinstance(webhooks_panel, WebhooksPanel)
-        webhooks_panel.show_connector_deliveries(connector_id)
+        self.show_panel("webhooks").show_connector_deliveries(  # type: ignore[attr-defined]
+            connector_id)
 
     def _revoke_from_logs(self, key_id: int, name: str, prefix: str) -> None:
-        keys_panel = self.panel("api_keys")
-        assert isinstance(keys_panel, ApiKeysPanel)
-        keys_panel.revoke(key_id, name, prefix)
+        self.panel("api_keys").revoke(key_id, name, prefix)  # type: ignore[attr-defined]
 
     def _replace_from_logs(self, key_id: int) -> None:
-        keys_panel = self.show_panel("api_keys")
-        assert isinstance(keys_panel, ApiKeysPanel)
-        keys_panel.issue(like=key_id)
+        self.show_panel("api_keys").issue(like=key_id)  # type: ignore[attr-defined]
 
     # --- the server -------------------------------------------------------------------
 
@@ -499,9 +542,7 @@ class MainWindow(QMainWindow):
         if self.server.running:
             self.server.stop()
         else:
-            panel = self.panel("server")
-            assert isinstance(panel, ServerPanel)
-            panel.start_server()
+            self.panel("server").start_server()  # type: ignore[attr-defined]
 
     # --- closing --------------------------------------------------------------------
 

@@ -6,6 +6,11 @@ a thread that died quietly. The app itself is built on the server thread (it
 takes a moment). Start-up and shutdown are watched with a short timer, so the
 GUI thread never waits; `shutdown()` (on quit) is the one call that blocks, for
 the graceful timeout at most, so in-flight requests finish and logs are flushed.
+
+The web stack (uvicorn, Litestar) is imported on the server thread, never at import
+time, and the thread can be held (`hold_until`) until the window has painted
+once: loading it takes a good share of a second of CPU, which the first paint must not
+wait for (bench/desktop_cold_start.py).
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import uvicorn
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 
-from tempclock.api.server import GRACEFUL_TIMEOUT_S, build_server, exposure_warning, stop_server
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +70,12 @@ def url_for(host: str, port: int, tls: bool = False) -> str:
     return f"{'https' if tls else 'http'}://{shown}:{port}"
 
 
+def _stop_serving(server: uvicorn.Server) -> None:
+    from tempclock.api.server import stop_server
+
+    stop_server(server)
+
+
 class EmbeddedServer(QObject):
     """Starts, watches and stops the API server thread; reports its state by signal."""
 
@@ -83,6 +95,8 @@ class EmbeddedServer(QObject):
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._thread_error: BaseException | None = None
+        self._go = threading.Event()  # the server thread builds the app once this is set
+        self._go.set()
         self._watch = QTimer(self)
         self._watch.setInterval(25)
         self._watch.timeout.connect(self._check)
@@ -102,6 +116,8 @@ class EmbeddedServer(QObject):
     @property
     def warning(self) -> str | None:
         """The plain warning shown while the API is reachable from other machines."""
+        from tempclock.api.server import exposure_warning
+
         return exposure_warning(self.host, self.port, tls=self.tls[0] is not None)
 
     @property
@@ -135,8 +151,17 @@ class EmbeddedServer(QObject):
         self._watch.start()
         return True
 
+    def hold_until(self, signal: SignalInstance) -> None:
+        """Bind and report `starting` as usual, but build and serve the app only once
+        `signal` fires (the window's first paint); stopping releases the hold too."""
+        self._go.clear()
+        signal.connect(self._go.set)
+
     def _serve(self, sock: socket.socket) -> None:
         try:
+            self._go.wait()
+            from tempclock.api.server import GRACEFUL_TIMEOUT_S, build_server
+
             app = self._app_factory()
             certfile, keyfile = self.tls
             server = build_server(app, self.host, self.port,
@@ -175,8 +200,9 @@ class EmbeddedServer(QObject):
         """Ask the server to finish in-flight requests and stop; `state_changed` says when."""
         if self.state not in (STARTING, RUNNING):
             return
+        self._go.set()
         if self._server is not None:
-            stop_server(self._server)
+            _stop_serving(self._server)
         else:
             self._stop_when_built()
         self._set_state(STOPPING)
@@ -186,23 +212,26 @@ class EmbeddedServer(QObject):
         # Asked to stop before the app was built: stop as soon as the server exists.
         def later() -> None:
             if self._server is not None:
-                stop_server(self._server)
+                _stop_serving(self._server)
             elif self._thread is not None and self._thread.is_alive():
                 QTimer.singleShot(10, self, later)
 
         QTimer.singleShot(10, self, later)
 
-    def shutdown(self, timeout: float = GRACEFUL_TIMEOUT_S + 1) -> None:
+    def shutdown(self, timeout: float | None = None) -> None:
         """Stop and wait (on quit): requests finish, logs are flushed, the thread ends."""
         thread = self._thread
         if thread is None:
             return
+        from tempclock.api.server import GRACEFUL_TIMEOUT_S
+
+        self._go.set()
         deadline = threading.Event()
         while self._server is None and thread.is_alive() and not deadline.wait(0.01):
             pass
         if self._server is not None:
-            stop_server(self._server)
-        thread.join(timeout)
+            _stop_serving(self._server)
+        thread.join(GRACEFUL_TIMEOUT_S + 1 if timeout is None else timeout)
         self._watch.stop()
         self._thread = None
         if self.state != FAILED:

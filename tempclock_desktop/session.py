@@ -11,13 +11,16 @@ from __future__ import annotations
 import contextlib
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from tempclock.api.config import Config
 from tempclock.api.services.accounts import Account
-from tempclock.plugins.manager import PluginHost, load_plugins
 from tempclock_desktop.settings import DesktopSettings, save_settings
+
+if TYPE_CHECKING:
+    from tempclock.plugins.manager import PluginHost
 
 # The kinds of data a change can touch, as `data_changed` names them.
 WORKERS, LOCATIONS, DEPARTMENTS, COST_CODES = "workers", "locations", "departments", "cost_codes"
@@ -50,6 +53,8 @@ class Session(QObject):
         """The installed plugins, loaded on first use (it imports them: call it on the pool)."""
         with self._plugins_lock:
             if self._plugins is None:
+                from tempclock.plugins.manager import load_plugins  # not at start-up
+
                 self._plugins = load_plugins()
             return self._plugins
 

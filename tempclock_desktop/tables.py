@@ -3,9 +3,10 @@
 It builds the model → (sort proxy) → view chain and owns how columns behave:
 each is sized to its content (measured on the loaded rows, at most `SAMPLE_ROWS`
 of them, never the whole store) between its minimum and maximum, one useful
-column takes the room left over, the admin's widths and hidden columns are
-remembered per table in the desktop settings, the header's context menu is a
-column chooser, and every cell's full text is its tooltip (the model's).
+column takes the room left over (or gives some up when the rest need it), the
+admin's widths and hidden columns are remembered per table in the desktop
+settings, the header's context menu is a column chooser, and every cell's full
+text is its tooltip (the model's).
 
 Sorting is one of three kinds: `LOCAL` (the proxy sorts what is loaded, after
 loading the rest), `SERVER` (the panel asks the service for another order:
@@ -33,6 +34,7 @@ CELL_PADDING = 30  # the stylesheet's item padding (8 px a side) and the style's
 HEADER_PADDING = 22  # the header's padding
 SORT_ARROW = 12  # and, where a click sorts, its arrow
 MIN_WIDTH = 56
+STRETCH_FLOOR = 160  # the stretch column shrinks to fit the view, not below this
 SAVE_DELAY_MS = 400  # a drag resizes many times: write the settings once it stops
 
 
@@ -56,6 +58,10 @@ class RecordTable(QTableView):
         self._natural: dict[int, int] = {}  # width before the leftover room is handed out
         self._sizing = False
         self._fitted = False  # sized to content since the last reload
+        self._fit_soon = QTimer(self)  # style and font changes come in bursts: fit once after
+        self._fit_soon.setSingleShot(True)
+        self._fit_soon.setInterval(0)
+        self._fit_soon.timeout.connect(self.fit_columns)
         self._save = QTimer(self)
         self._save.setSingleShot(True)
         self._save.setInterval(SAVE_DELAY_MS)
@@ -70,7 +76,7 @@ class RecordTable(QTableView):
         self.records.modelReset.connect(self._rows_reset)
         self.records.page_loaded.connect(lambda _n: self._fit_first_page())
         self._restore_hidden()
-        self.fit_columns()
+        self._fit_soon.start()  # once polished: the stylesheet's font is not known yet
 
     # --- set-up ---------------------------------------------------------------------
 
@@ -140,19 +146,19 @@ class RecordTable(QTableView):
     def fit_columns(self) -> None:
         """Size each column to its title and the loaded rows' text, within its limits;
         a width the admin set wins."""
+        self._fit_soon.stop()
         self.ensurePolished()
         cells = QFontMetrics(self.font())
         bold = QFont(self.horizontalHeader().font())
         bold.setWeight(QFont.Weight.DemiBold)
         titles = QFontMetrics(bold)
-        sample = self.records.records[:SAMPLE_ROWS]
         chosen = self._saved().widths
         header = HEADER_PADDING + (SORT_ARROW if self.sorting != NONE else 0)
         for n, column in enumerate(self.records.columns):
             if column.title in chosen:
                 self._natural[n] = chosen[column.title]
                 continue
-            texts = {column.text(r) for r in sample}  # repeated values are measured once
+            texts = self.records.texts(n, SAMPLE_ROWS)  # repeated values are measured once
             text = max(map(cells.horizontalAdvance, texts), default=0)
             wanted = max(text + CELL_PADDING, titles.horizontalAdvance(column.title) + header)
             self._natural[n] = max(column.width or MIN_WIDTH, min(column.max_width, wanted))
@@ -171,6 +177,12 @@ class RecordTable(QTableView):
         room = self.viewport().width() - sum(widths.values())
         if stretch is not None and room > 0:
             widths[stretch] += room
+        elif stretch is not None and room < 0:
+            # Too wide for the view: the stretch column gives up room (its long cells tell
+            # their full text in the tooltip), not the columns after it going off screen.
+            floor = min(widths[stretch], max(self.records.columns[stretch].width or 0,
+                                             STRETCH_FLOOR))
+            widths[stretch] = max(floor, widths[stretch] + room)
         with self._sizing_now():
             for n, width in widths.items():
                 self.horizontalHeader().resizeSection(n, width)
@@ -186,7 +198,7 @@ class RecordTable(QTableView):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self.fit_columns()  # the stylesheet's font arrives when the table is first polished
+            self._fit_soon.start()  # the stylesheet's font arrives when the table is polished
 
     def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802
         handled = super().viewportEvent(event)

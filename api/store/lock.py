@@ -15,14 +15,38 @@ open it).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import BinaryIO
 
-import portalocker
+
+def _import_portalocker() -> ModuleType:
+    """portalocker, imported without its optional Redis lock.
+
+    When the redis client is installed (the `redis` extra, for `serve --workers`),
+    `import portalocker` imports all of it for a `RedisLock` the store never uses: a
+    tenth of a second or more of every desktop start-up (bench/desktop_cold_start.py).
+    redis is hidden for that one import; portalocker then offers a stub `RedisLock`, and
+    redis itself imports normally afterwards. tests/api/test_store_lock_imports.py fails
+    if an upgrade makes portalocker need it.
+    """
+    if "portalocker" in sys.modules or "redis" in sys.modules:
+        return importlib.import_module("portalocker")
+    sys.modules["redis"] = None  # type: ignore[assignment]  # import redis → ImportError
+    try:
+        return importlib.import_module("portalocker")
+    finally:
+        if sys.modules.get("redis", ...) is None:
+            del sys.modules["redis"]
+
+
+portalocker = _import_portalocker()
 
 __all__ = ["StoreInUse", "exclusive", "hold", "lock_path", "release", "shared"]
 

@@ -74,6 +74,7 @@ class RecordTableModel(QAbstractTableModel):
         self._cursor_of = cursor_of
         self._muted = muted
         self._rows: list[Any] = []
+        self._texts: list[tuple[str, ...]] = []  # each row's cell texts, made off the GUI thread
         self._exhausted = True
         self._loading = False
         self._generation = 0
@@ -101,14 +102,16 @@ class RecordTableModel(QAbstractTableModel):
         record = self._rows[index.row()]
         column = self.columns[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(record)
+            return self._texts[index.row()][index.column()]
         if role == SORT_ROLE:
-            key = column.sort_key(record) if column.sort_key else column.text(record)
+            key = (column.sort_key(record) if column.sort_key
+                   else self._texts[index.row()][index.column()])
             return "" if key is None else key
         if role == RECORD_ROLE:
             return record
         if role == Qt.ItemDataRole.ToolTipRole:  # the full text, even where the cell elides it
-            tip = column.tooltip(record) if column.tooltip is not None else column.text(record)
+            tip = (column.tooltip(record) if column.tooltip is not None
+                   else self._texts[index.row()][index.column()])
             return plain_tip(tip) if tip else None
         if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -140,6 +143,22 @@ class RecordTableModel(QAbstractTableModel):
     def record(self, row: int) -> Any:
         return self._rows[row]
 
+    def texts(self, column: int, rows: int) -> set[str]:
+        """The distinct texts of `column` in the first `rows` rows (for sizing it)."""
+        return {texts[column] for texts in self._texts[:rows]}
+
+    def refresh_texts(self) -> None:
+        """Make the cells' texts again (what they show depends on something that changed)."""
+        self._texts = self._texts_of(self._rows)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(len(self._rows) - 1, len(self.columns) - 1))
+
+    def _texts_of(self, records: Sequence[Any]) -> list[tuple[str, ...]]:
+        # Formatting every cell once, where the page is loaded, keeps painting and scrolling
+        # (which ask for each cell again and again) cheap on the GUI thread.
+        return [tuple(column.text(record) for column in self.columns) for record in records]
+
     def row_of(self, ident: Any) -> int | None:
         return next((n for n, r in enumerate(self._rows) if r.id == ident), None)
 
@@ -153,6 +172,7 @@ class RecordTableModel(QAbstractTableModel):
         self._generation += 1
         self.beginResetModel()
         self._rows = []
+        self._texts = []
         self._exhausted = False
         self._loading = False
         self.endResetModel()
@@ -177,9 +197,11 @@ class RecordTableModel(QAbstractTableModel):
                 return  # it will arrive with its page
             self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows))
             self._rows.append(record)
+            self._texts.extend(self._texts_of([record]))
             self.endInsertRows()
         else:
             self._rows[row] = record
+            self._texts[row] = self._texts_of([record])[0]
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.columns) - 1))
 
     def prepend(self, records: list[Any]) -> None:
@@ -187,6 +209,7 @@ class RecordTableModel(QAbstractTableModel):
         if records:
             self.beginInsertRows(QModelIndex(), 0, len(records) - 1)
             self._rows[0:0] = records
+            self._texts[0:0] = self._texts_of(records)
             self.endInsertRows()
 
     # --- loading -------------------------------------------------------------
@@ -197,14 +220,20 @@ class RecordTableModel(QAbstractTableModel):
         generation = self._generation
         cursor = None if first or not self._rows else self._cursor_of(self._rows[-1])
         fetch = self._fetch_page
+
+        def page_with_texts() -> tuple[list[Any], list[tuple[str, ...]]]:
+            page = fetch(cursor)
+            return page, self._texts_of(page)
+
         Operation(
             self,
-            lambda: fetch(cursor),
-            success=lambda page: self._page_arrived(generation, page, first),
+            page_with_texts,
+            success=lambda loaded: self._page_arrived(generation, *loaded, first),
             failure=lambda error: self._page_failed(generation, error),
         ).run()
 
-    def _page_arrived(self, generation: int, page: list[Any], first: bool) -> None:
+    def _page_arrived(self, generation: int, page: list[Any], texts: list[tuple[str, ...]],
+                      first: bool) -> None:
         if generation != self._generation:
             return
         self._loading = False
@@ -213,6 +242,7 @@ class RecordTableModel(QAbstractTableModel):
         if page:
             self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(page) - 1)
             self._rows.extend(page)
+            self._texts.extend(texts)
             self.endInsertRows()
         self.page_loaded.emit(len(page))
         if first:

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from tempclock.api.http.app import scope_needed
 from tempclock.api.services import keys, log_alerts, log_stats
 from tempclock.api.services.api_logs import ApiLog
 from tempclock.api.services.display import printable
@@ -138,6 +137,10 @@ class Stats(msgspec.Struct):
 
 
 def load_stats(account_id: int) -> Stats:
+    # The routes' scopes come from the HTTP app: imported here, in the background, so the
+    # window's first paint never waits for the web framework to load.
+    from tempclock.api.http.app import scope_needed
+
     since = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=24)).replace(second=0, microsecond=0)
     return Stats(since,
                  log_stats.requests_per_minute(account_id, since),
@@ -253,16 +256,18 @@ class ApiLogsPanel(Panel):
         self.table.sort_requested.connect(self._sort_by)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
         self.detail = QTextBrowser()
-        self.detail.setMinimumWidth(250)
-        self.detail.setPlaceholderText("Select a request for its details.")
+        self.detail.setMinimumWidth(210)  # the table keeps its columns on screen at 1440 px
+        self.detail.setPlaceholderText("Select a request.")
         splitter = panes(Qt.Orientation.Horizontal, self.table, self.detail,
-                         stretch=(3, 1), sizes=(1000, 250), collapsible=True)
+                         stretch=(3, 1), sizes=(1000, 210), collapsible=True)
         self.stack = QStackedWidget()
         self.stack.addWidget(splitter)
         self.stack.addWidget(self._empty_state())
         self.model.page_loaded.connect(lambda _n: self._count())
         self.model.reloaded.connect(self._count)
         self.model.reloaded.connect(self._show_empty)
+        self.model.reloaded.connect(self._first_page_shown)
+        self.model.load_failed.connect(lambda _message: self._first_page_shown())
         self.model.rowsInserted.connect(lambda *_: self._show_empty())
         return self.stack
 
@@ -331,7 +336,12 @@ class ApiLogsPanel(Panel):
         account_id = self.session.account_id
         Operation(self, lambda: keys.list_keys(account_id), success=self._keys_loaded).run()
         self.apply_filters()
-        self.refresh_stats()
+        self._stats_after_page = True  # the list first: the charts' queries are the heavier
+
+    def _first_page_shown(self) -> None:
+        if self._stats_after_page:
+            self._stats_after_page = False
+            self.refresh_stats()
 
     def _keys_loaded(self, found: list[keys.ApiKey]) -> None:
         current = self.key_filter.currentData()

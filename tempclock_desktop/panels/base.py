@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tempclock.api.services import demo
 from tempclock_desktop import session as kinds
 from tempclock_desktop.messages import confirm, show_error, show_notice
 from tempclock_desktop.models.records import Column
@@ -93,6 +92,8 @@ class Panel(QWidget):
 
 def load_demo_data(parent: QWidget, session: Session) -> None:
     """Fill the current (empty) account with the demo agency, showing progress."""
+    from tempclock.api.services import demo  # large, and seldom used: not at start-up
+
     account_id = session.account_id
     dialog = QProgressDialog("Loading demo data…", None, 0, 4, parent)
     dialog.setWindowTitle("Load demo data")

@@ -28,7 +28,7 @@ class DepartmentsPanel(RecordPanel):
 
     def columns(self):
         return [
-            Column("Name", lambda d: d.name, width=260),
+            Column("Name", lambda d: d.name, width=260, stretch=True),
             Column("Active workers", lambda d: str(d.worker_count), lambda d: d.worker_count,
                    align_right=True),
             Column("Status", lambda d: "Active" if d.active else "Inactive"),
@@ -64,7 +64,7 @@ class CostCodesPanel(RecordPanel):
     def columns(self):
         return [
             Column("Code", lambda c: c.code, width=140),
-            Column("Name", lambda c: c.name, width=220),
+            Column("Name", lambda c: c.name, width=220, stretch=True),
             Column("Department", lambda c: self._department_names.get(c.department_id, ""),
                    width=200),
             Column("Status", lambda c: "Active" if c.active else "Inactive"),

@@ -114,7 +114,9 @@ def counts_text(counts: Mapping[str, int]) -> str:
     def rank(name: str) -> tuple[int, str]:
         return (COUNT_ORDER.index(name) if name in COUNT_ORDER else len(COUNT_ORDER), name)
 
-    return " · ".join(f"{counts[name]:,} {name}" for name in sorted(counts, key=rank)) or "—"
+    # A connector counts under its own names: `open_entries` reads "open entries".
+    return " · ".join(f"{counts[name]:,} {name.replace('_', ' ')}"
+                      for name in sorted(counts, key=rank)) or "—"
 
 
 FIRST_PARTY = "tempclock"  # the package the first-party connectors ship in

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from tempclock.api.config import DEFAULT_HOST
-from tempclock.api.server import exposure_warning
 from tempclock.api.services import accounts
 from tempclock_desktop import dispatcher as delivery
 from tempclock_desktop import session as kinds
@@ -324,6 +323,8 @@ class ServerPanel(Panel):
         self.stop_button.setVisible(state in (RUNNING, STARTING))
         self.docs_button.setEnabled(running)
         self.copy_url_button.setEnabled(running)
+        from tempclock.api.server import exposure_warning  # loaded with the web stack
+
         warning = exposure_warning(server.host, server.port) if running else None
         https = server.tls[0] is not None
         self.exposure_label.setText("Exposed on the local network: other computers can reach "

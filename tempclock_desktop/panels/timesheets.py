@@ -12,10 +12,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QHBoxLayout,
-    QHeaderView,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -46,6 +43,14 @@ SHOW = (("Completed shifts", "shifts"), ("Clocked in now", "active"),
 STATUS = (("Any status", None), ("Completed (to approve)", "completed"),
           ("Approved", "approved"), ("Disputed", "disputed"), ("Open", "open"))
 UTC = zoneinfo.ZoneInfo("UTC")
+# How an entry was made, in words (`clocking.SOURCES`; "API" as in the sidebar's API keys
+# and API logs); the id stays in the entry's details.
+SOURCE_TEXT = {"api": "API", "desktop": "Office", "kiosk": "Kiosk",
+               "import": "Import", "manual": "By hand"}
+
+
+def source_text(source: str) -> str:
+    return SOURCE_TEXT.get(source, source)
 
 
 @dataclass(frozen=True)
@@ -147,7 +152,7 @@ class TimesheetsPanel(Panel):
                 Column("Hours", lambda v: self.hours(v.entry.total_hours),
                        lambda v: v.entry.total_hours or 0, align_right=True),
                 Column("Status", lambda v: v.entry.status.capitalize()),
-                Column("Source", lambda v: v.entry.source),
+                Column("Source", lambda v: source_text(v.entry.source)),
                 Column("Cost code", lambda v: v.entry.cost_code or "", stretch=True),
             ],
             parent=self,
@@ -165,16 +170,21 @@ class TimesheetsPanel(Panel):
         totals.addWidget(label("Totals by worker", "SectionTitle"))
         self.totals_label = label("", "Muted")
         totals.addWidget(self.totals_label)
-        self.totals = QTableWidget(0, 3)
-        self.totals.setHorizontalHeaderLabels(["Worker", "Entries", "Hours"])
-        self.totals.verticalHeader().hide()
-        self.totals.setShowGrid(False)
-        self.totals.setAlternatingRowColors(True)
-        self.totals.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.totals.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for n in (1, 2):
-            self.totals.horizontalHeader().setSectionResizeMode(
-                n, QHeaderView.ResizeMode.ResizeToContents)
+        self.totals = RecordTable(
+            "timesheet_totals", self.session,
+            [
+                Column("Worker", lambda w: w.worker_name, stretch=True),
+                Column("Entries", lambda w: str(w.entries), lambda w: w.entries,
+                       align_right=True),
+                Column("Hours", lambda w: self.hours(w.total_hours), lambda w: w.total_hours,
+                       align_right=True),
+            ],
+            page_size=None,  # one row per worker of the period: all at once
+            parent=self,
+        )
+        self.totals.records.reloaded.connect(self._show_totals)
+        self.totals.records.load_failed.connect(self.totals_label.setText)
+        self._totals: dict[str, timesheets.TimesheetTotals] = {}
         totals.addWidget(self.totals, 1)
         cards.addLayout(totals, 1)
         entry = QVBoxLayout()
@@ -226,8 +236,7 @@ class TimesheetsPanel(Panel):
             return [EntryView(e, zones.get(e.location_id, UTC)) for e in found]
 
         self.model.set_fetch(page)
-        Operation(self, lambda: timesheets.timesheet_totals(account_id, base),
-                  success=self._show_totals).run()
+        self._load_totals(account_id, base)
         Operation(self, lambda: anyone_clocked_in(account_id),
                   success=lambda anyone: self.stack.setCurrentIndex(0 if anyone else 1)).run()
         self.detail.clear()
@@ -242,16 +251,17 @@ class TimesheetsPanel(Panel):
         index = self.site.findData(current)
         self.site.setCurrentIndex(max(index, 0))
 
-    def _show_totals(self, totals: timesheets.TimesheetTotals) -> None:
-        self.totals.setRowCount(len(totals.workers))
-        for row, worker in enumerate(totals.workers):
-            for column, text in enumerate((worker.worker_name, str(worker.entries),
-                                           self.hours(worker.total_hours))):
-                item = QTableWidgetItem(text)
-                if column:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
-                                          | Qt.AlignmentFlag.AlignVCenter)
-                self.totals.setItem(row, column, item)
+    def _load_totals(self, account_id: int, filters: timesheets.TimeEntryFilter) -> None:
+        self._totals = found = {}  # the period's totals, beside the rows per worker
+
+        def per_worker(_cursor: None) -> list[timesheets.WorkerTotal]:
+            found["all"] = timesheets.timesheet_totals(account_id, filters)
+            return found["all"].workers
+
+        self.totals.records.set_fetch(per_worker)
+
+    def _show_totals(self) -> None:
+        totals = self._totals["all"]
         self.totals_label.setText(f"{totals.entries} closed entries · "
                                   f"{self.hours(totals.total_hours)} worked · "
                                   f"{self.hours(totals.break_minutes / 60)} of breaks")
@@ -288,7 +298,7 @@ class TimesheetsPanel(Panel):
                  f" ({esc(str(zone))})",
                  f"Worked: {self.hours(e.total_hours) or 'still on site'}"
                  f" · breaks: {e.break_minutes} min",
-                 f"Status: {e.status} · source: {e.source}"]
+                 f"Status: {e.status} · made by: {source_text(e.source)} ({e.source})"]
         for b in e.breaks:
             lines.append(f"Break {when(b.start, zone)} – {when(b.end, zone, 'now')}")
         if e.distance_meters is not None:
@@ -323,8 +333,7 @@ class TimesheetsPanel(Panel):
             self.model.upsert(EntryView(entry, view.zone))
             self._selection()
             self.session.notify(kinds.ENTRIES, self)
-            Operation(self, lambda: timesheets.timesheet_totals(account_id, filters),
-                      success=self._show_totals).run()
+            self._load_totals(account_id, filters)
 
         Operation(self, lambda: timesheets.set_entry_status(account_id, entry_id, status),
                   success=done).run()

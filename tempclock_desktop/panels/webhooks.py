@@ -46,6 +46,14 @@ def without_secret(created: WebhookCreated) -> WebhookSubscription:
                                   for name in WebhookSubscription.__struct_fields__})
 
 
+def _state_tip(sent: Delivery) -> str:
+    """The state, and when it is tried again (the "Next attempt" column is hidden at first)."""
+    state = sent.state.capitalize()
+    if sent.state in ("pending", "failed") and sent.next_attempt_at is not None:
+        return f"{state}; next attempt {when_precise(sent.next_attempt_at)}"
+    return state
+
+
 class WebhooksPanel(Panel):
     title = "Webhooks"
     subtitle = ("Your systems hear about clock-ins, clock-outs and worker changes as they "
@@ -159,16 +167,17 @@ class WebhooksPanel(Panel):
                 Column("Event", lambda d: event_name(d.event), tooltip=lambda d: d.event),
                 Column("To", self._target, tooltip=self._target),
                 Column("Attempt", lambda d: str(d.attempt), align_right=True),
-                Column("State", lambda d: d.state.capitalize()),
+                Column("State", lambda d: d.state.capitalize(), tooltip=_state_tip),
                 # The answer's HTTP status; a failure's shows in its error too.
                 Column("Status", lambda d: "" if d.status_code is None else str(d.status_code),
                        secondary=True),
                 # Why a delivery failed, before the lesser columns: on screen at 1440 px.
                 Column("Error", lambda d: d.error or "", max_width=600, stretch=True),
+                # Behind the column chooser: at 1440 px the error needs the room.
                 Column("Duration", lambda d: "" if d.duration_ms is None
-                       else duration_ms(d.duration_ms), align_right=True),
+                       else duration_ms(d.duration_ms), align_right=True, secondary=True),
                 Column("Next attempt", lambda d: when_precise(d.next_attempt_at)
-                       if d.state in ("pending", "failed") else ""),
+                       if d.state in ("pending", "failed") else "", secondary=True),
             ],
             sorting=NONE,  # newest first
             page_size=SHOWN_DELIVERIES,
@@ -280,6 +289,7 @@ class WebhooksPanel(Panel):
 
     def _connectors_loaded(self, found: list[tuple[str, str]]) -> None:
         self._connector_names = dict(found)
+        self.deliveries.refresh_texts()  # "To" names the connectors now known
         current = self.show_filter.currentData()
         while self.show_filter.count() > 2:
             self.show_filter.removeItem(2)

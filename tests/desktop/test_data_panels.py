@@ -29,6 +29,10 @@ from tempclock_desktop.dialogs.shift import ShiftDialog
 from tempclock_desktop.dialogs.worker import WorkerDialog
 
 
+def _cell(table, row: int, column: int) -> str:
+    return table.model().index(row, column).data()
+
+
 def test_first_run_makes_the_data_directory_and_an_account_and_offers_demo_data(
         qtbot, start_desktop, config):
     assert not config.data_dir.exists()
@@ -211,7 +215,7 @@ def test_a_worker_is_clocked_in_and_out_from_the_office_and_the_entry_approved(
     panel.reload()
     qtbot.waitUntil(lambda: column_texts(panel.proxy, 0) == [worker.name])
     assert column_texts(panel.proxy, 3) == ["on site"]
-    assert column_texts(panel.proxy, 7) == ["desktop"]
+    assert column_texts(panel.proxy, 7) == ["Office"]  # made in the office, on this PC
     select_row(panel.table, worker.name)
     panel.clock_out_button.click()
     out = find_dialog(qtbot, panel, ClockOutDialog)
@@ -226,8 +230,8 @@ def test_a_worker_is_clocked_in_and_out_from_the_office_and_the_entry_approved(
     qtbot.waitUntil(lambda: column_texts(panel.proxy, 6) == ["Approved"])
     entry = timesheets.list_entries(account.id).data[0]
     assert (entry.status, entry.source) == ("approved", "desktop")
-    qtbot.waitUntil(lambda: panel.totals.rowCount() == 1)
-    assert panel.totals.item(0, 0).text() == worker.name
+    qtbot.waitUntil(lambda: panel.totals.model().rowCount() == 1)
+    assert _cell(panel.totals, 0, 0) == worker.name
 
 
 def test_a_forgotten_shift_is_added_by_hand_with_its_break(qtbot, start_desktop, account, site,

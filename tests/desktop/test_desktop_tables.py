@@ -11,25 +11,44 @@ from desktop_helpers import TIMEOUT_MS, column_texts, settle
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from tempclock.api.services import accounts, api_logs, demo, keys, webhooks
+from tempclock.api.services import (
+    accounts,
+    api_logs,
+    clocking,
+    deliveries,
+    demo,
+    keys,
+    locations,
+    webhooks,
+    workers,
+)
+from tempclock_desktop.panels.webhooks import EVERYTHING
 from tempclock_desktop.settings import load_settings
 
 SIZE = (1440, 900)
 PADDING = 22  # the stylesheet's item padding (8 px a side) and the style's text margins
 
-# Panel → its content columns, which must show whole at 1440×900 with the demo agency.
+# Panel → its tables (by attribute) → their content columns, which must show whole at
+# 1440×900 with the demo agency.
 CONTENT = {
-    "workers": ("Name", "Assigned site", "Department", "Role", "Phone", "Email"),
-    "locations": ("Name", "Address", "Time zone", "Geofence"),
-    "timesheets": ("Worker", "Site", "Clock in", "Clock out", "Hours", "Status", "Source",
-                   "Cost code"),
-    "api_keys": ("Name", "Key prefix", "Allowed to", "Created"),
-    "api_logs": ("Time", "Key", "Status", "Client", "Path"),
-    "webhooks": ("URL", "Events", "Description", "Created"),
-    "connectors": ("Connector", "Source", "What it does"),
+    "workers": {"table": ("Name", "Assigned site", "Department", "Role", "Phone", "Email")},
+    "locations": {"table": ("Name", "Address", "Time zone", "Geofence")},
+    "departments": {"table": ("Name", "Active workers")},
+    "cost_codes": {"table": ("Code", "Name", "Department")},
+    "timesheets": {"table": ("Worker", "Site", "Clock in", "Clock out", "Hours", "Status",
+                             "Source", "Cost code"),
+                   "totals": ("Worker", "Entries", "Hours")},
+    "api_keys": {"table": ("Name", "Key prefix", "Allowed to", "Created")},
+    "api_logs": {"table": ("Time", "Key", "Status", "Client", "Path")},
+    "webhooks": {"table": ("URL", "Events", "Description", "Created"),
+                 "deliveries_table": ("Time", "Event", "To", "State", "Error")},
+    "connectors": {"table": ("Connector", "Source", "What it does")},
 }
 # Columns that must be inside the viewport, not off to the right.
-ON_SCREEN = {"timesheets": ("Status", "Source", "Cost code"), "api_logs": ("Client", "Path")}
+ON_SCREEN = {"timesheets": ("Status", "Source", "Cost code"), "api_logs": ("Client", "Path"),
+             "webhooks": ("Error",)}
+# What a refused delivery says (as the dispatcher words a closed port).
+DELIVERY_ERROR = "ConnectError: [Errno 111] Connection refused"
 
 
 def _visible_rows(table) -> range:
@@ -46,6 +65,27 @@ def _cut_off(table, title: str) -> list[str]:
     model = table.model()
     texts = [model.data(model.index(row, column)) for row in _visible_rows(table)]
     return [text for text in texts if metrics.horizontalAdvance(text) + PADDING > width]
+
+
+def _widths(table) -> str:
+    shown = [n for n in range(table.model().columnCount()) if not table.isColumnHidden(n)]
+    columns = ", ".join(f"{table.records.columns[n].title} {table.columnWidth(n)}" for n in shown)
+    return f"view {table.viewport().width()}: {columns}"
+
+
+def _failed_deliveries(account_id: int) -> None:
+    """A clock-in after the demo's webhook was made, sent to it and refused, with a long
+    error (as receivers' and the network's errors are)."""
+    site = locations.list_locations(account_id).data[0]
+    newcomer = workers.create_worker(account_id, workers.WorkerCreate(
+        first_name="Delivery", last_name="Tester", location_id=site.id))
+    clocking.clock_in(account_id, newcomer.id)
+    while deliveries.fan_out():
+        pass
+    sent = deliveries.claim_due(50)
+    assert sent, "no delivery was queued for the demo's webhook"
+    deliveries.record_attempts([deliveries.Attempt(s.id, False, None, 3.0, DELIVERY_ERROR)
+                                for s in sent])
 
 
 @pytest.fixture
@@ -65,11 +105,18 @@ def demo_agency(account):
     return account
 
 
-def _open(qtbot, desktop, key: str):
+def _open(qtbot, desktop, key: str, tables=("table",)):
     desktop.window.resize(*SIZE)
     panel = desktop.window.show_panel(key)
     settle(qtbot)
-    qtbot.waitUntil(lambda: panel.table.model().rowCount() > 0, timeout=TIMEOUT_MS)
+    if key == "webhooks":  # every delivery, not only the selected webhook's
+        panel.show_filter.setCurrentIndex(panel.show_filter.findData(EVERYTHING))
+        panel.show_deliveries()
+        settle(qtbot)
+    for name in tables:
+        table = getattr(panel, name)
+        qtbot.waitUntil(lambda table=table: table.model().rowCount() > 0, timeout=TIMEOUT_MS)
+    settle(qtbot)
     QApplication.processEvents()
     return panel
 
@@ -77,16 +124,25 @@ def _open(qtbot, desktop, key: str):
 @pytest.mark.parametrize("key", sorted(CONTENT))
 def test_at_1440_by_900_no_content_cell_is_cut_off_and_the_key_columns_are_on_screen(
         qtbot, start_desktop, demo_agency, key):
-    panel = _open(qtbot, start_desktop(), key)
-    table = panel.table
-    for title in CONTENT[key]:
-        assert not table.isColumnHidden(table.column_of(title)), title
-        assert _cut_off(table, title) == [], f"{key}: {title} is cut off"
+    if key == "webhooks":
+        _failed_deliveries(demo_agency.id)
+    panel = _open(qtbot, start_desktop(), key, tuple(CONTENT[key]))
+    for name, titles in CONTENT[key].items():
+        table = getattr(panel, name)
+        for title in titles:
+            assert not table.isColumnHidden(table.column_of(title)), title
+            assert _cut_off(table, title) == [], f"{key}: {title} is cut off ({_widths(table)})"
     for title in ON_SCREEN.get(key, ()):
+        table = next(getattr(panel, name) for name, titles in CONTENT[key].items()
+                     if title in titles)
         column = table.column_of(title)
         right = table.columnViewportPosition(column) + table.columnWidth(column)
         assert table.columnViewportPosition(column) >= 0, title
-        assert right <= table.viewport().width(), f"{key}: {title} is off to the right"
+        assert right <= table.viewport().width(), f"{key}: {title} is off ({_widths(table)})"
+
+
+def _cell(table, row: int, column: int) -> str:
+    return table.model().index(row, column).data()
 
 
 def test_every_cell_tells_its_full_text_in_its_tooltip(qtbot, start_desktop, demo_agency):
@@ -192,8 +248,8 @@ def test_the_hours_format_chosen_in_settings_reads_alike_in_table_totals_and_ent
     panel = _open(qtbot, desktop, "timesheets")
     hours = panel.table.column_of("Hours")
     qtbot.waitUntil(lambda: column_texts(panel.proxy, hours) == [worked])
-    qtbot.waitUntil(lambda: panel.totals.rowCount() == 1)
-    assert panel.totals.item(0, 2).text() == worked
+    qtbot.waitUntil(lambda: panel.totals.model().rowCount() == 1)
+    assert _cell(panel.totals, 0, 2) == worked
     assert f"{worked} worked" in panel.totals_label.text()
     panel.table.selectRow(0)
     qtbot.waitUntil(lambda: f"Worked: {worked}" in panel.detail.toPlainText())
@@ -247,3 +303,40 @@ def test_a_long_connector_file_path_shows_its_file_name_and_tells_the_whole_path
     assert field.text.toolTip() == path
     assert field.text.cursorPosition() == len(path)  # the end, the file name, is what shows
     assert field.read() == path
+    shown = field.text.shown_text  # cut at a whole character, with an ellipsis: never a glyph
+    assert shown.startswith("…") and path.endswith(shown[1:]) and len(shown) < len(path)
+    assert shown.endswith("/ats-export.csv")
+    assert field.text.fontMetrics().horizontalAdvance(shown) <= field.text.width()
+    assert not field.grab().isNull()  # it paints
+
+
+@pytest.mark.parametrize("key", ["departments", "cost_codes"])
+def test_the_name_takes_the_room_left_over_not_the_status(qtbot, start_desktop, demo_agency,
+                                                           key):
+    table = _open(qtbot, start_desktop(), key).table
+    name, status = table.column_of("Name"), table.column_of("Status")
+    assert table.columnWidth(status) < table.columnWidth(name)
+    assert table.columnWidth(status) <= 120
+
+
+@pytest.mark.parametrize("key", ["api_logs", "webhooks"])
+def test_no_table_needs_scrolling_sideways_at_1440_by_900(qtbot, start_desktop, demo_agency, key):
+    if key == "webhooks":
+        _failed_deliveries(demo_agency.id)
+    panel = _open(qtbot, start_desktop(), key, tuple(CONTENT[key]))
+    for name in CONTENT[key]:
+        table = getattr(panel, name)
+        shown = [n for n in range(table.model().columnCount()) if not table.isColumnHidden(n)]
+        assert sum(table.columnWidth(n) for n in shown) <= table.viewport().width(), name
+
+
+def test_a_connector_run_counts_in_words_not_field_names():
+    from tempclock_desktop.panels.connectors import counts_text
+
+    assert counts_text({"open_entries": 2, "created": 5}) == "5 created · 2 open entries"
+
+
+def test_timesheets_say_how_an_entry_was_made_in_words(qtbot, start_desktop, demo_agency):
+    panel = _open(qtbot, start_desktop(), "timesheets")
+    sources = set(column_texts(panel.table.model(), panel.table.column_of("Source")))
+    assert sources and sources <= {"API", "Office", "Kiosk", "Import", "By hand"}

@@ -40,9 +40,9 @@ def test_timesheets_panel_shows_eight_and_ten_hour_nights_and_their_totals(
                      "Sat 13 Mar 22:00": "8.00 h", "Sat 06 Nov 22:00": "10.00 h"}
     assert sorted(column_texts(panel.proxy, 3)) == [
         "Sun 07 Nov 07:00", "Sun 14 Mar 07:00", "Sun 28 Mar 07:00", "Sun 31 Oct 07:00"]
-    qtbot.waitUntil(lambda: panel.totals.rowCount() == 2)
-    by_worker = {panel.totals.item(row, 0).text(): (panel.totals.item(row, 1).text(),
-                                                    panel.totals.item(row, 2).text())
+    qtbot.waitUntil(lambda: panel.totals.model().rowCount() == 2)
+    by_worker = {_cell(panel.totals, row, 0): (_cell(panel.totals, row, 1),
+                                                    _cell(panel.totals, row, 2))
                  for row in range(2)}
     assert by_worker == {"Ann Nowak": ("2", "18.00 h"), "Dana Price": ("2", "18.00 h")}
     assert "36.00 h worked" in panel.totals_label.text()
@@ -58,11 +58,15 @@ def test_timesheets_panel_files_a_night_under_the_date_it_began(qtbot, start_des
     day = QDate(night.clocked_in_on)
     _show(qtbot, panel, day, day, rows=1)
     assert column_texts(panel.proxy, 5) == [f"{night.hours:.2f} h"]
-    qtbot.waitUntil(lambda: panel.totals.rowCount() == 1)
-    assert panel.totals.item(0, 2).text() == f"{night.hours:.2f} h"
+    qtbot.waitUntil(lambda: panel.totals.model().rowCount() == 1)
+    assert _cell(panel.totals, 0, 2) == f"{night.hours:.2f} h"
     _show(qtbot, panel, day.addDays(1), day.addDays(1), rows=0)
     qtbot.waitUntil(lambda: panel.totals_label.text().startswith("0 closed entries"))
     assert panel.proxy.rowCount() == 0  # the morning it ended is not its day
+
+
+def _cell(table, row: int, column: int) -> str:
+    return table.model().index(row, column).data()
 
 
 def test_a_night_added_by_hand_across_the_spring_change_keeps_its_break_inside(
