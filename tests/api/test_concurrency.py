@@ -136,13 +136,13 @@ def test_writers_behind_a_long_queue_wait_their_turn_instead_of_failing_as_busy(
         config, monkeypatch):
     """A writer waits as long as the writers ahead of it need, never "database is locked".
 
-    The busy timeout is cut to 0.3 s here, and each write holds the lock for 20 ms (a slow
-    disk): eight writers of ten writes each take over a second, and each waits behind at
-    most seven others (~0.15 s). Left to SQLite's polling busy handler, a writer that
+    The busy timeout is cut to 1 s here, and each write holds the lock for 50 ms (a slow
+    disk): eight writers of ten writes each take four seconds, and each waits behind at
+    most seven others (~0.35 s). Left to SQLite's polling busy handler, a writer that
     committed took the lock straight back while the others slept, until one gave up.
     """
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.3)
-    monkeypatch.setitem(store_module.SQLITE_PRAGMAS, "busy_timeout", 300)
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 1.0)
+    monkeypatch.setitem(store_module.SQLITE_PRAGMAS, "busy_timeout", 1000)
     open_store(config)
     try:
         account = accounts.create_account("Acme Staffing", api_enabled=True)
@@ -152,7 +152,7 @@ def test_writers_behind_a_long_queue_wait_their_turn_instead_of_failing_as_busy(
                 with transaction():
                     workers.create_worker(account.id, workers.WorkerCreate(
                         first_name=f"W{n}", last_name=f"N{i}"))
-                    time.sleep(0.02)
+                    time.sleep(0.05)
             return n
 
         outcomes = simultaneously(write_slowly)
