@@ -139,7 +139,9 @@ class DeliveryWatch:
         self._thread.join(timeout)
         self._stop.set()
         if self.done_at is None:
-            raise SystemExit(f"deliveries did not finish within {timeout:.0f} s")
+            done = delivered(self.data_dir) - self.before
+            raise SystemExit(f"deliveries did not finish within {timeout:.0f} s "
+                             f"({done} of {self.events} delivered)")
         return self.done_at - self.started
 
 
