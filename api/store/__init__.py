@@ -3,19 +3,18 @@
 SQLite (the default) runs in WAL mode with foreign keys on, a busy timeout,
 `synchronous=FULL` so an acknowledged write survives a power cut, and every
 write transaction started as `BEGIN IMMEDIATE` so writers queue instead of
-failing half way (the writers of one process in arrival order, `_Turns`). `TEMPCLOCK_DATABASE_URL` switches to any playhouse `db_url`;
+failing half way (and ask again past the busy timeout: `_SqliteWritersQueue`). `TEMPCLOCK_DATABASE_URL` switches to any playhouse `db_url`;
 on PostgreSQL a write transaction likewise starts by taking one lock (see
 `_WritersQueue`).
 """
 
 from __future__ import annotations
 
-import collections
 import logging
-import threading
+import time
 from pathlib import Path
 
-from peewee import Database, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 from playhouse import db_url
 from playhouse.migrations import Runner
 
@@ -60,68 +59,27 @@ class _WritersQueue:
         self.execute_sql("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
 
 
-class _Turns:
-    """A lock handed to waiting writers in the order they asked for it.
+WRITER_PATIENCE_S = 600  # how long a writer keeps asking for its turn before it fails
+
+
+class _SqliteWritersQueue(SqliteDatabase):
+    """SQLite whose write transactions wait their turn however long the queue.
 
     SQLite's busy handler lets waiters poll: a writer that commits and writes again
     takes the lock back before the sleepers wake, so under load one writer could wait
     out the busy timeout and fail with "database is locked" while others kept writing.
-    Writers of one process queue here instead, and meet SQLite's lock one at a time.
+    Nothing is done before `BEGIN IMMEDIATE` holds the lock, so asking again is safe.
     """
 
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._waiting: collections.deque[threading.Lock] = collections.deque()
-        self._held = False
-        self._mine = threading.local()
-
-    def take(self) -> None:
-        with self._guard:
-            if not self._held:
-                self._held = True
-                self._mine.held = True
-                return
-            turn = threading.Lock()
-            turn.acquire()
-            self._waiting.append(turn)
-        turn.acquire()  # released by the writer before, handing its turn over
-        self._mine.held = True
-
-    def give_back(self) -> None:
-        if not getattr(self._mine, "held", False):
-            return
-        self._mine.held = False
-        with self._guard:
-            if self._waiting:
-                self._waiting.popleft().release()
-            else:
-                self._held = False
-
-
-class _SqliteWritersQueue(SqliteDatabase):
-    """SQLite whose write transactions (`BEGIN IMMEDIATE`) take turns in this process."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._turns = _Turns()
-
     def begin(self, lock_type=None) -> None:
-        self._turns.take()
-        try:
-            super().begin(lock_type)
-        except BaseException:
-            self._turns.give_back()
-            raise
-
-    def commit(self) -> None:
-        super().commit()  # a failed commit leaves the transaction open, to be rolled back
-        self._turns.give_back()
-
-    def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            self._turns.give_back()
+        deadline = time.monotonic() + WRITER_PATIENCE_S
+        while True:
+            try:
+                super().begin(lock_type)
+                return
+            except OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
 
 
 _queued_classes: dict[type, type] = {}
