@@ -193,10 +193,13 @@ def main() -> None:
           f"key (60/min): {ok} x 200, {statuses.count(429)} x 429, others "
           f"{len(statuses) - ok - statuses.count(429)}; answered by "
           f"{len(tags)} workers ({', '.join(str(n) for n in tags.values())}) -> "
-          f"{'exactly 60: OK' if ok == 60 else 'NOT 60'}")
-    if ok != 60 or any(r["non_2xx"] for rs in runs.values() for r in rs):
+          f"{'exactly 60: MET' if ok == 60 else 'NOT 60: NOT MET'}")
+    failed = sum(r["non_2xx"] for rs in runs.values() for r in rs)
+    print(f"verdict: {'MET' if ok == 60 and not failed else 'NOT MET'} "
+          f"(shared limit exact across {WORKERS} workers: {ok} of 60; non-2xx during the "
+          f"throughput runs: {failed}; the throughput ratio has no target, reported only)")
+    if ok != 60 or failed:
         sys.exit(1)
-
 
 if __name__ == "__main__":
     main()

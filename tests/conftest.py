@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import shutil
 import subprocess
@@ -20,6 +21,58 @@ from tempclock.api.store import close_store, open_store  # noqa: E402
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: runs on SQLite only, no PostgreSQL run")
     config.addinivalue_line("markers", "postgres_only: runs on PostgreSQL only")
+    if not hasattr(config, "workerinput"):  # an xdist worker inherits the controller's servers
+        store_backends.use_local_servers()
+
+
+def pytest_unconfigure(config):
+    store_backends.stop_local_servers()
+
+
+REQUIRED = "TEMPCLOCK_REQUIRE_BACKENDS"  # e.g. "postgres,redis": .ci/run fails on their skips
+SKIPS: collections.Counter[str] = collections.Counter()  # "postgres", "redis" or the reason
+
+
+def pytest_runtest_logreport(report):
+    """Count skips by backend (under xdist, in the controller, which gets every report)."""
+    if report.skipped and not hasattr(report, "wasxfail"):
+        longrepr = report.longrepr
+        reason = str(longrepr[2] if isinstance(longrepr, tuple) else longrepr)
+        SKIPS[store_backends.skipped_backend(reason) or reason] += 1
+
+
+def _required_backends() -> list[str]:
+    return [name.strip() for name in os.environ.get(REQUIRED, "").split(",") if name.strip()]
+
+
+def _missing_backends(config) -> list[str]:
+    """Required backends with a skipped case, or none available to run on."""
+    return [name for name in _required_backends()
+            if SKIPS[name] or store_backends.where_from(name).startswith("not available")]
+
+
+def pytest_sessionfinish(session):
+    store_backends.close()
+    if hasattr(session.config, "workerinput"):
+        return  # the controller judges the whole run
+    if _missing_backends(session.config) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """One line: which backends ran, what was skipped and why (and CI's verdict on it)."""
+    backends = "; ".join(f"{name}: {store_backends.where_from(name)}"
+                         for name in ("postgres", "redis"))
+    by_backend = [f"{SKIPS[n]} for want of {n}" for n in ("postgres", "redis") if SKIPS[n]]
+    others = sum(count for reason, count in SKIPS.items() if reason not in ("postgres", "redis"))
+    skipped = ", ".join([*by_backend, *([f"{others} others (see -ra above)"] if others else [])])
+    terminalreporter.write_line(
+        f"backends: sqlite; {backends} | skipped: {skipped or 'none'}", bold=True)
+    missing = _missing_backends(config)
+    if missing:
+        terminalreporter.write_line(
+            f"FAILED: {REQUIRED} requires {', '.join(missing)}, whose cases were skipped "
+            "or had no server", red=True, bold=True)
 
 
 def pytest_generate_tests(metafunc):
@@ -28,10 +81,6 @@ def pytest_generate_tests(metafunc):
         params = store_backends.params_for(metafunc.definition.path, marks)
         if params is not None:
             metafunc.parametrize("backend", params, indirect=True, scope="module")
-
-
-def pytest_sessionfinish(session):
-    store_backends.close()
 
 
 @pytest.fixture(scope="module")

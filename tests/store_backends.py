@@ -11,6 +11,12 @@ session, and dropped afterwards (forcibly: a server a test left behind cannot ke
 Tests that check something only SQLite has (pragmas, the file on disk) are marked
 `sqlite_only`, and those of something only PostgreSQL has `postgres_only`. `TEMPCLOCK_TEST_REDIS_URL` names a Redis server for the tests of
 several workers sharing one rate limit.
+
+Without those variables, the session starts throwaway servers where PostgreSQL or Redis is
+installed (local_servers.py, `use_local_servers`); `TEMPCLOCK_TEST_LOCAL_SERVERS=0` turns
+that off. The summary says which backends ran and what was skipped and why, and
+`TEMPCLOCK_REQUIRE_BACKENDS=postgres,redis` (set by `.ci/run`) fails the session when a
+case of a required backend was skipped.
 """
 
 from __future__ import annotations
@@ -32,6 +38,55 @@ NO_POSTGRES = ("PostgreSQL run: set TEMPCLOCK_TEST_POSTGRES_URL to a server wher
                "create databases (.ci/run starts one on loopback)")
 NO_REDIS = ("needs Redis: set TEMPCLOCK_TEST_REDIS_URL (.ci/run starts redis-server on "
             "loopback)")
+
+SOURCES = {"postgres": "TEMPCLOCK_TEST_POSTGRES_URL", "redis": "TEMPCLOCK_TEST_REDIS_URL"}
+SKIP_REASONS = {"postgres": NO_POSTGRES, "redis": NO_REDIS}
+_local = None  # the throwaway servers of this session (local_servers.Started), if any
+
+
+def use_local_servers() -> None:
+    """Start throwaway servers for the backends the session was given no URL of.
+
+    Called once per session, before collection, in the process that owns the session
+    (the pytest-xdist controller, whose workers inherit the variables set here).
+    """
+    global POSTGRES_URL, REDIS_URL, _local
+    if os.environ.get("TEMPCLOCK_TEST_LOCAL_SERVERS", "1") == "0":
+        return
+    if POSTGRES_URL and REDIS_URL:
+        return
+    import local_servers
+
+    _local = local_servers.start_missing(postgres=not POSTGRES_URL, redis=not REDIS_URL)
+    for name, url in _local.urls.items():
+        os.environ[SOURCES[name]] = url
+    POSTGRES_URL = POSTGRES_URL or _local.urls.get("postgres")
+    REDIS_URL = REDIS_URL or _local.urls.get("redis")
+
+
+def stop_local_servers() -> None:
+    if _local is not None:
+        _local.stop()
+
+
+def where_from(name: str) -> str:
+    """How the session got backend `name`: the variable, a throwaway server, or why not."""
+    if _local is not None and name in _local.urls:
+        return f"throwaway server {urlsplit(_local.urls[name]).netloc.split('@')[-1]}"
+    if _local is not None and name in _local.problems:
+        return f"not available: {_local.problems[name]}"
+    if (POSTGRES_URL if name == "postgres" else REDIS_URL):
+        return SOURCES[name]
+    return "not available: no URL given and no local server started"
+
+
+def skipped_backend(reason: str) -> str | None:
+    """The backend a skip reason is about ("postgres", "redis"), or None."""
+    for name, text in SKIP_REASONS.items():
+        if text in reason:
+            return name
+    return None
+
 
 # Folders whose tests touch the store; the desktop's Qt tests run on SQLite only.
 BACKEND_FOLDERS = ("api", "integration", "plugins")

@@ -3,7 +3,7 @@
 SQLite (the default) runs in WAL mode with foreign keys on, a busy timeout,
 `synchronous=FULL` so an acknowledged write survives a power cut, and every
 write transaction started as `BEGIN IMMEDIATE` so writers queue instead of
-failing half way. `TEMPCLOCK_DATABASE_URL` switches to any playhouse `db_url`;
+failing half way (and ask again past the busy timeout: `_SqliteWritersQueue`). `TEMPCLOCK_DATABASE_URL` switches to any playhouse `db_url`;
 on PostgreSQL a write transaction likewise starts by taking one lock (see
 `_WritersQueue`).
 """
@@ -11,9 +11,10 @@ on PostgreSQL a write transaction likewise starts by taking one lock (see
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
-from peewee import Database, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 from playhouse import db_url
 from playhouse.migrations import Runner
 
@@ -59,6 +60,29 @@ class _WritersQueue:
         self.execute_sql("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
 
 
+WRITER_PATIENCE_S = 600  # how long a writer keeps asking for its turn before it fails
+
+
+class _SqliteWritersQueue(SqliteDatabase):
+    """SQLite whose write transactions wait their turn however long the queue.
+
+    SQLite's busy handler lets waiters poll: a writer that commits and writes again
+    takes the lock back before the sleepers wake, so under load one writer could wait
+    out the busy timeout and fail with "database is locked" while others kept writing.
+    Nothing is done before `BEGIN IMMEDIATE` holds the lock, so asking again is safe.
+    """
+
+    def begin(self, lock_type=None) -> None:
+        deadline = time.monotonic() + WRITER_PATIENCE_S
+        while True:
+            try:
+                super().begin(lock_type)
+                return
+            except OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+
+
 _queued_classes: dict[type, type] = {}
 BIGINT = range(-(2**63), 2**63)
 
@@ -99,7 +123,7 @@ def _connect(config: Config) -> Database:
         private_dir(config.data_dir)
         make_private(config.data_dir)  # a directory an older version made readable to all
         private_file(config.sqlite_path)
-        return SqliteDatabase(
+        return _SqliteWritersQueue(
             str(config.sqlite_path),
             pragmas=SQLITE_PRAGMAS,
             timeout=BUSY_TIMEOUT_S,
@@ -112,7 +136,7 @@ def _connect(config: Config) -> Database:
         # A sqlite:// URL gets the same durability settings and privacy as the default file.
         if db.database not in ("", ":memory:") and Path(db.database).parent.is_dir():
             private_file(Path(db.database))
-        db = SqliteDatabase(
+        db = _SqliteWritersQueue(
             db.database, pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT_S, lock_type="IMMEDIATE"
         )
     return db

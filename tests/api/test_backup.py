@@ -18,7 +18,7 @@ import pytest
 from playhouse.migrations import Runner
 
 from tempclock.api.config import Config
-from tempclock.api.services import clocking, workers
+from tempclock.api.services import clocking, deliveries, workers
 from tempclock.api.store import MIGRATIONS_DIR, _connect, close_store, lock, migrate, open_store
 from tempclock.api.store.backup import (
     BackupError,
@@ -82,8 +82,11 @@ def test_a_backup_is_one_self_contained_verified_file_with_the_store_in_it(confi
     assert [p.name for p in folder.iterdir()] == [path.name]  # no journal, no partial file
     assert rows(path, "PRAGMA journal_mode") == [("delete",)]
     assert rows(path, "SELECT first_name FROM worker") == [("Before",)]
+    events = rows(path, "SELECT count(*) FROM event")[0][0]
+    assert events >= 3  # the account, the worker and the clock-in were each an event
+    assert events == len(deliveries.pending_events(0, limit=10_000))  # the store's, all of them
     assert made.counts == {"account": 1, "worker": 1, "time_entry": 1, "shift": 0,
-                           "event": made.counts["event"]}
+                           "event": events}
     assert made.holds.startswith("1 account, 1 worker, 1 time entry, 0 shifts")
     assert made.size_bytes == path.stat().st_size
     assert made.created_at == latest_backup_at(folder)

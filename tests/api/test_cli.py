@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -157,3 +160,87 @@ def test_internal_targets_are_allowed_and_withdrawn_with_who_and_when_recorded(t
                                                                           (False, True)]
     refused = tc("accounts", "allow-internal-targets", "99", ok=False)
     assert refused.returncode == 1 and refused.stderr.strip() == "Error: Account 99 not found"
+
+
+# --- error paths: one line `Error: ...`, a non-zero exit, nothing stored lost -------------
+
+
+def test_accounts_rename_renames_and_refuses_an_unknown_account_or_a_blank_name(tc):
+    tc("accounts", "create", "Acme")
+    renamed = one_json(tc("accounts", "rename", "1", "Acme Staffing", "--json"))
+    assert renamed == {"id": 1, "name": "Acme Staffing", "api_enabled": False}
+    unknown = tc("accounts", "rename", "5", "Rival", ok=False)
+    assert (unknown.returncode, unknown.stderr) == (1, "Error: Account 5 not found\n")
+    blank = tc("accounts", "rename", "1", "   ", ok=False)
+    assert blank.returncode == 1 and blank.stderr.startswith("Error: ")
+    assert len(blank.stderr.splitlines()) == 1
+    assert one_json(tc("accounts", "list", "--json"))["accounts"][0]["name"] == "Acme Staffing"
+
+
+@pytest.mark.parametrize("since", ["yesterday", "15", "2h ago", "2026-13-45", ""])
+def test_logs_refuse_a_since_that_is_no_date_time_or_age_in_one_line(tc, since):
+    result = tc("logs", "--since", since, ok=False)
+    assert result.returncode == 1
+    assert result.stderr == (f"Error: --since {since!r}: use a date (2026-03-10), a time "
+                             "(2026-03-10T07:00) or an age (15m, 2h, 7d)\n")
+
+
+@pytest.mark.parametrize("since", ["15m", "2h", "7d", "2026-03-10", "2026-03-10T07:00+01:00"])
+def test_logs_take_a_since_as_an_age_a_date_or_a_time(tc, since):
+    assert one_json(tc("logs", "--since", since, "--json")) == {"logs": []}
+
+
+def test_a_store_that_is_not_a_database_is_refused_in_one_line_and_left_as_it_was(tc):
+    tc.data_dir.mkdir(parents=True)
+    store = tc.data_dir / "tempclock.db"
+    store.write_bytes(b"not a database, but the admin's file " * 200)
+    result = tc("accounts", "list", ok=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: ") and len(result.stderr.splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert store.read_bytes() == b"not a database, but the admin's file " * 200
+
+
+@pytest.mark.sqlite_only
+def test_a_command_run_while_another_process_writes_waits_its_turn_and_succeeds(tc):
+    tc("accounts", "create", "Acme")
+    other = sqlite3.connect(tc.data_dir / "tempclock.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process in the middle of a write
+    command = subprocess.Popen([*COMMAND, "accounts", "rename", "1", "Acme Staffing",
+                                "--data-dir", str(tc.data_dir)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.0)
+        assert command.poll() is None  # it cannot have written: it waits
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    out, err = command.communicate(timeout=60)
+    assert (command.returncode, err) == (0, "")
+    assert one_json(tc("accounts", "list", "--json"))["accounts"][0]["name"] == "Acme Staffing"
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tc):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([*COMMAND, "serve", "--port", str(port), "--no-dispatch",
+                                 "--data-dir", str(tc.data_dir)],
+                                capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: could not serve on 127.0.0.1:{port} (is the port in use?)")
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_with_several_workers_and_redis_unreachable_refuses_to_start(tc, monkeypatch):
+    monkeypatch.setenv("TEMPCLOCK_DATABASE_URL", "postgresql://tempclock@127.0.0.1:1/none")
+    monkeypatch.setenv("TEMPCLOCK_REDIS_URL", "redis://:secret@127.0.0.1:1/0")
+    result = subprocess.run([*COMMAND, "serve", "--workers", "2", "--data-dir",
+                             str(tc.data_dir)], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: cannot reach Redis at 127.0.0.1:1/0: ")
+    assert "secret" not in result.stderr

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
 import json
 import random
 
 import pytest
 
-from tempclock.api.dispatcher import Dispatcher
+from tempclock.api.dispatcher import Dispatcher, sign
 from tempclock.api.services import clocking, connectors, deliveries, webhooks, workers
 from tempclock.api.store.models import WebhookDelivery
 from tempclock.plugins import hookimpl
@@ -53,17 +50,30 @@ def test_an_event_is_posted_signed_to_its_subscriber(account, worker, receiver, 
     assert body["data"]["id"] == entry.id and body["data"]["worker_id"] == worker.id
     assert set(body) == {"id", "event", "created_at", "data"}
     headers = {k.lower(): v for k, v in request["headers"].items()}
-    expected = hmac.new(hook.secret.encode(), request["body"], hashlib.sha256).hexdigest()
-    assert headers["x-tempclock-signature"] == f"sha256={expected}"
+    # `sign` is pinned to published vectors below; here the delivery carries its headers.
+    expected = sign(hook.secret, headers["webhook-id"], int(headers["webhook-timestamp"]),
+                    request["body"])
+    assert headers["x-tempclock-signature"] == expected["X-TempClock-Signature"]
+    assert headers["webhook-signature"] == expected["webhook-signature"]
+    assert headers["webhook-signature"].startswith("v1,")
     assert headers["x-tempclock-event"] == "clock_in"
-    # Standard Webhooks: HMAC of "id.timestamp.body" with the decoded whsec_ secret.
-    key = base64.b64decode(hook.secret.removeprefix("whsec_"))
-    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + request["body"]
-    standard = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    assert headers["webhook-signature"] == f"v1,{standard}"
     assert headers["x-tempclock-delivery"] == headers["webhook-id"]
     (attempt,) = attempts(hook.id)
     assert (attempt.state, attempt.status_code) == ("delivered", 200)
+
+
+def test_signatures_match_the_standard_webhooks_published_example():
+    """The example of the Standard Webhooks specification, written out: a receiver using any
+    Standard Webhooks library accepts what we send."""
+    headers = sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                   1614265330, b'{"test": 2432232314}')
+    assert headers["webhook-signature"] == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    assert headers["webhook-id"] == "msg_p5jXN8AQM9LWM0D4loKWxJek"
+    assert headers["webhook-timestamp"] == "1614265330"
+    # HMAC-SHA256 of the body keyed with the whole secret, as computed by
+    # `openssl dgst -sha256 -hmac 'whsec_MfKQ...LaSw'` on the same body.
+    assert headers["X-TempClock-Signature"] == (
+        "sha256=80ec8a89ce3cd22133a1066caecb4d04fea7467657c8514d717ec42c38a5c94c")
 
 
 def test_subscribers_get_only_the_events_they_chose(account, other_account, worker, receiver,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import zlib
 
 import pytest
 from peewee import OperationalError
@@ -23,9 +22,25 @@ def test_issued_key_has_the_tempclock_format_with_a_crc32_checksum(account):
     key = issued.plaintext
     assert key.startswith("tc_live_") and len(key) == 48
     assert key[8:] == key[8:].lower() and all(c in "0123456789abcdef" for c in key[8:])
-    assert key[-8:] == f"{zlib.crc32(key[:-8].encode()):08x}"
+    keys.check_key_format(key)  # its CRC32 tail: pinned to a known answer below
     assert issued.key.prefix == key[:16]
     assert issued.key.status == "Active"
+
+
+# CRC32 (IEEE, as zlib and gzip compute it) of the first 40 characters, worked out with
+# `printf tc_live_0123...cdef | gzip -c | tail -c8 | od -t x4 -N4`: bc6dd57a.
+KNOWN_KEY = "tc_live_0123456789abcdef0123456789abcdef" "bc6dd57a"
+
+
+def test_a_fixed_key_with_its_known_crc32_tail_passes_the_format_check():
+    keys.check_key_format(KNOWN_KEY)
+
+
+@pytest.mark.parametrize("tail", ["bc6dd57b", "7ad56dbc", "00000000", "BC6DD57A"])
+def test_a_fixed_key_with_any_other_tail_fails_its_checksum_or_format(tail):
+    with pytest.raises(Unauthenticated) as excinfo:
+        keys.check_key_format(KNOWN_KEY[:-8] + tail)
+    assert _code(excinfo) == ("key_malformed" if tail.isupper() else "key_checksum_invalid")
 
 
 @pytest.mark.sqlite_only  # reads the database file

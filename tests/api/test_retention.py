@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from tempclock.api import dispatcher as dispatcher_module
 from tempclock.api.dispatcher import Dispatcher
 from tempclock.api.services import accounts, api_logs, clocking, retention
 from tempclock.api.store.models import ApiLog as ApiLogRow
@@ -69,7 +70,6 @@ def test_logs_and_finished_deliveries_past_their_accounts_retention_are_pruned(h
 
 def test_the_dispatcher_prunes_when_it_starts_and_hourly_after(history):
     dispatcher = Dispatcher(poll_interval=0.05)
-    assert dispatcher.retention_every == 3600
     expected = {"a-29", "b-31", "unowned-89"}
     dispatcher.start()
     try:
@@ -80,6 +80,39 @@ def test_the_dispatcher_prunes_when_it_starts_and_hourly_after(history):
         dispatcher.stop()
     assert kept_logs() == expected
     assert "a-delivered-31" not in kept_deliveries()
+
+
+class SteppedClock:
+    """The dispatcher's `time` module, with a monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def __getattr__(self, name: str):
+        return getattr(time, name)
+
+
+def test_the_dispatcher_prunes_again_once_an_hour_has_passed_and_not_before(
+        account, history, monkeypatch):
+    clock = SteppedClock()
+    monkeypatch.setattr(dispatcher_module, "time", clock)
+    dispatcher = Dispatcher()
+    dispatcher.prune()  # the pass when it starts
+    assert kept_logs() == {"a-29", "b-31", "unowned-89"}
+    api_logs.write_logs([log_entry(account.id, 31, "a-31-written-later")])
+    clock.now += 59 * 60
+    dispatcher.prune()
+    assert "a-31-written-later" in kept_logs()  # not an hour yet
+    clock.now += 61
+    dispatcher.prune()
+    assert "a-31-written-later" not in kept_logs()
+    api_logs.write_logs([log_entry(account.id, 31, "a-31-written-later-still")])
+    clock.now += 30
+    dispatcher.prune()
+    assert "a-31-written-later-still" in kept_logs()  # the next hour counts from that pass
 
 
 def test_clocking_never_waits_for_a_whole_backlog_to_be_pruned(account, site, worker):

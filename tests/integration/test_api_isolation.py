@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import snapshots
 from conftest import make_tenant
 
 from tempclock.api.services import clocking, cost_codes, departments, shifts, webhooks
@@ -79,8 +80,11 @@ def test_another_accounts_ids_are_not_found_on_every_endpoint(api, rival, tenant
 
 
 def test_the_rival_data_is_untouched(api, rival, client):
+    before = snapshots.account_rows(rival["tenant"].account_id)
     for method, path, body in reads(rival):
         client.request(method, path, json=body)
+    after = snapshots.account_rows(rival["tenant"].account_id)
+    assert {table for table in before if before[table] != after[table]} == set()
     b = rival["tenant"]
     with api.client(b.key) as own:
         assert own.get(f"/webhooks/{rival['webhook']}").json()["data"]["active"] is True
