@@ -88,6 +88,7 @@ class Lane:
         self.plugin = plugin
         self.cursor_name = "plugin:" + hashlib.sha256(plugin.encode()).hexdigest()[:24]
         self.position: int | None = None
+        self.drained = 0  # events read by the last `drain()`
         self.started: float | None = None  # when the call in flight began (monotonic)
         self.stage = ""
         self.thread: threading.Thread | None = None
@@ -202,10 +203,12 @@ class Lane:
             database.close()
 
     def drain(self) -> None:
-        """Catch up with every pending event, then stop (one synchronous pass)."""
+        """Catch up with every pending event, then stop (one synchronous pass); `drained`
+        counts the events read."""
+        self.drained = 0
         try:
-            while self.active and self.catch_up():
-                pass
+            while self.active and (read := self.catch_up()):
+                self.drained += read
         finally:
             database.close()
 
@@ -236,7 +239,8 @@ class PluginRuntime:
     def deliver_pending(self) -> int:
         """Every listening plugin catches up with the outbox, each on its own thread.
 
-        Returns once each has (or has been quarantined for overrunning its budget).
+        Returns once each has (or has been quarantined for overrunning its budget), with
+        how many events the lane that read most read (0: nothing was pending).
         """
         threads = {}
         for lane in self.lanes.values():
@@ -251,7 +255,7 @@ class PluginRuntime:
                   for plugin, thread in threads.items()):
             self.check_budgets()
             time.sleep(WATCH_EVERY_S)
-        return len(threads)
+        return max((self.lanes[plugin].drained for plugin in threads), default=0)
 
     def check_budgets(self) -> list[str]:
         """Quarantine each plugin whose call in flight has overrun its budget; returns them."""

@@ -78,6 +78,9 @@ class _Registers:
 
     def __init__(self, connector: Connector) -> None:
         self._connector = connector
+        # Named after the connector's own module, so a first-party connector under test keeps
+        # its reserved id and a third party's does not get one.
+        self.__name__ = type(connector).__module__
 
     @hookimpl
     def register_connectors(self, register):
