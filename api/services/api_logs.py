@@ -211,7 +211,7 @@ def write_logs(entries: Sequence[ApiLogEntry]) -> int:
         return 0
     rows = list(map(_row, entries))
     with transaction():
-        cursor = database.cursor()
+        cursor = database.obj.cursor()
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             chunk = rows[start:start + _ROWS_PER_INSERT]
             sql, in_order = _insert_statement(len(chunk))
