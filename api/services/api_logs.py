@@ -31,7 +31,7 @@ import msgspec
 from tempclock.api.services import keys
 from tempclock.api.services.common import transaction, utc
 from tempclock.api.services.errors import Invalid
-from tempclock.api.store import database
+from tempclock.api.store import database, is_postgres
 from tempclock.api.store.models import ApiLog as ApiLogRow
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,16 @@ _COLUMNS = (
     ApiLogRow.error_code, ApiLogRow.count,
 )
 _CREATED_AT = ApiLogRow.created_at.db_value
+
+
+def _stamp(when: dt.datetime) -> object:
+    """`when` as the row's `created_at` value (naive UTC).
+
+    On SQLite, the text sqlite3's own datetime adapter would store (`isoformat(" ")`),
+    made here: binding a datetime makes the driver look its adapter up, ~1.5 us a row.
+    """
+    naive = _CREATED_AT(when.astimezone(dt.UTC).replace(tzinfo=None))
+    return naive if is_postgres() else naive.isoformat(" ")
 _ROWS_PER_INSERT = 100
 _insert_sql: dict[tuple[object, int], tuple[str, Callable[[tuple], tuple]]] = {}
 
@@ -187,7 +197,7 @@ def _insert_statement(rows: int) -> tuple[str, Callable[[tuple], tuple]]:
 def _row(e: ApiLogEntry) -> tuple[object, ...]:
     # Plain text and numbers go to the driver as they are; only the time needs its field.
     return (
-        _CREATED_AT(e.created_at.astimezone(dt.UTC).replace(tzinfo=None)),
+        _stamp(e.created_at),
         e.account_id,
         e.key_id,
         _clip(e.key_name and redact(e.key_name), 100),
