@@ -340,7 +340,9 @@ def after_commit(callback: Callable[[], None]) -> None:
 
 def transaction() -> Any:
     """A write transaction (BEGIN IMMEDIATE on SQLite), nested ones become savepoints."""
-    return _Atomic(database)
+    # The store itself, not its proxy: every call through the proxy first fails a normal
+    # attribute lookup (an AttributeError built and dropped), a dozen per transaction.
+    return _Atomic(database.obj if database.obj is not None else database)
 
 
 def lock_for_update(model: type[Model], ident: int) -> None:

@@ -33,7 +33,7 @@ from tempclock.api.store import database, signals
 from tempclock.api.store.models import Account as AccountRow
 from tempclock.api.store.models import ApiKey as ApiKeyRow
 from tempclock.api.store.models import AuthState
-from tempclock.api.store.prepared import Prepared
+from tempclock.api.store.prepared import Prepared, Slot
 
 KEY_PREFIX = "tc_live_"
 _KEY_FORMAT = re.compile(r"tc_live_[0-9a-f]{40}")
@@ -413,18 +413,17 @@ class _KeyUsage:
                 return 0
             with transaction():
                 for key_id, seconds in changed.items():
-                    when = _naive_utc(seconds)
-                    (
-                        ApiKeyRow.update(last_used_at=when)
-                        .where(
-                            (ApiKeyRow.id == key_id)
-                            & (ApiKeyRow.last_used_at.is_null()
-                               | (ApiKeyRow.last_used_at < when))
-                        )
-                        .execute()
-                    )
+                    _touch_key.execute(key_id=key_id, when=_naive_utc(seconds))
             self._written.update(changed)
             return len(changed)
+
+
+# The log writer runs this after every batch: built once, not per flush.
+_touch_key = Prepared(
+    lambda p: ApiKeyRow.update(last_used_at=Slot("when", ApiKeyRow.last_used_at))
+    .where((ApiKeyRow.id == p.key_id)
+           & (ApiKeyRow.last_used_at.is_null() | (ApiKeyRow.last_used_at < p.when)))
+)
 
 
 def _naive_utc(seconds: float) -> dt.datetime:
