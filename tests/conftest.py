@@ -83,6 +83,17 @@ def pytest_generate_tests(metafunc):
             metafunc.parametrize("backend", params, indirect=True, scope="module")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_user_folders(tmp_path_factory):
+    """User-level config and data (Qt, platformdirs, child processes) go to folders of this
+    test process's own: pytest-xdist workers never share them, nor touch the real home's."""
+    home = tmp_path_factory.mktemp("user")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+            monkeypatch.setenv(variable, str(home / variable.lower()))
+        yield
+
+
 @pytest.fixture(scope="module")
 def backend(request):
     """The store a test runs on: "sqlite", or "postgres" (store, service and API tests)."""

@@ -32,8 +32,23 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+# Under pytest-xdist each worker ("gw0", "gw1", …) is a process of its own, running its own
+# tests beside the others': its databases are named after its process id, and it gets a
+# Redis database of its own, so no worker sees another's rows, buckets or counts.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _redis_of_this_worker(url: str | None) -> str | None:
+    """`url` with a Redis database number of this worker's own (the given one for worker 0)."""
+    if url is None or not WORKER.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    given = int(parts.path.lstrip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(given + int(WORKER[2:])) % 16}"))
+
+
 POSTGRES_URL = os.environ.get("TEMPCLOCK_TEST_POSTGRES_URL") or None
-REDIS_URL = os.environ.get("TEMPCLOCK_TEST_REDIS_URL") or None
+REDIS_URL = _redis_of_this_worker(os.environ.get("TEMPCLOCK_TEST_REDIS_URL") or None)
 NO_POSTGRES = ("PostgreSQL run: set TEMPCLOCK_TEST_POSTGRES_URL to a server where the role may "
                "create databases (.ci/run starts one on loopback)")
 NO_REDIS = ("needs Redis: set TEMPCLOCK_TEST_REDIS_URL (.ci/run starts redis-server on "

@@ -136,6 +136,9 @@ def test_logs_are_browsed_filtered_exported_and_new_requests_appear_live(
     assert all(key not in ",".join(r.values()) for r in rows)
     visible_message_box(qtbot, "4 requests written").accept()
 
+    # The live refresh may be reloading the rows just now (a loaded machine): wait for the row.
+    qtbot.waitUntil(lambda: "/api/v1/workers/999" in column_texts(panel.model, PATH),
+                    timeout=10_000)
     select_row(panel.table, "/api/v1/workers/999", column=PATH)
     qtbot.waitUntil(lambda: "Request id" in panel.detail.toPlainText())
     assert "404" in panel.detail.toPlainText()

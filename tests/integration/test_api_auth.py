@@ -9,7 +9,7 @@ import time
 
 import httpx
 import pytest
-from conftest import issue, make_tenant, start_api
+from api_tenants import issue, make_tenant, start_api
 
 from tempclock.api.config import load_config
 from tempclock.api.services import accounts, api_logs, keys

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 import store_backends
-from conftest import Api, make_tenant, start_api
+from api_tenants import Api, make_tenant, start_api
 
 from tempclock.api.config import load_config
 from tempclock.api.services import api_logs

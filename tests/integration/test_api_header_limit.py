@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from conftest import make_tenant
+from api_tenants import make_tenant
 from serving import Server, raw_problem
 from uvicorn.protocols.http import httptools_impl
 

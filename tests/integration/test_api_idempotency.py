@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from conftest import make_tenant
+from api_tenants import make_tenant
 
 from tempclock.api.services import workers
 from tempclock.api.store.models import IdempotencyRecord, utcnow

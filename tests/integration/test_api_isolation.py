@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 import snapshots
-from conftest import make_tenant
+from api_tenants import make_tenant
 
 from tempclock.api.services import clocking, cost_codes, departments, shifts, webhooks
 

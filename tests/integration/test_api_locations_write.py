@@ -7,7 +7,7 @@ import time
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import issue, make_tenant
+from api_tenants import issue, make_tenant
 
 from tempclock.api.services import connectors
 from tempclock.plugins.payroll_csv import PayrollCsvExport

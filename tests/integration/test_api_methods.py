@@ -12,7 +12,7 @@ import re
 
 import httpx
 import pytest
-from conftest import make_tenant
+from api_tenants import make_tenant
 from test_api_errors import check
 
 from tempclock.api.services import accounts, clocking, shifts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from conftest import issue
+from api_tenants import issue
 
 
 async def burst(url: str, key: str, count: int) -> list[httpx.Response]:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import store_backends
-from conftest import Api, issue, make_tenant, start_api
+from api_tenants import Api, issue, make_tenant, start_api
 
 from tempclock.api.config import load_config
 from tempclock.api.http.ratelimit import RedisRateLimitStore

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from conftest import make_tenant
+from api_tenants import make_tenant
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
     content_type_conformance,

@@ -13,7 +13,7 @@ import datetime as dt
 
 import pytest
 import schemathesis
-from conftest import make_tenant
+from api_tenants import make_tenant
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,

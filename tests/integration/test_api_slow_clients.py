@@ -11,7 +11,7 @@ import socket
 import time
 
 import pytest
-from conftest import make_tenant
+from api_tenants import make_tenant
 from serving import raw_problem
 
 from tempclock.api import header_limit

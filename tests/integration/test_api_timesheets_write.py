@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from conftest import issue, make_tenant
+from api_tenants import issue, make_tenant
 
 from tempclock.api.dispatcher import Dispatcher
 from tempclock.api.services import connectors, timesheets, webhooks, workers

@@ -9,7 +9,7 @@ from importlib import resources
 
 import httpx
 import pytest
-from conftest import make_tenant
+from api_tenants import make_tenant
 
 from tempclock.api.http.gate import PUBLIC_PATHS
 from tempclock.api.http.kiosk import ASSETS, create_kiosk_app

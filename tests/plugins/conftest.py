@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,11 +26,17 @@ def host():
 
 @pytest.fixture(scope="session")
 def tiny_site(tmp_path_factory):
-    """The tiny connector distribution, pip-installed into a directory of its own."""
+    """The tiny connector distribution, pip-installed into a directory of its own.
+
+    pip builds in the source folder (build/, *.egg-info), so each test process (pytest-xdist
+    worker) builds from a copy of its own, never in the repository's folder beside another.
+    """
+    source = tmp_path_factory.mktemp("tiny-source") / TINY.name
+    shutil.copytree(TINY, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-         "--no-build-isolation", "--target", str(target), str(TINY)],
+         "--no-build-isolation", "--target", str(target), str(source)],
         check=True, capture_output=True, timeout=180,
     )
     return target
