@@ -142,5 +142,7 @@ def test_clocking_never_waits_for_a_whole_backlog_to_be_pruned(account, site, wo
     pruning.join()
     assert outcome["deleted"] == backlog
     assert len(waits) >= 5, f"only {len(waits)} clock actions while pruning ({outcome})"
-    # Each clock action waited for one small batch at most, not for the pruning as a whole.
-    assert max(waits) < outcome["took"] / 4, (max(waits), outcome)
+    # Each clock action waited for a small batch or two, not for the pruning as a whole
+    # (half of it: a loaded CI box with coverage once stretched one wait to 0.42 of it).
+    assert max(waits) < outcome["took"] / 2, (max(waits), outcome)
+    assert sorted(waits)[len(waits) // 2] < outcome["took"] / 8, (waits, outcome)
