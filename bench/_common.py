@@ -140,6 +140,14 @@ def host_speed() -> str:
             f"{os.getloadavg()[0]:.1f}")
 
 
+def verdict(met: bool, target: str) -> None:
+    """End a benchmark: print `verdict: MET (target)` or `verdict: NOT MET (target)`, and exit
+    with status 1 when not met, so a script or CI running the benchmark sees the failure."""
+    print(f"verdict: {'MET' if met else 'NOT MET'} ({target})", flush=True)
+    if not met:
+        sys.exit(1)
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]

@@ -21,7 +21,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import ChildServer, cpu_seconds, host_speed, scratch_dir, serve_forever, wrk
+from _common import (
+    ChildServer,
+    cpu_seconds,
+    host_speed,
+    scratch_dir,
+    serve_forever,
+    verdict,
+    wrk,
+)
 
 TARGET = 1_000
 WORKERS_PER_RUN = 2_000
@@ -207,12 +215,10 @@ def main() -> None:
         print(f"    {line[:200]}")
     ok = (rate >= TARGET and not errors and not result["non_2xx"] and not duplicates
           and not mismatch)
-    print(f"  target >= {TARGET:,} actions/s, zero errors, zero duplicates, entries = actions: "
-          f"{'MET' if ok else 'NOT MET'}")
     if args.profile:
         print_profile()
-    if not ok:
-        sys.exit(1)
+    verdict(ok, f"target >= {TARGET:,} actions/s, zero errors, zero duplicates, "
+                "entries = actions")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import scratch_dir  # noqa: E402
+from bench._common import scratch_dir, verdict  # noqa: E402
 from tempclock.api.config import load_config  # noqa: E402
 from tempclock.api.services import accounts, connectors, departments, locations  # noqa: E402
 from tempclock.api.store import close_store, database, open_store  # noqa: E402
@@ -64,7 +64,7 @@ def ats_floor(path: Path, scratch: Path) -> float:
     return time.perf_counter() - started
 
 
-def bench_ats() -> None:
+def bench_ats() -> float:
     scratch = scratch_dir("connectors-ats")
     open_store(load_config(scratch / "data"))
     account = accounts.create_account("Bench Agency")
@@ -91,6 +91,7 @@ def bench_ats() -> None:
     print(f"ATS re-import, all unchanged:          {unchanged:6.2f} s")
     print(f"  floor (csv + raw sqlite3 insert):    {floor:6.2f} s   → connector / floor = "
           f"{took / floor:.1f}x")
+    return took
 
 
 def seed_month(account_id: int, site_ids: list[int]) -> int:
@@ -126,7 +127,7 @@ def seed_month(account_id: int, site_ids: list[int]) -> int:
     return len(rows)
 
 
-def bench_payroll() -> None:
+def bench_payroll() -> float:
     scratch = scratch_dir("connectors-payroll")
     config = load_config(scratch / "data")
     open_store(config)
@@ -156,8 +157,11 @@ def bench_payroll() -> None:
           f"(target ≤ 3 s: {'met' if took <= 3 else 'NOT met'})")
     print(f"  floor (raw sqlite3 read of {len(floor_rows):,} rows): {floor:6.2f} s   → "
           f"connector / floor = {took / floor:.1f}x")
+    return took
 
 
 if __name__ == "__main__":
-    bench_ats()
-    bench_payroll()
+    ats = bench_ats()
+    payroll = bench_payroll()
+    verdict(ats <= 3 and payroll <= 3,
+            f"ATS import {ats:.2f} s and payroll export {payroll:.2f} s, each target <= 3 s")

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from _common import host_speed  # noqa: E402
+from _common import host_speed, verdict  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -173,11 +173,12 @@ def main() -> None:
         figures.memory = rss_mb()
         desktop.stop()
     print(host_speed())
-    failed = False
+    failed = []
     for name, ok, detail in figures.verdict():
-        failed |= not ok
+        if not ok:
+            failed.append(name)
         print(f"{'PASS' if ok else 'FAIL'}  {name}: {detail}")
-    print(f"verdict: {'FAIL' if failed else 'PASS'}")
+    verdict(not failed, f"failed: {', '.join(failed)}" if failed else "every figure passed")
 
 
 def measure(app: QApplication, desktop: Desktop, figures: Figures, key_id: int) -> None:

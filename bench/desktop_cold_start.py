@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import host_speed  # noqa: E402
+from _common import host_speed, verdict  # noqa: E402
 
 TARGET_S = 1.0
 
@@ -115,8 +115,8 @@ def main() -> None:
     report("demo agency data dir", demo)
     worst = max(first + demo)
     print(host_speed())
-    print(f"target worst <= {TARGET_S:.3f} s: {'PASS' if worst <= TARGET_S else 'FAIL'} "
-          f"(worst {worst:.3f} s; the Qt-only baseline's worst {max(baseline):.3f} s)")
+    verdict(worst <= TARGET_S, f"target worst <= {TARGET_S:.3f} s: worst {worst:.3f} s; "
+                               f"the Qt-only baseline's worst {max(baseline):.3f} s")
 
 
 if __name__ == "__main__":
