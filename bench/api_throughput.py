@@ -67,14 +67,20 @@ def bare_app(body: bytes):
     return Litestar([bare], openapi_config=None, logging_config=None)
 
 
-def serve(kind: str, port: int, data_dir: Path) -> None:
+def serve(kind: str, port: int, data_dir: Path, log_interval: float | None = None) -> None:
+    """Serve one kind of app; `log_interval` stretches the API log writer's batching (for
+    bench/api_instructions.py, whose servers run under valgrind's slowdown)."""
     if kind == "full":
         from tempclock.api.config import load_config
         from tempclock.api.http import create_app
+        from tempclock.api.services import idempotency
+        from tempclock.api.services.api_logs import ApiLogWriter
         from tempclock.api.store import open_store
 
         open_store(load_config(data_dir))
-        serve_forever(create_app(), port)
+        writer = None if log_interval is None else ApiLogWriter(
+            interval=log_interval, maintenance=(idempotency.purge_expired,))
+        serve_forever(create_app(log_writer=writer), port)
     else:
         serve_forever(bare_app((data_dir / "worker.json").read_bytes()), port)
 
@@ -88,9 +94,10 @@ def main() -> None:
     parser.add_argument("--serve", choices=["full", "bare"])
     parser.add_argument("--port", type=int)
     parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--log-interval", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.port, args.data_dir)
+        serve(args.serve, args.port, args.data_dir, args.log_interval)
         return
 
     import httpx

@@ -51,6 +51,7 @@ _KEYISH_NAME = re.compile(r"(^|_)(key|api_?key|token|access_?token|secret|passwo
                           r"|authorization)$", re.IGNORECASE)
 _KEYISH_QUERY = re.compile(r"(^|[&;_])(key|api_?key|token|access_?token|secret|password|auth"
                            r"|authorization)=", re.IGNORECASE)
+_HEX_RUN = re.compile(r"[0-9a-f]{32}", re.IGNORECASE)  # what `_KEY_SHAPED`'s hex part needs
 _STATUS_FILTER = re.compile(r"([1-5])(xx|\d\d)", re.IGNORECASE)
 
 
@@ -149,6 +150,32 @@ def redact_path(path: str) -> str:
     return redact(path)
 
 
+def _row_holds_no_key(texts: str) -> bool:
+    """True only when no field joined (by newlines) into `texts` can be changed by redaction:
+    all ASCII without '%' (so each is its own decoded form), no 'tc' along with 'live' or
+    'test' anywhere, no 32 hex digits in a row. Each of `_KEY_SHAPED`'s matches needs one of
+    those within its field, so within the joined text too. One test a row rather than one
+    redaction a field: ~20k fewer instructions a request (bench/api_instructions.py)."""
+    if "%" in texts or not texts.isascii():
+        return False
+    folded = texts.lower()
+    if "tc" in folded and ("live" in folded or "test" in folded):
+        return False
+    return _HEX_RUN.search(texts) is None
+
+
+def _logged_texts(e: ApiLogEntry) -> tuple[str | None, ...]:
+    """The entry's key name, method, path, query, client, user agent and error code, as
+    logged: each redacted (the query by parameter, see `redact_query`)."""
+    if (_row_holds_no_key(f"{e.key_name}\n{e.method}\n{e.path}\n{e.query}\n{e.client}\n"
+                          f"{e.user_agent}\n{e.error_code}")
+            and not _KEYISH_QUERY.search(e.query)):
+        return e.key_name, e.method, e.path, e.query, e.client, e.user_agent, e.error_code
+    return (e.key_name and redact(e.key_name), redact(e.method), redact_path(e.path),
+            redact_query(e.query), redact(e.client), redact(e.user_agent),
+            e.error_code and redact(e.error_code))
+
+
 def _clip(value: str | None, length: int) -> str | None:
     return None if value is None else value[:length]
 
@@ -176,7 +203,7 @@ def _stamp(when: dt.datetime) -> object:
     return when.isoformat(" ").removesuffix("+00:00")
 
 
-_ROWS_PER_INSERT = 100
+_ROWS_PER_INSERT = 128
 _insert_sql: dict[tuple[object, int], tuple[str, Callable[[tuple], tuple]]] = {}
 
 
@@ -187,6 +214,8 @@ def _insert_statement(rows: int) -> tuple[str, Callable[[tuple], tuple]]:
     One statement per hundred rows rather than `executemany`: SQLite then inserts them
     all in one step with the GIL released once, where executemany hands the GIL back and
     forth with the event loop for every row (a third of a request's CPU went on that).
+    Only powers of two up to `_ROWS_PER_INSERT` are asked for (see `_chunk_sizes`), so the
+    few statements stay in the driver's cache instead of being parsed again every batch.
     """
     db = database.obj
     cached = _insert_sql.get((db, rows))
@@ -202,21 +231,22 @@ def _insert_statement(rows: int) -> tuple[str, Callable[[tuple], tuple]]:
 
 def _row(e: ApiLogEntry) -> tuple[object, ...]:
     # Plain text and numbers go to the driver as they are; only the time needs its field.
+    key_name, method, path, query, client, user_agent, error_code = _logged_texts(e)
     return (
         _stamp(e.created_at),
         e.account_id,
         e.key_id,
-        _clip(e.key_name and redact(e.key_name), 100),
+        _clip(key_name, 100),
         _clip(e.key_prefix, 32),  # as listings show it: never more of the key
-        redact(e.method)[:10],
-        redact_path(e.path)[:500],
-        redact_query(e.query)[:4000],
+        method[:10],  # type: ignore[index]
+        path[:500],  # type: ignore[index]
+        query[:4000],  # type: ignore[index]
         e.status,
         round(e.duration_ms, 3),
-        redact(e.client)[:64],
-        redact(e.user_agent)[:300],
+        client[:64],  # type: ignore[index]
+        user_agent[:300],  # type: ignore[index]
         e.request_id[:64],  # ours: 32 hex, never a key
-        _clip(e.error_code and redact(e.error_code), 50),
+        _clip(error_code, 50),
         e.count,
     )
 
@@ -228,11 +258,21 @@ def write_logs(entries: Sequence[ApiLogEntry]) -> int:
     rows = list(map(_row, entries))
     with transaction():
         cursor = database.obj.cursor()
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            chunk = rows[start:start + _ROWS_PER_INSERT]
-            sql, in_order = _insert_statement(len(chunk))
-            cursor.execute(sql, list(chain.from_iterable(map(in_order, chunk))))
+        start = 0
+        for size in _chunk_sizes(len(rows)):
+            sql, in_order = _insert_statement(size)
+            cursor.execute(sql, list(chain.from_iterable(map(in_order, rows[start:start + size]))))
+            start += size
     return len(rows)
+
+
+def _chunk_sizes(rows: int) -> list[int]:
+    """`rows` split into full inserts of `_ROWS_PER_INSERT` and powers of two for the rest
+    (a batch of 300: 128, 128, 32, 8, 4): a statement for every size of batch would cost
+    SQLite a parse of the whole statement each time, ~20k instructions a row."""
+    sizes = [_ROWS_PER_INSERT] * (rows // _ROWS_PER_INSERT)
+    rest = rows % _ROWS_PER_INSERT
+    return sizes + [1 << bit for bit in range(rest.bit_length() - 1, -1, -1) if rest >> bit & 1]
 
 
 def aggregated(entry: ApiLogEntry) -> bool:
