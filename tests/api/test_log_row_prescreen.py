@@ -42,6 +42,8 @@ def _row_redacting_each_field(entry: ApiLogEntry) -> tuple[object, ...]:
 @example(None, "/x", "q=tc%5Flive%5Fab", "127.0.0.1", "", None)
 @example(None, "/x", "token=1", "127.0.0.1", "", None)
 @example(None, "/x", "", "127.0.0.1", "0123456789abcdef" * 2, None)
+@example("Bench", "/x", "", "127.0.0.1", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", None)
+@example("Bench", "/x", "", "127.0.0.1", "Mozilla/5.0 (X11) 0123456789abcdef0123456789ABCDEF", None)
 def test_a_row_screened_whole_is_the_row_redacted_field_by_field(
         key_name, path, query, client, user_agent, error_code):
     entry = _entry(key_name, path, query, client, user_agent, error_code)
