@@ -48,10 +48,14 @@ MAX_LIMIT = 100
 
 # --- time -------------------------------------------------------------------
 
+_combine = dt.datetime.combine
+
 
 def utc(value: dt.datetime | None) -> dt.datetime | None:
     """A stored naive UTC datetime as an aware one, for records and the wire."""
-    return None if value is None else value.replace(tzinfo=dt.UTC)
+    # What `value.replace(tzinfo=dt.UTC)` makes, for an eighth of its cost (replace parses
+    # keywords): every record read runs this, ~15k instructions a worker (bench/api_instructions.py).
+    return None if value is None else _combine(value, value.time(), dt.UTC)
 
 
 def as_naive_utc(value: dt.datetime, tz: zoneinfo.ZoneInfo | None = None, *,
