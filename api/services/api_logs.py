@@ -179,10 +179,6 @@ def _logged_texts(e: ApiLogEntry) -> tuple[str | None, ...]:
             e.error_code and redact(e.error_code))
 
 
-def _clip(value: str | None, length: int) -> str | None:
-    return None if value is None else value[:length]
-
-
 _COLUMNS = (
     ApiLogRow.created_at, ApiLogRow.account, ApiLogRow.key, ApiLogRow.key_name,
     ApiLogRow.key_prefix, ApiLogRow.method, ApiLogRow.path, ApiLogRow.query, ApiLogRow.status,
@@ -235,13 +231,15 @@ def _insert_statement(rows: int) -> tuple[str, Callable[[tuple], tuple]]:
 
 def _row(e: ApiLogEntry) -> tuple[object, ...]:
     # Plain text and numbers go to the driver as they are; only the time needs its field.
+    # Each text cut to its column (`x and x[:n]` keeps None), without a call per field.
     key_name, method, path, query, client, user_agent, error_code = _logged_texts(e)
+    prefix = e.key_prefix
     return (
         _stamp(e.created_at),
         e.account_id,
         e.key_id,
-        _clip(key_name, 100),
-        _clip(e.key_prefix, 32),  # as listings show it: never more of the key
+        key_name and key_name[:100],
+        prefix and prefix[:32],  # as listings show it: never more of the key
         method[:10],  # type: ignore[index]
         path[:500],  # type: ignore[index]
         query[:4000],  # type: ignore[index]
@@ -250,7 +248,7 @@ def _row(e: ApiLogEntry) -> tuple[object, ...]:
         client[:64],  # type: ignore[index]
         user_agent[:300],  # type: ignore[index]
         e.request_id[:64],  # ours: 32 hex, never a key
-        _clip(error_code, 50),
+        error_code and error_code[:50],
         e.count,
     )
 
