@@ -8,7 +8,8 @@ second writer process, see `tempclock.api.store`; PostgreSQL is shared anyway), 
 also runs beside `--workers N`.
 
 The host binds the port (a port in use is its error, at once) and hands the socket
-to the process; it restarts the process when it dies (with a growing pause) and
+to the process; it restarts the process when it dies (killed or crashed: not when a
+signal asked it to stop, with a growing pause between restarts) and
 stops it, gracefully and in bounded time, when it stops itself. The process also
 stops when the host is gone however it died (the pipe the dispatcher uses).
 """
@@ -64,6 +65,8 @@ def serve_kiosk(config: Config, sock: socket.socket, certfile: Path | None,
     from tempclock.api.server import build_server, tune_serving_process
     from tempclock.api.store import close_store, open_store
 
+    # uvicorn stops gracefully on SIGTERM, then raises it again: exit 0, a stop asked for.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     tune_serving_process()
     open_store(config, upgrade=False)  # the host has applied the migrations
     host, port = sock.getsockname()[:2]
@@ -76,6 +79,10 @@ def serve_kiosk(config: Config, sock: socket.socket, certfile: Path | None,
             server.run(sockets=[sock])
     finally:
         close_store()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _stop_when_host_is_gone(server: Any, host_gone: Connection) -> None:
@@ -121,6 +128,10 @@ class KioskListener:
             started = time.monotonic()
             self.process.join()
             if self._stopping.is_set():
+                return
+            if self.process.exitcode == 0:  # stopped as asked (Ctrl+C reaches the whole group)
+                log.warning("the kiosk listener (process %s) has stopped: it was asked to",
+                            self.process.pid)
                 return
             pause = FIRST_PAUSE_S if time.monotonic() - started > STEADY_S else pause
             log.warning("the kiosk listener (process %s) stopped unexpectedly (exit code %s); "
