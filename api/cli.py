@@ -697,11 +697,16 @@ def _start_kiosk_listener(config: Any, host: str, port: int, certfile: Path | No
                           keyfile: Path | None) -> Any:
     """The second listener, serving /kiosk/* alone (HTTPS with a certificate), in a process
     of its own (a kiosk flood and the integrators' load never share a lock), started."""
+    import ssl
+
     from tempclock.api.http.kiosk_listener import KioskListener
 
     tls = certfile is not None
     try:
         listener = KioskListener(config, host, port, certfile=certfile, keyfile=keyfile).start()
+    except ssl.SSLError as error:
+        _fail(False, "invalid", f"cannot serve the kiosk over HTTPS with {certfile} and "
+                                f"{keyfile}: they are not a certificate and its key ({error})")
     except OSError as error:
         _fail(False, "server_error", f"could not serve the kiosk on {host}:{port} (is the "
                                      f"port in use?): {error}")

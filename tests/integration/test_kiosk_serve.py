@@ -348,3 +348,47 @@ def test_the_kiosk_listener_serves_beside_several_workers(config, site_with_kios
     finally:
         took = served.stop()
     assert took < STOP_WITHIN_S, served.output
+
+
+@pytest.mark.sqlite_only
+def test_wrong_pins_sent_at_once_through_both_listeners_all_count_towards_the_lock(
+        config, site_with_kiosk):
+    _, token = site_with_kiosk
+    served, kiosk_url = serve_with_kiosk(config, "--no-dispatch")
+    try:
+        assert wait_for_kiosk(kiosk_url, token)
+        urls = [kiosk_url, served.url] * 3
+        barrier = threading.Barrier(5)
+        answers: list[int] = []
+
+        def wrong_pin(url: str) -> None:
+            barrier.wait(30)
+            answers.append(punch(url, token, "0000", timeout=30).status_code)
+
+        senders = [threading.Thread(target=wrong_pin, args=(url,)) for url in urls[:5]]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(60)
+        # The two processes each read the count inside the write transaction: none is lost.
+        assert sorted(answers) == [401, 401, 401, 401, 429]
+        assert punch(kiosk_url, token, "2468").status_code == 429
+    finally:
+        served.stop()
+
+
+@pytest.mark.sqlite_only
+def test_a_key_file_that_is_no_key_is_one_error_line_not_a_listener_dying_again(
+        config, site_with_kiosk, certificate, tmp_path):
+    cert, _ = certificate
+    not_a_key = tmp_path / "key.pem"
+    not_a_key.write_text("this is the certificate's README, not its key\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "tempclock.api.cli", "serve", "--port", str(free_port()),
+         "--data-dir", str(config.data_dir), "--kiosk-host", "127.0.0.1",
+         "--kiosk-port", str(free_port()), "--certfile", str(cert), "--keyfile", str(not_a_key),
+         "--no-dispatch"],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "cannot serve the kiosk over HTTPS" in result.stderr
+    assert "stopped unexpectedly" not in result.stderr
