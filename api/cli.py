@@ -628,15 +628,12 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
         exposure_warning,
         limiter_for,
         run_workers,
-        stop_server,
         tune_serving_process,
     )
     from tempclock.api.store import close_store, open_store
 
     config = load_config(data_dir, host=host, port=port)
     refusal = _serve_refusal(config, workers, expose, certfile, keyfile)
-    if refusal is None and kiosk_host is not None and workers > 1:
-        refusal = "--kiosk-host needs one worker: the kiosk listener runs in the serving process"
     if refusal:
         _fail(False, "invalid", refusal)
     try:
@@ -663,7 +660,8 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
                    f"{config.database_label}"
                    + (f"; {workers} workers" if workers > 1 else "") + ")", err=True)
         kiosk_listener = (None if kiosk_host is None else
-                          _start_kiosk_listener(kiosk_host, kiosk_port, certfile, keyfile))
+                          _start_kiosk_listener(config, kiosk_host, kiosk_port, certfile,
+                                                keyfile))
         # Webhooks and connectors are served by a process of their own.
         dispatcher = start_dispatcher(config) if dispatch else None
         # uvicorn re-raises the signal that stopped it once it has shut down gracefully:
@@ -683,11 +681,11 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
             started = stop.code in (0, None)
         finally:
             if kiosk_listener is not None:
-                stop_server(kiosk_listener.server)  # stops alongside the dispatcher
+                kiosk_listener.ask_to_stop()  # stops alongside the dispatcher
             if dispatcher is not None:
                 dispatcher.stop()
             if kiosk_listener is not None:
-                kiosk_listener.stop(timeout=GRACEFUL_TIMEOUT_S)
+                kiosk_listener.stop(timeout=GRACEFUL_TIMEOUT_S + 1)
     finally:
         close_store()
     if not started:
@@ -695,17 +693,21 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
                                      "(is the port in use?)")
 
 
-def _start_kiosk_listener(host: str, port: int, certfile: Path | None,
+def _start_kiosk_listener(config: Any, host: str, port: int, certfile: Path | None,
                           keyfile: Path | None) -> Any:
-    """The second listener, serving /kiosk/* alone (HTTPS with a certificate), started."""
-    from tempclock.api.http.kiosk import create_kiosk_app
-    from tempclock.api.server import ServerThread
+    """The second listener, serving /kiosk/* alone (HTTPS with a certificate), in a process
+    of its own (a kiosk flood and the integrators' load never share a lock), started."""
+    import ssl
+
+    from tempclock.api.http.kiosk_listener import KioskListener
 
     tls = certfile is not None
     try:
-        listener = ServerThread(create_kiosk_app(), host, port, log_level="info",
-                                certfile=certfile, keyfile=keyfile).start()
-    except (OSError, RuntimeError) as error:
+        listener = KioskListener(config, host, port, certfile=certfile, keyfile=keyfile).start()
+    except ssl.SSLError as error:
+        _fail(False, "invalid", f"cannot serve the kiosk over HTTPS with {certfile} and "
+                                f"{keyfile}: they are not a certificate and its key ({error})")
+    except OSError as error:
         _fail(False, "server_error", f"could not serve the kiosk on {host}:{port} (is the "
                                      f"port in use?): {error}")
     shown = f"[{host}]" if ":" in host else host

@@ -109,7 +109,7 @@ class RefusedPunch(msgspec.Struct, kw_only=True):
 
 
 class Link(msgspec.Struct, kw_only=True):
-    """A token's link with what a punch needs of its site."""
+    """A token's link with what a punch needs of its site (read with it, in one query)."""
 
     id: int
     account_id: int
@@ -117,6 +117,11 @@ class Link(msgspec.Struct, kw_only=True):
     wrong_pins: int
     wrong_pins_since: dt.datetime | None
     locked_until: dt.datetime | None
+    site_name: str
+    time_zone: str
+    geofence_mode: str
+    language: str
+    max_backdate_hours: int
 
 
 def _token_hash(token: str) -> str:
@@ -168,7 +173,10 @@ def account_of_location(location_id: int) -> int:
 
 _link_of_hash = Prepared(
     lambda p: LinkRow.select(LinkRow.id, LinkRow.account, LinkRow.location, LinkRow.token_hash,
-                             LinkRow.wrong_pins, LinkRow.wrong_pins_since, LinkRow.locked_until)
+                             LinkRow.wrong_pins, LinkRow.wrong_pins_since, LinkRow.locked_until,
+                             LocationRow.name, LocationRow.timezone, LocationRow.geofence_mode,
+                             LocationRow.kiosk_language, LocationRow.max_backdate_hours)
+    .join(LocationRow)
     .where(LinkRow.token_hash == p.hash)
 )
 
@@ -183,7 +191,9 @@ def _link(token: str) -> Link:
         raise NotFound("No such kiosk", code="kiosk_not_found")
     return Link(id=row.id, account_id=row.account_id, location_id=row.location_id,
                 wrong_pins=row.wrong_pins, wrong_pins_since=row.wrong_pins_since,
-                locked_until=row.locked_until)
+                locked_until=row.locked_until, site_name=row.name, time_zone=row.timezone,
+                geofence_mode=row.geofence_mode, language=row.kiosk_language,
+                max_backdate_hours=row.max_backdate_hours)
 
 
 def check_token(token: str) -> None:
@@ -191,20 +201,12 @@ def check_token(token: str) -> None:
     _link(token)
 
 
-_site_of = Prepared(
-    lambda p: LocationRow.select(
-        LocationRow.id, LocationRow.name, LocationRow.timezone, LocationRow.geofence_mode,
-        LocationRow.kiosk_language, LocationRow.max_backdate_hours, LocationRow.active)
-    .where(LocationRow.id == p.id)
-)
-
-
 def site(token: str) -> Site:
     """The site a kiosk token belongs to, as the page shows it."""
-    location = _site_of.one(id=_link(token).location_id)
-    return Site(name=location.name, time_zone=location.timezone, now=utc(utcnow()),
-                geofence=GEOFENCE_OF_MODE.get(location.geofence_mode, "off"),
-                language=location.kiosk_language)
+    link = _link(token)
+    return Site(name=link.site_name, time_zone=link.time_zone, now=utc(utcnow()),
+                geofence=GEOFENCE_OF_MODE.get(link.geofence_mode, "off"),
+                language=link.language)
 
 
 # --- punches ---------------------------------------------------------------------------
@@ -232,10 +234,10 @@ def punch(token: str, pin: str, action: str, *, latitude: float | None = None,
     `retry_after`); 422 `outside_backdating_window` for a queued punch too old; and
     the clocking rules' own (e.g. 409 `already_clocked_in`, 403 `geofence_refused`).
     """
-    link = _link(token)
-    _check_punch(action, device_time, idempotency_key)
-    position = Position(latitude, longitude, accuracy_m)
     with transaction():
+        link = _link(token)  # in the write transaction: the wrong-PIN count read is current
+        _check_punch(action, device_time, idempotency_key)
+        position = Position(latitude, longitude, accuracy_m)
         now = utcnow()
         _refuse_while_locked(link, now)
         worker = _worker_of_pin(link.account_id, pin)
@@ -353,14 +355,13 @@ OUTSIDE_WINDOW = "outside_backdating_window"
 def _apply(link: Link, worker: Any, action: str, position: Position,
            device_time: dt.datetime | None, key: str | None) -> PunchResult:
     """Carry out the punch through the clocking services; keep it when it came with a key."""
-    location = _site_of.one(id=link.location_id)
     if device_time is not None:
-        _refuse_outside_window(location, device_time)
+        _refuse_outside_window(link, device_time)
     entry = _clock(link, worker.id, action, position, device_time)
     at = _moment_of(entry, action)
     result = PunchResult(first_name=worker.first_name, language=worker.preferred_language,
                          action=action, at=at,
-                         local_time=at.astimezone(zone(location.timezone)).strftime("%H:%M"),
+                         local_time=at.astimezone(zone(link.time_zone)).strftime("%H:%M"),
                          offline=device_time is not None)
     if key is not None:
         PunchRow.create(account=link.account_id, location=link.location_id, worker=worker.id,
@@ -374,11 +375,11 @@ def _naive(moment: dt.datetime | None) -> dt.datetime | None:
     return None if moment is None else moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def _refuse_outside_window(location: Any, device_time: dt.datetime) -> None:
-    if utcnow() - _naive(device_time) > dt.timedelta(hours=location.max_backdate_hours):
+def _refuse_outside_window(link: Link, device_time: dt.datetime) -> None:
+    if utcnow() - _naive(device_time) > dt.timedelta(hours=link.max_backdate_hours):
         raise Unprocessable(
-            f"This punch was made more than {location.max_backdate_hours} hours ago, beyond "
-            f"what {location.name} accepts; the office has been told", code=OUTSIDE_WINDOW)
+            f"This punch was made more than {link.max_backdate_hours} hours ago, beyond "
+            f"what {link.site_name} accepts; the office has been told", code=OUTSIDE_WINDOW)
 
 
 def _clock(link: Link, worker_id: int, action: str, position: Position,

@@ -12,17 +12,19 @@ import signal
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import msgspec
 import pytest
-from serving import answers, free_port, group_is_gone
+import store_backends
+from serving import answers, children_of, free_port, group_is_gone
 
 from tempclock.api.services import accounts, kiosk, locations, pins, shifts, workers
 from tempclock.api.store import close_store, open_store
-from tempclock.api.store.models import Event
+from tempclock.api.store.models import Event, TimeEntry
 
 STOP_WITHIN_S = 5.0
 
@@ -192,3 +194,201 @@ def test_late_events_fire_once_per_shift_across_a_restart_of_serve(config, site_
         served.stop()
     assert [(e["type"], e["shift_id"]) for e in seen] == [
         ("shift_late", first_shift), ("shift_late", second_shift)]
+
+
+# --- the kiosk listener's own process ------------------------------------------------
+
+
+def listening_child(served: Serving, port: int) -> int | None:
+    """The child process of `served` that serves the kiosk `port` (Linux /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+                inodes.add(fields[9])
+    for child in children_of(served.process.pid):
+        for fd in Path(f"/proc/{child}/fd").glob("*"):
+            try:
+                if fd.readlink().name.removeprefix("socket:[").rstrip("]") in inodes:
+                    return child
+            except OSError:
+                continue
+    return None
+
+
+def punch(kiosk_url: str, token: str, pin: str, timeout: float = 10) -> httpx.Response:
+    return httpx.post(f"{kiosk_url}/kiosk/{token}/punch", json={"pin": pin, "action": "clock_in"},
+                      timeout=timeout)
+
+
+def serve_with_kiosk(config, *args: str) -> tuple[Serving, str]:
+    port = free_port()
+    served = Serving(config.data_dir, "--kiosk-host", "127.0.0.1", "--kiosk-port", str(port),
+                     *args)
+    return served, f"http://127.0.0.1:{port}"
+
+
+def wait_for_kiosk(kiosk_url: str, token: str, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{kiosk_url}/kiosk/{token}/site", timeout=5).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.sqlite_only
+def test_the_kiosk_listener_runs_in_a_process_of_its_own_and_is_restarted_when_it_dies(
+        config, site_with_kiosk):
+    _, token = site_with_kiosk
+    served, kiosk_url = serve_with_kiosk(config, "--no-dispatch")
+    try:
+        assert wait_for_kiosk(kiosk_url, token)
+        first = listening_child(served, int(kiosk_url.rsplit(":", 1)[1]))
+        assert first is not None and first != served.process.pid
+        os.kill(first, signal.SIGKILL)
+        assert wait_for_kiosk(kiosk_url, token), served.output
+        assert punch(kiosk_url, token, "2468").status_code == 200
+        second = listening_child(served, int(kiosk_url.rsplit(":", 1)[1]))
+        assert second not in (None, first)
+        # The API never stopped answering meanwhile.
+        assert httpx.get(f"{served.url}/docs").status_code == 200
+    finally:
+        took = served.stop()
+    assert took < STOP_WITHIN_S, served.output
+    assert "kiosk listener" in served.output and "stopped unexpectedly" in served.output
+
+
+@pytest.fixture
+def crowd(config):
+    """A site with a kiosk link and 300 workers with PINs 5000 + n; the store closed again."""
+    open_store(config)
+    try:
+        account = accounts.create_account("Acme", api_enabled=True)
+        site = locations.create_location(account.id, locations.LocationCreate(
+            name="Leeds", timezone="Europe/London"))
+        for n in range(300):
+            worker = workers.create_worker(account.id, workers.WorkerCreate(
+                first_name=f"W{n}", last_name="Crowd", location_id=site.id))
+            pins.set_pin(account.id, worker.id, str(5000 + n))
+        token = kiosk.create_link(account.id, site.id, "http://x").url.rsplit("/", 1)[1]
+    finally:
+        close_store()
+    return token
+
+
+def clocked_in(config) -> set[str]:
+    open_store(config)
+    try:
+        return {f"{e.worker.first_name}" for e in TimeEntry.select()}
+    finally:
+        close_store()
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("whom", ["serve", "group"])
+def test_sigterm_stops_serve_and_its_kiosk_within_5_s_keeping_every_acknowledged_punch(
+        config, crowd, whom):
+    token = crowd
+    served, kiosk_url = serve_with_kiosk(config, "--no-dispatch")
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def clock_the_crowd(first: int) -> None:
+        for n in range(first, 300, 4):
+            if stop.is_set():
+                return
+            try:
+                if punch(kiosk_url, token, str(5000 + n)).status_code == 200:
+                    acknowledged.append(f"W{n}")
+            except httpx.TransportError:
+                return
+
+    try:
+        assert wait_for_kiosk(kiosk_url, token)
+        clients = [threading.Thread(target=clock_the_crowd, args=(k,)) for k in range(4)]
+        for client in clients:
+            client.start()
+        deadline = time.monotonic() + 60
+        while len(acknowledged) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = time.monotonic()
+        if whom == "group":
+            os.killpg(served.process.pid, signal.SIGTERM)
+        else:
+            served.process.send_signal(signal.SIGTERM)
+        served.process.wait(30)
+        assert group_is_gone(served.process.pid, 30)
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        served.stop()
+    for client in clients:
+        client.join(30)
+    assert took < STOP_WITHIN_S, served.output
+    assert len(acknowledged) >= 20
+    assert set(acknowledged) <= clocked_in(config)
+
+
+@pytest.mark.postgres_only
+def test_the_kiosk_listener_serves_beside_several_workers(config, site_with_kiosk,
+                                                           monkeypatch):
+    if store_backends.REDIS_URL is None:
+        pytest.skip(store_backends.NO_REDIS)
+    monkeypatch.setenv("TEMPCLOCK_REDIS_URL", store_backends.REDIS_URL)
+    _, token = site_with_kiosk
+    served, kiosk_url = serve_with_kiosk(config, "--workers", "2", "--no-dispatch")
+    try:
+        assert wait_for_kiosk(kiosk_url, token), served.output
+        assert punch(kiosk_url, token, "2468").status_code == 200
+    finally:
+        took = served.stop()
+    assert took < STOP_WITHIN_S, served.output
+
+
+@pytest.mark.sqlite_only
+def test_wrong_pins_sent_at_once_through_both_listeners_all_count_towards_the_lock(
+        config, site_with_kiosk):
+    _, token = site_with_kiosk
+    served, kiosk_url = serve_with_kiosk(config, "--no-dispatch")
+    try:
+        assert wait_for_kiosk(kiosk_url, token)
+        urls = [kiosk_url, served.url] * 3
+        barrier = threading.Barrier(5)
+        answers: list[int] = []
+
+        def wrong_pin(url: str) -> None:
+            barrier.wait(30)
+            answers.append(punch(url, token, "0000", timeout=30).status_code)
+
+        senders = [threading.Thread(target=wrong_pin, args=(url,)) for url in urls[:5]]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(60)
+        # The two processes each read the count inside the write transaction: none is lost.
+        assert sorted(answers) == [401, 401, 401, 401, 429]
+        assert punch(kiosk_url, token, "2468").status_code == 429
+    finally:
+        served.stop()
+
+
+@pytest.mark.sqlite_only
+def test_a_key_file_that_is_no_key_is_one_error_line_not_a_listener_dying_again(
+        config, site_with_kiosk, certificate, tmp_path):
+    cert, _ = certificate
+    not_a_key = tmp_path / "key.pem"
+    not_a_key.write_text("this is the certificate's README, not its key\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "tempclock.api.cli", "serve", "--port", str(free_port()),
+         "--data-dir", str(config.data_dir), "--kiosk-host", "127.0.0.1",
+         "--kiosk-port", str(free_port()), "--certfile", str(cert), "--keyfile", str(not_a_key),
+         "--no-dispatch"],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "cannot serve the kiosk over HTTPS" in result.stderr
+    assert "stopped unexpectedly" not in result.stderr
