@@ -7,18 +7,15 @@ revoke there reaches the server's next request, whatever it had seen before).
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
 import ssl
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import msgspec
 import pytest
-from serving import answers, free_port, group_is_gone
+from serving import Server, free_port
 
 from tempclock.api.services import accounts, kiosk, locations, pins, shifts, workers
 from tempclock.api.store import close_store, open_store
@@ -27,38 +24,10 @@ from tempclock.api.store.models import Event
 STOP_WITHIN_S = 5.0
 
 
-class Serving:
-    """`tempclock serve` with `args` in a process group of its own (`scheme`: its API's)."""
-
-    def __init__(self, data_dir: Path, *args: str, scheme: str = "http") -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = data_dir.parent / f"serve-{self.port}.log"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tempclock.api.cli", "serve", "--port", str(self.port),
-             "--data-dir", str(data_dir), *args],
-            stdout=subprocess.DEVNULL, stderr=self.log.open("w"),
-            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
-        if not answers(f"{scheme}://127.0.0.1:{self.port}", self.process, 60, verify=False,
-                       every=0.1):
-            self.stop()
-            raise RuntimeError(f"tempclock serve did not start:\n{self.output}")
-
-    @property
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def stop(self) -> float:
-        """SIGTERM; returns how long it took the whole process group to be gone."""
-        started = time.monotonic()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        group_is_gone(self.process.pid, 30)
-        return time.monotonic() - started
+def serving(config, *args: str, scheme: str = "http") -> Server:
+    """`tempclock serve` with `args` in a process group of its own."""
+    return Server(config, config.data_dir.parent / "serve.log", *args, own_group=True,
+                  scheme=scheme, verify=False)
 
 
 @pytest.fixture
@@ -82,7 +51,7 @@ def test_the_kiosk_listener_serves_only_the_kiosk_and_warns_without_tls(config,
                                                                            site_with_kiosk):
     site, token = site_with_kiosk
     port = free_port()
-    served = Serving(config.data_dir, "--kiosk-host", "127.0.0.1", "--kiosk-port", str(port))
+    served = serving(config, "--kiosk-host", "127.0.0.1", "--kiosk-port", str(port))
     try:
         kiosk_url = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{kiosk_url}/kiosk/{token}/site").json()["name"] == "Leeds"
@@ -111,7 +80,7 @@ def test_the_kiosk_listener_serves_https_with_a_certificate(config, site_with_ki
     _, token = site_with_kiosk
     cert, key = certificate
     port = free_port()
-    served = Serving(config.data_dir, "--kiosk-host", "127.0.0.1", "--kiosk-port", str(port),
+    served = serving(config, "--kiosk-host", "127.0.0.1", "--kiosk-port", str(port),
                      "--certfile", str(cert), "--keyfile", str(key), scheme="https")
     try:
         context = ssl.create_default_context(cafile=str(cert))
@@ -174,7 +143,7 @@ def add_late_shift(config, minutes_ago: int) -> int:
 
 def test_late_events_fire_once_per_shift_across_a_restart_of_serve(config, site_with_kiosk):
     first_shift = add_late_shift(config, 20)
-    served = Serving(config.data_dir)
+    served = serving(config)
     try:
         seen = wait_for_events(config, 1)
     finally:
@@ -183,7 +152,7 @@ def test_late_events_fire_once_per_shift_across_a_restart_of_serve(config, site_
     # Another late shift: once the restarted server has announced it, it has swept, and the
     # first shift must not have been announced again.
     second_shift = add_late_shift(config, 30)
-    served = Serving(config.data_dir)
+    served = serving(config)
     try:
         seen = wait_for_events(config, 2)
         time.sleep(1)
