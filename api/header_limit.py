@@ -47,6 +47,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 MAX_HEADER_BYTES = 64 * 1024
 LINGER_S = 2.0
 CLIENT_TIMEOUT_S = 15.0  # for a head, or between a body's chunks: generous for any client
+# An idle kept-alive connection is closed after this long. uvicorn's default, 5 s, is httpx's
+# pool expiry too: a pooled client counts from when it read the answer, later than the server
+# when either is busy, so it sent on connections the server was closing (a reset, mid-flood).
+# Under CLIENT_TIMEOUT_S, whose 408 would otherwise greet an idle connection.
+KEEP_ALIVE_S = 10.0
 
 
 def _problem_response(status: HTTPStatus, code: str, message: str) -> bytes:

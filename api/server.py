@@ -74,7 +74,7 @@ def _uvicorn_config(app: Any, host: str, port: int, *, log_level: str, access_lo
                     **options: Any) -> uvicorn.Config:
     """The settings every server of ours runs with (lifespan on, so the app's hooks run;
     request headers capped at 64 KiB)."""
-    from tempclock.api.header_limit import HeaderLimitedProtocol
+    from tempclock.api.header_limit import KEEP_ALIVE_S, HeaderLimitedProtocol
 
     return uvicorn.Config(
         app,
@@ -85,6 +85,7 @@ def _uvicorn_config(app: Any, host: str, port: int, *, log_level: str, access_lo
         log_level=log_level,
         access_log=access_log,
         timeout_graceful_shutdown=graceful_timeout,
+        timeout_keep_alive=KEEP_ALIVE_S,
         server_header=False,
         proxy_headers=False,
         backlog=2048,

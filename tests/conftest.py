@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import json
 import os
 import shutil
 import subprocess
@@ -34,7 +35,9 @@ SKIPS: collections.Counter[str] = collections.Counter()  # "postgres", "redis" o
 
 
 def pytest_runtest_logreport(report):
-    """Count skips by backend (under xdist, in the controller, which gets every report)."""
+    """Count skips by backend, and time by file (under xdist, in the controller, which gets
+    every report)."""
+    SPENT[report.nodeid.split("::", 1)[0]] += report.duration
     if report.skipped and not hasattr(report, "wasxfail"):
         longrepr = report.longrepr
         reason = str(longrepr[2] if isinstance(longrepr, tuple) else longrepr)
@@ -53,6 +56,7 @@ def _missing_backends(config) -> list[str]:
 
 def pytest_sessionfinish(session):
     store_backends.close()
+    _record_file_durations(session.config)
     if hasattr(session.config, "workerinput"):
         return  # the controller judges the whole run
     if _missing_backends(session.config) and session.exitstatus == pytest.ExitCode.OK:
@@ -73,6 +77,39 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(
             f"FAILED: {REQUIRED} requires {', '.join(missing)}, whose cases were skipped "
             "or had no server", red=True, bold=True)
+
+
+# --- the longest test files first -------------------------------------------------------
+# pytest-xdist hands out whole files (--dist loadfile) in collection order
+# (--no-loadscope-reorder), to whichever process is free: started last, a long file alone
+# would bound the run's wall time. Seconds per file (setup, call and teardown of all its
+# tests) as last measured under `pytest --cov`; `--record-file-durations` updates them.
+FILE_DURATIONS = Path(__file__).with_name("file_durations.json")
+SPENT: collections.Counter[str] = collections.Counter()  # seconds per file, this run
+
+
+def pytest_addoption(parser):
+    parser.addoption("--record-file-durations", action="store_true",
+                     help=f"write this run's seconds per test file to {FILE_DURATIONS.name}")
+
+
+def _recorded_durations() -> dict[str, float]:
+    return json.loads(FILE_DURATIONS.read_text()) if FILE_DURATIONS.exists() else {}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest files first (by their recorded seconds; a file not recorded goes last)."""
+    recorded = _recorded_durations()
+    items.sort(key=lambda item: -recorded.get(item.nodeid.split("::", 1)[0], 0.0))  # stable
+
+
+def _record_file_durations(config) -> None:
+    """With --record-file-durations, the files this run timed get their new seconds."""
+    if config.getoption("record_file_durations") and not hasattr(config, "workerinput"):
+        recorded = _recorded_durations()
+        recorded.update((name, round(seconds, 1)) for name, seconds in SPENT.items())
+        by_file = dict(sorted(recorded.items(), key=lambda entry: -entry[1]))
+        FILE_DURATIONS.write_text(json.dumps(by_file, indent=1) + "\n")
 
 
 def pytest_generate_tests(metafunc):

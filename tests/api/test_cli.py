@@ -6,35 +6,10 @@ import json
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(sys.executable).with_name("tempclock")
-COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tempclock.api.cli"]
-
-
-@pytest.fixture
-def tc(tmp_path):
-    data_dir = tmp_path / "data"
-
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run([*COMMAND, *args, "--data-dir", str(data_dir)],
-                                capture_output=True, text=True, timeout=60, check=False)
-        if ok:
-            assert result.returncode == 0, result.stderr
-        return result
-
-    run.data_dir = data_dir
-    return run
-
-
-def one_json(result) -> dict:
-    lines = [line for line in result.stdout.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stdout
-    return json.loads(lines[0])
+from cli_runs import COMMAND, one_error_line, one_json
 
 
 def test_accounts_create_and_list_as_json(tc):
@@ -90,12 +65,7 @@ def test_a_revoked_key_lists_as_revoked(tc):
 )
 def test_bad_input_prints_one_error_line_and_exits_non_zero(tc, args, words):
     tc("accounts", "create", "Acme")
-    result = tc(*args, ok=False)
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    assert words in lines[0]
-    assert result.stdout == ""
+    assert words in one_error_line(tc(*args, ok=False))
 
 
 def test_errors_with_json_are_one_json_object(tc):

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 import pytest
-from test_cli import COMMAND, one_json
+from cli_runs import COMMAND, one_json
 
 FAKETIME = shutil.which("faketime")
 

@@ -6,27 +6,12 @@ import json
 import subprocess
 
 import pytest
-from test_cli import COMMAND, one_json
+from cli_runs import one_error_line, one_json
 
 from tempclock.api.config import load_config
 from tempclock.api.services import accounts, locations, workers
 from tempclock.api.store import close_store, open_store
 from tempclock.api.store.models import WorkerPin
-
-
-@pytest.fixture
-def tc(tmp_path):
-    data_dir = tmp_path / "data"
-
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run([*COMMAND, *args, "--data-dir", str(data_dir)],
-                                capture_output=True, text=True, timeout=60, check=False)
-        if ok:
-            assert result.returncode == 0, result.stderr
-        return result
-
-    run.data_dir = data_dir
-    return run
 
 
 @pytest.fixture
@@ -46,10 +31,7 @@ def agency(tc, monkeypatch):
 
 
 def refused(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode == 1 and result.stdout == ""
-    (line,) = result.stderr.splitlines()
-    assert line.startswith("Error: ")
-    return line
+    return one_error_line(result, exit_code=1)
 
 
 def test_set_pin_prints_the_pin_once_and_stores_only_its_hash(tc, agency):

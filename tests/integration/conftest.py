@@ -13,6 +13,7 @@ import httpx
 import pytest
 import store_backends
 from api_tenants import Api, Tenant, make_tenant, start_api
+from schemathesis_runs import fuzzed_agency
 
 from tempclock.api.config import load_config
 from tempclock.api.store import close_store
@@ -27,6 +28,12 @@ def api(tmp_path_factory, backend) -> Iterator[Api]:
         yield running
         running.thread.stop()
         close_store()
+
+
+@pytest.fixture(scope="module")
+def fuzzed(api) -> Tenant:
+    """An agency with data of every kind, for the schemathesis tests of a module."""
+    return fuzzed_agency()
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import httpx
 
-START_TIMEOUT_S = 30
+START_TIMEOUT_S = 60  # a loaded CI box starts a server slowly; most start in 1-2 s
+STOP_TIMEOUT_S = 60
 
 
 def free_port() -> int:
@@ -78,24 +79,35 @@ def group_is_gone(pgid: int, timeout: float) -> bool:
 
 
 class Server:
-    """`tempclock serve` on a free loopback port, with its webhook dispatcher."""
+    """`tempclock serve` (with `args`) on a free loopback port, with its webhook dispatcher.
 
-    def __init__(self, config, log: Path, *, own_group: bool = False) -> None:
-        """Start serving; with `own_group`, in a process group of its own (as a service runs)."""
+    Its output goes to `log`. With `own_group`, it runs in a process group of its own (as a
+    service runs), and `stop` waits for the whole group. `scheme` and `verify` say how to
+    reach it when it serves HTTPS.
+    """
+
+    def __init__(self, config, log: Path, *args: str, own_group: bool = False,
+                 scheme: str = "http", verify: object = True) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.log = log
+        self.own_group = own_group
         with log.open("w") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tempclock.api.cli", "serve", "--port", str(self.port),
-                 "--data-dir", str(config.data_dir)],
+                 "--data-dir", str(config.data_dir), *args],
                 stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 start_new_session=own_group)
-        if answers(self.url, self.process, START_TIMEOUT_S, every=0.02):
+        if answers(self.url, self.process, START_TIMEOUT_S, verify=verify, every=0.02):
             return
         self.process.kill()
         self.process.wait()
-        raise AssertionError(f"tempclock serve did not start:\n{log.read_text()}")
+        raise AssertionError(f"tempclock serve did not start:\n{self.output}")
+
+    @property
+    def output(self) -> str:
+        """What the server has printed so far (stdout and stderr)."""
+        return self.log.read_text()
 
     def kill(self) -> set[int]:
         """SIGKILL the server; returns the processes it had started, left to fend for themselves."""
@@ -104,11 +116,22 @@ class Server:
         self.process.wait()
         return children
 
-    def stop(self) -> None:
-        """Stop gracefully (SIGTERM): requests in flight finish, the dispatcher stops."""
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(30)
-        assert self.process.returncode == 0, self.log.read_text()
+    def stop(self) -> float:
+        """Stop gracefully (SIGTERM): requests in flight finish, the dispatcher stops; the
+        server must exit 0. Returns how long it took (its whole group, with `own_group`)."""
+        started = time.monotonic()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"tempclock serve ignored SIGTERM:\n{self.output}") from None
+        assert self.process.returncode == 0, self.output
+        if self.own_group:
+            assert group_is_gone(self.process.pid, STOP_TIMEOUT_S), self.output
+        return time.monotonic() - started
 
 
 @dataclass

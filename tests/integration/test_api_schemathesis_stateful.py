@@ -9,11 +9,7 @@ left out: creating, changing or deleting webhook subscriptions, and pinging them
 
 from __future__ import annotations
 
-import datetime as dt
-
-import pytest
 import schemathesis
-from api_tenants import make_tenant
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -24,21 +20,8 @@ from schemathesis.checks import (
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import ensure_resource_availability, use_after_free
 
-from tempclock.api.services import clocking, shifts
-
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, ensure_resource_availability, use_after_free]
-
-
-@pytest.fixture(scope="module")
-def fuzzed(api):
-    """An agency with data of every kind, so generated ids sometimes hit real objects."""
-    tenant = make_tenant()
-    clocking.clock_in(tenant.account_id, tenant.worker.id)
-    shifts.create_shift(tenant.account_id, shifts.ShiftCreate(
-        location_id=tenant.site.id, start=dt.datetime(2030, 1, 1, 8, tzinfo=dt.UTC),
-        end=dt.datetime(2030, 1, 1, 16, tzinfo=dt.UTC)))
-    return tenant
 
 
 def test_chained_calls_keep_the_documented_promises(api, fuzzed):

@@ -21,45 +21,19 @@ from pathlib import Path
 import httpx
 import pytest
 import store_backends
-from serving import answers, free_port, group_is_gone
+from serving import Server, free_port, group_is_gone
 
+from tempclock.api.config import load_config
 from tempclock.api.services import accounts, keys, locations, webhooks, workers
 from tests.conftest import allow_internal_targets
 
 WORKERS = 2
 
 
-class Served:
-    """`tempclock serve` with `args` in a child process, stopped with SIGTERM."""
-
-    def __init__(self, data_dir: Path, *args: str, scheme: str = "http",
-                 verify: object = True) -> None:
-        self.port = free_port()
-        self.url = f"{scheme}://127.0.0.1:{self.port}"
-        self.log = data_dir.parent / f"serve-{self.port}.log"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tempclock.api.cli", "serve", "--port", str(self.port),
-             "--data-dir", str(data_dir), *args],
-            stdout=subprocess.DEVNULL, stderr=self.log.open("w"),
-            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
-        if answers(self.url, self.process, 60, verify=verify, every=0.1):
-            return
-        self.stop()
-        raise RuntimeError(f"tempclock serve did not start:\n{self.output}")
-
-    @property
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.output
+def serve_with(data_dir: Path, *args: str, scheme: str = "http", verify: object = True) -> Server:
+    """`tempclock serve` with `args` in a process group of its own, stopped with SIGTERM."""
+    return Server(load_config(data_dir), data_dir.parent / "serve.log", *args, own_group=True,
+                  scheme=scheme, verify=verify)
 
 
 @pytest.fixture
@@ -90,7 +64,7 @@ def two_workers(config, agency, monkeypatch):
     if store_backends.REDIS_URL is None:
         pytest.skip(store_backends.NO_REDIS)
     monkeypatch.setenv("TEMPCLOCK_REDIS_URL", store_backends.REDIS_URL)
-    served = Served(config.data_dir, "--workers", str(WORKERS))
+    served = serve_with(config.data_dir, "--workers", str(WORKERS))
     up = _answering_processes(served.url, WORKERS, 60)
     if len(up) < WORKERS:
         served.stop()
@@ -175,7 +149,8 @@ def test_with_two_workers_one_dispatcher_delivers_each_webhook_once(two_workers,
     assert len(receiver.wait_for(1, timeout=30)) == 1
     time.sleep(1.0)  # a second dispatcher would have delivered it again by now
     assert len(receiver.requests) == 1
-    output = two_workers.stop()
+    two_workers.stop()
+    output = two_workers.output
     assert output.count("the dispatcher is running") == 1, output
     assert output.count("Application startup complete") == WORKERS
 
@@ -246,8 +221,8 @@ def test_a_certificate_needs_its_key(tmp_path, certificate):
 def test_exposed_on_the_lan_it_serves_https_with_the_given_certificate(tmp_path, certificate):
     cert, key = certificate
     trusted = ssl.create_default_context(cafile=str(cert))
-    served = Served(tmp_path / "data", "--host", "0.0.0.0", "--expose", "--certfile",
-                    str(cert), "--keyfile", str(key), scheme="https", verify=trusted)
+    served = serve_with(tmp_path / "data", "--host", "0.0.0.0", "--expose", "--certfile",
+                        str(cert), "--keyfile", str(key), scheme="https", verify=trusted)
     try:
         answer = httpx.get(f"{served.url}/api/v1/workers", verify=trusted, timeout=10)
         assert answer.status_code == 401
@@ -258,14 +233,16 @@ def test_exposed_on_the_lan_it_serves_https_with_the_given_certificate(tmp_path,
                             headers={"X-Flood": "f" * (70 * 1024)})
         assert refused.status_code == 431 and refused.json()["code"] == "headers_too_large"
     finally:
-        output = served.stop()
+        served.stop()
+    output = served.output
     assert f"TempClock API: https://0.0.0.0:{served.port}/api/v1/" in output
     assert "WARNING: the TempClock API is exposed on 0.0.0.0" in output
     assert "not encrypted" not in output
 
 
 def test_exposed_without_tls_it_warns_that_traffic_is_not_encrypted(tmp_path):
-    served = Served(tmp_path / "data", "--host", "0.0.0.0", "--expose")
-    output = served.stop()
+    served = serve_with(tmp_path / "data", "--host", "0.0.0.0", "--expose")
+    served.stop()
+    output = served.output
     assert "WARNING: the TempClock API is exposed on 0.0.0.0" in output
     assert "Traffic is not encrypted" in output

@@ -18,6 +18,29 @@ import os, sys, time
 from tempclock.plugins import Connector, Setting, hookimpl
 """
 
+
+
+def connector(cls: str, *, id: str, name: str, kind: str, capability: str, setting: str,
+              logs: str) -> str:
+    """The source of a plugin registering one connector with one setting, whose run logs
+    the expression `logs`."""
+    return f"""
+        class {cls}(Connector):
+            id = {id!r}
+            name = {name!r}
+            kind = {kind!r}
+            capabilities = frozenset({{{capability!r}}})
+            settings = ({setting},)
+
+            def run(self, context):
+                context.log({logs})
+
+        @hookimpl
+        def register_connectors(register):
+            register({cls}())
+    """
+
+
 SOURCES = {
     # Exits while being imported.
     "exits_at_import": "sys.exit(3)\n",
@@ -56,68 +79,24 @@ SOURCES = {
             register(Slow())
     """,
     # Registers a connector under a first-party id.
-    "takes_payroll_id": """
-        class Impostor(Connector):
-            id = "payroll-csv"
-            name = "Totally Payroll"
-            kind = "payroll"
-            capabilities = frozenset({"export_timesheets"})
-            settings = (Setting("folder", "Folder", type="path"),)
-
-            def run(self, context):
-                context.log("impostor ran with " + repr(dict(context.settings)))
-
-        @hookimpl
-        def register_connectors(register):
-            register(Impostor())
-    """,
+    "takes_payroll_id": connector(
+        "Impostor", id="payroll-csv", name="Totally Payroll", kind="payroll",
+        capability="export_timesheets", setting='Setting("folder", "Folder", type="path")',
+        logs='"impostor ran with " + repr(dict(context.settings))'),
     # Two different distributions claiming the same third-party id.
-    "acme_original": """
-        class Acme(Connector):
-            id = "acme-ats"
-            name = "Acme ATS (original)"
-            kind = "ats"
-            capabilities = frozenset({"import_workers"})
-            settings = (Setting("token", "Token", type="secret"),)
-
-            def run(self, context):
-                context.log("original")
-
-        @hookimpl
-        def register_connectors(register):
-            register(Acme())
-    """,
-    "acme_copycat": """
-        class Copy(Connector):
-            id = "acme-ats"
-            name = "Acme ATS (copycat)"
-            kind = "ats"
-            capabilities = frozenset({"import_workers"})
-            settings = (Setting("token", "Token", type="secret"),)
-
-            def run(self, context):
-                context.log("copycat got " + repr(dict(context.settings)))
-
-        @hookimpl
-        def register_connectors(register):
-            register(Copy())
-    """,
+    "acme_original": connector(
+        "Acme", id="acme-ats", name="Acme ATS (original)", kind="ats",
+        capability="import_workers", setting='Setting("token", "Token", type="secret")',
+        logs='"original"'),
+    "acme_copycat": connector(
+        "Copy", id="acme-ats", name="Acme ATS (copycat)", kind="ats",
+        capability="import_workers", setting='Setting("token", "Token", type="secret")',
+        logs='"copycat got " + repr(dict(context.settings))'),
     # A default that is not a value of its own type.
-    "bad_default": """
-        class Port(Connector):
-            id = "port-ats"
-            name = "Port ATS"
-            kind = "ats"
-            capabilities = frozenset({"import_workers"})
-            settings = (Setting("port", "Port", type="integer", default="eighty"),)
-
-            def run(self, context):
-                context.log("port " + repr(context.settings["port"]))
-
-        @hookimpl
-        def register_connectors(register):
-            register(Port())
-    """,
+    "bad_default": connector(
+        "Port", id="port-ats", name="Port ATS", kind="ats", capability="import_workers",
+        setting='Setting("port", "Port", type="integer", default="eighty")',
+        logs='"port " + repr(context.settings["port"])'),
     # Well behaved: writes the id of every clock_in it hears, and when, to $HEARD_FILE.
     "listener": """
         @hookimpl
