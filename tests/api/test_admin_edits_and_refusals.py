@@ -4,16 +4,19 @@ changes only what it names, and each refusal says which field is wrong and store
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 
 from tempclock.api.services import (
     accounts,
+    api_logs,
     cost_codes,
     deliveries,
     departments,
     events,
     idempotency,
+    retention,
     shifts,
     timesheets,
     webhooks,
@@ -139,3 +142,17 @@ def test_an_import_reports_a_missing_or_repeated_reference_per_row_and_saves_the
     assert results[2].error.code == "duplicate_employee_ref"
     assert sorted((w.employee_ref, w.last_name) for w in workers.list_workers(account.id).data) \
         == [("A1", "Nowak"), ("B1", "Berg")]
+
+
+def test_pruning_told_to_stop_as_the_app_closes_deletes_nothing_until_run_again(account):
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+    api_logs.write_logs([api_logs.ApiLogEntry(
+        created_at=old, account_id=account.id, key_id=None, key_name=None, key_prefix=None,
+        method="GET", path="/api/v1/workers", query="", status=200, duration_ms=1.0,
+        client="10.0.0.9", user_agent="ats", request_id="old", error_code=None)])
+    closing = threading.Event()
+    closing.set()
+    assert retention.prune(stop=closing) == retention.Pruned()
+    assert [log.request_id for log in api_logs.list_logs()] == ["old"]
+    assert retention.prune().api_logs == 1
+    assert api_logs.list_logs() == []
