@@ -104,3 +104,31 @@ def test_a_run_with_many_bad_rows_shows_twenty_and_says_how_many_more(tmp_path):
     shown = [line for line in said.splitlines() if ": first name is empty" in line]
     assert len(shown) == 20 and shown[0].strip().startswith("line 3:")
     assert "... and 5 more rows with errors" in said
+
+
+def test_a_payroll_export_with_many_unpaid_entries_shows_fifty_and_says_how_many_more(tmp_path):
+    import datetime as dt
+
+    from tempclock.api.services import clocking, workers
+
+    data = tmp_path / "data"
+    open_store(load_config(data))
+    try:
+        account = accounts.create_account("Acme")
+        site = locations.create_location(account.id, locations.LocationCreate(
+            name="Leeds DC", timezone="Europe/London"))
+        for n in range(55):
+            worker = workers.create_worker(account.id, workers.WorkerCreate(
+                first_name="Ann", last_name=f"Nowak{n:02d}", location_id=site.id))
+            clocking.record_entry(account.id, worker.id, site.id,
+                                  dt.datetime(2026, 3, 3, 8, tzinfo=dt.UTC),
+                                  dt.datetime(2026, 3, 3, 16, tzinfo=dt.UTC), status="disputed")
+    finally:
+        close_store()
+    said = tempclock(data, "connectors", "run", "payroll-csv", "--account", "1",
+                     "--set", "period=custom", "--set", "date_from=2026-03-02",
+                     "--set", "date_to=2026-03-08", "--set", f"output_dir={tmp_path / 'out'}"
+                     ).stdout
+    assert "Needs attention (55): check these before using the output." in said
+    assert len([line for line in said.splitlines() if line.startswith("  ! ")]) == 50
+    assert "  ... and 5 more (--json lists them all)" in said
