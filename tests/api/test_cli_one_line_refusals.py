@@ -3,6 +3,7 @@ line (never a traceback), and on lists longer than one page or one screen."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 import store_backends
 
 from tempclock.api.config import load_config
-from tempclock.api.services import accounts, locations
+from tempclock.api.services import accounts, clocking, locations, workers
 from tempclock.api.store import close_store, open_store
 
 pytestmark = pytest.mark.sqlite_only
@@ -41,8 +42,6 @@ def test_a_damaged_kiosk_secret_is_named_in_one_line_and_no_pin_is_set(tmp_path)
     try:
         site = locations.create_location(1, locations.LocationCreate(
             name="Leeds DC", timezone="Europe/London"))
-        from tempclock.api.services import workers
-
         ann = workers.create_worker(1, workers.WorkerCreate(
             first_name="Ann", last_name="Nowak", location_id=site.id))
     finally:
@@ -107,10 +106,6 @@ def test_a_run_with_many_bad_rows_shows_twenty_and_says_how_many_more(tmp_path):
 
 
 def test_a_payroll_export_with_many_unpaid_entries_shows_fifty_and_says_how_many_more(tmp_path):
-    import datetime as dt
-
-    from tempclock.api.services import clocking, workers
-
     data = tmp_path / "data"
     open_store(load_config(data))
     try:
