@@ -12,6 +12,7 @@ import pytest
 
 from tempclock.api.services import connectors, cost_codes, departments, workers
 from tempclock.api.services.errors import Invalid
+from tempclock.api.store import database
 from tempclock.plugins import Connector, Setting
 
 
@@ -116,6 +117,28 @@ def test_ctrl_c_during_a_run_records_it_interrupted_and_still_stops(account):
     (recorded,) = connectors.list_runs(account.id)
     assert (recorded.status, recorded.message) == ("cancelled", "Interrupted")
     assert workers.list_workers(account.id).data == []  # its uncommitted rows rolled back
+
+
+def test_ctrl_c_as_a_run_begins_its_first_write_still_records_it_interrupted(
+        account, monkeypatch):
+    """The signal may land inside the store's BEGIN, before the write block is recorded:
+    the run must still end recorded as interrupted, with no second error on top."""
+    store = database.obj
+    begin = store.begin
+
+    def interrupted(*args, **kwargs):
+        monkeypatch.setattr(store, "begin", begin)  # once: recording the run begins again
+        raise KeyboardInterrupt
+
+    def run(ctx):
+        monkeypatch.setattr(store, "begin", interrupted)
+        ctx.upsert_worker({"first_name": "Ann", "last_name": "Nowak", "employee_ref": "A1"})
+
+    with pytest.raises(KeyboardInterrupt):
+        connectors.run_connector(account.id, a_connector(run))
+    (recorded,) = connectors.list_runs(account.id)
+    assert (recorded.status, recorded.message) == ("cancelled", "Interrupted")
+    assert workers.list_workers(account.id).data == []
 
 
 def test_a_failure_whose_message_cannot_be_read_is_named_by_its_type(account):
