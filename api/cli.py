@@ -38,7 +38,6 @@ class Output(msgspec.Struct):
 
     data: dict[str, Any]
     text: str
-    exit_code: int = 0
 
 
 class CommandError(Exception):
@@ -123,8 +122,6 @@ def store_command(group: click.Group, name: str | None = None, *, open_db: bool 
                 _print_json(result.data)
             else:
                 click.echo(printable(result.text, keep_newlines=True))
-            if result.exit_code:
-                sys.exit(result.exit_code)
 
         return group.command(name)(command)
 

@@ -18,6 +18,8 @@ from tempclock.api.config import load_config  # noqa: E402
 from tempclock.api.services import accounts, locations, workers  # noqa: E402
 from tempclock.api.store import close_store, open_store  # noqa: E402
 
+pytest_plugins = ["coverage_floors"]  # per-folder coverage after `pytest --cov` (issue 15)
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: runs on SQLite only, no PostgreSQL run")

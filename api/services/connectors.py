@@ -8,6 +8,7 @@ the account's data: it reads and writes through the other services.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from peewee import PeeweeException
 
 from tempclock.api.config import make_private, private_dir
 from tempclock.api.services import cost_codes, departments, locations, periods, timesheets, workers
@@ -344,6 +346,12 @@ class AccountContext:
         """Drop uncommitted writes (after a failure)."""
         if self._txn is not None:
             txn, self._txn = self._txn, None
+            if not database.in_transaction():
+                # Ctrl+C landed while the block was being entered (a BEGIN may have gone out,
+                # the block was not yet recorded): leaving it would fail, so roll back plainly.
+                with contextlib.suppress(PeeweeException):  # no BEGIN had gone out
+                    database.rollback()
+                return
             # Leaving the block with an error is what rolls a peewee atomic() back (the
             # block itself has no rollback(): a failed run after a write crashed here).
             txn.__exit__(RuntimeError, RuntimeError("the run failed"), None)

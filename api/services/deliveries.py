@@ -277,8 +277,6 @@ _finish_attempt = Prepared(
 def record_attempts(attempts: Sequence[Attempt]) -> list[Delivery]:
     """Record how attempts went, in one transaction; each failure queues its next attempt
     unless the retry window has closed."""
-    if not attempts:
-        return []
     now = utcnow()
     retries = []
     with transaction():
@@ -309,12 +307,6 @@ def record_attempts(attempts: Sequence[Attempt]) -> list[Delivery]:
         if retries:
             DeliveryRow.insert_many(retries).execute()
     return [_record(rows[a.delivery_id]) for a in attempts]
-
-
-def record_attempt(delivery_id: int, *, ok: bool, status_code: int | None,
-                   duration_ms: float, error: str | None = None) -> Delivery:
-    """Record one attempt (see `record_attempts`)."""
-    return record_attempts([Attempt(delivery_id, ok, status_code, duration_ms, error)])[0]
 
 
 # --- the admin's view -------------------------------------------------------------------
@@ -379,8 +371,3 @@ def redeliver(account_id: int, delivery_id: int) -> Delivery:
             next_attempt_at=now, first_attempt_at=None)
         emit(account_id, "delivery_requeued", {"id": new.id, "from": row.id})
     return _record(new)
-
-
-def due_count() -> int:
-    """How many deliveries are waiting (pending or being sent)."""
-    return DeliveryRow.select().where(DeliveryRow.state.in_(("pending", "sending"))).count()

@@ -56,8 +56,9 @@ def _secret() -> bytes:
                 os.fsync(file.fileno())
             private_file(path)
         if len(key) < SECRET_BYTES:
-            raise RuntimeError(f"{path} is damaged: it should hold {SECRET_BYTES} random bytes; "
-                               "restore it from a backup, or delete it and set every PIN anew")
+            # An OSError: the CLI and the desktop tell a file's problem in one line, no traceback.
+            raise OSError(f"{path} is damaged: it should hold {SECRET_BYTES} random bytes; "
+                          "restore it from a backup, or delete it and set every PIN anew")
         _secrets[folder] = key
         return key
 

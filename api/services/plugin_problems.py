@@ -17,7 +17,7 @@ from tempclock.api.services.common import transaction, utc, utcnow
 from tempclock.api.store.models import PluginProblem as ProblemRow
 from tempclock.plugins.manager import PluginHost, PluginProblem
 
-__all__ = ["all_problems", "clear_problems", "list_problems", "record_problem"]
+__all__ = ["all_problems", "list_problems", "record_problem"]
 
 MAX_DETAILS = 20_000  # characters of a traceback kept
 MAX_MESSAGE = 2_000
@@ -57,12 +57,3 @@ def list_problems(plugin: str | None = None) -> list[PluginProblem]:
 def all_problems(host: PluginHost) -> list[PluginProblem]:
     """What to show an admin: the problems of loading `host` now, then the stored ones."""
     return [*host.problems, *list_problems()]
-
-
-def clear_problems(plugin: str | None = None) -> int:
-    """Forget the stored problems (of one plugin, or all); returns how many were removed."""
-    with transaction():
-        query = ProblemRow.delete()
-        if plugin is not None:
-            query = query.where(ProblemRow.plugin == plugin)
-        return query.execute()

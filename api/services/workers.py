@@ -390,15 +390,3 @@ def _save_planned(account_id: int, planned: list[tuple[int, WorkerRow, str]],
             records[row.id] = _record(row)
     for _, row, outcome in planned:
         emit(account_id, f"worker_{outcome}", records[row.id])
-
-
-def upsert_worker(account_id: int, data: WorkerUpdate) -> tuple[str, Worker]:
-    """Create or update the worker whose `employee_ref` is set in `data`.
-
-    Only the fields set in `data` are written. Returns `("created" | "updated" |
-    "unchanged", worker)`; an update fires `worker_updated` only when something changed.
-    """
-    (result,) = upsert_workers(account_id, [data])
-    if result.error is not None:
-        raise result.error
-    return result.outcome, get_worker(account_id, result.worker_id)
