@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from importlib.metadata import EntryPoint
+import shutil
+import sys
+from importlib.metadata import EntryPoint, distributions
 
 import pytest
 
@@ -74,11 +76,12 @@ def test_defaults_of_every_type_that_are_values_of_their_type_are_accepted(host)
     settings = (Setting("rate", "Rate", type="decimal", default="12.50"),
                 Setting("from", "From", type="date", default=dt.date(2026, 3, 1)),
                 Setting("on", "On", type="boolean", default="yes"),
-                Setting("off", "Off", type="boolean", default=False))
+                Setting("off", "Off", type="boolean", default=False),
+                Setting("quiet", "Quiet", type="boolean", default="no"))
     host.add_plugin(Registers(ats(settings=settings)), "careful")
     assert refusals(host) == []
     assert clean_settings(settings, {}) == {"rate": 12.5, "from": dt.date(2026, 3, 1),
-                                            "on": True, "off": False}
+                                            "on": True, "off": False, "quiet": False}
 
 
 def test_a_setting_of_a_type_the_host_does_not_know_cannot_be_filled_in():
@@ -114,6 +117,22 @@ def test_a_plugin_the_supervisor_quarantined_is_not_loaded_again(tmp_path):
         assert list(host.connectors) == ["ats-csv"] and host.problems == []
     finally:
         host.close()
+
+
+def test_a_plugin_whose_package_is_uninstalled_while_the_host_starts_still_loads(
+        host, tiny_site, tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    shutil.copytree(tiny_site, site)
+    monkeypatch.syspath_prepend(str(site))
+    found = [point for dist in distributions(path=[str(site)])
+             for point in dist.entry_points if point.group == "tempclock"]
+    for metadata in site.glob("*.dist-info"):  # pip uninstall, half-way: the module stays
+        shutil.rmtree(metadata)
+    try:
+        host.load_entry_points(found)
+    finally:
+        sys.modules.pop("tempclock_tiny_roster", None)
+    assert list(host.connectors) == ["tiny-roster"] and host.problems == []
 
 
 def test_a_plugins_folder_that_does_not_exist_is_reported(host, tmp_path):
