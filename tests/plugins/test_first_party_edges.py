@@ -12,7 +12,8 @@ import pytest
 from tempclock.plugins import Connector, hookimpl
 from tempclock.plugins.ats_csv import AtsCsvImport
 from tempclock.plugins.crm_push import CrmPush
-from tempclock.plugins.payroll_csv import PayrollCsvExport
+from tempclock.plugins.csvsafe import safe_cell
+from tempclock.plugins.payroll_csv import PayrollCsvExport, pay_period
 from tempclock.plugins.testing import PluginFailed
 
 ATS = AtsCsvImport()
@@ -35,6 +36,7 @@ def test_ats_rows_with_values_nobody_can_place_are_reported_by_line(tempclock, t
         E5,Eve,Green,,,1st March 2026,active,
         E6,Fay,White,,,,on leave,
         E7,Gus,Black,,,,active,German
+        ,Hal,Grey,,,,active,
     """)
     result = tempclock.run(ATS, {"file": path, "create_departments": False})
     assert result.status == "succeeded"
@@ -45,9 +47,53 @@ def test_ats_rows_with_values_nobody_can_place_are_reported_by_line(tempclock, t
         (6, "'1st March 2026' is not a date (use YYYY-MM-DD or DD/MM/YYYY)"),
         (7, "status 'on leave' is neither active nor inactive"),
         (8, "language 'German' is not one of English, Polish, Romanian, Lithuanian"),
+        (9, "employee ref is empty"),
     ]
     (ann,) = tempclock.workers()  # the site named by its id, the date with its month's name
     assert (ann["employee_ref"], ann["location_id"]) == ("E1", site["id"])
+
+
+def test_an_ats_column_mapping_that_names_no_column_fails_the_run_saying_how_to_write_it(
+        tempclock, tmp_path):
+    path = write(tmp_path, "Ref,Given,Family\nE1,Ann,Nowak\n")
+    result = tempclock.run(ATS, {"file": path, "mapping": "employee_ref=Ref; first_name"})
+    assert result.status == "failed"
+    assert result.message.startswith("Bad column mapping 'first_name': write field=Column Header")
+    assert tempclock.workers() == []
+
+
+def test_a_file_too_large_to_be_an_ats_export_is_refused_unread(tempclock, tmp_path):
+    huge = tmp_path / "backup.csv"
+    with huge.open("wb") as sparse:  # 300 MB on paper, nothing on disk
+        sparse.truncate(300 * 1024 * 1024)
+    result = tempclock.run(ATS, {"file": str(huge)})
+    assert result.status == "failed"
+    assert result.message.endswith("is larger than 256 MB: not an ATS export")
+
+
+def test_deactivating_many_missing_workers_names_the_first_hundred_and_counts_the_rest(
+        tempclock, tmp_path):
+    context = tempclock.context()
+    context.upsert_workers([{"employee_ref": f"OLD{n:03d}", "first_name": "Old",
+                             "last_name": f"Hand {n}"} for n in range(105)])
+    context.commit()  # as the host does at the end of a run
+    path = write(tmp_path, "employee_ref,first_name,last_name\nNEW1,Ann,Nowak\n")
+    result = tempclock.run(ATS, {"file": path, "deactivate_missing": True})
+    assert result.counts["deactivated"] == 105
+    named = [line for line in result.log if line.endswith("deactivated (not in the file)")]
+    assert len(named) == 100
+    assert "info: ... and 5 more deactivated" in result.log
+    assert [w["employee_ref"] for w in tempclock.workers() if w["active"]] == ["NEW1"]
+
+
+def test_a_cell_of_only_blank_and_invisible_characters_is_written_as_it_is():
+    for text in (" ", "\u200b", " \u00a0\u200b"):
+        assert safe_cell(text) == text
+
+
+def test_an_unknown_pay_period_is_refused_by_name():
+    with pytest.raises(ValueError, match="Unknown period 'fortnightly'"):
+        pay_period("fortnightly", dt.date(2026, 3, 4))
 
 
 @pytest.mark.parametrize(("dates", "reason"), [
