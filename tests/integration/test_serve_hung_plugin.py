@@ -84,3 +84,37 @@ def test_a_hook_hung_past_its_budget_is_cut_off_and_its_process_restarted_withou
         served.stop()
     crashes = [p for p in plugin_problems.list_problems() if p.stage == "crash"]
     assert crashes == []  # cut off by its budget, not blamed for a crash
+
+
+def test_a_plugin_hung_while_being_imported_is_blamed_and_the_others_load_without_it(
+        tmp_path, tmp_path_factory, config, store, monkeypatch):
+    site_packages = install(tmp_path_factory.mktemp("site"), "hangs_at_import", "listener")
+    heard_file = tmp_path / "heard.txt"
+    monkeypatch.setenv("PYTHONPATH", str(site_packages))
+    monkeypatch.setenv("HEARD_FILE", str(heard_file))
+    monkeypatch.setenv("TEMPCLOCK_PLUGIN_TIME_BUDGET", str(BUDGET_S))
+    account = accounts.create_account("Acme Staffing", api_enabled=True)
+    site = locations.create_location(account.id, locations.LocationCreate(
+        name="Leeds DC", timezone="Europe/London"))
+    ann = workers.create_worker(account.id, workers.WorkerCreate(
+        first_name="Ann", last_name="Nowak", location_id=site.id))
+    key = keys.issue_key(account.id, "ATS").plaintext
+
+    served = Server(config, tmp_path / "serve.log", own_group=True)
+    log = (tmp_path / "serve.log").read_text
+    try:
+        # Stuck in its import well past its budget: its process is killed, and it is blamed.
+        assert wait_until(lambda: any(
+            p.plugin == "hangs_at_import" and p.stage == "crash"
+            and p.message.startswith("the plugin process died (signal 9) while this plugin "
+                                     "was running")
+            and p.message.endswith("it will not be called again until TempClock restarts")
+            for p in plugin_problems.list_problems())), (plugin_problems.list_problems(), log())
+        assert "stuck for more than" in log()
+        answer = httpx.post(f"{served.url}/api/v1/clock",
+                            json={"worker_id": ann.id, "action": "in"},
+                            headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        assert answer.status_code == 201, answer.text
+        assert wait_until(lambda: answer.json()["data"]["id"] in heard(heard_file)), log()
+    finally:
+        served.stop()
