@@ -147,12 +147,16 @@ def test_the_kit_refuses_a_second_connector_object_of_another_class_under_one_id
         tempclock.connector(Impostor())
 
 
-def test_a_kit_entry_given_by_worker_id_is_at_the_workers_own_site(tempclock):
-    site = tempclock.add_location("Leeds DC")
+def test_a_kit_entry_given_by_worker_id_is_at_the_workers_own_site_unless_another_is_named(
+        tempclock):
+    site, depot = tempclock.add_location("Leeds DC"), tempclock.add_location("York Depot")
     ann = tempclock.add_worker(location=site)
     start = dt.datetime(2026, 3, 3, 8, tzinfo=dt.UTC)
     entry = tempclock.add_entry(ann["id"], start, start + dt.timedelta(hours=8))
     assert (entry["location_id"], entry["worker_id"]) == (site["id"], ann["id"])
+    elsewhere = tempclock.add_entry(ann, start + dt.timedelta(days=1),
+                                    start + dt.timedelta(days=1, hours=8), location=depot)
+    assert elsewhere["location_id"] == depot["id"]
 
 
 def test_the_kit_dispatches_again_and_again_with_one_dispatcher(tempclock):
