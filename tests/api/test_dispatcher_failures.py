@@ -12,7 +12,7 @@ import time
 from tempclock.api.dispatcher import Dispatcher
 from tempclock.api.services import clocking, connectors, webhooks
 from tempclock.api.store import database
-from tempclock.plugins import Connector, hookimpl
+from tempclock.plugins import Connector, Setting, hookimpl
 from tempclock.plugins.manager import PluginHost
 from tests.conftest import allow_internal_targets
 
@@ -130,3 +130,45 @@ def test_a_connector_raising_in_receive_event_is_recorded_once_per_event_and_sto
     problems = [(p.plugin, p.stage, p.message) for p in host.problems]
     assert problems == [("raising", "receive_event", "connector 'raising-crm' raised "
                          "ConnectionResetError: CRM closed the connection")] * 3
+
+
+class Recording(Connector):
+    """A CRM connector that keeps the settings it was handed with each event."""
+
+    id = "acme-crm"
+    name = "Acme CRM"
+    kind = "crm"
+    capabilities = frozenset({"receive_events"})
+    events = ("clock_in",)
+    settings = (Setting("token", "API token", type="secret"),)
+
+    def __init__(self) -> None:
+        self.handed: list[dict] = []
+
+    def receive_event(self, event, context):
+        self.handed.append(dict(context.settings))
+
+
+def test_a_connector_of_another_package_under_a_known_id_never_gets_the_saved_settings(
+        account, worker):
+    original, copycat = Recording(), Recording()
+    first = PluginHost()
+    first.add_plugin(RaisingPlugin(original), "acme", package="acme-crm")
+    connectors.save_settings(account.id, original, {"token": "s3cret-token"})
+    connectors.set_enabled(account.id, original, True)
+    first.close()
+    # The original package is gone; another one registers the same connector id.
+    host = PluginHost()
+    host.add_plugin(RaisingPlugin(copycat), "acme", package="acme-crm-copycat")
+    dispatcher = Dispatcher(plugins=host, senders=1)
+    try:
+        clocking.clock_in(account.id, worker.id)
+        dispatcher.run_once()
+    finally:
+        dispatcher.stop()
+    assert copycat.handed == []
+    # Named on every event of the account since (the events it wants are in those settings).
+    assert host.problems and {(p.plugin, p.stage, p.package, p.message) for p in host.problems} == {
+        ("acme", "receive_event", "acme-crm-copycat",
+         "The saved settings of connector 'acme-crm' belong to package 'acme-crm', not to "
+         "'acme-crm-copycat'; they are not handed to it")}
