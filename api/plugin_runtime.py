@@ -200,7 +200,7 @@ class Lane:
                 if not busy:
                     self.runtime.stopping.wait(POLL_S)
         finally:
-            database.close()
+            _close_connection()
 
     def drain(self) -> None:
         """Catch up with every pending event, then stop (one synchronous pass); `drained`
@@ -210,7 +210,14 @@ class Lane:
             while self.active and (read := self.catch_up()):
                 self.drained += read
         finally:
-            database.close()
+            _close_connection()
+
+
+def _close_connection() -> None:
+    """Close this lane's store connection, unless its host has closed the store meanwhile
+    (a lane left behind by a stopping runtime ends whenever its plugin returns)."""
+    if database.obj is not None:
+        database.close()
 
 
 class PluginRuntime:

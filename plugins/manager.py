@@ -435,8 +435,7 @@ def _attributed(context: ConnectorContext, plugin: _Plugin) -> ConnectorContext:
 def _import_file(path: Path) -> object:
     """Import the module at `path` under a name of its own (not importable by accident)."""
     spec = importlib.util.spec_from_file_location(f"tempclock_plugins_dir.{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"{path} is not a Python module")
+    assert spec is not None and spec.loader is not None  # a *.py path always has a loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -14,7 +14,6 @@ import datetime as dt
 import functools
 import inspect
 import queue
-import re
 import threading
 import typing
 from collections.abc import Callable, Sequence
@@ -186,10 +185,6 @@ def query_parameters(struct: type[msgspec.Struct]) -> list[inspect.Parameter]:
         parameters.append(inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY,
                                             default=default, annotation=annotated))
     return parameters
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 # --- the endpoint decorator ----------------------------------------------------------

@@ -44,6 +44,8 @@ def connector(cls: str, *, id: str, name: str, kind: str, capability: str, setti
 SOURCES = {
     # Exits while being imported.
     "exits_at_import": "sys.exit(3)\n",
+    # Never finishes being imported.
+    "hangs_at_import": "time.sleep(3600)\n",
     # Raises SystemExit in its clock_in hook.
     "exits_in_hook": """
         @hookimpl
