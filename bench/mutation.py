@@ -2,6 +2,7 @@
 
     .venv/bin/pip install -e ".[test,mutation]"
     .venv/bin/python bench/mutation.py [--only keys,gate] [--workers 2] [--timeout 120]
+    .venv/bin/python bench/mutation.py --survivors   # only the last run's survivors, again
     .venv/bin/python bench/mutation.py --report      # the last run's numbers again, no run
 
 cosmic-ray mutates a file in place and runs a test command per mutant. Each worker gets its
@@ -14,7 +15,8 @@ other's mutants. The tests are the worktree's, a focused set per file (TARGETS),
 Mutants skipped before running, each counted and printed (none is scored):
 - inside a function's annotations: this package has `from __future__ import annotations`, so
   they are never evaluated (class-body annotations, which msgspec reads, are kept);
-- that do not compile (cosmic-ray turns the keyword-only `*` into `+`...);
+- that do not compile, or that "replace" the keyword-only marker `*` of a parameter list as
+  if it were a multiplication (cosmic-ray turns it into `+`, `/`...);
 - operator replacements outside the sufficient set (one arithmetic replacement per operator
   as mutmut makes, and the relational set of Kaminski, Ammann & Offutt, "Better predicate
   testing", 2011): cosmic-ray otherwise replaces every operator with each of the others.
@@ -212,6 +214,9 @@ def skip_reason(source: str, annotations, mutation) -> str | None:
     if not sufficient(mutation.operator_name):
         return "outside the sufficient operator set"
     start = tuple(mutation.start_pos)
+    line = source.splitlines()[start[0] - 1]
+    if re.match(r"\*\s*(,|\)|$)", line[start[1]:]) and "BinaryOperator_Mul" in mutation.operator_name:
+        return "the keyword-only marker `*`, not a multiplication"
     if any(s <= start < e for s, e in annotations):
         return "in a function's annotation (never evaluated)"
     mutated = mutate_code(source, get_operator(mutation.operator_name)(), mutation.occurrence)
@@ -328,14 +333,27 @@ def report(targets: list[Target]) -> bool:
 # --- running ----------------------------------------------------------------------------------
 
 
-def run_target(target: Target, ports: list[int], timeout: float) -> None:
+def forget_survivors(session: Path) -> int:
+    """Make the survivors of the last run pending again (to try them on new tests)."""
+    import sqlite3
+
+    with sqlite3.connect(session) as db:
+        return db.execute("DELETE FROM work_results WHERE worker_outcome = 'NORMAL' "
+                          "AND test_outcome = 'SURVIVED'").rowcount
+
+
+def run_target(target: Target, ports: list[int], timeout: float, survivors_only: bool) -> None:
     cosmic_ray = str(Path(sys.executable).parent / "cosmic-ray")
     config = write_config(target, timeout, ports)
     session = OUT / f"{target.name}.sqlite"
-    session.unlink(missing_ok=True)
-    subprocess.run([cosmic_ray, "init", str(config), str(session)], cwd=OUT / "w0", check=True)
-    skipped = skip_unfit(session, OUT / "w0")
-    print(f"  {target.name}: skipped " + ", ".join(f"{n} {why}" for why, n in skipped.items()))
+    if survivors_only and session.exists():
+        print(f"  {target.name}: trying {forget_survivors(session)} survivors again")
+    else:
+        session.unlink(missing_ok=True)
+        subprocess.run([cosmic_ray, "init", str(config), str(session)], cwd=OUT / "w0",
+                       check=True)
+        skipped = skip_unfit(session, OUT / "w0")
+        print(f"  {target.name}: skipped " + ", ".join(f"{n} {why}" for why, n in skipped.items()))
     if not baseline_passes(target):
         raise SystemExit(f"Error: the unmutated {target.source} fails its tests; fix that first")
     started = time.monotonic()
@@ -351,6 +369,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per mutant")
     parser.add_argument("--report", action="store_true", help="print the last run's numbers")
+    parser.add_argument("--survivors", action="store_true",
+                        help="run only the last run's survivors again (after adding tests)")
     args = parser.parse_args()
     chosen = [t for t in TARGETS if not args.only or t.name in args.only.split(",")]
     if not args.report:
@@ -358,7 +378,7 @@ def main() -> int:
         procs, ports = start_workers(args.workers)
         try:
             for target in chosen:
-                run_target(target, ports, args.timeout)
+                run_target(target, ports, args.timeout, args.survivors)
         finally:
             stop_workers(procs)
     return 0 if report(chosen if args.only else list(TARGETS)) else 1
