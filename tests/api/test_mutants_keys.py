@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 
 from tempclock.api.services import keys
 from tempclock.api.services.errors import Forbidden, Invalid, NotFound, Unauthenticated
@@ -175,3 +176,28 @@ def test_a_verified_key_is_noted_as_used_now(account):
     keys.flush_key_usage()
     used = keys.get_key(issued.key.id).last_used_at
     assert before <= used <= dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+
+
+def test_an_expiry_at_this_very_instant_is_refused(account):
+    instant = dt.datetime(2027, 3, 1, 9, 30, tzinfo=dt.UTC)
+    with time_machine.travel(instant, tick=False), pytest.raises(Invalid):
+        keys.issue_key(account.id, "ATS", expires_at=instant)
+
+
+def test_a_key_is_refused_from_the_very_instant_it_expires(account):
+    instant = dt.datetime(2027, 3, 1, 9, 30, tzinfo=dt.UTC)
+    with time_machine.travel(instant - dt.timedelta(hours=1), tick=False):
+        issued = keys.issue_key(account.id, "ATS", expires_at=instant)
+    with time_machine.travel(instant, tick=False):
+        with pytest.raises(Unauthenticated) as refused:
+            keys.verify_key(issued.plaintext)
+        assert refused.value.code == "key_expired"
+        assert keys.get_key(issued.key.id).status == "Expired"
+
+
+def test_a_verified_identity_cannot_be_altered_by_whoever_holds_it(account):
+    identity = keys.verify_key(keys.issue_key(account.id, "ATS", scopes=["workers:read"])
+                               .plaintext)
+    with pytest.raises(AttributeError):
+        identity.scopes = frozenset()  # a handler widening what a remembered key may do
+    assert identity.scopes == frozenset({"workers:read"})
