@@ -255,7 +255,7 @@ def equivalents() -> set[tuple[str, str, str]]:
     found = set()
     for row in re.finditer(r"^\|\s*([\w/.]+\.py):\d+\s*\|\s*(\S+)\s*\|\s*`(.+?)`\s*\|",
                            SURVIVORS.read_text(), re.M):
-        found.add((row[1], row[2], row[3].strip()))
+        found.add((row[1], row[2], row[3].replace("\\|", "|").strip()))  # a table's \|
     return found
 
 

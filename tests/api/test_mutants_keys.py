@@ -201,3 +201,7 @@ def test_a_verified_identity_cannot_be_altered_by_whoever_holds_it(account):
     with pytest.raises(AttributeError):
         identity.scopes = frozenset()  # a handler widening what a remembered key may do
     assert identity.scopes == frozenset({"workers:read"})
+
+
+def test_a_key_name_may_be_100_characters_long(account):
+    assert keys.issue_key(account.id, "x" * 100).key.name == "x" * 100
