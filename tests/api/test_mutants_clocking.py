@@ -115,10 +115,10 @@ def fenced(account, make_location, make_worker, mode: str, **fields):
 def test_a_fix_on_the_fence_is_inside_it_and_a_metre_out_is_outside(account, make_location,
                                                                        make_worker):
     site, w = fenced(account, make_location, make_worker, "block")
-    lat, lon = north_of_depot(99.96)
+    lat, lon = north_of_depot(99.94)
     entry = clocking.clock_in(account.id, w.id, position=Position(lat, lon, 50))
     assert entry.within_geofence is True and entry.low_gps_confidence is False
-    assert entry.distance_meters == 100.0
+    assert entry.distance_meters == 99.9  # to the decimetre
     clocking.clock_out(account.id, w.id)
     lat, lon = north_of_depot(101)
     with pytest.raises(Forbidden):
@@ -164,6 +164,74 @@ def test_a_clock_in_at_the_shifts_end_belongs_to_no_shift(account, site, worker)
     shifts.create_shift(account.id, shifts.ShiftCreate(
         location_id=site.id, worker_id=worker.id, start=end - dt.timedelta(hours=4), end=end))
     assert clocking.clock_in(account.id, worker.id, timestamp=end).shift_id is None
+
+
+@pytest.mark.parametrize(("position", "field"), [
+    (Position(90.5, 0.0), "latitude"), (Position(-90.5, 0.0), "latitude"),
+    (Position(0.0, 180.5), "longitude"), (Position(0.0, -180.5), "longitude"),
+    (Position(0.0, 0.0, -0.5), "gps_accuracy"), (Position(0.0, 0.0, 1_000_000.5), "gps_accuracy"),
+    (Position(None, 1.0), "latitude"),
+])
+def test_a_position_off_the_globe_is_refused_naming_the_field(site, position, field):
+    with pytest.raises(Invalid) as refused:
+        clocking.geofence(site, position)
+    assert refused.value.field == field
+
+
+@pytest.mark.parametrize("position", [
+    Position(90.0, 180.0, 0.0), Position(-90.0, -180.0, 1_000_000.0), Position(),
+])
+def test_the_poles_the_date_line_and_the_extreme_accuracies_are_accepted(account, worker,
+                                                                        position):
+    entry = clocking.clock_in(account.id, worker.id, position=position)
+    assert (entry.latitude, entry.longitude, entry.gps_accuracy) == tuple(position)
+
+
+NOTE = "n" * 2000  # the longest note any clocking write keeps
+
+
+def test_notes_of_2000_characters_are_kept_everywhere_and_2001_refused(account, site, worker):
+    start = now() - dt.timedelta(hours=2)
+    assert clocking.clock_in(account.id, worker.id, timestamp=start, notes=NOTE).notes == NOTE
+    with pytest.raises(Invalid):
+        clocking.clock_out(account.id, worker.id, notes=NOTE + "n")
+    clocking.clock_out(account.id, worker.id, timestamp=start + dt.timedelta(hours=1),
+                       notes="")
+    day = now() - dt.timedelta(days=2)
+    with pytest.raises(Invalid):
+        clocking.clock_in(account.id, worker.id, notes=NOTE + "n")
+    with pytest.raises(Invalid):
+        clocking.record_entry(account.id, worker.id, site.id, day, day + dt.timedelta(hours=1),
+                              notes=NOTE + "n")
+    entry = clocking.record_entry(account.id, worker.id, site.id, day,
+                                  day + dt.timedelta(hours=1), notes=NOTE)
+    with pytest.raises(Invalid):
+        clocking.add_entry(account.id, manual(worker, site, day + dt.timedelta(hours=2),
+                                              notes=NOTE + "n"), actor=DESKTOP)
+    assert clocking.add_entry(account.id, manual(worker, site, day + dt.timedelta(hours=2),
+                                                 notes=NOTE), actor=DESKTOP).notes == NOTE
+    with pytest.raises(Invalid):
+        clocking.edit_entry(account.id, entry.id, EntryChanges(notes=NOTE + "n"), reason="x",
+                            actor=DESKTOP)
+    edited = clocking.edit_entry(account.id, entry.id, EntryChanges(notes=NOTE[:-1] + "m"),
+                                 reason="x", actor=DESKTOP)
+    assert len(edited.notes) == 2000
+
+
+def test_clocking_out_appends_a_note_up_to_2000_characters(account, worker):
+    clocking.clock_in(account.id, worker.id, timestamp=now() - dt.timedelta(hours=1))
+    out = clocking.clock_out(account.id, worker.id, notes=NOTE)
+    assert out.notes == NOTE
+
+
+def test_a_reason_of_500_characters_is_kept_and_501_refused(account, site, worker):
+    day = now() - dt.timedelta(days=2)
+    with pytest.raises(Invalid) as refused:
+        clocking.add_entry(account.id, manual(worker, site, day, reason="r" * 501), actor=DESKTOP)
+    assert refused.value.field == "reason"
+    detail = clocking.add_entry(account.id, manual(worker, site, day, reason="r" * 500),
+                                actor=DESKTOP)
+    assert detail.edits[0].reason == "r" * 500
 
 
 # --- entries written by hand ---------------------------------------------------------------
