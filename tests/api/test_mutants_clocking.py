@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from migrated_store import config, migrated_data_dir  # noqa: F401 - a migrated store, copied
 
 from tempclock.api.services import clocking, locations, shifts, workers
 from tempclock.api.services.clocking import EntryChanges, EntryCorrection, EntryCreate, Position

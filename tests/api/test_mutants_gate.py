@@ -9,6 +9,7 @@ import re
 import local_servers
 import pytest
 from litestar.testing import TestClient
+from migrated_store import config, migrated_data_dir  # noqa: F401 - a migrated store, copied
 
 from tempclock.api.http import create_app
 from tempclock.api.http.gate import AuthGate, new_request_id

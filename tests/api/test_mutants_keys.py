@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from migrated_store import config, migrated_data_dir  # noqa: F401 - a migrated store, copied
 
 from tempclock.api.services import keys
 from tempclock.api.services.errors import Forbidden, Invalid, NotFound, Unauthenticated
