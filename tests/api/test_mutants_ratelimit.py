@@ -98,12 +98,12 @@ def test_idle_buckets_are_forgotten_every_10000_decisions_not_before():
 
 def test_a_sweep_keeps_the_requests_still_in_a_window():
     clock = Clock()
-    store = MemoryRateLimitStore(clock=clock, sweep_every=2)
+    store = MemoryRateLimitStore(clock=clock, sweep_every=3)
     assert store.acquire("k", 2, 60).allowed  # at 1000
     clock.now += 50
-    assert store.acquire("k", 2, 60).allowed  # at 1050: the sweep here must keep k
-    clock.now += 20  # 1070: the first has left, the second has not
-    decision = store.acquire("k", 2, 60)
+    assert store.acquire("k", 2, 60).allowed  # at 1050
+    clock.now += 20  # 1070: the first has left the window, the second has not
+    decision = store.acquire("k", 2, 60)  # the third decision sweeps first: k must stay
     assert (decision.allowed, decision.remaining, decision.reset) == (True, 0, 40)
     assert not store.acquire("k", 2, 60).allowed
 
