@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from migrated_store import config, migrated_data_dir  # noqa: F401 - a migrated store, copied
 
-from tempclock.api.services import clocking, locations, shifts, workers
+from tempclock.api.services import clocking, cost_codes, locations, shifts, workers
 from tempclock.api.services.clocking import EntryChanges, EntryCorrection, EntryCreate, Position
 from tempclock.api.services.errors import Conflict, Forbidden, Invalid
 from tempclock.api.services.timesheets import DESKTOP
@@ -460,3 +461,51 @@ def test_a_correction_onto_another_entry_is_refused(account, site, worker):
                             EntryChanges(clock_in=start + dt.timedelta(hours=7)),
                             reason="x", actor=DESKTOP)
     assert overlap.value.details["entry_id"] == first.id
+
+
+# --- more edges the mutation run found -----------------------------------------------------
+
+
+def test_a_device_clock_exactly_a_minute_fast_is_still_now(account, worker):
+    instant = dt.datetime(2027, 2, 1, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(instant, tick=False):
+        entry = clocking.clock_in(account.id, worker.id,
+                                  timestamp=instant + dt.timedelta(minutes=1))
+    assert entry.clock_in == instant
+
+
+def test_the_open_break_is_the_one_that_ends(account, worker):
+    start = now() - dt.timedelta(hours=3)
+    clocking.clock_in(account.id, worker.id, timestamp=start)
+    clocking.start_break(account.id, worker.id, timestamp=start + dt.timedelta(minutes=10))
+    clocking.end_break(account.id, worker.id, timestamp=start + dt.timedelta(minutes=20))
+    clocking.start_break(account.id, worker.id, timestamp=start + dt.timedelta(minutes=60))
+    with pytest.raises(Invalid, match="end before it started"):
+        clocking.end_break(account.id, worker.id, timestamp=start + dt.timedelta(minutes=30))
+    entry = clocking.end_break(account.id, worker.id, timestamp=start + dt.timedelta(minutes=75))
+    assert entry.break_minutes == 25
+
+
+def test_a_clock_in_takes_its_shifts_cost_code_unless_it_names_one(account, site, make_worker):
+    picking = cost_codes.create_cost_code(account.id, cost_codes.CostCodeCreate(
+        code="PICK", name="Picking"))
+    packing = cost_codes.create_cost_code(account.id, cost_codes.CostCodeCreate(
+        code="PACK", name="Packing"))
+    start = now() + dt.timedelta(minutes=10)
+    for named, expected in ((None, picking.id), (packing.id, packing.id)):
+        w = make_worker(account.id, location_id=site.id)
+        shifts.create_shift(account.id, shifts.ShiftCreate(
+            location_id=site.id, worker_id=w.id, start=start, end=start + dt.timedelta(hours=8),
+            cost_code_id=picking.id))
+        assert clocking.clock_in(account.id, w.id, cost_code_id=named).cost_code_id == expected
+
+
+def test_a_correction_onto_another_day_moves_the_entry_to_that_day(account, site, worker):
+    start = dt.datetime.combine(dt.date.today() - dt.timedelta(days=3), dt.time(12),
+                                tzinfo=dt.UTC)
+    entry = written(account, site, worker, start)
+    moved = clocking.edit_entry(account.id, entry.id,
+                                EntryChanges(clock_in=start - dt.timedelta(hours=20),
+                                             clock_out=start - dt.timedelta(hours=12)),
+                                reason="was the night before", actor=DESKTOP)
+    assert moved.work_date == entry.work_date - dt.timedelta(days=1)
