@@ -509,3 +509,21 @@ def test_a_correction_onto_another_day_moves_the_entry_to_that_day(account, site
                                              clock_out=start - dt.timedelta(hours=12)),
                                 reason="was the night before", actor=DESKTOP)
     assert moved.work_date == entry.work_date - dt.timedelta(days=1)
+
+
+def test_a_kiosk_wall_clock_of_now_in_the_hour_shown_twice_is_the_second_one(account, worker):
+    # London's clocks went back at 01:00 UTC on 25 October 2026: 01:30 GMT is 01:30 UTC.
+    instant = dt.datetime(2026, 10, 25, 1, 30, tzinfo=dt.UTC)
+    with time_machine.travel(instant, tick=False):
+        entry = clocking.clock_in(account.id, worker.id, timestamp=dt.datetime(2026, 10, 25, 1, 30))
+    assert entry.clock_in == instant
+
+
+def test_an_open_entrys_clock_in_may_be_corrected_to_a_minute_ahead(account, worker):
+    instant = dt.datetime(2027, 2, 1, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(instant, tick=False):
+        entry = clocking.clock_in(account.id, worker.id, timestamp=instant)
+        moved = clocking.edit_entry(account.id, entry.id,
+                                    EntryChanges(clock_in=instant + dt.timedelta(minutes=1)),
+                                    reason="the kiosk was slow", actor=DESKTOP)
+    assert moved.clock_in == instant + dt.timedelta(minutes=1)
