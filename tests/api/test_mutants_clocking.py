@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 import time_machine
 from migrated_store import config, migrated_data_dir  # noqa: F401 - a migrated store, copied
@@ -527,3 +528,45 @@ def test_an_open_entrys_clock_in_may_be_corrected_to_a_minute_ahead(account, wor
                                     EntryChanges(clock_in=instant + dt.timedelta(minutes=1)),
                                     reason="the kiosk was slow", actor=DESKTOP)
     assert moved.clock_in == instant + dt.timedelta(minutes=1)
+
+
+def test_a_written_entry_ending_before_it_starts_is_refused(account, site, worker):
+    start = now() - dt.timedelta(days=1)
+    with pytest.raises(Invalid, match="after clock_in"):
+        clocking.record_entry(account.id, worker.id, site.id, start,
+                              start - dt.timedelta(hours=1))
+
+
+def test_a_kiosk_a_minute_fast_in_the_hour_shown_twice_means_the_second_one(account, worker):
+    instant = dt.datetime(2026, 10, 25, 1, 29, tzinfo=dt.UTC)  # 01:29 GMT
+    with time_machine.travel(instant, tick=False):
+        entry = clocking.clock_in(account.id, worker.id, timestamp=dt.datetime(2026, 10, 25, 1, 30))
+    assert entry.clock_in == instant  # read as now, not as 00:30 UTC (01:30 BST)
+
+
+def test_a_clock_in_after_a_shift_ended_belongs_to_no_shift(account, site, worker):
+    end = now() - dt.timedelta(hours=2)
+    shifts.create_shift(account.id, shifts.ShiftCreate(
+        location_id=site.id, worker_id=worker.id, start=end - dt.timedelta(hours=4), end=end))
+    assert clocking.clock_in(account.id, worker.id).shift_id is None
+
+
+def test_backdating_by_exactly_twelve_hours_is_allowed(account, worker):
+    instant = dt.datetime(2027, 2, 1, 21, 0, tzinfo=dt.UTC)
+    with time_machine.travel(instant, tick=False):
+        entry = clocking.clock_in(account.id, worker.id,
+                                  timestamp=instant - dt.timedelta(hours=12))
+    assert entry.clock_in == instant - dt.timedelta(hours=12)
+
+
+def test_a_clock_request_with_a_field_we_do_not_know_is_refused():
+    with pytest.raises(msgspec.ValidationError, match="unknown field"):
+        msgspec.json.decode(b'{"worker_id": 1, "action": "in", "badge": "x"}',
+                            type=clocking.ClockRequest)
+
+
+def test_an_imported_entry_keeps_notes_of_several_lines(account, site, worker):
+    start = now() - dt.timedelta(days=1)
+    entry = clocking.record_entry(account.id, worker.id, site.id, start,
+                                  start + dt.timedelta(hours=1), notes="gate 4\nforklift")
+    assert entry.notes == "gate 4\nforklift"
