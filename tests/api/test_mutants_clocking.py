@@ -570,3 +570,51 @@ def test_an_imported_entry_keeps_notes_of_several_lines(account, site, worker):
     entry = clocking.record_entry(account.id, worker.id, site.id, start,
                                   start + dt.timedelta(hours=1), notes="gate 4\nforklift")
     assert entry.notes == "gate 4\nforklift"
+
+
+def test_an_open_entrys_clock_in_may_move_earlier_than_its_first_break(account, worker):
+    start = now() - dt.timedelta(hours=3)
+    entry = clocking.clock_in(account.id, worker.id, timestamp=start)
+    clocking.start_break(account.id, worker.id, timestamp=start + dt.timedelta(hours=1))
+    moved = clocking.edit_entry(account.id, entry.id,
+                                EntryChanges(clock_in=start + dt.timedelta(minutes=30)),
+                                reason="came late", actor=DESKTOP)
+    assert moved.clock_in == start + dt.timedelta(minutes=30)
+
+
+def test_a_fix_exactly_on_the_fence_is_inside(account, make_location, make_worker):
+    site, w = fenced(account, make_location, make_worker, "block")
+    entry = clocking.clock_in(account.id, w.id, position=Position(*north_of_depot(100), 5))
+    assert (entry.distance_meters, entry.within_geofence) == (100.0, True)
+
+
+def test_a_written_entry_may_end_a_minute_ahead_of_now(account, site, worker):
+    instant = dt.datetime(2027, 2, 1, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(instant, tick=False):
+        entry = clocking.record_entry(account.id, worker.id, site.id,
+                                      instant - dt.timedelta(hours=1),
+                                      instant + dt.timedelta(minutes=1))
+    assert entry.clock_out == instant + dt.timedelta(minutes=1)
+
+
+def test_the_last_break_decides_whether_a_worker_is_on_a_break(account, worker):
+    start = now() - dt.timedelta(hours=3)
+    clocking.clock_in(account.id, worker.id, timestamp=start, notes="gate 4\nforklift")
+    clocking.start_break(account.id, worker.id, timestamp=start + dt.timedelta(minutes=10))
+    clocking.end_break(account.id, worker.id, timestamp=start + dt.timedelta(minutes=20))
+    clocking.start_break(account.id, worker.id, timestamp=start + dt.timedelta(minutes=30))
+    with pytest.raises(Conflict) as on_break:
+        clocking.start_break(account.id, worker.id, timestamp=start + dt.timedelta(minutes=40))
+    assert on_break.value.code == "already_on_break"
+    clocking.end_break(account.id, worker.id, timestamp=start + dt.timedelta(minutes=50))
+    with pytest.raises(Invalid, match="previous one ended"):
+        clocking.start_break(account.id, worker.id, timestamp=start + dt.timedelta(minutes=45))
+
+
+def test_a_written_break_with_a_field_we_do_not_know_is_refused():
+    body = (b'{"worker_id": 1, "location_id": 1, "clock_in": "2027-01-01T08:00:00",'
+            b' "clock_out": "2027-01-01T16:00:00", "reason": "x",'
+            b' "breaks": [{"start": "2027-01-01T12:00:00", "end": "2027-01-01T12:30:00",'
+            b' "paid": true}]}')
+    with pytest.raises(msgspec.ValidationError, match="unknown field"):
+        msgspec.json.decode(body, type=EntryCreate)
