@@ -278,7 +278,8 @@ def test_24_breaks_are_allowed_25_are_not_and_they_may_touch(account, site, work
                               later + dt.timedelta(hours=1), breaks=too_many)
 
 
-@pytest.mark.parametrize("break_minutes", [(-1, 10), (10, 10), (50, 61), (20, 30, 25, 40)])
+@pytest.mark.parametrize("break_minutes",
+                         [(-1, 10), (10, 10), (30, 20), (50, 61), (20, 30, 25, 40)])
 def test_breaks_outside_the_entry_empty_or_overlapping_are_refused(account, site, worker,
                                                                     break_minutes):
     start = now() - dt.timedelta(days=1)
@@ -618,3 +619,50 @@ def test_a_written_break_with_a_field_we_do_not_know_is_refused():
             b' "paid": true}]}')
     with pytest.raises(msgspec.ValidationError, match="unknown field"):
         msgspec.json.decode(body, type=EntryCreate)
+
+
+def test_more_edges_of_breaks_shifts_and_zero_length_entries(account, site, worker):
+    start = now() - dt.timedelta(hours=3)
+    clocking.clock_in(account.id, worker.id, timestamp=start)
+    clocking.start_break(account.id, worker.id, timestamp=start + dt.timedelta(minutes=5))
+    ended = clocking.end_break(account.id, worker.id, timestamp=start + dt.timedelta(minutes=5))
+    assert ended.break_minutes == 0  # a break ended as it started is allowed
+    clocking.clock_out(account.id, worker.id, timestamp=start + dt.timedelta(hours=1),
+                       notes="left by\ngate 2")
+    zero = start + dt.timedelta(hours=2)
+    clocking.clock_in(account.id, worker.id, timestamp=zero)
+    clocking.clock_out(account.id, worker.id, timestamp=zero)
+    with pytest.raises(Conflict) as overlap:
+        clocking.clock_in(account.id, worker.id, timestamp=zero)
+    assert overlap.value.code == "entry_overlap"
+
+
+def test_a_clock_in_exactly_an_hour_before_a_shift_belongs_to_it(account, site, worker):
+    instant = dt.datetime(2027, 2, 1, 7, 0, tzinfo=dt.UTC)
+    with time_machine.travel(instant, tick=False):
+        shift = shifts.create_shift(account.id, shifts.ShiftCreate(
+            location_id=site.id, worker_id=worker.id, start=instant + dt.timedelta(hours=1),
+            end=instant + dt.timedelta(hours=9)))
+        assert clocking.clock_in(account.id, worker.id).shift_id == shift.id
+
+
+def test_a_fence_that_is_off_never_reports_a_breach(account, make_location, make_worker):
+    site, w = fenced(account, make_location, make_worker, "off")
+    entry = clocking.clock_in(account.id, w.id, position=Position(*north_of_depot(5000), 5))
+    assert entry.within_geofence is None
+    assert "clock.geofence_breach" not in events(account.id)
+
+
+def test_manual_entries_keep_reasons_and_notes_of_several_lines(account, site, worker):
+    detail = clocking.add_entry(account.id, manual(
+        worker, site, now() - dt.timedelta(days=1), reason="kiosk offline\nsee email",
+        notes="gate 4\nforklift"), actor=DESKTOP)
+    assert detail.notes == "gate 4\nforklift"
+    assert detail.edits[0].reason == "kiosk offline\nsee email"
+
+
+def test_an_actor_name_is_kept_to_100_characters(account, site, worker):
+    actor = DESKTOP.__class__(type="desktop", name="a" * 150)
+    detail = clocking.add_entry(account.id, manual(worker, site, now() - dt.timedelta(days=1)),
+                                actor=actor)
+    assert detail.edits[0].actor.name == "a" * 100
