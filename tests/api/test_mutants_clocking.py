@@ -666,3 +666,20 @@ def test_an_actor_name_is_kept_to_100_characters(account, site, worker):
     detail = clocking.add_entry(account.id, manual(worker, site, now() - dt.timedelta(days=1)),
                                 actor=actor)
     assert detail.edits[0].actor.name == "a" * 100
+
+
+@pytest.mark.parametrize(("body", "kind"), [
+    (b'{"worker_id": 1, "location_id": 1, "clock_in": "2027-01-01T08:00:00",'
+     b' "clock_out": "2027-01-01T16:00:00", "reason": "x", "approved": true}', EntryCreate),
+    (b'{"reason": "x", "worker_id": 2}', EntryCorrection),
+])
+def test_a_written_or_corrected_entry_with_a_field_we_do_not_know_is_refused(body, kind):
+    with pytest.raises(msgspec.ValidationError, match="unknown field"):
+        msgspec.json.decode(body, type=kind)
+
+
+def test_a_correction_keeps_notes_of_several_lines(account, site, worker):
+    entry = written(account, site, worker, now() - dt.timedelta(days=2))
+    detail = clocking.edit_entry(account.id, entry.id, EntryChanges(notes="gate 4\nforklift"),
+                                 reason="x", actor=DESKTOP)
+    assert detail.notes == "gate 4\nforklift"
