@@ -72,6 +72,7 @@ def _error_line(message: str) -> None:
 
 def _fail(as_json: bool, code: str, message: str,
           details: dict[str, Any] | None = None) -> None:
+    message = " ".join(str(message).split())  # one line; printable escapes what is left
     if as_json:
         _print_json({"error": True, "code": code, "message": message, **(details or {})})
     else:
