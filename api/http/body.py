@@ -10,6 +10,7 @@ refused like it.
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Any
 
@@ -43,7 +44,12 @@ def nests_too_deep(body: bytes) -> bool:
 
 
 class ApiRequest(Request[Any, Any, Any]):
-    """The request class of the API: its JSON body is refused (400) when nested absurdly deep."""
+    """The request class of the API: its JSON body is refused (400) when nested absurdly deep,
+    and read past a UTF-8 byte-order mark (RFC 8259 8.1: .NET's UTF-8 writers put one)."""
+
+    async def body(self) -> bytes:
+        body = await super().body()
+        return body[len(codecs.BOM_UTF8):] if body.startswith(codecs.BOM_UTF8) else body
 
     async def json(self) -> Any:
         body = await self.body()
