@@ -113,8 +113,8 @@ def store_command(group: click.Group, name: str | None = None, *, open_db: bool 
                 _fail(as_json, error.code, error.message, error.details)
             except PeeweeException as error:  # an unreadable or locked store, for instance
                 _fail(as_json, "database_error", f"database error: {error}")
-            except OverflowError:  # a number beyond what the store holds, whatever the option
-                _fail(as_json, "out_of_range", "a number is too large (at most 2^63 - 1)")
+            except OverflowError:  # a number or date beyond what the store or calendar holds
+                _fail(as_json, "out_of_range", "a number or date is out of range")
             except (OSError, ValueError) as error:
                 _fail(as_json, "error", str(error) or type(error).__name__)
             finally:
@@ -774,8 +774,12 @@ def _since(value: str | None) -> dt.datetime | None:
     if value is None:
         return None
     if match := _SINCE.fullmatch(value.strip()):
-        return (dt.datetime.now(dt.UTC)
-                - dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
+        try:
+            return (dt.datetime.now(dt.UTC)
+                    - dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
+        except OverflowError:
+            raise CommandError(f"--since {value!r} is further back than the calendar goes",
+                               "invalid") from None
     try:
         moment = dt.datetime.fromisoformat(value.strip())
     except ValueError:

@@ -115,3 +115,20 @@ def test_a_path_with_bytes_that_are_not_utf8_is_one_json_error_with_json(tmp_pat
     error = json.loads(line)
     assert error["error"] is True and "\\udcff" in json.dumps(error["message"])
     assert "\x1b" not in line  # escaped, not sent to the terminal
+
+
+def test_a_key_that_expires_on_the_calendars_last_day_is_issued_and_active(tmp_path):
+    data = str(tmp_path / "data")
+    assert tempclock("accounts", "create", "Acme", "--data-dir", data).returncode == 0
+    issued = tempclock("keys", "issue", "--account", "1", "--name", "Payroll, never expires",
+                       "--expires", "9999-12-31", "--json", "--data-dir", data)
+    assert issued.returncode == 0 and "Traceback" not in issued.stderr, issued.stderr
+    (key,) = json.loads(tempclock("keys", "list", "--json", "--data-dir", data).stdout)["keys"]
+    assert key["status"] == "Active" and key["expires_at"].startswith("9999-12-31")
+
+
+def test_an_age_further_back_than_the_calendar_is_one_error_line_naming_since(tmp_path):
+    data = str(tmp_path / "data")
+    assert tempclock("accounts", "create", "Acme", "--data-dir", data).returncode == 0
+    line = one_error_line(tempclock("logs", "--since", "99999999999999d", "--data-dir", data))
+    assert line.startswith("Error: --since '99999999999999d'")
