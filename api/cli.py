@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import functools
 import inspect
+import json
 import logging
 import os
 import re
@@ -31,6 +32,8 @@ from tempclock.api.services.errors import DomainError
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 KIOSK_PORT = 8788
+# An id the store can hold (a signed 64-bit integer): a larger one is a usage error.
+RECORD_ID = click.IntRange(1, 2**63 - 1)
 
 
 class Output(msgspec.Struct):
@@ -55,7 +58,10 @@ class CommandError(Exception):
 
 
 def _print_json(value: Any) -> None:
-    click.echo(json_printable(msgspec.json.encode(value).decode()))
+    # The stdlib writes a lone surrogate (an undecodable byte of a path or argument) where
+    # msgspec refuses to; json_printable then escapes it like any other unsafe character.
+    document = json.dumps(msgspec.to_builtins(value), ensure_ascii=False, separators=(",", ":"))
+    click.echo(json_printable(document))
 
 
 def _error_line(message: str) -> None:
@@ -63,16 +69,9 @@ def _error_line(message: str) -> None:
     click.echo(f"Error: {printable(message)}", err=True)
 
 
-def _one_line(message: str) -> str:
-    """A message on one line: whitespace runs collapsed, control characters escaped."""
-    text = " ".join(str(message).split())
-    text = re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: repr(m.group())[1:-1], text)
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates too
-
-
 def _fail(as_json: bool, code: str, message: str,
           details: dict[str, Any] | None = None) -> None:
-    message = _one_line(message)
+    message = " ".join(str(message).split())  # one line; printable escapes what is left
     if as_json:
         _print_json({"error": True, "code": code, "message": message, **(details or {})})
     else:
@@ -113,6 +112,8 @@ def store_command(group: click.Group, name: str | None = None, *, open_db: bool 
                 _fail(as_json, error.code, error.message, error.details)
             except PeeweeException as error:  # an unreadable or locked store, for instance
                 _fail(as_json, "database_error", f"database error: {error}")
+            except OverflowError:  # a number or date beyond what the store or calendar holds
+                _fail(as_json, "out_of_range", "a number or date is out of range")
             except (OSError, ValueError) as error:
                 _fail(as_json, "error", str(error) or type(error).__name__)
             finally:
@@ -218,21 +219,21 @@ def _api_switch(account_id: int, enabled: bool) -> Output:
 
 
 @store_command(accounts, "enable-api")
-@click.argument("account_id", type=int)
+@click.argument("account_id", type=RECORD_ID)
 def accounts_enable_api(account_id: int) -> Output:
     """Turn on API access for ACCOUNT_ID."""
     return _api_switch(account_id, True)
 
 
 @store_command(accounts, "disable-api")
-@click.argument("account_id", type=int)
+@click.argument("account_id", type=RECORD_ID)
 def accounts_disable_api(account_id: int) -> Output:
     """Turn off API access for ACCOUNT_ID (its keys get 403 from the next request)."""
     return _api_switch(account_id, False)
 
 
 @store_command(accounts, "rename")
-@click.argument("account_id", type=int)
+@click.argument("account_id", type=RECORD_ID)
 @click.argument("name")
 def accounts_rename(account_id: int, name: str) -> Output:
     """Rename ACCOUNT_ID to NAME."""
@@ -243,7 +244,7 @@ def accounts_rename(account_id: int, name: str) -> Output:
 
 
 @store_command(accounts, "allow-internal-targets")
-@click.argument("account_id", type=int)
+@click.argument("account_id", type=RECORD_ID)
 @click.option("--deny", is_flag=True, help="Withdraw the allowance (the default again).")
 def accounts_allow_internal_targets(account_id: int, deny: bool) -> Output:
     """Let ACCOUNT_ID's webhooks and connectors send to this PC and the office network.
@@ -284,7 +285,7 @@ def _key_data(key: Any) -> dict[str, Any]:
 
 
 @store_command(keys, "issue")
-@click.option("--account", "account_id", type=int, required=True, help="Account the key is for.")
+@click.option("--account", "account_id", type=RECORD_ID, required=True, help="Account the key is for.")
 @click.option("--name", required=True, help="What the key is for, e.g. 'Bullhorn ATS'.")
 @click.option("--scope", "scopes", multiple=True,
               help="A scope to grant (repeatable); none means full access.")
@@ -313,7 +314,7 @@ def keys_issue(account_id: int, name: str, scopes: tuple[str, ...], expires: dt.
 
 
 @store_command(keys, "list")
-@click.option("--account", "account_id", type=int, default=None, help="Only this account's keys.")
+@click.option("--account", "account_id", type=RECORD_ID, default=None, help="Only this account's keys.")
 def keys_list(account_id: int | None) -> Output:
     """List keys with their prefix and status (never the keys themselves)."""
     from tempclock.api.services import keys as svc
@@ -328,7 +329,7 @@ def keys_list(account_id: int | None) -> Output:
 
 
 @store_command(keys, "revoke")
-@click.argument("key_id", type=int)
+@click.argument("key_id", type=RECORD_ID)
 def keys_revoke(key_id: int) -> Output:
     """Revoke KEY_ID; requests with it are refused from the next one on."""
     from tempclock.api.services import keys as svc
@@ -392,7 +393,7 @@ def _site_text(verb: str, site: Any) -> str:
 
 
 @store_command(locations, "list")
-@click.option("--account", "account_id", type=int, required=True, help="The account's sites.")
+@click.option("--account", "account_id", type=RECORD_ID, required=True, help="The account's sites.")
 def locations_list(account_id: int) -> Output:
     """List an account's sites with their time zones and who is on site."""
     from tempclock.api.services import accounts as account_svc
@@ -415,7 +416,7 @@ def locations_list(account_id: int) -> Output:
 
 
 @store_command(locations, "create")
-@click.option("--account", "account_id", type=int, required=True, help="The account the site is for.")
+@click.option("--account", "account_id", type=RECORD_ID, required=True, help="The account the site is for.")
 @_site_options
 def locations_create(account_id: int, **values: Any) -> Output:
     """Create a site: --name and --timezone are required."""
@@ -432,8 +433,8 @@ def locations_create(account_id: int, **values: Any) -> Output:
 
 
 @store_command(locations, "update")
-@click.argument("location_id", type=int)
-@click.option("--account", "account_id", type=int, required=True, help="The site's account.")
+@click.argument("location_id", type=RECORD_ID)
+@click.option("--account", "account_id", type=RECORD_ID, required=True, help="The site's account.")
 @_site_options
 def locations_update(location_id: int, account_id: int, **values: Any) -> Output:
     """Change LOCATION_ID: only the options given change."""
@@ -448,7 +449,7 @@ def locations_update(location_id: int, account_id: int, **values: Any) -> Output
 
 
 @store_command(cli, "demo")
-@click.option("--account", "account_id", type=int, required=True,
+@click.option("--account", "account_id", type=RECORD_ID, required=True,
               help="An empty account to fill.")
 def demo(account_id: int) -> Output:
     """Load a realistic demo agency into an empty account."""
@@ -531,7 +532,7 @@ def workers() -> None:
 
 
 @store_command(workers, "set-pin")
-@click.argument("worker_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("worker_id", type=RECORD_ID)
 @click.option("--pin", default=None, help="The PIN (4-8 digits); without it one is generated.")
 def workers_set_pin(worker_id: int, pin: str | None) -> Output:
     """Set WORKER_ID's kiosk PIN, or generate one. It is printed once, now, and never again."""
@@ -550,7 +551,7 @@ def kiosk() -> None:
 
 
 @store_command(kiosk, "link")
-@click.option("--location", "location_id", type=click.IntRange(1, 2**63 - 1), required=True,
+@click.option("--location", "location_id", type=RECORD_ID, required=True,
               help="The site the kiosk is for.")
 @click.option("--base-url", default=None,
               help="Where tablets reach this PC, e.g. https://192.168.1.20:8788 (default: "
@@ -570,7 +571,7 @@ def kiosk_link(location_id: int, base_url: str | None, config: Any) -> Output:
 
 
 @store_command(kiosk, "revoke")
-@click.option("--location", "location_id", type=click.IntRange(1, 2**63 - 1), required=True,
+@click.option("--location", "location_id", type=RECORD_ID, required=True,
               help="The site whose kiosk link to withdraw.")
 def kiosk_revoke(location_id: int) -> Output:
     """Withdraw the site's kiosk link: it stops working at once."""
@@ -586,7 +587,7 @@ def kiosk_revoke(location_id: int) -> Output:
 
 @cli.command("serve")
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1: this PC only).")
-@click.option("--port", type=int, default=None, help="Port (default 8787).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default 8787).")
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -629,7 +630,10 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
     )
     from tempclock.api.store import close_store, open_store
 
-    config = load_config(data_dir, host=host, port=port)
+    try:
+        config = load_config(data_dir, host=host, port=port)
+    except ValueError as error:  # TEMPCLOCK_PORT not a port
+        _fail(False, "invalid", str(error))
     refusal = _serve_refusal(config, workers, expose, certfile, keyfile)
     if refusal:
         _fail(False, "invalid", refusal)
@@ -769,8 +773,12 @@ def _since(value: str | None) -> dt.datetime | None:
     if value is None:
         return None
     if match := _SINCE.fullmatch(value.strip()):
-        return (dt.datetime.now(dt.UTC)
-                - dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
+        try:
+            return (dt.datetime.now(dt.UTC)
+                    - dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}))
+        except OverflowError:
+            raise CommandError(f"--since {value!r} is further back than the calendar goes",
+                               "invalid") from None
     try:
         moment = dt.datetime.fromisoformat(value.strip())
     except ValueError:
@@ -780,8 +788,8 @@ def _since(value: str | None) -> dt.datetime | None:
 
 
 @store_command(cli, "logs")
-@click.option("--account", "account_id", type=int, default=None, help="Only this account.")
-@click.option("--key", "key_id", type=int, default=None, help="Only this key (its id).")
+@click.option("--account", "account_id", type=RECORD_ID, default=None, help="Only this account.")
+@click.option("--key", "key_id", type=RECORD_ID, default=None, help="Only this key (its id).")
 @click.option("--status", default=None, help="A status (401) or a class (4xx).")
 @click.option("--since", default=None, help="From this date/time, or this long ago (15m, 2h, 7d).")
 @click.option("--limit", type=int, default=100, show_default=True, help="At most this many.")
@@ -860,7 +868,7 @@ def _settings_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
 
 @store_command(connectors, "run")
 @click.argument("name")
-@click.option("--account", "account_id", type=click.IntRange(1, 2**63 - 1), required=True,
+@click.option("--account", "account_id", type=RECORD_ID, required=True,
               help="The account to run for.")
 @click.option("--set", "pairs", multiple=True, metavar="NAME=VALUE",
               help="A setting for this run (repeatable); saved settings fill the rest.")

@@ -13,6 +13,7 @@ import click
 import msgspec
 
 from tempclock.api.cli import (
+    RECORD_ID,
     CommandError,
     Output,
     _plugin_host,
@@ -149,7 +150,7 @@ def _config_text(data: dict[str, Any], declared: tuple[Any, ...]) -> str:
 
 @store_command(connectors, "settings")
 @click.argument("name")
-@click.option("--account", "account_id", type=click.IntRange(1, 2**63 - 1), required=True,
+@click.option("--account", "account_id", type=RECORD_ID, required=True,
               help="The account whose settings these are.")
 @click.option("--set", "pairs", multiple=True, metavar="NAME=VALUE",
               help="Change a setting (repeatable); the others keep their saved value.")
@@ -204,7 +205,7 @@ def _switch(name: str, account_id: int, enabled: bool) -> Output:
 
 @store_command(connectors, "enable")
 @click.argument("name")
-@click.option("--account", "account_id", type=click.IntRange(1, 2**63 - 1), required=True,
+@click.option("--account", "account_id", type=RECORD_ID, required=True,
               help="The account to switch it on for.")
 def connectors_enable(name: str, account_id: int) -> Output:
     """Switch connector NAME on for an account (its saved settings must be complete).
@@ -216,7 +217,7 @@ def connectors_enable(name: str, account_id: int) -> Output:
 
 @store_command(connectors, "disable")
 @click.argument("name")
-@click.option("--account", "account_id", type=click.IntRange(1, 2**63 - 1), required=True,
+@click.option("--account", "account_id", type=RECORD_ID, required=True,
               help="The account to switch it off for.")
 def connectors_disable(name: str, account_id: int) -> Output:
     """Switch connector NAME off for an account; its settings are kept."""
@@ -225,7 +226,7 @@ def connectors_disable(name: str, account_id: int) -> Output:
 
 @store_command(connectors, "runs")
 @click.argument("name", required=False)
-@click.option("--account", "account_id", type=click.IntRange(1, 2**63 - 1), required=True,
+@click.option("--account", "account_id", type=RECORD_ID, required=True,
               help="The account whose runs to show.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True,
               help="At most this many, newest first.")

@@ -78,8 +78,16 @@ def load_config(
         database_url=url,
         redis_url=env.get("TEMPCLOCK_REDIS_URL") or None,
         host=host or env.get("TEMPCLOCK_HOST") or DEFAULT_HOST,
-        port=port or int(env.get("TEMPCLOCK_PORT") or DEFAULT_PORT),
+        port=_port(port or env.get("TEMPCLOCK_PORT") or DEFAULT_PORT),
     )
+
+
+def _port(value: int | str) -> int:
+    """A TCP port to listen on, from an option or `TEMPCLOCK_PORT`; ValueError in words."""
+    port = int(value) if str(value).strip().isdigit() else None
+    if port is None or not 1 <= port <= 65535:
+        raise ValueError(f"the port must be a number from 1 to 65535, not {str(value)!r}")
+    return port
 
 
 def _chmod(path: str | Path, mode: int) -> None:

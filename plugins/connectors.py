@@ -16,6 +16,7 @@ connector never imports `api` and never sees the database.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -284,9 +285,12 @@ def _validate_one(setting: Setting, value: Any) -> Any:
             raise SettingsError(setting.name, f"{setting.label} must be a whole number") from None
     if kind == "decimal":
         try:
-            return float(str(value).strip())
+            number = float(str(value).strip())
         except ValueError:
             raise SettingsError(setting.name, f"{setting.label} must be a number") from None
+        if not math.isfinite(number):  # "nan" and "inf" parse, and then compare false with all
+            raise SettingsError(setting.name, f"{setting.label} must be a number") from None
+        return number
     if kind == "boolean":
         if isinstance(value, bool):
             return value

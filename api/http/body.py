@@ -10,11 +10,14 @@ refused like it.
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Any
 
 from litestar import Request
-from litestar.exceptions import SerializationException
+from litestar.exceptions import InternalServerException, SerializationException
+
+from tempclock.api.services.errors import Invalid
 
 MAX_JSON_DEPTH = 64
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"?', re.DOTALL)
@@ -43,7 +46,16 @@ def nests_too_deep(body: bytes) -> bool:
 
 
 class ApiRequest(Request[Any, Any, Any]):
-    """The request class of the API: its JSON body is refused (400) when nested absurdly deep."""
+    """The request class of the API: its JSON body is refused (400) when nested absurdly deep,
+    and read past a UTF-8 byte-order mark (RFC 8259 8.1: .NET's UTF-8 writers put one)."""
+
+    async def body(self) -> bytes:
+        try:
+            body = await super().body()
+        except InternalServerException as error:  # Litestar's word for the client hanging up
+            raise Invalid("The client closed the connection before sending the whole body",
+                          code="client_disconnected") from error
+        return body[len(codecs.BOM_UTF8):] if body.startswith(codecs.BOM_UTF8) else body
 
     async def json(self) -> Any:
         body = await self.body()

@@ -232,14 +232,23 @@ class AuthGate:
             key_prefix=identity.prefix if identity else context.presented_prefix,
             method=scope["method"],
             path=scope["path"],
-            query=scope["query_string"].decode("latin-1"),
+            query=_text(scope["query_string"]),
             status=status,
             duration_ms=(time.perf_counter() - started) * 1000,
             client=MANY_ADDRESSES if context.flood else address,
-            user_agent=user_agent.decode("latin-1") if user_agent else "",
+            user_agent=_text(user_agent) if user_agent else "",
             request_id=context.request_id,
             error_code=context.error_code,
         ))
+
+
+def _text(raw: bytes) -> str:
+    """Header or query bytes as the client meant them: UTF-8, as every client sends today,
+    else ISO-8859-1 (RFC 9110's obs-text), so nothing is lost either way."""
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def _with_headers(send: Send, headers: list[tuple[bytes, bytes]],

@@ -11,6 +11,7 @@ from litestar import Request, Response
 from litestar.params import HeaderParameter
 
 from tempclock.api.services import idempotency
+from tempclock.api.services.errors import Invalid
 from tempclock.api.services.keys import KeyIdentity
 
 IdempotencyKey = Annotated[
@@ -40,6 +41,9 @@ def respond_once(
     if key is None:
         status, envelope = act()
         return Response(envelope, status_code=status)
+    if len(request.headers.getall("idempotency-key")) > 1:  # which one a retry sends first varies
+        raise Invalid("Send one Idempotency-Key header, not several", field="Idempotency-Key",
+                      code="invalid_idempotency_key")
     account_id = identity.account_id
     stored = idempotency.begin(
         account_id, key, method=request.method, path=request.scope["path"],

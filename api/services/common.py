@@ -7,6 +7,7 @@ import functools
 import logging
 import re
 import threading
+import unicodedata
 import zoneinfo
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
@@ -125,6 +126,20 @@ def local_date(stored: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.date:
 # --- text -------------------------------------------------------------------
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BEYOND_ASCII = re.compile(r"[^\x00-\x7f]")
+# Beyond ASCII: C1 controls, lone surrogates, line/paragraph separators and the invisible
+# format characters (bidi overrides and isolates, zero-width space, BOM) can reorder or hide
+# text on the admin's screen and in payroll files; the zero-width (non-)joiners stay, as
+# scripts and emoji need them.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cs", "Cf", "Zl", "Zp"})
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def _hidden_characters(value: str) -> list[str]:
+    """The characters of `value` beyond ASCII that would garble how it reads, as U+XXXX."""
+    found = dict.fromkeys(match.group() for match in _BEYOND_ASCII.finditer(value))
+    return [f"U+{ord(c):04X}" for c in found
+            if c not in _JOINERS and unicodedata.category(c) in _UNSAFE_CATEGORIES]
 
 
 def clean_text(
@@ -151,6 +166,10 @@ def clean_text(
         raise Invalid(f"{field} must be at most {max_length} characters", field=field)
     if _CONTROL.search(value) or (not multiline and ("\n" in value or "\r" in value)):
         raise Invalid(f"{field} contains control characters", field=field)
+    hidden = _hidden_characters(value) if not value.isascii() else None
+    if hidden:
+        raise Invalid(f"{field} contains control characters ({', '.join(hidden[:5])}) that "
+                      "would hide or reorder text", field=field)
     return value
 
 

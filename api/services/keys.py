@@ -180,9 +180,11 @@ def _clean_scopes(scopes: Iterable[str]) -> list[str]:
 
 def _expiry(expires_on: dt.date | None, expires_at: dt.datetime | None) -> dt.datetime | None:
     if expires_on is not None:
-        # A key "expiring on" a date is usable through that whole (UTC) day.
-        expires_at = dt.datetime.combine(expires_on + dt.timedelta(days=1), dt.time(),
-                                         tzinfo=dt.UTC)
+        # A key "expiring on" a date is usable through that whole (UTC) day; the calendar's
+        # last day (an admin's "never") has no day after it.
+        expires_at = (dt.datetime.combine(expires_on + dt.timedelta(days=1), dt.time(),
+                                          tzinfo=dt.UTC)
+                      if expires_on < dt.date.max else dt.datetime.max.replace(tzinfo=dt.UTC))
     if expires_at is None:
         return None
     if expires_at.tzinfo is None:

