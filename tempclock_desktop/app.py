@@ -116,9 +116,9 @@ def run(data_dir: str | Path | None = None, argv: list[str] | None = None) -> in
     try:
         config = load_config(data_dir)
     except ValueError as error:  # TEMPCLOCK_PORT (from the environment) is not a port
-        log.error("could not start: TEMPCLOCK_PORT: %s", error)
+        log.error("could not start: %s", error)
         QMessageBox.critical(None, "TempClock could not start",
-                             f"The TEMPCLOCK_PORT setting is not usable: {error}.\n\n"
+                             f"A setting is not usable. {error}.\n\n"
                              "Correct it, or remove it to use the usual port, and start "
                              "TempClock again.")
         return 1
