@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,8 +79,15 @@ def load_config(
         database_url=url,
         redis_url=env.get("TEMPCLOCK_REDIS_URL") or None,
         host=host or env.get("TEMPCLOCK_HOST") or DEFAULT_HOST,
-        port=_port(port or env.get("TEMPCLOCK_PORT") or DEFAULT_PORT),
+        port=_port(port) if port else _port_from_env(env),
     )
+
+
+def _port_from_env(env: Mapping[str, str]) -> int:
+    try:
+        return _port(env.get("TEMPCLOCK_PORT") or DEFAULT_PORT)
+    except ValueError as error:  # say where the value came from: no option was given
+        raise ValueError(f"TEMPCLOCK_PORT: {error}") from None
 
 
 def _port(value: int | str) -> int:

@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -52,6 +53,7 @@ from tempclock.plugins.manager import HOOK_TIMEOUT_S, PluginHost, PluginProblem
 log = logging.getLogger("tempclock.plugin_runtime")
 
 BUDGET_ENV = "TEMPCLOCK_PLUGIN_TIME_BUDGET"
+BUDGET_RANGE_S = (0.1, 3600.0)  # a budget written outside is brought within
 RESTART_EXIT = 75  # "start me again, without the plugins I quarantined"
 POLL_S = 0.2
 BATCH = 100
@@ -66,11 +68,24 @@ PROCESS_NICENESS = 10
 
 
 def time_budget() -> float:
-    """Every plugin's time budget per call, in seconds (`TEMPCLOCK_PLUGIN_TIME_BUDGET`)."""
-    try:
-        return max(0.1, float(os.environ.get(BUDGET_ENV, HOOK_TIMEOUT_S)))
-    except ValueError:
+    """Every plugin's time budget per call, in seconds (`TEMPCLOCK_PLUGIN_TIME_BUDGET`).
+
+    A number is brought within BUDGET_RANGE_S; anything else ("ten seconds", "nan", "inf":
+    a plugin that may hang for ever) gets the default, with a warning naming the variable.
+    """
+    written = os.environ.get(BUDGET_ENV, "").strip()
+    if not written:
         return HOOK_TIMEOUT_S
+    try:
+        budget = float(written)
+    except ValueError:
+        budget = math.nan
+    if not math.isfinite(budget):
+        log.warning("%s=%r is not a number of seconds; plugins get the default %g s",
+                    BUDGET_ENV, written, HOOK_TIMEOUT_S)
+        return HOOK_TIMEOUT_S
+    low, high = BUDGET_RANGE_S
+    return min(high, max(low, budget))
 
 
 def quarantined_message(why: str) -> str:

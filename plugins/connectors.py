@@ -271,6 +271,10 @@ class ConnectorContext(Protocol):
         ...
 
 
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
+
+
 def _validate_one(setting: Setting, value: Any) -> Any:
     kind = setting.type
     if kind in ("text", "secret", "url", "path"):
@@ -279,17 +283,19 @@ def _validate_one(setting: Setting, value: Any) -> Any:
             raise SettingsError(setting.name, f"{setting.label} must be an http(s) URL")
         return value
     if kind == "integer":
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            raise SettingsError(setting.name, f"{setting.label} must be a whole number") from None
+        # Written as an admin types a number: ASCII digits, an optional sign. Python's int()
+        # also takes "1_000" and other scripts' digits, which no admin means as a count.
+        text = str(value).strip()
+        if not _WHOLE_NUMBER.fullmatch(text):
+            raise SettingsError(setting.name, f"{setting.label} must be a whole number")
+        if len(text.lstrip("+-")) > 18:  # beyond a 64-bit count; int() refuses 4,300 digits
+            raise SettingsError(setting.name, f"{setting.label} is too large")
+        return int(text)
     if kind == "decimal":
-        try:
-            number = float(str(value).strip())
-        except ValueError:
-            raise SettingsError(setting.name, f"{setting.label} must be a number") from None
-        if not math.isfinite(number):  # "nan" and "inf" parse, and then compare false with all
-            raise SettingsError(setting.name, f"{setting.label} must be a number") from None
+        text = str(value).strip()
+        number = float(text) if _DECIMAL.fullmatch(text) else math.nan
+        if not math.isfinite(number):  # not a number, or one too large to hold (1e309)
+            raise SettingsError(setting.name, f"{setting.label} must be a number")
         return number
     if kind == "boolean":
         if isinstance(value, bool):

@@ -113,7 +113,15 @@ def run(data_dir: str | Path | None = None, argv: list[str] | None = None) -> in
     """Run the desktop app until the admin quits; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     app = application(argv)
-    config = load_config(data_dir)
+    try:
+        config = load_config(data_dir)
+    except ValueError as error:  # TEMPCLOCK_PORT (from the environment) is not a port
+        log.error("could not start: %s", error)
+        QMessageBox.critical(None, "TempClock could not start",
+                             f"A setting is not usable. {error}.\n\n"
+                             "Correct it, or remove it to use the usual port, and start "
+                             "TempClock again.")
+        return 1
     try:
         desktop = Desktop.start(config)
     except Exception as error:  # noqa: BLE001 - shown to the admin, then exit

@@ -23,7 +23,7 @@ from peewee import PeeweeException
 
 from tempclock.api.config import make_private, private_dir
 from tempclock.api.services import cost_codes, departments, locations, periods, timesheets, workers
-from tempclock.api.services.common import MAX_LIMIT, emit, transaction, utc, utcnow
+from tempclock.api.services.common import MAX_LIMIT, clean_text, emit, transaction, utc, utcnow
 from tempclock.api.services.egress import check_account_url
 from tempclock.api.services.errors import DomainError, Invalid, NotFound
 from tempclock.api.store import database
@@ -127,12 +127,24 @@ def bound_settings(account_id: int, connector: Connector) -> dict[str, Any]:
     return config.settings
 
 
+_TEXT_TYPES = ("text", "secret", "url", "path")
+MAX_SETTING_TEXT = 4096  # a path or URL at its longest; a setting is one line
+
+
 def check_settings(declared: Iterable[Setting], values: Mapping[str, Any]) -> dict[str, Any]:
     """Validate values against a connector's declared settings, as a domain error."""
+    declared = tuple(declared)
     try:
-        return clean_settings(declared, values)
+        cleaned = clean_settings(declared, values)
     except SettingsError as error:
         raise Invalid(error.message, field=error.name) from None
+    for setting in declared:  # text the admin typed, held to the rules of every other text
+        if setting.type in _TEXT_TYPES and isinstance(cleaned.get(setting.name), str):
+            try:
+                clean_text(cleaned[setting.name], setting.label, max_length=MAX_SETTING_TEXT)
+            except Invalid as error:
+                raise Invalid(error.message, field=setting.name) from None
+    return cleaned
 
 
 def _check_targets(account_id: int, declared: Iterable[Setting],

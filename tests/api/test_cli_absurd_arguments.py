@@ -101,7 +101,7 @@ def test_serve_refuses_a_port_out_of_range_in_one_line(tmp_path, port):
 def test_serve_refuses_a_tempclock_port_that_is_not_a_port_in_one_line(tmp_path, port):
     result = tempclock("serve", "--data-dir", str(tmp_path), env={"TEMPCLOCK_PORT": port})
     line = one_error_line(result)
-    assert "port must be a number from 1 to 65535" in line
+    assert "TEMPCLOCK_PORT: the port must be a number from 1 to 65535" in line
 
 
 def test_a_path_with_bytes_that_are_not_utf8_is_one_json_error_with_json(tmp_path):

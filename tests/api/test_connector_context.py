@@ -187,6 +187,21 @@ def test_settings_of_every_type_are_saved_typed(account):
     ("start", "02/03/2026", "YYYY-MM-DD"),
     ("feed", "ftp://ats.example.com", "must be an http"),
     ("nickname", "x", "Unknown setting 'nickname'"),
+    # numbers as an admin types them: ASCII digits only, nothing int()/float() merely tolerate
+    ("batch", "1_000", "whole number"),
+    ("batch", "\u0661\u0662", "whole number"),
+    ("batch", "\uff15\uff10", "whole number"),
+    ("batch", "9" * 19, "too large"),
+    ("batch", "9" * 5000, "too large"),
+    ("rate", "1_2.5", "must be a number"),
+    ("rate", "\u0661.5", "must be a number"),
+    # text held to the rules of every other text: nothing that hides or reorders it
+    ("label", "Night\u202eshift", "control characters"),
+    ("label", "Night\nshift", "control characters"),
+    ("token", "s3\x85cret", "control characters"),
+    ("folder", "/srv/\u200bin", "control characters"),
+    ("feed", "https://ats.example.com/\u2066x", "control characters"),
+    ("label", "x" * 4097, "at most 4096"),
 ])
 def test_a_bad_value_of_each_type_is_refused_naming_the_setting_and_nothing_is_saved(
         account, name, value, words):
