@@ -14,17 +14,7 @@ from tempclock.plugins import Connector, Setting, hookimpl
 from tempclock.plugins.manager import PluginHost
 from tests.conftest import allow_internal_targets
 from tests.store_faults import table_away
-
-WAIT_S = 30.0  # generous: a loaded two-core CI box under coverage
-
-
-def wait_until(condition, timeout: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
+from tests.waiting import WAIT_S, wait_until
 
 
 class Heard:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -24,18 +23,11 @@ from tempclock.api.services import kiosk, pins
 from tempclock.api.store import close_store
 from tempclock.api.store.models import TimeEntry
 from tests.store_faults import table_away
+from tests.waiting import WAIT_S, wait_until
 
-WAIT_S = 30.0
 PROBLEM_TYPE = "application/problem+json"
 
 
-def wait_until(condition, timeout: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 class Redis:
