@@ -38,21 +38,28 @@ def serving(config, *args: str, scheme: str = "http") -> Server:
     return Server(config, log, *args, own_group=True, scheme=scheme, verify=False)
 
 
-@pytest.fixture
-def site_with_kiosk(config):
-    """A site with a kiosk link and a worker with PIN 2468; the store closed again."""
+def kiosk_site(config, pins_by_name: dict[str, str]):
+    """A site with a kiosk link and a worker of each first name with its PIN; returns the
+    site and the link's token, the store closed again."""
     open_store(config)
     try:
         account = accounts.create_account("Acme", api_enabled=True)
         site = locations.create_location(account.id, locations.LocationCreate(
             name="Leeds", timezone="Europe/London"))
-        worker = workers.create_worker(account.id, workers.WorkerCreate(
-            first_name="Ann", last_name="Nowak", location_id=site.id))
-        pins.set_pin(account.id, worker.id, "2468")
+        for name, pin in pins_by_name.items():
+            worker = workers.create_worker(account.id, workers.WorkerCreate(
+                first_name=name, last_name="Nowak", location_id=site.id))
+            pins.set_pin(account.id, worker.id, pin)
         token = kiosk.create_link(account.id, site.id, "http://x").url.rsplit("/", 1)[1]
     finally:
         close_store()
     return site, token
+
+
+@pytest.fixture
+def site_with_kiosk(config):
+    """A site with a kiosk link and a worker with PIN 2468."""
+    return kiosk_site(config, {"Ann": "2468"})
 
 
 def test_the_kiosk_listener_serves_only_the_kiosk_and_warns_without_tls(config,
@@ -222,20 +229,8 @@ def test_the_kiosk_listener_runs_in_a_process_of_its_own_and_is_restarted_when_i
 
 @pytest.fixture
 def crowd(config):
-    """A site with a kiosk link and 300 workers with PINs 5000 + n; the store closed again."""
-    open_store(config)
-    try:
-        account = accounts.create_account("Acme", api_enabled=True)
-        site = locations.create_location(account.id, locations.LocationCreate(
-            name="Leeds", timezone="Europe/London"))
-        for n in range(300):
-            worker = workers.create_worker(account.id, workers.WorkerCreate(
-                first_name=f"W{n}", last_name="Crowd", location_id=site.id))
-            pins.set_pin(account.id, worker.id, str(5000 + n))
-        token = kiosk.create_link(account.id, site.id, "http://x").url.rsplit("/", 1)[1]
-    finally:
-        close_store()
-    return token
+    """A site with a kiosk link and 300 workers W0..W299 with PINs 5000 + n; its token."""
+    return kiosk_site(config, {f"W{n}": str(5000 + n) for n in range(300)})[1]
 
 
 def clocked_in(config) -> set[str]:
