@@ -8,13 +8,14 @@ import logging
 import threading
 import time
 
+from store_faults import table_away
+from waiting import WAIT_S, wait_until
+
 from tempclock.api.dispatcher import Dispatcher
 from tempclock.api.services import clocking, connectors, webhooks
 from tempclock.plugins import Connector, Setting, hookimpl
 from tempclock.plugins.manager import PluginHost
 from tests.conftest import allow_internal_targets
-from tests.store_faults import table_away
-from tests.waiting import WAIT_S, wait_until
 
 
 class Heard:

@@ -11,12 +11,12 @@ import local_servers
 import pytest
 from litestar.testing import TestClient
 from migrated_store import config, migrated_data_dir  # noqa: F401 - a migrated store, copied
+from store_faults import table_away
 
 from tempclock.api.http import create_app
 from tempclock.api.http.gate import AuthGate, new_request_id
 from tempclock.api.http.ratelimit import RateLimiter, RedisRateLimitStore
 from tempclock.api.services import accounts, api_logs, keys
-from tests.store_faults import table_away
 
 WORKERS = "/api/v1/workers"
 

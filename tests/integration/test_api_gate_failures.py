@@ -16,14 +16,14 @@ import pytest
 import store_backends
 from api_tenants import Api, make_tenant, start_api
 from serving import free_port
+from store_faults import table_away
+from waiting import WAIT_S, wait_until
 
 from tempclock.api.config import load_config
 from tempclock.api.http.ratelimit import RedisRateLimitStore
 from tempclock.api.services import kiosk, pins
 from tempclock.api.store import close_store
 from tempclock.api.store.models import TimeEntry
-from tests.store_faults import table_away
-from tests.waiting import WAIT_S, wait_until
 
 PROBLEM_TYPE = "application/problem+json"
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from waiting import wait_until
 
 from tempclock.api.services import plugin_problems
 from tempclock.api.store.models import DispatchCursor
 from tests.integration.serving import Server, children_of
 from tests.plugins.untrusted_packages import install, plugin_agency
-from tests.waiting import wait_until
 
 pytestmark = pytest.mark.sqlite_only
 

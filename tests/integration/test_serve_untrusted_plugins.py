@@ -13,6 +13,7 @@ import time
 
 import httpx
 import pytest
+from waiting import wait_until
 
 from tempclock.api.services import connectors, plugin_problems, webhooks
 from tempclock.api.store.models import DispatchCursor
@@ -20,7 +21,6 @@ from tempclock.plugins.manager import load_plugins
 from tests.conftest import allow_internal_targets
 from tests.integration.serving import Server, group_is_gone
 from tests.plugins.untrusted_packages import install, plugin_agency
-from tests.waiting import wait_until
 
 pytestmark = pytest.mark.sqlite_only
 
