@@ -217,8 +217,10 @@ def main() -> None:
           and not mismatch)
     if args.profile:
         print_profile()
-    verdict(ok, f"target >= {TARGET:,} actions/s, zero errors, zero duplicates, "
-                "entries = actions")
+    verdict(ok, f"{rate:,.0f} actions/s, target >= {TARGET:,}; errors "
+                f"{len(errors) + result['non_2xx']}, duplicate open entries {len(duplicates)}, "
+                f"entries {'match' if not mismatch else 'DO NOT match'} the actions "
+                "(targets: 0, 0, match)")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ while two processes spin `while True: pass` on the CPUs; it counts the runs that
 
     .venv/bin/python bench/concurrency_soak.py [--runs 20]
 
-Verdict: PASS when every run passed (exit 0); else FAIL naming the runs that failed, with
-the end of their output (exit 1).
+Verdict (bench/_common.verdict): MET when every run passed (exit 0); else NOT MET after the
+runs that failed, with the end of their output (exit 1).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _common import ROOT, verdict
+
 TEST = "tests/api/test_concurrency.py"
 HOGS = 2
 RUN_TIMEOUT_S = 900
@@ -58,7 +59,7 @@ def run_once(coverage_dir: Path) -> tuple[bool, float, str]:
     return done.returncode == 0, took, (done.stdout + done.stderr)[-3000:]
 
 
-def main() -> int:
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     runs = parser.parse_args().runs
@@ -80,11 +81,9 @@ def main() -> int:
         stop_hogs(hogs)
     for n, output in failed:
         print(f"\n--- run {n} ---\n{output}")
-    verdict = "PASS" if not failed else "FAIL"
-    print(f"verdict: {verdict}: {runs - len(failed)} of {runs} runs passed "
-          "(needed: all, issue 15)")
-    return 0 if not failed else 1
+    verdict(runs > 0 and not failed,
+            f"{runs - len(failed)} of {runs} runs passed; needed: all, issue 15")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

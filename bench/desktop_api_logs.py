@@ -5,7 +5,8 @@ percent 4xx/5xx, spread over the last 7 days) into a temporary data directory.
 Then, offscreen, in one process:
 
 - first page: from the click that opens the panel (the clock starts before the panel is
-  built or shown) to its first rows on screen (target <= 0.2 s);
+  built or shown) to its first rows on screen: the table's first paint once it has rows
+  (target <= 0.2 s);
 - each filter applied, and scrolling: the longest GUI event-loop stall while it loads,
   measured with a 5 ms QTimer heartbeat (target <= 50 ms), and how long until its rows
   show;
@@ -35,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from _common import host_speed, verdict  # noqa: E402
-from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from tempclock.api.config import load_config  # noqa: E402
@@ -115,6 +116,22 @@ class Heartbeat:
         now = self.clock.elapsed()
         self.longest = max(self.longest, now - self.last)
         self.last = now
+
+
+class RowsPainted(QObject):
+    """When `table` first paints with rows in its model: the rows are on screen."""
+
+    def __init__(self, table) -> None:
+        super().__init__()
+        self.table = table
+        self.at: float | None = None
+        table.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if (self.at is None and event.type() == QEvent.Type.Paint
+                and self.table.model().rowCount() > 0):
+            self.at = time.perf_counter()
+        return False
 
 
 def wait(app: QApplication, condition, timeout: float = 60.0) -> float:
@@ -198,8 +215,9 @@ def measure(app: QApplication, desktop: Desktop, figures: Figures, key_id: int) 
     heartbeat.reset()
     opened = time.perf_counter()  # the admin clicks "API logs"
     panel = window.show_panel("api_logs")
-    wait(app, lambda: panel.model.rowCount() > 0)
-    figures.first_page = time.perf_counter() - opened
+    painted = RowsPainted(panel.table)
+    wait(app, lambda: painted.at is not None)
+    figures.first_page = painted.at - opened
     print(f"first page: {panel.model.rowCount()} rows shown {figures.first_page * 1000:.0f} ms "
           f"after the click (target <= {FIRST_PAGE_S * 1000:.0f} ms); longest stall "
           f"{heartbeat.longest} ms (includes building the panel)")

@@ -23,7 +23,8 @@ Mutants skipped before running, each counted and printed (none is scored):
 
 Score per file = killed / (killed + survived), where a timeout counts as killed (printed
 apart), and survivors listed as equivalent in bench/mutation_survivors.md are left out (also
-printed). Verdict MET when every file's score is >= 90%; exit 1 when NOT MET.
+printed). Verdict (bench/_common.verdict) MET when every file's score is >= 90%; exit 1 when
+NOT MET.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from _common import verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "mutation"
@@ -303,6 +306,7 @@ def tally(target: Target, equivalent: set) -> dict:
 
 
 def report(targets: list[Target]) -> bool:
+    """Print each file's figures and the survivors; whether every file met TARGET_SCORE."""
     equivalent = equivalents()
     met = True
     lines = []
@@ -325,8 +329,7 @@ def report(targets: list[Target]) -> bool:
     if lines:
         print("\nsurvivors (not listed as equivalent in bench/mutation_survivors.md):")
         print("\n".join(lines))
-    print(f"\nverdict: {'MET' if met else 'NOT MET'} (every file >= {TARGET_SCORE:.0%} of its "
-          "non-equivalent mutants killed, none pending)")
+    print()
     return met
 
 
@@ -363,7 +366,7 @@ def run_target(target: Target, ports: list[int], timeout: float, survivors_only:
     (OUT / f"{target.name}.json").write_text(json.dumps({"seconds": time.monotonic() - started}))
 
 
-def main() -> int:
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="comma-separated names: " +
                         ", ".join(t.name for t in TARGETS))
@@ -382,8 +385,9 @@ def main() -> int:
                 run_target(target, ports, args.timeout, args.survivors)
         finally:
             stop_workers(procs)
-    return 0 if report(chosen if args.only else list(TARGETS)) else 1
+    verdict(report(chosen if args.only else list(TARGETS)),
+            f"every file >= {TARGET_SCORE:.0%} of its non-equivalent mutants killed, none pending")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -180,12 +180,10 @@ def request_id_of(scope: Any) -> str:
 def problem_response(request: Request, exc: Exception) -> Response[bytes]:
     """Litestar exception handler: every error leaves through here."""
     info = problem_of(exc)
-    context = request.scope.get("tempclock")
     if info.status >= 500:
         log.error("%s %s failed (request %s)", request.method, redact(request.url.path),
                   request_id_of(request.scope), exc_info=exc)
-    if context is not None:
-        context.error_code = info.code
+    request.scope["tempclock"].error_code = info.code  # the gate's context: every request has one
     headers = {}
     if info.status == 405 and isinstance(exc, HTTPException) and exc.headers:
         headers.update(exc.headers)

@@ -124,7 +124,7 @@ class KioskListener:
 
     def _watch(self) -> None:
         pause = FIRST_PAUSE_S
-        while not self._stopping.is_set():
+        while True:  # a stop ends every join below, and is checked right after it
             started = time.monotonic()
             self.process.join()
             if self._stopping.is_set():
@@ -151,8 +151,7 @@ class KioskListener:
         """Tell the process to finish its requests and stop, without waiting (`stop` waits)."""
         with self._lock:
             self._stopping.set()
-            if self._host_end is not None:
-                self._host_end.close()
+            self._host_end.close()  # the process sees its host gone (serve started it first)
 
     def stop(self, timeout: float = STOP_GRACE_S) -> None:
         """Stop the process: `timeout` s for its requests in flight, then it is killed."""

@@ -3,39 +3,19 @@ while, and a connector that raises on an event."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import threading
 import time
 
+from store_faults import table_away
+from waiting import WAIT_S, wait_until
+
 from tempclock.api.dispatcher import Dispatcher
 from tempclock.api.services import clocking, connectors, webhooks
-from tempclock.api.store import database
 from tempclock.plugins import Connector, Setting, hookimpl
 from tempclock.plugins.manager import PluginHost
 from tests.conftest import allow_internal_targets
-
-WAIT_S = 30.0  # generous: a loaded two-core CI box under coverage
-
-
-def wait_until(condition, timeout: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
-@contextlib.contextmanager
-def outbox_unreadable():
-    """The outbox table is gone for a while (a store that fails every read of it), then back."""
-    database.execute_sql("ALTER TABLE event RENAME TO event_away")
-    try:
-        yield
-    finally:
-        database.execute_sql("ALTER TABLE event_away RENAME TO event")
 
 
 class Heard:
@@ -64,7 +44,7 @@ def test_passes_that_fail_while_the_store_is_unreadable_are_logged_and_the_event
     failed = ("dispatcher fan-out pass failed", "plugin listener: a pass failed")
     with caplog.at_level(logging.ERROR):
         try:
-            with outbox_unreadable():
+            with table_away("event"):  # the outbox cannot be read
                 dispatcher.start()
                 assert wait_until(lambda: all(
                     any(r.getMessage() == message for r in caplog.records)

@@ -1,8 +1,8 @@
 """`tempclock serve` in a child process, for tests that kill it or restart it, and clients
 that clock workers against it meanwhile.
 
-(`test_api_serve.Served` is the graceful one the curl examples use.) Output goes to a
-file, never a pipe nobody reads, so a chatty server or its dispatcher never blocks.
+Output goes to a file, never a pipe nobody reads, so a chatty server or its dispatcher
+never blocks.
 """
 
 from __future__ import annotations
@@ -55,6 +55,24 @@ def children_of(pid: int) -> set[int]:
         with contextlib.suppress(OSError):
             found |= {int(p) for p in (task / "children").read_text().split()}
     return found
+
+
+def listening_child(pid: int, port: int) -> int | None:
+    """The child process of `pid` that holds the socket listening on `port`; Linux only."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+                inodes.add(fields[9])
+    for child in children_of(pid):
+        for fd in Path(f"/proc/{child}/fd").glob("*"):
+            try:
+                if fd.readlink().name.removeprefix("socket:[").rstrip("]") in inodes:
+                    return child
+            except OSError:
+                continue
+    return None
 
 
 def running(pid: int) -> bool:
@@ -116,12 +134,13 @@ class Server:
         self.process.wait()
         return children
 
-    def stop(self) -> float:
-        """Stop gracefully (SIGTERM): requests in flight finish, the dispatcher stops; the
-        server must exit 0. Returns how long it took (its whole group, with `own_group`)."""
+    def stop(self, sig: int = signal.SIGTERM) -> float:
+        """Stop gracefully (SIGTERM, or SIGINT as Ctrl+C): requests in flight finish, the
+        dispatcher stops; the server must exit 0. Returns how long it took (its whole group,
+        with `own_group`)."""
         started = time.monotonic()
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(sig)
         try:
             self.process.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:

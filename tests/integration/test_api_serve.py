@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -11,35 +10,10 @@ import sys
 
 import httpx
 import pytest
-from serving import answers, free_port
+from serving import Server
 
 from tempclock.api.server import exposure_warning
 from tempclock.api.services import accounts, api_logs, keys, locations, workers
-
-
-class Served:
-    """`tempclock serve` in a child process."""
-
-    def __init__(self, config) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tempclock.api.cli", "serve", "--port", str(self.port),
-             "--data-dir", str(config.data_dir)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        if answers(self.url, self.process, 20):
-            return
-        self.process.kill()
-        raise RuntimeError(f"tempclock serve did not start: {self.process.communicate()}")
-
-    def stop(self, sig: int = signal.SIGTERM) -> str:
-        """Signal the server; it must finish gracefully (uvicorn then re-raises a SIGTERM)."""
-        self.process.send_signal(sig)
-        _, err = self.process.communicate(timeout=30)
-        assert self.process.returncode in (0, -signal.SIGTERM), err
-        assert "Application shutdown complete" in err, err
-        return err
 
 
 @pytest.fixture
@@ -61,9 +35,9 @@ def curl(*args: str) -> dict:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
-def test_the_tempclock_curl_examples_work_unchanged(config, agency):
+def test_the_tempclock_curl_examples_work_unchanged(config, agency, tmp_path):
     _, key = agency
-    served = Served(config)
+    served = Server(config, tmp_path / "serve.log")
     try:
         auth = f"Authorization: Bearer {key}"
         base = f"{served.url}/api/v1"
@@ -81,17 +55,18 @@ def test_the_tempclock_curl_examples_work_unchanged(config, agency):
         served.stop()
 
 
-def test_a_graceful_stop_loses_no_log_entry(config, agency):
+def test_a_graceful_stop_loses_no_log_entry(config, agency, tmp_path):
     _, key = agency
     sent: list[tuple[str, int]] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        served = Served(config)
+        served = Server(config, tmp_path / f"serve-{sig.name}.log")
         with httpx.Client(base_url=f"{served.url}/api/v1",
                           headers={"Authorization": f"Bearer {key}"}) as client:
             for n in range(150):  # past the key's 60 a minute: its 429s are tallied per minute
                 response = client.get(f"/workers?offset={n}&limit=1")
                 sent.append((response.headers["x-request-id"], response.status_code))
-        served.stop(sig)
+        served.stop(sig)  # exits 0, having shut down gracefully
+        assert "Application shutdown complete" in served.output, served.output
         logs = api_logs.list_logs(limit=10_000)
         answered = {request_id for request_id, status in sent if status == 200}
         lost = answered - {e.request_id for e in logs}
@@ -116,9 +91,9 @@ def tempclock(config, *args: str) -> dict:
     return json.loads(done.stdout)
 
 
-def test_tempclock_logs_filters_what_the_server_recorded(config, agency):
+def test_tempclock_logs_filters_what_the_server_recorded(config, agency, tmp_path):
     account, key = agency
-    served = Served(config)
+    served = Server(config, tmp_path / "serve.log")
     try:
         with httpx.Client(base_url=f"{served.url}/api/v1") as client:
             good = {"Authorization": f"Bearer {key}"}

@@ -7,6 +7,7 @@ revoke there reaches the server's next request, whatever it had seen before).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import signal
 import ssl
@@ -14,13 +15,12 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import msgspec
 import pytest
 import store_backends
-from serving import answers, children_of, free_port, group_is_gone
+from serving import Server, free_port, group_is_gone, listening_child
 
 from tempclock.api.services import accounts, kiosk, locations, pins, shifts, workers
 from tempclock.api.store import close_store, open_store
@@ -29,62 +29,44 @@ from tempclock.api.store.models import Event, TimeEntry
 STOP_WITHIN_S = 5.0
 
 
-class Serving:
+_logs = itertools.count()
+
+
+def serving(config, *args: str, scheme: str = "http") -> Server:
     """`tempclock serve` with `args` in a process group of its own (`scheme`: its API's)."""
-
-    def __init__(self, data_dir: Path, *args: str, scheme: str = "http") -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = data_dir.parent / f"serve-{self.port}.log"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tempclock.api.cli", "serve", "--port", str(self.port),
-             "--data-dir", str(data_dir), *args],
-            stdout=subprocess.DEVNULL, stderr=self.log.open("w"),
-            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
-        if not answers(f"{scheme}://127.0.0.1:{self.port}", self.process, 60, verify=False,
-                       every=0.1):
-            self.stop()
-            raise RuntimeError(f"tempclock serve did not start:\n{self.output}")
-
-    @property
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def stop(self) -> float:
-        """SIGTERM; returns how long it took the whole process group to be gone."""
-        started = time.monotonic()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        group_is_gone(self.process.pid, 30)
-        return time.monotonic() - started
+    log = config.data_dir.parent / f"serve-{next(_logs)}.log"
+    return Server(config, log, *args, own_group=True, scheme=scheme, verify=False)
 
 
-@pytest.fixture
-def site_with_kiosk(config):
-    """A site with a kiosk link and a worker with PIN 2468; the store closed again."""
+def kiosk_site(config, pins_by_name: dict[str, str]):
+    """A site with a kiosk link and a worker of each first name with its PIN; returns the
+    site and the link's token, the store closed again."""
     open_store(config)
     try:
         account = accounts.create_account("Acme", api_enabled=True)
         site = locations.create_location(account.id, locations.LocationCreate(
             name="Leeds", timezone="Europe/London"))
-        worker = workers.create_worker(account.id, workers.WorkerCreate(
-            first_name="Ann", last_name="Nowak", location_id=site.id))
-        pins.set_pin(account.id, worker.id, "2468")
+        for name, pin in pins_by_name.items():
+            worker = workers.create_worker(account.id, workers.WorkerCreate(
+                first_name=name, last_name="Nowak", location_id=site.id))
+            pins.set_pin(account.id, worker.id, pin)
         token = kiosk.create_link(account.id, site.id, "http://x").url.rsplit("/", 1)[1]
     finally:
         close_store()
     return site, token
 
 
+@pytest.fixture
+def site_with_kiosk(config):
+    """A site with a kiosk link and a worker with PIN 2468."""
+    return kiosk_site(config, {"Ann": "2468"})
+
+
 def test_the_kiosk_listener_serves_only_the_kiosk_and_warns_without_tls(config,
                                                                            site_with_kiosk):
     site, token = site_with_kiosk
     port = free_port()
-    served = Serving(config.data_dir, "--kiosk-host", "127.0.0.1", "--kiosk-port", str(port))
+    served = serving(config, "--kiosk-host", "127.0.0.1", "--kiosk-port", str(port))
     try:
         kiosk_url = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{kiosk_url}/kiosk/{token}/site").json()["name"] == "Leeds"
@@ -113,7 +95,7 @@ def test_the_kiosk_listener_serves_https_with_a_certificate(config, site_with_ki
     _, token = site_with_kiosk
     cert, key = certificate
     port = free_port()
-    served = Serving(config.data_dir, "--kiosk-host", "127.0.0.1", "--kiosk-port", str(port),
+    served = serving(config, "--kiosk-host", "127.0.0.1", "--kiosk-port", str(port),
                      "--certfile", str(cert), "--keyfile", str(key), scheme="https")
     try:
         context = ssl.create_default_context(cafile=str(cert))
@@ -176,7 +158,7 @@ def add_late_shift(config, minutes_ago: int) -> int:
 
 def test_late_events_fire_once_per_shift_across_a_restart_of_serve(config, site_with_kiosk):
     first_shift = add_late_shift(config, 20)
-    served = Serving(config.data_dir)
+    served = serving(config)
     try:
         seen = wait_for_events(config, 1)
     finally:
@@ -185,7 +167,7 @@ def test_late_events_fire_once_per_shift_across_a_restart_of_serve(config, site_
     # Another late shift: once the restarted server has announced it, it has swept, and the
     # first shift must not have been announced again.
     second_shift = add_late_shift(config, 30)
-    served = Serving(config.data_dir)
+    served = serving(config)
     try:
         seen = wait_for_events(config, 2)
         time.sleep(1)
@@ -199,32 +181,14 @@ def test_late_events_fire_once_per_shift_across_a_restart_of_serve(config, site_
 # --- the kiosk listener's own process ------------------------------------------------
 
 
-def listening_child(served: Serving, port: int) -> int | None:
-    """The child process of `served` that serves the kiosk `port` (Linux /proc)."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
-                inodes.add(fields[9])
-    for child in children_of(served.process.pid):
-        for fd in Path(f"/proc/{child}/fd").glob("*"):
-            try:
-                if fd.readlink().name.removeprefix("socket:[").rstrip("]") in inodes:
-                    return child
-            except OSError:
-                continue
-    return None
-
-
 def punch(kiosk_url: str, token: str, pin: str, timeout: float = 10) -> httpx.Response:
     return httpx.post(f"{kiosk_url}/kiosk/{token}/punch", json={"pin": pin, "action": "clock_in"},
                       timeout=timeout)
 
 
-def serve_with_kiosk(config, *args: str) -> tuple[Serving, str]:
+def serve_with_kiosk(config, *args: str) -> tuple[Server, str]:
     port = free_port()
-    served = Serving(config.data_dir, "--kiosk-host", "127.0.0.1", "--kiosk-port", str(port),
+    served = serving(config, "--kiosk-host", "127.0.0.1", "--kiosk-port", str(port),
                      *args)
     return served, f"http://127.0.0.1:{port}"
 
@@ -248,12 +212,12 @@ def test_the_kiosk_listener_runs_in_a_process_of_its_own_and_is_restarted_when_i
     served, kiosk_url = serve_with_kiosk(config, "--no-dispatch")
     try:
         assert wait_for_kiosk(kiosk_url, token)
-        first = listening_child(served, int(kiosk_url.rsplit(":", 1)[1]))
+        first = listening_child(served.process.pid, int(kiosk_url.rsplit(":", 1)[1]))
         assert first is not None and first != served.process.pid
         os.kill(first, signal.SIGKILL)
         assert wait_for_kiosk(kiosk_url, token), served.output
         assert punch(kiosk_url, token, "2468").status_code == 200
-        second = listening_child(served, int(kiosk_url.rsplit(":", 1)[1]))
+        second = listening_child(served.process.pid, int(kiosk_url.rsplit(":", 1)[1]))
         assert second not in (None, first)
         # The API never stopped answering meanwhile.
         assert httpx.get(f"{served.url}/docs").status_code == 200
@@ -265,20 +229,8 @@ def test_the_kiosk_listener_runs_in_a_process_of_its_own_and_is_restarted_when_i
 
 @pytest.fixture
 def crowd(config):
-    """A site with a kiosk link and 300 workers with PINs 5000 + n; the store closed again."""
-    open_store(config)
-    try:
-        account = accounts.create_account("Acme", api_enabled=True)
-        site = locations.create_location(account.id, locations.LocationCreate(
-            name="Leeds", timezone="Europe/London"))
-        for n in range(300):
-            worker = workers.create_worker(account.id, workers.WorkerCreate(
-                first_name=f"W{n}", last_name="Crowd", location_id=site.id))
-            pins.set_pin(account.id, worker.id, str(5000 + n))
-        token = kiosk.create_link(account.id, site.id, "http://x").url.rsplit("/", 1)[1]
-    finally:
-        close_store()
-    return token
+    """A site with a kiosk link and 300 workers W0..W299 with PINs 5000 + n; its token."""
+    return kiosk_site(config, {f"W{n}": str(5000 + n) for n in range(300)})[1]
 
 
 def clocked_in(config) -> set[str]:

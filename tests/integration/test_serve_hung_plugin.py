@@ -4,37 +4,20 @@ well-behaved plugin beside it hears every event before and after."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import httpx
 import pytest
+from waiting import wait_until
 
-from tempclock.api.services import accounts, keys, locations, plugin_problems, workers
+from tempclock.api.services import plugin_problems
 from tempclock.api.store.models import DispatchCursor
 from tests.integration.serving import Server, children_of
-from tests.plugins.untrusted_packages import install
+from tests.plugins.untrusted_packages import install, plugin_agency
 
 pytestmark = pytest.mark.sqlite_only
 
 BUDGET_S = 1.0
-WAIT_S = 30.0  # generous: a loaded two-core CI box under coverage
 
 
-def wait_until(condition, timeout: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
-
-
-def heard(path: Path) -> set[int]:
-    """The entry ids whose clock_in the well-behaved plugin heard."""
-    if not path.exists():
-        return set()
-    return {int(line.split()[0]) for line in path.read_text().splitlines() if line.strip()}
 
 
 def plugin_processes(served: Server) -> set[int]:
@@ -45,17 +28,9 @@ def plugin_processes(served: Server) -> set[int]:
 
 def test_a_hook_hung_past_its_budget_is_cut_off_and_its_process_restarted_without_it(
         tmp_path, tmp_path_factory, config, store, monkeypatch):
-    site_packages = install(tmp_path_factory.mktemp("site"), "hangs_in_hook", "listener")
-    heard_file = tmp_path / "heard.txt"
-    monkeypatch.setenv("PYTHONPATH", str(site_packages))
-    monkeypatch.setenv("HEARD_FILE", str(heard_file))
-    monkeypatch.setenv("TEMPCLOCK_PLUGIN_TIME_BUDGET", str(BUDGET_S))
-    account = accounts.create_account("Acme Staffing", api_enabled=True)
-    site = locations.create_location(account.id, locations.LocationCreate(
-        name="Leeds DC", timezone="Europe/London"))
-    ann, bob = (workers.create_worker(account.id, workers.WorkerCreate(
-        first_name=name, last_name="Nowak", location_id=site.id)) for name in ("Ann", "Bob"))
-    key = keys.issue_key(account.id, "ATS").plaintext
+    agency = plugin_agency(install(tmp_path_factory.mktemp("site"), "hangs_in_hook", "listener"),
+                           tmp_path, monkeypatch, budget_s=BUDGET_S, names=("Ann", "Bob"))
+    ann, bob = agency.workers
 
     served = Server(config, tmp_path / "serve.log", own_group=True)
     log = (tmp_path / "serve.log").read_text
@@ -65,10 +40,10 @@ def test_a_hook_hung_past_its_budget_is_cut_off_and_its_process_restarted_withou
         assert wait_until(lambda: len(plugin_processes(served)) == 1), log()
         (first_process,) = plugin_processes(served)
         with httpx.Client(base_url=f"{served.url}/api/v1", timeout=30,
-                          headers={"Authorization": f"Bearer {key}"}) as api:
+                          headers={"Authorization": f"Bearer {agency.key}"}) as api:
             first = api.post("/clock", json={"worker_id": ann.id, "action": "in"})
             assert first.status_code == 201, first.text
-            assert wait_until(lambda: first.json()["data"]["id"] in heard(heard_file)), log()
+            assert wait_until(lambda: first.json()["data"]["id"] in agency.heard()), log()
             # The hung hook overruns its budget: it is named, and its process replaced.
             assert wait_until(lambda: any(
                 p.plugin == "hangs_in_hook" and p.stage == "clock_in"
@@ -79,7 +54,7 @@ def test_a_hook_hung_past_its_budget_is_cut_off_and_its_process_restarted_withou
             assert wait_until(lambda: plugin_processes(served) - {first_process}), log()
             second = api.post("/clock", json={"worker_id": bob.id, "action": "in"})
             assert second.status_code == 201, second.text
-            assert wait_until(lambda: second.json()["data"]["id"] in heard(heard_file)), log()
+            assert wait_until(lambda: second.json()["data"]["id"] in agency.heard()), log()
     finally:
         served.stop()
     crashes = [p for p in plugin_problems.list_problems() if p.stage == "crash"]
@@ -88,17 +63,9 @@ def test_a_hook_hung_past_its_budget_is_cut_off_and_its_process_restarted_withou
 
 def test_a_plugin_hung_while_being_imported_is_blamed_and_the_others_load_without_it(
         tmp_path, tmp_path_factory, config, store, monkeypatch):
-    site_packages = install(tmp_path_factory.mktemp("site"), "hangs_at_import", "listener")
-    heard_file = tmp_path / "heard.txt"
-    monkeypatch.setenv("PYTHONPATH", str(site_packages))
-    monkeypatch.setenv("HEARD_FILE", str(heard_file))
-    monkeypatch.setenv("TEMPCLOCK_PLUGIN_TIME_BUDGET", str(BUDGET_S))
-    account = accounts.create_account("Acme Staffing", api_enabled=True)
-    site = locations.create_location(account.id, locations.LocationCreate(
-        name="Leeds DC", timezone="Europe/London"))
-    ann = workers.create_worker(account.id, workers.WorkerCreate(
-        first_name="Ann", last_name="Nowak", location_id=site.id))
-    key = keys.issue_key(account.id, "ATS").plaintext
+    agency = plugin_agency(install(tmp_path_factory.mktemp("site"), "hangs_at_import",
+                                   "listener"), tmp_path, monkeypatch, budget_s=BUDGET_S)
+    (ann,) = agency.workers
 
     served = Server(config, tmp_path / "serve.log", own_group=True)
     log = (tmp_path / "serve.log").read_text
@@ -113,8 +80,8 @@ def test_a_plugin_hung_while_being_imported_is_blamed_and_the_others_load_withou
         assert "stuck for more than" in log()
         answer = httpx.post(f"{served.url}/api/v1/clock",
                             json={"worker_id": ann.id, "action": "in"},
-                            headers={"Authorization": f"Bearer {key}"}, timeout=30)
+                            headers={"Authorization": f"Bearer {agency.key}"}, timeout=30)
         assert answer.status_code == 201, answer.text
-        assert wait_until(lambda: answer.json()["data"]["id"] in heard(heard_file)), log()
+        assert wait_until(lambda: answer.json()["data"]["id"] in agency.heard()), log()
     finally:
         served.stop()

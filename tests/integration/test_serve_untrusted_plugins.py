@@ -10,17 +10,17 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
+from waiting import wait_until
 
-from tempclock.api.services import accounts, connectors, keys, locations, plugin_problems, workers
+from tempclock.api.services import connectors, plugin_problems, webhooks
 from tempclock.api.store.models import DispatchCursor
 from tempclock.plugins.manager import load_plugins
 from tests.conftest import allow_internal_targets
 from tests.integration.serving import Server, group_is_gone
-from tests.plugins.untrusted_packages import install
+from tests.plugins.untrusted_packages import install, plugin_agency
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -31,26 +31,11 @@ HEARD_WITHIN_S = 5.0
 STOPS_WITHIN_S = 5.0
 
 
-def heard(path: Path) -> dict[int, float]:
-    """Entry id -> when the well-behaved plugin heard its clock_in."""
-    if not path.exists():
-        return {}
-    return {int(entry): float(at) for entry, at in
-            (line.split() for line in path.read_text().splitlines() if line.strip())}
-
-
 def plugins_ready() -> bool:
     """Whether the plugin process has loaded the plugins and its lanes have started."""
     return DispatchCursor.get_or_none(DispatchCursor.name == "plugins") is not None
 
 
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 @pytest.fixture
@@ -61,24 +46,14 @@ def bad_site(tmp_path_factory):
 def test_misbehaving_plugins_never_stop_webhooks_or_other_plugins(tmp_path, config, store,
                                                                    receiver, bad_site,
                                                                    monkeypatch):
-    heard_file = tmp_path / "heard.txt"
-    monkeypatch.setenv("PYTHONPATH", str(bad_site))
-    monkeypatch.setenv("HEARD_FILE", str(heard_file))
-    monkeypatch.setenv("TEMPCLOCK_PLUGIN_TIME_BUDGET", "2")
-    monkeypatch.syspath_prepend(str(bad_site))
-    account = accounts.create_account("Acme Staffing", api_enabled=True)
+    agency = plugin_agency(bad_site, tmp_path, monkeypatch, budget_s=2, in_this_process=True,
+                           names=tuple(f"Worker{n}" for n in range(6)))
+    account, crew, heard = agency.account, agency.workers, agency.heard
     allow_internal_targets(account.id)
-    site = locations.create_location(account.id, locations.LocationCreate(
-        name="Leeds DC", timezone="Europe/London"))
-    crew = [workers.create_worker(account.id, workers.WorkerCreate(
-        first_name=f"Worker{n}", last_name="Nowak", location_id=site.id)) for n in range(6)]
-    from tempclock.api.services import webhooks
-
     webhooks.create_webhook(account.id, webhooks.WebhookCreate(
         url=f"{receiver.url}/hook", events=["clock_in"]))
     slow = load_plugins().connector("slow-crm").connector
     connectors.set_enabled(account.id, slow, True)
-    key = keys.issue_key(account.id, "ATS").plaintext
 
     served = Server(config, tmp_path / "serve.log", own_group=True)
     try:
@@ -86,7 +61,7 @@ def test_misbehaving_plugins_never_stop_webhooks_or_other_plugins(tmp_path, conf
         assert wait_until(plugins_ready, 30), (tmp_path / "serve.log").read_text()
         latencies, answered = [], {}
         with httpx.Client(base_url=f"{served.url}/api/v1", timeout=30,
-                          headers={"Authorization": f"Bearer {key}"}) as api:
+                          headers={"Authorization": f"Bearer {agency.key}"}) as api:
             for n, worker in enumerate(crew, start=1):
                 answer = api.post("/clock", json={"worker_id": worker.id, "action": "in"})
                 assert answer.status_code == 201, answer.text
@@ -97,10 +72,10 @@ def test_misbehaving_plugins_never_stop_webhooks_or_other_plugins(tmp_path, conf
                 time.sleep(0.5)  # events spread over the plugins' crashes and hangs
         log = (tmp_path / "serve.log").read_text
         assert max(latencies) < USUAL_LATENCY_S, (latencies, log())
-        assert wait_until(lambda: set(heard(heard_file)) >= set(answered),
-                          HEARD_WITHIN_S + 5), (heard(heard_file), answered, log())
-        late = {entry: round(heard(heard_file)[entry] - at, 2) for entry, at in answered.items()
-                if heard(heard_file)[entry] - at > HEARD_WITHIN_S}
+        assert wait_until(lambda: set(heard()) >= set(answered),
+                          HEARD_WITHIN_S + 5), (heard(), answered, log())
+        late = {entry: round(heard()[entry] - at, 2) for entry, at in answered.items()
+                if heard()[entry] - at > HEARD_WITHIN_S}
         assert not late, (late, log())
         # The culprits are named, in the store and by the CLI.
         quarantined = {"kills_process", "hangs_in_hook", "hangs_receiving"}
@@ -130,24 +105,18 @@ def test_misbehaving_plugins_never_stop_webhooks_or_other_plugins(tmp_path, conf
 
 def test_serve_stops_within_5_s_while_a_hook_and_a_connector_hang(tmp_path, config, store,
                                                                   bad_site, monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", str(bad_site))
-    monkeypatch.setenv("HEARD_FILE", str(tmp_path / "heard.txt"))
-    monkeypatch.setenv("TEMPCLOCK_PLUGIN_TIME_BUDGET", "600")  # hung for the whole stop
-    monkeypatch.syspath_prepend(str(bad_site))
-    account = accounts.create_account("Acme Staffing", api_enabled=True)
-    site = locations.create_location(account.id, locations.LocationCreate(
-        name="Leeds DC", timezone="Europe/London"))
-    worker = workers.create_worker(account.id, workers.WorkerCreate(
-        first_name="Ann", last_name="Nowak", location_id=site.id))
-    connectors.set_enabled(account.id, load_plugins().connector("slow-crm").connector, True)
-    key = keys.issue_key(account.id, "ATS").plaintext
+    agency = plugin_agency(bad_site, tmp_path, monkeypatch, budget_s=600,  # hung for the stop
+                           in_this_process=True)
+    (worker,) = agency.workers
+    connectors.set_enabled(agency.account.id, load_plugins().connector("slow-crm").connector,
+                           True)
     served = Server(config, tmp_path / "serve.log", own_group=True)
     answer = httpx.post(f"{served.url}/api/v1/clock", json={"worker_id": worker.id,
                                                             "action": "in"},
-                        headers={"Authorization": f"Bearer {key}"}, timeout=30)
+                        headers={"Authorization": f"Bearer {agency.key}"}, timeout=30)
     assert answer.status_code == 201
     entry = answer.json()["data"]["id"]
-    assert wait_until(lambda: entry in heard(tmp_path / "heard.txt"), 15)
+    assert wait_until(lambda: entry in agency.heard(), 15)
     time.sleep(0.5)  # the hung hook and connector are well into their sleep
     started = time.monotonic()
     os.kill(served.process.pid, signal.SIGTERM)  # the server alone, as a service manager may

@@ -2,7 +2,8 @@
 
 Each is a one-module package registered in the `tempclock` entry-point group, exactly as a
 third party would ship it. `install(target, *names)` installs the named ones (in that
-order: pip writes their metadata one after the other, which is their install order).
+order: pip writes their metadata one after the other, which is their install order);
+`plugin_agency` sets a test up to serve with them: an agency, and what `serve` is handed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tempclock.api.services import accounts, keys, locations, workers
 
 HEADER = """
 import os, sys, time
@@ -147,3 +154,44 @@ def install(target: Path, *names: str) -> Path:
             check=True, capture_output=True, timeout=180)
         time.sleep(0.05)  # distinct install times, whatever the file system's resolution
     return target
+
+
+@dataclass(frozen=True)
+class PluginAgency:
+    """An agency (one site, its workers, an API key) whose `serve` runs installed plugins."""
+
+    account: Any
+    site: Any
+    workers: list[Any]
+    key: str
+    heard_file: Path  # where the well-behaved `listener` writes what it hears
+
+    def heard(self) -> dict[int, float]:
+        """Entry id -> when the `listener` plugin heard its clock_in."""
+        if not self.heard_file.exists():
+            return {}
+        return {int(entry): float(at) for entry, at in
+                (line.split() for line in self.heard_file.read_text().splitlines()
+                 if line.strip())}
+
+
+def plugin_agency(site_packages: Path, folder: Path, monkeypatch: pytest.MonkeyPatch, *,
+                  budget_s: float, names: tuple[str, ...] = ("Ann",),
+                  in_this_process: bool = False) -> PluginAgency:
+    """Processes started from now on (serve, its dispatcher and plugin process) find the
+    plugins of `site_packages` installed, each hook with `budget_s` s; with
+    `in_this_process`, so does this one (never with a plugin that hangs when imported).
+    Creates an agency with one worker per name (the store must be open)."""
+    heard_file = folder / "heard.txt"
+    monkeypatch.setenv("PYTHONPATH", str(site_packages))
+    monkeypatch.setenv("HEARD_FILE", str(heard_file))
+    monkeypatch.setenv("TEMPCLOCK_PLUGIN_TIME_BUDGET", f"{budget_s:g}")
+    if in_this_process:
+        monkeypatch.syspath_prepend(str(site_packages))
+    account = accounts.create_account("Acme Staffing", api_enabled=True)
+    site = locations.create_location(account.id, locations.LocationCreate(
+        name="Leeds DC", timezone="Europe/London"))
+    crew = [workers.create_worker(account.id, workers.WorkerCreate(
+        first_name=name, last_name="Nowak", location_id=site.id)) for name in names]
+    return PluginAgency(account, site, crew, keys.issue_key(account.id, "ATS").plaintext,
+                        heard_file)
