@@ -76,7 +76,14 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
     _received_in_head = 0  # bytes received while the current head is incomplete
     _head_bytes = 0  # the request line and headers parsed so far, exactly
     _refused = False
-    _clock: asyncio.TimerHandle | None = None  # the client's deadline, while we wait on it
+    # The client's deadline (loop time), while we wait on it, and what to do when it passes.
+    # Requests set and clear it; the one timer of the connection (`_clock`) is armed at or
+    # before it and re-armed when it fires early, rather than a timer being made and
+    # cancelled for every head and body: a `call_later` and its cancel cost each request
+    # ~1 us and a libuv handle (bench/api_instructions.py: see `_start_clock`).
+    _deadline: float | None = None
+    _too_slow: Callable[[], None] | None = None
+    _clock: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -84,6 +91,9 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_clock()
+        if self._clock is not None:
+            self._clock.cancel()
+            self._clock = None
         super().connection_lost(exc)
 
     def on_response_complete(self) -> None:
@@ -148,18 +158,29 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def _start_clock(self, too_slow: Callable[[], None]) -> None:
-        self._stop_clock()
-        self._clock = self.loop.call_later(CLIENT_TIMEOUT_S, too_slow)
+        """`too_slow` runs unless the clock is stopped within `CLIENT_TIMEOUT_S` from now."""
+        self._deadline = self.loop.time() + CLIENT_TIMEOUT_S
+        self._too_slow = too_slow
+        if self._clock is None:  # else it fires earlier than this deadline, and re-arms
+            self._clock = self.loop.call_at(self._deadline, self._clock_fired)
 
     def _stop_clock(self) -> None:
-        if self._clock is not None:
-            self._clock.cancel()
-            self._clock = None
+        self._deadline = None
+
+    def _clock_fired(self) -> None:
+        self._clock = None
+        deadline, too_slow = self._deadline, self._too_slow
+        if deadline is None or too_slow is None:
+            return  # stopped since: nothing to wait on
+        if self.loop.time() < deadline:  # moved on since it was armed
+            self._clock = self.loop.call_at(deadline, self._clock_fired)
+            return
+        self._deadline = None
+        too_slow()
 
     def _head_too_slow(self) -> None:
         """The head did not arrive in time: 408, unless a response is still being sent
         (a pipelined head waits for it), and close."""
-        self._clock = None
         if not self._head_open or self._refused or self.transport.is_closing():
             return
         if self.cycle is not None and not self.cycle.response_complete:
@@ -171,7 +192,6 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
     def _body_too_slow(self) -> None:
         """The body stalled: 408 unless the answer has begun (then no answer fits), and close;
         the request still waiting for its body sees the client gone."""
-        self._clock = None
         if self._head_open or self._refused or self.transport.is_closing():
             return
         self._time_out(f"The request's body stopped arriving for {CLIENT_TIMEOUT_S:g} seconds",
