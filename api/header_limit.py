@@ -24,7 +24,7 @@ This leans on uvicorn's internals, and only this module does. What it relies on
 - `uvicorn.Config(http=<a protocol class>)` serves connections with that class;
 - `uvicorn.protocols.http.httptools_impl.HttpToolsProtocol` feeds each chunk it receives
   to its httptools parser within `data_received`, and the parser calls back
-  `on_message_begin`, `on_url`, `on_header(name, value)` (once per header, complete),
+  `on_url`, `on_header(name, value)` (once per header, complete),
   `on_headers_complete` (which starts the ASGI request), `on_body` and
   `on_message_complete` on the protocol;
 - the protocol keeps its connection in `transport` and the request being answered in
@@ -70,7 +70,11 @@ def _problem_response(status: HTTPStatus, code: str, message: str) -> bytes:
 
 
 class HeaderLimitedProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, refusing requests with more than 64 KiB of headers (431)."""
+    """uvicorn's httptools protocol, refusing requests with more than 64 KiB of headers (431).
+
+    The callbacks that run for every request call `HttpToolsProtocol`'s own directly:
+    `super()` costs ~0.2 us a call more, and they run eight or more times a request.
+    """
 
     _head_open = True  # the next bytes belong to a request line or headers
     _received_in_head = 0  # bytes received while the current head is incomplete
@@ -97,7 +101,7 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        HttpToolsProtocol.on_response_complete(self)
         if self._head_open and not self.transport.is_closing():
             self._start_clock(self._head_too_slow)
 
@@ -106,40 +110,37 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
             return  # lingering: discarded unread
         if self._head_open:  # counted before parsing: completing the head resets the count
             self._received_in_head += len(data)
-        super().data_received(data)
+        HttpToolsProtocol.data_received(self, data)
         if self._head_open and not self._refused \
                 and self._received_in_head > MAX_HEADER_BYTES:
             self._refuse()
 
-    def on_message_begin(self) -> None:
-        self._head_bytes = 0
-        super().on_message_begin()
-
     def on_url(self, url: bytes) -> None:
         if not self._refused:
             self._head_bytes += len(url)
-            super().on_url(url)
+            HttpToolsProtocol.on_url(self, url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self._refused:
             self._head_bytes += len(name) + len(value) + 4  # ": " and CRLF
-            super().on_header(name, value)
+            HttpToolsProtocol.on_header(self, name, value)
 
     def on_headers_complete(self) -> None:
         if self._refused:
             return
         self._head_open = False
         self._received_in_head = 0
-        self._stop_clock()
-        if self._head_bytes > MAX_HEADER_BYTES:
+        head_bytes, self._head_bytes = self._head_bytes, 0  # the next head counts from 0
+        if head_bytes > MAX_HEADER_BYTES:
+            self._stop_clock()
             self._refuse()
             return
-        super().on_headers_complete()
+        HttpToolsProtocol.on_headers_complete(self)
         self._start_clock(self._body_too_slow)  # stopped at once when there is none
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
-            super().on_body(body)
+            HttpToolsProtocol.on_body(self, body)
             self._start_clock(self._body_too_slow)
 
     def on_message_complete(self) -> None:
@@ -147,7 +148,7 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
             return
         self._stop_clock()
         self._head_open = True
-        super().on_message_complete()
+        HttpToolsProtocol.on_message_complete(self)
 
     def send_400_response(self, msg: str) -> None:
         """A request httptools cannot parse (say, control characters in a header): a 400
