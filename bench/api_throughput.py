@@ -134,11 +134,14 @@ def main() -> None:
         # Alternate short runs so both see the same background load on this machine.
         for _ in range(args.rounds):
             for name, (url, headers, server) in targets.items():
-                cpu_before = cpu_seconds(server.process.pid)
+                pid = server.process.pid
+                cpu_before = cpu_seconds(pid), cpu_seconds(pid, thread=pid)
                 result = wrk(url, seconds=args.seconds, connections=args.connections,
                              headers=headers)
-                used = cpu_seconds(server.process.pid) - cpu_before
-                result["cpu_us"] = used / max(1, result["requests"]) * 1e6
+                requests = max(1, result["requests"])
+                result["cpu_us"] = (cpu_seconds(pid) - cpu_before[0]) / requests * 1e6
+                result["loop_cpu_us"] = (cpu_seconds(pid, thread=pid) - cpu_before[1]) \
+                    / requests * 1e6
                 runs[name].append(result)
         speed_after = host_speed()
     finally:
@@ -149,6 +152,10 @@ def main() -> None:
           "each; uvicorn with tempclock serve's settings (the stock bare on uvicorn's own "
           "protocol), one child process per server")
     medians = print_runs(runs, 20)
+    for name, median in medians.items():  # where a request's CPU goes, by thread
+        print(f"  {name:<20} server CPU per request: event-loop thread "
+              f"{median['loop_cpu_us']:5.0f} us, other threads (log writer...) "
+              f"{median['cpu_us'] - median['loop_cpu_us']:4.0f} us")
     ratio = _print_ratio(runs, medians, BARE, "bare on stock uvicorn; the verdict's")
     _print_ratio(runs, medians, BARE_OURS, "bare on our protocol, as quoted before")
     print(f"  {speed_before} before the runs; {speed_after.removeprefix('host: ')} after")
