@@ -24,7 +24,7 @@ This leans on uvicorn's internals, and only this module does. What it relies on
 - `uvicorn.Config(http=<a protocol class>)` serves connections with that class;
 - `uvicorn.protocols.http.httptools_impl.HttpToolsProtocol` feeds each chunk it receives
   to its httptools parser within `data_received`, and the parser calls back
-  `on_message_begin`, `on_url`, `on_header(name, value)` (once per header, complete),
+  `on_url`, `on_header(name, value)` (once per header, complete),
   `on_headers_complete` (which starts the ASGI request), `on_body` and
   `on_message_complete` on the protocol;
 - the protocol keeps its connection in `transport` and the request being answered in
@@ -70,13 +70,24 @@ def _problem_response(status: HTTPStatus, code: str, message: str) -> bytes:
 
 
 class HeaderLimitedProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, refusing requests with more than 64 KiB of headers (431)."""
+    """uvicorn's httptools protocol, refusing requests with more than 64 KiB of headers (431).
+
+    The callbacks that run for every request call `HttpToolsProtocol`'s own directly:
+    `super()` costs ~0.2 us a call more, and they run eight or more times a request.
+    """
 
     _head_open = True  # the next bytes belong to a request line or headers
     _received_in_head = 0  # bytes received while the current head is incomplete
     _head_bytes = 0  # the request line and headers parsed so far, exactly
     _refused = False
-    _clock: asyncio.TimerHandle | None = None  # the client's deadline, while we wait on it
+    # The client's deadline (loop time), while we wait on it, and what to do when it passes.
+    # Requests set and clear it; the one timer of the connection (`_clock`) is armed at or
+    # before it and re-armed when it fires early, rather than a timer being made and
+    # cancelled for every head and body: a `call_later` and its cancel cost each request
+    # ~1 us and a libuv handle (bench/api_instructions.py: see `_start_clock`).
+    _deadline: float | None = None
+    _too_slow: Callable[[], None] | None = None
+    _clock: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -84,10 +95,13 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_clock()
+        if self._clock is not None:
+            self._clock.cancel()
+            self._clock = None
         super().connection_lost(exc)
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        HttpToolsProtocol.on_response_complete(self)
         if self._head_open and not self.transport.is_closing():
             self._start_clock(self._head_too_slow)
 
@@ -96,40 +110,37 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
             return  # lingering: discarded unread
         if self._head_open:  # counted before parsing: completing the head resets the count
             self._received_in_head += len(data)
-        super().data_received(data)
+        HttpToolsProtocol.data_received(self, data)
         if self._head_open and not self._refused \
                 and self._received_in_head > MAX_HEADER_BYTES:
             self._refuse()
 
-    def on_message_begin(self) -> None:
-        self._head_bytes = 0
-        super().on_message_begin()
-
     def on_url(self, url: bytes) -> None:
         if not self._refused:
             self._head_bytes += len(url)
-            super().on_url(url)
+            HttpToolsProtocol.on_url(self, url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self._refused:
             self._head_bytes += len(name) + len(value) + 4  # ": " and CRLF
-            super().on_header(name, value)
+            HttpToolsProtocol.on_header(self, name, value)
 
     def on_headers_complete(self) -> None:
         if self._refused:
             return
         self._head_open = False
         self._received_in_head = 0
-        self._stop_clock()
-        if self._head_bytes > MAX_HEADER_BYTES:
+        head_bytes, self._head_bytes = self._head_bytes, 0  # the next head counts from 0
+        if head_bytes > MAX_HEADER_BYTES:
+            self._stop_clock()
             self._refuse()
             return
-        super().on_headers_complete()
+        HttpToolsProtocol.on_headers_complete(self)
         self._start_clock(self._body_too_slow)  # stopped at once when there is none
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
-            super().on_body(body)
+            HttpToolsProtocol.on_body(self, body)
             self._start_clock(self._body_too_slow)
 
     def on_message_complete(self) -> None:
@@ -137,7 +148,7 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
             return
         self._stop_clock()
         self._head_open = True
-        super().on_message_complete()
+        HttpToolsProtocol.on_message_complete(self)
 
     def send_400_response(self, msg: str) -> None:
         """A request httptools cannot parse (say, control characters in a header): a 400
@@ -148,18 +159,29 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def _start_clock(self, too_slow: Callable[[], None]) -> None:
-        self._stop_clock()
-        self._clock = self.loop.call_later(CLIENT_TIMEOUT_S, too_slow)
+        """`too_slow` runs unless the clock is stopped within `CLIENT_TIMEOUT_S` from now."""
+        self._deadline = self.loop.time() + CLIENT_TIMEOUT_S
+        self._too_slow = too_slow
+        if self._clock is None:  # else it fires earlier than this deadline, and re-arms
+            self._clock = self.loop.call_at(self._deadline, self._clock_fired)
 
     def _stop_clock(self) -> None:
-        if self._clock is not None:
-            self._clock.cancel()
-            self._clock = None
+        self._deadline = None
+
+    def _clock_fired(self) -> None:
+        self._clock = None
+        deadline, too_slow = self._deadline, self._too_slow
+        if deadline is None or too_slow is None:
+            return  # stopped since: nothing to wait on
+        if self.loop.time() < deadline:  # moved on since it was armed
+            self._clock = self.loop.call_at(deadline, self._clock_fired)
+            return
+        self._deadline = None
+        too_slow()
 
     def _head_too_slow(self) -> None:
         """The head did not arrive in time: 408, unless a response is still being sent
         (a pipelined head waits for it), and close."""
-        self._clock = None
         if not self._head_open or self._refused or self.transport.is_closing():
             return
         if self.cycle is not None and not self.cycle.response_complete:
@@ -171,7 +193,6 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
     def _body_too_slow(self) -> None:
         """The body stalled: 408 unless the answer has begun (then no answer fits), and close;
         the request still waiting for its body sees the client gone."""
-        self._clock = None
         if self._head_open or self._refused or self.transport.is_closing():
             return
         self._time_out(f"The request's body stopped arriving for {CLIENT_TIMEOUT_S:g} seconds",

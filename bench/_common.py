@@ -85,13 +85,17 @@ class ChildServer:
             self.process.kill()
 
 
-def serve_forever(app: object, port: int) -> None:
-    """Run `app` on loopback with the settings `tempclock serve` uses."""
+def serve_forever(app: object, port: int, *, stock_protocol: bool = False) -> None:
+    """Run `app` on loopback with the settings `tempclock serve` uses; with `stock_protocol`,
+    on uvicorn's own httptools protocol rather than ours (`tempclock.api.header_limit`)."""
     from tempclock.api.server import build_server, tune_serving_process
 
     tune_serving_process()
+    server = build_server(app, "127.0.0.1", port, log_level="warning")
+    if stock_protocol:
+        server.config.http = "httptools"  # resolved to its class when the server starts
     with contextlib.suppress(KeyboardInterrupt):  # the parent stops us with SIGINT
-        build_server(app, "127.0.0.1", port, log_level="warning").run()
+        server.run()
 
 
 def wrk(url: str, *, seconds: int, connections: int, threads: int = 1,
@@ -124,9 +128,14 @@ def wrk(url: str, *, seconds: int, connections: int, threads: int = 1,
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU time a process (or one of its threads) has used so far (Linux /proc).
+
+    `thread=pid` is the main thread: the event loop of a bench server; the process less it
+    is the rest (the API log writer, above all).
+    """
+    stat = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    fields = Path(stat).read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

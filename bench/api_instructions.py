@@ -11,8 +11,9 @@ The full server's API log writer gathers its batches over
 many requests as at full speed (a few hundred), as they do under wrk.
 Unlike requests/s on a shared machine, the figure does not move with other load, so
 it is what to compare before and after a change to the request path. It is not a
-verdict (the ratio target is api_throughput.py's); the cost ratio bare/full is printed
-as the best predictor of that ratio. Slow: a few minutes.
+verdict (the ratio target is api_throughput.py's); the cost ratio stock/full is printed
+as the best predictor of that ratio (and bare/full: the bare app on our protocol).
+Slow: a few minutes.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--only", choices=["full", "bare"])
+    parser.add_argument("--only", choices=["full", "bare", "stock"])
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is needed: apt-get install -y valgrind")
@@ -131,14 +132,16 @@ def main() -> None:
     sample = _sample(data_dir, path, auth)
     (data_dir / "worker.json").write_bytes(sample)
     figures = {}
-    for kind, url, headers in (("bare", "/bare", {}), ("full", path, auth)):
+    # "stock": the bare app on uvicorn's own protocol, the throughput verdict's baseline
+    for kind, url, headers in (("stock", "/bare", {}), ("bare", "/bare", {}), ("full", path, auth)):
         if args.only in (None, kind):
             figures[kind] = measure(kind, data_dir, url, headers, requests=args.requests,
                                     warmup=args.warmup, connections=args.connections)
             print(f"  {kind:<5} {figures[kind] / 1000:8.0f}k instructions/request "
                   f"({args.requests} requests, {args.connections} connections)", flush=True)
-    if len(figures) == 2:
-        print(f"  cost ratio bare/full: {figures['bare'] / figures['full']:.3f}")
+    for bare in ("stock", "bare"):
+        if bare in figures and "full" in figures:
+            print(f"  cost ratio {bare}/full: {figures[bare] / figures['full']:.3f}")
     (data_dir / "figures.json").write_text(json.dumps(figures))
 
 

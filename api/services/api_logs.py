@@ -167,12 +167,26 @@ def _row_holds_no_key(texts: tuple[str, ...]) -> bool:
     return max(map(len, texts)) < 32 or _HEX_RUN.search(joined) is None
 
 
+def _names_a_secret(query: str) -> bool:
+    """Whether an ASCII query has a key, token or secret parameter (`_KEYISH_QUERY`).
+
+    Each name that pattern looks for holds "key", "token", "secret", "password" or "auth",
+    in any letter case (for ASCII text, `lower` folds case as the pattern's IGNORECASE
+    does), so those are looked for first: five substring tests cost a fifth of the search, ~2.5k instructions
+    a row fewer for the log writer (bench/api_instructions.py).
+    """
+    folded = query.lower()
+    return (("key" in folded or "token" in folded or "secret" in folded
+             or "password" in folded or "auth" in folded)
+            and _KEYISH_QUERY.search(query) is not None)
+
+
 def _logged_texts(e: ApiLogEntry) -> tuple[str | None, ...]:
     """The entry's key name, method, path, query, client, user agent and error code, as
     logged: each redacted (the query by parameter, see `redact_query`)."""
     if (_row_holds_no_key((e.key_name or "", e.method, e.path, e.query, e.client,
                            e.user_agent, e.error_code or ""))
-            and not _KEYISH_QUERY.search(e.query)):
+            and not _names_a_secret(e.query)):  # ASCII, as _row_holds_no_key found
         return e.key_name, e.method, e.path, e.query, e.client, e.user_agent, e.error_code
     return (e.key_name and redact(e.key_name), redact(e.method), redact_path(e.path),
             redact_query(e.query), redact(e.client), redact(e.user_agent),

@@ -50,6 +50,22 @@ def test_a_row_screened_whole_is_the_row_redacted_field_by_field(
     assert api_logs._row(entry) == _row_redacting_each_field(entry)
 
 
+_QUERY_PIECES = st.sampled_from([
+    "key", "KEY", "Api_Key", "apikey", "token", "Access_Token", "accesstoken", "SECRET",
+    "password", "PassWord", "auth", "AUTHORIZATION", "ke", "y", "tok", "=", "&", ";", "_",
+    "id", "1", "a", "-", ".",
+])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_QUERY_PIECES, max_size=10).map("".join))
+@example("API_KEY=1")
+@example("x=1;Token=2")
+@example("ke=y")
+def test_the_writers_quick_test_for_secret_parameters_agrees_with_the_pattern(query):
+    assert api_logs._names_a_secret(query) == (api_logs._KEYISH_QUERY.search(query) is not None)
+
+
 def test_a_key_in_any_field_of_an_ordinary_request_is_redacted():
     key = generate_key()
     for field in ("path", "query", "client", "user_agent", "key_name", "error_code"):

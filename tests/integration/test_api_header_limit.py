@@ -41,7 +41,7 @@ def test_uvicorn_still_serves_with_the_protocol_class_given_as_http():
         "serves connections with that class")
 
 
-@pytest.mark.parametrize("callback", ["data_received", "on_message_begin", "on_url",
+@pytest.mark.parametrize("callback", ["data_received", "on_url",
                                       "on_header", "on_headers_complete", "on_body",
                                       "on_message_complete", "send_400_response",
                                       "connection_made", "connection_lost",
@@ -154,6 +154,30 @@ def test_headers_just_under_the_limit_are_served(api, key):
     received, _ = send_raw(api.thread.port,
                            request_head(key, b"X-Big: " + b"a" * (60 * KIB) + b"\r\n"))
     assert status_of(received) == 200, received[:300]
+
+
+def test_the_limit_counts_each_request_on_a_keep_alive_connection_on_its_own(api, key):
+    """Three heads of 40 KiB each (120 KiB in all) sent in one piece on one connection,
+    then a fourth, alone, over the limit: the three are served, the fourth is a 431."""
+    big = b"X-Big: " + b"a" * (40 * KIB) + b"\r\n"
+    with socket.create_connection(("127.0.0.1", api.thread.port), timeout=30) as sock, \
+            sock.makefile("rb") as responses:
+        sock.sendall(request_head(key, big) * 3)
+        assert [status_of(_read_response(responses)) for _ in range(3)] == [200, 200, 200]
+        sock.sendall(request_head(key, big, big))
+        assert_431(_read_response(responses))
+
+
+def _read_response(responses) -> bytes:
+    """The next whole response (head and Content-Length body) on a kept-alive connection."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = responses.readline()
+        assert line, f"connection closed after {head[:200]!r}"
+        head += line
+    length = next(int(line.partition(b":")[2]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    return head + responses.read(length)
 
 
 def test_a_large_body_is_not_taken_for_headers(api, key):
