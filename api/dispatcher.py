@@ -326,31 +326,26 @@ def run_forever(config: Config, stop: Connection, hears_stop: ctypes.c_bool) -> 
     of, reports the end of its data: the host closed it, or the host is gone however it
     died. A pipe, not a shared lock or event, so a host never waits on anything this
     process held when it was killed. Both are heard from the first moment (`hears_stop`
-    tells the host so), and a request that comes while it is still starting skips what
-    is left of the start: a loaded machine takes seconds to start it.
+    tells the host so); see `StopRequest` for a request that comes while it starts.
     """
-    stopping = threading.Event()
+    request = StopRequest()
     for name in ("SIGTERM", "SIGINT", "SIGHUP"):  # Windows has no SIGHUP
         if hasattr(signal, name):
-            signal.signal(getattr(signal, name), lambda _n, _f: stopping.set())
-    threading.Thread(target=_stop_when_told, args=(stop, stopping), name="dispatcher-host-watch",
+            signal.signal(getattr(signal, name), lambda _n, _f: request.from_signal())
+    threading.Thread(target=_stop_when_told, args=(stop, request), name="dispatcher-host-watch",
                      daemon=True).start()
     hears_stop.value = True
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per delivery
-    dispatcher: Dispatcher | None = None
-    plugins: PluginSupervisor | None = None
+    open_store(config)
+    dispatcher = Dispatcher(export_dir=config.data_dir / "exports", niceness=DISPATCHER_NICENESS)
+    plugins = PluginSupervisor(config)
+    request.begin_work()
+    dispatcher.start()
+    plugins.start()
+    log.info("the dispatcher is running (process %d)", os.getpid())
     try:
-        if not stopping.is_set():
-            open_store(config)
-            dispatcher = Dispatcher(export_dir=config.data_dir / "exports",
-                                    niceness=DISPATCHER_NICENESS)
-        if dispatcher is not None and not stopping.is_set():
-            dispatcher.start()
-            plugins = PluginSupervisor(config)
-            plugins.start()
-            log.info("the dispatcher is running (process %d)", os.getpid())
-        while not stopping.wait(0.25):  # a timeout, so Windows runs the signal handlers
+        while not request.wait(0.25):  # a timeout, so Windows runs the signal handlers
             pass
     finally:
         _stop_running(dispatcher, plugins)
@@ -359,21 +354,57 @@ def run_forever(config: Config, stop: Connection, hears_stop: ctypes.c_bool) -> 
     os._exit(0)
 
 
-def _stop_when_told(stop: Connection, stopping: threading.Event) -> None:
-    """Set `stopping` once the host has closed its end of `stop` (or died)."""
+class StopRequest:
+    """A stop request to the dispatcher's process, from its host's pipe or from a signal.
+
+    Until the process begins its work (while it opens the store and builds its senders:
+    seconds on a loaded machine, and none of it interruptible) it has nothing to finish or
+    save, so a request ends it at once; afterwards the request is waited for and the
+    dispatcher stops gracefully.
+    """
+
+    def __init__(self) -> None:
+        self._requested = threading.Event()
+        self._lock = threading.Lock()
+        self._working = False
+
+    def wait(self, timeout: float) -> bool:
+        return self._requested.wait(timeout)
+
+    def begin_work(self) -> None:
+        """From here on a request is waited for (the main thread, before starting work)."""
+        with self._lock:
+            self._working = True
+
+    def from_host(self) -> None:
+        """The host asked (the watching thread)."""
+        with self._lock:
+            self._stop_or_end()
+
+    def from_signal(self) -> None:
+        """A signal asked (a handler in the main thread, between two of its steps: never
+        inside `begin_work`'s lock, which the main thread may hold)."""
+        self._stop_or_end()
+
+    def _stop_or_end(self) -> None:
+        self._requested.set()
+        if not self._working:
+            log.info("the dispatcher was told to stop while starting (process %d)", os.getpid())
+            os._exit(0)
+
+
+def _stop_when_told(stop: Connection, request: StopRequest) -> None:
+    """Pass on the stop request the host makes by closing its end of `stop` (or dying)."""
     with contextlib.suppress(EOFError, OSError):
         stop.poll(None)  # readable: the host's end is closed, there is never data
-    stopping.set()
+    request.from_host()
 
 
-def _stop_running(dispatcher: Dispatcher | None, plugins: PluginSupervisor | None) -> None:
+def _stop_running(dispatcher: Dispatcher, plugins: PluginSupervisor) -> None:
     """Stop what `run_forever` started (the plugin process beside the dispatcher), save, log."""
-    if plugins is not None:
-        plugins.ask_to_stop()  # both stop side by side
-    if dispatcher is not None:
-        dispatcher.stop()
-    if plugins is not None:
-        plugins.stop(PLUGINS_STOP_S - STOP_TIMEOUT_S)
+    plugins.ask_to_stop()  # both stop side by side
+    dispatcher.stop()
+    plugins.stop(PLUGINS_STOP_S - STOP_TIMEOUT_S)
     close_store()
     log.info("the dispatcher has stopped (process %d)", os.getpid())
     logging.shutdown()
