@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import contextlib
+import ctypes
 import hashlib
 import hmac
 import logging
@@ -41,6 +42,7 @@ from pathlib import Path
 
 from tempclock.api.config import Config
 from tempclock.api.plugin_runtime import PluginRuntime, PluginSupervisor
+from tempclock.api.processes import kill_and_reap
 from tempclock.api.services import deliveries, lateness, retention
 from tempclock.api.services.egress import check_url
 from tempclock.api.services.errors import DomainError
@@ -53,13 +55,12 @@ USER_AGENT = "TempClock-Webhooks/1"
 CONNECT_TIMEOUT_S = 5.0
 SEND_TIMEOUT_S = 10.0
 RECORD_EVERY_S = 0.05
-DISPATCHER_NICENESS = 10
+DISPATCHER_NICENESS = 10  # of its working threads (`Dispatcher._lower_priority`)
 RETENTION_EVERY_S = 3600.0
 LATENESS_EVERY_S = 30.0
 DRAINED_BYTES = 64 * 1024  # a short answer is read (and dropped) so its connection is reused
 STOP_TIMEOUT_S = 1.5  # a stopping dispatcher's sends in flight get this long to finish
 PLUGINS_STOP_S = 2.0  # and the plugin process this long (killed then)
-FORCE_WAIT_S = 0.5  # how long a host waits for the process it has killed to be gone
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
@@ -87,7 +88,7 @@ class Dispatcher:
     def __init__(self, *, plugins: PluginHost | None = None, export_dir: Path | None = None,
                  senders: int = 8, poll_interval: float = 0.2,
                  send_timeout: float = SEND_TIMEOUT_S,
-                 retention_every: float = RETENTION_EVERY_S) -> None:
+                 retention_every: float = RETENTION_EVERY_S, niceness: int = 0) -> None:
         self.plugins = plugins
         self.export_dir = export_dir
         self._runtime = (PluginRuntime(plugins, export_dir=export_dir)
@@ -96,12 +97,14 @@ class Dispatcher:
         self.poll_interval = poll_interval
         self.send_timeout = send_timeout
         self.retention_every = retention_every
+        self.niceness = niceness
         self._next_pruning = 0.0  # the first pass runs at start
         self._next_lateness = 0.0  # likewise
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=senders,
-                                                           thread_name_prefix="webhook-send")
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=senders, thread_name_prefix="webhook-send",
+            initializer=self._lower_priority)
         self._in_flight = threading.Semaphore(senders)
         self._results: queue.Queue[deliveries.Attempt] = queue.Queue()
         import httpx  # here: 0.14 s of imports that only the dispatcher's process needs
@@ -243,7 +246,17 @@ class Dispatcher:
 
     # --- running -------------------------------------------------------------------
 
+    def _lower_priority(self) -> None:
+        """Give the calling thread the dispatcher's `niceness`: when the CPU is short, the
+        API answering requests goes first. On Linux that is the thread alone, so the
+        thread that starts and stops the dispatcher keeps its pace on a busy machine;
+        elsewhere it is the whole process (Windows has no niceness)."""
+        if self.niceness:
+            with contextlib.suppress(OSError, AttributeError):
+                os.setpriority(os.PRIO_PROCESS, 0, self.niceness)
+
     def _loop(self, stage, name: str) -> None:
+        self._lower_priority()
         while not self._stop.is_set():
             try:
                 busy = stage()
@@ -305,54 +318,99 @@ class Dispatcher:
             self._in_flight.release()
 
 
-def run_forever(config: Config, stop: Connection) -> None:
+def run_forever(config: Config, stop: Connection, hears_stop: ctypes.c_bool) -> None:
     """Run a dispatcher, and the supervised plugin process, until told to stop (a process target).
 
     It stops on SIGTERM, SIGINT or SIGHUP (a service manager, Ctrl+C or a closed terminal
     signals the whole process group), and when `stop`, the reading end of a pipe only the host holds the other end
     of, reports the end of its data: the host closed it, or the host is gone however it
     died. A pipe, not a shared lock or event, so a host never waits on anything this
-    process held when it was killed.
+    process held when it was killed. Both are heard from the first moment (`hears_stop`
+    tells the host so); see `StopRequest` for a request that comes while it starts.
     """
-    stopping = threading.Event()
+    request = StopRequest()
     for name in ("SIGTERM", "SIGINT", "SIGHUP"):  # Windows has no SIGHUP
         if hasattr(signal, name):
-            signal.signal(getattr(signal, name), lambda _n, _f: stopping.set())
+            signal.signal(getattr(signal, name), lambda _n, _f: request.from_signal())
+    threading.Thread(target=_stop_when_told, args=(stop, request), name="dispatcher-host-watch",
+                     daemon=True).start()
+    hears_stop.value = True
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per delivery
-    # Background work: when the CPU is short, the API answering requests goes first.
-    with contextlib.suppress(OSError, AttributeError):
-        os.nice(DISPATCHER_NICENESS)
     open_store(config)
-    dispatcher = Dispatcher(export_dir=config.data_dir / "exports")
-    dispatcher.start()
+    dispatcher = Dispatcher(export_dir=config.data_dir / "exports", niceness=DISPATCHER_NICENESS)
     plugins = PluginSupervisor(config)
+    request.begin_work()
+    dispatcher.start()
     plugins.start()
     log.info("the dispatcher is running (process %d)", os.getpid())
     try:
-        while not stopping.is_set() and not _told_to_stop(stop):
+        while not request.wait(0.25):  # a timeout, so Windows runs the signal handlers
             pass
     finally:
-        plugins.ask_to_stop()  # both stop side by side
-        dispatcher.stop()
-        plugins.stop(PLUGINS_STOP_S - STOP_TIMEOUT_S)
-        close_store()
-        log.info("the dispatcher has stopped (process %d)", os.getpid())
-        logging.shutdown()
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):  # a closed stream has nothing to flush
-                stream.flush()
+        _stop_running(dispatcher, plugins)
     # Everything is saved; a plugin hook or a send that hangs must not keep the process
     # alive (the interpreter would join their threads for ever at exit).
     os._exit(0)
 
 
-def _told_to_stop(stop: Connection, wait: float = 0.25) -> bool:
-    """Whether the host has closed its end of `stop` (or died), waiting up to `wait` s."""
-    try:
-        return stop.poll(wait)  # readable: the host's end is closed, there is never data
-    except (EOFError, OSError):
-        return True
+class StopRequest:
+    """A stop request to the dispatcher's process, from its host's pipe or from a signal.
+
+    Until the process begins its work (while it opens the store and builds its senders:
+    seconds on a loaded machine, and none of it interruptible) it has nothing to finish or
+    save, so a request ends it at once; afterwards the request is waited for and the
+    dispatcher stops gracefully.
+    """
+
+    def __init__(self) -> None:
+        self._requested = threading.Event()
+        self._lock = threading.Lock()
+        self._working = False
+
+    def wait(self, timeout: float) -> bool:
+        return self._requested.wait(timeout)
+
+    def begin_work(self) -> None:
+        """From here on a request is waited for (the main thread, before starting work)."""
+        with self._lock:
+            self._working = True
+
+    def from_host(self) -> None:
+        """The host asked (the watching thread)."""
+        with self._lock:
+            self._stop_or_end()
+
+    def from_signal(self) -> None:
+        """A signal asked (a handler in the main thread, between two of its steps: never
+        inside `begin_work`'s lock, which the main thread may hold)."""
+        self._stop_or_end()
+
+    def _stop_or_end(self) -> None:
+        self._requested.set()
+        if not self._working:
+            log.info("the dispatcher was told to stop while starting (process %d)", os.getpid())
+            os._exit(0)
+
+
+def _stop_when_told(stop: Connection, request: StopRequest) -> None:
+    """Pass on the stop request the host makes by closing its end of `stop` (or dying)."""
+    with contextlib.suppress(EOFError, OSError):
+        stop.poll(None)  # readable: the host's end is closed, there is never data
+    request.from_host()
+
+
+def _stop_running(dispatcher: Dispatcher, plugins: PluginSupervisor) -> None:
+    """Stop what `run_forever` started (the plugin process beside the dispatcher), save, log."""
+    plugins.ask_to_stop()  # both stop side by side
+    dispatcher.stop()
+    plugins.stop(PLUGINS_STOP_S - STOP_TIMEOUT_S)
+    close_store()
+    log.info("the dispatcher has stopped (process %d)", os.getpid())
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed stream has nothing to flush
+            stream.flush()
 
 
 class DispatcherProcess:
@@ -361,7 +419,10 @@ class DispatcherProcess:
     def __init__(self, config: Config) -> None:
         context = multiprocessing.get_context("spawn")
         reading, self._stop = context.Pipe(duplex=False)
-        self.process = context.Process(target=run_forever, args=(config, reading),
+        # Set by the process once it hears a stop request; no lock, so none is ever held.
+        self._hears_stop = context.RawValue(ctypes.c_bool, False)
+        self.process = context.Process(target=run_forever,
+                                       args=(config, reading, self._hears_stop),
                                        name="tempclock-dispatcher", daemon=True)
         self.process.start()
         reading.close()  # the child has its own copy: the host holds only the writing end
@@ -377,23 +438,34 @@ class DispatcherProcess:
     def is_alive(self) -> bool:
         return self.process.is_alive()
 
+    @property
+    def hears_stop(self) -> bool:
+        """Whether the process has loaded its code and hears a stop request (until then,
+        `ask_to_stop` ends it at once)."""
+        return bool(self._hears_stop.value)
+
     def ask_to_stop(self) -> None:
-        """Tell the process to stop, without waiting (`stop` waits)."""
+        """Tell the process to stop, without waiting (`stop` waits).
+
+        A process still loading its code cannot hear the request yet, and has nothing
+        to finish or save: it is ended at once rather than left to load first.
+        """
         self._stop.close()
+        if not self.hears_stop and self.process.exitcode is None:
+            self.process.terminate()
 
     def stop(self, timeout: float = STOP_TIMEOUT_S + PLUGINS_STOP_S) -> None:
         """Tell the process to stop and wait `timeout` s at most; then kill it.
 
-        (Terminating first would not help: the process stops on SIGTERM as it does on
-        this request, and it is already doing that.)
+        (Terminating a running one first would not help: the process stops on SIGTERM as
+        it does on this request, and it is already doing that.)
         """
         self.ask_to_stop()
         self.process.join(timeout)
         if self.process.exitcode is None:
             log.warning("the dispatcher (process %s) did not stop within %.1f s; killing it",
                         self.process.pid, timeout)
-            self.process.kill()
-            self.process.join(FORCE_WAIT_S)
+            kill_and_reap(self.process, "the dispatcher")
 
 
 def start_process(config: Config) -> DispatcherProcess:

@@ -42,6 +42,7 @@ from typing import IO
 import msgspec
 
 from tempclock.api.config import Config
+from tempclock.api.processes import kill_and_reap
 from tempclock.api.services import connectors as connector_svc
 from tempclock.api.services import deliveries, plugin_problems
 from tempclock.api.services.common import utc
@@ -59,7 +60,6 @@ POLL_S = 0.2
 BATCH = 100
 WATCH_EVERY_S = 0.05
 STOP_GRACE_S = 1.0  # a stopping plugin process lets hooks in flight finish this long
-KILL_WAIT_S = 0.5
 BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 STABLE_AFTER_S = 30.0  # a process up this long has not been crash-looping
 HOLD_BACK_S = 1.0  # after a crash, the plugins that were running start this much later,
@@ -455,8 +455,9 @@ class PluginSupervisor:
             with contextlib.suppress(OSError, ValueError):
                 child.stdin.close()
 
-    def stop(self, timeout: float = STOP_GRACE_S + KILL_WAIT_S) -> None:
-        """Stop the plugin process within `timeout` s (killed if it has not stopped by then)."""
+    def stop(self, timeout: float) -> None:
+        """Stop the plugin process within `timeout` s (killed if it has not stopped by then,
+        and waited for until it is gone)."""
         deadline = time.monotonic() + timeout
         self.ask_to_stop()
         child = self._child
@@ -465,9 +466,7 @@ class PluginSupervisor:
                 child.wait(max(0.0, deadline - time.monotonic() - 0.1))
             except subprocess.TimeoutExpired:
                 log.warning("the plugin process (%d) did not stop in time; killing it", child.pid)
-                child.kill()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    child.wait(KILL_WAIT_S)
+                kill_and_reap(child, "the plugin process")
         self._thread.join(max(0.1, deadline - time.monotonic()))
 
     # --- the supervisor's thread ---------------------------------------------------------

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from tempclock.api.processes import wait_until_gone
+
 if TYPE_CHECKING:
     from tempclock.api.config import Config
     from tempclock.api.http.ratelimit import RateLimiter
@@ -173,8 +175,8 @@ def _join_workers(workers: list[Any]) -> None:
         worker.process.join(max(0.0, deadline - time.monotonic()))
     for worker in workers:
         if worker.process.exitcode is None:
-            worker.kill()
-            worker.process.join()
+            worker.kill()  # uvicorn's: kills the process and closes its pipes
+            wait_until_gone(worker.process, "a server worker")
 
 
 def stop_server(server: uvicorn.Server) -> None:

@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tempclock.api.processes import kill_and_reap
+
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
@@ -40,7 +42,6 @@ FIRST_PAUSE_S = 0.5  # before restarting a listener that died; doubles up to
 LONGEST_PAUSE_S = 10.0
 STEADY_S = 30.0  # a listener that ran this long before dying is restarted at once
 STOP_GRACE_S = 3.0  # in-flight punches finish (uvicorn's graceful timeout), then killed
-FORCE_WAIT_S = 0.5
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -164,6 +165,5 @@ class KioskListener:
             if process.exitcode is None:
                 log.warning("the kiosk listener (process %s) did not stop within %.1f s; "
                             "killing it", process.pid, timeout)
-                process.kill()
-                process.join(FORCE_WAIT_S)
+                kill_and_reap(process, "the kiosk listener")
         self.socket.close()

@@ -187,7 +187,7 @@ const TEXTS = {
 };
 const LANGUAGES = Object.keys(TEXTS);
 const RESET_AFTER_MS = 8000; // long enough to read the result, short enough for a queue of workers
-const RETRY_EVERY_MS = 10000; // how often saved punches are offered to the host again
+const RETRY_EVERY_MS = 10000; // saved punches and a failed offline shell are tried again
 const QUEUE_KEY = "tempclock.kiosk.queue";
 const SITE_KEY = "tempclock.kiosk.site";
 const PIN_PATTERN = /^[0-9]{4,8}$/;
@@ -506,6 +506,25 @@ async function flushQueue() {
   }
 }
 
+/* ---------- offline shell ---------- */
+
+async function installOfflineShell() {
+  // The service worker keeps the page for when the host can't be reached. Its install fails
+  // when one of the page's files can't be fetched (the host stopped, or too busy, meanwhile),
+  // and a failed first install leaves nothing registered: a tablet that stays on this page
+  // for days tries again until a worker is there.
+  if (!("serviceWorker" in navigator)) return; // plain http on the LAN: the page still works
+  try {
+    const registration = await navigator.serviceWorker.getRegistration(base.href);
+    if (registration && (registration.installing || registration.waiting || registration.active)) {
+      return;
+    }
+    await navigator.serviceWorker.register(new URL("sw.js", base), { scope: base.pathname });
+  } catch {
+    /* the host can't be reached now: tried again with the saved punches */
+  }
+}
+
 /* ---------- wiring ---------- */
 
 function typeDigit(key) {
@@ -551,10 +570,8 @@ function start() {
   applyLanguage(language);
   tick();
   loadSite().then(flushQueue);
-  if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register(new URL("sw.js", base), { scope: base.pathname })
-      .catch(() => { /* no offline shell (e.g. plain http on the LAN): the page still works */ });
-  }
+  installOfflineShell();
+  setInterval(installOfflineShell, RETRY_EVERY_MS);
   field.focus();
 }
 

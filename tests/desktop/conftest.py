@@ -9,7 +9,7 @@ import threading
 
 import httpx
 import pytest
-from desktop_helpers import TIMEOUT_MS, settle
+from desktop_helpers import STARTS_WITHIN_MS, TIMEOUT_MS, settle
 from PySide6.QtWidgets import QApplication
 
 from tempclock_desktop.app import Desktop, application
@@ -32,7 +32,7 @@ def start_desktop(qtbot, config):
             settle(qtbot)
             if serve:
                 qtbot.waitUntil(lambda: desktop.server.state in ("running", "failed"),
-                                timeout=TIMEOUT_MS)
+                                timeout=STARTS_WITHIN_MS)
         return desktop
 
     yield start

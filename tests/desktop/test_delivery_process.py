@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import signal
 
+from desktop_helpers import STARTS_WITHIN_MS
+
 from tempclock_desktop import dispatcher as delivery
 
 
@@ -18,7 +20,7 @@ def test_the_app_runs_the_dispatcher_with_the_api_restarts_it_when_asked_and_sto
     server_panel = window.show_panel("server")
     assert server_panel.restart_delivery_button.text() == "Start delivery"
     server_panel.start_server(port=0)
-    qtbot.waitUntil(lambda: dispatcher.running, timeout=15_000)
+    qtbot.waitUntil(lambda: dispatcher.running, timeout=STARTS_WITHIN_MS)
     assert "Webhook delivery on" in window.delivery_status.text()
     assert "Webhook delivery on" in window.server_pill.text()
     assert server_panel.delivery_label.text() == "Webhook delivery is on"
@@ -27,7 +29,7 @@ def test_the_app_runs_the_dispatcher_with_the_api_restarts_it_when_asked_and_sto
 
     first = dispatcher.pid
     os.kill(first, signal.SIGKILL)
-    qtbot.waitUntil(lambda: dispatcher.state == delivery.FAILED, timeout=15_000)
+    qtbot.waitUntil(lambda: dispatcher.state == delivery.FAILED, timeout=STARTS_WITHIN_MS)
     assert "stopped unexpectedly (exit code -9)" in window.delivery_status.text()
     assert "stopped unexpectedly" in server_panel.delivery_label.text()
     assert server_panel.restart_delivery_button.isVisible()

@@ -7,7 +7,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from desktop_helpers import TIMEOUT_MS, click_button, find_dialog, settle, visible_message_box
+from desktop_helpers import (
+    STARTS_WITHIN_MS,
+    TIMEOUT_MS,
+    click_button,
+    find_dialog,
+    settle,
+    visible_message_box,
+)
 from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
 from tempclock.api.services import accounts, keys
@@ -80,7 +87,8 @@ def test_the_guide_walks_an_empty_data_directory_to_an_answered_test_request(
     assert GREEN not in window.server_status.text()
     guide.access_button.click()
     qtbot.waitUntil(lambda: desktop.session.account.api_enabled)
-    qtbot.waitUntil(lambda: f"API running at <b>{server.api_url}" in window.server_status.text())
+    qtbot.waitUntil(lambda: f"API running at <b>{server.api_url}" in window.server_status.text(),
+                    timeout=STARTS_WITHIN_MS)
     assert "access off" not in window.server_pill.text()
     qtbot.waitUntil(lambda: guide.access_state.text().startswith("Done"))
 

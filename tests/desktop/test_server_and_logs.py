@@ -9,7 +9,14 @@ import threading
 
 import httpx
 import pytest
-from desktop_helpers import click_button, column_texts, select_row, settle, visible_message_box
+from desktop_helpers import (
+    STARTS_WITHIN_MS,
+    click_button,
+    column_texts,
+    select_row,
+    settle,
+    visible_message_box,
+)
 
 from tempclock.api.services import keys, log_stats
 from tempclock_desktop.panels.api_logs import export_csv
@@ -47,7 +54,7 @@ def test_the_api_is_stopped_and_started_from_the_server_panel(qtbot, start_deskt
 
     port = server.port
     panel.start_server(port=port)
-    qtbot.waitUntil(lambda: server.state == RUNNING, timeout=15_000)
+    qtbot.waitUntil(lambda: server.state == RUNNING, timeout=STARTS_WITHIN_MS)
     assert httpx.get(f"{server.url}/api/v1/workers", timeout=5).status_code == 401
 
 
@@ -65,7 +72,7 @@ def test_a_port_in_use_is_shown_with_a_free_port_to_switch_to(qtbot, start_deskt
     assert "API not running" in window.server_status.text()
 
     panel.use_port_button.click()
-    qtbot.waitUntil(lambda: server.state == RUNNING, timeout=15_000)
+    qtbot.waitUntil(lambda: server.state == RUNNING, timeout=STARTS_WITHIN_MS)
     assert server.port == suggested
     assert not panel.port_banner.isVisible()
     assert desktop.session.settings.port == suggested  # remembered for next time
@@ -218,7 +225,7 @@ def test_a_new_port_is_saved_and_the_api_restarts_on_it(qtbot, start_desktop, ap
         new_port = probe.getsockname()[1]
     panel.port.setValue(new_port)
     panel.apply_button.click()
-    qtbot.waitUntil(lambda: server.state == RUNNING and server.port == new_port, timeout=15_000)
+    qtbot.waitUntil(lambda: server.state == RUNNING and server.port == new_port, timeout=STARTS_WITHIN_MS)
     assert desktop.session.settings.port == new_port
     assert api_client(server.url).get("/api/v1/workers").status_code == 401
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ssl
 
 import httpx
+from desktop_helpers import STARTS_WITHIN_MS
 
 from tempclock_desktop.server import RUNNING
 
@@ -42,13 +43,13 @@ def test_on_the_lan_with_a_certificate_the_api_is_served_over_https(qtbot, start
     cert, key = certificate
     desktop = start_desktop(serve=True)
     server, panel = desktop.server, desktop.window.show_panel("server")
-    qtbot.waitUntil(lambda: server.state == RUNNING, timeout=15_000)
+    qtbot.waitUntil(lambda: server.state == RUNNING, timeout=STARTS_WITHIN_MS)
     panel.lan.setChecked(True)
     panel.certfile.setText(str(cert))
     panel.keyfile.setText(str(key))
     panel.apply_button.click()
     qtbot.waitUntil(lambda: server.state == RUNNING and server.host == "0.0.0.0",
-                    timeout=15_000)
+                    timeout=STARTS_WITHIN_MS)
     assert server.url.startswith("https://127.0.0.1:")
     trusted = ssl.create_default_context(cafile=str(cert))
     answer = httpx.get(f"{server.url}/api/v1/workers", verify=trusted, timeout=10)

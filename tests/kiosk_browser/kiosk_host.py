@@ -103,13 +103,30 @@ class KioskHost:
 
 # `navigator.serviceWorker.ready` never settles on the first load (the page was opened as
 # /kiosk/<token>, outside the worker's /kiosk/<token>/ scope), so ask for the registration.
-SERVICE_WORKER_ACTIVE = ("navigator.serviceWorker.getRegistration(location.href)"
-                         ".then(registration => Boolean(registration && registration.active))")
+SERVICE_WORKER_STATE = ("navigator.serviceWorker.getRegistration(location.href)"
+                        ".then(registration => registration?.active?.state ?? null)")
+INSTALL_WAIT_S = 90  # the worker fetches the page's files: generous for a loaded 2-core CI box
+
+
+def wait_until_activated(page, timeout_s: float = INSTALL_WAIT_S) -> None:
+    """Wait until the page's service worker has installed (its shell is cached) and activated.
+
+    Polled with `evaluate`, which waits for the promise: `wait_for_function` would take the
+    promise itself for a truthy answer and return at once, whatever the worker's state.
+    """
+    deadline = time.monotonic() + timeout_s
+    while page.evaluate(SERVICE_WORKER_STATE) != "activated":
+        assert time.monotonic() < deadline, "the kiosk page's service worker did not install"
+        page.wait_for_timeout(100)
 
 
 def wait_until_installed(page) -> None:
-    """Wait until the page's service worker is active, then reload so that it controls it."""
-    page.wait_for_function(SERVICE_WORKER_ACTIVE)
+    """Wait until the page's service worker is active, then reload so that it controls it.
+
+    (A page loaded while its worker was still installing is not controlled until its next
+    load, so the reload comes only once the worker is active.)
+    """
+    wait_until_activated(page)
     page.reload()
     page.wait_for_function("navigator.serviceWorker.controller !== null")
 

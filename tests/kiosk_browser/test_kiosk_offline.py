@@ -4,10 +4,21 @@ sends them, once each, when the host is back; it opens from its service worker m
 from __future__ import annotations
 
 import datetime as dt
+import time
 
-from kiosk_host import PHONE, RESULT_WAIT_MS, punch, wait_until_installed
+from kiosk_host import (
+    INSTALL_WAIT_S,
+    PHONE,
+    RESULT_WAIT_MS,
+    TABLET,
+    punch,
+    wait_until_activated,
+    wait_until_installed,
+)
 from playwright.sync_api import expect
 
+NOTHING_REGISTERED = ("navigator.serviceWorker.getRegistration(location.href)"
+                      ".then(registration => registration === undefined)")
 RESEND_WAIT_MS = 90_000  # the page retries every ~10 s; generous for a loaded CI box
 
 
@@ -41,6 +52,31 @@ def test_punches_made_while_the_host_is_down_are_sent_once_each_when_it_is_back(
         [entry] = kiosk.entries(worker.id)
         assert entry["source"] == "kiosk_offline"
         assert entry["clock_out"] is None
+
+
+def test_a_tablet_whose_offline_shell_failed_to_install_installs_it_once_the_host_answers(
+        make_kiosk, browser):
+    kiosk = make_kiosk()
+    context = browser.new_context(locale="en-GB", **TABLET)
+    refused: list[str] = []
+
+    def unreachable(route):  # one of the files the worker keeps cannot be fetched
+        refused.append(route.request.url)
+        route.abort("connectionrefused")
+
+    try:
+        context.route("**/icon-512.png", unreachable)  # only the worker asks for this one
+        page = context.new_page()
+        page.goto(kiosk.url)
+        # The install failed, and a failed first install leaves nothing registered.
+        deadline = time.monotonic() + INSTALL_WAIT_S
+        while not (refused and page.evaluate(NOTHING_REGISTERED)):
+            assert time.monotonic() < deadline, "the worker's install was never refused"
+            page.wait_for_timeout(100)
+        context.unroute("**/icon-512.png")
+        wait_until_activated(page)  # the page tried again by itself: no reload, no new visit
+    finally:
+        context.close()
 
 
 def test_a_punch_whose_answer_was_lost_is_sent_again_and_recorded_once(make_kiosk, open_page):

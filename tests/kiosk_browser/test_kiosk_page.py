@@ -9,8 +9,8 @@ from kiosk_host import (
     OUTSIDE_LEEDS,
     PHONE,
     RESULT_WAIT_MS,
-    SERVICE_WORKER_ACTIVE,
     punch,
+    wait_until_activated,
 )
 from playwright.sync_api import expect
 
@@ -192,7 +192,7 @@ def test_the_page_asks_nothing_of_any_other_host(make_kiosk, open_page, browser)
         page.goto(kiosk.url)
         punch(page, "4821", "Clock in")
         expect(result(page)).to_contain_text("Hello, Ann!", timeout=RESULT_WAIT_MS)
-        page.wait_for_function(SERVICE_WORKER_ACTIVE)  # the shell it caches came from here too
+        wait_until_activated(page)  # the shell it caches came from here too
     finally:
         context.close()
     assert asked

@@ -1,0 +1,60 @@
+"""Stopping the dispatcher's process: promptly whatever it is doing, and never leaving it
+behind. A loaded machine (CI: two cores, four test processes, coverage) takes seconds to
+start it, so a desktop closed soon after it opened asks it to stop while it is starting."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import time
+
+from tempclock.api.dispatcher import DispatcherProcess
+
+STARTS_WITHIN_S = 60.0  # loading it under coverage on a busy box takes seconds
+
+
+def wait_until(condition, timeout: float = STARTS_WITHIN_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.01)
+
+
+def left_running(process: DispatcherProcess) -> bool:
+    return any(child.pid == process.pid for child in multiprocessing.active_children())
+
+
+def test_a_dispatcher_stopped_while_it_still_loads_ends_at_once_without_being_killed(
+        config, store, caplog):
+    process = DispatcherProcess(config)
+    process.stop()  # long before it could load its code, let alone deliver anything
+    assert process.exitcode == -signal.SIGTERM  # ended where it was, with nothing to save
+    assert "killing it" not in caplog.text
+    assert not left_running(process)
+
+
+def test_a_dispatcher_told_to_stop_during_its_start_up_ends_without_starting_deliveries(
+        config, store, capfd, caplog):
+    process = DispatcherProcess(config)
+    wait_until(lambda: process.hears_stop)
+    process.stop()  # it is opening the store and building its senders now
+    assert process.exitcode == 0  # it ended by itself, not killed
+    err = capfd.readouterr().err
+    assert "the dispatcher was told to stop while starting" in err
+    assert "the dispatcher is running" not in err  # the rest of its start was skipped
+    assert "killing it" not in caplog.text
+    assert not left_running(process)
+
+
+def test_a_dispatcher_that_cannot_stop_in_time_is_killed_and_gone_when_stop_returns(
+        config, store, capfd, caplog):
+    process = DispatcherProcess(config)
+    wait_until(lambda: "the dispatcher is running" in capfd.readouterr().err)
+    os.kill(process.pid, signal.SIGSTOP)  # frozen: it cannot stop by itself
+    with caplog.at_level(logging.WARNING, logger="tempclock.dispatcher"):
+        process.stop(timeout=0.5)
+    assert process.exitcode == -signal.SIGKILL
+    assert "did not stop within 0.5 s; killing it" in caplog.text
+    assert not left_running(process)
