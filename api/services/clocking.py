@@ -457,6 +457,8 @@ def _start_entry(account_id: int, worker: Any, location: Any, geo: Geofence,
     shift = _matching_shift(worker.id, location.id, new.at)
     cost_code_id, cost_code = ((new.cost_code.id, new.cost_code.code) if new.cost_code
                                else (shift.cost_code_id, shift.code) if shift else (None, None))
+    # As the float columns give them back (an int latitude reads back as a float).
+    latitude, longitude, accuracy = (None if v is None else float(v) for v in new.position)
     values = {
         "account": account_id,
         "worker": worker.id,
@@ -468,9 +470,9 @@ def _start_entry(account_id: int, worker: Any, location: Any, geo: Geofence,
         "work_date": local_date(new.at, zone(location.timezone)),
         "status": "open",
         "source": new.source,
-        "latitude": new.position.latitude,
-        "longitude": new.position.longitude,
-        "gps_accuracy": new.position.accuracy,
+        "latitude": latitude,
+        "longitude": longitude,
+        "gps_accuracy": accuracy,
         "within_geofence": geo.within,
         "distance_meters": geo.distance_meters,
         "low_gps_confidence": geo.low_confidence,

@@ -86,6 +86,15 @@ def test_a_clock_in_through_the_api_with_a_cost_code_sends_the_entry_as_it_is_st
     assert sent["cost_code"] == "NIGHT" and sent["notes"] == "first day"
 
 
+def test_a_clock_in_given_whole_number_coordinates_sends_them_as_they_are_stored(
+        account, site, placed_worker):
+    record = clocking.clock_in(account.id, placed_worker.id,
+                               position=clocking.Position(54, -1, 12))
+    sent = last_event("clock_in")
+    assert sent == as_the_api_reads_it(account.id, record.id)
+    assert record.latitude == 54.0 and isinstance(record.gps_accuracy, float)
+
+
 def test_a_worker_clocked_in_at_another_site_clocks_out_at_the_kiosk_under_that_sites_fence(
         account, site, make_location, placed_worker):
     """The entry's own site decides, not the kiosk's: here a warning fence around York."""
