@@ -45,6 +45,12 @@ def nests_too_deep(body: bytes) -> bool:
     return True
 
 
+def hung_up() -> Invalid:
+    """The refusal of a body the client stopped sending (it hung up half way)."""
+    return Invalid("The client closed the connection before sending the whole body",
+                   code="client_disconnected")
+
+
 class ApiRequest(Request[Any, Any, Any]):
     """The request class of the API: its JSON body is refused (400) when nested absurdly deep,
     and read past a UTF-8 byte-order mark (RFC 8259 8.1: .NET's UTF-8 writers put one)."""
@@ -53,8 +59,7 @@ class ApiRequest(Request[Any, Any, Any]):
         try:
             body = await super().body()
         except InternalServerException as error:  # Litestar's word for the client hanging up
-            raise Invalid("The client closed the connection before sending the whole body",
-                          code="client_disconnected") from error
+            raise hung_up() from error
         return body[len(codecs.BOM_UTF8):] if body.startswith(codecs.BOM_UTF8) else body
 
     async def json(self) -> Any:

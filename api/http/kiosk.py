@@ -13,16 +13,20 @@ characters, a shape the logs' redaction already replaces, so no logged path keep
 
 from __future__ import annotations
 
+import codecs
 import functools
 import logging
+import re
 from importlib import resources
+from typing import NamedTuple
 
 import msgspec
 from litestar import Litestar, Request, Response, Router, get, post
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from tempclock.api.http.body import ApiRequest, nests_too_deep
+from tempclock.api.http.body import ApiRequest, hung_up, nests_too_deep
 from tempclock.api.http.errors import (
     EXCEPTION_HANDLERS,
     PROBLEM_MEDIA_TYPE,
@@ -130,18 +134,84 @@ async def kiosk_punch(token: FromPath[str], request: Request) -> Response[bytes]
     return _json(result)
 
 
-def kiosk_problem(request: Request, exc: Exception) -> Response[bytes]:
+class _Problem(NamedTuple):
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+def _problem(scope: Scope, exc: Exception) -> _Problem:
     """A kiosk route's error as problem JSON; logged (a 500 only) without the token."""
     info = problem_of(exc)
     if info.status >= 500:
-        log.error("%s %s failed (request %s)", request.method, redact(request.url.path),
-                  request_id_of(request.scope), exc_info=exc)
+        log.error("%s %s failed (request %s)", scope["method"], redact(scope["path"]),
+                  request_id_of(scope), exc_info=exc)
     headers = dict(HEADERS)
     retry_after = exc.details.get("retry_after") if isinstance(exc, DomainError) else None
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
-    return Response(problem_body(info, request_id_of(request.scope)), status_code=info.status,
-                    media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    return _Problem(info.status, problem_body(info, request_id_of(scope)), headers)
+
+
+def kiosk_problem(request: Request, exc: Exception) -> Response[bytes]:
+    """The kiosk routes' exception handler (`_problem` as a Litestar response)."""
+    problem = _problem(request.scope, exc)
+    return Response(problem.body, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE,
+                    headers=problem.headers)
+
+
+# --- the punch, straight off the edge ----------------------------------------------------
+# A kiosk punch is the one request that comes hundreds of times a second (bench/
+# kiosk_punches.py: >= 500/s beside the API's load). Through Litestar's request, handler
+# and response objects it cost ~350k instructions on top of the punch itself (callgrind);
+# the edge answers `POST /kiosk/<token>/punch` itself with the same pieces the route uses
+# (`_punch_body`, `run_write`, `_problem`), and the same headers. Anything else, a trailing
+# slash or another method included, still goes through Litestar.
+_PUNCH_PATH = re.compile(r"/kiosk/([^/]+)/punch")
+_HEADER_LINES = [(name.lower().encode(), value.encode()) for name, value in HEADERS.items()]
+
+
+async def _punch_body_of(scope: Scope, receive: Receive) -> bytes:
+    """The request's body, refused as Litestar refuses it: 413 past `MAX_PUNCH_BYTES`
+    (announced or sent), 400 when the client hangs up; read past a UTF-8 BOM (`ApiRequest`)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > MAX_PUNCH_BYTES:
+            raise RequestEntityTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect
+            raise hung_up()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_PUNCH_BYTES:
+            raise RequestEntityTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            body = b"".join(chunks)
+            return body[len(codecs.BOM_UTF8):] if body.startswith(codecs.BOM_UTF8) else body
+
+
+async def _answer_punch(token: str, scope: Scope, receive: Receive, send: Send) -> None:
+    """`kiosk_punch` without Litestar around it: the same answer, headers and errors."""
+    try:
+        data = _punch_body(await _punch_body_of(scope, receive))
+        result = await run_write(functools.partial(
+            kiosk.punch, token, data.pin, data.action, latitude=data.latitude,
+            longitude=data.longitude, accuracy_m=data.accuracy_m,
+            device_time=data.device_time, idempotency_key=data.idempotency_key))
+        status, body, media_type = 200, msgspec.json.encode(result), _JSON
+        headers = _HEADER_LINES
+    except Exception as exc:  # noqa: BLE001 - every error leaves as problem JSON
+        problem = _problem(scope, exc)
+        status, body, media_type = problem.status, problem.body, PROBLEM_MEDIA_TYPE
+        headers = [(name.lower().encode(), value.encode())
+                   for name, value in problem.headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": [
+        *headers, (b"content-type", media_type.encode()),
+        (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def kiosk_router() -> Router:
@@ -170,6 +240,10 @@ class KioskEdge:
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
+        punch = _PUNCH_PATH.fullmatch(scope["path"]) if scope["method"] == "POST" else None
+        if punch is not None:
+            await _answer_punch(punch.group(1), scope, receive, send_with_request_id)
+            return
         await self.app(scope, receive, send_with_request_id)
 
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import unicodedata
+from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import msgspec
 from msgspec import UNSET, UnsetType
-from peewee import IntegrityError
+from peewee import JOIN, IntegrityError
 
 from tempclock.api.services.common import (
     as_naive_utc,
@@ -46,10 +48,13 @@ from tempclock.api.services.timesheets import (
     TimesheetUpdate,
     change_record,
     entry_history,
+    entry_query,
+    entry_record,
     get_entry,
 )
 from tempclock.api.store.models import Break as BreakRow
 from tempclock.api.store.models import CostCode as CostCodeRow
+from tempclock.api.store.models import Department as DepartmentRow
 from tempclock.api.store.models import EntryEdit as EntryEditRow
 from tempclock.api.store.models import Location as LocationRow
 from tempclock.api.store.models import Shift as ShiftRow
@@ -152,17 +157,27 @@ def _moment(timestamp: dt.datetime | None, location: Any, now: dt.datetime) -> d
 
 
 # The hot path: every query a clock action runs is compiled once (see api/store/prepared.py).
+# What a clock action reads of its worker (with the names its record shows) and of its
+# site. A caller that has read them itself (the kiosk, by PIN and by link) selects these
+# same columns and hands the rows to `clock_in_at_site` / `clock_out_at_site`.
+WORKER_COLUMNS = (
+    WorkerRow.id, WorkerRow.active, WorkerRow.location, WorkerRow.department,
+    WorkerRow.first_name, WorkerRow.last_name, WorkerRow.employee_ref,
+    DepartmentRow.name.alias("department_name"),
+)
+LOCATION_COLUMNS = (
+    LocationRow.id, LocationRow.name, LocationRow.active, LocationRow.timezone,
+    LocationRow.latitude, LocationRow.longitude, LocationRow.geofence_mode,
+    LocationRow.geofence_radius_m, LocationRow.gps_accuracy_threshold,
+    LocationRow.max_backdate_hours,
+)
 _worker = Prepared(
-    lambda p: WorkerRow.select(WorkerRow.id, WorkerRow.active, WorkerRow.location,
-                               WorkerRow.department)
+    lambda p: WorkerRow.select(*WORKER_COLUMNS)
+    .join(DepartmentRow, JOIN.LEFT_OUTER)
     .where((WorkerRow.id == p.id) & (WorkerRow.account == p.account))
 )
 _location = Prepared(
-    lambda p: LocationRow.select(
-        LocationRow.id, LocationRow.name, LocationRow.active, LocationRow.timezone,
-        LocationRow.latitude, LocationRow.longitude, LocationRow.geofence_mode,
-        LocationRow.geofence_radius_m, LocationRow.gps_accuracy_threshold,
-        LocationRow.max_backdate_hours)
+    lambda p: LocationRow.select(*LOCATION_COLUMNS)
     .where((LocationRow.id == p.id) & (LocationRow.account == p.account))
 )
 # Entries of a worker never overlap and an open entry runs on for ever, so the latest
@@ -174,8 +189,16 @@ _latest_entry = Prepared(
     .order_by(TimeEntryRow.clock_in.desc())
     .limit(1)
 )
+# The worker's latest entry with everything its record shows (see `_latest_entry`).
+_latest_record = Prepared(
+    lambda p: entry_query(p.account)
+    .where(TimeEntryRow.worker == p.worker)
+    .order_by(TimeEntryRow.clock_in.desc())
+    .limit(1)
+)
 _shift_at = Prepared(
-    lambda p: ShiftRow.select(ShiftRow.id, ShiftRow.cost_code)
+    lambda p: ShiftRow.select(ShiftRow.id, ShiftRow.cost_code, CostCodeRow.code)
+    .join(CostCodeRow, JOIN.LEFT_OUTER)
     .where((ShiftRow.worker == p.worker) & (ShiftRow.location == p.location)
            & (ShiftRow.status == "scheduled") & (ShiftRow.start <= p.early)
            & (ShiftRow.end > p.at))
@@ -238,13 +261,16 @@ def _get_location(account_id: int, location_id: int) -> Any:
     return row
 
 
-def _open_entry(account_id: int, worker_id: int) -> Any:
-    """The worker's open entry and its location, or `not_clocked_in`."""
-    _get_worker(account_id, worker_id)
+def _open_entry(account_id: int, worker_id: int, site: Any = None) -> Any:
+    """The worker's open entry (a row of `entry_query`) and its location, or
+    `not_clocked_in`; `site` is the location when the caller has read it already."""
     lock_for_update(WorkerRow, worker_id)
-    entry = _latest_entry.one(worker=worker_id)
+    entry = _latest_record.one(account=account_id, worker=worker_id)
     if entry is None or entry.clock_out is not None:
+        _get_worker(account_id, worker_id)  # another account's worker: 404, not 409
         raise Conflict(f"Worker {worker_id} is not clocked in", code="not_clocked_in")
+    if site is not None and site.id == entry.location_id:
+        return entry, site
     return entry, _get_location(account_id, entry.location_id)
 
 
@@ -304,22 +330,59 @@ def clock_in(
     """
     _check_source(source)
     notes = clean_text(notes, "notes", max_length=2000, multiline=True)
+
+    def worker_site_and_code() -> tuple[Any, Any, Any]:
+        worker = _free_to_clock_in(_get_worker(account_id, worker_id))
+        location = _site_to_clock_in_at(account_id, worker, location_id)
+        cost_code = (None if cost_code_id is None
+                     else fetch(CostCodeRow, account_id, cost_code_id, "Cost code"))
+        return worker, location, cost_code
+
+    return _clock_in(account_id, worker_id, worker_site_and_code, _Asked(
+        timestamp=timestamp, notes=notes, position=position, source=source))
+
+
+def clock_in_at_site(account_id: int, worker: Any, location: Any, *,
+                     timestamp: dt.datetime | None = None, position: Position = Position(),
+                     source: str = "kiosk") -> TimeEntry:
+    """`clock_in` for a caller that has read the worker and the site itself, with
+    `WORKER_COLUMNS` and `LOCATION_COLUMNS` of this account (the kiosk: by PIN and by
+    link, in the transaction it runs this in). The same rules and events apply."""
+    _check_source(source)
+
+    def worker_site_and_code() -> tuple[Any, Any, Any]:
+        return _free_to_clock_in(worker), _open_site(location), None
+
+    return _clock_in(account_id, worker.id, worker_site_and_code, _Asked(
+        timestamp=timestamp, notes=None, position=position, source=source))
+
+
+class _Asked(NamedTuple):
+    """What a clock-in asks for besides the worker and the site."""
+
+    timestamp: dt.datetime | None
+    notes: str | None
+    position: Position
+    source: str
+
+
+def _clock_in(account_id: int, worker_id: int,
+              worker_site_and_code: Callable[[], tuple[Any, Any, Any]],
+              asked: _Asked) -> TimeEntry:
+    """Check the worker, the site and the time, decide the fence, open the entry."""
     try:
         with transaction():
-            worker = _worker_free_to_clock_in(account_id, worker_id)
-            location = _site_to_clock_in_at(account_id, worker, location_id)
-            if cost_code_id is not None:
-                fetch(CostCodeRow, account_id, cost_code_id, "Cost code")
+            worker, location, cost_code = worker_site_and_code()
             now = utcnow()
-            at = _moment(timestamp, location, now)
-            geo = geofence(location, position)
+            at = _moment(asked.timestamp, location, now)
+            geo = geofence(location, asked.position)
             _refuse_a_second_entry(worker.id, at)
             if geo.refused:
                 refusal = _refuse_outside_fence(account_id, worker.id, location, geo, at)
             else:
                 return _start_entry(account_id, worker, location, geo, _NewEntry(
-                    at=at, now=now, cost_code_id=cost_code_id, notes=notes,
-                    position=position, source=source))
+                    at=at, now=now, cost_code=cost_code, notes=asked.notes,
+                    position=asked.position, source=asked.source))
     except IntegrityError:
         # Only reachable when a concurrent writer slipped past the check: the index held.
         raise Conflict(f"Worker {worker_id} is already clocked in",
@@ -332,15 +395,14 @@ class _NewEntry(NamedTuple):
 
     at: dt.datetime
     now: dt.datetime
-    cost_code_id: int | None
+    cost_code: Any  # the cost code asked for (a row with `id` and `code`), or None
     notes: str | None
     position: Position
     source: str
 
 
-def _worker_free_to_clock_in(account_id: int, worker_id: int) -> Any:
-    """The worker, if in the account and active."""
-    worker = _get_worker(account_id, worker_id)
+def _free_to_clock_in(worker: Any) -> Any:
+    """The worker, if active."""
     if not worker.active:
         raise Conflict(f"Worker {worker.id} is inactive and cannot clock in",
                        code="worker_inactive")
@@ -352,7 +414,11 @@ def _site_to_clock_in_at(account_id: int, worker: Any, location_id: int | None) 
     if location_id is None and worker.location_id is None:
         raise Invalid("Missing required field: location_id (the worker has no "
                       "assigned location)", field="location_id", code="missing_field")
-    location = _get_location(account_id, location_id or worker.location_id)
+    return _open_site(_get_location(account_id, location_id or worker.location_id))
+
+
+def _open_site(location: Any) -> Any:
+    """The location, if active."""
     if not location.active:
         raise Conflict(f"Location {location.id} is inactive", code="location_inactive")
     return location
@@ -389,31 +455,40 @@ def _start_entry(account_id: int, worker: Any, location: Any, geo: Geofence,
                  new: _NewEntry) -> TimeEntry:
     """Insert the open entry (its shift and cost code found) and emit its events."""
     shift = _matching_shift(worker.id, location.id, new.at)
-    cost_code_id = new.cost_code_id
-    if cost_code_id is None and shift is not None:
-        cost_code_id = shift.cost_code_id
-    entry_id = _insert_entry.insert(
-        account=account_id,
-        worker=worker.id,
-        location=location.id,
-        department=worker.department_id,
-        cost_code=cost_code_id,
-        shift=None if shift is None else shift.id,
-        clock_in=new.at,
-        work_date=local_date(new.at, zone(location.timezone)),
-        status="open",
-        source=new.source,
-        latitude=new.position.latitude,
-        longitude=new.position.longitude,
-        gps_accuracy=new.position.accuracy,
-        within_geofence=geo.within,
-        distance_meters=geo.distance_meters,
-        low_gps_confidence=geo.low_confidence,
-        notes=new.notes,
-        created_at=new.now,
-        updated_at=new.now,
-    )
-    record = get_entry(account_id, entry_id, breaks=[])  # a new entry has none
+    cost_code_id, cost_code = ((new.cost_code.id, new.cost_code.code) if new.cost_code
+                               else (shift.cost_code_id, shift.code) if shift else (None, None))
+    # As the float columns give them back (an int latitude reads back as a float).
+    latitude, longitude, accuracy = (None if v is None else float(v) for v in new.position)
+    values = {
+        "account": account_id,
+        "worker": worker.id,
+        "location": location.id,
+        "department": worker.department_id,
+        "cost_code": cost_code_id,
+        "shift": None if shift is None else shift.id,
+        "clock_in": new.at,
+        "work_date": local_date(new.at, zone(location.timezone)),
+        "status": "open",
+        "source": new.source,
+        "latitude": latitude,
+        "longitude": longitude,
+        "gps_accuracy": accuracy,
+        "within_geofence": geo.within,
+        "distance_meters": geo.distance_meters,
+        "low_gps_confidence": geo.low_confidence,
+        "notes": new.notes,
+        "created_at": new.now,
+        "updated_at": new.now,
+    }
+    entry_id = _insert_entry.insert(**values)
+    # The record from what was just written (no read back): the row as `entry_query` gives it.
+    record = entry_record(SimpleNamespace(
+        **values, id=entry_id, clock_out=None, break_seconds=0, worked_seconds=None,
+        first_name=worker.first_name, last_name=worker.last_name,
+        employee_ref=worker.employee_ref, location_name=location.name,
+        department_name=worker.department_name, cost_code_code=cost_code,
+        worker_id=worker.id, location_id=location.id, department_id=worker.department_id,
+        cost_code_id=cost_code_id, shift_id=values["shift"]), breaks=[])
     emit(account_id, "clock_in", record)
     if geo.breach:
         emit(account_id, "clock.geofence_breach",
@@ -433,15 +508,17 @@ def clock_out(
     timestamp: dt.datetime | None = None,
     notes: str | None = None,
     position: Position = Position(),
+    site: Any = None,
 ) -> TimeEntry:
     """Close the worker's open entry (ending any open break). Fires `clock_out`.
 
     A position outside a `warn` or `block` fence raises `clock.geofence_breach` but
-    never keeps a worker clocked in.
+    never keeps a worker clocked in. `site`: a location the caller has read already
+    (`LOCATION_COLUMNS`), used when it is the entry's.
     """
     notes = clean_text(notes, "notes", max_length=2000, multiline=True)
     with transaction():
-        entry, location = _open_entry(account_id, worker_id)
+        entry, location = _open_entry(account_id, worker_id, site)
         now = utcnow()
         at = _moment(timestamp, location, now)
         if at < entry.clock_in:
@@ -451,15 +528,18 @@ def clock_out(
         break_seconds, periods = _close_breaks(entry.id, at)
         if notes:
             notes = f"{entry.notes}\n{notes}" if entry.notes else notes
-        _close_entry.rowcount(
-            id=entry.id,
+        closed = entry._replace(
             clock_out=at,
             worked_seconds=max(0, int((at - entry.clock_in).total_seconds()) - break_seconds),
             break_seconds=break_seconds,
+            status="completed",
             notes=notes or entry.notes,
             updated_at=now,
         )
-        record = get_entry(account_id, entry.id, breaks=periods)
+        _close_entry.rowcount(id=entry.id, clock_out=closed.clock_out,
+                              worked_seconds=closed.worked_seconds,
+                              break_seconds=break_seconds, notes=closed.notes, updated_at=now)
+        record = entry_record(closed, periods)
         emit(account_id, "clock_out", record)
         if geo.within is False:
             emit(account_id, "clock.geofence_breach",
@@ -468,10 +548,11 @@ def clock_out(
 
 
 def start_break(account_id: int, worker_id: int, *,
-                timestamp: dt.datetime | None = None) -> TimeEntry:
-    """Start a break in the worker's open entry. Fires `break_start`."""
+                timestamp: dt.datetime | None = None, site: Any = None) -> TimeEntry:
+    """Start a break in the worker's open entry. Fires `break_start`. (`site`: as for
+    `clock_out`.)"""
     with transaction():
-        entry, location = _open_entry(account_id, worker_id)
+        entry, location = _open_entry(account_id, worker_id, site)
         now = utcnow()
         at = _moment(timestamp, location, now)
         if at < entry.clock_in:
@@ -483,18 +564,21 @@ def start_break(account_id: int, worker_id: int, *,
         if breaks and at < breaks[-1].end:
             raise Invalid("A break cannot start before the previous one ended", field="timestamp")
         _insert_break.insert(account=account_id, entry=entry.id, start=at)
-        _touch_entry.rowcount(id=entry.id, break_seconds=sum(
-            int((b.end - b.start).total_seconds()) for b in breaks), updated_at=now)
-        record = get_entry(account_id, entry.id)
+        break_seconds = sum(int((b.end - b.start).total_seconds()) for b in breaks)
+        _touch_entry.rowcount(id=entry.id, break_seconds=break_seconds, updated_at=now)
+        periods = [*(BreakPeriod(start=utc(b.start), end=utc(b.end)) for b in breaks),
+                   BreakPeriod(start=utc(at), end=None)]
+        record = entry_record(entry._replace(break_seconds=break_seconds, updated_at=now),
+                              periods)
         emit(account_id, "break_start", record)
     return record
 
 
 def end_break(account_id: int, worker_id: int, *,
-              timestamp: dt.datetime | None = None) -> TimeEntry:
-    """End the worker's current break. Fires `break_end`."""
+              timestamp: dt.datetime | None = None, site: Any = None) -> TimeEntry:
+    """End the worker's current break. Fires `break_end`. (`site`: as for `clock_out`.)"""
     with transaction():
-        entry, location = _open_entry(account_id, worker_id)
+        entry, location = _open_entry(account_id, worker_id, site)
         breaks = _breaks.rows(entry=entry.id)
         if not breaks or breaks[-1].end is not None:
             raise Conflict(f"Worker {worker_id} is not on a break", code="not_on_break",
@@ -505,7 +589,8 @@ def end_break(account_id: int, worker_id: int, *,
             raise Invalid("A break cannot end before it started", field="timestamp")
         break_seconds, periods = _close_breaks(entry.id, at)
         _touch_entry.rowcount(id=entry.id, break_seconds=break_seconds, updated_at=now)
-        record = get_entry(account_id, entry.id, breaks=periods)
+        record = entry_record(entry._replace(break_seconds=break_seconds, updated_at=now),
+                              periods)
         emit(account_id, "break_end", record)
     return record
 

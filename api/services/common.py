@@ -19,7 +19,7 @@ from peewee import IntegrityError, Model, ModelSelect
 from tempclock.api.services.errors import Invalid, NotFound
 from tempclock.api.store import database, is_postgres
 from tempclock.api.store.models import Event, utcnow
-from tempclock.api.store.prepared import Prepared, Slot, fetch_rows, save
+from tempclock.api.store.prepared import Prepared, Slot, fetch_rows, run_sql, save
 
 log = logging.getLogger(__name__)
 
@@ -307,6 +307,28 @@ def reads_are_local() -> bool:
     return not is_postgres()
 
 
+class _Savepoint(peewee._savepoint):
+    """Peewee's savepoint, its statements sent as `Prepared` sends its queries (`run_sql`:
+    straight to an open SQLite connection). Every write request runs in one inside the
+    group commit, a kiosk punch in two: peewee's path was ~8% of a punch's instructions."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db, "tempclock_savepoint")
+
+    def _begin(self) -> None:
+        run_sql(self.db, f"SAVEPOINT {self.quoted_sid};")
+
+    def commit(self, begin: bool = True) -> None:
+        run_sql(self.db, f"RELEASE SAVEPOINT {self.quoted_sid};")
+        if begin:
+            self._begin()
+
+    def rollback(self, begin: bool = True) -> None:
+        run_sql(self.db, f"ROLLBACK TO SAVEPOINT {self.quoted_sid};")
+        if begin:
+            self._begin()
+
+
 class _Atomic(peewee._atomic):
     """`database.atomic()` whose savepoints all have one name.
 
@@ -320,7 +342,7 @@ class _Atomic(peewee._atomic):
         if self.db.transaction_depth() == 0 or isinstance(self.db.top_transaction(),
                                                           peewee._manual):
             return super().__enter__()
-        self._helper = peewee._savepoint(self.db, "tempclock_savepoint")
+        self._helper = _Savepoint(self.db)
         return self._helper.__enter__()
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:

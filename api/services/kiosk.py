@@ -24,6 +24,7 @@ import secrets
 from typing import Any
 
 import msgspec
+from peewee import JOIN
 
 from tempclock.api.services import clocking, pins
 from tempclock.api.services.clocking import Position
@@ -39,6 +40,7 @@ from tempclock.api.services.errors import (
     Unprocessable,
 )
 from tempclock.api.services.timesheets import TimeEntry
+from tempclock.api.store.models import Department as DepartmentRow
 from tempclock.api.store.models import KioskLink as LinkRow
 from tempclock.api.store.models import KioskPunch as PunchRow
 from tempclock.api.store.models import Location as LocationRow
@@ -108,22 +110,6 @@ class RefusedPunch(msgspec.Struct, kw_only=True):
     reason: str | None
 
 
-class Link(msgspec.Struct, kw_only=True):
-    """A token's link with what a punch needs of its site (read with it, in one query)."""
-
-    id: int
-    account_id: int
-    location_id: int
-    wrong_pins: int
-    wrong_pins_since: dt.datetime | None
-    locked_until: dt.datetime | None
-    site_name: str
-    time_zone: str
-    geofence_mode: str
-    language: str
-    max_backdate_hours: int
-
-
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -171,29 +157,27 @@ def account_of_location(location_id: int) -> int:
     return row.account_id
 
 
+# A token's link with its site as a clock action reads it (`clocking.LOCATION_COLUMNS`: the
+# row's `id` is the site's), in one query; `punch` hands the site to the clocking services.
 _link_of_hash = Prepared(
-    lambda p: LinkRow.select(LinkRow.id, LinkRow.account, LinkRow.location, LinkRow.token_hash,
+    lambda p: LinkRow.select(LinkRow.id.alias("link_id"), LinkRow.account, LinkRow.token_hash,
                              LinkRow.wrong_pins, LinkRow.wrong_pins_since, LinkRow.locked_until,
-                             LocationRow.name, LocationRow.timezone, LocationRow.geofence_mode,
-                             LocationRow.kiosk_language, LocationRow.max_backdate_hours)
+                             LocationRow.kiosk_language, *clocking.LOCATION_COLUMNS)
     .join(LocationRow)
     .where(LinkRow.token_hash == p.hash)
 )
 
 
-def _link(token: str) -> Link:
-    """The link a token opens, or 404 (unknown, revoked, replaced, or not a token at all)."""
+def _link(token: str) -> Any:
+    """The link a token opens, with its site, or 404 (unknown, revoked, replaced, or not a
+    token at all)."""
     if not isinstance(token, str) or _TOKEN_SHAPE.fullmatch(token) is None:
         raise NotFound("No such kiosk", code="kiosk_not_found")
     wanted = _token_hash(token)
-    row = _link_of_hash.one(hash=wanted)
-    if row is None or not hmac.compare_digest(row.token_hash, wanted):
+    link = _link_of_hash.one(hash=wanted)
+    if link is None or not hmac.compare_digest(link.token_hash, wanted):
         raise NotFound("No such kiosk", code="kiosk_not_found")
-    return Link(id=row.id, account_id=row.account_id, location_id=row.location_id,
-                wrong_pins=row.wrong_pins, wrong_pins_since=row.wrong_pins_since,
-                locked_until=row.locked_until, site_name=row.name, time_zone=row.timezone,
-                geofence_mode=row.geofence_mode, language=row.kiosk_language,
-                max_backdate_hours=row.max_backdate_hours)
+    return link
 
 
 def check_token(token: str) -> None:
@@ -204,9 +188,9 @@ def check_token(token: str) -> None:
 def site(token: str) -> Site:
     """The site a kiosk token belongs to, as the page shows it."""
     link = _link(token)
-    return Site(name=link.site_name, time_zone=link.time_zone, now=utc(utcnow()),
+    return Site(name=link.name, time_zone=link.timezone, now=utc(utcnow()),
                 geofence=GEOFENCE_OF_MODE.get(link.geofence_mode, "off"),
-                language=link.language)
+                language=link.kiosk_language)
 
 
 # --- punches ---------------------------------------------------------------------------
@@ -245,7 +229,7 @@ def punch(token: str, pin: str, action: str, *, latitude: float | None = None,
             refusal: DomainError = _count_wrong_pin(link, now)
         else:
             if link.wrong_pins:
-                _forgive_wrong_pins(link.id)
+                _forgive_wrong_pins(link.link_id)
             replayed = _replay(link, worker.id, idempotency_key)
             if replayed is not None:
                 return replayed
@@ -274,7 +258,7 @@ def _check_punch(action: str, device_time: dt.datetime | None, key: str | None) 
                       field="idempotency_key", code="invalid_idempotency_key")
 
 
-def _refuse_while_locked(link: Link, now: dt.datetime) -> None:
+def _refuse_while_locked(link: Any, now: dt.datetime) -> None:
     if link.locked_until is not None and link.locked_until > now:
         raise _locked(link.locked_until, now)
 
@@ -285,9 +269,11 @@ def _locked(until: dt.datetime, now: dt.datetime) -> TooMany:
                    "minutes", code="kiosk_locked", retry_after=wait)
 
 
+# The worker as a clock action reads it (`clocking.WORKER_COLUMNS`), found by PIN.
 _worker_of_hash = Prepared(
-    lambda p: PinRow.select(WorkerRow.id, WorkerRow.first_name, WorkerRow.preferred_language)
+    lambda p: PinRow.select(WorkerRow.preferred_language, *clocking.WORKER_COLUMNS)
     .join(WorkerRow)
+    .join(DepartmentRow, JOIN.LEFT_OUTER)
     .where((PinRow.account == p.account) & (PinRow.pin_hash == p.hash))
 )
 
@@ -301,7 +287,7 @@ def _worker_of_pin(account_id: int, pin: object) -> Any:
     return _worker_of_hash.one(account=account_id, hash=pins.pin_hash(account_id, str(pin)))
 
 
-def _count_wrong_pin(link: Link, now: dt.datetime) -> DomainError:
+def _count_wrong_pin(link: Any, now: dt.datetime) -> DomainError:
     """Count a wrong PIN against the kiosk; the refusal to give (the lock at the fifth)."""
     fresh = link.wrong_pins_since is None or now - link.wrong_pins_since > WRONG_PIN_WINDOW
     count = 1 if fresh else link.wrong_pins + 1
@@ -309,10 +295,10 @@ def _count_wrong_pin(link: Link, now: dt.datetime) -> DomainError:
     if count >= WRONG_PINS_ALLOWED:
         until = now + LOCKED_FOR
         (LinkRow.update(wrong_pins=0, wrong_pins_since=None, locked_until=until)
-         .where(LinkRow.id == link.id).execute())
+         .where(LinkRow.id == link.link_id).execute())
         return _locked(until, now)
     (LinkRow.update(wrong_pins=count, wrong_pins_since=since)
-     .where(LinkRow.id == link.id).execute())
+     .where(LinkRow.id == link.link_id).execute())
     return Unauthenticated("Wrong PIN", code="wrong_pin",
                            attempts_left=WRONG_PINS_ALLOWED - count)
 
@@ -321,12 +307,12 @@ def _forgive_wrong_pins(link_id: int) -> None:
     LinkRow.update(wrong_pins=0, wrong_pins_since=None).where(LinkRow.id == link_id).execute()
 
 
-def _replay(link: Link, worker_id: int, key: str | None) -> PunchResult | None:
+def _replay(link: Any, worker_id: int, key: str | None) -> PunchResult | None:
     """The first answer to this worker's punch already sent with this key (a refusal is
     raised again); another worker's key is refused, never replayed to them."""
     if key is None:
         return None
-    row = PunchRow.get_or_none((PunchRow.location == link.location_id)
+    row = PunchRow.get_or_none((PunchRow.location == link.id)
                                & (PunchRow.idempotency_key == key))
     if row is None:
         return None
@@ -352,19 +338,19 @@ def _stored_refusal(row: PunchRow) -> DomainError:
 OUTSIDE_WINDOW = "outside_backdating_window"
 
 
-def _apply(link: Link, worker: Any, action: str, position: Position,
+def _apply(link: Any, worker: Any, action: str, position: Position,
            device_time: dt.datetime | None, key: str | None) -> PunchResult:
     """Carry out the punch through the clocking services; keep it when it came with a key."""
     if device_time is not None:
         _refuse_outside_window(link, device_time)
-    entry = _clock(link, worker.id, action, position, device_time)
+    entry = _clock(link, worker, action, position, device_time)
     at = _moment_of(entry, action)
     result = PunchResult(first_name=worker.first_name, language=worker.preferred_language,
                          action=action, at=at,
-                         local_time=at.astimezone(zone(link.time_zone)).strftime("%H:%M"),
+                         local_time=at.astimezone(zone(link.timezone)).strftime("%H:%M"),
                          offline=device_time is not None)
     if key is not None:
-        PunchRow.create(account=link.account_id, location=link.location_id, worker=worker.id,
+        PunchRow.create(account=link.account_id, location=link.id, worker=worker.id,
                         idempotency_key=key, action=action,
                         device_time=_naive(device_time), received_at=utcnow(),
                         outcome="applied", result=msgspec.json.encode(result).decode())
@@ -375,25 +361,27 @@ def _naive(moment: dt.datetime | None) -> dt.datetime | None:
     return None if moment is None else moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def _refuse_outside_window(link: Link, device_time: dt.datetime) -> None:
+def _refuse_outside_window(link: Any, device_time: dt.datetime) -> None:
     if utcnow() - _naive(device_time) > dt.timedelta(hours=link.max_backdate_hours):
         raise Unprocessable(
             f"This punch was made more than {link.max_backdate_hours} hours ago, beyond "
-            f"what {link.site_name} accepts; the office has been told", code=OUTSIDE_WINDOW)
+            f"what {link.name} accepts; the office has been told", code=OUTSIDE_WINDOW)
 
 
-def _clock(link: Link, worker_id: int, action: str, position: Position,
+def _clock(link: Any, worker: Any, action: str, position: Position,
            device_time: dt.datetime | None) -> TimeEntry:
+    """The clock action, with the worker and the site as read with the PIN and the link."""
+    account_id = link.account_id
     if action == "clock_in":
-        return clocking.clock_in(link.account_id, worker_id, location_id=link.location_id,
-                                 timestamp=device_time, position=position,
-                                 source="kiosk_offline" if device_time else "kiosk")
+        return clocking.clock_in_at_site(account_id, worker, link, timestamp=device_time,
+                                         position=position,
+                                         source="kiosk_offline" if device_time else "kiosk")
     if action == "clock_out":
-        return clocking.clock_out(link.account_id, worker_id, timestamp=device_time,
-                                  position=position)
+        return clocking.clock_out(account_id, worker.id, timestamp=device_time,
+                                  position=position, site=link)
     if action == "break_start":
-        return clocking.start_break(link.account_id, worker_id, timestamp=device_time)
-    return clocking.end_break(link.account_id, worker_id, timestamp=device_time)
+        return clocking.start_break(account_id, worker.id, timestamp=device_time, site=link)
+    return clocking.end_break(account_id, worker.id, timestamp=device_time, site=link)
 
 
 def _moment_of(entry: TimeEntry, action: str) -> dt.datetime:
@@ -406,10 +394,10 @@ def _moment_of(entry: TimeEntry, action: str) -> dt.datetime:
     return last.start if action == "break_start" else last.end  # type: ignore[return-value]
 
 
-def _keep_refusal(link: Link, worker_id: int, action: str, device_time: dt.datetime | None,
+def _keep_refusal(link: Any, worker_id: int, action: str, device_time: dt.datetime | None,
                   key: str, error: DomainError) -> None:
     """Keep a refused keyed punch: a retry gets the same refusal, the admin sees it listed."""
-    PunchRow.create(account=link.account_id, location=link.location_id, worker=worker_id,
+    PunchRow.create(account=link.account_id, location=link.id, worker=worker_id,
                     idempotency_key=key, action=action, device_time=_naive(device_time),
                     received_at=utcnow(), outcome="refused", code=error.code,
                     reason=error.message, result=msgspec.json.encode({"kind": error.kind.value}).decode())

@@ -158,7 +158,8 @@ def _hours(seconds: int | None) -> float | None:
     return None if seconds is None else round(seconds / 3600, 2)
 
 
-def _record(row: TimeEntryRow, breaks: list[BreakPeriod]) -> TimeEntry:
+def entry_record(row: Any, breaks: list[BreakPeriod]) -> TimeEntry:
+    """The record of an entry row as `entry_query` reads it (or an object with its names)."""
     return TimeEntry(
         id=row.id,
         worker_id=row.worker_id,
@@ -215,7 +216,7 @@ def records(rows: list[TimeEntryRow]) -> list[TimeEntry]:
     if not rows:
         return []
     breaks = _breaks_of(rows[0].account_id, (row.id for row in rows))
-    return [_record(row, breaks.get(row.id, [])) for row in rows]
+    return [entry_record(row, breaks.get(row.id, [])) for row in rows]
 
 
 _one = Prepared(lambda p: entry_query(p.account).where(TimeEntryRow.id == p.id))
@@ -233,7 +234,7 @@ def get_entry(account_id: int, entry_id: int,
     if breaks is None:
         breaks = [BreakPeriod(start=utc(b.start), end=utc(b.end))
                   for b in _breaks_of_one.rows(entry=entry_id)]
-    return _record(row, breaks)
+    return entry_record(row, breaks)
 
 
 def change_record(row: EntryEditRow) -> EntryChange:

@@ -8,6 +8,7 @@ module (or drop the shortcut) before upgrading.
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 
 import peewee
@@ -144,7 +145,37 @@ def test_a_failed_savepoint_undoes_only_itself_and_the_commit_runs_after_commit_
     quoted = "tempclock_savepoint".join(store.quote)
     assert f"SAVEPOINT {quoted};" in statements and \
         f"ROLLBACK TO SAVEPOINT {quoted};" in statements, broken(
-            ATOMIC, "a savepoint is SAVEPOINT / ROLLBACK TO / RELEASE of its one quoted name, "
-                    "run through execute_sql")
+            ATOMIC, "a savepoint is SAVEPOINT / ROLLBACK TO / RELEASE of its one quoted name "
+                    "(peewee._savepoint's _begin / rollback / commit, which ours replace), "
+                    "run through prepared.run_sql: execute_sql while query hooks listen")
     assert ran == ["committed"], broken(
         ATOMIC, "_atomic.__exit__ commits through `_helper`, then after-commit callbacks run")
+
+
+def test_the_values_a_prepared_bind_passes_on_are_what_their_fields_db_value_gives(store):
+    """`_Bind` skips a field's db_value for values of the field's own type (and on SQLite
+    converts them itself, in C): only right while db_value gives them back unchanged."""
+    samples = {bool: True, int: 7, float: 2.5, str: "Ann", dt.datetime: dt.datetime(
+        2026, 3, 29, 1, 30, 0, 250), dt.date: dt.date(2026, 3, 29)}
+    for field_type, (kind, _on_sqlite) in prepared._STORED_AS_IS.items():
+        value = samples[kind]
+        given = field_type().db_value(value)
+        assert type(given) is kind and given == value, broken(
+            PREPARED, f"{field_type.__name__}.db_value gives a {kind.__name__} back unchanged")
+
+
+def test_sqlite_stores_what_a_prepared_bind_hands_it_as_its_driver_would(store):
+    if not isinstance(store, peewee.SqliteDatabase):
+        pytest.skip("the SQLite driver's adapters")
+    connection = store.connection()
+    samples = {bool: False, dt.datetime: dt.datetime(2026, 3, 29, 1, 30, 0, 250),
+               dt.date: dt.date(2026, 3, 29)}
+    for kind, on_sqlite in {k: c for k, c in prepared._STORED_AS_IS.values() if c}.items():
+        value = samples[kind]
+        by_driver = connection.execute("SELECT ?", (value,)).fetchone()[0]
+        ours = connection.execute("SELECT ?", (on_sqlite(value),)).fetchone()[0]
+        assert ours == by_driver and type(ours) is type(by_driver), broken(
+            PREPARED, f"sqlite3 stores a {kind.__name__} as {on_sqlite.__name__}() of it")
+    whole = dt.datetime(2026, 3, 29, 1, 30)
+    assert connection.execute("SELECT ?", (str(whole),)).fetchone()[0] == \
+        connection.execute("SELECT ?", (whole,)).fetchone()[0]

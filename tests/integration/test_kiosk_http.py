@@ -3,6 +3,7 @@ that opens its own site's clocking and nothing else."""
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import time
 from importlib import resources
@@ -20,10 +21,22 @@ from tempclock.api.store.models import TimeEntry
 PAGE_INSTALLED = (resources.files("tempclock.resources") / "kiosk" / "index.html").is_file()
 
 
-@pytest.fixture
-def booth(api, tenant):
-    """The tenant's site with a kiosk link, and its worker's PIN."""
-    link = kiosk.create_link(tenant.account_id, tenant.site.id, api.url)
+@pytest.fixture(scope="module")
+def kiosk_listener(api):
+    """The kiosk listener's app (`tempclock serve --kiosk-host`) on loopback, over the
+    module's store: it answers punches at its edge, not through Litestar's routes."""
+    listener = ServerThread(create_kiosk_app()).start()
+    yield listener
+    listener.stop()
+
+
+@pytest.fixture(params=["api listener", "kiosk listener"])
+def booth(request, api, tenant):
+    """The tenant's site with a kiosk link, and its worker's PIN; its URL on the API's
+    listener and on the kiosk listener (each test runs against both)."""
+    listener = api if request.param == "api listener" else request.getfixturevalue(
+        "kiosk_listener")
+    link = kiosk.create_link(tenant.account_id, tenant.site.id, listener.url)
     pins.set_pin(tenant.account_id, tenant.worker.id, "2468")
     return link.url
 
@@ -115,6 +128,48 @@ def test_bad_punch_bodies_are_refused_with_problem_json(booth, body, code):
                           headers={"content-type": "application/json"})
     status = {"body_too_large": 413, "wrong_pin": 401}.get(code, 400)
     problem(response, status, code)
+
+
+def test_a_punch_body_streamed_past_4_kib_without_a_length_is_refused_as_413(booth):
+    def chunks():
+        yield b'{"pin": "2468", "action": "clock_in", "x": "'
+        for _ in range(8):
+            yield b"a" * 1024
+        yield b'"}'
+
+    problem(httpx.post(f"{booth}/punch", content=chunks(),
+                       headers={"content-type": "application/json"}), 413, "body_too_large")
+
+
+def test_a_punch_body_sent_with_a_utf8_byte_order_mark_is_read(booth):
+    punched = httpx.post(f"{booth}/punch", content=codecs.BOM_UTF8 + b'{"pin": "2468", '
+                         b'"action": "clock_in"}', headers={"content-type": "application/json"})
+    assert punched.status_code == 200 and punched.json()["action"] == "clock_in"
+
+
+def test_both_listeners_answer_punches_with_the_same_headers_and_bodies(api, tenant,
+                                                                          kiosk_listener):
+    """The kiosk listener answers a punch at its edge; the API's listener through its routes."""
+    token = kiosk.create_link(tenant.account_id, tenant.site.id, api.url).url.rsplit("/", 1)[1]
+    pins.set_pin(tenant.account_id, tenant.worker.id, "2468")
+    answers = {}
+    for name, listener in (("api", api), ("kiosk", kiosk_listener)):
+        url = f"{listener.url}/kiosk/{token}/punch"
+        answers[name] = [httpx.post(url, json={"pin": "2468", "action": action})
+                         for action in ("clock_in", "clock_out")]
+        answers[name].append(httpx.post(url, content=b"{"))
+        answers[name].append(httpx.post(url, json={"pin": "0000", "action": "clock_in"}))
+    for by_api, by_kiosk in zip(answers["api"], answers["kiosk"], strict=True):
+        assert by_api.status_code == by_kiosk.status_code
+        assert sorted(by_api.headers) == sorted(by_kiosk.headers), (by_api.headers,
+                                                                   by_kiosk.headers)
+        for name in ("content-type", "cache-control", "referrer-policy", "x-frame-options",
+                     "x-content-type-options"):
+            assert by_api.headers[name] == by_kiosk.headers[name]
+        same = {k: v for k, v in by_api.json().items() if k not in ("at", "request_id",
+                                                                     "local_time",
+                                                                     "attempts_left")}
+        assert same == {k: v for k, v in by_kiosk.json().items() if k in same}
 
 
 def test_a_revoked_link_is_404_at_once_everywhere(api, tenant, booth):
