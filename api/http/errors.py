@@ -19,6 +19,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from tempclock.api.http.methods import allow_with_head
 from tempclock.api.services.api_logs import redact
 from tempclock.api.services.errors import DomainError, Kind
 
@@ -187,6 +188,8 @@ def problem_response(request: Request, exc: Exception) -> Response[bytes]:
     headers = {}
     if info.status == 405 and isinstance(exc, HTTPException) and exc.headers:
         headers.update(exc.headers)
+        if "allow" in headers:  # Litestar's names the path's methods; HEAD goes with GET
+            headers["allow"] = allow_with_head(headers["allow"])
     return Response(content=problem_body(info, request_id_of(request.scope)),
                     status_code=info.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 

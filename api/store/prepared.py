@@ -156,19 +156,26 @@ class _Compiled:
                 bind.know_the_store(sqlite)
         returning = getattr(query, "_returning", None) or ()
         self.readers = [_reader(column) for column in returning]
+        self.convert: list[tuple[int, Callable[[Any], Any]]] = []
         self.row_type: type | None = None
 
     def args(self, params: dict[str, Any]) -> list[Any]:
         return [b.value(params) if isinstance(b, _Bind) else b for b in self.binds]
 
+    def _learn_columns(self, description: Any) -> None:
+        """The row type and the columns to convert, from the first run's columns (the same
+        every run): found once, not on every run (~2k instructions a lookup)."""
+        readers = self.readers if len(self.readers) == len(description) else []
+        self.convert = [(i, r) for i, r in enumerate(readers) if r is not None]
+        self.row_type = namedtuple("Row", [d[0] for d in description],  # noqa: PYI024
+                                   rename=True)  # set last: its presence says both are known
+
     def make_rows(self, cursor: Any) -> list[Any]:
         raw = cursor.fetchall()
         if self.row_type is None:
-            names = [d[0] for d in cursor.description]
-            self.row_type = namedtuple("Row", names, rename=True)  # noqa: PYI024
-        readers = self.readers if len(self.readers) == len(cursor.description) else []
-        convert = [(i, r) for i, r in enumerate(readers) if r is not None]
-        make = self.row_type._make
+            self._learn_columns(cursor.description)
+        convert = self.convert
+        make = self.row_type._make  # type: ignore[union-attr]
         if not convert:
             return [make(row) for row in raw]
         rows = []
