@@ -1,26 +1,95 @@
-"""The `tempclock` command run as a real process, and readers of what it prints.
+"""The `tempclock` command, run as a real process or through its entry point in this one,
+and readers of what it prints.
 
 Plain helpers, imported by name (`from cli_runs import COMMAND, one_json`); the `tc`
 fixture of tests/api/conftest.py runs the command on a data folder of the test's own.
+
+A real process costs ~0.5 s of CPU under coverage (a fresh interpreter importing the
+product); `run_here` runs the same `main` (click's parsing, the one-line errors, the exit
+code) in ~0.02 s. Tests of what only a process has (signals, the console script, the
+environment it starts with, `serve`) start one.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
+
+from click.testing import CliRunner
 
 SCRIPT = Path(sys.executable).with_name("tempclock")
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tempclock.api.cli"]
 
 
-def run_in(data_dir: Path):
-    """`run(*args, ok=True)`: `tempclock *args --data-dir data_dir`, checked to exit 0 when ok."""
+# Commands that run until stopped and install signal handlers: always a process of their own.
+RUN_UNTIL_STOPPED = {"serve", "desktop"}
+
+
+def run_process(args: list[str]) -> subprocess.CompletedProcess:
+    """`tempclock *args` as a real process (the console script)."""
+    return subprocess.run([*COMMAND, *args], capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+def run_here(args: list[str]) -> subprocess.CompletedProcess:
+    """`tempclock *args` through the console script's `main`, in this process, as a process
+    would see it: its own stdout and stderr, the exit code, a traceback on stderr for an
+    uncaught error, logging's last resort printing warnings to stderr, and the environment
+    given back afterwards (`--plugins-dir` sets a variable)."""
+    from tempclock.api.cli import main
+
+    root, environment = logging.getLogger(), dict(os.environ)
+    handlers, root.handlers = root.handlers, []  # pytest's capture would swallow warnings
+    code = 0
+    try:
+        with CliRunner().isolation() as (out, err, _):
+            try:
+                main(list(args))
+            except SystemExit as done:
+                code = _exit_code(done.code)
+            except Exception:  # as the interpreter does for an uncaught exception
+                traceback.print_exc()
+                code = 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+            stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
+    finally:
+        root.handlers = handlers
+        os.environ.clear()
+        os.environ.update(environment)
+    return subprocess.CompletedProcess([*COMMAND, *args], code, stdout, stderr)
+
+
+def _exit_code(code: object) -> int:
+    """The status `sys.exit(code)` gives a process (a message goes to stderr, exit 1)."""
+    if code is None or isinstance(code, int):
+        return code or 0
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _store_open_here() -> bool:
+    from tempclock.api.store import database
+
+    return database.obj is not None
+
+
+def run_in(data_dir: Path, *, process: bool = False):
+    """`run(*args, ok=True)`: `tempclock *args --data-dir data_dir`, checked to exit 0 when ok.
+
+    In this process (`run_here`) unless `process`, the command runs until stopped, or the
+    test has a store open here (the command would close it).
+    """
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run([*COMMAND, *args, "--data-dir", str(data_dir)],
-                                capture_output=True, text=True, timeout=60, check=False)
+        argv = [*args, "--data-dir", str(data_dir)]
+        here = not (process or RUN_UNTIL_STOPPED & set(args[:1]) or _store_open_here())
+        result = run_here(argv) if here else run_process(argv)
         if ok:
             assert result.returncode == 0, result.stderr
         return result
