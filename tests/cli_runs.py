@@ -2,7 +2,8 @@
 and readers of what it prints.
 
 Plain helpers, imported by name (`from cli_runs import COMMAND, one_json`); the `tc`
-fixture of tests/api/conftest.py runs the command on a data folder of the test's own.
+fixture of tests/api/conftest.py runs the command on a data folder of the test's own, as
+the CLI tests of tests/plugins do through `run_tempclock`.
 
 A real process costs ~0.5 s of CPU under coverage (a fresh interpreter importing the
 product); `run_here` runs the same `main` (click's parsing, the one-line errors, the exit
@@ -12,6 +13,7 @@ environment it starts with, `serve`) start one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -30,10 +32,23 @@ COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tempcloc
 RUN_UNTIL_STOPPED = {"serve", "desktop"}
 
 
-def run_process(args: list[str]) -> subprocess.CompletedProcess:
+def run_process(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+                timeout: float = 60) -> subprocess.CompletedProcess:
     """`tempclock *args` as a real process (the console script)."""
-    return subprocess.run([*COMMAND, *args], capture_output=True, text=True, timeout=60,
-                          check=False)
+    return subprocess.run([*COMMAND, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env, cwd=cwd, check=False)
+
+
+def run_tempclock(args: list[str], *, env: dict[str, str] | None = None,
+                  cwd: Path | None = None, timeout: float = 60,
+                  process: bool = False) -> subprocess.CompletedProcess:
+    """`tempclock *args`, here (`run_here`) unless it needs a process of its own: when asked
+    (`process`), when it starts with an environment of its own (`env`: PYTHONPATH, say),
+    runs until stopped, or would close a store the test holds open in this process."""
+    if process or env is not None or RUN_UNTIL_STOPPED & set(args[:1]) or _store_open_here():
+        return run_process(args, env=env, cwd=cwd, timeout=timeout)
+    with contextlib.chdir(cwd or Path.cwd()):
+        return run_here(args)
 
 
 def run_here(args: list[str]) -> subprocess.CompletedProcess:
@@ -80,16 +95,11 @@ def _store_open_here() -> bool:
 
 
 def run_in(data_dir: Path, *, process: bool = False):
-    """`run(*args, ok=True)`: `tempclock *args --data-dir data_dir`, checked to exit 0 when ok.
-
-    In this process (`run_here`) unless `process`, the command runs until stopped, or the
-    test has a store open here (the command would close it).
-    """
+    """`run(*args, ok=True)`: `tempclock *args --data-dir data_dir` (`run_tempclock`),
+    checked to exit 0 when ok."""
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        argv = [*args, "--data-dir", str(data_dir)]
-        here = not (process or RUN_UNTIL_STOPPED & set(args[:1]) or _store_open_here())
-        result = run_here(argv) if here else run_process(argv)
+        result = run_tempclock([*args, "--data-dir", str(data_dir)], process=process)
         if ok:
             assert result.returncode == 0, result.stderr
         return result
