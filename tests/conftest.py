@@ -13,8 +13,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 import store_backends  # noqa: E402
+from migrated_store import copy_store  # noqa: E402
 
-from tempclock.api.config import Config, load_config, private_dir, private_file  # noqa: E402
+from tempclock.api.config import Config, load_config  # noqa: E402
 from tempclock.api.services import accounts, locations, workers  # noqa: E402
 from tempclock.api.store import close_store, open_store  # noqa: E402
 
@@ -162,11 +163,11 @@ def store(config, migrated_sqlite):
 
     A new SQLite store is a copy of the session's migrated file (migrating costs ~0.1 s of
     CPU a test, copying ~0.005 s), made as the store makes its own: the folder and the file
-    private before a byte is written. PostgreSQL runs are copies of a template already.
+    private before a byte is written (`copy_store`). PostgreSQL runs are copies of a template
+    already.
     """
     if config.database_url is None and not config.sqlite_path.exists():
-        private_file(private_dir(config.data_dir) / config.sqlite_path.name)
-        shutil.copyfile(migrated_sqlite, config.sqlite_path)
+        copy_store(migrated_sqlite, config)
     db = open_store(config)
     yield db
     close_store()
