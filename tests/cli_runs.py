@@ -30,6 +30,7 @@ COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tempcloc
 
 # Commands that run until stopped and install signal handlers: always a process of their own.
 RUN_UNTIL_STOPPED = {"serve", "desktop"}
+STARTED_WITH_PATH = os.environ.get("PYTHONPATH", "")  # a test that changes it wants a process
 
 
 def run_process(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
@@ -43,9 +44,11 @@ def run_tempclock(args: list[str], *, env: dict[str, str] | None = None,
                   cwd: Path | None = None, timeout: float = 60,
                   process: bool = False) -> subprocess.CompletedProcess:
     """`tempclock *args`, here (`run_here`) unless it needs a process of its own: when asked
-    (`process`), when it starts with an environment of its own (`env`: PYTHONPATH, say),
-    runs until stopped, or would close a store the test holds open in this process."""
-    if process or env is not None or RUN_UNTIL_STOPPED & set(args[:1]) or _store_open_here():
+    (`process`), when it starts with an environment of its own (`env`, or a PYTHONPATH the
+    test set: what a new interpreter imports), runs until stopped, or would close a store
+    the test holds open in this process."""
+    if (process or env is not None or os.environ.get("PYTHONPATH", "") != STARTED_WITH_PATH
+            or RUN_UNTIL_STOPPED & set(args[:1]) or _store_open_here()):
         return run_process(args, env=env, cwd=cwd, timeout=timeout)
     with contextlib.chdir(cwd or Path.cwd()):
         return run_here(args)
