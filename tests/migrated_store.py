@@ -9,12 +9,20 @@ unchanged (a fresh database each, as in conftest).
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 import store_backends
 
-from tempclock.api.config import load_config
+from tempclock.api.config import Config, load_config, private_dir, private_file
 from tempclock.api.store import close_store, open_store
+
+
+def copy_store(template: Path, config: Config) -> None:
+    """Make `config`'s SQLite file a copy of the closed store file `template`, as the store
+    makes its own: the folder and the file private before a byte is written."""
+    private_file(private_dir(config.data_dir) / config.sqlite_path.name)
+    shutil.copyfile(template, config.sqlite_path)
 
 
 @pytest.fixture(scope="session")

@@ -11,14 +11,41 @@ import sys
 from zoneinfo import ZoneInfo
 
 import pytest
+import store_backends
 
+from tempclock.api.config import load_config
 from tempclock.api.services import accounts, demo, locations, shifts, timesheets, workers
 from tempclock.api.services.timesheets import TimeEntryFilter
+from tempclock.api.store import close_store, open_store
 from tempclock_desktop.choices import every
 
 
-def test_demo_data_is_a_realistic_agency_with_overnight_shifts(account):
-    summary = demo.load_demo(account.id)
+@pytest.fixture(scope="module")
+def loaded_demo(backend, tmp_path_factory):
+    """A demo agency loaded once per backend (seconds of CPU), for the tests that only read it."""
+    with pytest.MonkeyPatch.context() as monkeypatch, \
+            store_backends.database_for(backend, monkeypatch):
+        config = load_config(tmp_path_factory.mktemp("demo") / "data")
+        open_store(config)
+        try:
+            account = accounts.create_account("Acme Staffing", api_enabled=True)
+            summary = demo.load_demo(account.id)
+        finally:
+            close_store()
+        yield config, account, summary
+
+
+@pytest.fixture
+def demo_agency(loaded_demo):
+    """The loaded demo agency, its store open for the test: (account, what the load said)."""
+    config, account, summary = loaded_demo
+    open_store(config)
+    yield account, summary
+    close_store()
+
+
+def test_demo_data_is_a_realistic_agency_with_overnight_shifts(demo_agency):
+    account, summary = demo_agency
     assert summary.workers >= 60
     sites = locations.list_locations(account.id).data
     assert len({s.timezone for s in sites}) >= 4
@@ -52,8 +79,8 @@ def test_demo_is_the_same_agency_every_time(store):
     assert load("First office") == load("Second office")
 
 
-def test_demo_workers_have_distinct_names_and_shifts_fill_the_current_week(account):
-    demo.load_demo(account.id)
+def test_demo_workers_have_distinct_names_and_shifts_fill_the_current_week(demo_agency):
+    account, _ = demo_agency
     people = workers.list_workers(account.id, workers.WorkerFilter(limit=100)).data
     names = [(w.first_name, w.last_name) for w in people]
     assert len(names) == demo.WORKERS

@@ -29,7 +29,7 @@ def _without_prescreen(redaction, text: str) -> str:
         return redaction(text)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(_TEXTS)
 @example("tc_live_" + "a" * 8)
 @example("TC-TEST-ab12")
@@ -43,7 +43,7 @@ def test_redaction_with_the_prescreen_is_redaction_without_it(text):
         assert api_logs._may_hold_key(plain)
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(_TEXTS, _TEXTS)
 @example("q", "tc_live_abcd")
 @example("tc%5Ftest", "1")

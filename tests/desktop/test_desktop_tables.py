@@ -5,12 +5,15 @@ every request (not one page), and hours in the one format chosen in settings."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from desktop_helpers import TIMEOUT_MS, column_texts, settle
+from migrated_store import copy_store
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from tempclock.api.config import Config
 from tempclock.api.services import (
     accounts,
     api_logs,
@@ -22,6 +25,7 @@ from tempclock.api.services import (
     webhooks,
     workers,
 )
+from tempclock.api.store import close_store, open_store
 from tempclock_desktop.panels.webhooks import EVERYTHING
 from tempclock_desktop.settings import load_settings
 
@@ -88,8 +92,30 @@ def _failed_deliveries(account_id: int) -> None:
                                 for s in sent])
 
 
+@pytest.fixture(scope="module")
+def demo_agency_file(tmp_path_factory) -> Path:
+    """The store of `demo_agency`, made once for this module (loading the demo costs seconds
+    of CPU): each test's store is a copy of this file."""
+    made = Config(data_dir=tmp_path_factory.mktemp("demo-agency") / "data")
+    open_store(made)
+    try:
+        _load_demo_agency(accounts.create_account("Acme Staffing", api_enabled=True))
+    finally:
+        close_store()
+    return made.sqlite_path
+
+
 @pytest.fixture
-def demo_agency(account):
+def demo_agency(config, demo_agency_file):
+    """The demo agency, with an API key, a webhook to a closed port and 30 refused requests
+    logged, in the test's own store (open while the test runs)."""
+    copy_store(demo_agency_file, config)
+    open_store(config)
+    yield accounts.list_accounts()[0]
+    close_store()
+
+
+def _load_demo_agency(account):
     demo.load_demo(account.id)
     keys.issue_key(account.id, "Bullhorn ATS", scopes=["workers:read", "timesheets:read"])
     accounts.allow_internal_targets(account.id, True, by=accounts.local_admin("test"))
@@ -102,7 +128,6 @@ def demo_agency(account):
         key_prefix=None, method="GET", path="/api/v1/workers", query="", status=401,
         duration_ms=1.5, client="192.168.100.200", user_agent="sync/1.0",
         request_id=f"r{n}", error_code="key_checksum_invalid") for n in range(30)])
-    return account
 
 
 def _open(qtbot, desktop, key: str, tables=("table",)):

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from untraced import untraced
 
 from tempclock.plugins.manager import PluginHost
 
@@ -37,7 +38,7 @@ def tiny_site(tmp_path_factory):
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
          "--no-build-isolation", "--target", str(target), str(source)],
-        check=True, capture_output=True, timeout=180,
+        check=True, capture_output=True, timeout=180, env=untraced(),
     )
     return target
 

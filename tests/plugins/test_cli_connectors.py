@@ -5,17 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-SCRIPT = Path(sys.executable).with_name("tempclock")
-COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tempclock.api.cli"]
+from cli_runs import run_tempclock
 
 
 def tc(data_dir, *args, env=None, ok=True):
-    result = subprocess.run([*COMMAND, *args, "--data-dir", str(data_dir)], capture_output=True,
-                            text=True, timeout=120, env=env, check=False)
+    result = run_tempclock([*args, "--data-dir", str(data_dir)], env=env, timeout=120)
     if ok:
         assert result.returncode == 0, result.stderr
     return result

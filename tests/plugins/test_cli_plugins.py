@@ -8,12 +8,9 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(sys.executable).with_name("tempclock")
-COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tempclock.api.cli"]
+from cli_runs import run_tempclock
 
 GREETER = """\
 from tempclock.plugins import Setting, hookimpl
@@ -31,8 +28,7 @@ def clock_in(event, context):
 
 
 def tc(*args, cwd=None, env=None, ok=True):
-    result = subprocess.run([*COMMAND, *args], capture_output=True, text=True, timeout=120,
-                            cwd=cwd, env=env, check=False)
+    result = run_tempclock(list(args), cwd=cwd, env=env, timeout=120)
     if ok:
         assert result.returncode == 0, result.stderr
     return result
