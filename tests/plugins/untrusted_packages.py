@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from untraced import untraced
 
 from tempclock.api.services import accounts, keys, locations, workers
-
-from untraced import untraced
 
 HEADER = """
 import os, sys, time
