@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import subprocess
+from multiprocessing.connection import wait as wait_for_any
 from multiprocessing.process import BaseProcess
 
 log = logging.getLogger("tempclock.processes")
@@ -41,7 +42,9 @@ def wait_until_gone(process: BaseProcess | subprocess.Popen, what: str,
         gone = process.returncode is not None
     else:
         process.join(wait)
-        gone = process.exitcode is not None
+        # Its sentinel is ready once it has ended, whoever reaped it: a thread watching
+        # it (the kiosk listener's restarter joins it too) may have, leaving exitcode None here.
+        gone = process.exitcode is not None or bool(wait_for_any([process.sentinel], 0))
     if not gone:
         log.error("%s (process %s) was killed but is still there after %.1f s",
                   what, process.pid, wait)

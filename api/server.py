@@ -22,6 +22,9 @@ import uvicorn
 from tempclock.api.processes import wait_until_gone
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
+
     from tempclock.api.config import Config
     from tempclock.api.http.ratelimit import RateLimiter
 
@@ -107,11 +110,29 @@ def build_server(
     graceful_timeout: int = GRACEFUL_TIMEOUT_S,
     certfile: Path | None = None,
     keyfile: Path | None = None,
+    on_stop: Callable[[], None] | None = None,
 ) -> uvicorn.Server:
-    """A uvicorn server for `app` (not started); HTTPS when given a certificate and key."""
-    return uvicorn.Server(_uvicorn_config(
-        app, host, port, log_level=log_level, access_log=access_log,
-        graceful_timeout=graceful_timeout, certfile=certfile, keyfile=keyfile))
+    """A uvicorn server for `app` (not started); HTTPS when given a certificate and key.
+
+    `on_stop` is called the moment a signal (SIGTERM, Ctrl+C) asks the server to stop, so
+    what runs beside it can stop alongside rather than after its graceful shutdown.
+    """
+    config = _uvicorn_config(app, host, port, log_level=log_level, access_log=access_log,
+                             graceful_timeout=graceful_timeout, certfile=certfile,
+                             keyfile=keyfile)
+    return uvicorn.Server(config) if on_stop is None else _TellingServer(config, on_stop)
+
+
+class _TellingServer(uvicorn.Server):
+    """uvicorn's server, which also tells `on_stop` when a signal asks it to stop."""
+
+    def __init__(self, config: uvicorn.Config, on_stop: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_stop = on_stop
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_stop()
+        super().handle_exit(sig, frame)
 
 
 def limiter_for(config: Config) -> RateLimiter:

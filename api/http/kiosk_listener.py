@@ -107,6 +107,7 @@ class KioskListener:
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # a restart and a stop never cross
         self.restarts = 0
+        self._terminated = False  # the stopping process was sent SIGTERM (once is enough)
         self.process: Any = None
         self._host_end: Any = None
 
@@ -154,13 +155,21 @@ class KioskListener:
             self._stopping.set()
             self._host_end.close()  # the process sees its host gone (serve started it first)
 
-    def stop(self, timeout: float = STOP_GRACE_S) -> None:
-        """Stop the process: `timeout` s for its requests in flight, then it is killed."""
+    def begin_stop(self) -> None:
+        """`ask_to_stop`, and start the process's graceful stop now (SIGTERM, once), so it
+        runs alongside the host's own; `stop` then waits for it."""
         self.ask_to_stop()
         process = self.process
-        if process is not None and process.is_alive():
+        if process is not None and process.is_alive() and not self._terminated:
+            self._terminated = True
             with contextlib.suppress(OSError):
                 os.kill(process.pid, signal.SIGTERM)  # uvicorn's graceful shutdown
+
+    def stop(self, timeout: float = STOP_GRACE_S) -> None:
+        """Stop the process: `timeout` s for its requests in flight, then it is killed."""
+        self.begin_stop()
+        process = self.process
+        if process is not None and process.is_alive():
             process.join(timeout)
             if process.exitcode is None:
                 log.warning("the kiosk listener (process %s) did not stop within %.1f s; "

@@ -85,15 +85,33 @@ def running(pid: int) -> bool:
 
 
 def group_is_gone(pgid: int, timeout: float) -> bool:
-    """Whether every process of group `pgid` has exited (and been reaped) within `timeout` s."""
+    """Whether every process of group `pgid` has exited within `timeout` s.
+
+    An exited child of a process that has itself exited (a zombie, such as multiprocessing's
+    resource tracker orphaned when serve exits) waits for the machine's init to reap it,
+    which a container's init may do only a second or more later: it runs nothing, holds
+    nothing, and counts as gone.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
+        if not _running_in_group(pgid):
             return True
         time.sleep(0.05)
     return False
+
+
+def _running_in_group(pgid: int) -> list[int]:
+    """The processes of group `pgid` that have not exited (zombies excluded)."""
+    running = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        state, _ppid, group = text.rpartition(")")[2].split()[:3]
+        if int(group) == pgid and state != "Z":
+            running.append(int(stat.parent.name))
+    return running
 
 
 class Server:
