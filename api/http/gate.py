@@ -76,11 +76,31 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+# `_authorization`'s answer for a request with several Authorization headers (an object no
+# header value can be: an empty header is b"", which Python shares)
+REPEATED: Any = object()
+
+
+def _authorization(scope: Scope) -> bytes | None:
+    """The request's one Authorization header; REPEATED when it sent several (which one a
+    client, proxy or retry puts first varies, so none is chosen)."""
+    found: bytes | None = None
+    for key, value in scope["headers"]:
+        if key == b"authorization":
+            if found is not None:
+                return REPEATED
+            found = value
+    return found
+
+
 def presented_key(authorization: bytes | None) -> str:
     """The key in an `Authorization: Bearer <key>` header, or the 401 that explains why not."""
     if authorization is None:
         raise Unauthenticated("Missing API key: send the header Authorization: Bearer <key>",
                               code="key_missing")
+    if authorization is REPEATED:
+        raise Unauthenticated("Send one Authorization header, not several",
+                              code="auth_header_repeated")
     scheme, _, key = authorization.decode("latin-1").strip().partition(" ")
     if scheme.lower() != "bearer":
         raise Unauthenticated("Unsupported authorization scheme: use Authorization: Bearer <key>",
@@ -123,7 +143,7 @@ class AuthGate:
             await self.app(scope, receive, _with_headers(send, [request_id_header], None))
             return
 
-        authorization = _header(scope, b"authorization")
+        authorization = _authorization(scope)
         client = scope.get("client")
         address = client[0] if client else ""
         status = [500]

@@ -46,6 +46,21 @@ def test_the_word_bearer_is_case_insensitive_but_the_key_is_not(api, tenant):
         problem(c.get("/workers"), 401, "key_malformed")
 
 
+@pytest.mark.parametrize("second", ["the same key", "another good key"])
+def test_two_authorization_headers_are_refused_whichever_comes_first(api, tenant, second):
+    """A proxy or a retry may put either first: none is chosen, even when one is good."""
+    other, _ = issue(tenant.account.id, "Second")
+    seconds = {"the same key": f"Bearer {tenant.key}", "another good key": f"Bearer {other}"}
+    for pair in ([f"Bearer {tenant.key}", seconds[second]],
+                 ["Bearer nonsense", f"Bearer {tenant.key}"]):
+        with api.client() as c:
+            response = c.get("/workers", headers=[("Authorization", v) for v in pair])
+        body = problem(response, 401, "auth_header_repeated")
+        assert "one Authorization header" in body["message"]
+    with api.client(tenant.key) as c:  # one header still works
+        assert c.get("/workers").status_code == 200
+
+
 def test_a_malformed_key_is_refused(api):
     for bad in ("nonsense", "tc_live_123", "tc_live_" + "g" * 40, "tc_live_" + "A" * 40):
         with api.client(Authorization=f"Bearer {bad}") as c:
