@@ -74,6 +74,7 @@ REFUSALS = {
     "api_disabled": "Key of an account with API access off",
     "key_missing": "No key",
     "auth_scheme_unsupported": "No key (another scheme)",
+    "auth_header_repeated": "Two keys in one request",
     "rate_limited": "Refused: too many failed attempts",
 }
 
