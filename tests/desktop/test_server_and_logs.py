@@ -183,8 +183,15 @@ def test_a_key_refused_for_a_missing_scope_is_a_setting_to_grant_not_a_compromis
         # A refresh started while the log writer was still catching up counts fewer;
         # refresh_stats() does nothing while one is under way.
         panel.refresh_stats()
-        return (panel.per_key.rows[:1] == [(f"Payroll export · {narrow[:16]}…", 12, 12)]
-                and "12 times" in panel.banner.text.text())
+        if panel.per_key.rows[:1] != [(f"Payroll export · {narrow[:16]}…", 12, 12)]:
+            return False
+        # Run between 00:00 and 05:00 local time, the same twelve requests are also a burst
+        # at night, a more urgent alert shown first: the admin goes on to the next one.
+        for _ in range(len(panel.alerts)):
+            if "12 times" in panel.banner.text.text():
+                return True
+            panel.banner_next.click()
+        return False
 
     qtbot.waitUntil(stats_count_all_twelve, timeout=10_000)
     text = panel.banner.text.text()
@@ -199,10 +206,13 @@ def test_a_key_refused_for_a_missing_scope_is_a_setting_to_grant_not_a_compromis
     panel.banner_action.click()
     qtbot.waitUntil(lambda: "timesheets:read" in keys.list_keys(account.id)[0].scopes)
     assert client.get("/api/v1/timesheets", headers=bearer).status_code == 200
-    qtbot.waitUntil(lambda: not panel.banner.isVisible())
+    asks_for_a_scope = lambda: [a for a in panel.alerts if a.kind == "scope_missing"]  # noqa: E731
+    qtbot.waitUntil(lambda: not asks_for_a_scope())
     panel.refresh_stats()
     settle(qtbot)
-    assert not panel.banner.isVisible()  # granted: nothing left to ask
+    assert not asks_for_a_scope()  # granted: nothing left to ask
+    # (at night the burst alert stays: a key busy between 00:00 and 05:00 for the first time)
+    assert panel.banner.isVisible() == any(a.kind == "odd_hours" for a in panel.alerts)
 
 
 def test_closing_can_keep_the_api_serving_from_the_tray(qtbot, start_desktop, api_client):
