@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from tempclock.api.processes import wait_until_gone
+from tempclock.api.sockets import bound_socket
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -216,9 +217,7 @@ class ServerThread:
         import threading
 
         self.host = host
-        self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, port))
+        self._socket = bound_socket(host, port)
         self.port: int = self._socket.getsockname()[1]
         self.server = build_server(app, host, self.port, **options)  # type: ignore[arg-type]
         self._thread = threading.Thread(target=self._serve, name=f"uvicorn-{self.port}",

@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -96,10 +97,7 @@ class Desktop:
         self.stopped = True
         self.window.quitting = True
         cancel_operations()  # a long connector run stops while the rest shuts down
-        self.dispatcher.ask_to_stop()  # it stops while the server does
-        self.window.kiosk.shutdown()
-        self.server.shutdown()
-        self.dispatcher.shutdown()
+        self._stop_serving_together()
         self.window.close()
         wait_for_operations(STOP_OPERATIONS_MS)
         QApplication.processEvents()
@@ -107,6 +105,24 @@ class Desktop:
         QApplication.processEvents()
         self.session.close_plugins()
         close_store()
+
+
+    def _stop_serving_together(self) -> None:
+        """The API, the kiosk listener (it follows the API) and the dispatcher are told to
+        stop at once, then waited for on one deadline, as `tempclock serve` does: one after
+        the other, their graceful waits added up beyond the 5 s a stop promises."""
+        from tempclock.api.dispatcher import PLUGINS_STOP_S, STOP_TIMEOUT_S
+
+        deadline = time.monotonic() + STOP_TIMEOUT_S + PLUGINS_STOP_S
+        self.dispatcher.ask_to_stop()
+        self.server.stop()
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        self.window.kiosk.shutdown(left())
+        self.server.shutdown(left())
+        self.dispatcher.shutdown(left())
 
 
 def run(data_dir: str | Path | None = None, argv: list[str] | None = None) -> int:

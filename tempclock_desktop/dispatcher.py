@@ -87,14 +87,17 @@ class EmbeddedDispatcher(QObject):
         if self.process is not None:
             self.process.ask_to_stop()
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float | None = None) -> None:
         """Stop and wait (on quit): sends in flight are recorded, the process ends, in a
-        bounded time (`DispatcherProcess.stop`)."""
+        bounded time (`DispatcherProcess.stop`; `timeout` s when given, then killed)."""
         process = self.process
         self._watch.stop()
         if process is None:
             return
-        process.stop()
+        if timeout is None:
+            process.stop()
+        else:
+            process.stop(timeout)
         self.process = None
         if self.state != FAILED:
             self._set_state(STOPPED)

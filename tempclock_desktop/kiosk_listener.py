@@ -116,6 +116,6 @@ class KioskListener(QObject):
         elif state in (STOPPING, FAILED, STOPPED):
             self.server.stop()
 
-    def shutdown(self) -> None:
-        """Stop and wait (on quit)."""
-        self.server.shutdown()
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Stop and wait (on quit), `timeout` s at most (None: the server's own bound)."""
+        self.server.shutdown(timeout)

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 
+from tempclock.api.sockets import bound_socket
+
 if TYPE_CHECKING:
     import uvicorn
 
@@ -39,24 +41,11 @@ def _default_app() -> object:
     return create_app()
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A socket bound to host:port, ready for uvicorn; raises OSError when the port is taken."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
 def free_port_near(host: str, port: int, tries: int = 50) -> int | None:
     """The first port from `port` on that can be bound now (a suggestion for the admin)."""
     for candidate in range(port, min(port + tries, 65536)):
         try:
-            bind(host, candidate).close()
+            bound_socket(host, candidate).close()
         except OSError:
             continue
         return candidate
@@ -132,7 +121,7 @@ class EmbeddedServer(QObject):
             return True
         self.host, self.port, self.tls, self.error = host, port, tls, None
         try:
-            sock = bind(host, port)
+            sock = bound_socket(host, port)
         except OSError as error:
             in_use = error.errno in (errno.EADDRINUSE, errno.EACCES)
             message = (f"Port {port} is already in use by another program, so the API could "

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tempclock.api.processes import kill_and_reap
+from tempclock.api.sockets import bound_socket
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -46,11 +47,8 @@ STOP_GRACE_S = 3.0  # in-flight punches finish (uvicorn's graceful timeout), the
 
 def listening_socket(host: str, port: int) -> socket.socket:
     """A socket bound to `host`:`port` and listening (OSError when the port is taken)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = bound_socket(host, port)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
         sock.listen(BACKLOG)
     except OSError:
         sock.close()

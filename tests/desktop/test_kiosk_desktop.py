@@ -370,9 +370,10 @@ def test_kiosk_settings_that_cannot_work_are_refused_in_words_and_not_saved(
 
 
 def test_a_kiosk_port_in_use_is_reported_in_words(qtbot, start_desktop):
-    from tempclock_desktop.server import FAILED, bind
+    from tempclock.api.sockets import bound_socket
+    from tempclock_desktop.server import FAILED
 
-    taken = bind("127.0.0.1", 0)
+    taken = bound_socket("127.0.0.1", 0)
     taken.listen()
     try:
         desktop = start_desktop(serve=True)

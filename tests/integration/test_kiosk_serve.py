@@ -6,6 +6,7 @@ revoke there reaches the server's next request, whatever it had seen before).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import os
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 import httpx
 import msgspec
@@ -205,13 +207,23 @@ def wait_for_kiosk(kiosk_url: str, token: str, timeout: float = 60) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def kiosk_answering(config, token: str, *args: str) -> Iterator[tuple[Server, str]]:
+    """`serve` with a kiosk listener answering `token`'s page; stopped within 5 s after."""
+    served, kiosk_url = serve_with_kiosk(config, *args)
+    try:
+        assert wait_for_kiosk(kiosk_url, token), served.output
+        yield served, kiosk_url
+    finally:
+        took = served.stop()
+    assert took < STOP_WITHIN_S, served.output
+
+
 @pytest.mark.sqlite_only
 def test_the_kiosk_listener_runs_in_a_process_of_its_own_and_is_restarted_when_it_dies(
         config, site_with_kiosk):
     _, token = site_with_kiosk
-    served, kiosk_url = serve_with_kiosk(config, "--no-dispatch")
-    try:
-        assert wait_for_kiosk(kiosk_url, token)
+    with kiosk_answering(config, token, "--no-dispatch") as (served, kiosk_url):
         first = listening_child(served.process.pid, int(kiosk_url.rsplit(":", 1)[1]))
         assert first is not None and first != served.process.pid
         os.kill(first, signal.SIGKILL)
@@ -221,9 +233,6 @@ def test_the_kiosk_listener_runs_in_a_process_of_its_own_and_is_restarted_when_i
         assert second not in (None, first)
         # The API never stopped answering meanwhile.
         assert httpx.get(f"{served.url}/docs").status_code == 200
-    finally:
-        took = served.stop()
-    assert took < STOP_WITHIN_S, served.output
     assert "kiosk listener" in served.output and "stopped unexpectedly" in served.output
 
 
@@ -293,22 +302,15 @@ def test_the_kiosk_listener_serves_beside_several_workers(config, site_with_kios
         pytest.skip(store_backends.NO_REDIS)
     monkeypatch.setenv("TEMPCLOCK_REDIS_URL", store_backends.REDIS_URL)
     _, token = site_with_kiosk
-    served, kiosk_url = serve_with_kiosk(config, "--workers", "2", "--no-dispatch")
-    try:
-        assert wait_for_kiosk(kiosk_url, token), served.output
+    with kiosk_answering(config, token, "--workers", "2", "--no-dispatch") as (_, kiosk_url):
         assert punch(kiosk_url, token, "2468").status_code == 200
-    finally:
-        took = served.stop()
-    assert took < STOP_WITHIN_S, served.output
 
 
 @pytest.mark.sqlite_only
 def test_wrong_pins_sent_at_once_through_both_listeners_all_count_towards_the_lock(
         config, site_with_kiosk):
     _, token = site_with_kiosk
-    served, kiosk_url = serve_with_kiosk(config, "--no-dispatch")
-    try:
-        assert wait_for_kiosk(kiosk_url, token)
+    with kiosk_answering(config, token, "--no-dispatch") as (served, kiosk_url):
         urls = [kiosk_url, served.url] * 3
         barrier = threading.Barrier(5)
         answers: list[int] = []
@@ -325,8 +327,6 @@ def test_wrong_pins_sent_at_once_through_both_listeners_all_count_towards_the_lo
         # The two processes each read the count inside the write transaction: none is lost.
         assert sorted(answers) == [401, 401, 401, 401, 429]
         assert punch(kiosk_url, token, "2468").status_code == 429
-    finally:
-        served.stop()
 
 
 @pytest.mark.sqlite_only
