@@ -213,7 +213,7 @@ def write_behind() -> None:
 
     Its commits survive the process being killed; a power cut may lose those not yet
     synced by a later commit of another writer (each of which waits for the disk, as
-    every acknowledged write does). The store's write lock is then held for the insert
+    every acknowledged write does), a checkpoint or the system's own write-back. The store's write lock is then held for the insert
     alone, not the insert and a sync of the disk as well: 5-30 ms fewer each time that a
     kiosk punch or an API write could wait behind (bench/kiosk_punches.py).
     """
