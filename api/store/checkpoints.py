@@ -25,10 +25,12 @@ INTERVAL_S = 0.25
 STOP_WAIT_S = 2.0  # a checkpoint under way finishes (it is bounded by the log's size)
 NO_CHECKPOINT_ON_COMMIT = "PRAGMA wal_autocheckpoint = 0"
 CHECKPOINT = "PRAGMA wal_checkpoint(PASSIVE)"
-# SQLite's own threshold. A writer starts the log afresh only if all of it was copied
-# when it began, which writers that follow each other closely never see (100 commits of
-# 330 KB in a row grew it to 32 MB, each checkpoint complete a moment too late).
-CATCH_UP_PAGES = 1_000
+# A writer starts the log afresh only if all of it was copied when it began. Punches at
+# 300/s left gaps enough (the log stayed under 6 MB); writers that follow each other
+# closely never do (100 commits of 330 KB in a row grew it to 32 MB, each checkpoint
+# complete a moment too late), so past 16 MB the writers pause for one short checkpoint
+# (of what came during the first): at 4.5 MB of log a second, one every 3-4 s.
+CATCH_UP_PAGES = 4_000
 
 _running = threading.Event()  # connections opened in this process leave checkpoints to it
 
@@ -41,8 +43,10 @@ def checkpoints_on_commit() -> bool:
 class Checkpointer:
     """A thread that checkpoints the open SQLite store's log, for its process's writers."""
 
-    def __init__(self, interval: float = INTERVAL_S) -> None:
+    def __init__(self, interval: float = INTERVAL_S, catch_up_pages: int = CATCH_UP_PAGES
+                 ) -> None:
         self.interval = interval
+        self.catch_up_pages = catch_up_pages
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-checkpoints", daemon=True)
 
@@ -60,10 +64,10 @@ class Checkpointer:
 
     def checkpoint(self) -> None:
         """Copy the log into the database, without waiting for anyone; when the log has
-        grown past `CATCH_UP_PAGES`, again during a pause of the writers (their turn):
+        grown past `catch_up_pages`, again during a pause of the writers (their turn):
         the next writer then starts the log afresh."""
         _, pages, _ = database.execute_sql(CHECKPOINT).fetchone()
-        if pages > CATCH_UP_PAGES:
+        if pages > self.catch_up_pages:
             with database.obj.writers_paused():
                 database.execute_sql(CHECKPOINT)  # what was written since the first: little
 

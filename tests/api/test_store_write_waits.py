@@ -102,7 +102,7 @@ def test_with_a_checkpointer_running_commits_leave_the_log_to_it_and_it_stays_bo
         method="GET", path="/api/v1/workers", query=big_query, status=401, duration_ms=1.0,
         client="127.0.0.1", user_agent="curl", request_id=f"{n:032x}", error_code="no_key")
         for n in range(40)]
-    checkpointer = checkpoints.Checkpointer(interval=0.02).start()
+    checkpointer = checkpoints.Checkpointer(interval=0.02, catch_up_pages=1_000).start()
     try:
         assert _autocheckpoint_of_a_new_thread() == 0  # no commit checkpoints meanwhile
 
@@ -118,7 +118,7 @@ def test_with_a_checkpointer_running_commits_leave_the_log_to_it_and_it_stays_bo
         checkpointer.stop()
     wal = config.sqlite_path.with_name(config.sqlite_path.name + "-wal")
     # Without the checkpointer (none on commit) the log holds all of it: 32 MB. With it, the
-    # 4 MB at which it waits for a pause, and what came meanwhile (a loaded machine: more).
+    # 4 MB (1,000 pages) at which it pauses the writers, and what came meanwhile.
     assert wal.stat().st_size < 16_000_000
     assert _autocheckpoint_of_a_new_thread() == 1000  # SQLite's default again once stopped
     assert len(api_logs.list_logs(limit=10_000)) == 4_000
