@@ -3,9 +3,10 @@
 SQLite (the default) runs in WAL mode with foreign keys on, a busy timeout,
 `synchronous=FULL` so an acknowledged write survives a power cut, and every
 write transaction started as `BEGIN IMMEDIATE` so writers queue instead of
-failing half way (and ask again past the busy timeout: `_SqliteWritersQueue`). `TEMPCLOCK_DATABASE_URL` switches to any playhouse `db_url`;
-on PostgreSQL a write transaction likewise starts by taking one lock (see
-`_WritersQueue`).
+failing half way (in the kernel, on a lock file: `write_turn`; and ask again past
+the busy timeout: `_SqliteWritersQueue`). `TEMPCLOCK_DATABASE_URL` switches to any
+playhouse `db_url`; on PostgreSQL a write transaction likewise starts by taking one
+lock (see `_WritersQueue`).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class _WritersQueue:
 # In WAL mode a commit then returns without waiting for the disk; the transaction is
 # durable once any later commit that waits (all the others) or a checkpoint has synced.
 WRITE_BEHIND = "PRAGMA synchronous = NORMAL"
-WRITER_PATIENCE_S = 600  # how long a writer keeps asking for its turn before it fails
+WRITER_PATIENCE_S = 600  # how long a writer keeps asking SQLite for its lock before it fails
 
 
 class _SqliteWritersQueue(SqliteDatabase):
@@ -213,9 +214,10 @@ def write_behind() -> None:
 
     Its commits survive the process being killed; a power cut may lose those not yet
     synced by a later commit of another writer (each of which waits for the disk, as
-    every acknowledged write does), a checkpoint or the system's own write-back. The store's write lock is then held for the insert
-    alone, not the insert and a sync of the disk as well: 5-30 ms fewer each time that a
-    kiosk punch or an API write could wait behind (bench/kiosk_punches.py).
+    every acknowledged write does), a checkpoint or the system's own write-back. The
+    store's write lock is then held for the insert alone, not the insert and a sync of
+    the disk as well: 5-30 ms fewer each time that a kiosk punch or an API write could
+    wait behind (bench/kiosk_punches.py).
     """
     _writing_behind.on = True  # for every connection the thread opens from now on
     db = database.obj
