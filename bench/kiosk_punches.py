@@ -20,7 +20,9 @@ from each punch's send).
    at least 90% of the ratio without it, with the kiosk carrying >= 500 punches/s with
    p99 <= 50 ms meanwhile (the median of the loaded rounds).
 
-Server CPU per punch is the kiosk process's own (user + system). Ends with
+Server CPU per punch is the kiosk process's own (user + system); beside it, how long
+its threads waited for a CPU per punch (/proc schedstat), to tell a tail that is ours
+from one that is the machine's (four busy processes on two cores). Ends with
 bench/_common.verdict: exits 1 when a target is NOT MET (from what this run measured),
 0 when both are met.
 """
@@ -28,6 +30,7 @@ bench/_common.verdict: exits 1 when a target is NOT MET (from what this run meas
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import threading
@@ -176,13 +179,24 @@ def serve(kind: str, port: int, data_dir: Path) -> None:
         listener.stop()
 
 
+def run_queue_seconds(pid: int) -> float:
+    """How long the threads of a process have waited for a CPU so far (Linux schedstat's
+    second field; 0 elsewhere): the share of a punch's time that is the machine's, not ours."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):  # a thread just ended
+            total += int(stat.read_text().split()[1])
+    return total / 1e9
+
+
 class KioskLoad:
     """wrk pacing punches at about `rate`/s on the kiosk listener, over one slice of workers."""
 
-    def __init__(self, url: str, token: str, first: int, rate: int, seconds: int) -> None:
+    def __init__(self, url: str, token: str, first: int, rate: int, seconds: int,
+                 kiosk_pid: int) -> None:
         self.script = LUA % {"first": first, "count": SLICE, "every_ms": 1000 / rate,
                              "token": token, "pacing": PACING}
-        self.url, self.seconds, self.rate = url, seconds, rate
+        self.url, self.seconds, self.rate, self.kiosk_pid = url, seconds, rate, kiosk_pid
         self.result: dict[str, float] = {}
         self.errors: list[str] = []
         self._thread: threading.Thread | None = None
@@ -190,8 +204,12 @@ class KioskLoad:
     def run(self) -> dict[str, float]:
         """wrk's figures, with the timetable's: `offered`, its slots per second over the
         run (those sent and those missed), and `missed`, the slots no connection was free
-        for (each waiting for its answer)."""
+        for (each waiting for its answer); and `cpu_wait_us`, how long the kiosk process's
+        threads waited for a CPU (runnable, not running) per punch."""
+        waited = run_queue_seconds(self.kiosk_pid)
         self.result, lines = run_wrk(self.url, self.script, self.seconds, KIOSK_CONNECTIONS)
+        waited = run_queue_seconds(self.kiosk_pid) - waited
+        self.result["cpu_wait_us"] = waited / max(1, self.result["requests"]) * 1e6
         pacing = [line.split()[1:] for line in lines if line.startswith(PACING)]
         self.errors = [line for line in lines if not line.startswith(PACING)]
         sent = sum(int(taken) for taken, _ in pacing) + KIOSK_CONNECTIONS  # the first at once
@@ -252,7 +270,7 @@ def main() -> None:
         bare = ChildServer(__file__, "bare", data_dir, ready_path="/bare")
         kiosk_pid = int((data_dir / KIOSK_PID_FILE).read_text())
         speed_before = host_speed()
-        load = KioskLoad(kiosk_url, state["token"], 0, args.rate, args.seconds)
+        load = KioskLoad(kiosk_url, state["token"], 0, args.rate, args.seconds, kiosk_pid)
         cpu_before = cpu_seconds(kiosk_pid), cpu_seconds(full.process.pid)
         sustained = load.run()
         done = max(1, sustained["requests"])
@@ -264,7 +282,7 @@ def main() -> None:
             idle.append(api_round(full.url + path, bare.url + "/bare", auth, args.seconds,
                                   args.connections))
             background = KioskLoad(kiosk_url, state["token"], SLICE * (n + 1), args.rate,
-                                   2 * args.seconds + 2).start()
+                                   2 * args.seconds + 2, kiosk_pid).start()
             time.sleep(1)
             loaded.append((*api_round(full.url + path, bare.url + "/bare", auth, args.seconds,
                                       args.connections), background.wait()))
@@ -292,6 +310,7 @@ def report(args, sustained, idle, loaded, errors, speed_before, speed_after) -> 
     print(f"  sustained: offered {sustained['offered']:.0f}/s ({sustained['missed']} slots "
           f"missed), achieved {sustained['rps']:.0f} punches/s, p50 {sustained['p50_ms']:.2f} ms, "
           f"p99 {sustained['p99_ms']:.2f} ms, kiosk process CPU {sustained['cpu_us']:.0f} us/punch "
+          f"(waited for a CPU {sustained['cpu_wait_us']:.0f} us/punch) "
           f"(API process meanwhile {sustained['api_cpu_us']:.0f}), "
           f"errors {len(errors)}  (target >= {TARGET_RATE}/s, "
           f"p99 <= {TARGET_P99_MS:.0f} ms, none: {'MET' if rate_ok else 'NOT MET'})")
@@ -301,6 +320,7 @@ def report(args, sustained, idle, loaded, errors, speed_before, speed_after) -> 
     ratio_loaded = statistics.median(r[0] for r in loaded)
     punches = [r[3]["rps"] for r in loaded]
     offered = [r[3]["offered"] for r in loaded]
+    cpu_waits = [r[3]["cpu_wait_us"] for r in loaded]
     p99s = [r[3]["p99_ms"] for r in loaded]
     cost = 1 - ratio_loaded / ratio_idle
     print(f"API throughput ratio (full/bare, as bench/api_throughput.py; wrk -c{args.connections}"
@@ -309,7 +329,8 @@ def report(args, sustained, idle, loaded, errors, speed_before, speed_after) -> 
     print(f"  kiosk loaded: {ratio_loaded:.2f}  (rounds: {_rounds(loaded)}; kiosk meanwhile "
           f"{', '.join(f'{p:.0f}' for p in punches)} punches/s of "
           f"{', '.join(f'{p:.0f}' for p in offered)} offered, p99 "
-          f"{', '.join(f'{p:.1f}' for p in p99s)} ms)")
+          f"{', '.join(f'{p:.1f}' for p in p99s)} ms, waited for a CPU "
+          f"{', '.join(f'{w:.0f}' for w in cpu_waits)} us/punch)")
     # The cost counts only if the kiosk really carried the target load meanwhile, in time.
     carried = (statistics.median(punches) >= TARGET_RATE
                and statistics.median(p99s) <= TARGET_P99_MS)
