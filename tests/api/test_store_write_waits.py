@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tempclock.api.services import api_logs, workers
+from tempclock.api.services import accounts, api_logs, workers
 from tempclock.api.services.common import transaction, utcnow
-from tempclock.api.store import checkpoints, database
+from tempclock.api.store import checkpoints, close_store, database, open_store
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -122,3 +122,29 @@ def test_with_a_checkpointer_running_commits_leave_the_log_to_it_and_it_stays_bo
     assert wal.stat().st_size < 16_000_000
     assert _autocheckpoint_of_a_new_thread() == 1000  # SQLite's default again once stopped
     assert len(api_logs.list_logs(limit=10_000)) == 4_000
+
+
+def test_a_store_whose_turn_file_cannot_be_opened_still_takes_writes(config):
+    # A folder where the lock file goes (or a data directory that refuses new files): the
+    # writers go without turns, and SQLite's own lock keeps them apart as it always did.
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    config.sqlite_path.with_name(config.sqlite_path.name + ".writers").mkdir()
+    open_store(config)
+    try:
+        account_id = accounts.create_account("Acme Staffing", api_enabled=True).id
+
+        def write(n: int) -> None:
+            try:
+                workers.create_worker(account_id, workers.WorkerCreate(first_name=f"W{n}",
+                                                                       last_name="Turnless"))
+            finally:
+                database.close()
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert workers.list_workers(account_id).pagination.total == 4
+    finally:
+        close_store()
