@@ -62,12 +62,16 @@ def serve_kiosk(config: Config, sock: socket.socket, certfile: Path | None,
     """Serve /kiosk/* on `sock` until SIGTERM/SIGINT or the host is gone (a process target)."""
     from tempclock.api.http.kiosk import create_kiosk_app
     from tempclock.api.server import build_server, tune_serving_process
-    from tempclock.api.store import close_store, open_store
+    from tempclock.api.store import close_store, is_postgres, open_store
+    from tempclock.api.store.checkpoints import Checkpointer
 
     # uvicorn stops gracefully on SIGTERM, then raises it again: exit 0, a stop asked for.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     tune_serving_process()
     open_store(config, upgrade=False)  # the host has applied the migrations
+    # Punches commit hundreds of times a second: the log's checkpoints go on a thread of
+    # their own rather than into the commit that answers a batch of punches.
+    checkpointer = None if is_postgres() else Checkpointer().start()
     host, port = sock.getsockname()[:2]
     server = build_server(create_kiosk_app(), host, port, log_level=log_level,
                           certfile=certfile, keyfile=keyfile)
@@ -77,6 +81,8 @@ def serve_kiosk(config: Config, sock: socket.socket, certfile: Path | None,
         with contextlib.suppress(KeyboardInterrupt):
             server.run(sockets=[sock])
     finally:
+        if checkpointer is not None:
+            checkpointer.stop()
         close_store()
 
 
