@@ -59,7 +59,7 @@ def lower_this_process() -> None:
         kernel32 = ctypes.windll.kernel32
         kernel32.SetPriorityClass(kernel32.GetCurrentProcess(), _BELOW_NORMAL_PRIORITY_CLASS)
         return
-    _set_niceness(threading.get_native_id() if sys.platform.startswith("linux") else 0)
+    lower_this_thread()  # elsewhere a new thread inherits its maker's niceness
 
 
 def background_niceness() -> int:
