@@ -40,6 +40,7 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from tempclock.api import priority
 from tempclock.api.config import Config
 from tempclock.api.plugin_runtime import PluginRuntime, PluginSupervisor
 from tempclock.api.processes import kill_and_reap
@@ -55,7 +56,6 @@ USER_AGENT = "TempClock-Webhooks/1"
 CONNECT_TIMEOUT_S = 5.0
 SEND_TIMEOUT_S = 10.0
 RECORD_EVERY_S = 0.05
-DISPATCHER_NICENESS = 10  # of its working threads (`Dispatcher._lower_priority`)
 RETENTION_EVERY_S = 3600.0
 LATENESS_EVERY_S = 30.0
 DRAINED_BYTES = 64 * 1024  # a short answer is read (and dropped) so its connection is reused
@@ -88,7 +88,7 @@ class Dispatcher:
     def __init__(self, *, plugins: PluginHost | None = None, export_dir: Path | None = None,
                  senders: int = 8, poll_interval: float = 0.2,
                  send_timeout: float = SEND_TIMEOUT_S,
-                 retention_every: float = RETENTION_EVERY_S, niceness: int = 0) -> None:
+                 retention_every: float = RETENTION_EVERY_S, background: bool = False) -> None:
         self.plugins = plugins
         self.export_dir = export_dir
         self._runtime = (PluginRuntime(plugins, export_dir=export_dir)
@@ -97,7 +97,7 @@ class Dispatcher:
         self.poll_interval = poll_interval
         self.send_timeout = send_timeout
         self.retention_every = retention_every
-        self.niceness = niceness
+        self.background = background  # its working threads yield to the API
         self._next_pruning = 0.0  # the first pass runs at start
         self._next_lateness = 0.0  # likewise
         self._stop = threading.Event()
@@ -247,13 +247,11 @@ class Dispatcher:
     # --- running -------------------------------------------------------------------
 
     def _lower_priority(self) -> None:
-        """Give the calling thread the dispatcher's `niceness`: when the CPU is short, the
-        API answering requests goes first. On Linux that is the thread alone, so the
-        thread that starts and stops the dispatcher keeps its pace on a busy machine;
-        elsewhere it is the whole process (Windows has no niceness)."""
-        if self.niceness:
-            with contextlib.suppress(OSError, AttributeError):
-                os.setpriority(os.PRIO_PROCESS, 0, self.niceness)
+        """Every working thread (each loop, each sender) starts here: with `background`,
+        it yields to the API when the CPU is short (`tempclock.api.priority`); the thread
+        that starts and stops the dispatcher keeps its pace on a busy machine."""
+        if self.background:
+            priority.lower_this_thread()
 
     def _loop(self, stage, name: str) -> None:
         self._lower_priority()
@@ -338,7 +336,7 @@ def run_forever(config: Config, stop: Connection, hears_stop: ctypes.c_bool) -> 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per delivery
     open_store(config)
-    dispatcher = Dispatcher(export_dir=config.data_dir / "exports", niceness=DISPATCHER_NICENESS)
+    dispatcher = Dispatcher(export_dir=config.data_dir / "exports", background=True)
     plugins = PluginSupervisor(config)
     request.begin_work()
     dispatcher.start()

@@ -41,6 +41,7 @@ from typing import IO
 
 import msgspec
 
+from tempclock.api import priority
 from tempclock.api.config import Config
 from tempclock.api.processes import kill_and_reap
 from tempclock.api.services import connectors as connector_svc
@@ -64,7 +65,6 @@ BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 STABLE_AFTER_S = 30.0  # a process up this long has not been crash-looping
 HOLD_BACK_S = 1.0  # after a crash, the plugins that were running start this much later,
 STAGGER_S = 0.5  # one after the other: the others catch up first, and a repeat names one
-PROCESS_NICENESS = 10
 
 
 def time_budget() -> float:
@@ -385,8 +385,7 @@ def main() -> None:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), lambda _n, _f: stopping.set())
     threading.Thread(target=_wait_for_eof, args=(stopping,), daemon=True).start()
-    with contextlib.suppress(OSError, AttributeError):
-        os.nice(PROCESS_NICENESS)
+    priority.lower_this_process()  # after the stop watcher: that one hears a stop promptly
     config = Config(data_dir=Path(spec["data_dir"]), database_url=spec["database_url"])
     open_store(config, upgrade=False)
     host = PluginHost(hook_timeout=spec["budget"], skip=spec["skip"], on_problem=_keep,

@@ -8,18 +8,12 @@ import logging
 import multiprocessing
 import os
 import signal
-import time
+
+from waiting import wait_until
 
 from tempclock.api.dispatcher import DispatcherProcess
 
 STARTS_WITHIN_S = 60.0  # loading it under coverage on a busy box takes seconds
-
-
-def wait_until(condition, timeout: float = STARTS_WITHIN_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.01)
 
 
 def left_running(process: DispatcherProcess) -> bool:
@@ -38,7 +32,8 @@ def test_a_dispatcher_stopped_while_it_still_loads_ends_at_once_without_being_ki
 def test_a_dispatcher_told_to_stop_during_its_start_up_ends_without_starting_deliveries(
         config, store, capfd, caplog):
     process = DispatcherProcess(config)
-    wait_until(lambda: process.hears_stop)
+    # Asked often: its start-up (opening the store, building its senders) is short.
+    assert wait_until(lambda: process.hears_stop, STARTS_WITHIN_S, every=0.01)
     process.stop()  # it is opening the store and building its senders now
     assert process.exitcode == 0  # it ended by itself, not killed
     err = capfd.readouterr().err
@@ -51,7 +46,8 @@ def test_a_dispatcher_told_to_stop_during_its_start_up_ends_without_starting_del
 def test_a_dispatcher_that_cannot_stop_in_time_is_killed_and_gone_when_stop_returns(
         config, store, capfd, caplog):
     process = DispatcherProcess(config)
-    wait_until(lambda: "the dispatcher is running" in capfd.readouterr().err)
+    assert wait_until(lambda: "the dispatcher is running" in capfd.readouterr().err,
+                      STARTS_WITHIN_S)
     os.kill(process.pid, signal.SIGSTOP)  # frozen: it cannot stop by itself
     with caplog.at_level(logging.WARNING, logger="tempclock.dispatcher"):
         process.stop(timeout=0.5)

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
+from waiting import wait_until
 
-from tempclock.api.services import accounts, keys, locations, webhooks, workers
+from tempclock.api.services import keys, webhooks
 from tests.conftest import allow_internal_targets
 from tests.integration.serving import Server, children_of, running
 
 
-def test_a_clock_in_through_the_api_reaches_a_webhook_receiver(config, store, receiver,
-                                                               tmp_path):
-    account = accounts.create_account("Acme Staffing", api_enabled=True)
-    site = locations.create_location(account.id, locations.LocationCreate(name="Leeds DC", timezone="Europe/London"))
-    worker = workers.create_worker(account.id, workers.WorkerCreate(
-        first_name="Ann", last_name="Nowak", location_id=site.id))
+def test_a_clock_in_through_the_api_reaches_a_webhook_receiver(config, account, worker,
+                                                               receiver, tmp_path):
     allow_internal_targets(account.id)  # the receiver is on this PC
     hook = webhooks.create_webhook(account.id, webhooks.WebhookCreate(
         url=f"{receiver.url}/tempclock", events=["clock_in"]))
@@ -35,8 +31,6 @@ def test_a_clock_in_through_the_api_reaches_a_webhook_receiver(config, store, re
         assert dispatchers, "serve runs the dispatcher in a child process"
     finally:
         served.stop()
-    deadline = time.monotonic() + 15
-    while any(running(pid) for pid in dispatchers) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(running(pid) for pid in dispatchers), "the dispatcher outlived serve"
+    assert wait_until(lambda: not any(running(pid) for pid in dispatchers), 15), (
+        "the dispatcher outlived serve")
     assert webhooks.get_webhook(account.id, hook.id).recent_deliveries[0].state == "delivered"
