@@ -3,8 +3,8 @@
     .venv/bin/python bench/kiosk_punches.py [--seconds 10] [--rounds 3] [--rate 550]
 
 One child process serves as `tempclock serve --kiosk-host` does: the API on one port,
-and the kiosk listener (/kiosk/* only) on another in a process of its own, over one
-SQLite store with the production settings. wrk sends `POST /kiosk/<token>/punch` with a PIN (the PIN lookup
+the kiosk listener (/kiosk/* only) on another in a process of its own, and the dispatcher
+(taking each punch's event off the outbox) in a third, over one SQLite store with the production settings. wrk sends `POST /kiosk/<token>/punch` with a PIN (the PIN lookup
 included: a keyed hash and one indexed query) to the kiosk listener at `--rate`
 punches/s on a timetable (open loop: 50 connections, each answered one taking the next
 free slot; see `LUA`), walking through its own slice of workers (clock in, then out on
@@ -159,11 +159,13 @@ KIOSK_PID_FILE = "kiosk_pid"
 
 def serve(kind: str, port: int, data_dir: Path) -> None:
     """The bare app (as bench/api_throughput.py serves it), or the API with its kiosk
-    listener in a process of its own, as `tempclock serve --kiosk-host` runs them."""
+    listener and its dispatcher each in a process of its own, as `tempclock serve
+    --kiosk-host` runs them (the dispatcher takes every punch's event off the outbox)."""
     if kind == "bare":
         serve_api(kind, port, data_dir)
         return
     from tempclock.api.config import load_config
+    from tempclock.api.dispatcher import start_process as start_dispatcher
     from tempclock.api.http import create_app
     from tempclock.api.http.kiosk_listener import KioskListener
     from tempclock.api.store import open_store
@@ -173,9 +175,11 @@ def serve(kind: str, port: int, data_dir: Path) -> None:
     kiosk_port = int((data_dir / "kiosk_port").read_text())
     listener = KioskListener(config, "127.0.0.1", kiosk_port, log_level="warning").start()
     (data_dir / KIOSK_PID_FILE).write_text(str(listener.process.pid))
+    dispatcher = start_dispatcher(config)
     try:
         serve_forever(create_app(), port)
     finally:
+        dispatcher.stop()
         listener.stop()
 
 
