@@ -87,6 +87,16 @@ def test_a_known_key_is_admitted_with_its_rate_headers_and_logged(account, key):
     assert 0.01 <= oldest.duration_ms < 60_000  # milliseconds: no request takes 10 µs
 
 
+def test_a_user_agent_that_is_not_utf8_is_logged_as_latin1_not_lost(account, key):
+    """RFC 9110's obs-text: a client sending ISO-8859-1 bytes is still answered and its
+    user agent still shown to the admin, byte for byte."""
+    with serve() as client:
+        response = client.get(WORKERS, headers={**bearer(key), "User-Agent": b"Kasse-Caf\xe9/2"})
+    assert response.status_code == 200
+    (logged,) = api_logs.list_logs()
+    assert logged.user_agent == "Kasse-Caf\u00e9/2" and logged.status == 200
+
+
 def test_the_scheme_word_is_case_insensitive_but_must_be_bearer(key):
     with serve() as client:
         assert client.get(WORKERS, headers={"Authorization": f"bEaReR {key}"}).status_code == 200
