@@ -683,3 +683,18 @@ def test_a_correction_keeps_notes_of_several_lines(account, site, worker):
     detail = clocking.edit_entry(account.id, entry.id, EntryChanges(notes="gate 4\nforklift"),
                                  reason="x", actor=DESKTOP)
     assert detail.notes == "gate 4\nforklift"
+
+
+def test_a_clock_out_at_another_sites_kiosk_is_checked_against_the_fence_clocked_in_at(
+        account, make_location, make_worker):
+    """The kiosk hands clock_out the site it stands at; the entry's own site decides."""
+    depot, w = fenced(account, make_location, make_worker, "warn")
+    far_site = make_location(account.id, "York DC", latitude=53.9600, longitude=-1.0873,
+                             settings=locations.LocationSettings(geofence_mode="warn",
+                                                                 geofence_radius_m=100))
+    at_depot = Position(*DEPOT, 5)
+    clocking.clock_in(account.id, w.id, position=at_depot)
+    kiosk_site = clocking._location.one(id=far_site.id, account=account.id)  # as kiosk reads it
+    out = clocking.clock_out(account.id, w.id, position=at_depot, site=kiosk_site)
+    assert (out.location_id, out.status) == (depot.id, "completed")
+    assert events(account.id)[-2:] == ["clock_in", "clock_out"]  # no breach at the depot

@@ -87,6 +87,38 @@ def test_a_known_key_is_admitted_with_its_rate_headers_and_logged(account, key):
     assert 0.01 <= oldest.duration_ms < 60_000  # milliseconds: no request takes 10 µs
 
 
+def asgi_get(client: TestClient, path: bytes, headers: list[tuple[bytes, bytes]]) -> int:
+    """A GET with the header bytes exactly as a server reads them off the wire (the test
+    client re-encodes every header as UTF-8, so it cannot send obs-text); its status."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": path.decode(), "raw_path": path,
+             "root_path": "", "query_string": b"", "headers": headers,
+             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8787)}
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    client.blocking_portal.call(client.app, scope, receive, send)
+    return next(m["status"] for m in sent if m["type"] == "http.response.start")
+
+
+def test_a_user_agent_that_is_not_utf8_is_logged_as_latin1_not_lost(account, key):
+    """RFC 9110's obs-text: a client sending ISO-8859-1 bytes is still answered and its
+    user agent still shown to the admin, byte for byte (as tests/integration's
+    test_api_log_text checks through uvicorn)."""
+    with serve() as client:
+        status = asgi_get(client, WORKERS.encode(), [
+            (b"host", b"127.0.0.1:8787"), (b"authorization", f"Bearer {key}".encode()),
+            (b"user-agent", b"Kasse-Caf\xe9 \xff/2")])
+    assert status == 200
+    (logged,) = api_logs.list_logs()
+    assert logged.user_agent == "Kasse-Caf\u00e9 \u00ff/2" and logged.status == 200
+
+
 def test_the_scheme_word_is_case_insensitive_but_must_be_bearer(key):
     with serve() as client:
         assert client.get(WORKERS, headers={"Authorization": f"bEaReR {key}"}).status_code == 200

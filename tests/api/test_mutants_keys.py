@@ -52,6 +52,15 @@ def test_expiring_on_a_date_means_until_the_next_utc_midnight(account):
     assert issued.key.expires_at == midnight and issued.key.status == "Active"
 
 
+def test_a_key_expiring_on_the_calendars_last_day_never_expires(account):
+    """An admin's "never" (9999-12-31, as `keys create --expires` takes it): usable through
+    the last representable moment, not refused for lack of a day after it."""
+    issued = keys.issue_key(account.id, "ATS", expires_on=dt.date.max)
+    assert issued.key.expires_at == dt.datetime.max.replace(tzinfo=dt.UTC)
+    assert keys.get_key(issued.key.id).status == "Active"
+    assert keys.verify_key(issued.plaintext).key_id == issued.key.id
+
+
 def test_an_expiry_time_is_read_in_its_offset_or_as_utc(account):
     soon = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).replace(microsecond=0)
     plus_two = soon.astimezone(dt.timezone(dt.timedelta(hours=2)))

@@ -141,6 +141,29 @@ def test_redis_answers_like_memory_on_a_lowered_limit_and_a_short_wait():
     assert (lowered.allowed, lowered.remaining, lowered.reset) == (False, 0, 1)
 
 
+@needs_redis
+def test_a_key_allowed_one_request_a_minute_is_told_to_wait_exactly_the_minute():
+    """The request that fills the window is its oldest: X-RateLimit-Reset is the whole
+    window, 60 seconds, in Redis as in memory, never 61."""
+    in_redis = RedisRateLimitStore(store_backends.REDIS_URL).acquire(fresh(), 1, 60)
+    in_memory = MemoryRateLimitStore().acquire(fresh(), 1, 60)
+    assert (in_redis.allowed, in_redis.remaining, in_redis.reset) == (True, 0, 60)
+    assert in_redis == in_memory
+
+
+def test_a_redis_store_for_a_server_that_is_not_there_fails_when_built_not_at_a_request():
+    """The host cannot start into answering every request 500: the store connects at once."""
+    import socket
+
+    import redis
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(redis.ConnectionError):
+        RedisRateLimitStore(f"redis://127.0.0.1:{port}/0")
+
+
 def test_an_unresponsive_redis_is_waited_for_two_seconds_not_less():
     import socket
 
