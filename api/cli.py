@@ -734,7 +734,7 @@ def _serve_refusal(config: Any, workers: int, expose: bool, certfile: Path | Non
     if workers > 1 and config.redis_url is None:
         return (f"--workers {workers} needs a rate-limit store the workers share: set "
                 "TEMPCLOCK_REDIS_URL=redis://...")
-    if workers > 1:
+    if config.redis_url is not None:  # one worker uses it too (limiter_for)
         from tempclock.api.http.ratelimit import RedisRateLimitStore
 
         try:

@@ -204,6 +204,20 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(tc):
     assert "Traceback" not in result.stderr
 
 
+def test_serve_with_one_worker_and_redis_unreachable_refuses_in_one_line(tc, monkeypatch):
+    monkeypatch.setenv("TEMPCLOCK_REDIS_URL", "redis://:secret@127.0.0.1:1/0")
+    with socket.socket() as probe:  # a port free now; serve must refuse before binding it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = subprocess.run([*COMMAND, "serve", "--port", str(port), "--data-dir",
+                             str(tc.data_dir)],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: cannot reach Redis at 127.0.0.1:1/0: ")
+    assert "secret" not in result.stderr
+
+
 def test_serve_with_several_workers_and_redis_unreachable_refuses_to_start(tc, monkeypatch):
     monkeypatch.setenv("TEMPCLOCK_DATABASE_URL", "postgresql://tempclock@127.0.0.1:1/none")
     monkeypatch.setenv("TEMPCLOCK_REDIS_URL", "redis://:secret@127.0.0.1:1/0")
