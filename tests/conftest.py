@@ -86,7 +86,9 @@ def pytest_terminal_summary(terminalreporter, config):
 # pytest-xdist hands out whole files (--dist loadfile) in collection order
 # (--no-loadscope-reorder), to whichever process is free: started last, a long file alone
 # would bound the run's wall time. Seconds per file (setup, call and teardown of all its
-# tests) as last measured under `pytest --cov`; `--record-file-durations` updates them.
+# tests) as last measured under `pytest --cov`; `--record-file-durations` updates them. Only
+# their order counts: measured on a busy machine they are larger, and may be scaled to add up
+# to a quiet run's four processes (4 x 691 s in CI on 2026-12-04).
 FILE_DURATIONS = Path(__file__).with_name("file_durations.json")
 SPENT: collections.Counter[str] = collections.Counter()  # seconds per file, this run
 
