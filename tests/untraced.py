@@ -1,7 +1,8 @@
 """The environment of a child process that runs none of the product's code (pip, the
-schemathesis command): `pytest --cov` measures every Python child ([tool.coverage.run]
-patch = ["subprocess"]), and tracing a large program that imports nothing of ours costs
-it about as much CPU again as its own work, to measure nothing."""
+schemathesis command), or only paths the suite's own processes run too (the demo's loads at
+clock changes, under libfaketime): `pytest --cov` measures every Python child
+([tool.coverage.run] patch = ["subprocess"]), and tracing a large program costs it about as
+much CPU again as its own work, to measure nothing new."""
 
 from __future__ import annotations
 

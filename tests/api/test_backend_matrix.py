@@ -3,7 +3,6 @@ when a backend it was meant to test was skipped (tests/conftest.py, tests/local_
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import local_servers
 import pytest
+from untraced import untraced
 
 ROOT = Path(__file__).resolve().parents[2]
 # One small case of each backend: a [sqlite] and a [postgres] run, and a Redis-only test.
@@ -20,8 +20,10 @@ CASES = ["tests/api/test_concurrency.py", "tests/api/test_redis_ratelimit.py",
 
 
 def session(**env: str) -> subprocess.CompletedProcess:
-    """A pytest session of CASES, given no server URLs unless `env` names them."""
-    clean = {k: v for k, v in os.environ.items()
+    """A pytest session of CASES, given no server URLs unless `env` names them; untraced: it
+    tests the session's own harness, and its cases' code runs in the suite's own processes
+    (traced, each nested session's four test processes cost ~30 s of CPU)."""
+    clean = {k: v for k, v in untraced().items()
              if not k.startswith(("TEMPCLOCK_TEST_", "TEMPCLOCK_REQUIRE", "COV_CORE"))}
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "-p", "no:cov", *CASES], cwd=ROOT, env={**clean, **env},

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_runs import run_tempclock
 from playhouse.migrations import Runner
 
 from tempclock.api.config import Config
@@ -253,9 +254,7 @@ def test_the_cli_backs_up_keeps_a_few_and_restores(tmp_path):
     folder.mkdir()
 
     def tc(*args: str, ok: bool = True) -> dict:
-        done = subprocess.run([sys.executable, "-m", "tempclock.api.cli", *args, "--json",
-                               "--data-dir", str(data)], capture_output=True, text=True,
-                              timeout=60, check=False)
+        done = run_tempclock([*args, "--json", "--data-dir", str(data)])
         assert (done.returncode == 0) == ok, done.stderr + done.stdout
         return json.loads(done.stdout)
 
@@ -316,8 +315,8 @@ def _tamper(path: Path, how: str) -> None:
 
 
 def _tempclock(data: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tempclock.api.cli", *args, "--data-dir", str(data)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    """`tempclock *args` on `data`, through its entry point in this process (cli_runs)."""
+    return run_tempclock([*args, "--data-dir", str(data)])
 
 
 @pytest.mark.parametrize("how", list(_TAMPERING))

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runs import run_tempclock
 from playhouse.migrations import Runner
 
 from tempclock.api.config import Config
@@ -74,9 +74,7 @@ def test_only_a_postgresql_store_is_said_to_need_its_own_tools(config, tmp_path)
 
 
 def tempclock(data: Path, *args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "tempclock.api.cli", *args,
-                           "--data-dir", str(data)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = run_tempclock([*args, "--data-dir", str(data)])
     assert done.returncode == 0, done.stderr
     return done
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 import pytest
+from cli_runs import run_tempclock
 
 from tempclock.api.cli import cli
 
@@ -51,8 +52,9 @@ ID_CASES = [(path, param.name) for path, command in _commands(cli)
 
 
 def tempclock(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*COMMAND, *args], capture_output=True, text=True, timeout=60,
-                          check=False, env={**os.environ, **(env or {})})
+    """`tempclock *args` through its entry point here, or a process (cli_runs.run_tempclock:
+    `serve`, or an environment of its own)."""
+    return run_tempclock(list(args), env=None if env is None else {**os.environ, **env})
 
 
 def one_error_line(result: subprocess.CompletedProcess) -> str:

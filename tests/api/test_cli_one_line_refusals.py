@@ -1,15 +1,16 @@
-"""The `tempclock` command, run as a real process, on stores and options it must refuse in one
-line (never a traceback), and on lists longer than one page or one screen."""
+"""The `tempclock` command (its entry point; a real process for `serve`: cli_runs), on stores
+and options it must refuse in one line (never a traceback), and on lists longer than one page
+or one screen."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runs import run_tempclock
 
 from tempclock.api.config import load_config
 from tempclock.api.services import accounts, clocking, locations, workers
@@ -20,9 +21,7 @@ pytestmark = pytest.mark.sqlite_only
 
 def tempclock(data: Path, *args: str, ok: bool = True,
               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "tempclock.api.cli", *args,
-                           "--data-dir", str(data)], capture_output=True, text=True,
-                          timeout=60, check=False, env=env)
+    done = run_tempclock([*args, "--data-dir", str(data)], env=env)
     assert (done.returncode == 0) == ok, done.stderr + done.stdout
     return done
 
