@@ -1,12 +1,14 @@
 """Webhook delivery rate, and what delivering costs the API's latency (issue 5).
 
-    .venv/bin/python bench/webhooks.py [--events 4000] [--seconds 6] [--rounds 5]
+    .venv/bin/python bench/webhooks.py [--events N] [--seconds 6] [--rounds 5]
 
 Runs the API (as `tempclock serve` does), a receiver on loopback, and the dispatcher
 in its own process (as the host runs it). Each round measures the API's p50 under a
 steady read load (wrk, authenticated `GET /api/v1/workers?id=N`) twice: once with
 nothing to deliver (the baseline), once while the dispatcher works through a queue of
-`--events` webhook deliveries. Targets: ≥ 200 deliveries/s; p50 with delivery within
+webhook deliveries: `--events` of them, or by default a queue sized to the window (4000
+in the first round, then the previous round's rate over `--seconds` plus a quarter, so
+the deliveries span the load window on a faster machine too). Targets: ≥ 200 deliveries/s; p50 with delivery within
 10% of the baseline measured in the same round.
 """
 
@@ -25,6 +27,8 @@ from _common import ChildServer, scratch_dir, serve_forever, verdict, wrk
 
 TARGET_RATE = 200
 TARGET_P50_RATIO = 1.10
+FIRST_QUEUE = 4000
+QUEUE_MARGIN = 1.25  # a queue lasting a quarter longer than the window at the last rate
 MIN_COVER = 0.8  # share of the load window the deliveries must span for the p50 verdict
 STATE = "bench.json"
 
@@ -147,7 +151,8 @@ class DeliveryWatch:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--events", type=int, default=None,
+                        help="deliveries queued per round (default: sized to the window)")
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=5,
                         help="rounds of baseline then delivery; the verdict is their median "
@@ -179,16 +184,18 @@ def main() -> None:
         for round_no in range(1, args.rounds + 1):
             quiet = wrk(url, seconds=args.seconds, connections=args.connections,
                         headers=headers)
+            events = args.events or (FIRST_QUEUE if not rates else max(
+                FIRST_QUEUE, round(rates[-1] * args.seconds * QUEUE_MARGIN)))
             before = delivered(data_dir)
-            watch = DeliveryWatch(data_dir, before, args.events)
-            queue_events(data_dir, state["account_id"], state["worker_id"], args.events)
+            watch = DeliveryWatch(data_dir, before, events)
+            queue_events(data_dir, state["account_id"], state["worker_id"], events)
             watch.start()  # times from the moment the events are in the outbox
             window_start = time.monotonic()
             busy = wrk(url, seconds=args.seconds, connections=args.connections,
                        headers=headers)
             window = time.monotonic() - window_start
             took = watch.finish(timeout=300)
-            rate = args.events / took
+            rate = events / took
             covered = min(1.0, took / window)
             covers.append(covered)
             base_p50.append(quiet["p50_ms"])
@@ -196,7 +203,7 @@ def main() -> None:
             rates.append(rate)
             print(f"round {round_no}: baseline p50 {quiet['p50_ms']:.2f} ms "
                   f"({quiet['rps']:.0f} req/s); while delivering p50 {busy['p50_ms']:.2f} ms "
-                  f"({busy['rps']:.0f} req/s); {args.events} deliveries in {took:.1f} s = "
+                  f"({busy['rps']:.0f} req/s); {events} deliveries in {took:.1f} s = "
                   f"{rate:.0f}/s (deliveries ran through {covered:.0%} of the load window)")
     finally:
         dispatcher.stop()
