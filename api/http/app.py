@@ -21,7 +21,7 @@ from litestar.openapi.spec import Components, OpenAPIType, SecurityScheme, Serve
 from tempclock.api.http.body import ApiRequest
 from tempclock.api.http.controllers import CONTROLLERS
 from tempclock.api.http.docs import OPENAPI_PATH, docs_routes
-from tempclock.api.http.errors import EXCEPTION_HANDLERS
+from tempclock.api.http.errors import EXCEPTION_HANDLERS, MAX_BODY_BYTES
 from tempclock.api.http.gate import AuthGate
 from tempclock.api.http.kiosk import kiosk_router
 from tempclock.api.http.methods import HeadLikeGet
@@ -31,7 +31,6 @@ from tempclock.api.services import idempotency
 from tempclock.api.services.api_logs import ApiLogWriter
 
 API_PREFIX = "/api/v1"
-MAX_BODY_BYTES = 1024 * 1024
 
 _DESCRIPTION = """\
 The TempClock v1 integrator API, served by the agency's own TempClock Desktop.

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi.datastructures import ResponseSpec
 
 from tempclock.api.http.methods import allow_with_head
@@ -147,6 +148,21 @@ def _validation(exc: ValidationException) -> ProblemInfo:
     return ProblemInfo(status=400, code="invalid", message=_plain(message))
 
 
+MAX_BODY_BYTES = 1024 * 1024  # an API request's body; a route may set a smaller limit
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 1048576} MiB" if limit % 1048576 == 0 else (
+        f"{limit // 1024} KiB" if limit % 1024 == 0 else f"{limit} bytes")
+
+
+class BodyTooLarge(RequestEntityTooLarge):
+    """413 naming the limit that refused the body (a route's own, such as a kiosk punch's)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(detail=f"Request body too large (at most {_size(limit)})")
+
+
 def problem_of(exc: BaseException) -> ProblemInfo:
     """The problem an exception amounts to; anything unknown is a 500 without details."""
     if isinstance(exc, DomainError):
@@ -160,10 +176,10 @@ def problem_of(exc: BaseException) -> ProblemInfo:
         if status == 400:
             return ProblemInfo(status=400, code="malformed_json",
                                message=f"Malformed JSON in request body: {exc.detail}")
-        message = {
+        message = exc.detail if isinstance(exc, BodyTooLarge) else {
             404: "No such endpoint",
             405: "Method not allowed on this endpoint",
-            413: "Request body too large (at most 1 MiB)",
+            413: f"Request body too large (at most {_size(MAX_BODY_BYTES)})",
         }.get(status, exc.detail or HTTPStatus(status).phrase)
         return ProblemInfo(status=status, code=CODE_OF_STATUS.get(status, "error"),
                            message=message)

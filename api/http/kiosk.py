@@ -30,6 +30,7 @@ from tempclock.api.http.body import ApiRequest, hung_up, nests_too_deep
 from tempclock.api.http.errors import (
     EXCEPTION_HANDLERS,
     PROBLEM_MEDIA_TYPE,
+    BodyTooLarge,
     problem_body,
     problem_of,
     request_id_of,
@@ -142,6 +143,8 @@ class _Problem(NamedTuple):
 
 def _problem(scope: Scope, exc: Exception) -> _Problem:
     """A kiosk route's error as problem JSON; logged (a 500 only) without the token."""
+    if isinstance(exc, RequestEntityTooLarge):  # Litestar's, or ours: a punch's own limit
+        exc = BodyTooLarge(MAX_PUNCH_BYTES)
     info = problem_of(exc)
     if info.status >= 500:
         log.error("%s %s failed (request %s)", scope["method"], redact(scope["path"]),

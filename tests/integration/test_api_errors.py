@@ -87,8 +87,10 @@ def test_a_state_conflict_is_a_409_with_its_details(client, tenant):
 
 def test_a_body_over_one_mebibyte_is_a_413(client):
     huge = b'{"first_name": "' + b"x" * (1024 * 1024) + b'", "last_name": "B"}'
-    check(client.post("/workers", content=huge, headers={"content-type": "application/json"}),
-          413, "body_too_large", "Request Entity Too Large")
+    body = check(client.post("/workers", content=huge,
+                             headers={"content-type": "application/json"}),
+                 413, "body_too_large", "Request Entity Too Large")
+    assert body["message"] == "Request body too large (at most 1 MiB)"
 
 
 def test_a_number_too_large_for_the_store_is_a_400(client):

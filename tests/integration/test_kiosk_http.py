@@ -137,8 +137,18 @@ def test_a_punch_body_streamed_past_4_kib_without_a_length_is_refused_as_413(boo
             yield b"a" * 1024
         yield b'"}'
 
-    problem(httpx.post(f"{booth}/punch", content=chunks(),
-                       headers={"content-type": "application/json"}), 413, "body_too_large")
+    refused = problem(httpx.post(f"{booth}/punch", content=chunks(),
+                                 headers={"content-type": "application/json"}),
+                      413, "body_too_large")
+    assert refused["message"] == "Request body too large (at most 4 KiB)"
+
+
+def test_a_punch_body_over_4_kib_is_told_the_kiosk_limit_not_the_apis(booth):
+    body = b'{"pin": "2468", "action": "clock_in", "x": "' + b"a" * 5000 + b'"}'
+    refused = problem(httpx.post(f"{booth}/punch", content=body,
+                                 headers={"content-type": "application/json"}),
+                      413, "body_too_large")
+    assert refused["message"] == "Request body too large (at most 4 KiB)"
 
 
 def test_a_punch_body_sent_with_a_utf8_byte_order_mark_is_read(booth):
