@@ -8,7 +8,7 @@
   clocking services, so every clocking rule, geofence mode, backdating limit, break rule
   and event applies unchanged (source `kiosk`, or `kiosk_offline` for a queued punch).
 - 5 wrong PINs within 5 minutes lock that kiosk for 5 minutes (kept in the store, so
-  every serving process agrees).
+  every serving process agrees), right PINs between them or not.
 - A queued punch carries its device time and an idempotency key: applied once whatever
   the retries; refused when older than the site's backdating window, and then listed for
   the admin (`refused_punches`).
@@ -228,8 +228,8 @@ def punch(token: str, pin: str, action: str, *, latitude: float | None = None,
         if worker is None:
             refusal: DomainError = _count_wrong_pin(link, now)
         else:
-            if link.wrong_pins:
-                _forgive_wrong_pins(link.link_id)
+            # A right PIN does not wipe the count: whoever knows one PIN could otherwise
+            # guess at the others' without end, four at a time.
             replayed = _replay(link, worker.id, idempotency_key)
             if replayed is not None:
                 return replayed
@@ -301,10 +301,6 @@ def _count_wrong_pin(link: Any, now: dt.datetime) -> DomainError:
      .where(LinkRow.id == link.link_id).execute())
     return Unauthenticated("Wrong PIN", code="wrong_pin",
                            attempts_left=WRONG_PINS_ALLOWED - count)
-
-
-def _forgive_wrong_pins(link_id: int) -> None:
-    LinkRow.update(wrong_pins=0, wrong_pins_since=None).where(LinkRow.id == link_id).execute()
 
 
 def _replay(link: Any, worker_id: int, key: str | None) -> PunchResult | None:

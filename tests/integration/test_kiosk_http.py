@@ -100,6 +100,21 @@ def test_wrong_pins_are_refused_then_lock_the_kiosk_with_retry_after(booth):
             429, "kiosk_locked")
 
 
+def test_a_right_pin_between_wrong_ones_does_not_reset_the_count_towards_the_lock(booth):
+    # A worker who knows their own PIN must not guess at the others' PINs without end by
+    # slipping it in after every four wrong ones, even where their own punch is refused.
+    for attempt in range(4):
+        problem(httpx.post(f"{booth}/punch", json={"pin": f"135{attempt}", "action": "clock_in"}),
+                401, "wrong_pin")
+    problem(httpx.post(f"{booth}/punch", json={"pin": "2468", "action": "clock_out"}),
+            409, "not_clocked_in")
+    assert httpx.post(f"{booth}/punch", json={"pin": "2468", "action": "clock_in"}).status_code == 200
+    problem(httpx.post(f"{booth}/punch", json={"pin": "1359", "action": "clock_in"}),
+            429, "kiosk_locked")
+    problem(httpx.post(f"{booth}/punch", json={"pin": "2468", "action": "clock_out"}),
+            429, "kiosk_locked")
+
+
 def test_clocking_rules_answer_with_their_own_codes(booth):
     problem(httpx.post(f"{booth}/punch", json={"pin": "2468", "action": "clock_out"}),
             409, "not_clocked_in")
