@@ -230,7 +230,7 @@ def punch(token: str, pin: str, action: str, *, latitude: float | None = None,
         else:
             # A right PIN does not wipe the count: whoever knows one PIN could otherwise
             # guess at the others' without end, four at a time.
-            replayed = _replay(link, worker.id, idempotency_key)
+            replayed = _replay(link, worker.id, action, device_time, idempotency_key)
             if replayed is not None:
                 return replayed
             try:
@@ -303,21 +303,31 @@ def _count_wrong_pin(link: Any, now: dt.datetime) -> DomainError:
                            attempts_left=WRONG_PINS_ALLOWED - count)
 
 
-def _replay(link: Any, worker_id: int, key: str | None) -> PunchResult | None:
-    """The first answer to this worker's punch already sent with this key (a refusal is
-    raised again); another worker's key is refused, never replayed to them."""
+def _replay(link: Any, worker_id: int, action: str, device_time: dt.datetime | None,
+            key: str | None) -> PunchResult | None:
+    """The first answer to the punch already sent with this key (a refusal is raised
+    again). The key of another punch (another worker, action or device time) is refused,
+    never answered with that punch's result: a device takes a 200 as its punch done."""
     if key is None:
         return None
     row = PunchRow.get_or_none((PunchRow.location == link.id)
                                & (PunchRow.idempotency_key == key))
     if row is None:
         return None
-    if row.worker_id != worker_id:
+    if not _same_punch(row, worker_id, action, device_time):
         raise Invalid("This idempotency_key was already used for another punch",
                       field="idempotency_key", code="idempotency_key_reused")
     if row.outcome == "applied":
         return msgspec.json.decode(row.result, type=PunchResult)
     raise _stored_refusal(row)
+
+
+def _same_punch(row: PunchRow, worker_id: int, action: str,
+                device_time: dt.datetime | None) -> bool:
+    """Whether a punch is the one kept under its key. A punch first sent live (no device
+    time) is the same when the page queues it with its time after losing the answer."""
+    return (row.worker_id == worker_id and row.action == action
+            and (row.device_time is None or row.device_time == _naive(device_time)))
 
 
 _ERROR_OF_KIND = {cls.kind.value: cls for cls in (Invalid, Forbidden, Conflict, NotFound,

@@ -82,6 +82,39 @@ def test_a_queued_punch_sent_twice_is_recorded_once_as_kiosk_offline(booth, tena
     assert entry.source == "kiosk_offline"
 
 
+def test_a_queued_punch_key_sent_again_for_another_punch_is_refused_not_answered_as_done(
+        booth, tenant):
+    # The device drops a punch from its queue once it is answered 200: answering a clock-out
+    # with the clock-in its key was first used for would lose the clock-out without a word.
+    made = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)
+    first = {"pin": "2468", "action": "clock_in", "device_time": made.isoformat(),
+             "idempotency_key": "q1"}
+    assert httpx.post(f"{booth}/punch", json=first).status_code == 200
+    for other in ({"action": "clock_out"},
+                  {"device_time": (made + dt.timedelta(minutes=5)).isoformat()},
+                  {"device_time": None}):
+        problem(httpx.post(f"{booth}/punch", json={**first, **other}), 400,
+                "idempotency_key_reused")
+    (entry,) = TimeEntry.select().where(TimeEntry.worker == tenant.worker.id)
+    assert entry.clock_out is None
+    # The same punch again (offset written another way) is still the first one's answer.
+    again = {**first, "device_time": made.astimezone(dt.timezone(dt.timedelta(hours=2)))
+             .isoformat()}
+    assert httpx.post(f"{booth}/punch", json=again).json()["action"] == "clock_in"
+
+
+def test_a_punch_whose_answer_was_lost_is_applied_once_when_sent_again_from_the_queue(
+        booth, tenant):
+    # The page sends a punch live with its key; when no answer comes it queues the punch
+    # with the device's time and the same key: that is the same punch, not another.
+    live = {"pin": "2468", "action": "clock_in", "idempotency_key": "lost"}
+    assert httpx.post(f"{booth}/punch", json=live).status_code == 200
+    queued = {**live, "device_time": dt.datetime.now(dt.UTC).isoformat()}
+    replayed = httpx.post(f"{booth}/punch", json=queued)
+    assert replayed.status_code == 200 and replayed.json()["action"] == "clock_in"
+    assert TimeEntry.select().where(TimeEntry.worker == tenant.worker.id).count() == 1
+
+
 def test_a_queued_punch_too_old_is_refused_as_422(booth):
     made = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=20)).isoformat()
     problem(httpx.post(f"{booth}/punch", json={"pin": "2468", "action": "clock_in",
