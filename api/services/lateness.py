@@ -2,7 +2,8 @@
 
 A shift is **late** once more than its site's grace minutes (`set_grace_minutes`,
 default 10) have passed since its start with no clock-in of its worker at its site
-(a clock-in up to an hour early counts, as it does for matching entries to shifts),
+(a clock-in up to an hour early counts, as it does for matching entries to shifts, and
+so does being clocked in there already when it starts),
 and **missed** once its end has passed so. `sweep` (run by the dispatcher) fires
 `shift_late` and `shift_missed` once each per shift: each firing is recorded with its
 event in one transaction, so a restart never fires one twice.
@@ -29,6 +30,9 @@ from tempclock.api.store.models import Worker as WorkerRow
 # Shifts that ended longer ago than this are history: a host started after a long stop
 # does not announce every shift it slept through, and the board stops listing them.
 LOOKBACK = dt.timedelta(hours=12)
+# A worker clocked in at a shift's site when it starts is there for it, if that entry began
+# at most this long before: one open for longer was left open (a forgotten clock-out).
+ON_SITE_SINCE = dt.timedelta(hours=24)
 EVENT_OF_STATUS = {"late": "shift_late", "missed": "shift_missed"}
 DEFAULT_GRACE_MINUTES = 10
 MAX_GRACE_MINUTES = 24 * 60
@@ -87,19 +91,30 @@ def _candidates(now: dt.datetime, account_id: int | None) -> list[Any]:
 
 
 def _clocked_in(shifts: list[Any]) -> set[int]:
-    """Ids of the shifts whose worker clocked in at the site, from an hour before to the end."""
+    """Ids of the shifts whose worker is, or was, there for them (see `_attends`)."""
     if not shifts:
         return set()
-    entries = (EntryRow.select(EntryRow.worker, EntryRow.location, EntryRow.clock_in)
+    entries = (EntryRow.select(EntryRow.worker, EntryRow.location, EntryRow.clock_in,
+                               EntryRow.clock_out)
                .where(EntryRow.worker.in_({s.worker_id for s in shifts})
-                      & (EntryRow.clock_in >= min(s.start for s in shifts) - SHIFT_EARLY))
+                      & (EntryRow.clock_in >= min(s.start for s in shifts) - ON_SITE_SINCE))
                .tuples())
-    by_worker: dict[int, list[tuple[int, dt.datetime]]] = {}
-    for worker_id, location_id, clock_in in entries:
-        by_worker.setdefault(worker_id, []).append((location_id, clock_in))
+    by_worker: dict[int, list[tuple[int, dt.datetime, dt.datetime | None]]] = {}
+    for worker_id, location_id, clock_in, clock_out in entries:
+        by_worker.setdefault(worker_id, []).append((location_id, clock_in, clock_out))
     return {s.id for s in shifts
-            if any(location_id == s.location_id and s.start - SHIFT_EARLY <= at < s.end
-                   for location_id, at in by_worker.get(s.worker_id, ()))}
+            if any(location_id == s.location_id and _attends(s, clock_in, clock_out)
+                   for location_id, clock_in, clock_out in by_worker.get(s.worker_id, ()))}
+
+
+def _attends(shift: Any, clock_in: dt.datetime, clock_out: dt.datetime | None) -> bool:
+    """Whether an entry at the shift's site has its worker there: clocked in from an hour
+    before the start to the end, or still clocked in at the start (since at most a day:
+    an entry open longer than that was left open, not worked)."""
+    if shift.start - SHIFT_EARLY <= clock_in < shift.end:
+        return True
+    return (shift.start - ON_SITE_SINCE <= clock_in
+            and (clock_out is None or clock_out > shift.start))
 
 
 def _status(shift: Any, now: dt.datetime) -> str | None:

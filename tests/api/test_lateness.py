@@ -6,6 +6,7 @@ import datetime as dt
 
 import msgspec
 import pytest
+import time_machine
 
 from tempclock.api.services import clocking, lateness, shifts, webhooks
 from tempclock.api.services.names import EVENT_NAMES
@@ -53,6 +54,31 @@ def test_a_worker_who_clocked_in_is_not_expected(account, site, worker):
     shift_for(account, site, worker, started_ago=dt.timedelta(minutes=20))
     clocking.clock_in(account.id, worker.id, location_id=site.id)
     assert lateness.expected_not_here(account.id) == []
+
+
+def test_a_worker_still_clocked_in_from_earlier_is_not_late_for_the_next_shift(
+        account, site, worker):
+    # On site since three hours before the shift (a double shift, or in early): here.
+    clocking.clock_in(account.id, worker.id, location_id=site.id,
+                      timestamp=now() - dt.timedelta(hours=3))
+    shift_for(account, site, worker, started_ago=dt.timedelta(minutes=20))
+    assert lateness.expected_not_here(account.id) == []
+    assert lateness.sweep() == 0
+    assert lateness.sweep(now() + dt.timedelta(hours=9)) == 0  # nor missed when it ends
+
+
+def test_a_worker_who_left_before_the_shift_or_forgot_to_clock_out_long_ago_is_late(
+        account, site, worker, make_worker):
+    clocking.clock_in(account.id, worker.id, location_id=site.id,
+                      timestamp=now() - dt.timedelta(hours=5))
+    clocking.clock_out(account.id, worker.id, timestamp=now() - dt.timedelta(hours=2))
+    left = shift_for(account, site, worker, started_ago=dt.timedelta(minutes=20))
+    forgetful = make_worker(account.id, location_id=site.id)
+    with time_machine.travel(now() - dt.timedelta(hours=30), tick=False):
+        clocking.clock_in(account.id, forgetful.id, location_id=site.id)
+    forgot = shift_for(account, site, forgetful, started_ago=dt.timedelta(minutes=20))
+    assert {late.shift_id for late in lateness.expected_not_here(account.id)} == {
+        left.id, forgot.id}
 
 
 def test_a_shift_that_ended_without_a_clock_in_is_missed(account, site, worker):
