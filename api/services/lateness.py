@@ -6,7 +6,8 @@ default 10) have passed since its start with no clock-in of its worker at its si
 so does being clocked in there already when it starts),
 and **missed** once its end has passed so. `sweep` (run by the dispatcher) fires
 `shift_late` and `shift_missed` once each per shift: each firing is recorded with its
-event in one transaction, so a restart never fires one twice.
+event in one transaction, so a restart never fires one twice (`shifts.update_shift`
+re-arms them for a shift given a new start, site or worker, and *missed* for a new end).
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from tempclock.api.store.models import CostCode as CostCodeRow
 from tempclock.api.store.models import Department as DepartmentRow
 from tempclock.api.store.models import Location as LocationRow
 from tempclock.api.store.models import Shift as ShiftRow
+from tempclock.api.store.models import ShiftAlert as AlertRow
 from tempclock.api.store.models import Worker as WorkerRow
 from tempclock.api.store.prepared import Prepared
 
@@ -229,10 +230,15 @@ def _check(account_id: int, row: ShiftRow) -> None:
         )
 
 
-def _save(account_id: int, row: ShiftRow, event: str) -> Shift:
+def _save(account_id: int, row: ShiftRow, event: str, *,
+          rearmed: tuple[str, ...] = ()) -> Shift:
     try:
         with transaction():
             _check(account_id, row)
+            if rearmed:
+                (AlertRow.delete()
+                 .where((AlertRow.shift == row.id) & AlertRow.kind.in_(rearmed))
+                 .execute())
             if row.status != "cancelled":
                 row.status = "open" if row.worker_id is None else "scheduled"
             row.work_date = local_date(row.start, zone(row.location.timezone))
@@ -262,10 +268,18 @@ def create_shift(account_id: int, data: ShiftCreate) -> Shift:
 
 
 def update_shift(account_id: int, shift_id: int, data: ShiftUpdate) -> Shift:
-    """Change a shift under the same rules as creating one. Fires `shift_updated`."""
+    """Change a shift under the same rules as creating one. Fires `shift_updated`.
+
+    A shift given a new start, site or worker is a new expectation: its `shift_late` and
+    `shift_missed` may fire again (`lateness`); a new end re-arms `shift_missed` alone.
+    """
     row = fetch(ShiftRow, account_id, shift_id, "Shift")
+    before = (row.start, row.location_id, row.worker_id, row.end)
     _apply(account_id, row, set_fields(data))
-    return _save(account_id, row, "shift_updated")
+    after = (row.start, row.location_id, row.worker_id, row.end)
+    rearmed = (("late", "missed") if before[:3] != after[:3]
+               else ("missed",) if before[3] != after[3] else ())
+    return _save(account_id, row, "shift_updated", rearmed=rearmed)
 
 
 def cancel_shift(account_id: int, shift_id: int) -> Shift:

@@ -100,6 +100,31 @@ def test_late_and_missed_fire_once_each_per_shift(account, site, worker):
     assert len(fired("shift_late")) == 1
 
 
+def test_a_shift_moved_or_given_to_another_worker_after_shift_late_is_announced_again(
+        account, site, worker, make_worker):
+    shift = shift_for(account, site, worker, started_ago=dt.timedelta(minutes=15), hours=1)
+    assert lateness.sweep() == 1
+    # Rescheduled for the afternoon: late again there, once, and missed at its new end.
+    start = now() + dt.timedelta(hours=2)
+    shifts.update_shift(account.id, shift.id, shifts.ShiftUpdate(
+        start=start, end=start + dt.timedelta(hours=4)))
+    assert lateness.sweep(start + dt.timedelta(minutes=20)) == 1
+    assert lateness.sweep(start + dt.timedelta(minutes=30)) == 0
+    # Handed to a colleague who does not come either: their lateness is told too.
+    colleague = make_worker(account.id, "Bea", location_id=site.id)
+    shifts.update_shift(account.id, shift.id, shifts.ShiftUpdate(worker_id=colleague.id))
+    assert lateness.sweep(start + dt.timedelta(minutes=40)) == 1
+    assert [(e["shift_id"], e["worker_id"], e["starts_at"][:16]) for e in fired("shift_late")] == [
+        (shift.id, worker.id, shift.start.isoformat()[:16].replace("+00:00", "")),
+        (shift.id, worker.id, start.isoformat()[:16]),
+        (shift.id, colleague.id, start.isoformat()[:16])]
+    # A change of notes is no new expectation: nothing fires again.
+    shifts.update_shift(account.id, shift.id, shifts.ShiftUpdate(notes="bring boots"))
+    assert lateness.sweep(start + dt.timedelta(minutes=50)) == 0
+    assert lateness.sweep(start + dt.timedelta(hours=5)) == 1  # missed, once
+    assert lateness.sweep(start + dt.timedelta(hours=5, minutes=1)) == 0
+
+
 def test_another_accounts_shifts_are_not_on_the_board(account, other_account, make_location,
                                                        make_worker):
     rival_site = make_location(other_account.id, "Rival")
