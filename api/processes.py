@@ -42,10 +42,18 @@ def wait_until_gone(process: BaseProcess | subprocess.Popen, what: str,
         gone = process.returncode is not None
     else:
         process.join(wait)
-        # Its sentinel is ready once it has ended, whoever reaped it: a thread watching
-        # it (the kiosk listener's restarter joins it too) may have, leaving exitcode None here.
-        gone = process.exitcode is not None or bool(wait_for_any([process.sentinel], 0))
+        gone = has_ended(process)
     if not gone:
         log.error("%s (process %s) was killed but is still there after %.1f s",
                   what, process.pid, wait)
     return gone
+
+
+def has_ended(process: BaseProcess) -> bool:
+    """Whether a started `multiprocessing` process has ended, whoever reaped it.
+
+    Its sentinel is ready once it has ended. Its `exitcode` alone is not enough: when
+    another thread joins it too (the kiosk listener's restarter does), the one whose
+    `waitpid` comes second gets no status and leaves `exitcode` None, as if still running.
+    """
+    return process.exitcode is not None or bool(wait_for_any([process.sentinel], 0))

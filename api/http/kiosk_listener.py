@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tempclock.api.processes import kill_and_reap
+from tempclock.api.processes import has_ended, kill_and_reap
 from tempclock.api.sockets import bound_socket
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ class KioskListener:
         process = self.process
         if process is not None and process.is_alive():
             process.join(timeout)
-            if process.exitcode is None:
+            if not has_ended(process):
                 log.warning("the kiosk listener (process %s) did not stop within %.1f s; "
                             "killing it", process.pid, timeout)
                 kill_and_reap(process, "the kiosk listener")

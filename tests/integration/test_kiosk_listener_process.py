@@ -103,3 +103,36 @@ def test_a_frozen_kiosk_listener_is_killed_when_serve_stops_and_serve_stops_with
     assert "did not stop within" in server.output and "killing it" in server.output
     assert not running(listener)
     assert took < STOP_WITHIN_S, f"serve took {took:.1f} s\n{server.output}"
+
+
+def test_a_kiosk_listener_already_reaped_by_its_restarter_is_not_called_frozen_at_stop(
+        config, caplog):
+    # serve's restarter thread and its stop both wait for the listener's process; when the
+    # restarter reaps it first, the stop must still see a process that ended in time
+    # (it logged "did not stop within 3.3 s; killing it" 0.3 s after a SIGTERM to the group).
+    from tempclock.api.http.kiosk_listener import KioskListener
+    from tempclock.api.store import close_store, open_store
+
+    open_store(config)  # migrated, as serve leaves it for its listener
+    close_store()
+    listener = KioskListener(config, "127.0.0.1", 0)
+    listener._spawn()  # without its restarter: this test plays that thread's part
+    pid = listener.process.pid
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{listener.port}/kiosk/no-such-link/site", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the kiosk listener never answered"
+                time.sleep(0.1)
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)  # reaped by the other thread, which has not yet recorded it
+        started = time.monotonic()
+        listener.stop()
+    finally:
+        if running(pid):
+            os.kill(pid, signal.SIGKILL)
+    assert time.monotonic() - started < 1.0
+    assert "did not stop" not in caplog.text and "killing it" not in caplog.text
