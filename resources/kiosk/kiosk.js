@@ -429,9 +429,13 @@ async function punch(action) {
     $("pin").focus();
     return;
   }
+  // The punch's time is when the button was pressed: sending may take a while to fail.
+  const pressedAt = new Date();
   setBusy(true);
   show({ message: text("sending") });
-  const punched = { id: idempotencyKey(), pin, action, position: await currentPosition() };
+  const punched = {
+    id: idempotencyKey(), pin, action, pressedAt, position: await currentPosition(),
+  };
   try {
     await flushQueue(); // earlier saved punches first, so the host sees them in order
     if (queue.all().some((item) => item.state === "waiting")) throw new Unreachable();
@@ -473,12 +477,11 @@ function showDone(result) {
   });
 }
 
-function saveForLater(punched) {
-  const deviceTime = new Date();
-  queue.add({ ...punched, device_time: deviceTime.toISOString(), state: "waiting" });
+function saveForLater({ pressedAt, ...punched }) {
+  queue.add({ ...punched, device_time: pressedAt.toISOString(), state: "waiting" });
   setConnection(false);
   renderQueue();
-  show({ message: text("saved_offline"), time: text("at", { time: formatTime(deviceTime) }),
+  show({ message: text("saved_offline"), time: text("at", { time: formatTime(pressedAt) }),
          tone: "saved" });
 }
 

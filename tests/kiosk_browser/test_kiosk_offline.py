@@ -145,3 +145,35 @@ def test_a_phone_that_lost_its_signal_sends_its_saved_punch_as_soon_as_it_is_bac
         context.close()
     [entry] = kiosk.entries(ann.id)
     assert entry["source"] == "kiosk_offline"
+
+
+def test_a_punch_saved_after_a_slow_failure_keeps_the_time_it_was_made(make_kiosk, browser):
+    kiosk = make_kiosk()
+    ann = kiosk.worker("Ann", "4821")
+    context = browser.new_context(locale="en-GB", service_workers="block", **TABLET)
+    held = []
+    try:
+        page = context.new_page()
+        made = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=10)
+        page.clock.install(time=made)
+        page.goto(kiosk.url)
+        def hold(route):  # the punch reaches no host, and nothing answers for a while
+            held.append(route)
+
+        context.route("**/punch", hold)
+        punch(page, "4821", "Clock in")
+        deadline = time.monotonic() + INSTALL_WAIT_S
+        while not held:
+            assert time.monotonic() < deadline, "the punch was never sent"
+            page.wait_for_timeout(50)
+        page.clock.fast_forward("05:00")  # five minutes on, the connection gives up
+        held[0].abort("timedout")
+        expect(saved_rows(page)).to_have_count(1, timeout=RESULT_WAIT_MS)
+        context.unroute("**/punch")
+        expect(saved_rows(page)).to_have_count(0, timeout=RESEND_WAIT_MS)
+    finally:
+        context.close()
+    # The worker clocked in when they pressed the button, not when the device gave up.
+    [entry] = kiosk.entries(ann.id)
+    clock_in = dt.datetime.fromisoformat(entry["clock_in"].replace("Z", "+00:00"))
+    assert abs(clock_in - made) < dt.timedelta(minutes=1), (clock_in, made)
