@@ -294,11 +294,12 @@ def _geo_event(entry_or_worker: dict[str, object], location: Any, geo: Geofence)
     }
 
 
-def _close_breaks(entry_id: int, at: dt.datetime) -> tuple[int, list[BreakPeriod]]:
-    """End an open break at `at`; returns the entry's total break seconds and its breaks."""
+def _close_breaks(breaks: list[Any], at: dt.datetime) -> tuple[int, list[BreakPeriod]]:
+    """End an open break of `breaks` (an entry's, as `_breaks` reads them) at `at`;
+    returns the entry's total break seconds and its breaks."""
     total = 0
     periods = []
-    for row in _breaks.rows(entry=entry_id):
+    for row in breaks:
         end = row.end
         if end is None:
             end = max(at, row.start)
@@ -524,8 +525,10 @@ def clock_out(
         if at < entry.clock_in:
             raise Invalid("Clock-out cannot be before the clock-in at "
                           f"{entry.clock_in.isoformat()}Z", field="timestamp")
+        breaks = _breaks.rows(entry=entry.id)
+        _refuse_before_last_break(breaks, at)
         geo = geofence(location, position)
-        break_seconds, periods = _close_breaks(entry.id, at)
+        break_seconds, periods = _close_breaks(breaks, at)
         if notes:
             notes = f"{entry.notes}\n{notes}" if entry.notes else notes
         closed = entry._replace(
@@ -545,6 +548,18 @@ def clock_out(
             emit(account_id, "clock.geofence_breach",
                  _geo_event({"entry_id": entry.id, "worker_id": worker_id}, location, geo))
     return record
+
+
+def _refuse_before_last_break(breaks: list[Any], at: dt.datetime) -> None:
+    """A clock-out (backdated, or queued on a kiosk) may not come before the latest break
+    ended, or an open one started: the entry would end before its own break."""
+    if not breaks:
+        return
+    last = breaks[-1]
+    bound, what = (last.start, "started") if last.end is None else (last.end, "ended")
+    if at < bound:
+        raise Invalid(f"Clock-out cannot be before the break that {what} at "
+                      f"{bound.isoformat()}Z", field="timestamp")
 
 
 def start_break(account_id: int, worker_id: int, *,
@@ -587,7 +602,7 @@ def end_break(account_id: int, worker_id: int, *,
         at = _moment(timestamp, location, now)
         if at < breaks[-1].start:
             raise Invalid("A break cannot end before it started", field="timestamp")
-        break_seconds, periods = _close_breaks(entry.id, at)
+        break_seconds, periods = _close_breaks(breaks, at)
         _touch_entry.rowcount(id=entry.id, break_seconds=break_seconds, updated_at=now)
         record = entry_record(entry._replace(break_seconds=break_seconds, updated_at=now),
                               periods)

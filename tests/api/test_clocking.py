@@ -145,6 +145,24 @@ def test_a_clock_out_before_the_clock_in_is_refused(account, worker):
     assert open_entries(worker.id) == 1
 
 
+@pytest.mark.parametrize("break_ended", [True, False])
+def test_a_clock_out_before_a_recorded_break_is_refused(account, worker, break_ended):
+    # A backdated (or queued) clock-out must not leave a break outside its entry: the
+    # entry read 0.0 hours, its break subtracted from time the worker had not clocked.
+    clocking.clock_in(account.id, worker.id, timestamp=now() - dt.timedelta(hours=4))
+    clocking.start_break(account.id, worker.id, timestamp=now() - dt.timedelta(hours=2))
+    if break_ended:
+        clocking.end_break(account.id, worker.id, timestamp=now() - dt.timedelta(hours=1))
+    with pytest.raises(Invalid) as refused:
+        clocking.clock_out(account.id, worker.id, timestamp=now() - dt.timedelta(hours=3))
+    assert "break" in refused.value.message
+    assert open_entries(worker.id) == 1
+    # At the end of the break, or after it, the clock-out is taken.
+    at = now() - dt.timedelta(hours=1 if break_ended else 2)
+    closed = clocking.clock_out(account.id, worker.id, timestamp=at)
+    assert closed.clock_out == at and closed.breaks[-1].end <= closed.clock_out
+
+
 def test_a_backdated_clock_in_cannot_overlap_the_previous_entry(account, worker):
     clocking.clock_in(account.id, worker.id, timestamp=now() - dt.timedelta(hours=6))
     clocking.clock_out(account.id, worker.id, timestamp=now() - dt.timedelta(hours=2))

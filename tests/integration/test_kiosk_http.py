@@ -115,6 +115,26 @@ def test_a_punch_whose_answer_was_lost_is_applied_once_when_sent_again_from_the_
     assert TimeEntry.select().where(TimeEntry.worker == tenant.worker.id).count() == 1
 
 
+def test_a_queued_clock_out_made_before_a_break_that_was_recorded_is_refused_and_listed(
+        booth, tenant):
+    # The phone saved "clock out 10:05" offline; meanwhile the tablet recorded a break at
+    # 10:10-10:20. Taken as sent, the entry would end before its own break.
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=40)
+
+    def queued(action: str, minutes: int, key: str) -> httpx.Response:
+        return httpx.post(f"{booth}/punch", json={
+            "pin": "2468", "action": action, "idempotency_key": key,
+            "device_time": (started + dt.timedelta(minutes=minutes)).isoformat()})
+
+    for action, minutes in (("clock_in", 0), ("break_start", 10), ("break_end", 20)):
+        assert queued(action, minutes, action).status_code == 200
+    problem(queued("clock_out", 5, "out"), 400, "invalid")
+    (entry,) = TimeEntry.select().where(TimeEntry.worker == tenant.worker.id)
+    assert entry.clock_out is None
+    (listed,) = kiosk.refused_punches(tenant.account_id)
+    assert listed.action == "clock_out" and "break" in listed.reason
+
+
 def test_a_queued_punch_too_old_is_refused_as_422(booth):
     made = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=20)).isoformat()
     problem(httpx.post(f"{booth}/punch", json={"pin": "2468", "action": "clock_in",
