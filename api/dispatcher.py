@@ -218,14 +218,15 @@ class Dispatcher:
             return  # the status has arrived: it is what counts
 
     def prune(self) -> int:
-        """Prune old logs and deliveries when a pass is due; returns 0 (never busy)."""
+        """Prune old logs, deliveries and kiosk punch records when a pass is due; returns 0
+        (never busy)."""
         if time.monotonic() < self._next_pruning:
             return 0
         self._next_pruning = time.monotonic() + self.retention_every
         pruned = retention.prune(stop=self._stop)
-        if pruned.api_logs or pruned.deliveries:
-            log.info("retention: pruned %d API log entries and %d delivery records",
-                     pruned.api_logs, pruned.deliveries)
+        if pruned.api_logs or pruned.deliveries or pruned.kiosk_punches:
+            log.info("retention: pruned %d API log entries, %d delivery records and %d kiosk "
+                     "punch records", pruned.api_logs, pruned.deliveries, pruned.kiosk_punches)
         return 0
 
     def sweep_lateness(self) -> int:

@@ -1,6 +1,7 @@
-"""Retention: API logs and webhook delivery records older than their account's setting go.
+"""Retention: API logs, webhook delivery records and kiosk punch records older than their
+account's setting go.
 
-Each account keeps both for `log_retention_days` (default 90); logs of requests whose key
+Each account keeps them for `log_retention_days` (default 90); logs of requests whose key
 matched no account are kept 90 days. Pending deliveries are never pruned, however old:
 an event is never lost to retention.
 
@@ -22,6 +23,7 @@ from peewee import Expression, Model
 from tempclock.api.services.common import transaction, utcnow
 from tempclock.api.store.models import Account as AccountRow
 from tempclock.api.store.models import ApiLog as ApiLogRow
+from tempclock.api.store.models import KioskPunch as KioskPunchRow
 from tempclock.api.store.models import WebhookDelivery as DeliveryRow
 
 BATCH = 500
@@ -35,6 +37,7 @@ class Pruned(msgspec.Struct, kw_only=True):
 
     api_logs: int = 0
     deliveries: int = 0
+    kiosk_punches: int = 0  # the kiosk's punches sent with a key (replays, refusals listed)
 
 
 def _delete_in_batches(model: type[Model], condition: Expression, *, batch: int, pause: float,
@@ -53,7 +56,8 @@ def _delete_in_batches(model: type[Model], condition: Expression, *, batch: int,
 
 def prune(now: dt.datetime | None = None, *, batch: int = BATCH, pause: float = PAUSE_S,
           stop: threading.Event | None = None) -> Pruned:
-    """Delete API logs and finished deliveries older than their account's retention.
+    """Delete API logs, finished deliveries and kiosk punch records older than their
+    account's retention.
 
     Works in transactions of at most `batch` rows; `stop` (when set) ends it early.
     """
@@ -70,6 +74,9 @@ def prune(now: dt.datetime | None = None, *, batch: int = BATCH, pause: float = 
             DeliveryRow, (DeliveryRow.account == account_id)
             & (DeliveryRow.created_at < cutoff) & DeliveryRow.state.in_(FINISHED),
             **options)
+        pruned.kiosk_punches += _delete_in_batches(
+            KioskPunchRow, (KioskPunchRow.account == account_id)
+            & (KioskPunchRow.received_at < cutoff), **options)
     pruned.api_logs += _delete_in_batches(
         ApiLogRow, ApiLogRow.account.is_null()
         & (ApiLogRow.created_at < now - dt.timedelta(days=UNOWNED_LOG_DAYS)), **options)

@@ -8,11 +8,13 @@ import threading
 import time
 
 import pytest
+import time_machine
 
 from tempclock.api import dispatcher as dispatcher_module
 from tempclock.api.dispatcher import Dispatcher
-from tempclock.api.services import accounts, api_logs, clocking, retention
+from tempclock.api.services import accounts, api_logs, clocking, kiosk, pins, retention
 from tempclock.api.store.models import ApiLog as ApiLogRow
+from tempclock.api.store.models import KioskPunch as KioskPunchRow
 from tempclock.api.store.models import WebhookDelivery as DeliveryRow
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -66,6 +68,20 @@ def test_logs_and_finished_deliveries_past_their_accounts_retention_are_pruned(h
                                  "b-delivered-31"}
     assert (pruned.api_logs, pruned.deliveries) == (3, 3)
     assert retention.prune(NOW.replace(tzinfo=None)) == retention.Pruned()  # nothing left to do
+
+
+def test_kiosk_punch_records_past_their_accounts_retention_are_pruned(account, site, worker):
+    # The page sends every punch with a key, and each was kept for ever: a site's table of
+    # punches grew by every punch of every worker, without end.
+    accounts.set_log_retention(account.id, 30)
+    pins.set_pin(account.id, worker.id, "2468")
+    token = kiosk.create_link(account.id, site.id, "http://x").url.rsplit("/", 1)[1]
+    with time_machine.travel(NOW - dt.timedelta(days=31), tick=False):
+        kiosk.punch(token, "2468", "clock_in", idempotency_key="old-in")
+        kiosk.punch(token, "2468", "clock_out", idempotency_key="old-out")
+    kiosk.punch(token, "2468", "clock_in", idempotency_key="new-in")
+    assert retention.prune(NOW.replace(tzinfo=None)).kiosk_punches == 2
+    assert [row.idempotency_key for row in KioskPunchRow.select()] == ["new-in"]
 
 
 def test_the_dispatcher_prunes_when_it_starts_and_hourly_after(history):
