@@ -10,9 +10,11 @@ processes (`tempclock serve --workers N`), each building its app with `worker_ap
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,6 +77,41 @@ def exposure_warning(host: str, port: int, *, tls: bool = False) -> str | None:
             f"serve on 127.0.0.1 unless integrations on other machines need it.{unencrypted}")
 
 
+class RepeatedWarnings(logging.Filter):
+    """Lets each of uvicorn's warnings through once a minute; the next one says how many
+    were held back. A client sending bad requests (an Upgrade header, a request line that
+    cannot be read) got one or two lines written for each: a flood of them filled the log,
+    or the journal's rate limit, which then dropped the host's own lines. Errors all pass."""
+
+    def __init__(self, every_s: float = 60.0) -> None:
+        super().__init__()
+        self.every_s = every_s
+        self._lock = threading.Lock()
+        self._held: dict[str, tuple[float, int]] = {}  # format -> (last let through, held)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING:
+            return True
+        key = str(record.msg)  # the format, not the text: a bounded set
+        now = time.monotonic()
+        with self._lock:
+            last, held = self._held.get(key, (-self.every_s, 0))
+            if now - last < self.every_s:
+                self._held[key] = (last, held + 1)
+                return False
+            self._held[key] = (now, 0)
+        if held:
+            record.msg = f"{record.msg} (and {held} more like it in the last minute)"
+        return True
+
+
+def _hold_back_repeated_warnings() -> None:
+    """Install `RepeatedWarnings` on uvicorn's error log, once per process."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, RepeatedWarnings) for f in logger.filters):
+        logger.addFilter(RepeatedWarnings())
+
+
 def _uvicorn_config(app: Any, host: str, port: int, *, log_level: str, access_log: bool,
                     graceful_timeout: int, certfile: Path | None, keyfile: Path | None,
                     **options: Any) -> uvicorn.Config:
@@ -82,6 +119,7 @@ def _uvicorn_config(app: Any, host: str, port: int, *, log_level: str, access_lo
     request headers capped at 64 KiB)."""
     from tempclock.api.header_limit import KEEP_ALIVE_S, HeaderLimitedProtocol
 
+    _hold_back_repeated_warnings()
     return uvicorn.Config(
         app,
         http=HeaderLimitedProtocol,
@@ -155,6 +193,7 @@ def worker_app() -> object:
     from tempclock.api.store import open_store
 
     tune_serving_process()
+    _hold_back_repeated_warnings()  # a worker process configures uvicorn's logging afresh
     config = load_config()
     open_store(config, upgrade=False)
     return create_app(limiter=limiter_for(config))

@@ -344,3 +344,26 @@ def test_a_key_file_that_is_no_key_is_one_error_line_not_a_listener_dying_again(
     assert result.returncode == 1
     assert "cannot serve the kiosk over HTTPS" in result.stderr
     assert "stopped unexpectedly" not in result.stderr
+
+
+@pytest.mark.sqlite_only
+def test_a_flood_of_bad_requests_to_the_kiosk_writes_a_few_log_lines_not_one_each(
+        config, site_with_kiosk):
+    # The kiosk listener faces the local network: any device on it could otherwise fill the
+    # host's log (or the journal's rate limit, which then drops our own lines) at will.
+    import socket
+
+    _, token = site_with_kiosk
+    bad = {"upgrade": f"GET /kiosk/{token}/site HTTP/1.1\r\nHost: x\r\n"
+                      "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n".encode(),
+           "malformed": f"GET /kiosk/{token}/\x01site HTTP/1.1\r\nHost: x\r\n\r\n".encode()}
+    with kiosk_answering(config, token, "--no-dispatch") as (served, kiosk_url):
+        port = int(kiosk_url.rsplit(":", 1)[1])
+        for request in [*bad.values()] * 150:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(request)
+                assert sock.recv(64).startswith((b"HTTP/1.1 200", b"HTTP/1.1 400"))
+        assert punch(kiosk_url, token, "2468").status_code == 200  # the kiosk carries on
+    for line in ("Unsupported upgrade request", "No supported WebSocket library",
+                 "Invalid HTTP request received"):
+        assert served.output.count(line) <= 2, served.output[-2000:]
