@@ -3,7 +3,7 @@
 A shift is **late** once more than its site's grace minutes (`set_grace_minutes`,
 default 10) have passed since its start with no clock-in of its worker at its site
 (a clock-in up to an hour early counts, as it does for matching entries to shifts, and
-so does being clocked in there already when it starts),
+so does being clocked in there already, and still when the grace runs out),
 and **missed** once its end has passed so. `sweep` (run by the dispatcher) fires
 `shift_late` and `shift_missed` once each per shift: each firing is recorded with its
 event in one transaction, so a restart never fires one twice (`shifts.update_shift`
@@ -110,12 +110,13 @@ def _clocked_in(shifts: list[Any]) -> set[int]:
 
 def _attends(shift: Any, clock_in: dt.datetime, clock_out: dt.datetime | None) -> bool:
     """Whether an entry at the shift's site has its worker there: clocked in from an hour
-    before the start to the end, or still clocked in at the start (since at most a day:
-    an entry open longer than that was left open, not worked)."""
+    before the start to the end, or still clocked in when the grace ran out (since at most
+    a day: an entry open longer than that was left open, not worked)."""
     if shift.start - SHIFT_EARLY <= clock_in < shift.end:
         return True
+    graced = shift.start + dt.timedelta(minutes=shift.grace)
     return (shift.start - ON_SITE_SINCE <= clock_in
-            and (clock_out is None or clock_out > shift.start))
+            and (clock_out is None or clock_out > graced))
 
 
 def _status(shift: Any, now: dt.datetime) -> str | None:

@@ -67,11 +67,12 @@ def test_a_worker_still_clocked_in_from_earlier_is_not_late_for_the_next_shift(
     assert lateness.sweep(now() + dt.timedelta(hours=9)) == 0  # nor missed when it ends
 
 
-def test_a_worker_who_left_before_the_shift_or_forgot_to_clock_out_long_ago_is_late(
+def test_a_worker_who_left_as_the_shift_began_or_forgot_to_clock_out_long_ago_is_late(
         account, site, worker, make_worker):
+    # Clocked in since the morning, clocked out five minutes into this shift: gone home.
     clocking.clock_in(account.id, worker.id, location_id=site.id,
                       timestamp=now() - dt.timedelta(hours=5))
-    clocking.clock_out(account.id, worker.id, timestamp=now() - dt.timedelta(hours=2))
+    clocking.clock_out(account.id, worker.id, timestamp=now() - dt.timedelta(minutes=15))
     left = shift_for(account, site, worker, started_ago=dt.timedelta(minutes=20))
     forgetful = make_worker(account.id, location_id=site.id)
     with time_machine.travel(now() - dt.timedelta(hours=30), tick=False):
