@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import tempfile
 import threading
 from pathlib import Path
 
@@ -44,22 +45,36 @@ def _secret() -> bytes:
     with _secret_lock:
         private_dir(path.parent)  # with PostgreSQL nothing else may have made it yet
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process (or an earlier run) made it
             key = path.read_bytes()
-        else:
-            key = secrets.token_bytes(SECRET_BYTES)
-            with os.fdopen(fd, "wb") as file:
-                file.write(key)
-                file.flush()
-                os.fsync(file.fileno())
-            private_file(path)
+        except FileNotFoundError:
+            key = _make_secret(path)
         if len(key) < SECRET_BYTES:
             # An OSError: the CLI and the desktop tell a file's problem in one line, no traceback.
             raise OSError(f"{path} is damaged: it should hold {SECRET_BYTES} random bytes; "
                           "restore it from a backup, or delete it and set every PIN anew")
         _secrets[folder] = key
         return key
+
+
+def _make_secret(path: Path) -> bytes:
+    """A new key, written beside `path` and then linked into place: no process ever reads
+    it half-written (and takes it for damaged). When another process linked its own first,
+    that one is the key, for every process."""
+    key = secrets.token_bytes(SECRET_BYTES)
+    fd, written = tempfile.mkstemp(prefix=f".{SECRET_FILENAME}-", dir=path.parent)  # 0600
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(key)
+            file.flush()
+            os.fsync(file.fileno())
+        private_file(Path(written))
+        try:
+            os.link(written, path)
+        except FileExistsError:
+            return path.read_bytes()
+        return key
+    finally:
+        os.unlink(written)
 
 
 def pin_hash(account_id: int, pin: str) -> str:

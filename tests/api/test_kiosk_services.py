@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -53,6 +55,40 @@ def test_a_pin_is_kept_only_as_a_keyed_hash_with_its_key_outside_the_database(
                       for v in row)
     assert "4821" not in dumped
     assert pins.has_pin(account.id, worker.id)
+
+
+def _first_pin_key(folder: str, barrier, answers) -> None:
+    """One process's first use of the PIN key of `folder` (run in a forked child)."""
+    pins.data_dir = lambda: Path(folder)
+    pins._secrets.clear()
+    barrier.wait()
+    try:
+        answers.put(pins._secret())
+    except OSError as error:
+        answers.put(str(error))
+
+
+@pytest.mark.sqlite_only  # processes and files: the store plays no part
+def test_processes_making_the_pin_key_at_once_all_get_the_one_key_none_a_damaged_one(
+        tmp_path):
+    # The serve process and its kiosk listener (or the desktop and the CLI) may both be the
+    # first to need it: one read the file its maker had created and not yet written, and
+    # called it damaged (a 500 and "restore it from a backup" on a fresh install).
+    forked = multiprocessing.get_context("fork")
+    for attempt in range(15):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        barrier, answers = forked.Barrier(4), forked.Queue()
+        makers = [forked.Process(target=_first_pin_key, args=(str(folder), barrier, answers))
+                  for _ in range(4)]
+        for maker in makers:
+            maker.start()
+        keys = [answers.get(timeout=60) for _ in makers]
+        for maker in makers:
+            maker.join(60)
+        assert all(isinstance(key, bytes) for key in keys), keys
+        assert len(set(keys)) == 1 and keys[0] == (folder / "kiosk.secret").read_bytes()
+        assert sorted(p.name for p in folder.iterdir()) == ["kiosk.secret"]
 
 
 def test_a_generated_pin_is_six_digits_and_works_at_the_kiosk(account, worker, token):
