@@ -634,7 +634,8 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, dispatch: b
         config = load_config(data_dir, host=host, port=port)
     except ValueError as error:  # TEMPCLOCK_PORT not a port
         _fail(False, "invalid", str(error))
-    refusal = _serve_refusal(config, workers, expose, certfile, keyfile)
+    refusal = (_serve_refusal(config, workers, expose, certfile, keyfile)
+               or _kiosk_port_refusal(config, kiosk_host, kiosk_port))
     if refusal:
         _fail(False, "invalid", refusal)
     try:
@@ -742,6 +743,21 @@ def _serve_refusal(config: Any, workers: int, expose: bool, certfile: Path | Non
         except Exception as error:  # noqa: BLE001 - any failure to reach it, in one line
             where = config.redis_url.rpartition("@")[2]  # without a password
             return f"cannot reach Redis at {where}: {error}"
+    return None
+
+
+def _kiosk_port_refusal(config: Any, kiosk_host: str | None, kiosk_port: int) -> str | None:
+    """Why the kiosk listener cannot have the port asked for: the API's own (on the same
+    address, an address of every interface, or loopback both); None when it can."""
+    from tempclock.api.server import is_loopback
+
+    if kiosk_host is None or kiosk_port != config.port:
+        return None
+    hosts = {config.host, kiosk_host}
+    every_interface = {"0.0.0.0", "::", ""}  # noqa: S104 - compared with, not bound
+    if len(hosts) == 1 or hosts & every_interface or all(map(is_loopback, hosts)):
+        return (f"--kiosk-port {kiosk_port} is the API's port too: give the kiosk a port of "
+                "its own (default 8788)")
     return None
 
 

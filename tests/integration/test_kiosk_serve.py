@@ -367,3 +367,18 @@ def test_a_flood_of_bad_requests_to_the_kiosk_writes_a_few_log_lines_not_one_eac
     for line in ("Unsupported upgrade request", "No supported WebSocket library",
                  "Invalid HTTP request received"):
         assert served.output.count(line) <= 2, served.output[-2000:]
+
+
+@pytest.mark.sqlite_only
+def test_a_kiosk_port_that_is_the_apis_own_is_one_error_line_naming_both(config,
+                                                                          site_with_kiosk):
+    # It started the kiosk there, then said the API's port was "in use?" (by the kiosk).
+    port = free_port()
+    result = subprocess.run(
+        [sys.executable, "-m", "tempclock.api.cli", "serve", "--port", str(port),
+         "--data-dir", str(config.data_dir), "--kiosk-host", "127.0.0.1",
+         "--kiosk-port", str(port), "--no-dispatch"],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"--kiosk-port {port} is the API's port too" in result.stderr, result.stderr
+    assert "Started server process" not in result.stderr
