@@ -131,7 +131,7 @@ async def kiosk_punch(token: FromPath[str], request: Request) -> Response[bytes]
     result = await run_write(functools.partial(
         kiosk.punch, token, data.pin, data.action, latitude=data.latitude,
         longitude=data.longitude, accuracy_m=data.accuracy_m, device_time=data.device_time,
-        idempotency_key=data.idempotency_key))
+        device_now=data.device_now, idempotency_key=data.idempotency_key))
     return _json(result)
 
 
@@ -203,7 +203,8 @@ async def _answer_punch(token: str, scope: Scope, receive: Receive, send: Send) 
         result = await run_write(functools.partial(
             kiosk.punch, token, data.pin, data.action, latitude=data.latitude,
             longitude=data.longitude, accuracy_m=data.accuracy_m,
-            device_time=data.device_time, idempotency_key=data.idempotency_key))
+            device_time=data.device_time, device_now=data.device_now,
+            idempotency_key=data.idempotency_key))
         status, body, media_type = 200, msgspec.json.encode(result), _JSON
         headers = _HEADER_LINES
     except Exception as exc:  # noqa: BLE001 - every error leaves as problem JSON

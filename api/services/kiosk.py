@@ -11,7 +11,8 @@
   every serving process agrees), right PINs between them or not.
 - A queued punch carries its device time and an idempotency key: applied once whatever
   the retries; refused when older than the site's backdating window, and then listed for
-  the admin (`refused_punches`).
+  the admin (`refused_punches`). With it the page sends its clock (`device_now`), so a
+  tablet whose clock is minutes out still has its punch recorded when it was made.
 """
 
 from __future__ import annotations
@@ -205,14 +206,18 @@ class Punch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     longitude: float | None = None
     accuracy_m: float | None = None
     device_time: dt.datetime | None = None
+    device_now: dt.datetime | None = None  # the device's clock as it sent a queued punch
     idempotency_key: str | None = None
 
 
 def punch(token: str, pin: str, action: str, *, latitude: float | None = None,
           longitude: float | None = None, accuracy_m: float | None = None,
-          device_time: dt.datetime | None = None,
+          device_time: dt.datetime | None = None, device_now: dt.datetime | None = None,
           idempotency_key: str | None = None) -> PunchResult:
     """Clock the worker whose PIN this is at the kiosk's site; see the module docstring.
+
+    A queued punch's `device_time` is read on the host's clock when the device also sends
+    its clock as it sends the punch (`device_now`): a tablet's clock may be minutes out.
 
     Errors: 404 `kiosk_not_found`; 401 `wrong_pin`; 429 `kiosk_locked` (with
     `retry_after`); 422 `outside_backdating_window` for a queued punch too old; and
@@ -220,7 +225,7 @@ def punch(token: str, pin: str, action: str, *, latitude: float | None = None,
     """
     with transaction():
         link = _link(token)  # in the write transaction: the wrong-PIN count read is current
-        _check_punch(action, device_time, idempotency_key)
+        _check_punch(action, device_time, device_now, idempotency_key)
         position = Position(latitude, longitude, accuracy_m)
         now = utcnow()
         _refuse_while_locked(link, now)
@@ -234,7 +239,8 @@ def punch(token: str, pin: str, action: str, *, latitude: float | None = None,
             if replayed is not None:
                 return replayed
             try:
-                return _apply(link, worker, action, position, device_time, idempotency_key)
+                return _apply(link, worker, action, position, device_time,
+                              _on_host_clock(device_time, device_now, now), idempotency_key)
             except DomainError as error:
                 if device_time is not None:  # a queued punch: the admin must hear of it
                     _keep_refusal(link, worker.id, action, device_time, idempotency_key, error)
@@ -242,14 +248,16 @@ def punch(token: str, pin: str, action: str, *, latitude: float | None = None,
     raise refusal  # after the commit that kept the count, the refusal or its event
 
 
-def _check_punch(action: str, device_time: dt.datetime | None, key: str | None) -> None:
+def _check_punch(action: str, device_time: dt.datetime | None, device_now: dt.datetime | None,
+                 key: str | None) -> None:
     if action not in ACTIONS:
         raise Invalid(f"Unknown action {action!r}; use one of: {', '.join(ACTIONS)}",
                       field="action", code="unknown_action")
+    for field, moment in (("device_time", device_time), ("device_now", device_now)):
+        if moment is not None and moment.tzinfo is None:
+            raise Invalid(f"{field} needs its UTC offset (ISO 8601, e.g. "
+                          "2026-03-10T07:02:00+00:00)", field=field)
     if device_time is not None:
-        if device_time.tzinfo is None:
-            raise Invalid("device_time needs its UTC offset (ISO 8601, e.g. "
-                          "2026-03-10T07:02:00+00:00)", field="device_time")
         if key is None:
             raise Invalid("A queued punch (device_time) needs its idempotency_key",
                           field="idempotency_key", code="missing_field")
@@ -344,12 +352,23 @@ def _stored_refusal(row: PunchRow) -> DomainError:
 OUTSIDE_WINDOW = "outside_backdating_window"
 
 
+def _on_host_clock(device_time: dt.datetime | None, device_now: dt.datetime | None,
+                  now: dt.datetime) -> dt.datetime | None:
+    """When a queued punch was made, by the host's clock: its device time moved by how far
+    the device's clock is from the host's as it sent it (network time aside)."""
+    if device_time is None or device_now is None:
+        return device_time
+    return device_time + (now.replace(tzinfo=dt.UTC) - device_now)
+
+
 def _apply(link: Any, worker: Any, action: str, position: Position,
-           device_time: dt.datetime | None, key: str | None) -> PunchResult:
-    """Carry out the punch through the clocking services; keep it when it came with a key."""
-    if device_time is not None:
-        _refuse_outside_window(link, device_time)
-    entry = _clock(link, worker, action, position, device_time)
+           device_time: dt.datetime | None, made: dt.datetime | None,
+           key: str | None) -> PunchResult:
+    """Carry out the punch through the clocking services at `made` (its device time on the
+    host's clock); keep it, with the device time it was sent with, when it came with a key."""
+    if made is not None:
+        _refuse_outside_window(link, made)
+    entry = _clock(link, worker, action, position, made)
     at = _moment_of(entry, action)
     result = PunchResult(first_name=worker.first_name, language=worker.preferred_language,
                          action=action, at=at,

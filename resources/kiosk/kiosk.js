@@ -301,7 +301,10 @@ async function call(path, options = {}) {
 
 function postPunch(punch) {
   const body = { pin: punch.pin, action: punch.action, ...punch.position };
-  if (punch.device_time) body.device_time = punch.device_time;
+  if (punch.device_time) {
+    body.device_time = punch.device_time;
+    body.device_now = new Date().toISOString(); // so the host can allow for this clock being off
+  }
   body.idempotency_key = punch.id;
   return call("punch", {
     method: "POST",

@@ -135,6 +135,23 @@ def test_a_queued_clock_out_made_before_a_break_that_was_recorded_is_refused_and
     assert listed.action == "clock_out" and "break" in listed.reason
 
 
+@pytest.mark.parametrize("clock_off_by_minutes", [3, -3])
+def test_a_queued_punch_from_a_device_whose_clock_is_off_is_taken_at_the_hosts_time(
+        booth, tenant, clock_off_by_minutes):
+    # Kiosk tablets on an office LAN often have no time sync. Three minutes fast, a punch
+    # queued through a short outage was refused as "in the future"; three minutes slow, it
+    # was recorded three minutes early. The page sends its clock with the punch.
+    off = dt.timedelta(minutes=clock_off_by_minutes)
+    made = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=20)
+    punched = httpx.post(f"{booth}/punch", json={
+        "pin": "2468", "action": "clock_in", "idempotency_key": "skewed",
+        "device_time": (made + off).isoformat(),
+        "device_now": (dt.datetime.now(dt.UTC) + off).isoformat()})
+    assert punched.status_code == 200, punched.text
+    (entry,) = TimeEntry.select().where(TimeEntry.worker == tenant.worker.id)
+    assert abs(entry.clock_in - made.replace(tzinfo=None)) < dt.timedelta(seconds=5)
+
+
 def test_a_queued_punch_too_old_is_refused_as_422(booth):
     made = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=20)).isoformat()
     problem(httpx.post(f"{booth}/punch", json={"pin": "2468", "action": "clock_in",
@@ -191,6 +208,8 @@ def test_clocking_rules_answer_with_their_own_codes(booth):
     (b'{"pin": "2468", "action": "clock_in", "latitude": 91, "longitude": 0}', "invalid"),
     (b'{"pin": "2468", "action": "clock_in", "idempotency_key": "' + b"k" * 101 + b'"}',
      "invalid_idempotency_key"),
+    (b'{"pin": "2468", "action": "clock_in", "idempotency_key": "k", "device_time": '
+     b'"2026-03-10T07:02:00+00:00", "device_now": "2026-03-10T07:02:00"}', "invalid"),
 ])
 def test_bad_punch_bodies_are_refused_with_problem_json(booth, body, code):
     response = httpx.post(f"{booth}/punch", content=body,
