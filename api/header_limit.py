@@ -5,9 +5,12 @@ parser buffers a header until it is complete, so one 10 MB header is read, and h
 in full. `HeaderLimitedProtocol` refuses a request whose request line and headers come
 to more than `MAX_HEADER_BYTES` with a 431 problem (API.md), without reading on: once
 the bytes received while the headers are still incomplete pass the limit, or once the
-completed headers add up to more. The connection is then closed after a short linger
-in which whatever the client still sends is discarded unread (so it gets the 431 rather
-than a reset); nothing of it is buffered. A request the parser cannot read at all gets
+completed head adds up to more. A head is measured as it was sent: the method, version
+and line ends count, and so does whitespace around a value (which the parser drops), by
+finding where a head that came in several pieces (or one larger than the limit) ends.
+The connection is then closed after a short linger in which whatever the client still
+sends is discarded unread (so it gets the 431 rather than a reset); nothing of it is
+buffered. A request the parser cannot read at all gets
 a 400 problem JSON too, not uvicorn's plain text.
 
 A request must also arrive in time: uvicorn has no header or body timeout (its
@@ -27,7 +30,8 @@ This leans on uvicorn's internals, and only this module does. What it relies on
   `on_url`, `on_header(name, value)` (once per header, complete),
   `on_headers_complete` (which starts the ASGI request), `on_body` and
   `on_message_complete` on the protocol;
-- the protocol keeps its connection in `transport` and the request being answered in
+- the protocol keeps its parser in `parser` (whose `get_method()` gives the method once
+  the headers are complete), its connection in `transport` and the request being answered in
   `cycle` (None before the first), whose `response_complete` says whether it has been;
 - a request the parser cannot read is answered by `send_400_response(msg)`, overridden
   here so that it too is a problem JSON;
@@ -78,7 +82,10 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
 
     _head_open = True  # the next bytes belong to a request line or headers
     _received_in_head = 0  # bytes received while the current head is incomplete
-    _head_bytes = 0  # the request line and headers parsed so far, exactly
+    _head_before = 0  # of those, the bytes of pieces before the one being parsed
+    _piece = b""  # the piece being parsed, while a head is incomplete
+    _tail = b""  # the last bytes of the piece before it (where a head's end may begin)
+    _head_bytes = 0  # the request target and header fields parsed so far
     _refused = False
     # The client's deadline (loop time), while we wait on it, and what to do when it passes.
     # Requests set and clear it; the one timer of the connection (`_clock`) is armed at or
@@ -109,11 +116,15 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         if self._refused:
             return  # lingering: discarded unread
         if self._head_open:  # counted before parsing: completing the head resets the count
+            self._head_before = self._received_in_head
             self._received_in_head += len(data)
+            self._piece = data
         HttpToolsProtocol.data_received(self, data)
-        if self._head_open and not self._refused \
-                and self._received_in_head > MAX_HEADER_BYTES:
-            self._refuse()
+        if self._head_open and not self._refused:
+            if self._received_in_head > MAX_HEADER_BYTES:
+                self._refuse()
+            else:
+                self._tail = data[-3:]
 
     def on_url(self, url: bytes) -> None:
         if not self._refused:
@@ -129,14 +140,25 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         if self._refused:
             return
         self._head_open = False
-        self._received_in_head = 0
-        head_bytes, self._head_bytes = self._head_bytes, 0  # the next head counts from 0
+        # The request line's method, two spaces, "HTTP/1.1" and CRLF, and the final CRLF.
+        head_bytes = self._head_bytes + len(self.parser.get_method()) + 14
+        if self._head_before or len(self._piece) > MAX_HEADER_BYTES:  # else it cannot be over
+            head_bytes = max(head_bytes, self._head_bytes_sent())
+        self._received_in_head = self._head_before = self._head_bytes = 0  # the next from 0
+        self._piece = self._tail = b""
         if head_bytes > MAX_HEADER_BYTES:
             self._stop_clock()
             self._refuse()
             return
         HttpToolsProtocol.on_headers_complete(self)
         self._start_clock(self._body_too_slow)  # stopped at once when there is none
+
+    def _head_bytes_sent(self) -> int:
+        """The bytes of the head that ends in this piece, up to its first blank line (a head
+        holds none before its end); 0 when it began within the piece after another request."""
+        joined = self._tail + self._piece
+        end = joined.find(b"\r\n\r\n")
+        return 0 if end < 0 else self._head_before - len(self._tail) + end + 4
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
