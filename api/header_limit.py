@@ -19,8 +19,10 @@ nothing, trickles a header line every few seconds, or declares a body it never s
 would hold its connection (and, for the body, a request) open forever, and enough of
 them exhaust the process's file descriptors. From the moment a connection is ready for
 a request (opened, or its last response sent) its head must be complete within
-`CLIENT_TIMEOUT_S`, and then its body must not stall for that long; else it gets a 408
-problem (unless its answer has begun) and is closed.
+`CLIENT_TIMEOUT_S`, and then its body must not stall for that long, nor take longer as a
+whole than `BODY_TIMEOUT_S` plus a second for every `MIN_BODY_RATE` bytes (a byte sent
+just within every pause would hold a request, or a refused request's connection, for
+ever); else it gets a 408 problem (unless its answer has begun) and is closed.
 
 This leans on uvicorn's internals, and only this module does. What it relies on
 (`tests/integration/test_api_header_limit.py` checks each and names the one that broke):
@@ -51,6 +53,10 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 MAX_HEADER_BYTES = 64 * 1024
 LINGER_S = 2.0
 CLIENT_TIMEOUT_S = 15.0  # for a head, or between a body's chunks: generous for any client
+# A whole body: this long after its head, plus a second for every MIN_BODY_RATE bytes it has
+# sent (the 1 MiB the API takes may arrive at 1 KiB/s: 18 minutes).
+BODY_TIMEOUT_S = 60.0
+MIN_BODY_RATE = 1024
 # An idle kept-alive connection is closed after this long. uvicorn's default, 5 s, is httpx's
 # pool expiry too: a pooled client counts from when it read the answer, later than the server
 # when either is busy, so it sent on connections the server was closing (a reset, mid-flood).
@@ -93,6 +99,7 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
     # cancelled for every head and body: a `call_later` and its cancel cost each request
     # ~1 us and a libuv handle (bench/api_instructions.py: see `_start_clock`).
     _deadline: float | None = None
+    _body_due = 0.0  # when the body must be complete, less a second per MIN_BODY_RATE bytes
     _too_slow: Callable[[], None] | None = None
     _clock: asyncio.TimerHandle | None = None
 
@@ -152,6 +159,7 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
             return
         HttpToolsProtocol.on_headers_complete(self)
         self._start_clock(self._body_too_slow)  # stopped at once when there is none
+        self._body_due = self._deadline - CLIENT_TIMEOUT_S + BODY_TIMEOUT_S
 
     def _head_bytes_sent(self) -> int:
         """The bytes of the head that ends in this piece, up to its first blank line (a head
@@ -163,7 +171,8 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
     def on_body(self, body: bytes) -> None:
         if not self._refused:
             HttpToolsProtocol.on_body(self, body)
-            self._start_clock(self._body_too_slow)
+            self._body_due += len(body) / MIN_BODY_RATE
+            self._start_clock(self._body_too_slow, self._body_due)
 
     def on_message_complete(self) -> None:
         if self._refused:
@@ -180,9 +189,15 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
             "Malformed HTTP request: the request line or a header is not valid HTTP"))
         self.transport.close()
 
-    def _start_clock(self, too_slow: Callable[[], None]) -> None:
-        """`too_slow` runs unless the clock is stopped within `CLIENT_TIMEOUT_S` from now."""
+    def _start_clock(self, too_slow: Callable[[], None], due: float | None = None) -> None:
+        """`too_slow` runs unless the clock is stopped within `CLIENT_TIMEOUT_S` from now
+        (or by `due`, if that is sooner)."""
         self._deadline = self.loop.time() + CLIENT_TIMEOUT_S
+        if due is not None and due < self._deadline:
+            self._deadline = due
+            if self._clock is not None and self._clock.when() > due:  # would fire too late
+                self._clock.cancel()
+                self._clock = None
         self._too_slow = too_slow
         if self._clock is None:  # else it fires earlier than this deadline, and re-arms
             self._clock = self.loop.call_at(self._deadline, self._clock_fired)
@@ -217,7 +232,9 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         the request still waiting for its body sees the client gone."""
         if self._head_open or self._refused or self.transport.is_closing():
             return
-        self._time_out(f"The request's body stopped arriving for {CLIENT_TIMEOUT_S:g} seconds",
+        self._time_out(f"The request's body stopped arriving for {CLIENT_TIMEOUT_S:g} seconds, "
+                       f"or came slower than {MIN_BODY_RATE} bytes a second after "
+                       f"{BODY_TIMEOUT_S:g} seconds",
                        answer=self.cycle is None or not self.cycle.response_started)
 
     def _time_out(self, message: str, *, answer: bool) -> None:
