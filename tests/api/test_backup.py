@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_runs import run_tempclock
+from cli_runs import COMMAND, run_tempclock
 from playhouse.migrations import Runner
 
 from tempclock.api.config import Config
@@ -342,3 +344,56 @@ def test_a_crafted_backup_is_refused_with_one_line_and_the_store_untouched(tmp_p
     assert _tempclock(data, "keys", "revoke", str(issued["id"])).returncode == 0
     listed = json.loads(_tempclock(data, "keys", "list", "--json").stdout)
     assert [k["status"] for k in listed["keys"]] == ["Revoked"]
+
+
+def _store_of_about(data: Path, megabytes: int) -> None:
+    """A store at `data` that takes SQLite a moment to copy and check: `megabytes` of logs."""
+    assert _tempclock(data, "accounts", "create", "Acme").returncode == 0
+    with contextlib.closing(sqlite3.connect(data / "tempclock.db", isolation_level=None)) as db:
+        db.execute("BEGIN")
+        db.executemany(
+            "INSERT INTO api_log (account_id, method, path, query, status, duration_ms, client,"
+            " user_agent, request_id, created_at, count) VALUES (1, 'GET', '/api/v1/workers',"
+            " '', 200, 1.0, '127.0.0.1', ?, 'r', '2026-12-01 08:00:00', 1)",
+            (("x" * 1000 + str(n),) for n in range(megabytes * 400)))
+        db.execute("COMMIT")
+
+
+def _stopped_once_begun(args: list[str], begun: Path, how: int) -> subprocess.CompletedProcess:
+    """`tempclock *args` as a process, sent signal `how` as soon as `begun` appears."""
+    process = subprocess.Popen([*COMMAND, *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not begun.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    process.send_signal(how)
+    output, _ = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(args, process.returncode, output, "")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_backup_stopped_by_a_signal_leaves_no_hidden_copy_behind(tmp_path, how):
+    """A service manager's SIGTERM (or a closed terminal) killed `tempclock db backup` before
+    its cleanup: a hidden `.name.partial` copy of the whole store (staff data) stayed in the
+    folder for good, one more for every backup stopped so."""
+    data, folder = tmp_path / "data", tmp_path / "backups"
+    folder.mkdir()
+    _store_of_about(data, 40)
+    done = _stopped_once_begun(["db", "backup", str(folder / "b.db"), "--data-dir", str(data)],
+                               folder / ".b.db.partial", how)
+    assert done.returncode != 0, done.stdout
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+def test_a_restore_stopped_by_sigterm_leaves_no_staged_copy_and_a_whole_store(tmp_path):
+    data = tmp_path / "data"
+    _store_of_about(data, 40)
+    backup = tmp_path / "b.db"
+    assert _tempclock(data, "db", "backup", str(backup)).returncode == 0
+    done = _stopped_once_begun(["db", "restore", str(backup), "--data-dir", str(data)],
+                               data / ".tempclock.db.restoring", signal.SIGTERM)
+    assert done.returncode != 0, done.stdout
+    assert not list(data.glob(".tempclock.db.restoring*"))
+    assert rows(data / "tempclock.db", "PRAGMA integrity_check") == [("ok",)]
