@@ -188,6 +188,21 @@ def verify_backup(path: Path, *, shown: Path | None = None) -> Backup:
                   counts=counts, created_at=taken_at(path))
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database
+
+
+def _check_sqlite_header(path: Path) -> None:
+    """Refuse a file that does not begin as an SQLite database, reading only its start."""
+    try:
+        with path.open("rb") as file:
+            start = file.read(len(_SQLITE_HEADER))
+    except OSError as error:
+        raise BackupError(f"{path} cannot be read ({error.strerror})", "not_found") from None
+    if start != _SQLITE_HEADER:
+        raise BackupError(f"{path} is not a readable SQLite database (file is not a database)",
+                          "not_a_backup")
+
+
 def _check_integrity(path: Path, db: sqlite3.Connection) -> None:
     problems = [row[0] for row in db.execute("PRAGMA integrity_check")]
     if problems != ["ok"]:
@@ -330,6 +345,7 @@ def restore_store(config: Config, source: Path, *, now: dt.datetime | None = Non
         raise BackupError(f"{source} does not exist or is not a file", "not_found")
     if source in _related(target):
         raise BackupError("That file is the store itself, not a backup of it", "invalid")
+    _check_sqlite_header(source)  # before a byte of it is copied: it may be any size
     private_dir(target.parent)
     try:
         with _sqlite_errors("The restore failed"), lock.exclusive(target):

@@ -397,3 +397,34 @@ def test_a_restore_stopped_by_sigterm_leaves_no_staged_copy_and_a_whole_store(tm
     assert done.returncode != 0, done.stdout
     assert not list(data.glob(".tempclock.db.restoring*"))
     assert rows(data / "tempclock.db", "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_file_that_is_not_sqlite_is_refused_before_it_is_copied_into_the_data_folder(tmp_path):
+    """Restoring a file copied it whole into the data folder before looking at it: a large
+    file that is no database at all (a sparse 2 GB one took 15 s of disk writes; a bigger one
+    filled the disk, and the admin read 'No space left on device')."""
+    data = tmp_path / "data"
+    assert _tempclock(data, "accounts", "create", "Acme").returncode == 0
+    not_a_store = tmp_path / "payroll.db"
+    with not_a_store.open("wb") as file:
+        file.write(b"first_name,last_name\nAnn,Nowak\n")
+        file.truncate(256 * 1024 * 1024)
+    staged, watching, seen = data / ".tempclock.db.restoring", threading.Event(), []
+
+    def watch() -> None:
+        while not watching.is_set():
+            if staged.exists():
+                seen.append(staged)
+                return
+            time.sleep(0.0005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        done = _tempclock(data, "db", "restore", str(not_a_store))
+    finally:
+        watching.set()
+        watcher.join()
+    assert done.returncode != 0
+    assert "is not a readable SQLite database" in done.stderr
+    assert seen == [], "the file was copied into the data folder before it was checked"
