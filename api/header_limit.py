@@ -10,8 +10,8 @@ and line ends count, and so does whitespace around a value (which the parser dro
 finding where a head that came in several pieces (or one larger than the limit) ends.
 The connection is then closed after a short linger in which whatever the client still
 sends is discarded unread (so it gets the 431 rather than a reset); nothing of it is
-buffered. A request the parser cannot read at all gets
-a 400 problem JSON too, not uvicorn's plain text.
+buffered. A request the parser cannot read at all gets a 400 problem JSON too, not
+uvicorn's plain text.
 
 A request must also arrive in time: uvicorn has no header or body timeout (its
 keep-alive timer stops at the first byte received), so a client that connects and sends
@@ -99,7 +99,7 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
     # cancelled for every head and body: a `call_later` and its cancel cost each request
     # ~1 us and a libuv handle (bench/api_instructions.py: see `_start_clock`).
     _deadline: float | None = None
-    _body_due = 0.0  # when the body must be complete, less a second per MIN_BODY_RATE bytes
+    _body_due = 0.0  # the body's deadline: BODY_TIMEOUT_S after its head, + 1 s a MIN_BODY_RATE
     _too_slow: Callable[[], None] | None = None
     _clock: asyncio.TimerHandle | None = None
 
@@ -159,7 +159,7 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
             return
         HttpToolsProtocol.on_headers_complete(self)
         self._start_clock(self._body_too_slow)  # stopped at once when there is none
-        self._body_due = self._deadline - CLIENT_TIMEOUT_S + BODY_TIMEOUT_S
+        self._body_due = self._deadline - CLIENT_TIMEOUT_S + BODY_TIMEOUT_S  # now + ...
 
     def _head_bytes_sent(self) -> int:
         """The bytes of the head that ends in this piece, up to its first blank line (a head
