@@ -8,6 +8,9 @@ the bytes received while the headers are still incomplete pass the limit, or onc
 completed head adds up to more. A head is measured as it was sent: the method, version
 and line ends count, and so does whitespace around a value (which the parser drops), by
 finding where a head that came in several pieces (or one larger than the limit) ends.
+Header fields after a chunked body (trailers) are held to the same limit, counted with
+the chunk-size lines among the bytes received since the body's last content, and are
+dropped: uvicorn would add each to the request's headers, and ASGI has no trailers.
 The connection is then closed after a short linger in which whatever the client still
 sends is discarded unread (so it gets the 431 rather than a reset); nothing of it is
 buffered. A request the parser cannot read at all gets a 400 problem JSON too, not
@@ -92,6 +95,7 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
     _piece = b""  # the piece being parsed, while a head is incomplete
     _tail = b""  # the last bytes of the piece before it (where a head's end may begin)
     _head_bytes = 0  # the request target and header fields parsed so far
+    _framing = 0  # bytes received in a body since its last content: chunk sizes, trailers
     _refused = False
     # The client's deadline (loop time), while we wait on it, and what to do when it passes.
     # Requests set and clear it; the one timer of the connection (`_clock`) is armed at or
@@ -126,12 +130,18 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
             self._head_before = self._received_in_head
             self._received_in_head += len(data)
             self._piece = data
+        else:  # in a body: content resets the count
+            self._framing += len(data)
         HttpToolsProtocol.data_received(self, data)
-        if self._head_open and not self._refused:
+        if self._refused:
+            return
+        if self._head_open:
             if self._received_in_head > MAX_HEADER_BYTES:
                 self._refuse()
             else:
                 self._tail = data[-3:]
+        elif self._framing > MAX_HEADER_BYTES:
+            self._refuse()
 
     def on_url(self, url: bytes) -> None:
         if not self._refused:
@@ -139,7 +149,7 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
             HttpToolsProtocol.on_url(self, url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._refused:
+        if not self._refused and self._head_open:  # else a trailer: dropped
             self._head_bytes += len(name) + len(value) + 4  # ": " and CRLF
             HttpToolsProtocol.on_header(self, name, value)
 
@@ -153,6 +163,7 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
             head_bytes = max(head_bytes, self._head_bytes_sent())
         self._received_in_head = self._head_before = self._head_bytes = 0  # the next from 0
         self._piece = self._tail = b""
+        self._framing = 0
         if head_bytes > MAX_HEADER_BYTES:
             self._stop_clock()
             self._refuse()
@@ -171,6 +182,7 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
     def on_body(self, body: bytes) -> None:
         if not self._refused:
             HttpToolsProtocol.on_body(self, body)
+            self._framing = 0
             self._body_due += len(body) / MIN_BODY_RATE
             self._start_clock(self._body_too_slow, self._body_due)
 

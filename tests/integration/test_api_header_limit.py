@@ -242,6 +242,24 @@ def test_a_header_padded_with_whitespace_over_64_kib_is_a_431(api, key, padding,
         assert_431(send_in_two_pieces(api.thread.port, head, 60 * KIB))
 
 
+@pytest.mark.parametrize("trailers", ["many small trailers", "one endless trailer"])
+def test_trailers_after_a_chunked_body_are_held_to_the_limit_too(api, key, trailers):
+    """Header fields sent after a chunked body (trailers) escaped the 64 KiB limit: 30 MB of
+    them grew `tempclock serve` from 75 to 600 MB, each kept as a request header."""
+    block = (b"X: 1\r\n" * 10_000 if trailers == "many small trailers"
+             else b"X-Endless: " + b"a" * 60_000)
+    sent = 0
+    with socket.create_connection(("127.0.0.1", api.thread.port), timeout=30) as sock:
+        sock.sendall(b"POST /api/v1/workers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                     + key.encode() + b"\r\nContent-Type: application/json\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n")
+        with contextlib.suppress(OSError):  # cut off
+            while sent < 8 * KIB * KIB:
+                sock.sendall(block)
+                sent += len(block)
+    assert sent < 4 * KIB * KIB, f"all {sent // KIB} KiB of trailers were taken"
+
+
 def test_the_limit_counts_each_request_on_a_keep_alive_connection_on_its_own(api, key):
     """Three heads of 40 KiB each (120 KiB in all) sent in one piece on one connection,
     then a fourth, alone, over the limit: the three are served, the fourth is a 431."""
