@@ -140,8 +140,9 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
                 self._refuse()
             else:
                 self._tail = data[-3:]
-        elif self._framing > MAX_HEADER_BYTES:
-            self._refuse()
+        elif self._framing > MAX_HEADER_BYTES:  # no answer fits: the request has begun
+            self._refused = True
+            self.transport.close()
 
     def on_url(self, url: bytes) -> None:
         if not self._refused:
