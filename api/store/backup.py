@@ -353,7 +353,7 @@ def restore_store(config: Config, source: Path, *, now: dt.datetime | None = Non
             try:
                 # Verify and copy from a private copy: the backup file is never opened in
                 # place, and what is checked is exactly what is restored.
-                shutil.copyfile(source, private_file(staged))
+                _stage(source, staged)
                 verified = verify_backup(staged, shown=source)
                 replaced = None
                 if target.exists():
@@ -373,6 +373,17 @@ def restore_store(config: Config, source: Path, *, now: dt.datetime | None = Non
     verified.path, verified.created_at = str(source), taken_at(source)
     return Restored(store=str(target), backup=verified,
                     replaced=None if replaced is None else str(replaced), upgraded=upgraded)
+
+
+def _stage(source: Path, staged: Path) -> None:
+    """Copy `source` to `staged` with the log SQLite keeps beside it, if any: a store copied
+    from a running TempClock has its latest changes in its write-ahead log (`-wal`), one
+    copied after a crash a half-written transaction its journal (`-journal`) undoes. SQLite
+    reads the staged copy as it would the original: with those changes, without that one."""
+    shutil.copyfile(source, private_file(staged))
+    for beside, staged_beside in zip(_related(source)[1:], _related(staged)[1:], strict=True):
+        if beside.is_file() and not beside.name.endswith("-shm"):  # -shm: rebuilt from -wal
+            shutil.copyfile(beside, private_file(staged_beside))
 
 
 def _upgrade(path: Path) -> list[str]:

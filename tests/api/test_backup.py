@@ -428,3 +428,41 @@ def test_a_file_that_is_not_sqlite_is_refused_before_it_is_copied_into_the_data_
     assert done.returncode != 0
     assert "is not a readable SQLite database" in done.stderr
     assert seen == [], "the file was copied into the data folder before it was checked"
+
+
+@pytest.mark.parametrize("beside", ["-wal", "-journal"])
+def test_a_store_copied_with_its_log_is_restored_as_sqlite_reads_it(tmp_path, beside):
+    """A store copied from another PC's data folder while TempClock ran there comes with a
+    write-ahead log (or, after a crash, a rollback journal) holding its latest changes.
+    Restore copied the file alone and said it succeeded: the latest requests (clock-ins,
+    alike) were gone without a word, or a half-written transaction was taken for data."""
+    old_pc, new_pc, copied = tmp_path / "old-pc", tmp_path / "new-pc", tmp_path / "usb"
+    copied.mkdir()
+    assert _tempclock(old_pc, "accounts", "create", "Acme").returncode == 0
+    assert _tempclock(new_pc, "accounts", "create", "Other").returncode == 0
+    log_a_request = ("INSERT INTO api_log (account_id, method, path, query, status, duration_ms,"
+                     " client, user_agent, request_id, created_at, count) VALUES (1, 'GET', "
+                     "'/api/v1/workers', '', 200, 1.0, '127.0.0.1', ?, 'r', "
+                     "'2026-12-01 08:00:00', 1)")
+    db = sqlite3.connect(old_pc / "tempclock.db", isolation_level=None)
+    try:
+        if beside == "-wal":  # committed, not yet checkpointed into the file
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA wal_autocheckpoint = 0")
+            db.execute(log_a_request, ("latest",))
+            expected = 1
+        else:  # a transaction cut off half-way, its pages in the file: the journal undoes it
+            db.execute("PRAGMA journal_mode = DELETE")
+            db.execute("PRAGMA cache_size = 1")
+            db.execute("BEGIN")
+            db.executemany(log_a_request, (("x" * 1000,) for _ in range(3000)))
+            expected = 0
+        for name in ("tempclock.db", "tempclock.db" + beside):
+            shutil.copyfile(old_pc / name, copied / name)
+    finally:
+        db.close()
+    assert (copied / ("tempclock.db" + beside)).stat().st_size > 0
+    done = _tempclock(new_pc, "db", "restore", str(copied / "tempclock.db"))
+    assert done.returncode == 0, done.stderr
+    assert rows(new_pc / "tempclock.db", "SELECT COUNT(*) FROM api_log") == [(expected,)]
+    assert _tempclock(new_pc, "accounts", "list").stdout.count("Acme") == 1
