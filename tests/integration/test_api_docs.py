@@ -166,3 +166,22 @@ def test_writing_time_after_the_fact_is_documented_with_its_bodies_and_scope(doc
     detail = one["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert "edits" in schemas[schemas[detail]["properties"]["data"]["$ref"].rsplit("/", 1)[1]][
         "properties"]
+
+
+@pytest.mark.parametrize("name", ["a%00b", "swagger-ui.css%00.png", "a" * 5000,
+                                  "..%2f..%2fapi%2fconfig.py", "%2e%2e", "missing.js"])
+def test_a_docs_asset_no_file_has_is_a_404_problem_never_a_500(api, name):
+    """Anyone (no key needed) got a 500 for a NUL in an asset's name ('embedded null byte')
+    or a name too long for the file system."""
+    response = httpx.get(f"{api.url}/docs/assets/{name}")
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("asset", ["swagger-ui.css", "swagger-ui-bundle.js",
+                                   "swagger-ui-standalone-preset.js", "favicon-32x32.png"])
+def test_the_docs_page_assets_are_served(api, asset):
+    for method in ("GET", "HEAD"):
+        response = httpx.request(method, f"{api.url}/docs/assets/{asset}")
+        assert response.status_code == 200, (method, response.text)
+        assert int(response.headers["content-length"]) > 100
