@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from tempclock.api.services import workers
+from tempclock.api.services import kiosk, workers
 
 ENDPOINTS = ["workers", "timesheets", "clock", "locations", "shifts", "departments",
              "cost-codes", "webhooks", "on-site-now", "events"]
@@ -123,6 +123,21 @@ def test_an_unexpected_failure_is_a_500_logged_with_its_traceback_and_never_sent
     logged = [r for r in caplog.records if r.name == "tempclock.api.http"]
     assert logged and logged[0].exc_info is not None
     assert body["request_id"] in logged[0].getMessage()
+
+
+def test_a_failure_logs_the_path_with_its_hidden_characters_escaped(api, monkeypatch, caplog):
+    """The path of a request that failed went to the server's log as sent: a terminal
+    escape in it (here a kiosk token) reached the console of `tempclock serve`."""
+    def broken(token):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(kiosk, "site", broken)
+    with caplog.at_level(logging.ERROR, logger="tempclock.api.http"):
+        response = httpx.get(f"{api.url}/kiosk/%1b]0;pwned%07%e2%80%ae/site")
+    assert response.status_code == 500
+    (logged,) = [r.getMessage() for r in caplog.records if r.name == "tempclock.api.http"]
+    assert "\x1b" not in logged and "\u202e" not in logged and "\x07" not in logged
+    assert "/kiosk/\\x1b]0;pwned\\x07\\u202e/site" in logged, logged
 
 
 def test_every_operation_names_the_scope_its_key_needs(document):
