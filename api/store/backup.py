@@ -415,11 +415,29 @@ def latest_backup_at(directory: Path) -> dt.datetime | None:
     return taken_at(found[0]) if found else None
 
 
-def prune_backups(directory: Path, keep: int) -> list[Path]:
-    """Delete all but the newest `keep` dated backups in `directory`; returns those deleted."""
+_PARTIAL = re.compile(rf"\.({_NAME.pattern})\.partial(-journal)?")
+ABANDONED_AFTER = dt.timedelta(days=1)  # no backup takes this long to write
+
+
+def prune_backups(directory: Path, keep: int, *, now: dt.datetime | None = None) -> list[Path]:
+    """Delete all but the newest `keep` dated backups in `directory`, and the half-written
+    copies of dated backups begun more than a day before `now` (abandoned: the process
+    writing them was killed); returns those deleted."""
     if keep < 1:
         raise BackupError("Keep at least one backup", "invalid")
-    removed = list_backups(directory)[keep:]
+    removed = list_backups(directory)[keep:] + _abandoned_partials(Path(directory), now)
     for path in removed:
         path.unlink(missing_ok=True)
     return removed
+
+
+def _abandoned_partials(directory: Path, now: dt.datetime | None) -> list[Path]:
+    now = now or utcnow()
+    cutoff = (now if now.tzinfo else now.replace(tzinfo=dt.UTC)) - ABANDONED_AFTER
+    found = []
+    for path in directory.iterdir() if directory.is_dir() else ():
+        match = _PARTIAL.fullmatch(path.name)
+        begun = match and taken_at(Path(match.group(1)))
+        if begun and begun < cutoff and path.is_file():
+            found.append(path)
+    return found

@@ -4,6 +4,7 @@ the replaced store kept aside; damaged, foreign and too-new backups refused."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import re
@@ -238,6 +239,27 @@ def test_only_the_newest_dated_backups_are_kept_and_nothing_else_is_touched(tmp_
                                                         "tempclock-20260303-020000.db"]
     assert (tmp_path / "notes.txt").exists() and (tmp_path / "tempclock-copy.db").exists()
     assert latest_backup_at(tmp_path).isoformat() == "2026-03-03T14:00:00+00:00"
+
+
+def test_a_backup_left_half_written_days_ago_is_deleted_with_the_old_backups(tmp_path):
+    """A backup cut off mid-copy (the PC shut down, the desktop killed) left a hidden copy
+    of the whole store for good: pruning kept only dated backups in view. One begun more
+    than a day ago is abandoned and goes; a recent one may still be being written."""
+    for stamp in ("20260301-020000", "20260303-020000"):
+        (tmp_path / f"tempclock-{stamp}.db").write_text(stamp)
+    abandoned = [tmp_path / ".tempclock-20260302-020000.db.partial",
+                 tmp_path / ".tempclock-20260302-020000.db.partial-journal"]
+    recent = tmp_path / ".tempclock-20260303-103000.db.partial"
+    for path in [*abandoned, recent]:
+        path.write_text("half a store")
+    (tmp_path / ".notes.partial").write_text("not ours")
+    now = dt.datetime(2026, 3, 3, 11, 0, tzinfo=dt.UTC)
+    removed = prune_backups(tmp_path, keep=2, now=now)
+    assert sorted(removed) == sorted(abandoned)
+    assert not any(path.exists() for path in abandoned)
+    assert recent.exists() and (tmp_path / ".notes.partial").exists()
+    assert [p.name for p in list_backups(tmp_path)] == ["tempclock-20260303-020000.db",
+                                                        "tempclock-20260301-020000.db"]
 
 
 def test_a_postgresql_store_is_backed_up_with_its_own_tools(tmp_path):
