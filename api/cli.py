@@ -17,6 +17,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -1009,7 +1010,8 @@ from tempclock.api import cli_plugins  # noqa: E402,F401 - `plugins`, and more `
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `tempclock` console script."""
     try:
-        code = cli.main(args=argv, prog_name="tempclock", standalone_mode=False)
+        with _stopped_cleanly_by_signals():
+            code = cli.main(args=argv, prog_name="tempclock", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_ERROR)
@@ -1017,6 +1019,28 @@ def main(argv: list[str] | None = None) -> None:
         _error_line(error.format_message())
         sys.exit(error.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+@contextlib.contextmanager
+def _stopped_cleanly_by_signals() -> Any:
+    """SIGTERM (a service manager) and SIGHUP (a closed terminal) end a command as Ctrl+C
+    does, through its cleanup, rather than killing it: a backup or restore stopped so
+    left a hidden copy of the whole store behind. `serve` and `desktop` set their own
+    handlers for a graceful stop; the previous ones are back when the command ends."""
+    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]  # not Windows'
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (a test runs `main` elsewhere)
+        return
+    before = {name: signal.signal(getattr(signal, name), _interrupted) for name in names}
+    try:
+        yield
+    finally:
+        for name, handler in before.items():
+            signal.signal(getattr(signal, name), handler)
+
+
+def _interrupted(number: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(number).name)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,16 @@ parser buffers a header until it is complete, so one 10 MB header is read, and h
 in full. `HeaderLimitedProtocol` refuses a request whose request line and headers come
 to more than `MAX_HEADER_BYTES` with a 431 problem (API.md), without reading on: once
 the bytes received while the headers are still incomplete pass the limit, or once the
-completed headers add up to more. The connection is then closed after a short linger
-in which whatever the client still sends is discarded unread (so it gets the 431 rather
-than a reset); nothing of it is buffered. A request the parser cannot read at all gets
-a 400 problem JSON too, not uvicorn's plain text.
+completed head adds up to more. A head is measured as it was sent: the method, version
+and line ends count, and so does whitespace around a value (which the parser drops), by
+finding where a head that came in several pieces (or one larger than the limit) ends.
+Header fields after a chunked body (trailers) are held to the same limit, counted with
+the chunk-size lines among the bytes received since the body's last content, and are
+dropped: uvicorn would add each to the request's headers, and ASGI has no trailers.
+The connection is then closed after a short linger in which whatever the client still
+sends is discarded unread (so it gets the 431 rather than a reset); nothing of it is
+buffered. A request the parser cannot read at all gets a 400 problem JSON too, not
+uvicorn's plain text.
 
 A request must also arrive in time: uvicorn has no header or body timeout (its
 keep-alive timer stops at the first byte received), so a client that connects and sends
@@ -16,8 +22,10 @@ nothing, trickles a header line every few seconds, or declares a body it never s
 would hold its connection (and, for the body, a request) open forever, and enough of
 them exhaust the process's file descriptors. From the moment a connection is ready for
 a request (opened, or its last response sent) its head must be complete within
-`CLIENT_TIMEOUT_S`, and then its body must not stall for that long; else it gets a 408
-problem (unless its answer has begun) and is closed.
+`CLIENT_TIMEOUT_S`, and then its body must not stall for that long, nor take longer as a
+whole than `BODY_TIMEOUT_S` plus a second for every `MIN_BODY_RATE` bytes (a byte sent
+just within every pause would hold a request, or a refused request's connection, for
+ever); else it gets a 408 problem (unless its answer has begun) and is closed.
 
 This leans on uvicorn's internals, and only this module does. What it relies on
 (`tests/integration/test_api_header_limit.py` checks each and names the one that broke):
@@ -27,7 +35,8 @@ This leans on uvicorn's internals, and only this module does. What it relies on
   `on_url`, `on_header(name, value)` (once per header, complete),
   `on_headers_complete` (which starts the ASGI request), `on_body` and
   `on_message_complete` on the protocol;
-- the protocol keeps its connection in `transport` and the request being answered in
+- the protocol keeps its parser in `parser` (whose `get_method()` gives the method once
+  the headers are complete), its connection in `transport` and the request being answered in
   `cycle` (None before the first), whose `response_complete` says whether it has been;
 - a request the parser cannot read is answered by `send_400_response(msg)`, overridden
   here so that it too is a problem JSON;
@@ -47,6 +56,10 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 MAX_HEADER_BYTES = 64 * 1024
 LINGER_S = 2.0
 CLIENT_TIMEOUT_S = 15.0  # for a head, or between a body's chunks: generous for any client
+# A whole body: this long after its head, plus a second for every MIN_BODY_RATE bytes it has
+# sent (the 1 MiB the API takes may arrive at 1 KiB/s: 18 minutes).
+BODY_TIMEOUT_S = 60.0
+MIN_BODY_RATE = 1024
 # An idle kept-alive connection is closed after this long. uvicorn's default, 5 s, is httpx's
 # pool expiry too: a pooled client counts from when it read the answer, later than the server
 # when either is busy, so it sent on connections the server was closing (a reset, mid-flood).
@@ -78,7 +91,11 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
 
     _head_open = True  # the next bytes belong to a request line or headers
     _received_in_head = 0  # bytes received while the current head is incomplete
-    _head_bytes = 0  # the request line and headers parsed so far, exactly
+    _head_before = 0  # of those, the bytes of pieces before the one being parsed
+    _piece = b""  # the piece being parsed, while a head is incomplete
+    _tail = b""  # the last bytes of the piece before it (where a head's end may begin)
+    _head_bytes = 0  # the request target and header fields parsed so far
+    _framing = 0  # bytes received in a body since its last content: chunk sizes, trailers
     _refused = False
     # The client's deadline (loop time), while we wait on it, and what to do when it passes.
     # Requests set and clear it; the one timer of the connection (`_clock`) is armed at or
@@ -86,6 +103,7 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
     # cancelled for every head and body: a `call_later` and its cancel cost each request
     # ~1 us and a libuv handle (bench/api_instructions.py: see `_start_clock`).
     _deadline: float | None = None
+    _body_due = 0.0  # the body's deadline: BODY_TIMEOUT_S after its head, + 1 s a MIN_BODY_RATE
     _too_slow: Callable[[], None] | None = None
     _clock: asyncio.TimerHandle | None = None
 
@@ -109,11 +127,22 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         if self._refused:
             return  # lingering: discarded unread
         if self._head_open:  # counted before parsing: completing the head resets the count
+            self._head_before = self._received_in_head
             self._received_in_head += len(data)
+            self._piece = data
+        else:  # in a body: content resets the count
+            self._framing += len(data)
         HttpToolsProtocol.data_received(self, data)
-        if self._head_open and not self._refused \
-                and self._received_in_head > MAX_HEADER_BYTES:
-            self._refuse()
+        if self._refused:
+            return
+        if self._head_open:
+            if self._received_in_head > MAX_HEADER_BYTES:
+                self._refuse()
+            else:
+                self._tail = data[-3:]
+        elif self._framing > MAX_HEADER_BYTES:  # no answer fits: the request has begun
+            self._refused = True
+            self.transport.close()
 
     def on_url(self, url: bytes) -> None:
         if not self._refused:
@@ -121,7 +150,7 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
             HttpToolsProtocol.on_url(self, url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._refused:
+        if not self._refused and self._head_open:  # else a trailer: dropped
             self._head_bytes += len(name) + len(value) + 4  # ": " and CRLF
             HttpToolsProtocol.on_header(self, name, value)
 
@@ -129,19 +158,34 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         if self._refused:
             return
         self._head_open = False
-        self._received_in_head = 0
-        head_bytes, self._head_bytes = self._head_bytes, 0  # the next head counts from 0
+        # The request line's method, two spaces, "HTTP/1.1" and CRLF, and the final CRLF.
+        head_bytes = self._head_bytes + len(self.parser.get_method()) + 14
+        if self._head_before or len(self._piece) > MAX_HEADER_BYTES:  # else it cannot be over
+            head_bytes = max(head_bytes, self._head_bytes_sent())
+        self._received_in_head = self._head_before = self._head_bytes = 0  # the next from 0
+        self._piece = self._tail = b""
+        self._framing = 0
         if head_bytes > MAX_HEADER_BYTES:
             self._stop_clock()
             self._refuse()
             return
         HttpToolsProtocol.on_headers_complete(self)
         self._start_clock(self._body_too_slow)  # stopped at once when there is none
+        self._body_due = self._deadline - CLIENT_TIMEOUT_S + BODY_TIMEOUT_S  # now + ...
+
+    def _head_bytes_sent(self) -> int:
+        """The bytes of the head that ends in this piece, up to its first blank line (a head
+        holds none before its end); 0 when it began within the piece after another request."""
+        joined = self._tail + self._piece
+        end = joined.find(b"\r\n\r\n")
+        return 0 if end < 0 else self._head_before - len(self._tail) + end + 4
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
             HttpToolsProtocol.on_body(self, body)
-            self._start_clock(self._body_too_slow)
+            self._framing = 0
+            self._body_due += len(body) / MIN_BODY_RATE
+            self._start_clock(self._body_too_slow, self._body_due)
 
     def on_message_complete(self) -> None:
         if self._refused:
@@ -158,9 +202,15 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
             "Malformed HTTP request: the request line or a header is not valid HTTP"))
         self.transport.close()
 
-    def _start_clock(self, too_slow: Callable[[], None]) -> None:
-        """`too_slow` runs unless the clock is stopped within `CLIENT_TIMEOUT_S` from now."""
+    def _start_clock(self, too_slow: Callable[[], None], due: float | None = None) -> None:
+        """`too_slow` runs unless the clock is stopped within `CLIENT_TIMEOUT_S` from now
+        (or by `due`, if that is sooner)."""
         self._deadline = self.loop.time() + CLIENT_TIMEOUT_S
+        if due is not None and due < self._deadline:
+            self._deadline = due
+            if self._clock is not None and self._clock.when() > due:  # would fire too late
+                self._clock.cancel()
+                self._clock = None
         self._too_slow = too_slow
         if self._clock is None:  # else it fires earlier than this deadline, and re-arms
             self._clock = self.loop.call_at(self._deadline, self._clock_fired)
@@ -195,7 +245,9 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         the request still waiting for its body sees the client gone."""
         if self._head_open or self._refused or self.transport.is_closing():
             return
-        self._time_out(f"The request's body stopped arriving for {CLIENT_TIMEOUT_S:g} seconds",
+        self._time_out(f"The request's body stopped arriving for {CLIENT_TIMEOUT_S:g} seconds, "
+                       f"or came slower than {MIN_BODY_RATE} bytes a second after "
+                       f"{BODY_TIMEOUT_S:g} seconds",
                        answer=self.cycle is None or not self.cycle.response_started)
 
     def _time_out(self, message: str, *, answer: bool) -> None:

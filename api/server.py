@@ -159,19 +159,27 @@ def build_server(
     config = _uvicorn_config(app, host, port, log_level=log_level, access_log=access_log,
                              graceful_timeout=graceful_timeout, certfile=certfile,
                              keyfile=keyfile)
-    return uvicorn.Server(config) if on_stop is None else _TellingServer(config, on_stop)
+    return _TellingServer(config, on_stop)
 
 
 class _TellingServer(uvicorn.Server):
-    """uvicorn's server, which also tells `on_stop` when a signal asks it to stop."""
+    """uvicorn's server, which also tells `on_stop` when a signal asks it to stop.
 
-    def __init__(self, config: uvicorn.Config, on_stop: Callable[[], None]) -> None:
+    A second signal while it stops changes nothing: the graceful stop is bounded already
+    (`timeout_graceful_shutdown`), and uvicorn's forced exit on a second Ctrl+C skipped the
+    app's shutdown (the API log's last writes) and, re-raising both signals, printed a
+    traceback of the interrupted shutdown.
+    """
+
+    def __init__(self, config: uvicorn.Config, on_stop: Callable[[], None] | None) -> None:
         super().__init__(config)
         self._on_stop = on_stop
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self._on_stop()
-        super().handle_exit(sig, frame)
+        if self._on_stop is not None:
+            self._on_stop()
+        if not self.should_exit:
+            super().handle_exit(sig, frame)
 
 
 def limiter_for(config: Config) -> RateLimiter:

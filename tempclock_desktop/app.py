@@ -161,9 +161,11 @@ def run(data_dir: str | Path | None = None, argv: list[str] | None = None) -> in
 
 
 def _quit_on_signals(desktop: Desktop) -> None:
-    """Ctrl+C or SIGTERM quits like the Quit command: the API stops gracefully first."""
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, lambda _n, _f: desktop.window.quit())
+    """Ctrl+C, SIGTERM or a closed terminal (SIGHUP) quits like the Quit command: the API
+    stops gracefully first. Windows has no SIGHUP."""
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda _n, _f: desktop.window.quit())
     # Python runs signal handlers only between bytecodes: wake it now and then.
     tick = QTimer(desktop.window)
     tick.timeout.connect(lambda: None)

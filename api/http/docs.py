@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import functools
+from pathlib import Path, PurePath
 
 from litestar import MediaType, get
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotFoundException
+from litestar.handlers import BaseRouteHandler
 from litestar.static_files import create_static_files_router
 
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -52,8 +56,22 @@ def docs_page() -> str:
     return _PAGE
 
 
+@functools.cache
+def _asset_names() -> frozenset[str]:
+    return frozenset(path.name for path in swagger_ui_dir().iterdir() if path.is_file())
+
+
+def _only_the_assets(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    """A name none of the assets has is a 404 before the file system is asked: one it
+    cannot even look up (a NUL, too long a name) was a 500."""
+    asked = PurePath(str(connection.path_params.get("file_path", ""))).as_posix().lstrip("/")
+    if asked not in _asset_names():
+        raise NotFoundException("No such endpoint")
+
+
 def docs_routes() -> list:
     """The docs page and its static assets."""
     assets = create_static_files_router(path=ASSETS_PATH, directories=[swagger_ui_dir()],
-                                        include_in_schema=False, name="docs-assets")
+                                        include_in_schema=False, name="docs-assets",
+                                        guards=[_only_the_assets])
     return [docs_page, assets]

@@ -22,6 +22,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from tempclock.api.http.methods import allow_with_head
 from tempclock.api.services.api_logs import redact
+from tempclock.api.services.display import printable
 from tempclock.api.services.errors import DomainError, Kind
 
 log = logging.getLogger("tempclock.api.http")
@@ -189,6 +190,12 @@ def problem_of(exc: BaseException) -> ProblemInfo:
                        message="Internal server error; the request id identifies it in the logs")
 
 
+def logged_path(path: str) -> str:
+    """A request's path as the server's log shows it: no key, and no character that could
+    drive the terminal or journal it is read in (escaped, as `tempclock logs` does)."""
+    return printable(redact(path))
+
+
 def request_id_of(scope: Any) -> str:
     context = scope.get("tempclock")
     return context.request_id if context is not None else ""
@@ -198,7 +205,7 @@ def problem_response(request: Request, exc: Exception) -> Response[bytes]:
     """Litestar exception handler: every error leaves through here."""
     info = problem_of(exc)
     if info.status >= 500:
-        log.error("%s %s failed (request %s)", request.method, redact(request.url.path),
+        log.error("%s %s failed (request %s)", request.method, logged_path(request.url.path),
                   request_id_of(request.scope), exc_info=exc)
     request.scope["tempclock"].error_code = info.code  # the gate's context: every request has one
     headers = {}

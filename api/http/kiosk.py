@@ -31,6 +31,7 @@ from tempclock.api.http.errors import (
     EXCEPTION_HANDLERS,
     PROBLEM_MEDIA_TYPE,
     BodyTooLarge,
+    logged_path,
     problem_body,
     problem_of,
     request_id_of,
@@ -39,7 +40,6 @@ from tempclock.api.http.gate import RequestContext, new_request_id
 from tempclock.api.http.methods import HeadLikeGet
 from tempclock.api.http.routing import run_read, run_write
 from tempclock.api.services import kiosk
-from tempclock.api.services.api_logs import redact
 from tempclock.api.services.errors import DomainError, Invalid, NotFound
 
 log = logging.getLogger("tempclock.api.http")
@@ -147,7 +147,7 @@ def _problem(scope: Scope, exc: Exception) -> _Problem:
         exc = BodyTooLarge(MAX_PUNCH_BYTES)
     info = problem_of(exc)
     if info.status >= 500:
-        log.error("%s %s failed (request %s)", scope["method"], redact(scope["path"]),
+        log.error("%s %s failed (request %s)", scope["method"], logged_path(scope["path"]),
                   request_id_of(scope), exc_info=exc)
     headers = dict(HEADERS)
     retry_after = exc.details.get("retry_after") if isinstance(exc, DomainError) else None

@@ -188,6 +188,21 @@ def verify_backup(path: Path, *, shown: Path | None = None) -> Backup:
                   counts=counts, created_at=taken_at(path))
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database
+
+
+def _check_sqlite_header(path: Path) -> None:
+    """Refuse a file that does not begin as an SQLite database, reading only its start."""
+    try:
+        with path.open("rb") as file:
+            start = file.read(len(_SQLITE_HEADER))
+    except OSError as error:
+        raise BackupError(f"{path} cannot be read ({error.strerror})", "not_found") from None
+    if start != _SQLITE_HEADER:
+        raise BackupError(f"{path} is not a readable SQLite database (file is not a database)",
+                          "not_a_backup")
+
+
 def _check_integrity(path: Path, db: sqlite3.Connection) -> None:
     problems = [row[0] for row in db.execute("PRAGMA integrity_check")]
     if problems != ["ok"]:
@@ -330,6 +345,7 @@ def restore_store(config: Config, source: Path, *, now: dt.datetime | None = Non
         raise BackupError(f"{source} does not exist or is not a file", "not_found")
     if source in _related(target):
         raise BackupError("That file is the store itself, not a backup of it", "invalid")
+    _check_sqlite_header(source)  # before a byte of it is copied: it may be any size
     private_dir(target.parent)
     try:
         with _sqlite_errors("The restore failed"), lock.exclusive(target):
@@ -337,7 +353,7 @@ def restore_store(config: Config, source: Path, *, now: dt.datetime | None = Non
             try:
                 # Verify and copy from a private copy: the backup file is never opened in
                 # place, and what is checked is exactly what is restored.
-                shutil.copyfile(source, private_file(staged))
+                _stage(source, staged)
                 verified = verify_backup(staged, shown=source)
                 replaced = None
                 if target.exists():
@@ -357,6 +373,17 @@ def restore_store(config: Config, source: Path, *, now: dt.datetime | None = Non
     verified.path, verified.created_at = str(source), taken_at(source)
     return Restored(store=str(target), backup=verified,
                     replaced=None if replaced is None else str(replaced), upgraded=upgraded)
+
+
+def _stage(source: Path, staged: Path) -> None:
+    """Copy `source` to `staged` with the log SQLite keeps beside it, if any: a store copied
+    from a running TempClock has its latest changes in its write-ahead log (`-wal`), one
+    copied after a crash a half-written transaction its journal (`-journal`) undoes. SQLite
+    reads the staged copy as it would the original: with those changes, without that one."""
+    shutil.copyfile(source, private_file(staged))
+    for beside, staged_beside in zip(_related(source)[1:], _related(staged)[1:], strict=True):
+        if beside.is_file() and not beside.name.endswith("-shm"):  # -shm: rebuilt from -wal
+            shutil.copyfile(beside, private_file(staged_beside))
 
 
 def _upgrade(path: Path) -> list[str]:
@@ -388,11 +415,29 @@ def latest_backup_at(directory: Path) -> dt.datetime | None:
     return taken_at(found[0]) if found else None
 
 
-def prune_backups(directory: Path, keep: int) -> list[Path]:
-    """Delete all but the newest `keep` dated backups in `directory`; returns those deleted."""
+_PARTIAL = re.compile(rf"\.({_NAME.pattern})\.partial(-journal)?")
+ABANDONED_AFTER = dt.timedelta(days=1)  # no backup takes this long to write
+
+
+def prune_backups(directory: Path, keep: int, *, now: dt.datetime | None = None) -> list[Path]:
+    """Delete all but the newest `keep` dated backups in `directory`, and the half-written
+    copies of dated backups begun more than a day before `now` (abandoned: the process
+    writing them was killed); returns those deleted."""
     if keep < 1:
         raise BackupError("Keep at least one backup", "invalid")
-    removed = list_backups(directory)[keep:]
+    removed = list_backups(directory)[keep:] + _abandoned_partials(Path(directory), now)
     for path in removed:
         path.unlink(missing_ok=True)
     return removed
+
+
+def _abandoned_partials(directory: Path, now: dt.datetime | None) -> list[Path]:
+    now = now or utcnow()
+    cutoff = (now if now.tzinfo else now.replace(tzinfo=dt.UTC)) - ABANDONED_AFTER
+    found = []
+    for path in directory.iterdir() if directory.is_dir() else ():
+        match = _PARTIAL.fullmatch(path.name)
+        begun = match and taken_at(Path(match.group(1)))
+        if begun and begun < cutoff and path.is_file():
+            found.append(path)
+    return found

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from tempclock.api.services import connectors, plugin_problems
 from tempclock.api.services.connectors import ConnectorConfig, ConnectorRun
+from tempclock.api.services.display import printable
 from tempclock.plugins.connectors import Connector
 from tempclock.plugins.manager import LoadedConnector, PluginHost, PluginProblem
 from tempclock_desktop import session as kinds
@@ -173,9 +174,16 @@ def attention_summary(run: ConnectorRun) -> str:
     return f"{n:,} thing{'s' if n != 1 else ''} need{'s' if n == 1 else ''} attention"
 
 
+def plain_html(text: str) -> str:
+    """A plugin's words (what it passes on from outside systems, too) as rich text shows them
+    plainly: markup escaped, and hidden characters (bidi overrides, zero-width, control)
+    written as escapes, as the CLI and the API log views show them."""
+    return html.escape(printable(text, keep_newlines=True))
+
+
 def run_detail_html(run: ConnectorRun, connector_name: str) -> str:
     """What the run detail view shows: outcome, counts, every bad row, the log."""
-    esc = html.escape
+    esc = plain_html
     kind = "Dry run" if run.dry_run else "Run"
     parts = [f"<p><b>{esc(connector_name)} · {kind} · {esc(run.status.capitalize())}</b>"
              f"<br><span style='color:#64748b'>Started {when_precise(run.started_at)}"
@@ -255,15 +263,15 @@ class PluginProblems(QFrame):
         what = STAGE_TEXT.get(problem.stage, f"failed in its {problem.stage} hook")
         seen = (f" ({problem.count} times, last {problem.last_seen:%Y-%m-%d %H:%M} UTC)"
                 if problem.last_seen is not None else "")
-        text = label(f"<b>{html.escape(problem.plugin)}</b> {html.escape(what)}: "
-                     f"{html.escape(problem.message)}{seen}", wrap=True)
+        text = label(f"<b>{plain_html(problem.plugin)}</b> {html.escape(what)}: "
+                     f"{plain_html(problem.message)}{seen}", wrap=True)
         text.setObjectName("ProblemText")
         text.setTextFormat(Qt.TextFormat.RichText)
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         line.addWidget(text, 1)
         column.addLayout(line)
         if problem.details:
-            details = QPlainTextEdit(problem.details)
+            details = QPlainTextEdit(printable(problem.details, keep_newlines=True))
             details.setObjectName("Details")
             details.setReadOnly(True)
             details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -409,7 +417,7 @@ class ConnectorsPanel(Panel):
                 Column("Started", lambda r: when(r.started_at)),
                 Column("Type", lambda r: "Dry run" if r.dry_run else "Run"),
                 Column("Status", status_text,
-                       tooltip=lambda r: r.message or attention_summary(r)),
+                       tooltip=lambda r: printable(r.message or attention_summary(r))),
                 Column("Counts", lambda r: counts_text(r.counts),
                        tooltip=lambda r: counts_text(r.counts)),
             ],

@@ -4,9 +4,12 @@ the replaced store kept aside; damaged, foreign and too-new backups refused."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
+import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_runs import run_tempclock
+from cli_runs import COMMAND, run_tempclock
 from playhouse.migrations import Runner
 
 from tempclock.api.config import Config
@@ -238,6 +241,27 @@ def test_only_the_newest_dated_backups_are_kept_and_nothing_else_is_touched(tmp_
     assert latest_backup_at(tmp_path).isoformat() == "2026-03-03T14:00:00+00:00"
 
 
+def test_a_backup_left_half_written_days_ago_is_deleted_with_the_old_backups(tmp_path):
+    """A backup cut off mid-copy (the PC shut down, the desktop killed) left a hidden copy
+    of the whole store for good: pruning kept only dated backups in view. One begun more
+    than a day ago is abandoned and goes; a recent one may still be being written."""
+    for stamp in ("20260301-020000", "20260303-020000"):
+        (tmp_path / f"tempclock-{stamp}.db").write_text(stamp)
+    abandoned = [tmp_path / ".tempclock-20260302-020000.db.partial",
+                 tmp_path / ".tempclock-20260302-020000.db.partial-journal"]
+    recent = tmp_path / ".tempclock-20260303-103000.db.partial"
+    for path in [*abandoned, recent]:
+        path.write_text("half a store")
+    (tmp_path / ".notes.partial").write_text("not ours")
+    now = dt.datetime(2026, 3, 3, 11, 0, tzinfo=dt.UTC)
+    removed = prune_backups(tmp_path, keep=2, now=now)
+    assert sorted(removed) == sorted(abandoned)
+    assert not any(path.exists() for path in abandoned)
+    assert recent.exists() and (tmp_path / ".notes.partial").exists()
+    assert [p.name for p in list_backups(tmp_path)] == ["tempclock-20260303-020000.db",
+                                                        "tempclock-20260301-020000.db"]
+
+
 def test_a_postgresql_store_is_backed_up_with_its_own_tools(tmp_path):
     config = Config(data_dir=tmp_path, database_url="postgresql://tc:s3cret@db.example/tempclock")
     for attempt in (lambda: backup_store(config, tmp_path),
@@ -342,3 +366,125 @@ def test_a_crafted_backup_is_refused_with_one_line_and_the_store_untouched(tmp_p
     assert _tempclock(data, "keys", "revoke", str(issued["id"])).returncode == 0
     listed = json.loads(_tempclock(data, "keys", "list", "--json").stdout)
     assert [k["status"] for k in listed["keys"]] == ["Revoked"]
+
+
+def _store_of_about(data: Path, megabytes: int) -> None:
+    """A store at `data` that takes SQLite a moment to copy and check: `megabytes` of logs."""
+    assert _tempclock(data, "accounts", "create", "Acme").returncode == 0
+    with contextlib.closing(sqlite3.connect(data / "tempclock.db", isolation_level=None)) as db:
+        db.execute("BEGIN")
+        db.executemany(
+            "INSERT INTO api_log (account_id, method, path, query, status, duration_ms, client,"
+            " user_agent, request_id, created_at, count) VALUES (1, 'GET', '/api/v1/workers',"
+            " '', 200, 1.0, '127.0.0.1', ?, 'r', '2026-12-01 08:00:00', 1)",
+            (("x" * 1000 + str(n),) for n in range(megabytes * 400)))
+        db.execute("COMMIT")
+
+
+def _stopped_once_begun(args: list[str], begun: Path, how: int) -> subprocess.CompletedProcess:
+    """`tempclock *args` as a process, sent signal `how` as soon as `begun` appears."""
+    process = subprocess.Popen([*COMMAND, *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not begun.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    process.send_signal(how)
+    output, _ = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(args, process.returncode, output, "")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_backup_stopped_by_a_signal_leaves_no_hidden_copy_behind(tmp_path, how):
+    """A service manager's SIGTERM (or a closed terminal) killed `tempclock db backup` before
+    its cleanup: a hidden `.name.partial` copy of the whole store (staff data) stayed in the
+    folder for good, one more for every backup stopped so."""
+    data, folder = tmp_path / "data", tmp_path / "backups"
+    folder.mkdir()
+    _store_of_about(data, 40)
+    done = _stopped_once_begun(["db", "backup", str(folder / "b.db"), "--data-dir", str(data)],
+                               folder / ".b.db.partial", how)
+    assert done.returncode != 0, done.stdout
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+def test_a_restore_stopped_by_sigterm_leaves_no_staged_copy_and_a_whole_store(tmp_path):
+    data = tmp_path / "data"
+    _store_of_about(data, 40)
+    backup = tmp_path / "b.db"
+    assert _tempclock(data, "db", "backup", str(backup)).returncode == 0
+    done = _stopped_once_begun(["db", "restore", str(backup), "--data-dir", str(data)],
+                               data / ".tempclock.db.restoring", signal.SIGTERM)
+    assert done.returncode != 0, done.stdout
+    assert not list(data.glob(".tempclock.db.restoring*"))
+    assert rows(data / "tempclock.db", "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_file_that_is_not_sqlite_is_refused_before_it_is_copied_into_the_data_folder(tmp_path):
+    """Restoring a file copied it whole into the data folder before looking at it: a large
+    file that is no database at all (a sparse 2 GB one took 15 s of disk writes; a bigger one
+    filled the disk, and the admin read 'No space left on device')."""
+    data = tmp_path / "data"
+    assert _tempclock(data, "accounts", "create", "Acme").returncode == 0
+    not_a_store = tmp_path / "payroll.db"
+    with not_a_store.open("wb") as file:
+        file.write(b"first_name,last_name\nAnn,Nowak\n")
+        file.truncate(256 * 1024 * 1024)
+    staged, watching, seen = data / ".tempclock.db.restoring", threading.Event(), []
+
+    def watch() -> None:
+        while not watching.is_set():
+            if staged.exists():
+                seen.append(staged)
+                return
+            time.sleep(0.0005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        done = _tempclock(data, "db", "restore", str(not_a_store))
+    finally:
+        watching.set()
+        watcher.join()
+    assert done.returncode != 0
+    assert "is not a readable SQLite database" in done.stderr
+    assert seen == [], "the file was copied into the data folder before it was checked"
+
+
+@pytest.mark.parametrize("beside", ["-wal", "-journal"])
+def test_a_store_copied_with_its_log_is_restored_as_sqlite_reads_it(tmp_path, beside):
+    """A store copied from another PC's data folder while TempClock ran there comes with a
+    write-ahead log (or, after a crash, a rollback journal) holding its latest changes.
+    Restore copied the file alone and said it succeeded: the latest requests (clock-ins,
+    alike) were gone without a word, or a half-written transaction was taken for data."""
+    old_pc, new_pc, copied = tmp_path / "old-pc", tmp_path / "new-pc", tmp_path / "usb"
+    copied.mkdir()
+    assert _tempclock(old_pc, "accounts", "create", "Acme").returncode == 0
+    assert _tempclock(new_pc, "accounts", "create", "Other").returncode == 0
+    log_a_request = ("INSERT INTO api_log (account_id, method, path, query, status, duration_ms,"
+                     " client, user_agent, request_id, created_at, count) VALUES (1, 'GET', "
+                     "'/api/v1/workers', '', 200, 1.0, '127.0.0.1', ?, 'r', "
+                     "'2026-12-01 08:00:00', 1)")
+    db = sqlite3.connect(old_pc / "tempclock.db", isolation_level=None)
+    try:
+        if beside == "-wal":  # committed, not yet checkpointed into the file
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA wal_autocheckpoint = 0")
+            db.execute(log_a_request, ("latest",))
+            expected = 1
+        else:  # a transaction cut off half-way, its pages in the file: the journal undoes it
+            db.execute("PRAGMA journal_mode = DELETE")
+            db.execute("PRAGMA cache_size = 1")
+            db.execute("BEGIN")
+            db.executemany(log_a_request, (("x" * 1000,) for _ in range(3000)))
+            expected = 0
+        for name in ("tempclock.db", "tempclock.db" + beside):
+            shutil.copyfile(old_pc / name, copied / name)
+    finally:
+        db.close()
+    assert (copied / ("tempclock.db" + beside)).stat().st_size > 0
+    done = _tempclock(new_pc, "db", "restore", str(copied / "tempclock.db"))
+    assert done.returncode == 0, done.stderr
+    assert rows(new_pc / "tempclock.db", "SELECT COUNT(*) FROM api_log") == [(expected,)]
+    assert _tempclock(new_pc, "accounts", "list").stdout.count("Acme") == 1

@@ -309,3 +309,46 @@ def test_a_hook_plugins_settings_are_edited_in_the_connectors_form(
     context = connectors.AccountContext(account.id).for_plugin(
         "shift_alerts", AlertsHook.TEMPCLOCK_SETTINGS)
     assert context.settings == {"alerts_url": "https://alerts.example.com/long", "threshold": 10}
+
+
+class SpoofingSync(Connector):
+    """Passes on what an outside system told it, hidden characters and all."""
+
+    id = "spoofing-sync"
+    name = "Spoofing sync"
+    kind = "ats"
+    capabilities = frozenset({"import_workers"})
+
+    def run(self, context):
+        context.log("fetched payroll\u202ecod.exe from \x1b[2Jthe ATS")
+        context.row_error(2, "candidate \u202eNAJ has no site")
+        context.needs_attention("check \u2066candidate\u2069 \u200bC-1")
+        raise RuntimeError("the ATS said: \u202edeliaf")
+
+
+class SpoofingPlugin:
+    @hookimpl
+    def register_connectors(self, register):
+        register(SpoofingSync())
+        raise RuntimeError("licence \u202erevres unreachable")
+
+
+def test_hidden_characters_a_plugin_passes_on_are_shown_escaped_in_its_run_and_problems(
+        qtbot, start_desktop):
+    """Bidirectional overrides, zero-width and control characters in a plugin's log, bad
+    rows, needs-attention list, failure and load problem were shown raw (reordering what
+    the admin read: 'payroll<U+202E>cod.exe' reads as 'payrollexe.doc'); the CLI and the
+    API log views already escaped them."""
+    host = load_plugins()
+    host.add_plugin(SpoofingPlugin(), "spoofing_plugin")
+    desktop, panel = open_connector(qtbot, start_desktop, host, "spoofing-sync")
+    with qtbot.waitSignal(panel.run_finished, timeout=15_000) as finished:
+        panel.run_button.click()
+    assert finished.args[0].status == "failed"
+    settle(qtbot)
+    shown = panel.run_detail.toPlainText() + "\n".join(panel.problems.texts)
+    for hidden in ("\u202e", "\u2066", "\u2069", "\u200b", "\x1b"):
+        assert hidden not in shown, f"{hidden!r} shown raw in:\n{shown!r}"
+    for escaped in ("payroll\\u202ecod.exe", "\\x1b[2J", "\\u202eNAJ", "\\u2066candidate",
+                    "\\u202edeliaf", "licence \\u202erevres"):
+        assert escaped in shown, f"{escaped!r} not in:\n{shown!r}"

@@ -92,6 +92,9 @@ _STOPS = {
     "SIGINT to its process group": lambda p, _d: os.killpg(p.pid, signal.SIGINT),
     "SIGTERM to the desktop alone": lambda p, _d: p.send_signal(signal.SIGTERM),
     "SIGTERM to the dispatcher, then the desktop": _dispatcher_then_desktop,
+    # A closed terminal: it killed the desktop before its API stopped and its logs were written.
+    "SIGHUP to its process group": lambda p, _d: os.killpg(p.pid, signal.SIGHUP),
+    "SIGHUP to the desktop alone": lambda p, _d: p.send_signal(signal.SIGHUP),
 }
 
 

@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from tempclock.api.services import workers
+from tempclock.api.services import kiosk, workers
 
 ENDPOINTS = ["workers", "timesheets", "clock", "locations", "shifts", "departments",
              "cost-codes", "webhooks", "on-site-now", "events"]
@@ -125,6 +125,21 @@ def test_an_unexpected_failure_is_a_500_logged_with_its_traceback_and_never_sent
     assert body["request_id"] in logged[0].getMessage()
 
 
+def test_a_failure_logs_the_path_with_its_hidden_characters_escaped(api, monkeypatch, caplog):
+    """The path of a request that failed went to the server's log as sent: a terminal
+    escape in it (here a kiosk token) reached the console of `tempclock serve`."""
+    def broken(token):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(kiosk, "site", broken)
+    with caplog.at_level(logging.ERROR, logger="tempclock.api.http"):
+        response = httpx.get(f"{api.url}/kiosk/%1b]0;pwned%07%e2%80%ae/site")
+    assert response.status_code == 500
+    (logged,) = [r.getMessage() for r in caplog.records if r.name == "tempclock.api.http"]
+    assert "\x1b" not in logged and "\u202e" not in logged and "\x07" not in logged
+    assert "/kiosk/\\x1b]0;pwned\\x07\\u202e/site" in logged, logged
+
+
 def test_every_operation_names_the_scope_its_key_needs(document):
     for path, item in document["paths"].items():
         for method, operation in item.items():
@@ -166,3 +181,22 @@ def test_writing_time_after_the_fact_is_documented_with_its_bodies_and_scope(doc
     detail = one["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert "edits" in schemas[schemas[detail]["properties"]["data"]["$ref"].rsplit("/", 1)[1]][
         "properties"]
+
+
+@pytest.mark.parametrize("name", ["a%00b", "swagger-ui.css%00.png", "a" * 5000,
+                                  "..%2f..%2fapi%2fconfig.py", "%2e%2e", "missing.js"])
+def test_a_docs_asset_no_file_has_is_a_404_problem_never_a_500(api, name):
+    """Anyone (no key needed) got a 500 for a NUL in an asset's name ('embedded null byte')
+    or a name too long for the file system."""
+    response = httpx.get(f"{api.url}/docs/assets/{name}")
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("asset", ["swagger-ui.css", "swagger-ui-bundle.js",
+                                   "swagger-ui-standalone-preset.js", "favicon-32x32.png"])
+def test_the_docs_page_assets_are_served(api, asset):
+    for method in ("GET", "HEAD"):
+        response = httpx.request(method, f"{api.url}/docs/assets/{asset}")
+        assert response.status_code == 200, (method, response.text)
+        assert int(response.headers["content-length"]) > 100

@@ -110,3 +110,53 @@ def test_a_body_trickled_in_small_pieces_in_time_is_served(api, short_deadline):
             time.sleep(0.5)
         received, _ = read_until_closed(sock, 30)
     assert received.startswith(b"HTTP/1.1 201 "), received[:300]
+
+
+def trickle_a_body_that_never_ends(port: int, head: bytes, limit_s: float) -> tuple[bytes, float]:
+    """Send `head` (a chunked request), then a one-byte chunk every half second, each well
+    within the deadline between pieces; what came back and when the server closed (or
+    `limit_s`, if it never did)."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(head)
+        started, received = time.monotonic(), b""
+        sock.settimeout(0.5)
+        while time.monotonic() - started < limit_s:
+            try:
+                sock.sendall(b"1\r\n \r\n")
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            if not chunk:
+                break
+            received += chunk
+        return received, time.monotonic() - started
+
+
+@pytest.fixture
+def short_body_deadline(monkeypatch, short_deadline):
+    monkeypatch.setattr(header_limit, "BODY_TIMEOUT_S", 3.0)
+
+
+def test_a_body_trickled_for_ever_is_cut_off_with_a_408(api, short_body_deadline):
+    """A byte every half second never stalls for the 1.5 s between pieces, but a body
+    must also arrive as a whole in time: it held its request (and connection) for ever."""
+    key = make_tenant().key
+    head = (b"POST /api/v1/workers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            + key.encode() + b"\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+    received, took = trickle_a_body_that_never_ends(api.thread.port, head, 30)
+    assert_408_problem(received)
+    assert took < 10
+
+
+def test_a_refused_request_whose_body_never_ends_does_not_keep_its_connection(
+        api, short_body_deadline):
+    """Without a key the 401 goes out at once; the server then read the never-ending
+    body for ever, so any client could hold a connection without a key."""
+    head = (b"POST /api/v1/workers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+    received, took = trickle_a_body_that_never_ends(api.thread.port, head, 30)
+    assert received.startswith(b"HTTP/1.1 401 "), received[:300]
+    assert took < 10, "the connection was still open after 30 s"
