@@ -86,18 +86,22 @@ def send_raw(port: int, head: bytes, timeout: float = 30) -> tuple[bytes, float]
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         with contextlib.suppress(OSError):  # refused before all of it was sent
             sock.sendall(head)
-        received = b""
-        while True:
-            try:
-                chunk = sock.recv(64 * KIB)
-            except OSError:
-                break
-            if not chunk:
-                break
-            received += chunk
-            if _complete(received):
-                break
+        received = read_answer(sock)
     return received, time.monotonic() - started
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    """What the server sends back, up to a complete answer or the connection's end."""
+    received = b""
+    while not _complete(received):
+        try:
+            chunk = sock.recv(64 * KIB)
+        except OSError:
+            break
+        if not chunk:
+            break
+        received += chunk
+    return received
 
 
 async def _send_raw_async(port: int, head: bytes, timeout: float) -> bytes:
@@ -198,20 +202,11 @@ def head_of_exactly(key: str, size: int, padding: bytes = b"a") -> bytes:
 def send_in_two_pieces(port: int, head: bytes, first: int) -> bytes:
     """Send `head` as two pieces the server reads apart: `first` bytes, a pause, the rest."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        received = b""
         with contextlib.suppress(OSError):  # refused before all of it was sent
             sock.sendall(head[:first])
             time.sleep(0.3)
             sock.sendall(head[first:])
-        while not _complete(received):
-            try:
-                chunk = sock.recv(64 * KIB)
-            except OSError:
-                break
-            if not chunk:
-                break
-            received += chunk
-    return received
+        return read_answer(sock)
 
 
 @pytest.mark.parametrize("pieces", ["one piece", "two pieces"])
