@@ -15,6 +15,7 @@ import functools
 import inspect
 import queue
 import threading
+import time
 import typing
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
@@ -246,10 +247,13 @@ class GroupCommit(HandlerThreads):
     def __init__(self, name: str, batch: int = 64) -> None:
         super().__init__(1, name)
         self._batch = batch
+        self.gather_s = 0.0  # how long the first write of a group waits for others to join
 
     def _work(self) -> None:
         while True:
             jobs = [self._jobs.get()]
+            if self.gather_s:
+                time.sleep(self.gather_s)
             while len(jobs) < self._batch:
                 try:
                     jobs.append(self._jobs.get_nowait())
@@ -378,6 +382,12 @@ async def run_read(job: Callable[[], T]) -> T:
     if reads_are_local():
         return job()
     return await _read_threads.run(job)
+
+
+def gather_writes(seconds: float) -> None:
+    """Let the first write of each group commit wait `seconds` for others to join it (this
+    process's writes; see `tempclock.api.http.kiosk_listener`)."""
+    _write_threads.gather_s = seconds
 
 
 async def run_write(job: Callable[[], T]) -> T:

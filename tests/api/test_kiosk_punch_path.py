@@ -3,6 +3,7 @@ link; the clock events built from what was written, not read back (SQLite and Po
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 
@@ -10,6 +11,8 @@ import msgspec
 import pytest
 from peewee import SqliteDatabase
 
+from tempclock.api.http.kiosk_listener import GATHER_S
+from tempclock.api.http.routing import GroupCommit
 from tempclock.api.services import (
     clocking,
     cost_codes,
@@ -146,3 +149,25 @@ def test_a_kiosk_punch_runs_ten_statements_at_most(store, account, site, placed_
             finally:
                 connection.set_trace_callback(None)
         assert len(statements) <= 10, (action, statements)
+
+
+@pytest.mark.sqlite_only  # the group's thread keeps its connection (a PostgreSQL copy would stay in use)
+def test_writes_that_come_while_the_first_of_a_group_waits_are_committed_with_it(store):
+    """The kiosk listener's group commit waits `GATHER_S` for punches to join the first one,
+    so a group's commit (its sync, its turn) is shared: five writes, one transaction."""
+    group = GroupCommit("test-gather")
+    group.gather_s = 0.5  # generous for a loaded box: the four follow within milliseconds
+    transactions: list[int] = []
+
+    def write() -> int:
+        transactions.append(id(database.obj.top_transaction()))
+        return len(transactions)
+
+    async def five_writes() -> list[int]:
+        first = asyncio.ensure_future(group.run(write))
+        await asyncio.sleep(0.01)  # the first is waiting for company by now
+        return await asyncio.gather(first, *(group.run(write) for _ in range(4)))
+
+    assert asyncio.run(five_writes()) == [1, 2, 3, 4, 5]
+    assert len(set(transactions)) == 1
+    assert 0 < GATHER_S <= 0.005  # a wait no one at a kiosk notices
