@@ -45,10 +45,11 @@ STEADY_S = 30.0  # a listener that ran this long before dying is restarted at on
 STOP_GRACE_S = 3.0  # in-flight punches finish (uvicorn's graceful timeout), then killed
 # A punch's own work is ~120 us of CPU; its commit (BEGIN IMMEDIATE, the writers' turn, the
 # COMMIT and its sync, the hops between threads) ~210 us more, shared by every punch of its
-# group. At 550 punches/s a group held one punch or two, so the first of each waits this
-# long for others to join: 3 ms a punch that a person does not see, for a process that
-# spent 605 us of CPU a punch and 427 with it (bench/kiosk_punches.py, alone; 512 -> 385
-# beside the API's load), and waited 485 -> 164 us a punch for a CPU.
+# group. At 550 punches/s a group held one punch or two, so while punches come close
+# together (routing.BUSY_S) the first of each group waits this long for others to join:
+# 3 ms a punch that a person does not see, for a process that spent 605 us of CPU a punch
+# and 427 with it (bench/kiosk_punches.py, alone; 512 -> 385 beside the API's load), and
+# waited 485 -> 164 us a punch for a CPU. A lone punch does not wait.
 GATHER_S = 0.003
 
 

@@ -234,6 +234,9 @@ class HandlerThreads:
                 loop.call_soon_threadsafe(_settle, future, result, None)
 
 
+BUSY_S = 0.02  # writes closer than this (50 a second and more) wait to share a commit
+
+
 class GroupCommit(HandlerThreads):
     """One thread runs the write handlers, many to a transaction (group commit).
 
@@ -248,11 +251,19 @@ class GroupCommit(HandlerThreads):
         super().__init__(1, name)
         self._batch = batch
         self.gather_s = 0.0  # how long the first write of a group waits for others to join
+        self.busy_s = BUSY_S
+        self.gathers = 0  # groups that waited (a lone write never does)
+        self._last_group_end = float("-inf")
 
     def _work(self) -> None:
         while True:
             jobs = [self._jobs.get()]
-            if self.gather_s:
+            # Wait for company only while writes come close together (the last group ended
+            # less than `busy_s` ago) and none has come yet: a lone punch, the usual case at
+            # a site, goes at once, and so does a group that a backlog already fills.
+            if (self.gather_s and self._jobs.empty()
+                    and time.monotonic() - self._last_group_end < self.busy_s):
+                self.gathers += 1
                 time.sleep(self.gather_s)
             while len(jobs) < self._batch:
                 try:
@@ -275,6 +286,7 @@ class GroupCommit(HandlerThreads):
                 by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
             for loop, settled in by_loop.items():
                 loop.call_soon_threadsafe(_settle_all, settled)
+            self._last_group_end = time.monotonic()
 
 
 def _settle_all(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import threading
 
 import msgspec
 import pytest
@@ -152,22 +153,54 @@ def test_a_kiosk_punch_runs_ten_statements_at_most(store, account, site, placed_
 
 
 @pytest.mark.sqlite_only  # the group's thread keeps its connection (a PostgreSQL copy would stay in use)
-def test_writes_that_come_while_the_first_of_a_group_waits_are_committed_with_it(store):
-    """The kiosk listener's group commit waits `GATHER_S` for punches to join the first one,
-    so a group's commit (its sync, its turn) is shared: five writes, one transaction."""
+def test_writes_that_come_close_together_share_a_commit_and_a_lone_write_does_not_wait(store):
+    """The kiosk listener's group commit: while punches come close together, the first of
+    a group waits `GATHER_S` for others to join it, so a group's commit (its sync, its
+    turn) is shared: five writes, one transaction. A lone punch goes at once."""
     group = GroupCommit("test-gather")
     group.gather_s = 0.5  # generous for a loaded box: the four follow within milliseconds
+    group.busy_s = 60.0  # and "close together" too
     transactions: list[int] = []
 
     def write() -> int:
         transactions.append(id(database.obj.top_transaction()))
         return len(transactions)
 
-    async def five_writes() -> list[int]:
+    async def a_lone_write_then_five() -> list[int]:
+        assert await group.run(write) == 1
+        assert group.gathers == 0  # the first write of a quiet spell did not wait
         first = asyncio.ensure_future(group.run(write))
         await asyncio.sleep(0.01)  # the first is waiting for company by now
         return await asyncio.gather(first, *(group.run(write) for _ in range(4)))
 
-    assert asyncio.run(five_writes()) == [1, 2, 3, 4, 5]
-    assert len(set(transactions)) == 1
+    assert asyncio.run(a_lone_write_then_five()) == [2, 3, 4, 5, 6]
+    assert group.gathers == 1
+    assert len(set(transactions[1:])) == 1
     assert 0 < GATHER_S <= 0.005  # a wait no one at a kiosk notices
+
+
+@pytest.mark.sqlite_only  # the group's thread keeps its connection (a PostgreSQL copy would stay in use)
+def test_a_backlog_of_writes_is_committed_without_waiting_for_more(store):
+    """Writes already queued behind a group make the next group at once: waiting for
+    company that is already there would only add to every queued punch's time."""
+    group = GroupCommit("test-backlog")
+    group.gather_s = 0.5
+    group.busy_s = 60.0
+    first_running = threading.Event()
+    release = threading.Event()
+
+    def slow_write() -> str:
+        first_running.set()
+        release.wait(10)
+        return "first"
+
+    async def a_backlog() -> list[str]:
+        first = asyncio.ensure_future(group.run(slow_write))
+        await asyncio.get_running_loop().run_in_executor(None, first_running.wait, 10)
+        queued = [asyncio.ensure_future(group.run(lambda n=n: f"queued {n}")) for n in range(3)]
+        await asyncio.sleep(0.01)  # all three are in the queue behind the first
+        release.set()
+        return await asyncio.gather(first, *queued)
+
+    assert asyncio.run(a_backlog()) == ["first", "queued 0", "queued 1", "queued 2"]
+    assert group.gathers == 0
