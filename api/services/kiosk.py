@@ -257,10 +257,9 @@ def _check_punch(action: str, device_time: dt.datetime | None, device_now: dt.da
         if moment is not None and moment.tzinfo is None:
             raise Invalid(f"{field} needs its UTC offset (ISO 8601, e.g. "
                           "2026-03-10T07:02:00+00:00)", field=field)
-    if device_time is not None:
-        if key is None:
-            raise Invalid("A queued punch (device_time) needs its idempotency_key",
-                          field="idempotency_key", code="missing_field")
+    if device_time is not None and key is None:
+        raise Invalid("A queued punch (device_time) needs its idempotency_key",
+                      field="idempotency_key", code="missing_field")
     if key is not None and not (0 < len(key) <= MAX_KEY_LENGTH and key.isprintable()):
         raise Invalid(f"idempotency_key must be 1 to {MAX_KEY_LENGTH} printable characters",
                       field="idempotency_key", code="invalid_idempotency_key")
