@@ -500,9 +500,12 @@ def db_backup(path: Path, keep: int | None, config: Any) -> Output:
     made = done.backup
     size = backups.size_in_words(made.size_bytes)
     text = f"Backed up {config.database_label} to {made.path} ({size}): {made.holds}"
+    if done.pin_key:
+        text += f"\nThe kiosk PIN key is copied beside it: {done.pin_key} (keep the two together)"
     if done.deleted:
         text += f"\nDeleted {len(done.deleted)} older backup{'s' * (len(done.deleted) != 1)}."
-    return Output({**msgspec.to_builtins(made), "deleted": done.deleted}, text)
+    return Output({**msgspec.to_builtins(made), "deleted": done.deleted,
+                   "pin_key": done.pin_key}, text)
 
 
 @store_command(db, "restore", open_db=False)
@@ -522,6 +525,9 @@ def db_restore(path: Path, config: Any) -> Output:
         lines.append("Upgraded the restored store: " + ", ".join(restored.upgraded))
     if restored.replaced:
         lines.append(f"The store it replaced is kept as {restored.replaced}")
+    note = backups.pin_key_note(restored)
+    if note:
+        lines.append(note)
     return Output(msgspec.to_builtins(restored), "\n".join(lines))
 
 

@@ -16,13 +16,14 @@ from pathlib import Path
 import msgspec
 
 from tempclock.api.config import PRIVATE_DIR, Config
+from tempclock.api.services import pins
 from tempclock.api.services.errors import Conflict, Invalid, NotFound
 from tempclock.api.store import backup as store_backup
 from tempclock.api.store.backup import Backup, Restored, backup_name
 
-__all__ = ["BackedUp", "Backup", "BackupFile", "Restored", "ScheduledBackups", "back_up",
-           "back_up_if_due", "backup_name", "default_folder", "restore", "scheduled_backups",
-           "size_in_words", "unsupported"]
+__all__ = ["BackedUp", "Backup", "BackupFile", "Restored", "RestoredWithKey",
+           "ScheduledBackups", "back_up", "back_up_if_due", "backup_name", "default_folder",
+           "pin_key_note", "restore", "scheduled_backups", "size_in_words", "unsupported"]
 
 DAILY = dt.timedelta(days=1)
 DEFAULT_KEEP = 7
@@ -34,6 +35,14 @@ class BackedUp(msgspec.Struct, kw_only=True):
 
     backup: Backup
     deleted: list[str]
+    pin_key: str | None = None  # the copy of the kiosk PIN key beside it (pins.key_beside)
+
+
+class RestoredWithKey(Restored, kw_only=True):
+    """A finished restore, and what it did with the kiosk PIN key (`pins.restore_key`)."""
+
+    pin_key: str = "none"  # restored | same | missing | damaged | none
+    pin_key_kept_as: str | None = None  # this folder's own key, when the backup's replaced it
 
 
 class BackupFile(msgspec.Struct, kw_only=True):
@@ -93,9 +102,14 @@ def back_up(config: Config, destination: Path, *, keep: int | None = None) -> Ba
     destination = Path(destination)
     with _refusals():
         made = store_backup.backup_store(config, destination)
+        # The PINs in it are worth nothing without their key: it goes beside the backup.
+        key = pins.copy_key_beside(config.data_dir, Path(made.path))
         deleted = (store_backup.prune_backups(destination, keep)
                    if keep is not None and destination.is_dir() else [])
-    return BackedUp(backup=made, deleted=[str(p) for p in deleted])
+    for path in deleted:
+        pins.key_beside(path).unlink(missing_ok=True)
+    return BackedUp(backup=made, deleted=[str(p) for p in deleted],
+                    pin_key=None if key is None else str(key))
 
 
 def back_up_if_due(config: Config, folder: Path, *, keep: int = DEFAULT_KEEP,
@@ -125,5 +139,30 @@ def restore(config: Config, source: Path) -> Restored:
 
     The calling process must have stopped its own server; the replaced store is kept aside.
     """
+    now = dt.datetime.now(dt.UTC)
     with _refusals():
-        return store_backup.restore_store(config, Path(source))
+        restored = store_backup.restore_store(config, Path(source), now=now)
+    key = pins.restore_key(config.data_dir, Path(source).expanduser().resolve(),
+                           holds_pins=restored.backup.pins > 0,
+                           stamp=now.strftime("%Y%m%d-%H%M%S"))
+    return RestoredWithKey(**msgspec.structs.asdict(restored), pin_key=key.outcome,
+                           pin_key_kept_as=None if key.kept_as is None else str(key.kept_as))
+
+
+def pin_key_note(restored: Restored) -> str | None:
+    """What the admin must know about the kiosk PIN key after `restore`, in words (or None)."""
+    outcome = getattr(restored, "pin_key", "none")
+    beside = pins.key_beside(Path(restored.backup.path))
+    if outcome == "restored":
+        kept = getattr(restored, "pin_key_kept_as", None)
+        return (f"Restored the kiosk PIN key from {beside}"
+                + (f"; this folder's own is kept as {kept}" if kept else "") + ".")
+    if outcome in ("missing", "damaged"):
+        problem = ("no PIN key beside it" if outcome == "missing"
+                   else f"a damaged PIN key beside it ({beside})")
+        count = restored.backup.pins
+        return (f"The backup holds {count} kiosk PIN{'s' * (count != 1)} but {problem}: "
+                "kiosks refuse every PIN unless this data folder's kiosk.secret is the one they "
+                "were set with. Copy kiosk.secret from the old data folder (or "
+                f"{beside.name} from beside the backup), or set the PINs again.")
+    return None

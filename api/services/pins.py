@@ -15,6 +15,7 @@ import secrets
 import tempfile
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 from peewee import IntegrityError
 
@@ -75,6 +76,83 @@ def _make_secret(path: Path) -> bytes:
         return key
     finally:
         os.unlink(written)
+
+
+# --- the key and backups -------------------------------------------------------------------
+# A backup of the store holds the PINs' hashes, and they are worth nothing without the key
+# they were made with: restored into a new data folder (a new office PC) every PIN would
+# count as wrong, and five of them lock the kiosk. So a backup carries a copy of the key
+# beside it (`<backup>.kiosk.secret`, this user's only: a copy of the backup alone still
+# gives no PIN away), and a restore brings it back.
+BESIDE_SUFFIX = "." + SECRET_FILENAME
+
+
+def key_beside(backup: Path) -> Path:
+    """Where the copy of the PIN key that goes with `backup` is kept."""
+    return backup.with_name(backup.name + BESIDE_SUFFIX)
+
+
+def copy_key_beside(folder: Path, backup: Path) -> Path | None:
+    """Copy the PIN key of the data folder `folder` beside `backup`; None when it has none
+    (no PIN was ever set there)."""
+    try:
+        key = (folder / SECRET_FILENAME).read_bytes()
+    except FileNotFoundError:
+        return None
+    copy = key_beside(backup)
+    _write_private(copy, key)
+    return copy
+
+
+class KeyRestored(NamedTuple):
+    """What a restore did with the PIN key: `outcome` is "restored" (the backup's key
+    replaced this folder's, kept as `kept_as`), "same" (they were one key), "missing"
+    (no key beside the backup while the store holds PINs), "damaged" (one that is not a
+    key: this folder's is left as it was) or "none" (no key, no PIN)."""
+
+    outcome: str
+    kept_as: Path | None = None
+
+
+def restore_key(folder: Path, backup: Path, *, holds_pins: bool, stamp: str) -> KeyRestored:
+    """Put the key beside `backup` in place as the data folder's (after its store was
+    restored from `backup`); this folder's own, when it differs, is kept aside."""
+    try:
+        key = key_beside(backup).read_bytes()
+    except FileNotFoundError:
+        return KeyRestored("missing" if holds_pins else "none")
+    if len(key) < SECRET_BYTES:  # as `_secret` judges a key
+        return KeyRestored("damaged")
+    path = folder / SECRET_FILENAME
+    with _secret_lock:
+        try:
+            current = path.read_bytes()
+        except FileNotFoundError:
+            current = None
+        if current == key:
+            return KeyRestored("same")
+        kept_as = None
+        if current is not None:
+            kept_as = path.with_name(f"{SECRET_FILENAME}.before-restore-{stamp}")
+            _write_private(kept_as, current)
+        _write_private(path, key)
+        _secrets.pop(folder, None)  # this process hashes with the restored key from now on
+    return KeyRestored("restored", kept_as)
+
+
+def _write_private(path: Path, content: bytes) -> None:
+    """Write `path` (this user's only) whole or not at all: written beside, then renamed."""
+    fd, written = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # 0600
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        private_file(Path(written))
+        os.replace(written, path)
+    except BaseException:
+        Path(written).unlink(missing_ok=True)
+        raise
 
 
 def pin_hash(account_id: int, pin: str) -> str:

@@ -79,6 +79,7 @@ class Backup(msgspec.Struct, kw_only=True):
     migrations: list[str]
     counts: dict[str, int]
     created_at: dt.datetime | None = None  # from a dated backup's name
+    pins: int = 0  # kiosk PINs: hashes that need the key they were set with (services.pins)
 
     @property
     def holds(self) -> str:
@@ -181,11 +182,13 @@ def verify_backup(path: Path, *, shown: Path | None = None) -> Backup:
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
             counts = {name: db.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]  # noqa: S608
                       for name in _COUNTED if name in tables}  # fixed table names, not input
+            pins = (db.execute("SELECT COUNT(*) FROM worker_pin").fetchone()[0]
+                    if "worker_pin" in tables else 0)
     except sqlite3.DatabaseError as error:
         raise BackupError(f"{shown} is not a readable SQLite database ({error})",
                           "not_a_backup") from None
     return Backup(path=str(path), size_bytes=path.stat().st_size, migrations=list(applied),
-                  counts=counts, created_at=taken_at(path))
+                  counts=counts, created_at=taken_at(path), pins=pins)
 
 
 _SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database

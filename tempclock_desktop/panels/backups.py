@@ -225,8 +225,10 @@ class BackupsPanel(Panel):
             self.reload()
             self.backed_up.emit(made)
             size = backups.size_in_words(made.backup.size_bytes)
+            key = (f"\n\nThe kiosk PIN key is copied beside it ({Path(made.pin_key).name}): "
+                   "keep the two together." if made.pin_key else "")
             show_notice(self, "Backed up",
-                        f"Backed up to {made.backup.path} ({size}): {made.backup.holds}.")
+                        f"Backed up to {made.backup.path} ({size}): {made.backup.holds}.{key}")
 
         def failed(error: BaseException) -> None:
             self._busy(False)
@@ -280,10 +282,12 @@ class BackupsPanel(Panel):
             resume()
             self._reload_everything()
             self.restored.emit(restored)
+            note = backups.pin_key_note(restored)
             show_notice(self, "Restored",
                         f"TempClock now holds the backup {source.name}: "
                         f"{restored.backup.holds}. What it held before is kept as "
-                        f"{restored.replaced or 'nothing (there was no data)'}.")
+                        f"{restored.replaced or 'nothing (there was no data)'}."
+                        + (f"\n\n{note}" if note else ""))
 
         def failed(error: BaseException) -> None:
             resume()

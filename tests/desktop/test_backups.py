@@ -177,3 +177,28 @@ def test_a_crafted_backup_is_refused_with_a_message_and_the_data_kept(qtbot, acc
     refusal.accept()
     assert sorted(names(account.id)) == ["After", "Before"]
     assert list(desktop.config.data_dir.glob("*before-restore*")) == []
+
+
+def test_a_backup_says_where_the_kiosk_pin_key_went_and_a_restore_without_it_says_what_to_do(
+        qtbot, account, start_desktop):
+    from tempclock.api.services import pins
+
+    worker = workers.create_worker(account.id, workers.WorkerCreate(first_name="Ann",
+                                                                    last_name="Temp"))
+    pins.set_pin(account.id, worker.id, "482913")
+    desktop = start_desktop()
+    panel = desktop.window.show_panel("backups")
+    with qtbot.waitSignal(panel.backed_up, timeout=TIMEOUT_MS) as made:
+        panel.backup_button.click()
+    backup = Path(made.args[0].backup.path)
+    visible_message_box(qtbot, "The kiosk PIN key is copied beside it").accept()
+    assert pins.key_beside(backup).exists()
+
+    pins.key_beside(backup).unlink()  # the .db alone, as if copied from another PC
+    panel.restore(str(backup))
+    box = visible_message_box(qtbot, "Restore from this backup?")
+    with qtbot.waitSignal(panel.restored, timeout=TIMEOUT_MS):
+        click_button(box, "Restore")
+    notice = visible_message_box(qtbot, "TempClock now holds the backup")
+    assert "The backup holds 1 kiosk PIN but no PIN key beside it" in notice.text()
+    notice.accept()
