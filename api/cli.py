@@ -590,6 +590,50 @@ def kiosk_revoke(location_id: int) -> Output:
                   f"Revoked the kiosk link of location {location_id}")
 
 
+@store_command(kiosk, "refused")
+@click.option("--account", "account_id", type=RECORD_ID, required=True,
+              help="The account whose kiosks' refusals to list.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True,
+              help="At most this many, newest first.")
+def kiosk_refused(account_id: int, limit: int) -> Output:
+    """List punches queued offline at a kiosk that were refused when they reached the host
+    (too old for the site's backdating window, or against a clocking rule): follow them up
+    with the worker and, if right, add the time by hand."""
+    from tempclock.api.services import accounts as account_svc
+    from tempclock.api.services import kiosk as svc
+
+    account_svc.get_account(account_id)
+    found = svc.refused_punches(account_id, limit)
+    rows = [[p.received_at.strftime("%Y-%m-%d %H:%M:%S"), p.location_name, p.worker_name,
+             p.action, _when(p.made_at), _when(p.device_time), p.code, p.reason]
+            for p in found]
+    headers = ["Received (UTC)", "Site", "Worker", "Action", "Made (UTC)",
+               "Device clock said", "Code", "Reason"]
+    return Output({"refused": [msgspec.to_builtins(p) for p in found]}, _table(headers, rows))
+
+
+@store_command(kiosk, "grace")
+@click.option("--location", "location_id", type=RECORD_ID, required=True,
+              help="The site.")
+@click.option("--minutes", type=int, default=None,
+              help="Set them: minutes after a shift's start before its worker counts as late "
+                   "(0 to 1440). Without it, show them.")
+def kiosk_grace(location_id: int, minutes: int | None) -> Output:
+    """Show or set a site's grace minutes: a shift whose worker has not clocked in this long
+    after its start is late (shift_late), and missed once it has ended (default 10)."""
+    from tempclock.api.services import kiosk as svc
+    from tempclock.api.services import lateness
+
+    account_id = svc.account_of_location(location_id)
+    if minutes is None:
+        minutes = lateness.grace_minutes(account_id, location_id)
+        text = f"Grace minutes of location {location_id}: {minutes}"
+    else:
+        minutes = lateness.set_grace_minutes(account_id, location_id, minutes)
+        text = f"Set the grace minutes of location {location_id} to {minutes}"
+    return Output({"location_id": location_id, "late_grace_minutes": minutes}, text)
+
+
 # --- the API server and its logs ------------------------------------------------------
 
 

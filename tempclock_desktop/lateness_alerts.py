@@ -65,7 +65,7 @@ class ExpectedNow:
 
     def describe_refused(self, punch: kiosk.RefusedPunch) -> str:
         """"Anna Nowak — clock in of Tue 01 Dec 07:55, sent later from the kiosk, refused: …"."""
-        moment = when_short(punch.device_time or punch.received_at,
+        moment = when_short(punch.made_at or punch.device_time or punch.received_at,
                             self.zones.get(punch.location_id))
         action = ACTION_WORDS.get(punch.action, punch.action)
         why = ("older than the site's backdating limit" if punch.code == kiosk.OUTSIDE_WINDOW

@@ -105,10 +105,11 @@ class RefusedPunch(msgspec.Struct, kw_only=True):
     worker_id: int | None
     worker_name: str | None
     action: str
-    device_time: dt.datetime | None
+    device_time: dt.datetime | None  # as the device's clock said
     received_at: dt.datetime
     code: str | None
     reason: str | None
+    made_at: dt.datetime | None = None  # on the host's clock (device_now's correction)
 
 
 def _token_hash(token: str) -> str:
@@ -238,12 +239,14 @@ def punch(token: str, pin: str, action: str, *, latitude: float | None = None,
             replayed = _replay(link, worker.id, action, device_time, idempotency_key)
             if replayed is not None:
                 return replayed
+            made = _on_host_clock(device_time, device_now, now)
             try:
-                return _apply(link, worker, action, position, device_time,
-                              _on_host_clock(device_time, device_now, now), idempotency_key)
+                return _apply(link, worker, action, position, device_time, made,
+                              idempotency_key)
             except DomainError as error:
                 if device_time is not None:  # a queued punch: the admin must hear of it
-                    _keep_refusal(link, worker.id, action, device_time, idempotency_key, error)
+                    _keep_refusal(link, worker.id, action, device_time, made, idempotency_key,
+                                  error)
                 refusal = error
     raise refusal  # after the commit that kept the count, the refusal or its event
 
@@ -419,12 +422,23 @@ def _moment_of(entry: TimeEntry, action: str) -> dt.datetime:
 
 
 def _keep_refusal(link: Any, worker_id: int, action: str, device_time: dt.datetime | None,
-                  key: str, error: DomainError) -> None:
-    """Keep a refused keyed punch: a retry gets the same refusal, the admin sees it listed."""
+                  made: dt.datetime | None, key: str, error: DomainError) -> None:
+    """Keep a refused keyed punch: a retry gets the same refusal, the admin sees it listed,
+    with when it was made by the host's clock (`made_at`) beside what the device said (the
+    row's `device_time`, as sent: a retry is compared with it)."""
+    result = {"kind": error.kind.value, "made_at": None if made is None else utc(_naive(made))}
     PunchRow.create(account=link.account_id, location=link.id, worker=worker_id,
                     idempotency_key=key, action=action, device_time=_naive(device_time),
                     received_at=utcnow(), outcome="refused", code=error.code,
-                    reason=error.message, result=msgspec.json.encode({"kind": error.kind.value}).decode())
+                    reason=error.message, result=msgspec.json.encode(result).decode())
+
+
+def _made_at(row: Any) -> dt.datetime | None:
+    """When a refused punch was made by the host's clock (its device time for a row kept
+    before that was recorded)."""
+    made = msgspec.json.decode(row.result).get("made_at")
+    return (msgspec.convert(made, dt.datetime) if made is not None
+            else utc(row.device_time))
 
 
 def refused_punches(account_id: int, limit: int = 100) -> list[RefusedPunch]:
@@ -441,5 +455,6 @@ def refused_punches(account_id: int, limit: int = 100) -> list[RefusedPunch]:
                          worker_id=r.worker_id,
                          worker_name=f"{r.first_name} {r.last_name}" if r.worker_id else None,
                          action=r.action, device_time=utc(r.device_time),
-                         received_at=utc(r.received_at), code=r.code, reason=r.reason)
+                         made_at=_made_at(r), received_at=utc(r.received_at), code=r.code,
+                         reason=r.reason)
             for r in rows]

@@ -302,3 +302,19 @@ def test_setting_a_pin_changes_nothing_an_integrator_sees(account, worker):
     pins.set_pin(account.id, worker.id, "6060")
     assert Worker.get_by_id(worker.id).updated_at == before
     assert Event.select().where(Event.type == "worker_updated").count() == 0
+
+
+def test_a_refused_punch_from_a_tablet_with_a_wrong_clock_is_listed_at_the_host_s_time(
+        account, worker, token):
+    """The tablet's clock is two hours fast: the admin's list says when the punch was really
+    made (and what the tablet said), not the tablet's time alone."""
+    pins.set_pin(account.id, worker.id, "4444")
+    now = dt.datetime.now(dt.UTC)
+    fast = dt.timedelta(hours=2)
+    made = now - dt.timedelta(hours=13)  # beyond the 12 h backdating window: refused
+    error = refusal(lambda: kiosk.punch(token, "4444", "clock_in", device_time=made + fast,
+                                        device_now=now + fast, idempotency_key="fast-1"))
+    assert error.code == "outside_backdating_window"
+    (listed,) = kiosk.refused_punches(account.id)
+    assert abs(listed.made_at - made) < dt.timedelta(seconds=5)
+    assert abs(listed.device_time - (made + fast)) < dt.timedelta(seconds=1)
