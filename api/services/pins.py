@@ -125,6 +125,7 @@ def restore_key(folder: Path, backup: Path, *, holds_pins: bool, stamp: str) -> 
         return KeyRestored("damaged")
     path = folder / SECRET_FILENAME
     with _secret_lock:
+        private_dir(folder)  # a store kept elsewhere (a SQLite URL) leaves it unmade
         try:
             current = path.read_bytes()
         except FileNotFoundError:
