@@ -4,6 +4,7 @@ brings it back, and a restore without it says what the admin must do."""
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -155,3 +156,18 @@ def test_the_desktop_process_hashes_with_the_restored_key_at_once(old_pc, tmp_pa
     assert restored.pin_key == "restored"
     assert backups.pin_key_note(restored).startswith("Restored the kiosk PIN key")
     assert clock_in_on(new_pc, token) == "Ann"
+
+
+def test_a_store_kept_outside_the_data_folder_gets_its_key_back_too(old_pc, tmp_path):
+    data, token = old_pc
+    backup = tmp_path / "move.db"
+    tc(data, "db", "backup", str(backup))
+    elsewhere = tmp_path / "disk2" / "agency.db"
+    elsewhere.parent.mkdir()
+    new_pc = tmp_path / "new-pc"  # not made yet: only the store's folder exists
+    done = run_tempclock(["db", "restore", str(backup), "--json", "--data-dir", str(new_pc)],
+                         env={**os.environ, "TEMPCLOCK_DATABASE_URL": f"sqlite:///{elsewhere}"})
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert json.loads(done.stdout)["pin_key"] == "restored"
+    assert (new_pc / pins.SECRET_FILENAME).read_bytes() == (data / pins.SECRET_FILENAME).read_bytes()
+    assert stat.S_IMODE(new_pc.stat().st_mode) == 0o700
