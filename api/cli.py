@@ -994,10 +994,11 @@ def connectors_run(name: str, account_id: int, pairs: tuple[str, ...], dry_run: 
             loaded = host.connector(name)
         except KeyError as error:
             raise CommandError(error.args[0], "not_found") from None
-        with _Progress() as progress:
+        interrupted = threading.Event()
+        with _Progress() as progress, _ctrl_c_sets(interrupted):
             run = svc.run_connector(account_id, loaded.connector, overrides=overrides,
                                     dry_run=dry_run, export_dir=config.data_dir / "exports",
-                                    on_progress=progress.update)
+                                    on_progress=progress.update, interrupted=interrupted)
     finally:
         host.close()
     if run.status != "succeeded":
@@ -1029,6 +1030,28 @@ def _attention_lines(items: list[str], shown: int = 50) -> list[str]:
     if len(items) > shown:
         lines.append(f"  ... and {len(items) - shown} more (--json lists them all)")
     return lines
+
+
+@contextlib.contextmanager
+def _ctrl_c_sets(interrupted: threading.Event) -> Any:
+    """Ctrl+C raises KeyboardInterrupt as ever, and also sets `interrupted`, which the run
+    checks at its next progress report or write: a KeyboardInterrupt can be lost (raised
+    inside a finalizer Python ignores errors of, or swallowed by a connector's `except
+    BaseException`), and an import that went on to the end after Ctrl+C was seen in CI."""
+    if (threading.current_thread() is not threading.main_thread()  # a test runs `main` there
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield  # only the main thread may set handlers; one that ignores Ctrl+C goes on so
+        return
+
+    def ctrl_c(number: int, frame: Any) -> None:
+        interrupted.set()
+        signal.default_int_handler(number, frame)
+
+    before = signal.signal(signal.SIGINT, ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 class _Progress:

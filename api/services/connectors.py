@@ -254,6 +254,7 @@ class AccountContext:
         export_dir: Path | None = None,
         on_progress: Callable[[int, int | None, str], None] | None = None,
         cancel: threading.Event | None = None,
+        interrupted: threading.Event | None = None,
         event: Event | None = None,
     ) -> None:
         self.account_id = account_id
@@ -268,6 +269,7 @@ class AccountContext:
         self.lines: list[str] = []
         self._on_progress = on_progress
         self._cancel = cancel or threading.Event()
+        self._interrupted = interrupted or threading.Event()
         self._event = event
         self.exported: list[periods.ExportedPeriod] = []
         self._txn = None
@@ -336,6 +338,7 @@ class AccountContext:
 
     # writing
     def _begin_write(self) -> None:
+        self.check_cancelled()  # a connector that never asks still writes nothing more
         if self._txn is None:
             self._txn = database.atomic()
             self._txn.__enter__()
@@ -485,6 +488,7 @@ class AccountContext:
 
     # reporting
     def progress(self, done: int, total: int | None = None, message: str = "") -> None:
+        self.check_cancelled()
         if self._on_progress is not None:
             self._on_progress(done, total, message)
 
@@ -516,6 +520,12 @@ class AccountContext:
         return [*self.attention, f"...and {self.attention_untold:,} more"]
 
     def check_cancelled(self) -> None:
+        """Raise `Cancelled` once the admin cancelled the run, and KeyboardInterrupt once
+        Ctrl+C was pressed: the host asks too (at each progress report and write), so a
+        connector that never asks, or one whose `except BaseException` swallowed the
+        KeyboardInterrupt Ctrl+C raised, still stops."""
+        if self._interrupted.is_set():
+            raise KeyboardInterrupt("Ctrl+C")
         if self._cancel.is_set():
             raise Cancelled("cancelled by the admin")
 
@@ -551,6 +561,7 @@ def run_connector(
     export_dir: Path | None = None,
     on_progress: Callable[[int, int | None, str], None] | None = None,
     cancel: threading.Event | None = None,
+    interrupted: threading.Event | None = None,
 ) -> ConnectorRun:
     """Run a connector's import or export for an account and record the run.
 
@@ -569,7 +580,7 @@ def run_connector(
                                                                  settings)).decode())
     context = AccountContext(account_id, connector_id=connector.id, settings=settings,
                              dry_run=dry_run, export_dir=export_dir, on_progress=on_progress,
-                             cancel=cancel)
+                             cancel=cancel, interrupted=interrupted)
     if export_dir is None:
         return _run_and_record(row, connector, context)
     private_dir(export_dir)  # the host's exports folder (staff data): this user's only
@@ -583,6 +594,7 @@ def _run_and_record(row: RunRow, connector: Connector, context: AccountContext) 
     """Run the connector; its outcome, whatever it raised, becomes the run's record."""
     try:
         connector.run(context)
+        context.check_cancelled()  # one that swallowed the stop does not end as a success
         context.commit()
     except Cancelled:
         context.commit()

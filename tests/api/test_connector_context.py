@@ -119,6 +119,50 @@ def test_ctrl_c_during_a_run_records_it_interrupted_and_still_stops(account):
     assert workers.list_workers(account.id).data == []  # its uncommitted rows rolled back
 
 
+def test_ctrl_c_swallowed_by_a_connector_still_stops_its_run_and_records_it_interrupted(
+        account):
+    """A third-party connector's `except BaseException` around each row ate the
+    KeyboardInterrupt: the host's own check (Ctrl+C also sets `interrupted`) stops the
+    run at its next write or progress report, and the run is not recorded a success."""
+    interrupted = threading.Event()
+    tried: list[int] = []
+
+    def run(ctx):
+        for n in range(50):
+            try:
+                if n == 3:
+                    interrupted.set()  # Ctrl+C, whose KeyboardInterrupt ...
+                    raise KeyboardInterrupt
+                tried.append(n)
+                ctx.upsert_worker({"first_name": f"W{n}", "last_name": "Row",
+                                   "employee_ref": f"R{n}"})
+                ctx.progress(n + 1, 50)
+            except BaseException:  # noqa: BLE001, S112 - ... this connector swallows
+                continue
+
+    with pytest.raises(KeyboardInterrupt):
+        connectors.run_connector(account.id, a_connector(run), interrupted=interrupted)
+    (recorded,) = connectors.list_runs(account.id)
+    assert (recorded.status, recorded.message) == ("cancelled", "Interrupted")
+    assert len(workers.list_workers(account.id).data) <= 3  # nothing written after Ctrl+C
+
+
+def test_a_connector_that_never_checks_is_stopped_by_the_admin_s_cancel_at_its_next_write(
+        account):
+    cancel = threading.Event()
+
+    def run(ctx):
+        for n in range(5):
+            ctx.upsert_worker({"first_name": f"W{n}", "last_name": "Row",
+                               "employee_ref": f"R{n}"})
+            if n == 1:
+                cancel.set()  # the admin pressed Cancel; this connector never asks
+
+    done = connectors.run_connector(account.id, a_connector(run), cancel=cancel)
+    assert (done.status, done.message) == ("cancelled", "Cancelled by the admin")
+    assert [w.employee_ref for w in workers.list_workers(account.id).data] == ["R0", "R1"]
+
+
 def test_ctrl_c_as_a_run_begins_its_first_write_still_records_it_interrupted(
         account, monkeypatch):
     """The signal may land inside the store's BEGIN, before the write block is recorded:
