@@ -94,15 +94,28 @@ def test_an_import_in_a_terminal_shows_a_progress_bar_then_its_summary(tmp_path)
 ROWS_TO_INTERRUPT = 40_000
 
 
+def _signal_masks(pid: int) -> str:
+    """The process's SigBlk/SigIgn/SigCgt lines (Linux), to tell a lost KeyboardInterrupt
+    from a Ctrl+C that never reached a handler."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "(no /proc)"
+    return ", ".join(line.replace("\t", " ") for line in status.splitlines()
+                     if line.startswith(("SigBlk", "SigIgn", "SigCgt")))
+
+
 def test_ctrl_c_during_an_import_says_aborted_and_records_the_run_interrupted(tmp_path):
     data = agency(tmp_path)
     run = InTerminal(data, "connectors", "run", "ats-csv", "--account", "1", "--set",
                      f"file={an_ats_file(tmp_path, ROWS_TO_INTERRUPT)}")
     run.wait_for_screen("Working")
     running_when_interrupted = run.process.poll() is None
+    signals = _signal_masks(run.process.pid)  # SIGINT (bit 2) blocked, ignored or caught
     run.process.send_signal(signal.SIGINT)
     code, stdout = run.finish()
-    shown = f"stdout: {stdout[-500:]!r}; terminal: {run.screen[-1500:]!r}"
+    shown = (f"signal masks when signalled: {signals}; stdout: {stdout[-500:]!r}; "
+             f"terminal: {run.screen[-1500:]!r}")
     assert running_when_interrupted, f"the import ended before Ctrl+C was sent; {shown}"
     assert code == 1, f"exit {code} after Ctrl+C; {shown}"
     assert run.screen.rstrip().endswith("Aborted."), shown
