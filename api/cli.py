@@ -1035,9 +1035,9 @@ def _attention_lines(items: list[str], shown: int = 50) -> list[str]:
 @contextlib.contextmanager
 def _ctrl_c_sets(interrupted: threading.Event) -> Any:
     """Ctrl+C raises KeyboardInterrupt as ever, and also sets `interrupted`, which the run
-    checks at its next progress report or write: a KeyboardInterrupt can be lost (raised
-    inside a finalizer Python ignores errors of, or swallowed by a connector's `except
-    BaseException`), and an import that went on to the end after Ctrl+C was seen in CI."""
+    checks at its next progress report or write: a connector's `except BaseException` can
+    swallow the KeyboardInterrupt (and one raised inside a finalizer is lost). A command
+    started with Ctrl+C ignored (`nohup`, a background job of a script) keeps ignoring it."""
     if (threading.current_thread() is not threading.main_thread()  # a test runs `main` there
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
         yield  # only the main thread may set handlers; one that ignores Ctrl+C goes on so
