@@ -116,7 +116,38 @@ def test_ctrl_c_during_a_run_records_it_interrupted_and_still_stops(account):
         connectors.run_connector(account.id, a_connector(run))
     (recorded,) = connectors.list_runs(account.id)
     assert (recorded.status, recorded.message) == ("cancelled", "Interrupted")
-    assert workers.list_workers(account.id).data == []  # its uncommitted rows rolled back
+    # Each write call committed before it returned: what came before Ctrl+C stays.
+    assert [w.employee_ref for w in workers.list_workers(account.id).data] == ["A1"]
+
+
+@pytest.mark.sqlite_only  # SQLite has one writer at a time; PostgreSQL locks rows
+def test_a_connector_waiting_between_writes_keeps_no_one_else_from_writing(account):
+    """A connector that writes and then waits (fetching an ATS's next page) holds no write
+    lock meanwhile: the admin's, the API's and the kiosks' writes go on (a batch left open
+    across the wait held them all: 1.96 s behind a 2 s pause)."""
+    wrote, others_wrote = threading.Event(), threading.Event()
+    waited: list[bool] = []
+
+    def run(ctx):
+        ctx.upsert_worker({"first_name": "Ann", "last_name": "Nowak", "employee_ref": "A1"})
+        wrote.set()
+        waited.append(others_wrote.wait(10))  # the next page comes once the admin has saved
+        ctx.upsert_worker({"first_name": "Bo", "last_name": "Nowak", "employee_ref": "B1"})
+
+    def admin() -> None:
+        wrote.wait(10)
+        workers.create_worker(account.id, workers.WorkerCreate(first_name="Cy",
+                                                               last_name="Admin"))
+        others_wrote.set()
+
+    other = threading.Thread(target=admin)
+    other.start()
+    done = connectors.run_connector(account.id, a_connector(run))
+    other.join(10)
+    assert waited == [True], "the admin's write waited for the connector"
+    assert done.status == "succeeded"
+    assert sorted(w.first_name for w in workers.list_workers(account.id).data) == [
+        "Ann", "Bo", "Cy"]
 
 
 def test_ctrl_c_swallowed_by_a_connector_still_stops_its_run_and_records_it_interrupted(
