@@ -134,7 +134,7 @@ def scheduled_backups(folder: Path) -> ScheduledBackups:
     return ScheduledBackups(folder=str(folder), backups=found)
 
 
-def restore(config: Config, source: Path) -> Restored:
+def restore(config: Config, source: Path) -> RestoredWithKey:
     """Replace the store with the backup `source` (refused while another process uses it).
 
     The calling process must have stopped its own server; the replaced store is kept aside.
@@ -149,12 +149,11 @@ def restore(config: Config, source: Path) -> Restored:
                            pin_key_kept_as=None if key.kept_as is None else str(key.kept_as))
 
 
-def pin_key_note(restored: Restored) -> str | None:
+def pin_key_note(restored: RestoredWithKey) -> str | None:
     """What the admin must know about the kiosk PIN key after `restore`, in words (or None)."""
-    outcome = getattr(restored, "pin_key", "none")
+    outcome, kept = restored.pin_key, restored.pin_key_kept_as
     beside = pins.key_beside(Path(restored.backup.path))
     if outcome == "restored":
-        kept = getattr(restored, "pin_key_kept_as", None)
         return (f"Restored the kiosk PIN key from {beside}"
                 + (f"; this folder's own is kept as {kept}" if kept else "") + ".")
     if outcome in ("missing", "damaged"):

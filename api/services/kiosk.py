@@ -426,7 +426,7 @@ def _keep_refusal(link: Any, worker_id: int, action: str, device_time: dt.dateti
     """Keep a refused keyed punch: a retry gets the same refusal, the admin sees it listed,
     with when it was made by the host's clock (`made_at`) beside what the device said (the
     row's `device_time`, as sent: a retry is compared with it)."""
-    result = {"kind": error.kind.value, "made_at": None if made is None else utc(_naive(made))}
+    result = {"kind": error.kind.value, "made_at": None if made is None else made.astimezone(dt.UTC)}
     PunchRow.create(account=link.account_id, location=link.id, worker=worker_id,
                     idempotency_key=key, action=action, device_time=_naive(device_time),
                     received_at=utcnow(), outcome="refused", code=error.code,

@@ -9,11 +9,13 @@ A PIN is shown once, when it is set; nothing ever reads it back.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import secrets
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -62,20 +64,27 @@ def _make_secret(path: Path) -> bytes:
     it half-written (and takes it for damaged). When another process linked its own first,
     that one is the key, for every process."""
     key = secrets.token_bytes(SECRET_BYTES)
-    fd, written = tempfile.mkstemp(prefix=f".{SECRET_FILENAME}-", dir=path.parent)  # 0600
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(key)
-            file.flush()
-            os.fsync(file.fileno())
-        private_file(Path(written))
+    with _written_beside(path, key) as written:
         try:
             os.link(written, path)
         except FileExistsError:
             return path.read_bytes()
         return key
+
+
+@contextlib.contextmanager
+def _written_beside(path: Path, content: bytes) -> Iterator[Path]:
+    """`content` in a new file beside `path` (this user's only), on disk, to be linked or
+    renamed into place; deleted afterwards unless it was renamed."""
+    fd, written = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # 0600
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        yield private_file(Path(written))
     finally:
-        os.unlink(written)
+        Path(written).unlink(missing_ok=True)
 
 
 # --- the key and backups -------------------------------------------------------------------
@@ -143,17 +152,8 @@ def restore_key(folder: Path, backup: Path, *, holds_pins: bool, stamp: str) -> 
 
 def _write_private(path: Path, content: bytes) -> None:
     """Write `path` (this user's only) whole or not at all: written beside, then renamed."""
-    fd, written = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # 0600
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(content)
-            file.flush()
-            os.fsync(file.fileno())
-        private_file(Path(written))
+    with _written_beside(path, content) as written:
         os.replace(written, path)
-    except BaseException:
-        Path(written).unlink(missing_ok=True)
-        raise
 
 
 def pin_hash(account_id: int, pin: str) -> str:

@@ -278,7 +278,7 @@ class BackupsPanel(Panel):
             elif delivering:
                 dispatcher.start()
 
-        def done(restored: backups.Restored) -> None:
+        def done(restored: backups.RestoredWithKey) -> None:
             resume()
             self._reload_everything()
             self.restored.emit(restored)
