@@ -130,6 +130,8 @@ def restore_key(folder: Path, backup: Path, *, holds_pins: bool, stamp: str) -> 
         key = key_beside(backup).read_bytes()
     except FileNotFoundError:
         return KeyRestored("missing" if holds_pins else "none")
+    except OSError:  # a folder, unreadable: the store is restored already, say so, not fail
+        return KeyRestored("damaged")
     if len(key) < SECRET_BYTES:  # as `_secret` judges a key
         return KeyRestored("damaged")
     path = folder / SECRET_FILENAME
